@@ -1,0 +1,37 @@
+/**
+ * @packageDocumentation
+ * The EGTP wire codec: length-prefixed framing with a bounded incremental decoder, one safely configured
+ * msgpackr, a canonical encoding for hashing and signing, and typed, validated message schemas.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, encodeFrame, createMessageCodec, nodeMessages } from '@egtp/codec'
+ * const codec = createMessageCodec(nodeMessages)
+ * const wire = encodeFrame(codec.encode({ t: 'o', m: new Uint8Array(16), y: 'chat', p: 'hi' }))
+ * for (const body of new FrameDecoder().push(wire)) console.log(codec.decode(body))
+ * ```
+ */
+export {
+  PROTOCOL_VERSION, FRAME_HEADER_BYTES, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT, DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_ITEMS
+} from './constants.ts'
+export { CodecError } from './errors.ts'
+export type { CodecErrorCode } from './errors.ts'
+export { FrameDecoder, encodeFrame, encodeFrames, checkMaxFrameBytes } from './frame.ts'
+export type { FrameDecoderInit } from './frame.ts'
+export { encodeValue, decodeValue, encodeCanonical, scanValue } from './msgpack.ts'
+export type { DecodeLimits } from './msgpack.ts'
+export { f, defineMessage, createMessageCodec } from './schema.ts'
+export type { Field, Shape, Infer, FieldType, MessageSchema, MessageOf, MessageCodec, MessageCodecInit } from './schema.ts'
+export {
+  NODE_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, MESSAGE_ID_BYTES, endpointField, nodeIdField,
+  publicKeyField, signatureField, messageIdField, indexField
+} from './messages/common.ts'
+export {
+  SessionInit, SessionResponse, SessionData, SessionUnknownHint, sessionMessages, MAX_HANDSHAKE_BYTES
+} from './messages/session.ts'
+export { ContactRecordMessage, contactRecordFields, recordMessages, MAX_ENDPOINTS, MAX_SERVICES } from './messages/record.ts'
+export {
+  QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage, nodeMessages, MAX_TYPE_CHARS,
+  MAX_ACKS_PER_MESSAGE
+} from './messages/node.ts'

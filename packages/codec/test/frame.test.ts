@@ -1,0 +1,65 @@
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { CodecError, FrameDecoder, encodeFrame, encodeFrames, MAX_FRAME_BYTES_LIMIT } from '../src/index.ts'
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let pos = 0
+  for (const p of parts) { out.set(p, pos); pos += p.byteLength }
+  return out
+}
+
+describe('framing', () => {
+  test('frames survive arbitrary re-chunking, one byte at a time too', () => {
+    fc.assert(fc.property(
+      fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 20 }),
+      fc.integer({ min: 1, max: 64 }),
+      (bodies, cut) => {
+        const wire = encodeFrames(bodies)
+        for (const size of [1, cut]) {
+          const dec = new FrameDecoder({ maxFrameBytes: 4096 })
+          const out: Uint8Array[] = []
+          for (let i = 0; i < wire.length; i += size) out.push(...dec.push(wire.subarray(i, i + size)))
+          expect(out.map(b => Array.from(b))).toEqual(bodies.map(b => Array.from(b)))
+          expect(dec.bufferedBytes).toBe(0)
+        }
+      }), { seed: 20041, numRuns: 200 })
+  })
+
+  test('encodeFrames equals concatenated encodeFrame', () => {
+    const bodies = [Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3)]
+    expect(encodeFrames(bodies)).toEqual(concat(bodies.map(b => encodeFrame(b))))
+  })
+
+  test('rejects a length prefix above maxFrameBytes before buffering the body', () => {
+    const dec = new FrameDecoder({ maxFrameBytes: 16 })
+    expect(() => dec.push(Uint8Array.of(0, 0, 0, 17))).toThrow(/^ERR_FRAME_TOO_LARGE/)
+    expect(dec.bufferedBytes).toBe(0)
+    // Once failed, the stream is out of sync and stays refused.
+    expect(() => dec.push(Uint8Array.of(1))).toThrow(CodecError)
+  })
+
+  test('a 4 GiB length is refused with 4 bytes in hand', () => {
+    const dec = new FrameDecoder()
+    expect(() => dec.push(Uint8Array.of(0xff, 0xff, 0xff, 0xff))).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
+  })
+
+  test('encodeFrame refuses an oversized body', () => {
+    expect(() => encodeFrame(new Uint8Array(17), 16)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
+    expect(() => encodeFrames([new Uint8Array(17)], 16)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
+  })
+
+  test('maxFrameBytes is bounded by the hard limit', () => {
+    expect(() => new FrameDecoder({ maxFrameBytes: MAX_FRAME_BYTES_LIMIT + 1 })).toThrow(RangeError)
+    expect(() => new FrameDecoder({ maxFrameBytes: 0 })).toThrow(RangeError)
+    expect(new FrameDecoder({ maxFrameBytes: MAX_FRAME_BYTES_LIMIT }).maxFrameBytes).toBe(MAX_FRAME_BYTES_LIMIT)
+  })
+
+  test('holds at most one partial frame', () => {
+    const dec = new FrameDecoder({ maxFrameBytes: 1000 })
+    const wire = encodeFrame(new Uint8Array(1000))
+    expect(dec.push(wire.subarray(0, 500))).toEqual([])
+    expect(dec.bufferedBytes).toBe(496)
+    expect(dec.push(wire.subarray(500))).toHaveLength(1)
+  })
+})

@@ -1,0 +1,112 @@
+import type { AbortOptions } from './abort.ts'
+import type { TypedEventTarget } from './events.ts'
+
+/** A way to reach a node, as published in its contact record. */
+export type Endpoint = TcpEndpoint | RelayEndpoint
+
+/** A directly reachable TCP listener. */
+export interface TcpEndpoint {
+  kind: 'tcp'
+  host: string
+  port: number
+}
+
+/** "Reach me through the relay server `relay` (a node ID) listening at host:port." */
+export interface RelayEndpoint {
+  kind: 'relay'
+  relay: string
+  host: string
+  port: number
+}
+
+/** Why a connection or object closed: `error` is set when it ended by failure; `local` when we closed it. */
+export interface CloseDetail {
+  error?: Error
+  local: boolean
+}
+
+export interface ConnEvents extends Record<string, unknown> {
+  /** One whole frame, as the peer sent it. */
+  message: Uint8Array
+  close: CloseDetail
+  drain: undefined
+}
+
+/**
+ * A framed, bidirectional byte-message connection (what a stream transport gives after framing).
+ * `send` resolves once the frame is queued within the backpressure bound; it waits, or fails with
+ * `ERR_BACKPRESSURE`, past it. `close()` is graceful, `abort()` immediate; both are idempotent.
+ */
+export interface Conn extends TypedEventTarget<ConnEvents> {
+  readonly id: string
+  readonly direction: 'inbound' | 'outbound'
+  /** `host:port` of the other end, for logs and per-address limits. */
+  readonly remoteAddress: string
+  readonly closed: boolean
+  send: (frame: Uint8Array, options?: AbortOptions) => Promise<void>
+  close: () => Promise<void>
+  abort: (err: Error) => void
+}
+
+export interface ListenerEvents extends Record<string, unknown> {
+  connection: Conn
+  close: CloseDetail
+}
+
+/** A bound server socket handing out {@link Conn}s. */
+export interface Listener extends TypedEventTarget<ListenerEvents> {
+  address: () => TcpEndpoint
+  close: () => Promise<void>
+}
+
+/** Where an inbound frame came from, and how to answer on the same path. */
+export interface ReturnPath {
+  /** The commstrat kind it arrived on (`tcp`, `relay`, …). */
+  kind: string
+  /** For logs only. */
+  description: string
+  /**
+   * The sender's node ID when the path itself authenticated it (a relay that verified its client);
+   * `undefined` on raw TCP. Sessions still authenticate every frame end to end.
+   */
+  authenticatedSender?: string
+  /** Send a frame back the way this one came (a relay path reaches the original sender through the relay). */
+  reply: (frame: Uint8Array, options?: AbortOptions) => Promise<void>
+  /** False once the path can no longer carry a reply (its connection closed). */
+  usable: () => boolean
+}
+
+/** An inbound frame with its path. */
+export interface InboundFrame {
+  frame: Uint8Array
+  path: ReturnPath
+}
+
+export interface CommstratEvents extends Record<string, unknown> {
+  /** A frame arrived for this node. */
+  frame: InboundFrame
+  /** The endpoints this commstrat can be reached on changed (a relay registered, a listener bound). */
+  'endpoints:change': Endpoint[]
+}
+
+/** Per-send options. `peerId` is the node the frame is for (relays route by it). */
+export interface CommstratSendOptions extends AbortOptions {
+  /** True when a reply is expected on this path: keep its connection open. */
+  expectReply?: boolean
+}
+
+/**
+ * A communication strategy: carries opaque frames to an endpoint of a peer and delivers inbound frames.
+ * It knows nothing of sessions. A send fails fast with `ERR_UNREACHABLE` when the bytes cannot leave.
+ */
+export interface Commstrat extends TypedEventTarget<CommstratEvents> {
+  readonly kind: string
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** Whether this commstrat can use `endpoint`. */
+  canSend: (endpoint: Endpoint) => boolean
+  /** Send `frame` for node `peerId` via `endpoint`. */
+  send: (peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions) => Promise<void>
+  /** Endpoints to advertise in the node's contact record. */
+  localEndpoints: () => Endpoint[]
+}

@@ -1,0 +1,6 @@
+export interface BenchResult { name: string, opsPerSec: number, mbPerSec?: number }
+export interface BenchOptions { minMs?: number, rounds?: number, bytesPerOp?: number }
+export declare function measure (name: string, fn: () => unknown, opts?: BenchOptions): BenchResult
+export declare function measureAsync (name: string, fn: () => Promise<number>, opts?: BenchOptions): Promise<BenchResult>
+export declare function report (result: BenchResult, baseline?: BenchResult): void
+export declare function heading (text: string): void
