@@ -110,3 +110,23 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
   /** Endpoints to advertise in the node's contact record. */
   localEndpoints: () => Endpoint[]
 }
+
+/** Options for opening a listener. */
+export type ListenOptions = AbortOptions
+
+/** Options for dialing. */
+export interface DialOptions extends AbortOptions {
+  /** Give up connecting after this long (`ERR_UNREACHABLE`). */
+  connectTimeoutMs?: number
+}
+
+/**
+ * A stream transport giving framed connections (TCP today). Services that speak their own protocol over
+ * framed connections (the relay server and its client) receive one by injection and never import `node:net`.
+ */
+export interface Transport {
+  /** Open a connection; fails fast with `ERR_UNREACHABLE`. Rethrows the signal's reason on abort. */
+  dial: (endpoint: TcpEndpoint, options?: DialOptions) => Promise<Conn>
+  /** Bind a listener (port 0 picks a free port; `ERR_ADDRESS_IN_USE` when taken). */
+  listen: (endpoint: TcpEndpoint, options?: ListenOptions) => Promise<Listener>
+}
