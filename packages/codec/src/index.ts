@@ -30,6 +30,7 @@ export {
 export {
   SessionInit, SessionResponse, SessionData, SessionUnknownHint, sessionMessages, MAX_HANDSHAKE_BYTES
 } from './messages/session.ts'
+export { RelayPing, relayMessages } from './messages/relay.ts'
 export { ContactRecordMessage, contactRecordFields, recordMessages, MAX_ENDPOINTS, MAX_SERVICES } from './messages/record.ts'
 export {
   QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage, nodeMessages, MAX_TYPE_CHARS,
