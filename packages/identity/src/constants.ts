@@ -1,0 +1,30 @@
+/** Raw node ID length: the first 20 bytes of the domain-separated SHA-256 of the Ed25519 public key. */
+export const NODE_ID_BYTES = 20
+/** Text form length: unpadded lowercase RFC 4648 base32 of the 20 bytes (160 bits = 32 characters exactly). */
+export const NODE_ID_TEXT_LENGTH = 32
+/** Domain separator hashed before the public key to derive a node ID. */
+export const NODE_ID_DOMAIN = 'egtp/node-id/v1'
+/** Ed25519 sizes. */
+export const PUBLIC_KEY_BYTES = 32
+export const SEED_BYTES = 32
+export const SIGNATURE_BYTES = 64
+/** Prefix of every message signed by `signCanonical`, so EGTP signatures never verify in another protocol. */
+export const SIGNED_MESSAGE_PREFIX = 'egtp/signed/v1\n'
+/** Longest context string `signCanonical` accepts (bytes of UTF-8; the length is written in one byte). */
+export const MAX_CONTEXT_BYTES = 255
+/** The context under which contact records are signed. */
+export const CONTACT_RECORD_CONTEXT = 'egtp/contact-record/v1'
+/** How many imported public keys `verifySignature` keeps (each import costs ~100 µs; an entry ~200 B). */
+export const DEFAULT_PUBLIC_KEY_CACHE_SIZE = 1024
+/** Hard upper bound for the public key cache size. */
+export const MAX_PUBLIC_KEY_CACHE_SIZE = 1_000_000
+/** Keystore file format version (see docs/protocol/identity.md). */
+export const KEYSTORE_FORMAT_VERSION = 1
+/** A keystore file larger than this is corrupt (a valid one is ~150 bytes). */
+export const MAX_KEYSTORE_FILE_BYTES = 4096
+/** FileStore: longest key, in UTF-8 bytes (escaped file names must stay under 255 bytes). */
+export const MAX_FILE_STORE_KEY_BYTES = 80
+/** FileStore: default largest value. */
+export const DEFAULT_FILE_STORE_MAX_VALUE_BYTES = 1024 * 1024
+/** FileStore: hard upper bound for `maxValueBytes`. */
+export const MAX_FILE_STORE_VALUE_BYTES = 64 * 1024 * 1024

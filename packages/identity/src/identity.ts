@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import { EgtpError } from '@egtp/interface'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { base32Encode } from './base32.ts'
+import { PUBLIC_KEY_BYTES, SEED_BYTES } from './constants.ts'
+import { importSeed, publicKeyOf, signWith } from './ed25519.ts'
+import { nodeIdBytesFromPublicKey } from './node-id.ts'
+import { checkBytes, copyBytes, toHex } from './util.ts'
+
+/**
+ * A node's identity: an Ed25519 key pair, the node ID it hashes to, and the X25519 static key derived from it
+ * for the session handshake. Byte properties return copies, so callers cannot alter the identity.
+ */
+export interface NodeIdentity {
+  /** Text form: 32 lowercase base32 characters. */
+  readonly nodeId: string
+  /** 20 raw bytes. */
+  readonly nodeIdBytes: Uint8Array
+  /** Ed25519 public key, 32 bytes. */
+  readonly publicKey: Uint8Array
+  /** First 8 hex characters of the node ID bytes (a hash of the public key): what `%k` prints in logs. */
+  readonly fingerprint: string
+  /** Ed25519 signature (64 bytes) of `message`, through node:crypto. */
+  sign: (message: Uint8Array) => Uint8Array
+  /** The X25519 public key of the birationally mapped Ed25519 key (RFC 7748 u-coordinate). */
+  readonly x25519PublicKey: Uint8Array
+  /** The X25519 secret key (a copy; only the session package needs it). */
+  x25519SecretKey: () => Uint8Array
+  /** The 32-byte Ed25519 seed (a copy; for keystores only). */
+  exportSeed: () => Uint8Array
+}
+
+class Ed25519Identity implements NodeIdentity {
+  readonly nodeId: string
+  readonly fingerprint: string
+  readonly #seed: Uint8Array
+  readonly #privateKey: KeyObject
+  readonly #publicKey: Uint8Array
+  readonly #nodeIdBytes: Uint8Array
+  readonly #x25519PublicKey: Uint8Array
+  #x25519SecretKey: Uint8Array | undefined
+
+  constructor (seed: Uint8Array) {
+    this.#seed = copyBytes(seed)
+    this.#privateKey = importSeed(this.#seed)
+    this.#publicKey = publicKeyOf(this.#privateKey)
+    this.#nodeIdBytes = nodeIdBytesFromPublicKey(this.#publicKey)
+    this.nodeId = base32Encode(this.#nodeIdBytes)
+    this.fingerprint = toHex(this.#nodeIdBytes.subarray(0, 4))
+    this.#x25519PublicKey = ed25519.utils.toMontgomery(this.#publicKey)
+  }
+
+  get publicKey (): Uint8Array { return this.#publicKey.slice() }
+  get nodeIdBytes (): Uint8Array { return this.#nodeIdBytes.slice() }
+  get x25519PublicKey (): Uint8Array { return this.#x25519PublicKey.slice() }
+
+  sign (message: Uint8Array): Uint8Array {
+    checkBytes('sign: message', message)
+    return signWith(this.#privateKey, message)
+  }
+
+  x25519SecretKey (): Uint8Array {
+    // RFC 8032 §5.1.5: the clamped first half of SHA-512(seed) is the scalar both curves use.
+    this.#x25519SecretKey ??= ed25519.utils.toMontgomerySecret(this.#seed)
+    return this.#x25519SecretKey.slice()
+  }
+
+  exportSeed (): Uint8Array {
+    return this.#seed.slice()
+  }
+
+  // Never print or serialise secrets, even by accident.
+  toJSON (): { nodeId: string } {
+    return { nodeId: this.nodeId }
+  }
+
+  toString (): string {
+    return `NodeIdentity(${this.nodeId})`
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')] (): string {
+    return this.toString()
+  }
+}
+
+/**
+ * The identity of a 32-byte Ed25519 seed (RFC 8032 secret key). Deterministic: the same seed always gives
+ * the same keys and node ID.
+ * @throws {TypeError | RangeError} unless `seed` is 32 bytes
+ */
+export function identityFromSeed (seed: Uint8Array): NodeIdentity {
+  checkBytes('identityFromSeed: seed', seed, SEED_BYTES)
+  return new Ed25519Identity(seed)
+}
+
+/** A fresh identity from the operating system's CSPRNG. */
+export function generateIdentity (): NodeIdentity {
+  const seed = randomBytes(SEED_BYTES)
+  try {
+    return new Ed25519Identity(seed)
+  } finally {
+    seed.fill(0)
+  }
+}
+
+/**
+ * The X25519 public key of a peer's Ed25519 public key (the birational map of RFC 7748 §4.1). Refuses keys that
+ * do not decode to a curve point (strict RFC 8032 decoding) and the small-order points whose Diffie-Hellman
+ * output is predictable.
+ * @throws {EgtpError} ERR_KEY_MISMATCH for an invalid or small-order point
+ */
+export function x25519PublicKeyFromEd25519 (publicKey: Uint8Array): Uint8Array {
+  checkBytes('x25519PublicKeyFromEd25519: publicKey', publicKey)
+  if (publicKey.byteLength !== PUBLIC_KEY_BYTES) {
+    throw new EgtpError('ERR_KEY_MISMATCH', `an Ed25519 public key is ${PUBLIC_KEY_BYTES} bytes, got ${publicKey.byteLength}`)
+  }
+  let point
+  try {
+    point = ed25519.Point.fromBytes(publicKey)
+  } catch (err) {
+    throw new EgtpError('ERR_KEY_MISMATCH', 'the public key is not a valid Ed25519 point', { cause: err })
+  }
+  if (point.isSmallOrder()) throw new EgtpError('ERR_KEY_MISMATCH', 'the public key is a small-order Ed25519 point')
+  return ed25519.utils.toMontgomery(publicKey)
+}
