@@ -32,7 +32,7 @@ const unpackr = new Unpackr({
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
-function malformed (message: string): CodecError {
+export function malformed (message: string): CodecError {
   return new CodecError('ERR_MALFORMED', message)
 }
 
@@ -44,108 +44,137 @@ function malformed (message: string): CodecError {
  * @throws {CodecError} ERR_MALFORMED
  */
 export function scanValue (bytes: Uint8Array, limits: DecodeLimits = {}): void {
-  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH
-  const maxItems = limits.maxItems ?? DEFAULT_MAX_ITEMS
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const end = bytes.byteLength
-  let pos = 0
-  let items = 0
-  // Each open container: values still to read; for maps, whether the next is a key, and the keys seen.
-  const remaining: number[] = []
-  const keySets: Array<Set<string> | null> = []
-  const expectKey: boolean[] = []
-  let pendingRoot = 1
+  const state = { items: 0 }
+  const end = skipValue(bytes, 0, limits.maxDepth ?? DEFAULT_MAX_DEPTH, limits.maxItems ?? DEFAULT_MAX_ITEMS, state)
+  if (end !== bytes.byteLength) throw malformed(`${bytes.byteLength - end} trailing bytes`)
+}
 
-  const need = (n: number): void => {
-    if (pos + n > end) throw malformed('truncated value')
+/** Reads a map key (a msgpack string) at `pos`; returns the key and the position after it. */
+function readKeyAt (bytes: Uint8Array, pos: number, end: number): [string, number] {
+  const b = bytes[pos++]!
+  let len: number
+  if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f
+  else if (b === 0xd9 && pos < end) len = bytes[pos++]!
+  else if (b === 0xda && pos + 2 <= end) { len = (bytes[pos]! << 8) | bytes[pos + 1]!; pos += 2 } else if (b === 0xdb && pos + 4 <= end) { len = ((bytes[pos]! << 24) >>> 0) + (bytes[pos + 1]! << 16) + (bytes[pos + 2]! << 8) + bytes[pos + 3]!; pos += 4 } else throw malformed('map key is not a string')
+  if (pos + len > end) throw malformed('truncated value')
+  let key = ''
+  let ascii = len <= 32
+  if (ascii) {
+    for (let i = 0; i < len; i++) {
+      const c = bytes[pos + i]!
+      if (c >= 0x80) { ascii = false; break }
+      key += String.fromCharCode(c)
+    }
   }
+  if (!ascii) key = decodeUtf8(bytes.subarray(pos, pos + len))
+  return [key, pos + len]
+}
+
+/**
+ * Skips one msgpack value starting at `start`, checking it as {@link scanValue} does, and returns the
+ * position after it. `depthLeft` containers may still be opened; `state.items` accumulates entries.
+ * @throws {CodecError} ERR_MALFORMED
+ */
+export function skipValue (bytes: Uint8Array, start: number, depthLeft: number, maxItems: number, state: { items: number }): number {
+  const end = bytes.byteLength
+  let pos = start
+  // Open containers: values still to read (map entries count twice), and for maps the keys seen so far.
+  const remaining: number[] = []
+  const keys: Array<string[] | null> = []
+  let pendingRoot = 1
   const open = (count: number, isMap: boolean): void => {
-    if (remaining.length >= maxDepth) throw malformed(`nested deeper than ${maxDepth}`)
-    items += count
-    if (items > maxItems) throw malformed(`more than ${maxItems} items`)
+    if (remaining.length >= depthLeft) throw malformed('nested deeper than the depth limit')
+    state.items += count
+    if (state.items > maxItems) throw malformed(`more than ${maxItems} items`)
     // Every entry takes at least one byte (two for a map entry).
     if (count * (isMap ? 2 : 1) > end - pos) throw malformed('container length exceeds the input')
     remaining.push(isMap ? count * 2 : count)
-    keySets.push(isMap ? new Set() : null)
-    expectKey.push(isMap)
+    keys.push(isMap ? [] : null)
   }
 
-  while (pendingRoot > 0 || remaining.length > 0) {
-    // Close finished containers.
+  for (;;) {
     while (remaining.length > 0 && remaining[remaining.length - 1] === 0) {
       remaining.pop()
-      keySets.pop()
-      expectKey.pop()
+      keys.pop()
     }
     if (remaining.length === 0) {
-      if (pendingRoot === 0) break
-      pendingRoot--
-    } else {
-      remaining[remaining.length - 1]!--
+      if (pendingRoot === 0) return pos
+      pendingRoot = 0
     }
     const top = remaining.length - 1
-    const isKey = top >= 0 && expectKey[top] === true
-    if (top >= 0 && keySets[top] !== null) expectKey[top] = !isKey
-
-    need(1)
-    const b = bytes[pos++]!
-    if (isKey) {
-      let len: number
-      if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f
-      else if (b === 0xd9) { need(1); len = bytes[pos++]! } else if (b === 0xda) { need(2); len = view.getUint16(pos); pos += 2 } else if (b === 0xdb) { need(4); len = view.getUint32(pos); pos += 4 } else throw malformed('map key is not a string')
-      need(len)
-      const key = len <= 64 ? String.fromCharCode(...bytes.subarray(pos, pos + len)) : decodeUtf8(bytes.subarray(pos, pos + len))
-      pos += len
-      if (FORBIDDEN_KEYS.has(key)) throw malformed(`forbidden map key ${JSON.stringify(key)}`)
-      const keys = keySets[top]!
-      if (keys.has(key)) throw malformed(`duplicate map key ${JSON.stringify(key)}`)
-      keys.add(key)
-      continue
+    if (pos >= end) throw malformed('truncated value')
+    if (top >= 0) {
+      const left = remaining[top]!
+      remaining[top] = left - 1
+      const seen = keys[top]
+      if (seen !== null && seen !== undefined && left % 2 === 0) {
+        const [key, next] = readKeyAt(bytes, pos, end)
+        pos = next
+        if (FORBIDDEN_KEYS.has(key)) throw malformed(`forbidden map key ${JSON.stringify(key)}`)
+        if (seen.includes(key)) throw malformed(`duplicate map key ${JSON.stringify(key)}`)
+        seen.push(key)
+        continue
+      }
     }
-
+    const b = bytes[pos++]!
     if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) continue
     if (b >= 0x80 && b <= 0x8f) { open(b & 0x0f, true); continue }
     if (b >= 0x90 && b <= 0x9f) { open(b & 0x0f, false); continue }
-    if (b >= 0xa0 && b <= 0xbf) { const len = b & 0x1f; need(len); pos += len; continue }
+    let len = -1
     switch (b) {
-      case 0xc4: case 0xd9: { need(1); const len = bytes[pos]!; pos += 1; need(len); pos += len; break }
-      case 0xc5: case 0xda: { need(2); const len = view.getUint16(pos); pos += 2; need(len); pos += len; break }
-      case 0xc6: case 0xdb: { need(4); const len = view.getUint32(pos); pos += 4; need(len); pos += len; break }
-      case 0xca: need(4); pos += 4; break
-      case 0xcb: need(8); pos += 8; break
-      case 0xcc: case 0xd0: need(1); pos += 1; break
-      case 0xcd: case 0xd1: need(2); pos += 2; break
-      case 0xce: case 0xd2: need(4); pos += 4; break
-      case 0xcf: {
-        need(8)
-        if (view.getBigUint64(pos) > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed('integer beyond 2^53')
-        pos += 8
+      case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa4: case 0xa5: case 0xa6: case 0xa7:
+      case 0xa8: case 0xa9: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
+      case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+      case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+        len = b & 0x1f; break
+      case 0xc4: case 0xd9: if (pos + 1 > end) throw malformed('truncated value'); len = bytes[pos]!; pos += 1; break
+      case 0xc5: case 0xda: if (pos + 2 > end) throw malformed('truncated value'); len = (bytes[pos]! << 8) | bytes[pos + 1]!; pos += 2; break
+      case 0xc6: case 0xdb: if (pos + 4 > end) throw malformed('truncated value'); len = u32At(bytes, pos); pos += 4; break
+      case 0xca: len = 4; break
+      case 0xcb: len = 8; break
+      case 0xcc: case 0xd0: len = 1; break
+      case 0xcd: case 0xd1: len = 2; break
+      case 0xce: case 0xd2: len = 4; break
+      case 0xcf: case 0xd3: {
+        if (pos + 8 > end) throw malformed('truncated value')
+        const hi = u32At(bytes, pos)
+        const unsafe = b === 0xcf ? hi > 0x1f_ffff : (hi & 0x8000_0000) !== 0 ? hi < 0xffe0_0000 : hi > 0x1f_ffff
+        if (unsafe) throw malformed('integer beyond 2^53')
+        len = 8
         break
       }
-      case 0xd3: {
-        need(8)
-        const v = view.getBigInt64(pos)
-        if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw malformed('integer beyond 2^53')
-        pos += 8
-        break
+      case 0xdc: case 0xde: {
+        if (pos + 2 > end) throw malformed('truncated value')
+        const n = (bytes[pos]! << 8) | bytes[pos + 1]!
+        pos += 2
+        open(n, b === 0xde)
+        continue
       }
-      case 0xdc: { need(2); const n = view.getUint16(pos); pos += 2; open(n, false); break }
-      case 0xdd: { need(4); const n = view.getUint32(pos); pos += 4; open(n, false); break }
-      case 0xde: { need(2); const n = view.getUint16(pos); pos += 2; open(n, true); break }
-      case 0xdf: { need(4); const n = view.getUint32(pos); pos += 4; open(n, true); break }
+      case 0xdd: case 0xdf: {
+        if (pos + 4 > end) throw malformed('truncated value')
+        const n = u32At(bytes, pos)
+        pos += 4
+        open(n, b === 0xdf)
+        continue
+      }
       default:
         throw malformed(`unsupported msgpack type 0x${b.toString(16)}`)
     }
+    if (pos + len > end) throw malformed('truncated value')
+    pos += len
   }
-  if (pos !== end) throw malformed(`${end - pos} trailing bytes`)
+}
+
+function u32At (bytes: Uint8Array, pos: number): number {
+  return ((bytes[pos]! << 24) >>> 0) + (bytes[pos + 1]! << 16) + (bytes[pos + 2]! << 8) + bytes[pos + 3]!
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-function decodeUtf8 (bytes: Uint8Array): string {
+export function decodeUtf8 (bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes)
   } catch (err) {
-    throw new CodecError('ERR_MALFORMED', 'invalid UTF-8 in a map key', { cause: err })
+    throw new CodecError('ERR_MALFORMED', 'invalid UTF-8', { cause: err })
   }
 }
 
@@ -158,6 +187,21 @@ export function encodeValue (value: unknown): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
 }
 
+/** Decode bytes that {@link skipValue} already checked. */
+export function unpackTrusted (bytes: Uint8Array): unknown {
+  try {
+    // A fresh view: msgpackr caches a DataView on the object it reads, which must not leak onto the caller's.
+    return unpackr.unpack(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer)
+  } catch (err) {
+    throw new CodecError('ERR_MALFORMED', 'msgpack decoding failed', { cause: err })
+  }
+}
+
+/** Encode with msgpackr, returning msgpackr's buffer view (valid until the next pack fills its buffer). */
+export function packValue (value: unknown): Uint8Array {
+  return packr.pack(value)
+}
+
 /**
  * Decode untrusted msgpack: {@link scanValue} first, then msgpackr. Binary values come back as views into
  * `bytes` (no copy): copy them if the input buffer will be reused.
@@ -167,12 +211,7 @@ export function decodeValue (bytes: Uint8Array, limits?: DecodeLimits): unknown 
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeValue: bytes must be a Uint8Array')
   if (bytes.byteLength === 0) throw malformed('empty input')
   scanValue(bytes, limits)
-  try {
-    // A fresh view: msgpackr caches a DataView on the object it reads, which must not leak onto the caller's.
-    return unpackr.unpack(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer)
-  } catch (err) {
-    throw new CodecError('ERR_MALFORMED', 'msgpack decoding failed', { cause: err })
-  }
+  return unpackTrusted(bytes)
 }
 
 /** Recursively rebuilds `value` with map keys sorted by their UTF-16 code units (which match byte order for ASCII). */

@@ -1,17 +1,19 @@
-import { PROTOCOL_VERSION } from './constants.ts'
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ITEMS, FRAME_HEADER_BYTES, PROTOCOL_VERSION } from './constants.ts'
 import { CodecError } from './errors.ts'
-import { decodeValue, encodeValue } from './msgpack.ts'
+import { malformed, packValue } from './msgpack.ts'
 import type { DecodeLimits } from './msgpack.ts'
+import { Reader, Writer, fieldError, normaliseBytes } from './wire.ts'
 
 /**
- * A field of a message schema: checks an untrusted decoded value and returns it typed (binary values are
- * normalised to plain `Uint8Array` views), or throws `ERR_FIELD` naming the path.
+ * A field of a message schema. Schemas are compiled: `read` decodes and validates straight from the wire
+ * in one pass, `write` encodes canonically, and `check` validates an already decoded value. Binary values
+ * are plain `Uint8Array` views.
  */
 export interface Field<T> {
   readonly optional: boolean
   check: (value: unknown, path: string) => T
-  /** Rebuild a valid value for encoding (nested structs in schema key order). */
-  prepare (value: T): unknown
+  read: (reader: Reader, path: string) => T
+  write (writer: Writer, value: T): void
 }
 
 export type Shape = Record<string, Field<unknown>>
@@ -25,26 +27,42 @@ export type Infer<S extends Shape> = Simplify<
 >
 export type FieldType<F> = F extends Field<infer T> ? T : never
 
-function fieldError (path: string, what: string): CodecError {
-  return new CodecError('ERR_FIELD', `${path}: ${what}`)
-}
-
-const identity = <T>(v: T): unknown => v
-
-function required<T> (check: (value: unknown, path: string) => T, prepare: (v: T) => unknown = identity): Field<T> {
-  return { optional: false, check, prepare }
-}
-
 function isPlainObject (v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
 }
 
-function checkShape<S extends Shape> (shape: S, keys: readonly string[], value: unknown, path: string, skip: number): Infer<S> {
+/** Reads a value with `read`, or names the expected type at `path` when it is of another type. */
+function expect<T> (v: T | undefined, path: string, what: string): T {
+  if (v === undefined) throw fieldError(path, `expected ${what}`)
+  return v
+}
+
+/** Pre-encoded map keys and field list of a shape, for the compiled paths. */
+interface CompiledShape {
+  keys: string[]
+  fields: Array<Field<unknown>>
+  keyBytes: Uint8Array[]
+  index: Map<string, number>
+  required: number
+}
+
+function compile (shape: Shape, prefixKeys: string[] = []): CompiledShape {
+  const keys = Object.keys(shape)
+  const fields = keys.map(k => shape[k]!)
+  const keyWriter = new Writer()
+  const keyBytes = keys.map(k => { keyWriter.reset(); keyWriter.str(k); return keyWriter.finish() })
+  const index = new Map(keys.map((k, i) => [k, i]))
+  for (const p of prefixKeys) if (index.has(p)) throw new TypeError(`shape key ${p} is reserved`)
+  return { keys, fields, keyBytes, index, required: fields.filter(f => !f.optional).length }
+}
+
+function checkShape (c: CompiledShape, value: unknown, path: string, skip: readonly string[]): Record<string, unknown> {
   if (!isPlainObject(value)) throw fieldError(path, 'expected a map')
   const out: Record<string, unknown> = {}
-  let present = skip
-  for (const key of keys) {
-    const field = shape[key]!
+  let present = skip.length
+  for (let i = 0; i < c.keys.length; i++) {
+    const key = c.keys[i]!
+    const field = c.fields[i]!
     const v = value[key]
     if (v === undefined || (v === null && field.optional)) {
       if (!field.optional) throw fieldError(`${path}.${key}`, 'missing')
@@ -54,23 +72,62 @@ function checkShape<S extends Shape> (shape: S, keys: readonly string[], value: 
     present++
     out[key] = field.check(v, `${path}.${key}`)
   }
-  const actual = Object.keys(value).length
-  if (actual !== present) {
-    const extra = Object.keys(value).find(k => !(k in shape) && !(skip > 0 && (k === 't' || k === 'v')))
+  if (Object.keys(value).length !== present) {
+    const extra = Object.keys(value).find(k => !c.index.has(k) && !skip.includes(k))
     throw fieldError(path, `unexpected key ${JSON.stringify(extra)}`)
   }
-  return out as Infer<S>
+  return out
 }
 
-function prepareShape<S extends Shape> (shape: S, keys: readonly string[], value: Infer<S>, out: Record<string, unknown>): Record<string, unknown> {
-  for (const key of keys) {
-    const v = (value as Record<string, unknown>)[key]
-    if (v === undefined) {
-      if (!shape[key]!.optional) throw new TypeError(`encode: field ${key} is required`)
-      continue
-    }
-    out[key] = shape[key]!.prepare(v)
+/** Reads the remaining `entries` of a map into `out` following the compiled shape. */
+function readEntries (c: CompiledShape, r: Reader, entries: number, path: string, out: Record<string, unknown>): void {
+  let seen = 0
+  let required = 0
+  for (let e = 0; e < entries; e++) {
+    const key = r.str()
+    if (key === undefined) throw malformed('map key is not a string')
+    const i = c.index.get(key)
+    if (i === undefined) throw fieldError(path, `unexpected key ${JSON.stringify(key.slice(0, 32))}`)
+    const bit = 2 ** i
+    if ((seen & bit) !== 0) throw malformed(`duplicate map key ${JSON.stringify(key)}`)
+    seen |= bit
+    const field = c.fields[i]!
+    if (field.optional && r.nil()) continue
+    if (!field.optional) required++
+    out[key] = field.read(r, `${path}.${key}`)
   }
+  if (required !== c.required) {
+    const missing = c.keys.find((k, i) => !c.fields[i]!.optional && (seen & 2 ** i) === 0)
+    throw fieldError(`${path}.${missing ?? '?'}`, 'missing')
+  }
+}
+
+function writeEntries (c: CompiledShape, w: Writer, value: Record<string, unknown>): void {
+  for (let i = 0; i < c.keys.length; i++) {
+    const v = value[c.keys[i]!]
+    if (v === undefined) continue
+    w.raw(c.keyBytes[i]!)
+    c.fields[i]!.write(w, v)
+  }
+}
+
+function countPresent (c: CompiledShape, value: Record<string, unknown>): number {
+  let n = 0
+  for (let i = 0; i < c.keys.length; i++) {
+    const v = value[c.keys[i]!]
+    if (v !== undefined) n++
+    else if (!c.fields[i]!.optional) throw new TypeError(`encode: field ${c.keys[i]!} is required`)
+  }
+  return n
+}
+
+function readStruct (c: CompiledShape, r: Reader, path: string): Record<string, unknown> {
+  const n = r.mapHeader()
+  if (n < 0) throw fieldError(path, 'expected a map')
+  r.enter()
+  const out: Record<string, unknown> = {}
+  readEntries(c, r, n, path, out)
+  r.leave()
   return out
 }
 
@@ -80,98 +137,167 @@ export const f = {
   bytes (opts: { len?: number, min?: number, max?: number } = {}): Field<Uint8Array> {
     const min = opts.len ?? opts.min ?? 0
     const max = opts.len ?? opts.max ?? 1024 * 1024
-    return required((v, path) => {
-      if (!(v instanceof Uint8Array)) throw fieldError(path, 'expected bytes')
+    const sized = (v: Uint8Array, path: string): Uint8Array => {
       if (v.byteLength < min || v.byteLength > max) {
         throw fieldError(path, opts.len !== undefined ? `expected ${opts.len} bytes, got ${v.byteLength}` : `expected ${min}..${max} bytes, got ${v.byteLength}`)
       }
-      return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-    })
+      return v
+    }
+    return {
+      optional: false,
+      check: (v, path) => {
+        if (!(v instanceof Uint8Array)) throw fieldError(path, 'expected bytes')
+        return sized(v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength), path)
+      },
+      read: (r, path) => sized(expect(r.bin(), path, 'bytes'), path),
+      write: (w, v) => { w.bin(v) }
+    }
   },
   /** A non-negative safe integer up to `max`. */
   uint (opts: { max?: number } = {}): Field<number> {
     const max = opts.max ?? Number.MAX_SAFE_INTEGER
-    return required((v, path) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw fieldError(path, `expected an integer 0..${max}`)
+    const bounded = (v: number | undefined, path: string): number => {
+      if (v === undefined || v > max) throw fieldError(path, `expected an integer 0..${max}`)
       return v
-    })
+    }
+    return {
+      optional: false,
+      check: (v, path) => bounded(typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined, path),
+      read: (r, path) => bounded(r.uint(), path),
+      write: (w, v) => { w.uint(v) }
+    }
   },
-  /** A UTF-8 string of at most `max` characters, optionally matching `pattern`. */
+  /** A UTF-8 string of `min`..`max` characters, optionally matching `pattern`. */
   str (opts: { max?: number, min?: number, pattern?: RegExp } = {}): Field<string> {
     const max = opts.max ?? 256
     const min = opts.min ?? 0
-    return required((v, path) => {
+    const valid = (v: unknown, path: string): string => {
       if (typeof v !== 'string' || v.length > max || v.length < min) throw fieldError(path, `expected a string of ${min}..${max} characters`)
       if (opts.pattern !== undefined && !opts.pattern.test(v)) throw fieldError(path, `string does not match ${opts.pattern}`)
       return v
-    })
+    }
+    return { optional: false, check: valid, read: (r, path) => valid(r.str(), path), write: (w, v) => { w.str(v) } }
   },
   bool (): Field<boolean> {
-    return required((v, path) => {
-      if (typeof v !== 'boolean') throw fieldError(path, 'expected a boolean')
-      return v
-    })
+    return {
+      optional: false,
+      check: (v, path) => { if (typeof v !== 'boolean') throw fieldError(path, 'expected a boolean'); return v },
+      read: (r, path) => expect(r.bool(), path, 'a boolean'),
+      write: (w, v) => { w.bool(v) }
+    }
   },
   /** One of the given strings. */
   literal<const T extends string> (...values: T[]): Field<T> {
     const set = new Set<string>(values)
-    return required((v, path) => {
+    const valid = (v: unknown, path: string): T => {
       if (typeof v !== 'string' || !set.has(v)) throw fieldError(path, `expected one of ${values.join(', ')}`)
       return v as T
-    })
+    }
+    return { optional: false, check: valid, read: (r, path) => valid(r.str(), path), write: (w, v) => { w.str(v) } }
   },
-  /** An array of at most `max` items. */
+  /** An array of `min`..`max` items. */
   array<T> (item: Field<T>, opts: { max: number, min?: number }): Field<T[]> {
-    return required((v, path) => {
-      if (!Array.isArray(v) || v.length > opts.max || v.length < (opts.min ?? 0)) throw fieldError(path, `expected an array of ${opts.min ?? 0}..${opts.max} items`)
-      return v.map((x, i) => item.check(x, `${path}[${i}]`))
-    }, (v) => v.map(x => item.prepare(x)))
+    const min = opts.min ?? 0
+    const what = `an array of ${min}..${opts.max} items`
+    return {
+      optional: false,
+      check: (v, path) => {
+        if (!Array.isArray(v) || v.length > opts.max || v.length < min) throw fieldError(path, `expected ${what}`)
+        return v.map((x, i) => item.check(x, `${path}[${i}]`))
+      },
+      read: (r, path) => {
+        const n = r.arrayHeader()
+        if (n < 0 || n > opts.max || n < min) throw fieldError(path, `expected ${what}`)
+        r.enter()
+        const out = new Array<T>(n)
+        for (let i = 0; i < n; i++) out[i] = item.read(r, `${path}[${i}]`)
+        r.leave()
+        return out
+      },
+      write: (w, v) => {
+        w.arrayHeader(v.length)
+        for (const x of v) item.write(w, x)
+      }
+    }
   },
-  /** A nested map with exactly these keys. */
+  /** A nested map with exactly these keys (at most 31). */
   struct<S extends Shape> (shape: S): Field<Infer<S>> {
-    const keys = Object.keys(shape)
-    return required((v, path) => checkShape(shape, keys, v, path, 0), (v) => prepareShape(shape, keys, v, {}))
+    const c = compile(shape)
+    if (c.keys.length > 31) throw new TypeError('struct: at most 31 keys')
+    return {
+      optional: false,
+      check: (v, path) => checkShape(c, v, path, []) as Infer<S>,
+      read: (r, path) => readStruct(c, r, path) as Infer<S>,
+      write: (w, v) => {
+        const o = v as Record<string, unknown>
+        w.mapHeader(countPresent(c, o))
+        writeEntries(c, w, o)
+      }
+    }
   },
-  /** A map discriminated by the string key `tag`, one shape per tag value. */
+  /** A map discriminated by the string key `tag` (its first key on the wire), one shape per tag value. */
   union<const K extends string, const M extends Record<string, Shape>> (tag: K, variants: M): Field<{ [V in keyof M]: Simplify<{ [P in K]: V } & Infer<M[V]>> }[keyof M]> {
-    const keysOf = new Map(Object.entries(variants).map(([name, shape]) => [name, [tag, ...Object.keys(shape)]]))
-    const shapes = new Map(Object.entries(variants).map(([name, shape]) => [name, { [tag]: f.literal(name), ...shape } as Shape]))
     type Out = { [V in keyof M]: Simplify<{ [P in K]: V } & Infer<M[V]>> }[keyof M]
-    return required((v, path) => {
-      if (!isPlainObject(v)) throw fieldError(path, 'expected a map')
-      const name = v[tag]
-      const shape = typeof name === 'string' ? shapes.get(name) : undefined
-      if (shape === undefined) throw fieldError(`${path}.${tag}`, `expected one of ${[...shapes.keys()].join(', ')}`)
-      return checkShape(shape, keysOf.get(name as string)!, v, path, 0) as Out
-    }, (v) => {
-      const name = (v as Record<string, unknown>)[tag] as string
-      return prepareShape(shapes.get(name)!, keysOf.get(name)!, v as never, {})
-    })
+    const compiled = new Map(Object.entries(variants).map(([name, shape]) => [name, compile(shape, [tag])]))
+    const names = [...compiled.keys()].join(', ')
+    const tagWriter = new Writer()
+    tagWriter.str(tag)
+    const tagBytes = tagWriter.finish()
+    return {
+      optional: false,
+      check: (v, path) => {
+        if (!isPlainObject(v)) throw fieldError(path, 'expected a map')
+        const name = v[tag]
+        const c = typeof name === 'string' ? compiled.get(name) : undefined
+        if (c === undefined) throw fieldError(`${path}.${tag}`, `expected one of ${names}`)
+        return { [tag]: name, ...checkShape(c, v, path, [tag]) } as Out
+      },
+      read: (r, path) => {
+        const n = r.mapHeader()
+        if (n < 1) throw fieldError(path, 'expected a map')
+        r.enter()
+        if (r.str() !== tag) throw fieldError(path, `expected ${tag} as the first key`)
+        const name = r.str()
+        const c = name === undefined ? undefined : compiled.get(name)
+        if (c === undefined) throw fieldError(`${path}.${tag}`, `expected one of ${names}`)
+        const out: Record<string, unknown> = { [tag]: name }
+        readEntries(c, r, n - 1, path, out)
+        r.leave()
+        return out as Out
+      },
+      write: (w, v) => {
+        const o = v as Record<string, unknown>
+        const c = compiled.get(o[tag] as string)
+        if (c === undefined) throw new TypeError(`encode: unknown ${tag} ${String(o[tag])}`)
+        w.mapHeader(1 + countPresent(c, o))
+        w.raw(tagBytes)
+        w.str(o[tag] as string)
+        writeEntries(c, w, o)
+      }
+    }
   },
-  /** Any msgpack value (already bounded by the decoder's depth and item limits). */
+  /** Any msgpack value (bounded by the decoder's depth and item limits); encoded with msgpackr. */
   value (): Field<unknown> {
-    return required((v, path) => {
-      if (v === undefined) throw fieldError(path, 'missing')
-      return normaliseBytes(v, 0)
-    })
+    return {
+      optional: false,
+      check: (v, path) => {
+        if (v === undefined) throw fieldError(path, 'missing')
+        return normaliseBytes(v, 0)
+      },
+      read: (r) => r.value(),
+      write: (w, v) => {
+        if (typeof v === 'string') w.str(v)
+        else if (v instanceof Uint8Array) w.bin(v)
+        else if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER) w.uint(v)
+        else w.raw(packValue(v))
+      }
+    }
   },
   /** Makes a field optional: absent (or nil) on the wire, `undefined` in TypeScript. */
   optional<T> (field: Field<T>): Field<T> & { readonly optional: true } {
     return { ...field, optional: true as const }
   }
 } as const
-
-function normaliseBytes (v: unknown, depth: number): unknown {
-  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-  if (depth > 64 || v === null || typeof v !== 'object') return v
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = normaliseBytes(v[i], depth + 1)
-    return v
-  }
-  const o = v as Record<string, unknown>
-  for (const k of Object.keys(o)) o[k] = normaliseBytes(o[k], depth + 1)
-  return v
-}
 
 /** A message type: its tag `t` and its fields. */
 export interface MessageSchema<T extends string, S extends Shape> {
@@ -183,9 +309,10 @@ export interface MessageSchema<T extends string, S extends Shape> {
 /** The typed value of a message schema, tag included (the version `v` is implicit). */
 export type MessageOf<M> = M extends MessageSchema<infer T, infer S> ? Simplify<{ t: T } & Infer<S>> : never
 
-/** Declare a message type. Field order is the canonical key order on the wire (after `t` and `v`). */
+/** Declare a message type (at most 29 fields). Field order is the canonical key order on the wire, after `t` and `v`. */
 export function defineMessage<const T extends string, S extends Shape> (type: T, shape: S): MessageSchema<T, S> {
   if ('t' in shape || 'v' in shape) throw new TypeError(`defineMessage(${type}): t and v are reserved`)
+  if (Object.keys(shape).length > 29) throw new TypeError(`defineMessage(${type}): at most 29 fields`)
   return { type, shape, keys: Object.keys(shape) }
 }
 
@@ -194,14 +321,19 @@ type AnySchema = MessageSchema<string, any>
 
 /** Encoder/decoder for a closed set of message types. */
 export interface MessageCodec<U> {
-  /** Canonical bytes of a message: keys `t`, `v`, then the schema's fields in order. */
+  /** Canonical bytes of a message: a map whose keys are `t`, `v`, then the schema's fields in order. */
   encode: (message: U) => Uint8Array
   /**
-   * Decode and validate untrusted bytes.
+   * Decode and validate untrusted bytes in one pass.
    * @throws {CodecError} ERR_MALFORMED, ERR_UNKNOWN_TYPE, ERR_VERSION, ERR_FIELD
    */
   decode: (bytes: Uint8Array) => U
-  /** Validate an already decoded value (e.g. a nested message). */
+  /**
+   * The message as a length-prefixed frame (`encodeFrame(encode(m))` without the extra copy).
+   * @throws {CodecError} ERR_FRAME_TOO_LARGE when the body exceeds `maxFrameBytes`
+   */
+  encodeFrame: (message: U, maxFrameBytes?: number) => Uint8Array
+  /** Validate an already decoded value (e.g. from `decodeValue`). */
   validate: (value: unknown) => U
   /** The tags this codec knows. */
   readonly types: readonly string[]
@@ -211,6 +343,10 @@ export interface MessageCodecInit extends DecodeLimits {
   /** Accepted protocol versions. Default: only {@link PROTOCOL_VERSION}. */
   versions?: readonly number[]
 }
+
+const sharedWriter = new Writer()
+const T_KEY = Uint8Array.of(0xa1, 0x74) // "t"
+const V_KEY = Uint8Array.of(0xa1, 0x76) // "v"
 
 /**
  * Build a codec for a set of message schemas.
@@ -223,33 +359,77 @@ export interface MessageCodecInit extends DecodeLimits {
  */
 export function createMessageCodec<const L extends readonly AnySchema[]> (schemas: L, init: MessageCodecInit = {}): MessageCodec<MessageOf<L[number]>> {
   type U = MessageOf<L[number]>
-  const byType = new Map<string, AnySchema>()
+  const byType = new Map<string, { type: string, c: CompiledShape, tagBytes: Uint8Array }>()
   for (const s of schemas) {
     if (byType.has(s.type)) throw new TypeError(`createMessageCodec: duplicate message type ${s.type}`)
-    byType.set(s.type, s)
+    const w = new Writer()
+    w.str(s.type)
+    byType.set(s.type, { type: s.type, c: compile(s.shape as Shape, ['t', 'v']), tagBytes: w.finish() })
   }
   const versions = new Set(init.versions ?? [PROTOCOL_VERSION])
-  const limits: DecodeLimits = { ...(init.maxDepth !== undefined ? { maxDepth: init.maxDepth } : {}), ...(init.maxItems !== undefined ? { maxItems: init.maxItems } : {}) }
+  const maxDepth = init.maxDepth ?? DEFAULT_MAX_DEPTH
+  const maxItems = init.maxItems ?? DEFAULT_MAX_ITEMS
 
-  const validate = (value: unknown): U => {
-    if (!isPlainObject(value)) throw new CodecError('ERR_FIELD', 'message is not a map')
-    const t = value.t
-    if (typeof t !== 'string') throw new CodecError('ERR_FIELD', 'message has no type tag t')
-    const schema = byType.get(t)
-    if (schema === undefined) throw new CodecError('ERR_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(t.slice(0, 32))}`)
-    if (typeof value.v !== 'number' || !versions.has(value.v)) throw new CodecError('ERR_VERSION', `unsupported protocol version ${String(value.v)} for ${t}`)
-    const fields = checkShape(schema.shape, schema.keys, value, t, 2)
-    return Object.assign({ t }, fields) as U
+  const schemaFor = (t: unknown): { type: string, c: CompiledShape, tagBytes: Uint8Array } => {
+    const schema = typeof t === 'string' ? byType.get(t) : undefined
+    if (schema === undefined) throw new CodecError('ERR_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(t).slice(0, 32))}`)
+    return schema
   }
 
   return {
     types: [...byType.keys()],
-    validate,
-    decode: (bytes) => validate(decodeValue(bytes, limits)),
+    validate: (value) => {
+      if (!isPlainObject(value)) throw new CodecError('ERR_FIELD', 'message is not a map')
+      if (typeof value.t !== 'string') throw new CodecError('ERR_FIELD', 'message has no type tag t')
+      const schema = schemaFor(value.t)
+      if (typeof value.v !== 'number' || !versions.has(value.v)) throw new CodecError('ERR_VERSION', `unsupported protocol version ${String(value.v)} for ${value.t}`)
+      return { t: value.t, ...checkShape(schema.c, value, value.t, ['t', 'v']) } as U
+    },
+    decode: (bytes) => {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('decode: bytes must be a Uint8Array')
+      const r = new Reader(bytes, maxDepth, maxItems)
+      const n = r.mapHeader()
+      if (n < 0) throw new CodecError('ERR_FIELD', 'message is not a map')
+      if (n < 2 || r.str() !== 't') throw new CodecError('ERR_FIELD', 'a message begins with its type tag t')
+      const t = r.str()
+      if (t === undefined) throw new CodecError('ERR_FIELD', 'message type tag t is not a string')
+      const schema = schemaFor(t)
+      if (r.str() !== 'v') throw new CodecError('ERR_FIELD', `${t}: the version v follows the type tag`)
+      const v = r.uint()
+      if (v === undefined || !versions.has(v)) throw new CodecError('ERR_VERSION', `unsupported protocol version ${String(v)} for ${t}`)
+      r.enter()
+      const out: Record<string, unknown> = { t }
+      readEntries(schema.c, r, n - 2, t, out)
+      if (r.pos !== bytes.byteLength) throw malformed(`${bytes.byteLength - r.pos} trailing bytes`)
+      return out as U
+    },
     encode: (message) => {
-      const schema = byType.get(message.t)
-      if (schema === undefined) throw new TypeError(`encode: unknown message type ${String(message.t)}`)
-      return encodeValue(prepareShape(schema.shape, schema.keys, message as never, { t: message.t, v: PROTOCOL_VERSION }))
+      sharedWriter.reset()
+      writeMessage(message)
+      return sharedWriter.finish()
+    },
+    encodeFrame: (message, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) => {
+      const w = sharedWriter
+      w.reset()
+      w.pos = FRAME_HEADER_BYTES
+      writeMessage(message)
+      const length = w.pos - FRAME_HEADER_BYTES
+      if (length > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${length} bytes exceeds ${maxFrameBytes}`)
+      new DataView(w.buf.buffer, w.buf.byteOffset).setUint32(0, length)
+      return w.finish()
     }
+  }
+
+  function writeMessage (message: U): void {
+    const schema = byType.get(message.t)
+    if (schema === undefined) throw new TypeError(`encode: unknown message type ${String(message.t)}`)
+    const w = sharedWriter
+    const o = message as Record<string, unknown>
+    w.mapHeader(2 + countPresent(schema.c, o))
+    w.raw(T_KEY)
+    w.raw(schema.tagBytes)
+    w.raw(V_KEY)
+    w.uint(PROTOCOL_VERSION)
+    writeEntries(schema.c, w, o)
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { CodecError, FrameDecoder, createMessageCodec, encodeFrame, nodeMessages, recordMessages, sessionMessages } from '../src/index.ts'
+import { CodecError, FrameDecoder, createMessageCodec, decodeValue, encodeFrame, nodeMessages, recordMessages, sessionMessages } from '../src/index.ts'
 
 // Seeded: a failure prints its seed and path, and `fc.assert(..., { seed, path })` replays it.
 const SEED = Number(process.env.EGTP_FUZZ_SEED ?? 2004)
@@ -19,8 +19,10 @@ function decodeOrCodecError (bytes: Uint8Array): void {
   try {
     const value = codec.decode(bytes)
     expect(codec.types).toContain(value.t)
-    // A value that decoded must re-encode and decode to the same thing.
+    // A value that decoded must re-encode and decode to the same thing, and the generic path
+    // (scanner + msgpackr + validate) must agree with the compiled one.
     expect(codec.decode(codec.encode(value))).toEqual(value)
+    expect(codec.validate(decodeValue(bytes))).toEqual(value)
   } catch (err) {
     if (!(err instanceof CodecError)) throw err
   }

@@ -85,8 +85,8 @@ describe('validation errors', () => {
     ['negative counter', { t: 'hd', v: 1, r: 1, n: -1, c: new Uint8Array(16) }, /hd\.n/],
     ['float counter', { t: 'hd', v: 1, r: 1, n: 1.5, c: new Uint8Array(16) }, /hd\.n/],
     ['index above 32 bits', { t: 'hd', v: 1, r: 2 ** 32, n: 1, c: new Uint8Array(16) }, /hd\.r/],
-    ['bad endpoint kind', { ...record1, v: 1, e: [{ kind: 'udp', host: 'a', port: 1 }] }, /cr\.e\[0\]\.kind/],
-    ['bad host', { ...record1, v: 1, e: [{ kind: 'tcp', host: 'a b', port: 1 }] }, /cr\.e\[0\]\.host/],
+    ['bad endpoint kind', { t: 'cr', v: 1, ...record1WithoutTag(), e: [{ kind: 'udp', host: 'a', port: 1 }] }, /cr\.e\[0\]\.kind/],
+    ['bad host', { t: 'cr', v: 1, ...record1WithoutTag(), e: [{ kind: 'tcp', host: 'a b', port: 1 }] }, /cr\.e\[0\]\.host/],
     ['too many acks', { t: 'k', v: 1, m: new Array(513).fill(id16) }, /k\.m: expected an array of 1\.\.512/],
     ['not a map', [1, 2], /message is not a map/]
   ])('%s is ERR_FIELD', (_name, value, message) => {
@@ -104,5 +104,22 @@ describe('validation errors', () => {
     const m = node.decode(node.encode({ t: 'o', m: id16, y: 'x', p: { b: Uint8Array.of(1) } }))
     expect(m.t === 'o' && (m.m as Uint8Array).constructor).toBe(Uint8Array)
     expect(m.t === 'o' && (m.p as { b: Uint8Array }).b.constructor).toBe(Uint8Array)
+  })
+})
+
+describe('encodeFrame', () => {
+  test('equals encodeFrame(encode(m)) and respects maxFrameBytes', async () => {
+    const { encodeFrame } = await import('../src/index.ts')
+    const m = { t: 'o' as const, m: id16, y: 'x', p: new Uint8Array(100) }
+    expect(node.encodeFrame(m)).toEqual(encodeFrame(node.encode(m)))
+    expect(() => node.encodeFrame(m, 50)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
+  })
+
+  test('the writer grows for large messages and is reused safely', () => {
+    const big = node.encode({ t: 'o', m: id16, y: 'x', p: new Uint8Array(200_000).fill(5) })
+    const small = node.encode({ t: 'o', m: id16, y: 'x', p: 1 })
+    const decoded = node.decode(big)
+    expect(decoded.t === 'o' && (decoded.p as Uint8Array).byteLength).toBe(200_000)
+    expect(node.decode(small)).toEqual({ t: 'o', m: id16, y: 'x', p: 1 })
   })
 })
