@@ -1,0 +1,167 @@
+import { isEgtpError } from '@egtp/interface'
+import type { CloseDetail, Conn } from '@egtp/interface'
+import { describe, expect, test } from 'vitest'
+import { LOOPBACK, bytes, collect, make, nextEvent, rawServer } from './helpers.ts'
+
+const echo = (conn: Conn): void => {
+  conn.addEventListener('message', ({ detail }) => { void conn.send(detail).catch(() => {}) })
+}
+
+describe('transport: dial and listen', () => {
+  test('echoes frames over loopback and reports the bound port', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const address = listener.address()
+    expect(address.port).toBeGreaterThan(0)
+    expect(address.host).toBe('127.0.0.1')
+    listener.addEventListener('connection', ({ detail }) => { echo(detail) })
+    const conn = await strat.dial(address)
+    expect(conn.direction).toBe('outbound')
+    const got = collect(conn)
+    const sent = [Uint8Array.of(1, 2, 3), new Uint8Array(0), bytes(70_000, 9)]
+    for (const f of sent) await conn.send(f)
+    await expect.poll(() => got.length).toBe(3)
+    expect(got).toEqual(sent)
+    await conn.close()
+    expect(conn.closed).toBe(true)
+  })
+
+  test('both directions work on one connection', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const accepted = nextEvent<Conn>(listener, 'connection')
+    const client = await strat.dial(listener.address())
+    const server = await accepted
+    expect(server.direction).toBe('inbound')
+    const atServer = collect(server)
+    const atClient = collect(client)
+    await client.send(Uint8Array.of(1))
+    await server.send(Uint8Array.of(2))
+    await client.send(Uint8Array.of(3))
+    await server.send(Uint8Array.of(4))
+    await expect.poll(() => atServer.length + atClient.length).toBe(4)
+    expect(atServer).toEqual([Uint8Array.of(1), Uint8Array.of(3)])
+    expect(atClient).toEqual([Uint8Array.of(2), Uint8Array.of(4)])
+    expect(strat.stats().connections).toBe(2)
+  })
+
+  test('many small frames sent in one tick arrive whole and in order', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const accepted = nextEvent<Conn>(listener, 'connection')
+    const client = await strat.dial(listener.address())
+    const got = collect(await accepted)
+    const sends: Array<Promise<void>> = []
+    for (let i = 0; i < 5_000; i++) sends.push(client.send(Uint8Array.of(i & 0xff, i >> 8)))
+    await Promise.all(sends)
+    await expect.poll(() => got.length).toBe(5_000)
+    expect(got.every((f, i) => f[0] === (i & 0xff) && f[1] === i >> 8)).toBe(true)
+  })
+
+  test('a second listener on a taken port fails with ERR_ADDRESS_IN_USE', async () => {
+    const strat = make()
+    const first = await strat.listen(LOOPBACK)
+    const err = await strat.listen(first.address()).catch((e: unknown) => e)
+    expect(isEgtpError(err, 'ERR_ADDRESS_IN_USE')).toBe(true)
+    expect((err as Error).cause).toMatchObject({ code: 'EADDRINUSE' })
+  })
+
+  test('start() fails with ERR_ADDRESS_IN_USE and binds nothing when one listen address is taken', async () => {
+    const taken = await rawServer()
+    const strat = make({ listen: [LOOPBACK, taken.endpoint] })
+    await expect(strat.start()).rejects.toMatchObject({ code: 'ERR_ADDRESS_IN_USE' })
+    expect(strat.localEndpoints()).toEqual([])
+  })
+
+  test('dialing a closed port fails with ERR_UNREACHABLE at once, not after the connect timeout', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const dead = listener.address()
+    await listener.close()
+    // connectTimeoutMs is longer than the test timeout: only a fast failure can pass.
+    const err = await strat.dial(dead, { connectTimeoutMs: 3_600_000 }).catch((e: unknown) => e)
+    expect(isEgtpError(err, 'ERR_UNREACHABLE')).toBe(true)
+    expect((err as Error).cause).toMatchObject({ code: 'ECONNREFUSED' })
+    expect(strat.stats().dialing).toBe(0)
+  })
+
+  test('aborting a dial rethrows the signal reason untouched', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const controller = new AbortController()
+    const reason = new DOMException('changed my mind', 'AbortError')
+    const pending = strat.dial(listener.address(), { signal: controller.signal })
+    controller.abort(reason)
+    await expect(pending).rejects.toBe(reason)
+    const already = AbortSignal.abort()
+    await expect(strat.dial(listener.address(), { signal: already })).rejects.toBe(already.reason)
+    await expect(strat.listen(LOOPBACK, { signal: already })).rejects.toBe(already.reason)
+  })
+
+  test('a frame above maxFrameBytes is refused by send with ERR_FRAME_TOO_LARGE', async () => {
+    const strat = make({ maxFrameBytes: 1024 })
+    const listener = await strat.listen(LOOPBACK)
+    const conn = await strat.dial(listener.address())
+    await expect(conn.send(bytes(1025))).rejects.toMatchObject({ code: 'ERR_FRAME_TOO_LARGE' })
+    await conn.send(bytes(1024))
+    expect(conn.closed).toBe(false)
+  })
+
+  test('closing one end dispatches close on both; sends then fail with ERR_CLOSED; close is idempotent', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const accepted = nextEvent<Conn>(listener, 'connection')
+    const client = await strat.dial(listener.address())
+    const server = await accepted
+    const serverClosed = nextEvent<CloseDetail>(server, 'close')
+    const clientClosed = nextEvent<CloseDetail>(client, 'close')
+    await Promise.all([client.close(), client.close()])
+    expect(await clientClosed).toEqual({ local: true })
+    expect(await serverClosed).toEqual({ local: false })
+    await expect(client.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+    await expect(server.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+    client.abort(new Error('late'))
+    expect(strat.stats().connections).toBe(0)
+  })
+
+  test('abort closes at once with the given error', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const accepted = nextEvent<Conn>(listener, 'connection')
+    const client = await strat.dial(listener.address())
+    const server = await accepted
+    const closed = nextEvent<CloseDetail>(client, 'close')
+    const serverClosed = nextEvent<CloseDetail>(server, 'close')
+    const err = new Error('enough')
+    client.abort(err)
+    expect(await closed).toEqual({ error: err, local: true })
+    expect((await serverClosed).local).toBe(false)
+  })
+
+  test('closing a listener closes the connections it accepted and frees the port', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const accepted = nextEvent<Conn>(listener, 'connection')
+    const client = await strat.dial(listener.address())
+    await accepted
+    const clientClosed = nextEvent<CloseDetail>(client, 'close')
+    const listenerClosed = nextEvent<CloseDetail>(listener, 'close')
+    await listener.close()
+    await clientClosed
+    expect(await listenerClosed).toEqual({ local: true })
+    const again = await strat.listen(listener.address())
+    expect(again.address().port).toBe(listener.address().port)
+  })
+
+  test('stop() closes transport listeners and connections too, then refuses to dial', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const client = await strat.dial(listener.address())
+    const closed = nextEvent<CloseDetail>(client, 'close')
+    await strat.stop()
+    await closed
+    expect(listener.closed).toBe(true)
+    expect(strat.stats().connections).toBe(0)
+    await expect(strat.dial(listener.address())).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+  })
+})
