@@ -4,19 +4,31 @@ import { ContactRecordMessage } from './record.ts'
 
 /** Message types are short names chosen by applications. */
 export const MAX_TYPE_CHARS = 64
+/** Most message IDs in one acknowledgement (or uncertainty notice). */
 export const MAX_ACKS_PER_MESSAGE = 512
+/** Most node messages in one batch (one session frame). */
+export const MAX_BATCH_MESSAGES = 4096
 
 const typeField = f.str({ min: 1, max: MAX_TYPE_CHARS })
 
-/** Node messages travel inside sessions (encrypted). PROTOCOL.md §Messages. */
+/*
+ * Node messages travel inside sessions (encrypted and authenticated). PROTOCOL.md §Node messages.
+ * The plaintext of every session frame is one batch `b` holding node messages. A message ID `m` is 16
+ * bytes: the sender's 8-byte epoch (random per process start) ‖ a big-endian u64 counter that increases
+ * by one per reliable message to that recipient. Queries and one-way messages are acknowledged (`k`) once
+ * the recipient's handler has them; replies are acknowledged with their query's ID.
+ */
+
+/** A request expecting one reply (`a`) with the same `m`. */
 export const QueryMessage = defineMessage('q', {
   m: messageIdField(),
   y: typeField,
   p: f.value(),
-  /** Milliseconds the sender will wait: the handler may give up after it. */
+  /** Milliseconds the sender keeps waiting and re-sending: the handler may give up after it. */
   d: f.optional(f.uint())
 })
 
+/** The answer to query `m`: a payload, or an error `e` when the handler failed. */
 export const ReplyMessage = defineMessage('a', {
   /** The ID of the query this answers. */
   m: messageIdField(),
@@ -25,14 +37,25 @@ export const ReplyMessage = defineMessage('a', {
   e: f.optional(f.struct({ c: f.str({ max: 64 }), s: f.str({ max: 1024 }) }))
 })
 
+/** A one-way message: delivered to the handler once, acknowledged, never answered. */
 export const OnewayMessage = defineMessage('o', {
   m: messageIdField(),
   y: typeField,
-  p: f.value()
+  p: f.value(),
+  /** Milliseconds the sender keeps re-sending until acknowledged. */
+  d: f.optional(f.uint())
 })
 
-/** End-to-end acknowledgement of delivered message IDs. */
+/** End-to-end acknowledgement: these messages reached the recipient's handler (or, for replies, the caller). */
 export const AckMessage = defineMessage('k', {
+  m: f.array(messageIdField(), { min: 1, max: MAX_ACKS_PER_MESSAGE })
+})
+
+/**
+ * "I may or may not have delivered these": the recipient lost track of them (it crashed between recording
+ * and handing them over). The sender reports them as failed with ERR_DELIVERY_UNCERTAIN and never re-sends.
+ */
+export const UncertainMessage = defineMessage('u', {
   m: f.array(messageIdField(), { min: 1, max: MAX_ACKS_PER_MESSAGE })
 })
 
@@ -41,4 +64,16 @@ export const ContactInfoMessage = defineMessage('ci', {
   r: f.struct(ContactRecordMessage.shape)
 })
 
-export const nodeMessages = [QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage] as const
+/**
+ * The plaintext of one session frame: node messages `x` (each validated on its own, never a nested batch)
+ * and the sender's floor `f`: every message the sender sent this recipient in `f`'s epoch with a counter
+ * below `f`'s is settled (acknowledged or reported failed) and will never be sent again.
+ */
+export const BatchMessage = defineMessage('b', {
+  f: f.optional(messageIdField()),
+  x: f.array(f.value(), { max: MAX_BATCH_MESSAGES })
+})
+
+export const nodeMessages = [
+  QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage, UncertainMessage, BatchMessage
+] as const
