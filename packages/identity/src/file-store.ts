@@ -117,9 +117,9 @@ export class FileStore implements KeyValueStore {
     const name = fileStoreFileName(key)
     checkBytes('FileStore.put: value', value)
     if (value.byteLength > this.maxValueBytes) throw new RangeError(`FileStore.put: value of ${value.byteLength} bytes exceeds maxValueBytes ${this.maxValueBytes}`)
+    const data = copyBytes(value) // the caller may reuse its buffer while we write
     options.signal?.throwIfAborted()
     await this.#prepare()
-    const data = copyBytes(value) // the caller may reuse its buffer while we write
     await this.#serial(name, async () => {
       try {
         await writeFileAtomic(join(this.directory, name), data, { signal: options.signal })
