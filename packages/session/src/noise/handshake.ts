@@ -1,0 +1,271 @@
+// HandshakeState of the Noise Protocol Framework, revision 34, §5.3, with the patterns of §7.4 this package
+// supports (NK, IK, XX) and the pskN modifiers of §9. DH is always 25519.
+import { EgtpError } from '@egtp/interface'
+import { CIPHERS, DH_LEN, HASHES, dh, generateKeyPair, importPublicKey } from './primitives.ts'
+import type { KeyPair, NoiseCipher, NoiseHash, PublicKeyCache } from './primitives.ts'
+import { SymmetricState } from './state.ts'
+import type { CipherState } from './state.ts'
+
+export type Token = 'e' | 's' | 'ee' | 'es' | 'se' | 'ss' | 'psk'
+
+/** A handshake pattern: pre-messages of each side, then the message token lists (initiator first). */
+export interface HandshakePattern {
+  readonly name: string
+  readonly initiatorPre: readonly Token[]
+  readonly responderPre: readonly Token[]
+  readonly messages: ReadonlyArray<readonly Token[]>
+}
+
+const BASE_PATTERNS: Readonly<Record<string, HandshakePattern>> = {
+  NK: { name: 'NK', initiatorPre: [], responderPre: ['s'], messages: [['e', 'es'], ['e', 'ee']] },
+  IK: { name: 'IK', initiatorPre: [], responderPre: ['s'], messages: [['e', 'es', 's', 'ss'], ['e', 'ee', 'se']] },
+  XX: { name: 'XX', initiatorPre: [], responderPre: [], messages: [['e'], ['e', 'ee', 's', 'es'], ['s', 'se']] }
+}
+
+/** A parsed protocol name such as `Noise_IK_25519_ChaChaPoly_BLAKE2s`. */
+export interface NoiseProtocol {
+  readonly name: string
+  readonly pattern: HandshakePattern
+  readonly cipher: NoiseCipher
+  readonly hash: NoiseHash
+}
+
+/**
+ * Parse a Noise protocol name. Supported: patterns NK, IK, XX with `pskN` modifiers; DH 25519; ciphers
+ * ChaChaPoly, AESGCM; hashes BLAKE2s, BLAKE2b, SHA256, SHA512.
+ * @throws {RangeError} for anything else
+ */
+export function parseProtocolName (name: string): NoiseProtocol {
+  const m = /^Noise_([A-Z]+)((?:psk\d)(?:\+psk\d)*)?_25519_(ChaChaPoly|AESGCM)_(BLAKE2s|BLAKE2b|SHA256|SHA512)$/.exec(name)
+  const base = m === null ? undefined : BASE_PATTERNS[m[1]!]
+  if (m === null || base === undefined) throw new RangeError(`unsupported Noise protocol ${JSON.stringify(name)}`)
+  const messages = base.messages.map(tokens => [...tokens])
+  for (const mod of (m[2] ?? '').split('+').filter(Boolean)) {
+    const n = Number(mod.slice(3))
+    if (n === 0) messages[0]!.unshift('psk')
+    else if (n <= messages.length) messages[n - 1]!.push('psk')
+    else throw new RangeError(`unsupported Noise protocol ${JSON.stringify(name)}: ${mod}`)
+  }
+  return {
+    name,
+    pattern: { name: base.name + (m[2] ?? ''), initiatorPre: base.initiatorPre, responderPre: base.responderPre, messages },
+    cipher: CIPHERS[m[3] as NoiseCipher['name']],
+    hash: HASHES[m[4] as NoiseHash['name']]
+  }
+}
+
+/** What a HandshakeState starts from (§5.3 Initialize). */
+export interface HandshakeInit {
+  protocol: NoiseProtocol | string
+  initiator: boolean
+  prologue?: Uint8Array
+  /** Our static key pair, when the pattern sends or pre-shares it. */
+  s?: KeyPair
+  /** The peer's static public key, when pre-shared (IK, NK on the initiator side). */
+  rs?: Uint8Array
+  /** Pre-shared symmetric keys (32 bytes each), one per `psk` token. */
+  psks?: Uint8Array[]
+  /** Cache for imported static public keys. */
+  keyCache?: PublicKeyCache
+  /** Injected ephemeral key pair: for test vectors only (see `@egtp/session/testing`). */
+  e?: KeyPair
+}
+
+/** §5.3: runs one side of a handshake, message by message. */
+export class HandshakeState {
+  readonly protocol: NoiseProtocol
+  readonly initiator: boolean
+  readonly ss: SymmetricState
+  #s: KeyPair | undefined
+  #e: KeyPair | undefined
+  #rs: Uint8Array | undefined
+  #re: Uint8Array | undefined
+  #rsKey: ReturnType<typeof importPublicKey> | undefined
+  #reKey: ReturnType<typeof importPublicKey> | undefined
+  readonly #psks: Uint8Array[]
+  readonly #pskMode: boolean
+  readonly #keyCache: PublicKeyCache | undefined
+  #index = 0
+
+  constructor (init: HandshakeInit) {
+    this.protocol = typeof init.protocol === 'string' ? parseProtocolName(init.protocol) : init.protocol
+    this.initiator = init.initiator
+    this.ss = new SymmetricState(this.protocol.name, this.protocol.hash, this.protocol.cipher)
+    this.#s = init.s
+    this.#e = init.e
+    this.#rs = init.rs
+    this.#keyCache = init.keyCache
+    this.#psks = [...(init.psks ?? [])]
+    this.#pskMode = this.protocol.pattern.messages.some(m => m.includes('psk'))
+    for (const psk of this.#psks) if (psk.byteLength !== 32) throw new RangeError('a Noise PSK is 32 bytes')
+    this.ss.mixHash(init.prologue ?? new Uint8Array(0))
+    // Pre-messages: the initiator's keys first, then the responder's (§7.1).
+    for (const [tokens, ours] of [[this.protocol.pattern.initiatorPre, this.initiator], [this.protocol.pattern.responderPre, !this.initiator]] as const) {
+      for (const t of tokens) {
+        const key = t === 's' ? (ours ? this.#s?.publicKey : this.#rs) : (ours ? this.#e?.publicKey : this.#re)
+        if (key === undefined) throw new TypeError(`HandshakeState: pattern ${this.protocol.pattern.name} needs the pre-message key ${t}`)
+        this.ss.mixHash(key)
+      }
+    }
+  }
+
+  /** True once every handshake message has been written or read. */
+  get complete (): boolean {
+    return this.#index >= this.protocol.pattern.messages.length
+  }
+
+  /** Whose turn it is: true when the next message is ours to write. */
+  get myTurn (): boolean {
+    return (this.#index % 2 === 0) === this.initiator
+  }
+
+  /** The handshake hash h (the channel binding after completion). */
+  get handshakeHash (): Uint8Array {
+    return this.ss.h
+  }
+
+  /** The peer's static public key, once known. */
+  get remoteStatic (): Uint8Array | undefined {
+    return this.#rs
+  }
+
+  /** The peer's ephemeral public key, once known. */
+  get remoteEphemeral (): Uint8Array | undefined {
+    return this.#re
+  }
+
+  #rsObject (): ReturnType<typeof importPublicKey> {
+    if (this.#rs === undefined) throw new EgtpError('ERR_HANDSHAKE', 'no remote static key')
+    this.#rsKey ??= this.#keyCache?.get(this.#rs) ?? importPublicKey(this.#rs)
+    return this.#rsKey
+  }
+
+  #reObject (): ReturnType<typeof importPublicKey> {
+    if (this.#re === undefined) throw new EgtpError('ERR_HANDSHAKE', 'no remote ephemeral key')
+    this.#reKey ??= importPublicKey(this.#re)
+    return this.#reKey
+  }
+
+  #dh (token: 'ee' | 'es' | 'se' | 'ss'): Uint8Array {
+    // es: initiator's e with responder's s; se: initiator's s with responder's e (§5.3).
+    const local = token === 'ee' ? this.#e : token === 'ss' ? this.#s
+      : (token === 'es') === this.initiator ? this.#e : this.#s
+    const remoteIsE = token === 'ee' ? true : token === 'ss' ? false : (token === 'es') !== this.initiator
+    if (local === undefined) throw new EgtpError('ERR_HANDSHAKE', `missing local key for ${token}`)
+    return dh(local.secret, remoteIsE ? this.#reObject() : this.#rsObject())
+  }
+
+  #mixDh (token: 'ee' | 'es' | 'se' | 'ss'): void {
+    const shared = this.#dh(token)
+    this.ss.mixKey(shared)
+    shared.fill(0)
+  }
+
+  #nextPsk (): Uint8Array {
+    const psk = this.#psks.shift()
+    if (psk === undefined) throw new EgtpError('ERR_HANDSHAKE', 'the pattern needs a PSK that was not given')
+    return psk
+  }
+
+  /**
+   * §5.3 WriteMessage: the next handshake message carrying `payload` (encrypted once a key is established).
+   * @throws {TypeError} when it is not our turn
+   */
+  writeMessage (payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+    if (this.complete || !this.myTurn) throw new TypeError('HandshakeState: not our turn to write')
+    const parts: Uint8Array[] = []
+    for (const token of this.protocol.pattern.messages[this.#index]!) {
+      switch (token) {
+        case 'e':
+          this.#e ??= generateKeyPair()
+          parts.push(this.#e.publicKey)
+          this.ss.mixHash(this.#e.publicKey)
+          if (this.#pskMode) this.ss.mixKey(this.#e.publicKey)
+          break
+        case 's':
+          if (this.#s === undefined) throw new TypeError('HandshakeState: the pattern sends a static key that was not given')
+          parts.push(this.ss.encryptAndHash(this.#s.publicKey))
+          break
+        case 'psk':
+          this.ss.mixKeyAndHash(this.#nextPsk())
+          break
+        default:
+          this.#mixDh(token)
+      }
+    }
+    parts.push(this.ss.encryptAndHash(payload))
+    this.#index++
+    this.#afterMessage()
+    return concat(parts)
+  }
+
+  /**
+   * §5.3 ReadMessage: process the peer's next handshake message and return its payload. A failed message
+   * leaves the state unusable (Noise has no retry): start a new HandshakeState.
+   * @throws {EgtpError} ERR_HANDSHAKE for a short message or a bad key, ERR_AUTH when decryption fails
+   */
+  readMessage (message: Uint8Array): Uint8Array {
+    if (this.complete || this.myTurn) throw new TypeError('HandshakeState: not our turn to read')
+    let off = 0
+    const take = (n: number): Uint8Array => {
+      if (off + n > message.byteLength) throw new EgtpError('ERR_HANDSHAKE', 'handshake message too short')
+      const out = message.subarray(off, off + n)
+      off += n
+      return out
+    }
+    for (const token of this.protocol.pattern.messages[this.#index]!) {
+      switch (token) {
+        case 'e':
+          this.#re = take(DH_LEN).slice()
+          this.ss.mixHash(this.#re)
+          if (this.#pskMode) this.ss.mixKey(this.#re)
+          break
+        case 's':
+          this.#rs = this.ss.decryptAndHash(take(this.ss.sealedLength(DH_LEN))).slice()
+          break
+        case 'psk':
+          this.ss.mixKeyAndHash(this.#nextPsk())
+          break
+        default:
+          this.#mixDh(token)
+      }
+    }
+    const payload = this.ss.decryptAndHash(message.subarray(off))
+    this.#index++
+    this.#afterMessage()
+    return payload
+  }
+
+  #afterMessage (): void {
+    // The ephemeral secret is only needed until the last DH that uses it; a KeyObject cannot be zeroed, so drop it.
+    if (this.complete) this.#e = undefined
+  }
+
+  /**
+   * §5.2 Split, after the last message: [initiator → responder, responder → initiator].
+   * @throws {TypeError} before the handshake is complete
+   */
+  split (): [CipherState, CipherState] {
+    if (!this.complete) throw new TypeError('HandshakeState: split before the handshake is complete')
+    return this.ss.split()
+  }
+
+  /** Forget every secret. */
+  wipe (): void {
+    this.ss.wipe()
+    this.#e = undefined
+    this.#s = undefined
+  }
+}
+
+function concat (parts: Uint8Array[]): Uint8Array {
+  let len = 0
+  for (const p of parts) len += p.byteLength
+  const out = new Uint8Array(len)
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.byteLength
+  }
+  return out
+}
