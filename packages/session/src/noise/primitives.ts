@@ -98,7 +98,7 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
     },
     encrypt: (key, nonce, ad, plaintext) => {
       const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
-      if (ad.byteLength > 0) c.setAAD(ad)
+      if (ad.byteLength > 0) c.setAAD(ad, { plaintextLength: plaintext.byteLength })
       const out = new Uint8Array(plaintext.byteLength + TAG_LEN)
       if (plaintext.byteLength > 0) out.set(c.update(plaintext))
       c.final()
@@ -110,7 +110,7 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       const body = ciphertext.subarray(0, ciphertext.byteLength - TAG_LEN)
       const d = createDecipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
       d.setAuthTag(ciphertext.subarray(ciphertext.byteLength - TAG_LEN))
-      if (ad.byteLength > 0) d.setAAD(ad)
+      if (ad.byteLength > 0) d.setAAD(ad, { plaintextLength: body.byteLength })
       const out = body.byteLength > 0 ? toU8(d.update(body)) : EMPTY
       try {
         d.final()
