@@ -1,14 +1,16 @@
 // Ed25519 through node:crypto (OpenSSL: ~40 µs sign, ~100 µs verify, 20x faster than pure JS). Raw keys are
-// imported by prepending the fixed DER headers of PKCS#8 / SPKI for the Ed25519 OID 1.3.101.112.
+// imported as JWK: ~10 µs for a public key and ~60 µs for a private one, against ~140 µs and ~700 µs for the
+// DER (SPKI / PKCS#8 prefix) route, which remains the fallback.
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { DEFAULT_PUBLIC_KEY_CACHE_SIZE, MAX_PUBLIC_KEY_CACHE_SIZE, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from './constants.ts'
-import { checkBytes, toU8 } from './util.ts'
+import { checkBytes, equalBytes, toU8 } from './util.ts'
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const PLACEHOLDER_X = Buffer.alloc(PUBLIC_KEY_BYTES).toString('base64url')
+const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url')
 
-export function importSeed (seed: Uint8Array): KeyObject {
+export function importSeedDer (seed: Uint8Array): KeyObject {
   const der = Buffer.alloc(PKCS8_PREFIX.length + SEED_BYTES)
   PKCS8_PREFIX.copy(der)
   der.set(seed, PKCS8_PREFIX.length)
@@ -19,16 +21,42 @@ export function importSeed (seed: Uint8Array): KeyObject {
   }
 }
 
+// A private JWK must carry `x`, but Node (OpenSSL 3) imports Ed25519 from `d` alone and derives the public key.
+// Were a runtime ever to trust a supplied `x`, signatures would be computed with a wrong public key (the
+// "double public key" oracle), so the JWK route is used only after it signs RFC 8032 test 1 correctly.
+let jwkImportWorks: boolean | undefined
+
+function importSeedJwk (seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: PLACEHOLDER_X }, format: 'jwk' })
+}
+
+function checkJwkImport (): boolean {
+  try {
+    const key = importSeedJwk(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'))
+    const sig = cryptoSign(null, new Uint8Array(0), key).toString('hex')
+    return sig === 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
+  } catch {
+    return false
+  }
+}
+
+export function importSeed (seed: Uint8Array): KeyObject {
+  jwkImportWorks ??= checkJwkImport()
+  return jwkImportWorks ? importSeedJwk(seed) : importSeedDer(seed)
+}
+
 export function publicKeyOf (privateKey: KeyObject): Uint8Array {
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
-  return new Uint8Array(spki.subarray(SPKI_PREFIX.length))
+  const x = privateKey.export({ format: 'jwk' }).x
+  if (typeof x !== 'string') throw new Error('node:crypto exported an Ed25519 JWK without x')
+  const publicKey = new Uint8Array(Buffer.from(x, 'base64url'))
+  if (publicKey.byteLength !== PUBLIC_KEY_BYTES || equalBytes(publicKey, new Uint8Array(PUBLIC_KEY_BYTES))) {
+    throw new Error('node:crypto returned an invalid Ed25519 public key')
+  }
+  return publicKey
 }
 
 function importPublicKey (publicKey: Uint8Array): KeyObject {
-  const der = Buffer.alloc(SPKI_PREFIX.length + PUBLIC_KEY_BYTES)
-  SPKI_PREFIX.copy(der)
-  der.set(publicKey, SPKI_PREFIX.length)
-  return createPublicKey({ key: der, format: 'der', type: 'spki' })
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' })
 }
 
 export function signWith (privateKey: KeyObject, message: Uint8Array): Uint8Array {

@@ -38,7 +38,7 @@ class Ed25519Identity implements NodeIdentity {
   readonly #privateKey: KeyObject
   readonly #publicKey: Uint8Array
   readonly #nodeIdBytes: Uint8Array
-  readonly #x25519PublicKey: Uint8Array
+  #x25519PublicKey: Uint8Array | undefined
   #x25519SecretKey: Uint8Array | undefined
 
   constructor (seed: Uint8Array) {
@@ -48,12 +48,15 @@ class Ed25519Identity implements NodeIdentity {
     this.#nodeIdBytes = nodeIdBytesFromPublicKey(this.#publicKey)
     this.nodeId = base32Encode(this.#nodeIdBytes)
     this.fingerprint = toHex(this.#nodeIdBytes.subarray(0, 4))
-    this.#x25519PublicKey = ed25519.utils.toMontgomery(this.#publicKey)
   }
 
   get publicKey (): Uint8Array { return this.#publicKey.slice() }
   get nodeIdBytes (): Uint8Array { return this.#nodeIdBytes.slice() }
-  get x25519PublicKey (): Uint8Array { return this.#x25519PublicKey.slice() }
+  get x25519PublicKey (): Uint8Array {
+    // Computed on first use: the point decoding costs ~0.2 ms, and many identities never need it.
+    this.#x25519PublicKey ??= montgomeryU(ed25519.Point.fromBytes(this.#publicKey))
+    return this.#x25519PublicKey.slice()
+  }
 
   sign (message: Uint8Array): Uint8Array {
     checkBytes('sign: message', message)
@@ -122,5 +125,14 @@ export function x25519PublicKeyFromEd25519 (publicKey: Uint8Array): Uint8Array {
     throw new EgtpError('ERR_KEY_MISMATCH', 'the public key is not a valid Ed25519 point', { cause: err })
   }
   if (point.isSmallOrder()) throw new EgtpError('ERR_KEY_MISMATCH', 'the public key is a small-order Ed25519 point')
-  return ed25519.utils.toMontgomery(publicKey)
+  return montgomeryU(point)
+}
+
+const Fp = ed25519.Point.Fp
+
+// RFC 7748 §4.1: u = (1 + y) / (1 - y). Same result as noble's utils.toMontgomery, but from the point we
+// already decoded (decoding is the expensive part). y = 1 is the identity point, refused as small order above.
+function montgomeryU (point: InstanceType<typeof ed25519.Point>): Uint8Array {
+  const { y } = point.toAffine()
+  return Fp.toBytes(Fp.div(Fp.add(Fp.ONE, y), Fp.sub(Fp.ONE, y)))
 }

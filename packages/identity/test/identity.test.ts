@@ -1,10 +1,11 @@
-import { createHash, createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, sign } from 'node:crypto'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, test } from 'vitest'
 import {
   generateIdentity, identityFromSeed, nodeIdFromPublicKey, verifySignature, x25519PublicKeyFromEd25519,
   setPublicKeyCacheSize, publicKeyCacheEntries, DEFAULT_PUBLIC_KEY_CACHE_SIZE
 } from '../src/index.ts'
+import { importSeedDer } from '../src/ed25519.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -91,6 +92,13 @@ describe('X25519 keys derived from the Ed25519 identity', () => {
     expect(nodeDh(a.x25519SecretKey(), b.x25519PublicKey)).toEqual(nodeDh(b.x25519SecretKey(), x25519PublicKeyFromEd25519(a.publicKey)))
   })
 
+  test('the conversion equals @noble/curves ed25519.utils.toMontgomery', () => {
+    for (let i = 0; i < 32; i++) {
+      const { publicKey } = generateIdentity()
+      expect(x25519PublicKeyFromEd25519(publicKey)).toEqual(ed25519.utils.toMontgomery(publicKey))
+    }
+  })
+
   test('the RFC 8032 test 1 key maps to a pinned X25519 public key', () => {
     expect(toHex(x25519PublicKeyFromEd25519(hex(RFC8032[0]!.publicKey)))).toBe('d85e07ec22b0ad881537c2f44d662d1a143cf830c57aca4305d85c7a90f6b62e')
   })
@@ -167,6 +175,12 @@ describe('verifySignature', () => {
 })
 
 describe('identity objects', () => {
+  test('the DER import fallback signs exactly like the JWK path', () => {
+    for (const v of RFC8032) {
+      expect(toHex(sign(null, hex(v.message), importSeedDer(hex(v.seed))))).toBe(v.signature)
+    }
+  })
+
   test('the same seed always gives the same identity; byte properties are copies', () => {
     const a = identityFromSeed(hex(RFC8032[0]!.seed))
     const b = identityFromSeed(hex(RFC8032[0]!.seed))

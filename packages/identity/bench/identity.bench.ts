@@ -1,0 +1,52 @@
+// pnpm bench: Ed25519 through node:crypto beside @noble/curves in the same run, node ID derivation beside a
+// raw node:crypto SHA-256, and the record helpers built on them.
+import { createHash, createPrivateKey } from 'node:crypto'
+import { heading, measure, report } from '@egtp/scripts/bench'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import {
+  createContactRecord, generateIdentity, identityFromSeed, nodeIdFromPublicKey, setPublicKeyCacheSize,
+  verifyContactRecord, verifySignature, x25519PublicKeyFromEd25519, DEFAULT_PUBLIC_KEY_CACHE_SIZE
+} from '../src/index.ts'
+
+const id = generateIdentity()
+const seed = id.exportSeed()
+const msg = new Uint8Array(64).fill(7)
+const sig = id.sign(msg)
+const slow = { minMs: 200, rounds: 3 }
+
+heading('Ed25519 sign (64 B message)')
+const nobleSign = measure('@noble/curves ed25519.sign', () => ed25519.sign(msg, seed), slow)
+report(nobleSign)
+report(measure('identity.sign (node:crypto)', () => id.sign(msg)), nobleSign)
+
+heading('Ed25519 verify (64 B message)')
+const nobleVerify = measure('@noble/curves ed25519.verify', () => ed25519.verify(sig, msg, id.publicKey), slow)
+report(nobleVerify)
+const cached = measure('verifySignature (node:crypto, cached key)', () => verifySignature(id.publicKey, msg, sig))
+report(cached, nobleVerify)
+setPublicKeyCacheSize(0)
+report(measure('verifySignature (node:crypto, key imported each time)', () => verifySignature(id.publicKey, msg, sig)), cached)
+setPublicKeyCacheSize(DEFAULT_PUBLIC_KEY_CACHE_SIZE)
+
+heading('node ID derivation')
+const prefix = new TextEncoder().encode('egtp/node-id/v1')
+const nodeHash = measure('node:crypto SHA-256 of the same 47 bytes', () => createHash('sha256').update(prefix).update(id.publicKey).digest())
+report(nodeHash)
+report(measure('@noble/hashes sha256 of the same 47 bytes', () => sha256(new Uint8Array([...prefix, ...id.publicKey]))), nodeHash)
+report(measure('nodeIdFromPublicKey (hash + base32)', () => nodeIdFromPublicKey(id.publicKey)), nodeHash)
+
+heading('key setup')
+const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed])
+const viaDer = measure('baseline: node:crypto createPrivateKey from PKCS#8 DER', () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), slow)
+report(viaDer)
+const imported = measure('identityFromSeed (JWK import, public key, node ID)', () => identityFromSeed(seed))
+report(imported, viaDer)
+report(measure('x25519PublicKeyFromEd25519 (point decode + map, @noble)', () => x25519PublicKeyFromEd25519(id.publicKey), slow), imported)
+
+heading('contact records (2 endpoints)')
+const fields = { seq: 1, expiresAt: Number.MAX_SAFE_INTEGER, endpoints: [{ kind: 'tcp' as const, host: '127.0.0.1', port: 4000 }, { kind: 'relay' as const, relay: id.nodeId, host: 'relay.example', port: 4001 }] }
+const record = createContactRecord(id, fields)
+const create = measure('createContactRecord', () => createContactRecord(id, fields))
+report(create)
+report(measure('verifyContactRecord', () => verifyContactRecord(record)), create)
