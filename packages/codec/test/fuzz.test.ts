@@ -10,7 +10,7 @@ const codec = createMessageCodec([...nodeMessages, ...sessionMessages, ...record
 const valid = [
   codec.encode({ t: 'q', m: new Uint8Array(16), y: 'ping', p: { a: [1, 'x', Uint8Array.of(1)] }, d: 10 }),
   codec.encode({ t: 'hd', r: 7, n: 99, c: new Uint8Array(32) }),
-  codec.encode({ t: 'hi', s: 1, h: new Uint8Array(96), n: 0, c: new Uint8Array(20) }),
+  codec.encode({ t: 'hi', h: new Uint8Array(96), n: 0, c: new Uint8Array(20) }),
   codec.encode({ t: 'k', m: [new Uint8Array(16)] })
 ]
 

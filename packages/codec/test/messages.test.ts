@@ -37,11 +37,11 @@ describe('round trips for every message type', () => {
       { t: 'ci', r: record1WithoutTag() }
     ],
     session: [
-      { t: 'hi', s: 1, h: new Uint8Array(96) },
-      { t: 'hi', s: 0xffffffff, h: new Uint8Array(96), n: 0, c: new Uint8Array(40) },
-      { t: 'hr', s: 2, r: 1, h: new Uint8Array(48), n: 3, c: new Uint8Array(17) },
+      { t: 'hi', h: new Uint8Array(96) },
+      { t: 'hi', h: new Uint8Array(140), n: 0, c: new Uint8Array(40) },
+      { t: 'hr', r: 0xffffffff, h: new Uint8Array(52), n: 3, c: new Uint8Array(17) },
       { t: 'hd', r: 2, n: 2 ** 40, c: new Uint8Array(16) },
-      { t: 'hu', r: 9, k: new Uint8Array(32), ts: 1, g: new Uint8Array(64) }
+      { t: 'hu', r: 9, n: 1, k: new Uint8Array(32), g: new Uint8Array(64) }
     ],
     record: [record1]
   }

@@ -5,27 +5,28 @@ import { indexField, publicKeyField, signatureField } from './common.ts'
 export const MAX_HANDSHAKE_BYTES = 4096
 
 /**
- * Session frames: the outer wire between two nodes, carried by any commstrat. PROTOCOL.md §Sessions.
- * `hi` carries the initiator's Noise IK message 1 (and early data under the early key), repeated on every
- * frame until the responder confirms; `hr` carries message 2 (and data) until the initiator confirms;
- * `hd` is a transport frame; `hu` is the signed "I do not know this session" hint.
+ * Session frames: the outer wire between two nodes, carried by any commstrat (PROTOCOL.md §Sessions, owned by
+ * @egtp/session). `hi` carries the initiator's Noise IK message 1 — whose encrypted payload holds the
+ * initiator's Ed25519 key, receiver index and timestamp — plus optional early data, and is repeated on every
+ * frame until the responder confirms; `hr` carries message 2 (and data) until the initiator confirms; `hd` is a
+ * transport frame; `hu` is the signed "I do not know this session" hint.
  */
 export const SessionInit = defineMessage('hi', {
-  /** The initiator's receiver index for this session. */
-  s: indexField(),
-  /** Noise IK message 1. */
-  h: f.bytes({ min: 32, max: MAX_HANDSHAKE_BYTES }),
-  /** Early-data counter and ciphertext (absent on a bare initiation). */
+  /** Noise IK message 1 (e, s, payload). */
+  h: f.bytes({ min: 96, max: MAX_HANDSHAKE_BYTES }),
+  /** Counter (the AEAD nonce) and ciphertext of early data under the early-data key; absent on a bare initiation. */
   n: f.optional(f.uint()),
-  c: f.optional(f.bytes())
+  c: f.optional(f.bytes({ min: 16 }))
 })
 
 export const SessionResponse = defineMessage('hr', {
-  s: indexField(),
+  /** The initiator's receiver index. */
   r: indexField(),
-  h: f.bytes({ min: 32, max: MAX_HANDSHAKE_BYTES }),
+  /** Noise IK message 2 (e, payload: the responder's receiver index). */
+  h: f.bytes({ min: 48, max: MAX_HANDSHAKE_BYTES }),
+  /** Counter and ciphertext of data under the responder's transport key; absent on a bare response. */
   n: f.optional(f.uint()),
-  c: f.optional(f.bytes())
+  c: f.optional(f.bytes({ min: 16 }))
 })
 
 export const SessionData = defineMessage('hd', {
@@ -39,10 +40,11 @@ export const SessionData = defineMessage('hd', {
 export const SessionUnknownHint = defineMessage('hu', {
   /** The receiver index that was not recognised. */
   r: indexField(),
+  /** The counter of the frame that could not be opened (absent when it had none). */
+  n: f.optional(f.uint()),
   /** The hint signer's Ed25519 public key, so the receiver can check it against the peer it expects. */
   k: publicKeyField(),
-  /** The signer's clock (ms) when it signed, to bound replays of hints. */
-  ts: f.uint(),
+  /** Ed25519 signature over the canonical bytes of { r, n } under the context "egtp/session-hint/v1". */
   g: signatureField()
 })
 
