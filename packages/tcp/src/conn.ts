@@ -2,7 +2,7 @@ import { FrameDecoder, encodeFrames, FRAME_HEADER_BYTES } from '@egtp/codec'
 import { EgtpError, TypedEventTarget } from '@egtp/interface'
 import type { AbortOptions, Clock, Conn, ConnEvents, Logger } from '@egtp/interface'
 import type { Socket } from 'node:net'
-import { FLUSH_THRESHOLD_BYTES } from './constants.ts'
+import { FLUSH_THRESHOLD_BYTES, LARGE_FRAME_BYTES } from './constants.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
@@ -67,6 +67,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
   readonly #decoder: FrameDecoder
   #pending: Uint8Array[] = []
   #pendingBytes = 0
+  #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
   #carry: Uint8Array[] = [] // encoded bytes held back by the outbound throttle
   #queuedBytes = 0 // #pendingBytes + bytes in #carry
   #flushScheduled = false
@@ -196,6 +197,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
 
   #enqueue (frame: Uint8Array, size: number): void {
     this.#pending.push(frame)
+    if (frame.byteLength >= LARGE_FRAME_BYTES) this.#pendingLarge++
     this.#pendingBytes += size
     this.#queuedBytes += size
     this.#init.counters.framesOut++
@@ -212,9 +214,11 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
     this.#flushScheduled = false
     if (this.#socket.destroyed) return
     if (this.#pending.length > 0) {
-      this.#carry.push(encodeFrames(this.#pending, this.#init.maxFrameBytes))
+      if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending, this.#init.maxFrameBytes))
+      else this.#encodeMixed()
       this.#pending = []
       this.#pendingBytes = 0
+      this.#pendingLarge = 0
     }
     if (this.#carry.length === 0) return
     const bucket = ignoreThrottle ? undefined : this.#init.outBucket
@@ -250,6 +254,23 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
         this.#flush()
       }, throttleDelay(bucket.waitMs(this.#queuedBytes)))
     }
+  }
+
+  /** Small frames are copied together into one buffer; large ones go out as header + body, without a copy. */
+  #encodeMixed (): void {
+    let run: Uint8Array[] = []
+    for (const frame of this.#pending) {
+      if (frame.byteLength < LARGE_FRAME_BYTES) {
+        run.push(frame)
+        continue
+      }
+      if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+      run = []
+      const header = new Uint8Array(FRAME_HEADER_BYTES)
+      new DataView(header.buffer).setUint32(0, frame.byteLength)
+      this.#carry.push(header, frame)
+    }
+    if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
   }
 
   #write (buf: Uint8Array): void {
@@ -358,6 +379,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
     this.#carry = []
     this.#queuedBytes = 0
     this.#pendingBytes = 0
+    this.#pendingLarge = 0
     this.#init.log.trace('%s closed%s', this.id, this.#error !== undefined ? `: ${this.#error.message}` : '')
     const detail = this.#error !== undefined ? { error: this.#error, local: this.#local } : { local: this.#local }
     this.safeDispatch('close', detail)

@@ -28,3 +28,5 @@ export const MAX_TIMEOUT_MS = 3_600_000
 export const MAX_QUEUED_BYTES_LIMIT = 256 * 1024 * 1024
 /** Frames queued in one tick are written together; a batch is written early once it reaches this size. */
 export const FLUSH_THRESHOLD_BYTES = 256 * 1024
+/** Frames at least this large are written as they are (header + body), not copied into a batch buffer. */
+export const LARGE_FRAME_BYTES = 16 * 1024

@@ -154,7 +154,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
   }
 
   canSend (endpoint: Endpoint): boolean {
-    return endpoint.kind === 'tcp' && typeof endpoint.host === 'string' && endpoint.host !== '' &&
+    return typeof endpoint === 'object' && endpoint !== null && endpoint.kind === 'tcp' && typeof endpoint.host === 'string' && endpoint.host !== '' &&
       Number.isInteger(endpoint.port) && endpoint.port > 0 && endpoint.port < 65_536
   }
 
@@ -163,16 +163,22 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
    * @throws {EgtpError} ERR_UNREACHABLE (no connection could be opened), ERR_LIMIT (maxConnections, none idle),
    *   ERR_FRAME_TOO_LARGE, ERR_BACKPRESSURE, ERR_CLOSED, ERR_NOT_STARTED
    */
-  async send (_peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
+  send (_peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
     const signal = options?.signal
-    signal?.throwIfAborted()
-    if (!this.canSend(endpoint)) throw new TypeError('endpoint must be a tcp endpoint with a host and a port from 1 to 65535')
-    if (!this.#started) throw new EgtpError(this.#stopping !== undefined ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', 'tcp is not started')
+    if (signal?.aborted === true) return Promise.reject(signal.reason)
+    if (!this.canSend(endpoint)) return Promise.reject(new TypeError('endpoint must be a tcp endpoint with a host and a port from 1 to 65535'))
+    if (!this.#started) return Promise.reject(new EgtpError(this.#stopping !== undefined ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', 'tcp is not started'))
+    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError('frame must be a Uint8Array'))
     if (frame.byteLength > this.#config.maxFrameBytes) {
-      throw new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds ${this.#config.maxFrameBytes}`)
+      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds ${this.#config.maxFrameBytes}`))
     }
     const key = formatAddress(endpoint.host, endpoint.port)
-    const conn = this.#outbound.get(key) ?? await this.#connect(key, endpoint as TcpEndpoint, signal)
+    const open = this.#outbound.get(key)
+    if (open !== undefined) return this.#sendOn(open, frame, options) // the hot path: no extra promise
+    return this.#connect(key, endpoint as TcpEndpoint, signal).then(conn => this.#sendOn(conn, frame, options))
+  }
+
+  #sendOn (conn: TcpConn, frame: Uint8Array, options: CommstratSendOptions | undefined): Promise<void> {
     if (options?.expectReply === true) {
       const m = this.#managed.get(conn)
       if (m !== undefined) {
@@ -180,7 +186,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
         m.expectUntil = this.#clock.monotonic() + this.#config.expectReplyKeepMs
       }
     }
-    await conn.send(frame, options)
+    return conn.send(frame, options)
   }
 
   /** The endpoints to advertise: `init.announce`, else the bound non-wildcard listeners of `start()`. */

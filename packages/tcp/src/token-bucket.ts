@@ -1,7 +1,7 @@
 import type { Clock } from '@egtp/interface'
 
 /** Longest a throttled connection sleeps before looking at the bucket again. */
-export const MAX_THROTTLE_WAIT_MS = 1_000
+export const MAX_THROTTLE_WAIT_MS = 100
 
 /**
  * A token bucket counting bytes. Tokens refill continuously from the injected clock (no reset timer to forget:
