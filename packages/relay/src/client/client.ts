@@ -1,0 +1,314 @@
+import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
+import type {
+  Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, Endpoint, Logger,
+  RelayEndpoint, ReturnPath, Transport
+} from '@egtp/interface'
+import { nodeIdToBytes } from '@egtp/identity'
+import type { NodeIdentity } from '@egtp/identity'
+import { codeFromWire } from '../protocol.ts'
+import { resolveClientConfig } from './config.ts'
+import type { RelayClientConfig, RelayClientInit } from './config.ts'
+import { RelayLink, linkKey } from './link.ts'
+
+/** What the relay client needs: a transport to dial relays, the node's identity, optionally discovery. */
+export interface RelayClientComponents {
+  transport: Transport
+  identity: NodeIdentity
+  logger?: ComponentLogger
+  clock?: Clock
+  /** Finds relays (service `relay`) when the configured ones are not enough, and for relay shopping. */
+  discovery?: Discovery
+}
+
+export interface RelayClientEvents extends CommstratEvents {
+  /** Authenticated with a relay (registered: receiving through it). */
+  'relay:ready': { endpoint: RelayEndpoint, registered: boolean }
+  /** A relay connection dropped or could not be made. */
+  'relay:down': { endpoint: RelayEndpoint, failures: number }
+  /**
+   * A message the relay had accepted will not be delivered: it expired there (`ERR_TIMEOUT`), or the relay
+   * restarted without persistence (`ERR_DELIVERY_UNCERTAIN`). The node's end-to-end acks decide what to resend.
+   */
+  'relay:undelivered': { peerId: string, endpoint: RelayEndpoint, frame: Uint8Array, code: string }
+}
+
+/** One relay as the client sees it. */
+export interface RelayStatus {
+  endpoint: RelayEndpoint
+  registered: boolean
+  state: 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed'
+  failures: number
+  received: number
+  accepted: number
+  pending: number
+}
+
+interface Candidate {
+  endpoint: RelayEndpoint
+  key: string
+  order: number
+  served: number
+  failures: number
+  bannedUntil: number
+}
+
+/**
+ * The relay-client commstrat: registers with relays to be reachable through them, and sends to peers
+ * through the relays their contact records name.
+ */
+export class RelayClient extends TypedEventTarget<RelayClientEvents> implements Commstrat {
+  readonly kind = 'relay'
+  readonly #config: RelayClientConfig
+  readonly #transport: Transport
+  readonly #identity: NodeIdentity
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #discovery: Discovery | undefined
+  readonly #links = new Map<string, RelayLink>()
+  readonly #candidates = new Map<string, Candidate>()
+  #started = false
+  #shutdown = new AbortController()
+  #tickTimer: ReturnType<typeof setInterval> | undefined
+  #shopTimer: ReturnType<typeof setInterval> | undefined
+  #advertised = ''
+
+  constructor (init: RelayClientInit, components: RelayClientComponents) {
+    super()
+    this.#config = resolveClientConfig(init)
+    this.#transport = components.transport
+    this.#identity = components.identity
+    this.#clock = components.clock ?? systemClock
+    this.#log = (components.logger ?? { forComponent: () => disabledLogger }).forComponent('egtp:relay:client')
+    this.#discovery = components.discovery
+    for (const endpoint of this.#config.relays) this.#addCandidate(endpoint)
+  }
+
+  async start (): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    this.#shutdown = new AbortController()
+    const tickMs = Math.max(10, Math.min(250, Math.floor(this.#config.sendTimeoutMs / 4), Math.floor(this.#config.keepaliveMs / 4)))
+    this.#tickTimer = setInterval(() => { this.#tick() }, tickMs)
+    this.#tickTimer.unref()
+    if (this.#discovery !== undefined) {
+      this.#shopTimer = setInterval(() => { void this.#shop() }, this.#config.shopIntervalMs)
+      this.#shopTimer.unref()
+      if (this.#config.register && this.#candidates.size < this.#config.maxRelays) await this.#shop()
+    }
+    this.#fill()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'relay client stopped'))
+    clearInterval(this.#tickTimer)
+    clearInterval(this.#shopTimer)
+    for (const link of this.#links.values()) link.close()
+    this.#links.clear()
+    this.#updateAdvertised()
+  }
+
+  canSend (endpoint: Endpoint): boolean {
+    return endpoint.kind === 'relay' && typeof endpoint.relay === 'string' && endpoint.relay !== '' &&
+      typeof endpoint.host === 'string' && endpoint.host !== '' && Number.isInteger(endpoint.port) && endpoint.port > 0 && endpoint.port < 65_536
+  }
+
+  /**
+   * Hand `frame` for `peerId` to the relay `endpoint` names; resolves once the relay has accepted it.
+   * @throws {EgtpError} ERR_UNREACHABLE (relay unreachable), ERR_DELIVERY_UNCERTAIN (written, then the relay
+   *   went away unconfirmed), ERR_RELAY_FULL, ERR_RELAY_UNKNOWN_RECIPIENT, ERR_RATE_LIMITED, ERR_FRAME_TOO_LARGE,
+   *   ERR_RELAY_REFUSED, ERR_BACKPRESSURE, ERR_LIMIT, ERR_NOT_STARTED, ERR_BAD_NODE_ID; rethrows `signal.reason`
+   */
+  async send (peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    if (!this.canSend(endpoint)) throw new TypeError('endpoint must be a relay endpoint { kind: "relay", relay, host, port }')
+    if (!(frame instanceof Uint8Array) || frame.byteLength === 0) throw new TypeError('frame must be a non-empty Uint8Array')
+    if (!this.#started) throw new EgtpError('ERR_NOT_STARTED', 'relay client is not started')
+    const to = nodeIdToBytes(peerId)
+    await this.#linkFor(endpoint as RelayEndpoint).send(to, frame, options?.signal)
+  }
+
+  /** "Reach me through relay R": the registered relays that have accepted this node. */
+  localEndpoints (): Endpoint[] {
+    return this.#registered().filter(l => l.everReady).map(l => ({ ...l.endpoint }))
+  }
+
+  /** Every relay link and how it is doing. */
+  relays (): RelayStatus[] {
+    return [...this.#links.values()].map(l => ({
+      endpoint: { ...l.endpoint },
+      registered: l.register,
+      state: l.state,
+      failures: l.failures,
+      received: l.received,
+      accepted: l.accepted,
+      pending: l.pending
+    }))
+  }
+
+  // ---- links ----
+
+  #registered (): RelayLink[] {
+    return [...this.#links.values()].filter(l => l.register && l.state !== 'closed')
+  }
+
+  #newLink (endpoint: RelayEndpoint, register: boolean): RelayLink {
+    const link = new RelayLink(endpoint, register, {
+      config: this.#config,
+      transport: this.#transport,
+      identity: this.#identity,
+      clock: this.#clock,
+      log: this.#log,
+      track: this.#config.trackDelivery,
+      hooks: {
+        deliver: (l, from, payload) => { this.#deliver(l, from, payload) },
+        undelivered: (l, peerId, frame, code) => {
+          this.safeDispatch('relay:undelivered', { peerId, endpoint: { ...l.endpoint }, frame, code: codeFromWire(code) })
+        },
+        stateChange: (l) => { this.#onLinkState(l) }
+      }
+    })
+    this.#links.set(link.key, link)
+    return link
+  }
+
+  #linkFor (endpoint: RelayEndpoint): RelayLink {
+    const key = linkKey(endpoint)
+    const existing = this.#links.get(key)
+    if (existing !== undefined) return existing
+    const senders = [...this.#links.values()].filter(l => !l.register)
+    if (senders.length >= this.#config.maxSenderLinks) {
+      const idle = senders.filter(l => l.pending === 0).sort((a, b) => a.lastUsed - b.lastUsed)[0]
+      if (idle === undefined) throw new EgtpError('ERR_LIMIT', `${senders.length} relay connections are busy`)
+      idle.close()
+      this.#links.delete(idle.key)
+    }
+    return this.#newLink(endpoint, false)
+  }
+
+  #deliver (link: RelayLink, from: string, payload: Uint8Array): void {
+    const path: ReturnPath = {
+      kind: 'relay',
+      description: `relay ${link.endpoint.relay.slice(0, 8)} from ${from.slice(0, 8)}`,
+      authenticatedSender: from,
+      // The answer goes back through the same relay, to the authenticated sender.
+      reply: async (frame, options) => {
+        options?.signal?.throwIfAborted()
+        await link.send(nodeIdToBytes(from), frame, options?.signal)
+      },
+      usable: () => link.state !== 'closed'
+    }
+    this.safeDispatch('frame', { frame: payload, path })
+  }
+
+  #onLinkState (link: RelayLink): void {
+    if (!this.#started || link.state === 'closed') return
+    const candidate = this.#candidates.get(link.key)
+    if (link.state === 'ready') {
+      if (candidate !== undefined) candidate.failures = 0
+      this.safeDispatch('relay:ready', { endpoint: { ...link.endpoint }, registered: link.register })
+    } else {
+      if (candidate !== undefined) candidate.failures = link.failures
+      this.safeDispatch('relay:down', { endpoint: { ...link.endpoint }, failures: link.failures })
+      // A relay that keeps failing is replaced when another is known.
+      if (link.register && link.failures >= this.#config.maxRelayFailures && this.#ranked().length > 0) {
+        this.#log('replacing relay %s after %d failures', link.key, link.failures)
+        if (candidate !== undefined) candidate.bannedUntil = this.#clock.monotonic() + this.#config.relayBanMs
+        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} was replaced after repeated failures`))
+        this.#links.delete(link.key)
+        this.#fill()
+      }
+    }
+    this.#updateAdvertised()
+  }
+
+  // ---- choosing relays ----
+
+  #addCandidate (endpoint: RelayEndpoint): void {
+    const key = linkKey(endpoint)
+    if (this.#candidates.has(key) || endpoint.relay === this.#identity.nodeId) return
+    this.#candidates.set(key, { endpoint, key, order: this.#candidates.size, served: 0, failures: 0, bannedUntil: 0 })
+  }
+
+  /** Usable candidates not registered yet, best first: fewest recent failures, most served, configured order. */
+  #ranked (): Candidate[] {
+    const now = this.#clock.monotonic()
+    return [...this.#candidates.values()]
+      .filter(c => c.bannedUntil <= now && this.#links.get(c.key)?.register !== true)
+      .map(c => {
+        const l = this.#links.get(c.key)
+        if (l !== undefined) c.served = Math.max(c.served, l.received + l.accepted)
+        return c
+      })
+      .sort((a, b) => a.failures - b.failures || b.served - a.served || a.order - b.order)
+  }
+
+  #fill (): void {
+    if (!this.#started || !this.#config.register) return
+    let need = this.#config.maxRelays - this.#registered().length
+    for (const c of this.#ranked()) {
+      if (need <= 0) break
+      need--
+      const existing = this.#links.get(c.key)
+      if (existing !== undefined) existing.upgrade()
+      else this.#newLink(c.endpoint, true).connect()
+    }
+  }
+
+  /** v1's "relay shopping": ask discovery for relays, fill empty slots, replace failing ones. */
+  async #shop (): Promise<void> {
+    const discovery = this.#discovery
+    if (discovery === undefined || !this.#started) return
+    try {
+      const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#config.connectTimeoutMs)])
+      const records = await discovery.discover('relay', { signal, limit: 32 })
+      for (const r of records) {
+        for (const e of r.endpoints) if (e.kind === 'tcp') this.#addCandidate({ kind: 'relay', relay: r.nodeId, host: e.host, port: e.port })
+      }
+    } catch (err) {
+      this.#log('relay discovery failed: %s', (err as Error).message)
+    }
+    if (!this.#started) return
+    for (const link of this.#registered()) {
+      if (link.state === 'backoff' && this.#ranked().length > 0) {
+        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} replaced`))
+        this.#links.delete(link.key)
+      }
+    }
+    this.#fill()
+    this.#updateAdvertised()
+  }
+
+  #tick (): void {
+    const now = this.#clock.monotonic()
+    for (const link of [...this.#links.values()]) {
+      link.tick(now)
+      if (!link.register && link.pending === 0 && now - link.lastUsed > this.#config.senderIdleMs) {
+        link.close()
+        this.#links.delete(link.key)
+      }
+    }
+  }
+
+  #updateAdvertised (): void {
+    const endpoints = this.localEndpoints()
+    const key = endpoints.map(e => linkKey(e as RelayEndpoint)).join(',')
+    if (key === this.#advertised) return
+    this.#advertised = key
+    this.safeDispatch('endpoints:change', endpoints)
+  }
+}
+
+/**
+ * Create the relay-client commstrat: `relayClient(init)(components)`.
+ * @example
+ * ```ts
+ * const relays = relayClient({ relays: [server.endpoint()] })({ transport: tcp()(), identity })
+ * await relays.start()
+ * relays.addEventListener('frame', ({ detail }) => { void detail.path.reply(detail.frame) })
+ * ```
+ */
+export function relayClient (init: RelayClientInit = {}): (components: RelayClientComponents) => RelayClient {
+  return (components) => new RelayClient(init, components)
+}

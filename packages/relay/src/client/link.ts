@@ -1,0 +1,535 @@
+import { MAX_RELAY_BATCH } from '@egtp/codec'
+import { EgtpError, isEgtpError } from '@egtp/interface'
+import type { Clock, Conn, Logger, RelayEndpoint, Transport } from '@egtp/interface'
+import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
+import type { NodeIdentity } from '@egtp/identity'
+import { relayCodec, relayError, signHello } from '../protocol.ts'
+import type { RelayMessage } from '../protocol.ts'
+
+export interface LinkConfig {
+  connectTimeoutMs: number
+  sendTimeoutMs: number
+  maxPendingSends: number
+  maxPendingSendBytes: number
+  maxInflightSends: number
+  maxTrackedDeliveries: number
+  maxTrackedDeliveryBytes: number
+  maxBatchBytes: number
+  keepaliveMs: number
+  reconnectMinMs: number
+  reconnectMaxMs: number
+}
+
+export interface LinkHooks {
+  /** A message arrived from `from` (its authenticated node ID). */
+  deliver: (link: RelayLink, from: string, payload: Uint8Array) => void
+  /** The relay reported an accepted message lost (or lost its queue in a restart). */
+  undelivered: (link: RelayLink, peerId: string, frame: Uint8Array, code: string) => void
+  /** Ready, dropped, failed to connect: the client re-evaluates its relays. */
+  stateChange: (link: RelayLink) => void
+}
+
+interface OutMsg {
+  to: Uint8Array
+  payload: Uint8Array
+  deadline: number
+  written: boolean
+  resolve: () => void
+  reject: (err: unknown) => void
+  cleanup: (() => void) | undefined
+}
+
+interface Custody { to: Uint8Array, payload: Uint8Array }
+
+/** A FIFO with O(1) shift. */
+class Fifo<T> {
+  #items: T[] = []
+  #head = 0
+  get length (): number { return this.#items.length - this.#head }
+  peek (): T | undefined { return this.#items[this.#head] }
+  push (item: T): void { this.#items.push(item) }
+  shift (): T | undefined {
+    const item = this.#items[this.#head]
+    if (item === undefined) return undefined
+    this.#items[this.#head++] = undefined as T
+    if (this.#head === this.#items.length) { this.#items = []; this.#head = 0 } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
+    }
+    return item
+  }
+  /** Put items back in front, in order. */
+  unshiftAll (items: T[]): void {
+    this.#items = items.concat(this.#items.slice(this.#head))
+    this.#head = 0
+  }
+  remove (item: T): boolean {
+    const i = this.#items.indexOf(item, this.#head)
+    if (i < 0) return false
+    this.#items.splice(i, 1)
+    return true
+  }
+  drain (): T[] {
+    const out = this.#items.slice(this.#head)
+    this.#items = []
+    this.#head = 0
+    return out
+  }
+  values (): T[] { return this.#items.slice(this.#head) }
+}
+
+const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+
+/**
+ * One relay, one connection at a time: authentication, the send window and accept acks, pushed deliveries
+ * with duplicate suppression, keepalive, and reconnection with jittered backoff. Sends survive a dropped
+ * connection: they are written again on the next one (the relay may then see a duplicate; sessions drop it).
+ */
+export class RelayLink {
+  readonly key: string
+  readonly endpoint: RelayEndpoint
+  readonly relayIdBytes: Uint8Array
+  /** Registered links receive; the others only send. */
+  register: boolean
+  state: 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed' = 'idle'
+  /** Consecutive failed connects or drops. */
+  failures = 0
+  everReady = false
+  /** Messages received through this relay, and messages it accepted: its record of service. */
+  received = 0
+  accepted = 0
+  lastUsed: number
+  maxMessageBytes = Number.MAX_SAFE_INTEGER
+
+  readonly #config: LinkConfig
+  readonly #transport: Transport
+  readonly #identity: NodeIdentity
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #hooks: LinkHooks
+  readonly #track: boolean
+  #conn: Conn | undefined
+  #abort = new AbortController()
+  #epoch = ''
+  #lastDelivered = -1
+  readonly #queue = new Fifo<OutMsg>()
+  #queueBytes = 0
+  readonly #inflight = new Map<number, OutMsg>()
+  readonly #custody = new Map<number, Custody>()
+  #custodyBytes = 0
+  #nextM = 0
+  #ackPending = -1
+  #ackSent = -1
+  #pongs: number[] = []
+  #lastRx = 0
+  #pingSent = false
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #writing = false
+  #scheduled = false
+
+  constructor (endpoint: RelayEndpoint, register: boolean, deps: {
+    config: LinkConfig, transport: Transport, identity: NodeIdentity, clock: Clock, log: Logger, hooks: LinkHooks, track: boolean
+  }) {
+    this.endpoint = { kind: 'relay', relay: endpoint.relay, host: endpoint.host, port: endpoint.port }
+    this.key = linkKey(endpoint)
+    this.relayIdBytes = nodeIdToBytes(endpoint.relay)
+    this.register = register
+    this.#config = deps.config
+    this.#transport = deps.transport
+    this.#identity = deps.identity
+    this.#clock = deps.clock
+    this.#log = deps.log
+    this.#hooks = deps.hooks
+    this.#track = deps.track
+    this.lastUsed = deps.clock.monotonic()
+  }
+
+  /** Messages waiting or in flight. */
+  get pending (): number {
+    return this.#queue.length + this.#inflight.size
+  }
+
+  /** Start connecting (no-op unless idle). */
+  connect (): void {
+    if (this.state !== 'idle') return
+    void this.#connect()
+  }
+
+  /** Queue `payload` for `to`; resolves once the relay has accepted it. */
+  send (to: Uint8Array, payload: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new EgtpError('ERR_CLOSED', 'relay client stopped'))
+    if (payload.byteLength > this.maxMessageBytes) {
+      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${payload.byteLength} bytes exceed the relay's ${this.maxMessageBytes}`))
+    }
+    // Fail fast while the relay is known to be unreachable: the node tries the peer's next endpoint.
+    if (this.state === 'backoff' && (this.failures >= 2 || !this.everReady)) {
+      return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`))
+    }
+    if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + payload.byteLength > this.#config.maxPendingSendBytes) {
+      return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`))
+    }
+    this.lastUsed = this.#clock.monotonic()
+    return new Promise<void>((resolve, reject) => {
+      const msg: OutMsg = { to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, resolve, reject, cleanup: undefined }
+      if (signal !== undefined) {
+        const onAbort = (): void => { this.#drop(msg); reject(signal.reason) }
+        signal.addEventListener('abort', onAbort, { once: true })
+        msg.cleanup = () => { signal.removeEventListener('abort', onAbort) }
+      }
+      this.#queue.push(msg)
+      this.#queueBytes += payload.byteLength
+      if (this.state === 'ready') this.#schedule()
+      else if (this.state === 'idle') void this.#connect()
+    })
+  }
+
+  /** Register from now on: a send-only link reconnects as a client (its pending sends are written again). */
+  upgrade (): void {
+    if (this.register) return
+    this.register = true
+    if (this.state === 'ready') this.#conn?.abort(new EgtpError('ERR_CLOSED', 're-registering as a client'))
+    else if (this.state === 'idle') void this.#connect()
+  }
+
+  /** Close for good: pending sends fail with `err`. */
+  close (err: Error = new EgtpError('ERR_CLOSED', 'relay client stopped')): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    clearTimeout(this.#retryTimer)
+    this.#abort.abort(err)
+    this.#failAll(err, err)
+    const conn = this.#conn
+    this.#conn = undefined
+    conn?.close().catch(() => {})
+  }
+
+  /** Periodic: deadlines, keepalive, dead-connection detection. */
+  tick (now: number): void {
+    for (const msg of [...this.#queue.values(), ...this.#inflight.values()]) {
+      if (msg.deadline > now) continue
+      this.#drop(msg)
+      msg.reject(msg.written
+        ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} did not confirm a message in time`)
+        : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} could not take a message in time`))
+    }
+    if (this.state !== 'ready' || this.#conn === undefined) return
+    const silent = now - this.#lastRx
+    if (silent > 2 * this.#config.keepaliveMs) {
+      this.#conn.abort(new EgtpError('ERR_TIMEOUT', `relay ${this.key} went silent`))
+    } else if (silent > this.#config.keepaliveMs && !this.#pingSent) {
+      this.#pingSent = true
+      this.#writeNow({ t: 'ri', n: now >>> 0, r: false })
+    }
+  }
+
+  // ---- connecting ----
+
+  async #connect (): Promise<void> {
+    this.state = 'connecting'
+    clearTimeout(this.#retryTimer)
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#config.connectTimeoutMs)])
+    let conn: Conn | undefined
+    try {
+      conn = await this.#transport.dial({ kind: 'tcp', host: this.endpoint.host, port: this.endpoint.port }, {
+        signal, connectTimeoutMs: this.#config.connectTimeoutMs
+      })
+      if (this.#isClosed()) { await conn.close(); return }
+      await this.#handshake(conn, signal)
+    } catch (err) {
+      conn?.abort(err as Error)
+      if (this.#isClosed()) return
+      this.failures++
+      this.#log('relay %s: connect failed (%d): %s', this.key, this.failures, (err as Error).message)
+      // Written messages may have reached the relay before the drop; the others never left.
+      const unreachable = isEgtpError(err) ? err : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`, { cause: err })
+      if (!this.everReady) this.#failAll(unreachable, new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} dropped`, { cause: err }))
+      this.#backoff()
+    }
+  }
+
+  #isClosed (): boolean {
+    return this.state === 'closed'
+  }
+
+  #backoff (): void {
+    this.state = 'backoff'
+    this.#hooks.stateChange(this)
+    if (this.state !== 'backoff') return // the client replaced or closed the link
+    if (!this.register && this.pending === 0) { this.state = 'idle'; return }
+    const base = Math.min(this.#config.reconnectMaxMs, this.#config.reconnectMinMs * 2 ** Math.min(20, this.failures - 1))
+    const delay = this.failures <= 0 ? 0 : Math.round(base * (0.5 + Math.random()))
+    this.#retryTimer = setTimeout(() => { if (this.state === 'backoff') void this.#connect() }, delay)
+    this.#retryTimer.unref?.()
+  }
+
+  #handshake (conn: Conn, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let stage: 'challenge' | 'welcome' = 'challenge'
+      const cleanup = (): void => {
+        conn.removeEventListener('message', onMessage)
+        conn.removeEventListener('close', onClose)
+        signal.removeEventListener('abort', onAbort)
+      }
+      const fail = (err: unknown): void => { cleanup(); reject(err) }
+      const onMessage = ({ detail }: CustomEvent<Uint8Array>): void => {
+        try {
+          const msg = relayCodec.decode(detail)
+          if (msg.t === 'rr') throw relayError(msg.c, `relay ${this.key} refused: ${msg.s}`)
+          if (stage === 'challenge' && msg.t === 'rc') {
+            if (!equal(msg.id, this.relayIdBytes)) throw new EgtpError('ERR_AUTH', `${this.key} is not the relay it was advertised as`)
+            const role = this.register ? 'client' : 'sender'
+            conn.send(relayCodec.encode({
+              t: 'rh', k: this.#identity.publicKey, g: signHello(this.#identity, msg.n, msg.id, role), r: role, d: this.#track
+            })).catch(fail)
+            stage = 'welcome'
+          } else if (stage === 'welcome' && msg.t === 'rw') {
+            cleanup()
+            // Synchronously: frames following the welcome in the same read must find the ready handlers.
+            this.#ready(conn, msg)
+            resolve()
+          } else {
+            throw new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`)
+          }
+        } catch (err) {
+          fail(err)
+        }
+      }
+      const onClose = (): void => { fail(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} closed the connection`)) }
+      const onAbort = (): void => { fail(signal.reason) }
+      conn.addEventListener('message', onMessage)
+      conn.addEventListener('close', onClose)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  #ready (conn: Conn, welcome: Extract<RelayMessage, { t: 'rw' }>): void {
+    const epoch = toHex(welcome.e)
+    if (this.#epoch !== '' && epoch !== this.#epoch) {
+      // The relay lost its queue (a restart without persistence): what it had accepted is gone, unless it
+      // was delivered and the notice lost with it.
+      for (const [, c] of this.#custody) this.#hooks.undelivered(this, nodeIdFromBytes(c.to), c.payload, 'ERR_DELIVERY_UNCERTAIN')
+      this.#lastDelivered = -1
+    }
+    // Notices refer to the old connection's numbers: the relay still holds these, but will not report them.
+    this.#custody.clear()
+    this.#custodyBytes = 0
+    this.#epoch = epoch
+    this.#conn = conn
+    this.maxMessageBytes = welcome.x
+    this.#ackPending = -1
+    this.#ackSent = -1
+    this.#pongs = []
+    this.#lastRx = this.#clock.monotonic()
+    this.#pingSent = false
+    this.state = 'ready'
+    this.everReady = true
+    this.failures = 0
+    // In-flight messages of the dropped connection go first, in their original order.
+    const again = [...this.#inflight.values()]
+    this.#inflight.clear()
+    for (const m of again) this.#queueBytes += m.payload.byteLength
+    this.#queue.unshiftAll(again)
+    conn.addEventListener('message', ({ detail }) => { this.#onFrame(conn, detail) })
+    conn.addEventListener('close', () => { this.#onClose(conn) })
+    this.#log('relay %s: ready as %s (%d queued there)', this.key, this.register ? 'client' : 'sender', welcome.q ?? 0)
+    this.#hooks.stateChange(this)
+    this.#schedule()
+  }
+
+  #onClose (conn: Conn): void {
+    if (this.#conn !== conn) return
+    this.#conn = undefined
+    if (this.state === 'closed') return
+    this.failures++
+    this.#log('relay %s: connection dropped', this.key)
+    // Unacknowledged messages stay in #inflight and are written again first on the next connection.
+    this.state = 'backoff'
+    if (this.failures === 1) {
+      // First drop: reconnect at once (the relay replaced our connection, or a blip).
+      this.#hooks.stateChange(this)
+      if (this.state !== 'backoff') return
+      if (!this.register && this.pending === 0) { this.state = 'idle'; return }
+      void this.#connect()
+    } else {
+      this.#backoff()
+    }
+  }
+
+  // ---- receiving ----
+
+  #onFrame (conn: Conn, frame: Uint8Array): void {
+    if (this.#conn !== conn) return
+    this.#lastRx = this.#clock.monotonic()
+    this.#pingSent = false
+    let msg: RelayMessage
+    try {
+      msg = relayCodec.decode(frame)
+    } catch (err) {
+      conn.abort(err as Error)
+      return
+    }
+    switch (msg.t) {
+      case 'rd': {
+        for (const e of msg.e) {
+          if (e.i <= this.#lastDelivered) continue // a redelivery after a lost ack: dispatched already
+          this.#lastDelivered = e.i
+          this.received++
+          this.#hooks.deliver(this, nodeIdFromBytes(e.f), e.p.slice())
+          if (this.state === 'closed') return
+        }
+        this.#ackPending = Math.max(this.#ackPending, msg.e[msg.e.length - 1]!.i)
+        this.#schedule()
+        break
+      }
+      case 'ry': this.#onAccepted(msg.m); break
+      case 'rx':
+        for (const e of msg.e) {
+          const out = this.#inflight.get(e.m)
+          if (out === undefined) continue
+          this.#inflight.delete(e.m)
+          out.cleanup?.()
+          out.reject(relayError(e.c, `relay ${this.key} refused the message`))
+        }
+        this.#schedule()
+        break
+      case 'rv':
+        for (const m of msg.m) this.#untrack(m)
+        break
+      case 'rl':
+        for (const e of msg.e) {
+          const c = this.#untrack(e.m)
+          if (c === undefined) continue
+          this.#hooks.undelivered(this, nodeIdFromBytes(c.to), c.payload, e.c)
+        }
+        break
+      case 'ri':
+        if (!msg.r) { this.#pongs.push(msg.n); this.#schedule() }
+        break
+      case 'rr':
+        this.#log('relay %s closes the connection: %s %s', this.key, msg.c, msg.s)
+        break
+      case 'rq':
+        break
+      default:
+        conn.abort(new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`))
+    }
+  }
+
+  #onAccepted (upTo: number): void {
+    for (const [m, out] of this.#inflight) {
+      if (m > upTo) break
+      this.#inflight.delete(m)
+      out.cleanup?.()
+      this.accepted++
+      if (this.#track) {
+        // Bounded: the oldest entries are forgotten (their loss could then not be reported).
+        while (this.#custody.size > 0 && (this.#custody.size >= this.#config.maxTrackedDeliveries ||
+          this.#custodyBytes + out.payload.byteLength > this.#config.maxTrackedDeliveryBytes)) this.#untrack(this.#custody.keys().next().value!)
+        this.#custody.set(m, { to: out.to, payload: out.payload })
+        this.#custodyBytes += out.payload.byteLength
+      }
+      out.resolve()
+    }
+    this.#schedule()
+  }
+
+  #untrack (m: number): Custody | undefined {
+    const c = this.#custody.get(m)
+    if (c === undefined) return undefined
+    this.#custody.delete(m)
+    this.#custodyBytes -= c.payload.byteLength
+    return c
+  }
+
+  // ---- writing ----
+
+  #drop (msg: OutMsg): void {
+    msg.cleanup?.()
+    if (this.#queue.remove(msg)) {
+      this.#queueBytes -= msg.payload.byteLength
+      return
+    }
+    for (const [m, out] of this.#inflight) if (out === msg) { this.#inflight.delete(m); return }
+  }
+
+  #failAll (unwritten: Error, written: Error): void {
+    const all = [...this.#inflight.values(), ...this.#queue.drain()]
+    this.#inflight.clear()
+    this.#queueBytes = 0
+    for (const m of all) {
+      m.cleanup?.()
+      m.reject(m.written ? written : unwritten)
+    }
+  }
+
+  #writeNow (msg: RelayMessage): void {
+    this.#conn?.send(relayCodec.encode(msg)).catch((err: Error) => { this.#conn?.abort(err) })
+  }
+
+  #schedule (): void {
+    if (this.#writing || this.#scheduled || this.state !== 'ready') return
+    this.#scheduled = true
+    queueMicrotask(() => {
+      this.#scheduled = false
+      void this.#run()
+    })
+  }
+
+  async #run (): Promise<void> {
+    this.#writing = true
+    const conn = this.#conn
+    try {
+      while (conn !== undefined && this.#conn === conn && this.state === 'ready') {
+        const frames = this.#build()
+        if (frames.length === 0) break
+        await Promise.all(frames.map(f => conn.send(f)))
+      }
+    } catch (err) {
+      conn?.abort(err as Error)
+    } finally {
+      this.#writing = false
+    }
+  }
+
+  #build (): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (const n of this.#pongs) out.push(relayCodec.encode({ t: 'ri', n, r: true }))
+    this.#pongs = []
+    if (this.#ackPending > this.#ackSent) {
+      this.#ackSent = this.#ackPending
+      out.push(relayCodec.encode({ t: 'ra', i: this.#ackPending }))
+    }
+    const entries: Array<{ m: number, to: Uint8Array, p: Uint8Array }> = []
+    let bytes = 0
+    while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
+      const msg = this.#queue.peek()!
+      const size = msg.payload.byteLength
+      if (entries.length > 0 && bytes + size > this.#config.maxBatchBytes) break
+      this.#queue.shift()
+      this.#queueBytes -= size
+      if (size > this.maxMessageBytes) {
+        msg.cleanup?.()
+        msg.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
+        continue
+      }
+      const m = this.#nextM++
+      msg.written = true
+      this.#inflight.set(m, msg)
+      entries.push({ m, to: msg.to, p: msg.payload })
+      bytes += size
+    }
+    if (entries.length > 0) out.push(relayCodec.encode({ t: 'rs', e: entries }))
+    return out
+  }
+}
+
+/** Links are keyed by relay ID and address. */
+export function linkKey (e: RelayEndpoint): string {
+  return `${e.relay}@${e.host}:${e.port}`
+}
+
+function equal (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}

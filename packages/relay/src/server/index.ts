@@ -1,0 +1,9 @@
+/**
+ * The relay server: `relayServer(init)(components)`, its stats and their Prometheus rendering.
+ * @packageDocumentation
+ */
+export { relayServer, RelayServer } from './server.ts'
+export type { RelayServerComponents, RelayServerEvents } from './server.ts'
+export type { RelayServerInit } from './config.ts'
+export { renderPrometheus } from './metrics.ts'
+export type { RelayServerStats } from './metrics.ts'
