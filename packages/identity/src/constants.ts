@@ -14,7 +14,7 @@ export const SIGNED_MESSAGE_PREFIX = 'egtp/signed/v1\n'
 export const MAX_CONTEXT_BYTES = 255
 /** The context under which contact records are signed. */
 export const CONTACT_RECORD_CONTEXT = 'egtp/contact-record/v1'
-/** How many imported public keys `verifySignature` keeps (each import costs ~100 µs; an entry ~200 B). */
+/** How many imported public keys `verifySignature` keeps (a miss costs a ~10 µs JWK import, a hit a Map lookup). */
 export const DEFAULT_PUBLIC_KEY_CACHE_SIZE = 1024
 /** Hard upper bound for the public key cache size. */
 export const MAX_PUBLIC_KEY_CACHE_SIZE = 1_000_000
