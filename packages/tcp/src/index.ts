@@ -26,7 +26,7 @@ export {
 } from './constants.ts'
 export type { TcpInit, TcpThrottleInit } from './config.ts'
 export { tcp, TcpCommstrat } from './tcp.ts'
-export type { TcpComponents, TcpCommstratEvents, TcpConnectionInfo, TcpStats } from './tcp.ts'
+export type { TcpComponents, TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats } from './types.ts'
 export type { TcpConn } from './conn.ts'
 export type { TcpListener } from './listener.ts'
 export { TokenBucket, MAX_THROTTLE_WAIT_MS } from './token-bucket.ts'

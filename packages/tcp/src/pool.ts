@@ -1,0 +1,232 @@
+import { EgtpError } from '@egtp/interface'
+import type { Clock, Logger, ReturnPath, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
+import type { Socket } from 'node:net'
+import type { TcpConfig } from './config.ts'
+import { TcpConn, formatAddress } from './conn.ts'
+import type { TrafficCounters } from './conn.ts'
+import { dialSocket } from './dial.ts'
+import type { TcpListener } from './listener.ts'
+import type { TokenBucket } from './token-bucket.ts'
+import type { TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats } from './types.ts'
+
+interface Managed {
+  path: ReturnPath
+  pendingReplies: number
+  expectUntil: number
+}
+
+export interface PoolInit {
+  config: TcpConfig
+  clock: Clock
+  log: Logger
+  events: TypedEventTarget<TcpCommstratEvents>
+  inBucket: TokenBucket | undefined
+  outBucket: TokenBucket | undefined
+}
+
+/**
+ * Every open connection of one instance, the caps on them, and the managed ones (the Commstrat side): one
+ * outbound connection per endpoint, shared dials, reply expectations, idle sweeps and LRU eviction.
+ */
+export class ConnectionPool {
+  readonly #init: PoolInit
+  readonly #counters: TrafficCounters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
+  readonly conns = new Set<TcpConn>()
+  readonly #inboundPerHost = new Map<string, number>()
+  readonly #managed = new Map<TcpConn, Managed>()
+  readonly #outbound = new Map<string, TcpConn>()
+  readonly #dialing = new Map<string, Promise<TcpConn>>()
+  #dialsInFlight = 0
+  #rejectedInbound = 0
+  #idleClosed = 0
+  #evicted = 0
+  #nextId = 1
+
+  constructor (init: PoolInit) {
+    this.#init = init
+  }
+
+  /** The open managed connection to `key` (`host:port`), if any. */
+  outbound (key: string): TcpConn | undefined {
+    return this.#outbound.get(key)
+  }
+
+  /** Note that a reply is expected on `conn`: it is kept open until one arrives or `expectReplyKeepMs` passes. */
+  expectReply (conn: TcpConn): void {
+    const m = this.#managed.get(conn)
+    if (m === undefined) return
+    m.pendingReplies++
+    m.expectUntil = this.#init.clock.monotonic() + this.#init.config.expectReplyKeepMs
+  }
+
+  /** Accept or refuse an inbound socket of `listener`. */
+  onInbound (socket: Socket, listener: TcpListener, stopped: boolean): void {
+    const { config, log, events } = this.#init
+    const host = socket.remoteAddress
+    const remote = formatAddress(host ?? 'unknown', socket.remotePort ?? 0)
+    let reason: TcpRejectReason | undefined
+    if (stopped || listener.closed || host === undefined) reason = 'stopped'
+    else if (this.conns.size + this.#dialsInFlight >= config.maxConnections) reason = 'maxConnections'
+    else if ((this.#inboundPerHost.get(host) ?? 0) >= config.maxInboundPerAddress) reason = 'maxInboundPerAddress'
+    if (reason !== undefined || host === undefined) {
+      socket.destroy()
+      this.#rejectedInbound++
+      log('rejected inbound connection from %s: %s', remote, reason)
+      events.safeDispatch('connection:reject', { remoteAddress: remote, reason: reason ?? 'stopped' })
+      return
+    }
+    this.#inboundPerHost.set(host, (this.#inboundPerHost.get(host) ?? 0) + 1)
+    const conn = this.#adopt(socket, 'inbound')
+    if (listener.managed) this.#manage(conn)
+    listener.accept(conn)
+  }
+
+  /** An unmanaged outbound connection (Transport.dial). */
+  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined, shutdown: AbortSignal): Promise<TcpConn> {
+    this.#reserveSlot(formatAddress(endpoint.host, endpoint.port))
+    this.#dialsInFlight++
+    let socket: Socket
+    try {
+      socket = await dialSocket(endpoint, timeoutMs, signal, shutdown)
+    } finally {
+      this.#dialsInFlight--
+    }
+    return this.#adopt(socket, 'outbound')
+  }
+
+  /** The managed connection to `key`, dialing it once however many sends wait; each may give up on its signal. */
+  async connect (key: string, endpoint: TcpEndpoint, signal: AbortSignal | undefined, shutdown: AbortSignal): Promise<TcpConn> {
+    let dialing = this.#dialing.get(key)
+    if (dialing === undefined) {
+      dialing = this.#dialManaged(key, endpoint, shutdown).finally(() => { this.#dialing.delete(key) })
+      this.#dialing.set(key, dialing)
+    }
+    if (signal === undefined) return dialing
+    return new Promise<TcpConn>((resolve, reject) => {
+      const onAbort = (): void => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      dialing.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    })
+  }
+
+  async #dialManaged (key: string, endpoint: TcpEndpoint, shutdown: AbortSignal): Promise<TcpConn> {
+    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined, shutdown)
+    this.#manage(conn)
+    this.#outbound.set(key, conn)
+    return conn
+  }
+
+  #adopt (socket: Socket, direction: 'inbound' | 'outbound'): TcpConn {
+    const { config, clock, log, events } = this.#init
+    const conn = new TcpConn({
+      socket,
+      id: `tcp-${this.#nextId++}`,
+      direction,
+      maxFrameBytes: config.maxFrameBytes,
+      maxQueuedBytes: config.maxQueuedBytesPerConn,
+      sendTimeoutMs: config.sendTimeoutMs,
+      closeTimeoutMs: config.closeTimeoutMs,
+      clock,
+      log,
+      counters: this.#counters,
+      inBucket: this.#init.inBucket,
+      outBucket: this.#init.outBucket,
+      onClosing: c => { this.#forget(c) }
+    })
+    this.conns.add(conn)
+    const info: TcpConnectionInfo = { id: conn.id, direction, remoteAddress: conn.remoteAddress }
+    log.trace('%s %s %s', conn.id, direction, conn.remoteAddress)
+    events.safeDispatch('connection:open', info)
+    conn.addEventListener('close', ({ detail }) => {
+      events.safeDispatch('connection:close', detail.error !== undefined ? { ...info, error: detail.error } : info)
+    })
+    return conn
+  }
+
+  /** Make `conn` a Commstrat connection: its frames become `frame` events with a path answering on it. */
+  #manage (conn: TcpConn): void {
+    const events = this.#init.events
+    const path: ReturnPath = {
+      kind: 'tcp',
+      description: `tcp ${conn.id} ${conn.remoteAddress}`,
+      reply: async (frame, options) => { await conn.send(frame, options) },
+      usable: () => !conn.closed
+    }
+    const m: Managed = { path, pendingReplies: 0, expectUntil: 0 }
+    this.#managed.set(conn, m)
+    conn.frameSink = frame => {
+      if (m.pendingReplies > 0) m.pendingReplies--
+      events.safeDispatch('frame', { frame, path })
+    }
+  }
+
+  #forget (conn: TcpConn): void {
+    this.conns.delete(conn)
+    this.#managed.delete(conn)
+    if (conn.direction === 'inbound') {
+      const n = (this.#inboundPerHost.get(conn.remoteHost) ?? 1) - 1
+      if (n > 0) this.#inboundPerHost.set(conn.remoteHost, n)
+      else this.#inboundPerHost.delete(conn.remoteHost)
+    }
+    for (const [key, c] of this.#outbound) {
+      if (c === conn) { this.#outbound.delete(key); break }
+    }
+  }
+
+  /** Make room for one more connection: evict the least recently used idle managed one, or fail `ERR_LIMIT`. */
+  #reserveSlot (target: string): void {
+    const { config, clock, log } = this.#init
+    if (this.conns.size + this.#dialsInFlight < config.maxConnections) return
+    const now = clock.monotonic()
+    let victim: TcpConn | undefined
+    for (const [conn, m] of this.#managed) {
+      if (!this.#isIdle(conn, m, now)) continue
+      if (victim === undefined || conn.lastActivity < victim.lastActivity) victim = conn
+    }
+    if (victim === undefined) {
+      throw new EgtpError('ERR_LIMIT', `cannot connect to ${target}: ${config.maxConnections} connections open, none idle`)
+    }
+    this.#evicted++
+    log('evicting idle %s %s to connect to %s', victim.id, victim.remoteAddress, target)
+    void victim.close()
+  }
+
+  /** Nothing queued and no reply expected (or the expectation lapsed). */
+  #isIdle (conn: TcpConn, m: Managed, now: number): boolean {
+    if (m.pendingReplies > 0 && now < m.expectUntil) return false
+    return conn.queuedBytes === 0 && conn.waitingSends === 0
+  }
+
+  /** Close managed connections unused for `idleTimeoutMs`. */
+  sweep (): void {
+    const { config, clock, log } = this.#init
+    const now = clock.monotonic()
+    for (const [conn, m] of this.#managed) {
+      if (now - conn.lastActivity < config.idleTimeoutMs || !this.#isIdle(conn, m, now)) continue
+      this.#idleClosed++
+      log.trace('closing idle %s %s', conn.id, conn.remoteAddress)
+      void conn.close()
+    }
+  }
+
+  stats (): TcpStats {
+    let inbound = 0
+    let queuedBytes = 0
+    for (const c of this.conns) {
+      if (c.direction === 'inbound') inbound++
+      queuedBytes += c.queuedBytes
+    }
+    return {
+      ...this.#counters,
+      connections: this.conns.size,
+      inbound,
+      outbound: this.conns.size - inbound,
+      managed: this.#managed.size,
+      dialing: this.#dialsInFlight,
+      queuedBytes,
+      rejectedInbound: this.#rejectedInbound,
+      idleClosed: this.#idleClosed,
+      evicted: this.#evicted
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { Clock, CommstratEvents, ComponentLogger } from '@egtp/interface'
+import type { TrafficCounters } from './conn.ts'
+
+/** Injected dependencies of `tcp()`. */
+export interface TcpComponents {
+  logger?: ComponentLogger
+  /** Drives idle timeouts, reply expectations and the throttle's token buckets. Default: the system clock. */
+  clock?: Clock
+}
+
+/** A connection as the observer events describe it. */
+export interface TcpConnectionInfo {
+  id: string
+  direction: 'inbound' | 'outbound'
+  remoteAddress: string
+}
+
+/** Why an inbound connection was closed as soon as it was accepted. */
+export type TcpRejectReason = 'maxConnections' | 'maxInboundPerAddress' | 'stopped'
+
+/** Events of `TcpCommstrat`: the Commstrat events plus connection observers. */
+export interface TcpCommstratEvents extends CommstratEvents {
+  'connection:open': TcpConnectionInfo
+  /** `error` is the coded reason when the connection ended by failure (e.g. `ERR_FRAME_TOO_LARGE`). */
+  'connection:close': TcpConnectionInfo & { error?: Error }
+  /** An inbound connection was closed at once because of `maxConnections` or `maxInboundPerAddress`. */
+  'connection:reject': { remoteAddress: string, reason: TcpRejectReason }
+}
+
+/** Counters readable with `TcpCommstrat.stats()`. */
+export interface TcpStats extends TrafficCounters {
+  connections: number
+  inbound: number
+  outbound: number
+  /** Connections owned by the Commstrat side (dialed by `send`, or accepted by `start()`'s listeners). */
+  managed: number
+  dialing: number
+  /** Bytes waiting to be written, over all connections. */
+  queuedBytes: number
+  rejectedInbound: number
+  idleClosed: number
+  evicted: number
+}

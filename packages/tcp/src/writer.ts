@@ -1,0 +1,239 @@
+import { encodeFrames, FRAME_HEADER_BYTES } from '@egtp/codec'
+import { EgtpError } from '@egtp/interface'
+import type { Socket } from 'node:net'
+import { FLUSH_THRESHOLD_BYTES, LARGE_FRAME_BYTES } from './constants.ts'
+import { throttleDelay } from './token-bucket.ts'
+import type { TokenBucket } from './token-bucket.ts'
+
+export interface FrameWriterInit {
+  socket: Socket
+  maxFrameBytes: number
+  maxQueuedBytes: number
+  sendTimeoutMs: number
+  outBucket?: TokenBucket | undefined
+  /** For error messages. */
+  remoteAddress: string
+  /** Called for every socket write with its byte count. */
+  onWrite: (bytes: number) => void
+  /** Called for every frame that enters the queue. */
+  onQueued: () => void
+}
+
+interface Waiter {
+  frame: Uint8Array
+  size: number
+  resolve: () => void
+  reject: (err: unknown) => void
+  dispose: () => void
+}
+
+const RESOLVED = Promise.resolve()
+
+/**
+ * The sending half of a connection. Frames queued in the same tick are encoded into one buffer and written with
+ * one `socket.write` (batching is what makes small frames fast); large frames go out as header + body without a
+ * copy. The bytes queued here plus the socket's own buffer never exceed `maxQueuedBytes` (one frame is always
+ * accepted on an empty queue): past it sends wait, in order, for the socket to drain, and fail with
+ * `ERR_BACKPRESSURE` after `sendTimeoutMs`. With an outbound bucket, bytes leave only as tokens allow.
+ */
+export class FrameWriter {
+  readonly #init: FrameWriterInit
+  readonly #socket: Socket
+  #pending: Uint8Array[] = []
+  #pendingBytes = 0
+  #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
+  #carry: Uint8Array[] = [] // encoded bytes held back by the outbound throttle
+  #queuedBytes = 0 // #pendingBytes + bytes in #carry
+  #flushScheduled = false
+  #throttleTimer: ReturnType<typeof setTimeout> | undefined
+  #waiters: Waiter[] = []
+  #closed = false
+  readonly #flushNow = (): void => { this.#flush() }
+  readonly #onWritten = (): void => { this.pump() }
+
+  constructor (init: FrameWriterInit) {
+    this.#init = init
+    this.#socket = init.socket
+  }
+
+  /** Bytes waiting to be written: queued here plus the socket's user-space buffer. */
+  get queuedBytes (): number {
+    return this.#queuedBytes + this.#socket.writableLength
+  }
+
+  get waitingSends (): number {
+    return this.#waiters.length
+  }
+
+  /** Queue a frame already checked for size; resolves at once when it fits, else waits for room. */
+  send (frame: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    const size = frame.byteLength + FRAME_HEADER_BYTES
+    if (this.#waiters.length === 0 && this.#hasRoom(size)) {
+      this.#enqueue(frame, size)
+      return RESOLVED
+    }
+    return this.#wait(frame, size, signal)
+  }
+
+  #hasRoom (size: number): boolean {
+    const queued = this.#queuedBytes + this.#socket.writableLength
+    return queued === 0 || queued + size <= this.#init.maxQueuedBytes
+  }
+
+  #wait (frame: Uint8Array, size: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        remove()
+        reject(new EgtpError('ERR_BACKPRESSURE', `${this.#init.remoteAddress} did not drain ${this.queuedBytes} queued bytes within ${this.#init.sendTimeoutMs} ms`))
+      }, this.#init.sendTimeoutMs)
+      const onAbort = (): void => {
+        remove()
+        reject(signal?.reason)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const waiter: Waiter = {
+        frame,
+        size,
+        resolve,
+        reject,
+        dispose: () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+        }
+      }
+      const remove = (): void => {
+        waiter.dispose()
+        const i = this.#waiters.indexOf(waiter)
+        if (i >= 0) this.#waiters.splice(i, 1)
+        if (i === 0) this.pump() // the next one in line may fit
+      }
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** Move waiting sends into the queue while they fit (on drain and after each write). */
+  pump (): void {
+    while (this.#waiters.length > 0 && !this.#closed) {
+      const next = this.#waiters[0]!
+      if (!this.#hasRoom(next.size)) return
+      this.#waiters.shift()
+      next.dispose()
+      this.#enqueue(next.frame, next.size)
+      next.resolve()
+    }
+  }
+
+  #enqueue (frame: Uint8Array, size: number): void {
+    this.#init.onQueued()
+    this.#pending.push(frame)
+    if (frame.byteLength >= LARGE_FRAME_BYTES) this.#pendingLarge++
+    this.#pendingBytes += size
+    this.#queuedBytes += size
+    if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
+      this.#flush()
+    } else if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      process.nextTick(this.#flushNow)
+    }
+  }
+
+  /** Encode pending frames and write what the outbound throttle allows. */
+  #flush (ignoreThrottle = false): void {
+    this.#flushScheduled = false
+    if (this.#socket.destroyed) return
+    if (this.#pending.length > 0) {
+      if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending, this.#init.maxFrameBytes))
+      else this.#encodeMixed()
+      this.#pending = []
+      this.#pendingBytes = 0
+      this.#pendingLarge = 0
+    }
+    if (this.#carry.length === 0) return
+    const bucket = ignoreThrottle ? undefined : this.#init.outBucket
+    if (bucket === undefined) {
+      const carry = this.#carry
+      this.#carry = []
+      if (carry.length === 1) {
+        this.#write(carry[0]!)
+      } else {
+        this.#socket.cork()
+        for (const buf of carry) this.#write(buf)
+        this.#socket.uncork()
+      }
+      return
+    }
+    if (this.#throttleTimer !== undefined) return // already waiting for tokens
+    let budget = bucket.take(this.#queuedBytes)
+    while (budget > 0 && this.#carry.length > 0) {
+      const head = this.#carry[0]!
+      if (head.byteLength <= budget) {
+        this.#carry.shift()
+        this.#write(head)
+        budget -= head.byteLength
+      } else {
+        this.#write(head.subarray(0, budget))
+        this.#carry[0] = head.subarray(budget)
+        budget = 0
+      }
+    }
+    if (this.#carry.length > 0) {
+      this.#throttleTimer = setTimeout(() => {
+        this.#throttleTimer = undefined
+        this.#flush()
+      }, throttleDelay(bucket.waitMs(this.#queuedBytes)))
+    }
+  }
+
+  /** Small frames are copied together into one buffer; large ones go out as header + body, without a copy. */
+  #encodeMixed (): void {
+    let run: Uint8Array[] = []
+    for (const frame of this.#pending) {
+      if (frame.byteLength < LARGE_FRAME_BYTES) {
+        run.push(frame)
+        continue
+      }
+      if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+      run = []
+      const header = new Uint8Array(FRAME_HEADER_BYTES)
+      new DataView(header.buffer).setUint32(0, frame.byteLength)
+      this.#carry.push(header, frame)
+    }
+    if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+  }
+
+  #write (buf: Uint8Array): void {
+    this.#queuedBytes -= buf.byteLength
+    this.#init.onWrite(buf.byteLength)
+    this.#socket.write(buf, this.#onWritten)
+  }
+
+  /** For a graceful close: write everything queued now, throttle or not. */
+  flushAll (): void {
+    clearTimeout(this.#throttleTimer)
+    this.#throttleTimer = undefined
+    this.#flush(true)
+  }
+
+  /** Refuse further sends: reject the waiting ones with `error()`. */
+  close (error: () => Error): void {
+    if (this.#closed) return
+    this.#closed = true
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) {
+      w.dispose()
+      w.reject(error())
+    }
+  }
+
+  /** The socket is gone: drop whatever is still queued. */
+  dispose (): void {
+    clearTimeout(this.#throttleTimer)
+    this.#throttleTimer = undefined
+    this.#pending = []
+    this.#carry = []
+    this.#queuedBytes = 0
+    this.#pendingBytes = 0
+    this.#pendingLarge = 0
+  }
+}
