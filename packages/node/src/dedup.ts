@@ -1,0 +1,178 @@
+import { EPOCH_BYTES, bytesKey } from './ids.ts'
+
+/** What the receiver should do with a reliable message. */
+export type Verdict =
+  | 'new' // deliver it
+  | 'duplicate' // delivered before (or settled by the sender): acknowledge again, do not deliver
+  | 'pending' // accepted, waiting for a handler slot: ignore (it will be acknowledged)
+  | 'uncertain' // recorded before a crash, maybe delivered: tell the sender (`u`), do not deliver
+  | 'full' // too many out-of-order IDs in this stream: refuse (the sender re-sends later)
+
+/** The receiver's memory of one sender stream (one run of one peer). */
+export interface DedupStream {
+  readonly peerId: string
+  readonly epoch: Uint8Array
+  readonly key: string
+  /** Every counter ≤ low is delivered or settled by the sender. */
+  low: number
+  /** Delivered counters above `low`. */
+  readonly above: Set<number>
+  /** Accepted, not delivered yet. Never persisted. */
+  readonly pending: Set<number>
+  /** Restored from a journal: may or may not have been delivered before a crash. */
+  readonly uncertain: Set<number>
+  /** Wall-clock ms of the last message. */
+  lastActivity: number
+}
+
+export interface InboundDedupInit {
+  maxStreams: number
+  maxStreamsPerPeer: number
+  maxReorder: number
+  retentionMs: number
+}
+
+/** A stream as persisted. */
+export interface StreamSnapshot {
+  p: string
+  e: Uint8Array
+  l: number
+  a: number[]
+  u: number[]
+  x: number
+}
+
+/**
+ * Receiver-side de-duplication by message ID, bounded: per sender stream a low-water mark plus the
+ * out-of-order IDs above it, so memory does not grow with traffic. Sender floors (`b.f`) close gaps left
+ * by messages the sender gave up. Streams are forgotten `retentionMs` after their last message, which
+ * must outlast the sender's retry horizon.
+ */
+export class InboundDedup {
+  readonly #init: InboundDedupInit
+  readonly #streams = new Map<string, DedupStream>()
+  readonly #byPeer = new Map<string, DedupStream[]>()
+
+  constructor (init: InboundDedupInit) {
+    this.#init = init
+  }
+
+  get size (): number {
+    return this.#streams.size
+  }
+
+  /** The stream for `peerId`'s `epoch`, created if needed; `undefined` when the table is full. */
+  stream (peerId: string, epoch: Uint8Array, now: number): DedupStream | undefined {
+    const key = `${peerId}|${bytesKey(epoch)}`
+    let s = this.#streams.get(key)
+    if (s !== undefined) {
+      s.lastActivity = now
+      return s
+    }
+    const mine = this.#byPeer.get(peerId) ?? []
+    if (mine.length >= this.#init.maxStreamsPerPeer) {
+      // A peer that restarted this often: its oldest run cannot still be re-sending.
+      const oldest = mine.reduce((a, b) => (a.lastActivity <= b.lastActivity ? a : b))
+      this.#remove(oldest)
+    }
+    if (this.#streams.size >= this.#init.maxStreams) this.sweep(now)
+    if (this.#streams.size >= this.#init.maxStreams) return undefined
+    s = {
+      peerId, epoch: epoch.slice(0, EPOCH_BYTES), key, low: 0, above: new Set(), pending: new Set(), uncertain: new Set(), lastActivity: now
+    }
+    this.#add(s)
+    return s
+  }
+
+  check (s: DedupStream, counter: number): Verdict {
+    if (s.uncertain.has(counter)) return 'uncertain'
+    if (counter <= s.low || s.above.has(counter)) return 'duplicate'
+    if (s.pending.has(counter)) return 'pending'
+    if (s.above.size + s.pending.size >= this.#init.maxReorder) return 'full'
+    return 'new'
+  }
+
+  /** Accepted for delivery (a handler slot or the journal is awaited). */
+  accept (s: DedupStream, counter: number): void {
+    s.pending.add(counter)
+  }
+
+  /** Not delivered after all (refused or the node stopped): a re-send will be delivered. */
+  release (s: DedupStream, counter: number): void {
+    s.pending.delete(counter)
+  }
+
+  /** Handed to the handler. */
+  delivered (s: DedupStream, counter: number): void {
+    s.pending.delete(counter)
+    if (counter <= s.low) return
+    if (counter === s.low + 1) {
+      s.low = counter
+      while (s.above.delete(s.low + 1)) s.low++
+    } else {
+      s.above.add(counter)
+    }
+  }
+
+  /** The sender settled every counter below `floorCounter`. */
+  applyFloor (s: DedupStream, floorCounter: number): void {
+    const newLow = floorCounter - 1
+    if (newLow <= s.low) return
+    s.low = newLow
+    for (const c of s.above) if (c <= newLow) s.above.delete(c)
+    while (s.above.delete(s.low + 1)) s.low++
+    for (const c of s.uncertain) if (c <= newLow) s.uncertain.delete(c)
+  }
+
+  /** Forget streams idle longer than the retention time. Returns how many. */
+  sweep (now: number): number {
+    let removed = 0
+    for (const s of [...this.#streams.values()]) {
+      if (s.pending.size === 0 && s.lastActivity + this.#init.retentionMs <= now) {
+        this.#remove(s)
+        removed++
+      }
+    }
+    return removed
+  }
+
+  /** Persistable state; `inflight` counters are written as uncertain (about to be delivered). */
+  snapshot (inflight: ReadonlyMap<DedupStream, readonly number[]>): StreamSnapshot[] {
+    const out: StreamSnapshot[] = []
+    for (const s of this.#streams.values()) {
+      const u = [...s.uncertain, ...(inflight.get(s) ?? [])]
+      out.push({ p: s.peerId, e: s.epoch, l: s.low, a: [...s.above], u, x: s.lastActivity })
+    }
+    return out
+  }
+
+  /** Load persisted state (replacing nothing already known). */
+  restore (streams: readonly StreamSnapshot[], now: number): void {
+    for (const r of streams) {
+      if (r.x + this.#init.retentionMs <= now) continue
+      const key = `${r.p}|${bytesKey(r.e)}`
+      if (this.#streams.has(key) || this.#streams.size >= this.#init.maxStreams) continue
+      const s: DedupStream = {
+        peerId: r.p, epoch: r.e.slice(), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: new Set(), uncertain: new Set(r.u), lastActivity: r.x
+      }
+      for (const c of s.uncertain) s.above.delete(c)
+      this.#add(s)
+    }
+  }
+
+  #add (s: DedupStream): void {
+    this.#streams.set(s.key, s)
+    const list = this.#byPeer.get(s.peerId)
+    if (list === undefined) this.#byPeer.set(s.peerId, [s])
+    else list.push(s)
+  }
+
+  #remove (s: DedupStream): void {
+    this.#streams.delete(s.key)
+    const list = this.#byPeer.get(s.peerId)
+    if (list === undefined) return
+    const rest = list.filter(x => x !== s)
+    if (rest.length === 0) this.#byPeer.delete(s.peerId)
+    else this.#byPeer.set(s.peerId, rest)
+  }
+}

@@ -1,0 +1,101 @@
+/** A unit of handler work: runs once a slot is free; its promise frees the slot. */
+export type Job = () => Promise<unknown> | undefined
+
+interface Queued { job: Job, cancel: () => void }
+
+/**
+ * Bounded handler concurrency: at most `maxConcurrent` jobs run; up to `maxQueued` wait in order; beyond
+ * that `tryRun` refuses (the caller leaves the message unacknowledged so the sender re-sends it later).
+ */
+export class Dispatcher {
+  readonly maxConcurrent: number
+  readonly maxQueued: number
+  #running = 0
+  readonly #queue: Queued[] = []
+  #head = 0
+  #idle: Array<() => void> = []
+
+  constructor (maxConcurrent: number, maxQueued: number) {
+    this.maxConcurrent = maxConcurrent
+    this.maxQueued = maxQueued
+  }
+
+  get running (): number {
+    return this.#running
+  }
+
+  get queued (): number {
+    return this.#queue.length - this.#head
+  }
+
+  /** Whether one more job would be taken. */
+  hasRoom (): boolean {
+    return this.#running < this.maxConcurrent || this.queued < this.maxQueued
+  }
+
+  /** Run or queue `job`; false when full. `cancel` runs if the job is dropped by {@link clear}. */
+  tryRun (job: Job, cancel: () => void): boolean {
+    if (this.#running < this.maxConcurrent) {
+      this.#start(job)
+      return true
+    }
+    if (this.queued >= this.maxQueued) return false
+    this.#queue.push({ job, cancel })
+    return true
+  }
+
+  /** Drop every queued job (calling its cancel). Running jobs continue. */
+  clear (): void {
+    const dropped = this.#queue.slice(this.#head)
+    this.#queue.length = 0
+    this.#head = 0
+    for (const q of dropped) q.cancel()
+    this.#checkIdle()
+  }
+
+  /** Resolves when nothing runs or waits. */
+  idle (): Promise<void> {
+    if (this.#running === 0 && this.queued === 0) return Promise.resolve()
+    return new Promise(resolve => { this.#idle.push(resolve) })
+  }
+
+  #start (job: Job): void {
+    this.#running++
+    let result: Promise<unknown> | undefined
+    try {
+      result = job()
+    } catch {
+      result = undefined
+    }
+    if (result === undefined) {
+      this.#running--
+      return
+    }
+    const done = (): void => {
+      this.#running--
+      this.#pump()
+      this.#checkIdle()
+    }
+    result.then(done, done)
+  }
+
+  #pump (): void {
+    while (this.queued > 0 && this.#running < this.maxConcurrent) {
+      const next = this.#queue[this.#head]!
+      this.#queue[this.#head++] = undefined as unknown as Queued
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#head)
+        this.#head = 0
+      }
+      this.#start(next.job)
+    }
+  }
+
+  #checkIdle (): void {
+    if (this.#running === 0 && this.queued === 0 && this.#idle.length > 0) {
+      const waiters = this.#idle
+      this.#idle = []
+      for (const w of waiters) w()
+    }
+  }
+}

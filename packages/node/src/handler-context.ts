@@ -1,0 +1,77 @@
+import { toHex } from './ids.ts'
+import { replyBodyForError } from './errors.ts'
+import type { HandlerContext } from './types.ts'
+
+/** How a context answers: the node sends the body as a reliable reply. */
+export type ReplySink = (body: { p: unknown } | { e: { c: string, s: string } }) => void
+
+/** The `ctx` a handler receives. Its signal is created only when read. */
+export class MessageContext implements HandlerContext {
+  readonly peerId: string
+  readonly type: string
+  readonly kind: 'query' | 'oneway'
+  readonly #id: Uint8Array
+  readonly #sink: ReplySink | undefined
+  readonly #shutdown: AbortSignal
+  readonly #remainingMs: number
+  #signal: AbortSignal | undefined
+  #answered = false
+  #deferred = false
+
+  constructor (peerId: string, type: string, id: Uint8Array, sink: ReplySink | undefined, shutdown: AbortSignal, remainingMs: number) {
+    this.peerId = peerId
+    this.type = type
+    this.kind = sink === undefined ? 'oneway' : 'query'
+    this.#id = id
+    this.#sink = sink
+    this.#shutdown = shutdown
+    this.#remainingMs = remainingMs
+  }
+
+  get messageId (): string {
+    return toHex(this.#id)
+  }
+
+  get signal (): AbortSignal {
+    this.#signal ??= this.#sink === undefined
+      ? this.#shutdown
+      : AbortSignal.any([this.#shutdown, AbortSignal.timeout(Math.max(0, this.#remainingMs))])
+    return this.#signal
+  }
+
+  get answered (): boolean {
+    return this.#answered
+  }
+
+  reply (value: unknown): void {
+    if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
+    if (this.#answered) return
+    this.#answered = true
+    this.#sink({ p: value === undefined ? null : value })
+  }
+
+  fail (error: unknown): void {
+    if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
+    if (this.#answered) return
+    this.#answered = true
+    this.#sink({ e: replyBodyForError(error) })
+  }
+
+  defer (): void {
+    this.#deferred = true
+  }
+
+  /** The handler returned (or its promise resolved) with `value`. */
+  completed (value: unknown): void {
+    if (this.#sink === undefined || this.#answered) return
+    if (value === undefined && this.#deferred) return
+    this.reply(value)
+  }
+
+  /** The handler threw. Returns false when nobody can be told (one-way, or already answered). */
+  failed (error: unknown): boolean {
+    if (this.#sink === undefined || this.#answered) return false
+    this.fail(error)
+    return true
+  }
+}

@@ -1,0 +1,46 @@
+/** Bytes of a message ID: the sender's epoch ‖ a big-endian u64 counter (PROTOCOL.md §Node messages). */
+export const EPOCH_BYTES = 8
+export const MESSAGE_ID_LENGTH = 16
+
+/** A fresh random epoch: identifies one run of a node as a sender. */
+export function newEpoch (random: (n: number) => Uint8Array): Uint8Array {
+  const e = random(EPOCH_BYTES)
+  if (e.byteLength !== EPOCH_BYTES) throw new TypeError('random() returned the wrong length')
+  return e
+}
+
+/** `epoch ‖ counter` (counter < 2^53). */
+export function makeMessageId (epoch: Uint8Array, counter: number): Uint8Array {
+  const id = new Uint8Array(MESSAGE_ID_LENGTH)
+  id.set(epoch, 0)
+  const view = new DataView(id.buffer)
+  view.setUint32(8, Math.floor(counter / 0x1_0000_0000))
+  view.setUint32(12, counter >>> 0)
+  return id
+}
+
+/** The counter part of a message ID. */
+export function counterOf (id: Uint8Array): number {
+  const hi = ((id[8]! << 24) >>> 0) + (id[9]! << 16) + (id[10]! << 8) + id[11]!
+  const lo = ((id[12]! << 24) >>> 0) + (id[13]! << 16) + (id[14]! << 8) + id[15]!
+  return hi * 0x1_0000_0000 + lo
+}
+
+/** A compact map key for 8 or 16 bytes (one UTF-16 unit per byte). */
+export function bytesKey (bytes: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < bytes.byteLength; i++) s += String.fromCharCode(bytes[i]!)
+  return s
+}
+
+/** The epoch part of a message ID as a map key. */
+export function epochKeyOf (id: Uint8Array): string {
+  return bytesKey(id.subarray(0, EPOCH_BYTES))
+}
+
+/** Lowercase hex, for message IDs shown to applications and logs. */
+export function toHex (bytes: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < bytes.byteLength; i++) s += bytes[i]!.toString(16).padStart(2, '0')
+  return s
+}

@@ -1,0 +1,113 @@
+import type { EgtpError } from '@egtp/interface'
+import { makeMessageId } from './ids.ts'
+
+/** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
+export type OutKind = 'q' | 'o' | 'a'
+
+/** How an outbound message ended. */
+export type Settlement = { ok: true } | { ok: false, error: EgtpError }
+
+/** One unacknowledged message held for re-sending. */
+export interface OutEntry {
+  readonly key: string
+  readonly id: Uint8Array
+  readonly kind: OutKind
+  /** Counter in this sender's stream to the peer; 0 for replies (they are keyed by their query's ID). */
+  readonly counter: number
+  /** The application message type (for replies: the query's type), for stats. */
+  readonly type: string
+  readonly bytes: Uint8Array
+  /** Monotonic ms after which the message is given up. */
+  readonly deadline: number
+  readonly createdAt: number
+  /** Times handed to a commstrat successfully. */
+  attempts: number
+  lastSentAt: number
+  nextRetryAt: number
+  /** Waiting in the peer's send queue (not to be queued twice). */
+  queued: boolean
+  /** Called once, when acknowledged or given up. */
+  settle: (result: Settlement) => void
+}
+
+/** Backoff: `initialMs · 2^(attempts-1)` capped at `maxMs`, with ±20% jitter. */
+export function retryDelay (attempts: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)))
+  return base * (0.8 + 0.4 * random())
+}
+
+/**
+ * The sans-I/O bookkeeping of messages to one peer that are not acknowledged yet: counters, the floor
+ * announced to the receiver, and which entries are due for a re-send or past their deadline.
+ */
+export class PeerOutbound {
+  readonly epoch: Uint8Array
+  /** Queries and one-way messages, in counter order. */
+  readonly own = new Map<string, OutEntry>()
+  /** Replies to the peer's queries, keyed by the query ID. */
+  readonly replies = new Map<string, OutEntry>()
+  bytes = 0
+  #nextCounter = 1
+
+  constructor (epoch: Uint8Array) {
+    this.epoch = epoch
+  }
+
+  get size (): number {
+    return this.own.size + this.replies.size
+  }
+
+  /** The next message ID in this stream. */
+  allocate (): { id: Uint8Array, counter: number } {
+    const counter = this.#nextCounter++
+    return { id: makeMessageId(this.epoch, counter), counter }
+  }
+
+  add (entry: OutEntry): void {
+    const map = entry.kind === 'a' ? this.replies : this.own
+    if (map.has(entry.key)) throw new Error('duplicate outbound entry')
+    map.set(entry.key, entry)
+    this.bytes += entry.bytes.byteLength
+  }
+
+  get (key: string): OutEntry | undefined {
+    return this.own.get(key) ?? this.replies.get(key)
+  }
+
+  /** Forget an entry (acknowledged or given up). Does not settle it. */
+  remove (key: string): OutEntry | undefined {
+    const entry = this.own.get(key) ?? this.replies.get(key)
+    if (entry === undefined) return undefined
+    ;(entry.kind === 'a' ? this.replies : this.own).delete(key)
+    this.bytes -= entry.bytes.byteLength
+    return entry
+  }
+
+  /**
+   * The floor: every own message with a lower counter is settled and will not be sent again. It is the
+   * oldest unsettled message's ID, or the next counter's when nothing is outstanding.
+   */
+  floor (): Uint8Array {
+    const first = this.own.values().next()
+    return first.done === true ? makeMessageId(this.epoch, this.#nextCounter) : first.value.id
+  }
+
+  /** Entries due for a re-send (not queued, retry time reached) and entries past their deadline. */
+  due (now: number): { retry: OutEntry[], expired: OutEntry[] } {
+    const retry: OutEntry[] = []
+    const expired: OutEntry[] = []
+    for (const map of [this.own, this.replies]) {
+      for (const e of map.values()) {
+        if (e.deadline <= now) expired.push(e)
+        else if (!e.queued && e.nextRetryAt <= now) retry.push(e)
+      }
+    }
+    return { retry, expired }
+  }
+
+  /** Every entry, replies last (for a re-send after the session was replaced). */
+  * entries (): IterableIterator<OutEntry> {
+    yield * this.own.values()
+    yield * this.replies.values()
+  }
+}

@@ -1,0 +1,222 @@
+import { isEgtpError } from '@egtp/interface'
+import type { InboundFrame } from '@egtp/interface'
+import type { NodeContext } from './context.ts'
+import type { InboundDedup, DedupStream } from './dedup.ts'
+import type { Dispatcher } from './dispatcher.ts'
+import { bytesKey, counterOf, EPOCH_BYTES } from './ids.ts'
+import type { DedupJournal } from './journal.ts'
+import type { Peer, PeerTable } from './peers.ts'
+import type { Sender } from './sender.ts'
+import type { DropReason } from './types.ts'
+import { decodeBatch, encodeMessage } from './wire.ts'
+import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
+
+/** What the receiver hands to the node: a message ready for its handler, and replies for pending queries. */
+export interface ReceiverHooks {
+  /** True while new messages may be delivered (false once stopping). */
+  accepting: () => boolean
+  hasHandler: (type: string) => boolean
+  /** Invoke the handler (the message is recorded as delivered and acknowledged before this is called). */
+  invoke: (peer: Peer, message: QueryMsg | OnewayMsg, receivedAt: number) => Promise<unknown> | undefined
+  /** A reply (or an error report for a one-way message) from `peer`. */
+  onReply: (peer: Peer, message: ReplyMsg) => void
+}
+
+const SESSION_DROP: Record<string, DropReason> = {
+  ERR_AUTH: 'auth', ERR_REPLAY: 'replay', ERR_SELF: 'self', ERR_CLOCK_WINDOW: 'clock-window', ERR_RATE_LIMITED: 'rate-limited'
+}
+
+/**
+ * The inbound half of a node: opens frames through the session manager (answering handshakes and hints on
+ * the path they came by), remembers that path for the authenticated peer, decodes the batch, and routes
+ * each message: acknowledgements and replies to the sender side, queries and one-way messages through
+ * de-duplication (and the journal when persistent) to a bounded handler dispatcher.
+ */
+export class Receiver {
+  readonly #ctx: NodeContext
+  readonly #peers: PeerTable
+  readonly #sender: Sender
+  readonly #dedup: InboundDedup
+  readonly #dispatcher: Dispatcher
+  readonly #journal: DedupJournal | undefined
+  readonly #hooks: ReceiverHooks
+
+  constructor (ctx: NodeContext, peers: PeerTable, sender: Sender, dedup: InboundDedup, dispatcher: Dispatcher, journal: DedupJournal | undefined, hooks: ReceiverHooks) {
+    this.#ctx = ctx
+    this.#peers = peers
+    this.#sender = sender
+    this.#dedup = dedup
+    this.#dispatcher = dispatcher
+    this.#journal = journal
+    this.#hooks = hooks
+  }
+
+  drop (reason: DropReason, peerId?: string, type?: string, error?: Error): void {
+    this.#ctx.stats.drop(reason)
+    if (this.#ctx.events.listenerCount('message:dropped') === 0) return
+    const detail: { reason: DropReason, peerId?: string, type?: string, error?: Error } = { reason }
+    if (peerId !== undefined) detail.peerId = peerId
+    if (type !== undefined) detail.type = type
+    if (error !== undefined) detail.error = error
+    this.#ctx.events.safeDispatch('message:dropped', detail)
+  }
+
+  /** A commstrat's `frame` event. */
+  onFrame ({ frame, path }: InboundFrame): void {
+    const { stats, sessions } = this.#ctx
+    stats.framesReceived++
+    stats.bytesReceived += frame.byteLength
+    let res
+    try {
+      res = sessions.open(frame, path.authenticatedSender !== undefined ? { authenticatedSender: path.authenticatedSender } : {})
+    } catch (err) {
+      const code = isEgtpError(err) ? err.code : ''
+      this.drop(SESSION_DROP[code] ?? (code.startsWith('ERR_') && code !== 'ERR_HANDSHAKE' && code !== 'ERR_UNKNOWN_SESSION' ? 'decode' : 'session'), undefined, undefined, err as Error)
+      return
+    }
+    for (const reply of res.replies) {
+      path.reply(reply, { signal: this.#ctx.shutdown }).catch((err: unknown) => { this.#ctx.log.trace('handshake reply on %s failed: %e', path.description, err) })
+    }
+    if (res.peer === undefined) return
+    let peer: Peer
+    try {
+      peer = this.#peers.getOrCreate(res.peer.nodeId)
+    } catch (err) {
+      this.drop('busy', res.peer.nodeId, undefined, err as Error)
+      return
+    }
+    peer.publicKey ??= res.peer.publicKey
+    peer.returnPath = path
+    if (!peer.connected) {
+      peer.connected = true
+      this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
+    }
+    const plaintext = res.plaintext
+    if (plaintext === undefined) return
+    if (res.durable !== undefined) {
+      res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
+    } else {
+      this.#process(peer, plaintext)
+    }
+  }
+
+  #process (peer: Peer, plaintext: Uint8Array): void {
+    let batch
+    try {
+      batch = decodeBatch(plaintext)
+    } catch (err) {
+      this.drop('decode', peer.id, undefined, err as Error)
+      return
+    }
+    const now = this.#ctx.clock.now()
+    let stream: DedupStream | undefined
+    let streamKey = ''
+    const streamFor = (id: Uint8Array): DedupStream | undefined => {
+      const k = bytesKey(id.subarray(0, EPOCH_BYTES))
+      if (stream === undefined || k !== streamKey) {
+        stream = this.#dedup.stream(peer.id, id.subarray(0, EPOCH_BYTES), now)
+        streamKey = k
+      }
+      return stream
+    }
+    if (batch.floor !== undefined) {
+      const s = streamFor(batch.floor)
+      if (s !== undefined) this.#dedup.applyFloor(s, counterOf(batch.floor))
+    }
+    for (const m of batch.messages) {
+      if (m instanceof Error) {
+        this.drop('decode', peer.id, undefined, m)
+        continue
+      }
+      switch (m.t) {
+        case 'k': this.#sender.onAck(peer, m.m); break
+        case 'u': this.#sender.onUncertain(peer, m.m); break
+        case 'a': this.#hooks.onReply(peer, m); break
+        case 'ci':
+          try {
+            this.#peers.offerWireRecord(peer, m.r)
+          } catch (err) {
+            this.drop('record', peer.id, undefined, err as Error)
+          }
+          break
+        case 'q': case 'o': {
+          const s = streamFor(m.m)
+          if (s === undefined) {
+            this.drop('dedup-full', peer.id, m.y)
+            break
+          }
+          this.#onReliable(peer, s, m)
+          break
+        }
+      }
+    }
+  }
+
+  #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg): void {
+    const counter = counterOf(m.m)
+    const verdict = this.#dedup.check(s, counter)
+    switch (verdict) {
+      case 'duplicate':
+        this.#ctx.stats.duplicates++
+        this.#sender.ack(peer, m.m)
+        this.drop('duplicate', peer.id, m.y)
+        return
+      case 'pending':
+        return
+      case 'uncertain':
+        this.#sender.notifyUncertain(peer, m.m)
+        this.drop('uncertain', peer.id, m.y)
+        return
+      case 'full':
+        this.drop('reorder-full', peer.id, m.y)
+        return
+    }
+    if (!this.#hooks.accepting()) {
+      this.drop('closing', peer.id, m.y)
+      return
+    }
+    if (!this.#hooks.hasHandler(m.y)) {
+      // Not recorded: every re-send gets the same answer, and a handler registered meanwhile gets it.
+      this.#sender.control(peer, noHandlerReply(m.m, m.y))
+      this.drop('no-handler', peer.id, m.y)
+      return
+    }
+    if (!this.#dispatcher.hasRoom()) {
+      this.drop('busy', peer.id, m.y)
+      return
+    }
+    const receivedAt = this.#ctx.clock.monotonic()
+    this.#dedup.accept(s, counter)
+    const deliver = (): Promise<unknown> | undefined => {
+      this.#dedup.delivered(s, counter)
+      this.#ctx.stats.received(peer.id, m.y, 0)
+      this.#sender.ack(peer, m.m)
+      return this.#hooks.invoke(peer, m, receivedAt)
+    }
+    const cancel = (): void => { this.#dedup.release(s, counter) }
+    const journal = this.#journal
+    if (journal === undefined) {
+      this.#dispatcher.tryRun(deliver, cancel)
+      return
+    }
+    // Persistent: take a handler slot, then make the "in flight" record durable (grouped with every
+    // message of this turn), then deliver.
+    this.#dispatcher.tryRun(() => new Promise<void>(resolve => {
+      journal.commit([{ stream: s, counter }], ok => {
+        if (!ok) {
+          cancel()
+          this.drop('persist', peer.id, m.y)
+          resolve()
+          return
+        }
+        const r = deliver()
+        if (r === undefined) resolve()
+        else r.then(() => { resolve() }, () => { resolve() })
+      })
+    }), cancel)
+  }
+}
+
+function noHandlerReply (id: Uint8Array, type: string): Uint8Array {
+  return encodeMessage({ t: 'a', m: id, e: { c: 'ERR_NO_HANDLER', s: `no handler for ${type}` } })
+}

@@ -1,0 +1,91 @@
+import { CodecError, DEFAULT_MAX_DEPTH, PROTOCOL_VERSION, createMessageCodec, nodeMessages, scanValue } from '@egtp/codec'
+import type { MessageOf } from '@egtp/codec'
+
+/** Most messages in one batch (codec's MAX_BATCH_MESSAGES). */
+export const BATCH_MESSAGES_LIMIT = 4096
+/** Deepest payload nesting a sender may use: the batch adds two levels (batch → list → message). */
+export const MESSAGE_DEPTH_LIMIT = DEFAULT_MAX_DEPTH
+
+type AnyNodeMessage = MessageOf<typeof nodeMessages[number]>
+/** A node message inside a batch (never a nested batch). */
+export type NodeMessage = Exclude<AnyNodeMessage, { t: 'b' }>
+export type QueryMsg = Extract<NodeMessage, { t: 'q' }>
+export type ReplyMsg = Extract<NodeMessage, { t: 'a' }>
+export type OnewayMsg = Extract<NodeMessage, { t: 'o' }>
+
+// Items are bounded by the frame size (every item costs at least one byte), so the item limit is not the
+// binding one here; depth is.
+const codec = createMessageCodec(nodeMessages, { maxDepth: MESSAGE_DEPTH_LIMIT + 2, maxItems: 1 << 24 })
+
+/** Encode one node message (canonical bytes), checking it will decode at the receiver. */
+export function encodeMessage (message: NodeMessage): Uint8Array {
+  const bytes = codec.encode(message)
+  scanValue(bytes, { maxDepth: MESSAGE_DEPTH_LIMIT, maxItems: 1 << 24 })
+  return bytes
+}
+
+const KEY_T = [0xa1, 0x74, 0xa1, 0x62] // "t": "b"
+const KEY_V = [0xa1, 0x76, PROTOCOL_VERSION]
+const KEY_F = [0xa1, 0x66, 0xc4, 0x10]
+const KEY_X = [0xa1, 0x78]
+
+/**
+ * The plaintext of one session frame: `{ t: 'b', v, f?, x: [...] }` with already encoded messages spliced in
+ * (no re-encoding). Byte-identical to `codec.encode({ t: 'b', f, x })`.
+ */
+export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length > BATCH_MESSAGES_LIMIT) throw new RangeError(`a batch holds at most ${BATCH_MESSAGES_LIMIT} messages`)
+  if (PROTOCOL_VERSION > 127) throw new RangeError('PROTOCOL_VERSION no longer fits a fixint')
+  const n = parts.length
+  const arrayHeader = n < 16 ? 1 : 3
+  let size = 1 + KEY_T.length + KEY_V.length + (floor !== undefined ? KEY_F.length + 16 : 0) + KEY_X.length + arrayHeader
+  for (const p of parts) size += p.byteLength
+  const out = new Uint8Array(size)
+  let pos = 0
+  out[pos++] = floor !== undefined ? 0x84 : 0x83
+  out.set(KEY_T, pos); pos += KEY_T.length
+  out.set(KEY_V, pos); pos += KEY_V.length
+  if (floor !== undefined) {
+    out.set(KEY_F, pos); pos += KEY_F.length
+    out.set(floor, pos); pos += 16
+  }
+  out.set(KEY_X, pos); pos += KEY_X.length
+  if (n < 16) {
+    out[pos++] = 0x90 | n
+  } else {
+    out[pos++] = 0xdc
+    out[pos++] = n >>> 8
+    out[pos++] = n & 0xff
+  }
+  for (const p of parts) {
+    out.set(p, pos)
+    pos += p.byteLength
+  }
+  return out
+}
+
+export interface DecodedBatch {
+  floor: Uint8Array | undefined
+  /** Each entry is a validated message or the error that rejected it (one bad message spoils only itself). */
+  messages: Array<NodeMessage | CodecError>
+}
+
+/**
+ * Decode untrusted plaintext: a batch whose entries are validated one by one.
+ * @throws {CodecError} when the plaintext is not a batch at all
+ */
+export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
+  const batch = codec.decode(plaintext)
+  if (batch.t !== 'b') throw new CodecError('ERR_UNKNOWN_TYPE', `expected a batch, got ${batch.t}`)
+  const messages: Array<NodeMessage | CodecError> = []
+  for (const value of batch.x) {
+    try {
+      const m = codec.validate(value)
+      if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+      messages.push(m)
+    } catch (err) {
+      messages.push(err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err }))
+    }
+  }
+  return { floor: batch.f, messages }
+}
