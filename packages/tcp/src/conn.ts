@@ -1,4 +1,4 @@
-import { FrameDecoder } from '@egtp/codec'
+import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
 import { EgtpError, TypedEventTarget } from '@egtp/interface'
 import type { AbortOptions, Clock, Conn, ConnEvents, Logger } from '@egtp/interface'
 import type { Socket } from 'node:net'
@@ -56,6 +56,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
   readonly #decoder: FrameDecoder
   readonly #writer: FrameWriter
   #resumeTimer: ReturnType<typeof setTimeout> | undefined
+  #undecodedBytes = 0 // bytes received that are not yet part of a delivered frame (a partial frame)
   #closed = false
   #local = false
   #error: Error | undefined
@@ -96,7 +97,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
       this.safeDispatch('drain', undefined)
     })
     socket.on('end', () => {
-      if (this.#decoder.bufferedBytes > 0) this.abort(new EgtpError('ERR_MALFORMED', `${this.remoteAddress} ended inside a frame`))
+      if (this.#undecodedBytes > 0) this.abort(new EgtpError('ERR_MALFORMED', `${this.remoteAddress} ended inside a frame`))
       else this.#markClosed() // the peer is done; our side ends too (no half-open connections)
     })
     socket.on('error', (err) => {
@@ -152,7 +153,9 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
       this.abort(err as Error)
       return
     }
+    this.#undecodedBytes += chunk.byteLength
     for (const frame of frames) {
+      this.#undecodedBytes -= frame.byteLength + FRAME_HEADER_BYTES
       if (this.#closed) return
       counters.framesIn++
       const sink = this.frameSink

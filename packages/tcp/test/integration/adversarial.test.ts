@@ -88,6 +88,24 @@ describe('hostile input from a raw socket', () => {
     await stillServes(s)
   })
 
+  test('a connection that ends right after a length prefix is closed with ERR_MALFORMED', async () => {
+    const s = await setup()
+    const closed = nextEvent<CloseEvent>(s.b, 'connection:close')
+    const evil = await rawClient(s.endpoint)
+    evil.end(header(10))
+    expect((await closed).error).toMatchObject({ code: 'ERR_MALFORMED' })
+    await stillServes(s)
+  })
+
+  test('a clean end after whole frames is a normal close', async () => {
+    const s = await setup()
+    const closed = nextEvent<CloseEvent>(s.b, 'connection:close')
+    const evil = await rawClient(s.endpoint)
+    evil.end(Buffer.concat([header(2), Buffer.from([1, 2]), header(0)]))
+    expect((await closed).error).toBeUndefined()
+    expect(s.count()).toBe(3)
+  })
+
   test('a slow-loris partial frame does not hold a connection past the idle timeout', async () => {
     const clock = fakeClock()
     const { strat: b, endpoint } = await listening({ idleTimeoutMs: 40 }, { clock })
