@@ -1,0 +1,160 @@
+import { createContactRecord, generateIdentity } from '@egtp/identity'
+import { describe, expect, test } from 'vitest'
+import { Dispatcher } from '../src/dispatcher.ts'
+import { memoryDirectory } from '../src/directory.ts'
+import { counterOf } from '../src/ids.ts'
+import { resolveLimits } from '../src/limits.ts'
+import { PeerOutbound, retryDelay } from '../src/outbound.ts'
+import type { OutEntry, Settlement } from '../src/outbound.ts'
+import { PendingQueries } from '../src/queries.ts'
+import { Histogram, StatsCollector, OTHER_KEY } from '../src/stats.ts'
+
+function entry (out: PeerOutbound, kind: 'q' | 'o' | 'a', now: number, deadline: number, settled: Settlement[] = []): OutEntry {
+  const { id, counter } = kind === 'a' ? { id: new Uint8Array(16).fill(9), counter: 0 } : out.allocate()
+  const e: OutEntry = {
+    key: String(counter) + kind, id, kind, counter, type: 't', bytes: new Uint8Array(10), deadline, createdAt: now, attempts: 0,
+    lastSentAt: 0, nextRetryAt: now + 100, queued: false, settle: r => { settled.push(r) }
+  }
+  out.add(e)
+  return e
+}
+
+describe('PeerOutbound', () => {
+  test('the floor is the oldest unacknowledged own message, or the next counter', () => {
+    const out = new PeerOutbound(new Uint8Array(8))
+    expect(counterOf(out.floor())).toBe(1)
+    const a = entry(out, 'q', 0, 1000)
+    const b = entry(out, 'o', 0, 1000)
+    entry(out, 'a', 0, 1000) // replies do not hold the floor
+    expect(counterOf(out.floor())).toBe(1)
+    out.remove(a.key)
+    expect(counterOf(out.floor())).toBe(2)
+    out.remove(b.key)
+    expect(counterOf(out.floor())).toBe(3)
+    expect(out.size).toBe(1)
+    expect(out.bytes).toBe(10)
+  })
+
+  test('due() lists re-sends (not queued, time reached) and expiries', () => {
+    const out = new PeerOutbound(new Uint8Array(8))
+    const a = entry(out, 'o', 0, 1000)
+    const b = entry(out, 'o', 0, 50)
+    const c = entry(out, 'o', 0, 1000)
+    c.queued = true
+    expect(out.due(60)).toEqual({ retry: [], expired: [b] })
+    expect(out.due(100)).toEqual({ retry: [a], expired: [b] })
+  })
+
+  test('backoff doubles up to the max, with ±20% jitter', () => {
+    expect(retryDelay(1, 1000, 4000, () => 0.5)).toBe(1000)
+    expect(retryDelay(2, 1000, 4000, () => 0.5)).toBe(2000)
+    expect(retryDelay(5, 1000, 4000, () => 0.5)).toBe(4000)
+    expect(retryDelay(50, 1000, 4000, () => 1)).toBeCloseTo(4800)
+    expect(retryDelay(1, 1000, 4000, () => 0)).toBe(800)
+  })
+})
+
+describe('Dispatcher', () => {
+  test('runs at most maxConcurrent, queues up to maxQueued, refuses beyond, drains in order', async () => {
+    const d = new Dispatcher(2, 2)
+    const releases: Array<() => void> = []
+    const order: number[] = []
+    const job = (n: number) => () => new Promise<void>(resolve => { order.push(n); releases.push(resolve) })
+    const cancelled: number[] = []
+    for (let i = 0; i < 4; i++) expect(d.tryRun(job(i), () => { cancelled.push(i) })).toBe(true)
+    expect(d.tryRun(job(4), () => {})).toBe(false)
+    expect(d.hasRoom()).toBe(false)
+    expect([d.running, d.queued]).toEqual([2, 2])
+    releases[0]!()
+    await new Promise(resolve => setImmediate(resolve))
+    expect(order).toEqual([0, 1, 2])
+    d.clear()
+    expect(cancelled).toEqual([3])
+    const idle = d.idle()
+    releases[1]!()
+    releases[2]!()
+    await idle
+    expect(d.running).toBe(0)
+  })
+
+  test('synchronous and throwing jobs free their slot at once', () => {
+    const d = new Dispatcher(1, 0)
+    expect(d.tryRun(() => undefined, () => {})).toBe(true)
+    expect(d.tryRun(() => { throw new Error('x') }, () => {})).toBe(true)
+    expect(d.running).toBe(0)
+  })
+})
+
+describe('PendingQueries', () => {
+  const q = (peerId: string, key: string) => ({
+    peerId, key, id: new Uint8Array(16), type: 't', startedAt: 0, deadline: 10, resolve: () => {}, reject: () => {}, cleanup: () => {}
+  })
+
+  test('a reply only matches its own peer and ID', () => {
+    const p = new PendingQueries(2, 100)
+    p.add(q('a', 'k1'))
+    expect(p.take('b', 'k1')).toBeUndefined()
+    expect(p.take('a', 'k2')).toBeUndefined()
+    expect(p.take('a', 'k1')).toBeDefined()
+    expect(p.take('a', 'k1')).toBeUndefined()
+  })
+
+  test('timed-out queries are remembered for late replies, bounded in number and time', () => {
+    const p = new PendingQueries(2, 100)
+    p.remember(q('a', '1'), 0)
+    p.remember(q('a', '2'), 0)
+    p.remember(q('a', '3'), 0)
+    expect(p.takeLate('a', '1', 1)).toBeUndefined() // evicted: only 2 kept
+    expect(p.takeLate('a', '2', 50)).toBeDefined()
+    expect(p.takeLate('a', '2', 50)).toBeUndefined() // reported once
+    expect(p.takeLate('a', '3', 150)).toBeUndefined() // past the window
+  })
+})
+
+describe('stats', () => {
+  test('histogram buckets, quantiles and bounded per-key tables', () => {
+    const h = new Histogram()
+    for (let i = 0; i < 99; i++) h.record(0.5)
+    h.record(700)
+    const s = h.snapshot()
+    expect(s.count).toBe(100)
+    expect(s.p50Ms).toBe(1) // upper bound of the ≤1 ms bucket
+    expect(s.p99Ms).toBe(1)
+    expect(s.maxMs).toBe(700)
+    const c = new StatsCollector(2, 2)
+    for (const t of ['a', 'b', 'c', 'd']) c.sent('peer', t, 1)
+    expect(Object.keys(c.types.snapshot())).toEqual(['a', 'b', OTHER_KEY])
+    expect(c.types.snapshot()[OTHER_KEY]!.messagesSent).toBe(2)
+  })
+})
+
+describe('limits', () => {
+  test('defaults resolve; nonsense is a RangeError', () => {
+    expect(resolveLimits().maxPendingQueries).toBeGreaterThan(0)
+    expect(() => resolveLimits({ maxPendingQueries: -1 })).toThrow(RangeError)
+    expect(() => resolveLimits({ maxPendingQueries: 1.5 })).toThrow(RangeError)
+    expect(() => resolveLimits({ dedupRetentionMs: 1000 })).toThrow(/outlast/)
+    expect(() => resolveLimits({ retryInitialMs: 5000, retryMaxMs: 1000 })).toThrow(RangeError)
+    expect(resolveLimits({ ackDelayMs: 0 }).ackDelayMs).toBe(0)
+  })
+})
+
+describe('memoryDirectory', () => {
+  test('verifies records, keeps the highest seq, expires them', async () => {
+    let now = 1_000_000
+    const dir = memoryDirectory({ clock: { now: () => now, monotonic: () => now } })
+    const id = generateIdentity()
+    const r1 = createContactRecord(id, { seq: 1, expiresAt: now + 1000, endpoints: [{ kind: 'tcp', host: '127.0.0.1', port: 1 }], services: ['relay'] })
+    const r2 = createContactRecord(id, { seq: 2, expiresAt: now + 1000, endpoints: [{ kind: 'tcp', host: '127.0.0.1', port: 2 }] })
+    await dir.announce(r1)
+    expect((await dir.discover('relay')).map(r => r.seq)).toEqual([1])
+    await dir.announce(r2)
+    await expect(dir.announce(r1)).rejects.toMatchObject({ code: 'ERR_STALE_RECORD' })
+    expect((await dir.lookup(id.nodeId))?.seq).toBe(2)
+    await expect(dir.announce({ ...r2, seq: 3 })).rejects.toMatchObject({ code: 'ERR_SIGNATURE' })
+    const other = generateIdentity()
+    await expect(dir.announce({ ...r2, publicKey: other.publicKey })).rejects.toMatchObject({ code: 'ERR_KEY_MISMATCH' })
+    now += 2000
+    expect(await dir.lookup(id.nodeId)).toBeUndefined()
+  })
+})

@@ -1,0 +1,75 @@
+import { createMessageCodec, decodeValue, encodeValue, nodeMessages } from '@egtp/codec'
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { counterOf, makeMessageId, toHex } from '../src/ids.ts'
+import { decodeBatch, encodeBatch, encodeMessage } from '../src/wire.ts'
+
+const codec = createMessageCodec(nodeMessages)
+const epoch = new Uint8Array(8).fill(7)
+
+describe('message IDs', () => {
+  test('epoch ‖ big-endian counter, up to 2^53', () => {
+    for (const c of [1, 255, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+      const id = makeMessageId(epoch, c)
+      expect(id.subarray(0, 8)).toEqual(epoch)
+      expect(counterOf(id)).toBe(c)
+    }
+    expect(toHex(makeMessageId(epoch, 1))).toBe('07070707070707070000000000000001')
+  })
+})
+
+describe('batches', () => {
+  const q = encodeMessage({ t: 'q', m: makeMessageId(epoch, 1), y: 'ping', p: { n: 1 }, d: 1000 })
+  const k = encodeMessage({ t: 'k', m: [makeMessageId(epoch, 9)] })
+
+  test('the spliced encoding equals the codec encoding of the same batch', () => {
+    for (const parts of [[], [q], [q, k], new Array(20).fill(q)]) {
+      for (const floor of [undefined, makeMessageId(epoch, 3)]) {
+        const spliced = encodeBatch(floor, parts)
+        const x = parts.map(p => decodeValue(p))
+        const viaCodec = codec.encode(floor === undefined ? { t: 'b', x } : { t: 'b', f: floor, x })
+        expect(Buffer.from(spliced).toString('hex')).toBe(Buffer.from(viaCodec).toString('hex'))
+      }
+    }
+  })
+
+  test('decodes to validated messages; one bad entry spoils only itself', () => {
+    const bad = encodeValue({ t: 'q', v: 1, m: new Uint8Array(3), y: 'x', p: 1 })
+    const nested = encodeBatch(undefined, [q])
+    const batch = decodeBatch(encodeBatch(makeMessageId(epoch, 1), [q, bad, nested, k]))
+    expect(batch.floor).toEqual(makeMessageId(epoch, 1))
+    expect(batch.messages[0]).toMatchObject({ t: 'q', y: 'ping', p: { n: 1 } })
+    expect(batch.messages[1]).toMatchObject({ code: 'ERR_FIELD' })
+    expect(batch.messages[2]).toMatchObject({ code: 'ERR_FIELD' })
+    expect(batch.messages[3]).toMatchObject({ t: 'k' })
+  })
+
+  test('plaintext that is not a batch is an EgtpError', () => {
+    expect(() => decodeBatch(q)).toThrow(expect.objectContaining({ name: 'EgtpError' }))
+    expect(() => decodeBatch(Uint8Array.of(0xc1))).toThrow(expect.objectContaining({ name: 'EgtpError' }))
+  })
+
+  test('a payload nested too deeply is refused when sending, not at the receiver', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 20; i++) deep = [deep]
+    expect(() => encodeMessage({ t: 'o', m: makeMessageId(epoch, 1), y: 'x', p: deep })).toThrow()
+  })
+
+  test('any payloads survive the batch round trip', () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 40 }), fc.integer({ min: 1, max: 2 ** 40 }), (payloads, counter) => {
+      const parts = payloads.map((p, i) => encodeMessage({ t: 'o', m: makeMessageId(epoch, counter + i), y: 't', p }))
+      const out = decodeBatch(encodeBatch(makeMessageId(epoch, counter), parts))
+      expect(out.messages.map(m => (m as { p: unknown }).p)).toEqual(payloads)
+    }))
+  })
+
+  test('garbage never throws anything but an EgtpError', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), bytes => {
+      try {
+        decodeBatch(bytes)
+      } catch (err) {
+        expect((err as Error).name).toBe('EgtpError')
+      }
+    }), { numRuns: 2000 })
+  })
+})
