@@ -15,3 +15,26 @@ export type { HandshakeInit, HandshakePattern, NoiseProtocol, Token } from './no
 export { CipherState, SymmetricState } from './noise/state.ts'
 export { keyPairFromSecret, generateKeyPair, CIPHERS, HASHES } from './noise/primitives.ts'
 export type { KeyPair, NoiseCipher, NoiseHash } from './noise/primitives.ts'
+export { ReplayWindow } from './replay-window.ts'
+
+import { internals } from './internal.ts'
+import type { SessionInfo } from './internal.ts'
+import type { KeyPair as EphemeralKeyPair } from './noise/primitives.ts'
+export type { SessionInfo }
+
+/** The sessions a manager holds with a peer (current first, then archived), for tests and diagnostics. */
+export function inspectSessions (manager: object, peerId: string): SessionInfo[] {
+  const i = internals.get(manager)
+  if (i === undefined) throw new TypeError('not a SessionManager')
+  return i.sessions(peerId)
+}
+
+/**
+ * Make a manager's next handshakes use these ephemeral keys (`undefined` from the source: a fresh key). For
+ * pinned transcripts only: reusing an ephemeral key in production destroys the handshake's security.
+ */
+export function injectEphemerals (manager: object, source: (() => EphemeralKeyPair | undefined) | undefined): void {
+  const i = internals.get(manager)
+  if (i === undefined) throw new TypeError('not a SessionManager')
+  i.setEphemeralSource(source)
+}

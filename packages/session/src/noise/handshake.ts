@@ -200,12 +200,28 @@ export class HandshakeState {
   }
 
   /**
-   * §5.3 ReadMessage: process the peer's next handshake message and return its payload. A failed message
-   * leaves the state unusable (Noise has no retry): start a new HandshakeState.
+   * §5.3 ReadMessage: process the peer's next handshake message and return its payload. A message that fails
+   * leaves the state as it was (rolled back), so a forged message cannot spoil the handshake.
    * @throws {EgtpError} ERR_HANDSHAKE for a short message or a bad key, ERR_AUTH when decryption fails
    */
   readMessage (message: Uint8Array): Uint8Array {
     if (this.complete || this.myTurn) throw new TypeError('HandshakeState: not our turn to read')
+    // A forged or corrupted message must not spoil the state for the genuine one that may follow: roll back.
+    const snap = { ss: this.ss.snapshot(), re: this.#re, rs: this.#rs, reKey: this.#reKey, rsKey: this.#rsKey, psks: [...this.#psks] }
+    try {
+      return this.#read(message)
+    } catch (err) {
+      this.ss.restore(snap.ss)
+      this.#re = snap.re
+      this.#rs = snap.rs
+      this.#reKey = snap.reKey
+      this.#rsKey = snap.rsKey
+      this.#psks.splice(0, this.#psks.length, ...snap.psks)
+      throw err
+    }
+  }
+
+  #read (message: Uint8Array): Uint8Array {
     let off = 0
     const take = (n: number): Uint8Array => {
       if (off + n > message.byteLength) throw new EgtpError('ERR_HANDSHAKE', 'handshake message too short')

@@ -65,6 +65,17 @@ export class CipherState {
     this.#k?.fill(0)
     this.#k = undefined
   }
+
+  /** A copy of the state, for rolling back a message that failed (see HandshakeState.readMessage). */
+  snapshot (): { k: Uint8Array | undefined, n: number } {
+    return { k: this.#k?.slice(), n: this.n }
+  }
+
+  restore (snap: { k: Uint8Array | undefined, n: number }): void {
+    this.#k?.fill(0)
+    this.#k = snap.k
+    this.n = snap.n
+  }
 }
 
 /** §5.2: chaining key, handshake hash and the current CipherState. */
@@ -133,6 +144,17 @@ export class SymmetricState {
   wipe (): void {
     this.ck.fill(0)
     this.cs.wipe()
+  }
+
+  snapshot (): { ck: Uint8Array, h: Uint8Array, cs: ReturnType<CipherState['snapshot']> } {
+    return { ck: this.ck.slice(), h: this.h.slice(), cs: this.cs.snapshot() }
+  }
+
+  restore (snap: ReturnType<SymmetricState['snapshot']>): void {
+    this.ck.fill(0)
+    this.ck = snap.ck
+    this.h = snap.h
+    this.cs.restore(snap.cs)
   }
 }
 

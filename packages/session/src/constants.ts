@@ -1,0 +1,62 @@
+// Every limit and timer of the session layer: a named, exported default, overridable in SessionManagerInit.
+// README §Defaults explains each value (WireGuard's timers are the model; relays shape the rest).
+
+/** The Noise protocol of EGTP sessions. */
+export const NOISE_PROTOCOL = 'Noise_IK_25519_ChaChaPoly_BLAKE2s'
+/** The Noise prologue: binds the handshake to this protocol and wire version (PROTOCOL.md §Sessions). */
+export const SESSION_PROLOGUE = 'egtp/session/v1'
+/** Context of the signed unknown-session hint (`hu`). */
+export const HINT_CONTEXT = 'egtp/session-hint/v1'
+/** Replay window width in counters (RFC 6479 style); WireGuard uses 8128, the issue asks for at least 2048. */
+export const REPLAY_WINDOW = 2048
+
+/** Drop an outgoing session when nothing authenticated arrived on it for this long (the seed's fix 3). */
+export const DEFAULT_IDLE_RECEIVE_TIMEOUT_MS = 120_000
+/** The initiator starts a new session on its next send after this age (WireGuard REKEY_AFTER_TIME). */
+export const DEFAULT_REKEY_AFTER_MS = 120_000
+/** Never send under a session older than this (WireGuard REJECT_AFTER_TIME). */
+export const DEFAULT_REJECT_AFTER_MS = 180_000
+/** Start a new session after sending this many messages. */
+export const DEFAULT_REKEY_AFTER_MESSAGES = 2 ** 48
+/** Never send more than this many messages under one session (below 2^53: JS integers). */
+export const DEFAULT_REJECT_AFTER_MESSAGES = 2 ** 52
+/** Receive keys of a replaced session stay usable this long (relayed messages arrive minutes late). */
+export const DEFAULT_ARCHIVE_KEEP_MS = 600_000
+/** At most this many replaced sessions kept per peer for late messages; the oldest is wiped first. */
+export const DEFAULT_MAX_ARCHIVED_PER_PEER = 8
+/** Sessions in the table (current and archived, all peers). */
+export const DEFAULT_MAX_SESSIONS = 65_536
+/** Peers whose replay state is kept (in memory and in the store); the oldest are folded into one floor. */
+export const DEFAULT_MAX_REPLAY_RECORDS = 100_000
+/** Handshakes (sent or accepted) per peer per second, burst included. */
+export const DEFAULT_MAX_HANDSHAKES_PER_PEER_PER_SECOND = 10
+/** Initiations parsed per second from all peers (bounds the Diffie-Hellman work anyone can cause). */
+export const DEFAULT_MAX_HANDSHAKES_PER_SECOND = 1_000
+/** Signed unknown-session hints produced per second (each costs a signature). */
+export const DEFAULT_MAX_HINTS_PER_SECOND = 100
+/** Early-data messages (sent before the responder confirmed) per initiation; then a new initiation starts. */
+export const DEFAULT_MAX_EARLY_DATA_MESSAGES = 65_536
+/** Parsed initiations remembered by hash, so a burst of frames carrying one initiation costs one DH set. */
+export const DEFAULT_MAX_CACHED_INITIATIONS = 4_096
+/** How long a rejected initiation's verdict is cached (a replayed burst costs one DH set per period). */
+export const DEFAULT_REJECTED_INITIATION_CACHE_MS = 5_000
+/** Minimum spacing of repeated handshake messages (bare `hr` replies, `hi`/`hr` retransmissions by tick). */
+export const DEFAULT_HANDSHAKE_RETRY_MS = 1_000
+/** Bare handshake retransmissions `tick()` makes for a session that is still unconfirmed. */
+export const DEFAULT_MAX_HANDSHAKE_RETRIES = 5
+/** Persisted timestamp lease: timestamps issued in this run stay below a ceiling stored this far ahead. */
+export const TIMESTAMP_LEASE_MS = 3_600_000
+/** The responder side rekeys this much later than the initiator, so both rarely rekey at once. */
+export const RESPONDER_REKEY_DELAY_MS = 30_000
+/** Shards of the persisted replay state (one store key each). */
+export const REPLAY_STORE_SHARDS = 64
+/** Largest plaintext one frame carries (the codec's default frame limit leaves room for the envelope). */
+export const MAX_PLAINTEXT_BYTES = 1024 * 1024 - 1024
+/**
+ * A stale or out-of-window initiation from a peer makes us start our own fresh one, but only when nothing
+ * authenticated arrived on our current session with that peer for this long (a working session is never
+ * disturbed by a replay).
+ */
+export const DEFAULT_RECOVERY_QUIET_MS = 5_000
+/** Ed25519 → X25519/node-ID results remembered (each costs a point decompression and a hash). */
+export const DEFAULT_PEER_KEY_CACHE_SIZE = 4_096

@@ -1,0 +1,135 @@
+// The EGTP use of Noise IK (PROTOCOL.md §Sessions): prologue, payloads, the early-data key, and the keys each
+// side ends with. Pure functions over HandshakeState; the manager decides what to do with the results.
+import { createHash, createSecretKey } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import { SESSION_PROLOGUE } from './constants.ts'
+import { HandshakeState, parseProtocolName } from './noise/handshake.ts'
+import type { NoiseProtocol } from './noise/handshake.ts'
+import { KEY_LEN } from './noise/primitives.ts'
+import type { KeyPair, PublicKeyCache } from './noise/primitives.ts'
+import type { CipherState } from './noise/state.ts'
+import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from './wire.ts'
+import type { InitiationPayload } from './wire.ts'
+
+const encoder = new TextEncoder()
+const PROLOGUE = encoder.encode(SESSION_PROLOGUE)
+const EARLY_LABEL = encoder.encode('egtp/early-data/v1')
+
+/** Symmetric keys as node:crypto KeyObjects (imported once), with the raw bytes kept only to be wiped. */
+export interface SessionKey {
+  readonly key: KeyObject
+  readonly raw: Uint8Array
+}
+
+function toSessionKey (raw: Uint8Array): SessionKey {
+  return { key: createSecretKey(raw), raw }
+}
+
+function takeKey (cs: CipherState): SessionKey {
+  const raw = cs.key()
+  if (raw === undefined) throw new Error('split produced no key')
+  return toSessionKey(raw)
+}
+
+/**
+ * The early-data key: HKDF(ck, "egtp/early-data/v1" ‖ h)[0] after message 1, on both sides. Its inputs differ
+ * from every later Noise derivation (MixKey takes DH outputs, Split an empty input), so its key is independent
+ * of the transport keys; it carries the initiator's counters before message 2, never reused afterwards.
+ */
+function earlyKey (hs: HandshakeState): SessionKey {
+  const ikm = new Uint8Array(EARLY_LABEL.byteLength + hs.ss.h.byteLength)
+  ikm.set(EARLY_LABEL)
+  ikm.set(hs.ss.h, EARLY_LABEL.byteLength)
+  const [k, other] = hs.ss.hash.hkdf(hs.ss.ck, ikm, 2) as [Uint8Array, Uint8Array]
+  other.fill(0)
+  const raw = k.slice(0, KEY_LEN)
+  k.fill(0)
+  return toSessionKey(raw)
+}
+
+/** Hash of a handshake message: the cache key of an initiation and the identity of a response. */
+export function messageId (message: Uint8Array): string {
+  return createHash('sha256').update(message).digest('base64url').slice(0, 22)
+}
+
+export interface IkContext {
+  readonly protocol: NoiseProtocol
+  readonly staticKey: KeyPair
+  readonly keyCache: PublicKeyCache
+  /** Test hook (set only through `@egtp/session/testing`): ephemeral keys to use instead of fresh ones. */
+  ephemeral?: () => KeyPair | undefined
+}
+
+function ephemeralOf (ctx: IkContext): { e?: KeyPair } {
+  const e = ctx.ephemeral?.()
+  return e === undefined ? {} : { e }
+}
+
+export function ikContext (protocolName: string, staticKey: KeyPair, keyCache: PublicKeyCache): IkContext {
+  return { protocol: parseProtocolName(protocolName), staticKey, keyCache }
+}
+
+export interface Initiation {
+  hs: HandshakeState
+  message: Uint8Array
+  early: SessionKey
+}
+
+/** Initiator: write message 1 to a responder whose static key we know (from its node ID's public key). */
+export function writeInitiation (ctx: IkContext, responderStatic: Uint8Array, payload: InitiationPayload): Initiation {
+  const hs = new HandshakeState({
+    protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic, keyCache: ctx.keyCache, ...ephemeralOf(ctx)
+  })
+  const message = hs.writeMessage(encodeInitiationPayload(payload))
+  return { hs, message, early: earlyKey(hs) }
+}
+
+export interface ReadInitiation {
+  hs: HandshakeState
+  payload: InitiationPayload
+  /** The initiator's Noise static key (authenticated by the ss DH). */
+  remoteStatic: Uint8Array
+  early: SessionKey
+}
+
+/**
+ * Responder: read message 1.
+ * @throws {EgtpError} ERR_AUTH (not for us, or tampered), ERR_HANDSHAKE (malformed)
+ */
+export function readInitiation (ctx: IkContext, message: Uint8Array): ReadInitiation {
+  const hs = new HandshakeState({ protocol: ctx.protocol, initiator: false, prologue: PROLOGUE, s: ctx.staticKey, keyCache: ctx.keyCache, ...ephemeralOf(ctx) })
+  const payload = decodeInitiationPayload(hs.readMessage(message))
+  return { hs, payload, remoteStatic: hs.remoteStatic!, early: earlyKey(hs) }
+}
+
+export interface TransportKeys {
+  send: SessionKey
+  recv: SessionKey
+}
+
+/** Responder: write message 2 carrying our receiver index; returns the transport keys. */
+export function writeResponse (hs: HandshakeState, index: number): { message: Uint8Array, keys: TransportKeys } {
+  const message = hs.writeMessage(encodeResponsePayload(index))
+  const [c1, c2] = hs.split()
+  const keys = { send: takeKey(c2), recv: takeKey(c1) }
+  hs.wipe()
+  return { message, keys }
+}
+
+/**
+ * Initiator: read message 2 (rolled back on failure, so a forged response cannot spoil the handshake).
+ * @throws {EgtpError} ERR_AUTH, ERR_HANDSHAKE
+ */
+export function readResponse (hs: HandshakeState, message: Uint8Array): { index: number, keys: TransportKeys } {
+  const payload = hs.readMessage(message)
+  let index: number
+  try {
+    index = decodeResponsePayload(payload)
+  } finally {
+    payload.fill(0)
+  }
+  const [c1, c2] = hs.split()
+  const keys = { send: takeKey(c1), recv: takeKey(c2) }
+  hs.wipe()
+  return { index, keys }
+}

@@ -1,0 +1,225 @@
+// Replay state that survives restarts (PROTOCOL.md §Sessions, "Timestamps and replay"): per peer, the last
+// accepted initiation timestamp and the last one we issued; globally, a timestamp lease (all timestamps
+// issued by earlier runs are below it, so a clock that went backwards cannot make us reuse one) and the floor
+// left by evicted records. Without a store all of it lives in memory only.
+import { EgtpError } from '@egtp/interface'
+import type { Clock, KeyValueStore, Logger } from '@egtp/interface'
+import { REPLAY_STORE_SHARDS, TIMESTAMP_LEASE_MS } from './constants.ts'
+
+const RECORD_BYTES = 20 + 8 + 8
+const BOOT_KEY = 'egtp-session-boot'
+const SHARD_KEY = (i: number): string => `egtp-session-replay-${i.toString(16).padStart(2, '0')}`
+const FORMAT = 1
+
+interface ReplayRecord {
+  readonly id: Uint8Array
+  accepted: number
+  issued: number
+}
+
+const noop = (): void => {}
+
+function writeU64 (view: DataView, off: number, v: number): void {
+  view.setUint32(off, Math.floor(v / 0x1_0000_0000))
+  view.setUint32(off + 4, v >>> 0)
+}
+
+function readU64 (view: DataView, off: number): number {
+  return view.getUint32(off) * 0x1_0000_0000 + view.getUint32(off + 4)
+}
+
+export class ReplayState {
+  readonly #store: KeyValueStore | undefined
+  readonly #clock: Clock
+  readonly #max: number
+  readonly #log: Logger
+  /** nodeId → record, in least-recently-touched order. */
+  readonly #records = new Map<string, ReplayRecord>()
+  readonly #shards = Array.from({ length: REPLAY_STORE_SHARDS }, () => new Set<ReplayRecord>())
+  /** Every timestamp issued by an earlier run is below this. */
+  #bootFloor = 0
+  /** Persisted ceiling: timestamps issued in this run stay below it (extended ahead of use). */
+  #ceiling = 0
+  /** The highest accepted timestamp among evicted records: an unknown peer must beat it. */
+  #evictedFloor = 0
+  readonly #pending = new Map<string, Promise<void>>()
+  readonly #inflight = new Map<string, Promise<void>>()
+  #failure: unknown
+
+  constructor (init: { store: KeyValueStore | undefined, clock: Clock, maxRecords: number, logger: Logger }) {
+    this.#store = init.store
+    this.#clock = init.clock
+    this.#max = init.maxRecords
+    this.#log = init.logger
+  }
+
+  get persistent (): boolean {
+    return this.#store !== undefined
+  }
+
+  get size (): number {
+    return this.#records.size
+  }
+
+  get bootFloor (): number {
+    return this.#bootFloor
+  }
+
+  /** Load the persisted state and take a new timestamp lease (awaited: the first initiation depends on it). */
+  async load (): Promise<void> {
+    const store = this.#store
+    if (store === undefined) return
+    const boot = await store.get(BOOT_KEY)
+    if (boot !== undefined) {
+      if (boot.byteLength !== 17 || boot[0] !== FORMAT) throw new EgtpError('ERR_KEYSTORE_CORRUPT', 'corrupt session replay state (boot record)')
+      const view = new DataView(boot.buffer, boot.byteOffset, boot.byteLength)
+      this.#ceiling = readU64(view, 1)
+      this.#evictedFloor = readU64(view, 9)
+      this.#bootFloor = this.#ceiling + 1
+    }
+    const shards = await Promise.all(Array.from({ length: REPLAY_STORE_SHARDS }, async (_, i) => await store.get(SHARD_KEY(i))))
+    for (const bytes of shards) {
+      if (bytes === undefined) continue
+      if ((bytes.byteLength - 1) % RECORD_BYTES !== 0 || bytes[0] !== FORMAT) throw new EgtpError('ERR_KEYSTORE_CORRUPT', 'corrupt session replay state (shard)')
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      for (let off = 1; off < bytes.byteLength; off += RECORD_BYTES) {
+        const id = bytes.slice(off, off + 20)
+        const r = { id, accepted: readU64(view, off + 20), issued: readU64(view, off + 28) }
+        this.#records.set(Buffer.from(id).toString('hex'), r)
+        this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
+      }
+    }
+    while (this.#records.size > this.#max) this.#evictOldest()
+    this.#ceiling = Math.max(this.#ceiling, this.#clock.now()) + TIMESTAMP_LEASE_MS
+    await this.#schedule(BOOT_KEY)
+  }
+
+  /** The timestamp an initiation from this peer must exceed. */
+  acceptedFloor (idHex: string): number {
+    const r = this.#records.get(idHex)
+    return r === undefined ? this.#evictedFloor : r.accepted
+  }
+
+  /** The last timestamp we issued to this peer (0 if none recorded). */
+  issued (idHex: string): number {
+    return this.#records.get(idHex)?.issued ?? 0
+  }
+
+  /** Record an accepted initiation; the promise resolves once it is durable (undefined without a store). */
+  markAccepted (idHex: string, id: Uint8Array, timestamp: number): Promise<void> | undefined {
+    const r = this.#touch(idHex, id)
+    if (timestamp <= r.accepted) return undefined
+    r.accepted = timestamp
+    return this.#persist(SHARD_KEY(id[0]! % REPLAY_STORE_SHARDS))
+  }
+
+  /** Record a timestamp we issued (persisted lazily: the lease covers a crash before it lands). */
+  markIssued (idHex: string, id: Uint8Array, timestamp: number): void {
+    const r = this.#touch(idHex, id)
+    r.issued = Math.max(r.issued, timestamp)
+    if (timestamp >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
+      this.#ceiling = timestamp + TIMESTAMP_LEASE_MS
+      void this.#persist(BOOT_KEY)
+    }
+    void this.#persist(SHARD_KEY(id[0]! % REPLAY_STORE_SHARDS))
+  }
+
+  /** Resolves when every write scheduled so far has landed; rejects with the first write failure. */
+  async flush (): Promise<void> {
+    while (this.#pending.size > 0 || this.#inflight.size > 0) {
+      await Promise.allSettled([...this.#pending.values(), ...this.#inflight.values()])
+    }
+    if (this.#failure !== undefined) {
+      const err = this.#failure
+      this.#failure = undefined
+      throw err
+    }
+  }
+
+  clear (): void {
+    this.#records.clear()
+    for (const s of this.#shards) s.clear()
+  }
+
+  #touch (idHex: string, id: Uint8Array): ReplayRecord {
+    let r = this.#records.get(idHex)
+    if (r !== undefined) {
+      this.#records.delete(idHex)
+    } else {
+      // A peer we hold no record for must beat the floor left by evicted records.
+      r = { id: id.slice(), accepted: this.#evictedFloor, issued: 0 }
+      if (this.#records.size >= this.#max) this.#evictOldest()
+      this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
+    }
+    this.#records.set(idHex, r)
+    return r
+  }
+
+  #evictOldest (): void {
+    const [idHex, r] = this.#records.entries().next().value!
+    this.#records.delete(idHex)
+    this.#shards[r.id[0]! % REPLAY_STORE_SHARDS]!.delete(r)
+    // Whatever that peer sent before stays rejected: an unknown peer must now beat the evicted floor.
+    if (r.accepted > this.#evictedFloor) {
+      this.#evictedFloor = r.accepted
+      void this.#persist(BOOT_KEY)
+    }
+    void this.#persist(SHARD_KEY(r.id[0]! % REPLAY_STORE_SHARDS))
+  }
+
+  #persist (key: string): Promise<void> | undefined {
+    if (this.#store === undefined) return undefined
+    const p = this.#schedule(key)
+    p.catch(noop) // the caller may ignore `durable`; flush() reports the failure
+    return p
+  }
+
+  /** One write per key at a time; changes made while a write is in flight ride on the next one. */
+  #schedule (key: string): Promise<void> {
+    const pending = this.#pending.get(key)
+    if (pending !== undefined) return pending
+    const before = this.#inflight.get(key) ?? Promise.resolve()
+    const next = before.catch(noop).then(async () => {
+      this.#pending.delete(key)
+      const write = this.#write(key)
+      this.#inflight.set(key, write)
+      try {
+        await write
+      } catch (err) {
+        this.#failure ??= err
+        this.#log.error('persisting session replay state failed: %e', err)
+        throw err
+      } finally {
+        if (this.#inflight.get(key) === write) this.#inflight.delete(key)
+      }
+    })
+    this.#pending.set(key, next)
+    return next
+  }
+
+  async #write (key: string): Promise<void> {
+    const store = this.#store!
+    if (key === BOOT_KEY) {
+      const out = new Uint8Array(17)
+      const view = new DataView(out.buffer)
+      out[0] = FORMAT
+      writeU64(view, 1, this.#ceiling)
+      writeU64(view, 9, this.#evictedFloor)
+      await store.put(key, out)
+      return
+    }
+    const shard = Number.parseInt(key.slice(-2), 16)
+    const records = [...this.#shards[shard]!]
+    const out = new Uint8Array(1 + records.length * RECORD_BYTES)
+    const view = new DataView(out.buffer)
+    out[0] = FORMAT
+    let off = 1
+    for (const r of records) {
+      out.set(r.id, off)
+      writeU64(view, off + 20, r.accepted)
+      writeU64(view, off + 28, r.issued)
+      off += RECORD_BYTES
+    }
+    await store.put(key, out)
+  }
+}

@@ -1,0 +1,137 @@
+// One session with one peer: its handshake leftovers, keys, counters and replay window. The manager owns the
+// state machine; this file owns the per-frame cryptography (PROTOCOL.md §Sessions, "Transport").
+import { EgtpError } from '@egtp/interface'
+import type { PeerKey } from './types.ts'
+import type { SessionKey } from './ik.ts'
+import type { HandshakeState } from './noise/handshake.ts'
+import { CIPHERS } from './noise/primitives.ts'
+import { ReplayWindow } from './replay-window.ts'
+
+const cipher = CIPHERS.ChaChaPoly
+const EMPTY = new Uint8Array(0)
+
+/** Ordering key of a session: its initiation's timestamp, then the initiator's raw node ID. */
+export interface SessionRank {
+  readonly timestamp: number
+  readonly initiator: Uint8Array
+}
+
+export type SessionRole = 'initiator' | 'responder'
+
+export class Session {
+  readonly id: string
+  readonly peerId: string
+  readonly role: SessionRole
+  readonly rank: SessionRank
+  readonly localIndex: number
+  /** The peer's receiver index (the initiator learns it from message 2). */
+  remoteIndex: number | undefined
+  /** A loser: an initiation that lost to a better session on arrival; kept only to open its early data. */
+  readonly loser: boolean
+  /** Hash of message 1 (the initiation cache key). */
+  readonly initiationId: string
+  /** Initiator, until message 2: the handshake to finish and message 1 to repeat on every frame. */
+  hs: HandshakeState | undefined
+  msg1: Uint8Array | undefined
+  /** Responder, until confirmed: message 2 to repeat on every frame. */
+  msg2: Uint8Array | undefined
+  /** Initiator: hash of the message 2 it accepted (a repeated response is recognised, a different one refused). */
+  responseId: string | undefined
+  /** The peer proved it holds the session (initiator: got message 2; responder: got a transport frame). */
+  confirmed = false
+  /** Next counter to send (early data and transport data share one counter space per direction). */
+  sendCounter = 0
+  readonly window = new ReplayWindow()
+  readonly createdAt: number
+  lastReceiveAt: number
+  lastSendAt: number
+  /** When a handshake message was last sent on it (reply pacing and retransmission). */
+  lastHandshakeAt = -Infinity
+  handshakeRetries = 0
+  /** Set when replaced: from then on receive only, until archiveKeepMs later. */
+  archivedAt: number | undefined
+  #early: SessionKey | undefined
+  #send: SessionKey | undefined
+  #recv: SessionKey | undefined
+  #dead = false
+
+  constructor (init: {
+    id: string, peerId: string, role: SessionRole, rank: SessionRank, localIndex: number, initiationId: string,
+    now: number, early: SessionKey, loser?: boolean
+  }) {
+    this.id = init.id
+    this.peerId = init.peerId
+    this.role = init.role
+    this.rank = init.rank
+    this.localIndex = init.localIndex
+    this.initiationId = init.initiationId
+    this.loser = init.loser ?? false
+    this.createdAt = init.now
+    this.lastReceiveAt = init.now
+    this.lastSendAt = init.now
+    this.#early = init.early
+  }
+
+  /** Transport keys are in place (initiator after message 2, responder after writing it). */
+  get established (): boolean {
+    return this.#send !== undefined
+  }
+
+  setTransportKeys (send: SessionKey, recv: SessionKey): void {
+    this.#send = send
+    this.#recv = recv
+    // The initiator never sends early data again once it has transport keys.
+    if (this.role === 'initiator') {
+      this.#early?.raw.fill(0)
+      this.#early = undefined
+    }
+  }
+
+  /** Seal under the early key (initiator before message 2) or the transport key. */
+  seal (plaintext: Uint8Array): { n: number, c: Uint8Array } {
+    const key = this.#send ?? (this.role === 'initiator' ? this.#early : undefined)
+    if (key === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const n = this.sendCounter++
+    return { n, c: cipher.encrypt(key.key, cipher.nonce(n), EMPTY, plaintext) }
+  }
+
+  /**
+   * Open a frame's ciphertext under the early key or the receive key; the window is updated only after the
+   * tag verified.
+   * @throws {EgtpError} ERR_REPLAY (seen or older than the window), ERR_AUTH
+   */
+  open (which: 'early' | 'transport', n: number, c: Uint8Array): Uint8Array {
+    const key = which === 'early' ? (this.role === 'responder' ? this.#early : undefined) : this.#recv
+    if (key === undefined) throw new EgtpError('ERR_AUTH', 'message authentication failed')
+    if (!this.window.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
+    const plaintext = cipher.decrypt(key.key, cipher.nonce(n), EMPTY, c)
+    this.window.update(n)
+    return plaintext
+  }
+
+  /** Zero every key and forget the handshake. KeyObjects cannot be zeroed from JS: they are dropped for GC. */
+  wipe (): void {
+    for (const k of [this.#early, this.#send, this.#recv]) k?.raw.fill(0)
+    this.#early = this.#send = this.#recv = undefined
+    this.hs?.wipe()
+    this.hs = undefined
+    this.msg1 = this.msg2 = undefined
+    this.#dead = true
+  }
+
+  /** True once wiped: the session is gone for good. */
+  get wiped (): boolean {
+    return this.#dead
+  }
+}
+
+/** Total order of sessions for the one-winner rule: higher timestamp wins, then higher initiator node ID. */
+export function compareRank (a: SessionRank, b: SessionRank): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1
+  for (let i = 0; i < a.initiator.byteLength; i++) {
+    if (a.initiator[i] !== b.initiator[i]) return a.initiator[i]! < b.initiator[i]! ? -1 : 1
+  }
+  return 0
+}
+
+export type { PeerKey }

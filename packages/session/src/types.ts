@@ -1,0 +1,96 @@
+import type { Clock, KeyValueStore, Logger } from '@egtp/interface'
+import type { NodeIdentity } from '@egtp/identity'
+
+/** A peer: its node ID and Ed25519 public key (checked against the ID before first use). */
+export interface PeerKey {
+  nodeId: string
+  publicKey: Uint8Array
+}
+
+/** Construction config of a {@link SessionManager}. Every timer and limit has an exported `DEFAULT_*` value. */
+export interface SessionManagerInit {
+  identity: NodeIdentity
+  /** Default: the system clock. `now()` stamps initiations; `monotonic()` drives every timer. */
+  clock?: Clock
+  /** Persists replay state (last accepted initiation per peer, the timestamp floor). Default: memory only. */
+  store?: KeyValueStore
+  /** Random bytes (receiver indices). Default: node:crypto. */
+  random?: (n: number) => Uint8Array
+  /** Paranoid mode: reject initiations whose timestamp is further than this from our clock (ERR_CLOCK_WINDOW). */
+  clockWindowMs?: number
+  idleReceiveTimeoutMs?: number
+  rekeyAfterMs?: number
+  rejectAfterMs?: number
+  rekeyAfterMessages?: number
+  rejectAfterMessages?: number
+  archiveKeepMs?: number
+  maxArchivedPerPeer?: number
+  maxSessions?: number
+  maxReplayRecords?: number
+  maxHandshakesPerPeerPerSecond?: number
+  maxHandshakesPerSecond?: number
+  maxHintsPerSecond?: number
+  maxEarlyDataMessages?: number
+  maxCachedInitiations?: number
+  rejectedInitiationCacheMs?: number
+  handshakeRetryMs?: number
+  recoveryQuietMs?: number
+  maxHandshakeRetries?: number
+  logger?: Logger
+}
+
+/** What `seal` returns: one wire frame and the session it was sealed under. */
+export interface SealResult {
+  frame: Uint8Array
+  sessionId: string
+}
+
+/** What `open` returns. */
+export interface OpenResult {
+  /** The authenticated sender, when the frame authenticated. */
+  peer?: PeerKey
+  sessionId?: string
+  /** Application bytes, when the frame carried data (never empty: empty frames are confirmations). */
+  plaintext?: Uint8Array
+  /** Frames to send back over the same return path (handshake response, confirmation, unknown-session hint, fresh initiation). */
+  replies: Uint8Array[]
+  /** When set, await it before acting on `plaintext`: the replay state that admits it is being persisted. */
+  durable?: Promise<void>
+}
+
+export type ReplaceReason = 'crossover' | 'restart' | 'rekey' | 'expired' | 'hint'
+
+/** Events of a {@link SessionManager}. */
+// A type alias (not an interface): TypedEventTarget needs an index-compatible map.
+export type SessionEvents = {
+  'session:new': { peer: PeerKey, sessionId: string, role: 'initiator' | 'responder' }
+  'session:confirmed': { peer: PeerKey, sessionId: string }
+  /**
+   * The current session with `peer` changed or ended. Messages sealed under `oldSessionId` may not have
+   * arrived (except for `rekey`, whose old session stays open at the peer): the node re-sends its
+   * unacknowledged ones.
+   */
+  'session:replaced': { peer: PeerKey, oldSessionId: string, newSessionId?: string, reason: ReplaceReason }
+}
+
+/** Counters and gauges. */
+export interface SessionStats {
+  peers: number
+  /** Sessions in the table: current + archived (including initiations that lost and are kept for early data). */
+  sessions: number
+  currentSessions: number
+  archivedSessions: number
+  cachedInitiations: number
+  replayRecords: number
+  handshakesInitiated: number
+  handshakesAccepted: number
+  handshakesRejected: number
+  framesSealed: number
+  framesOpened: number
+  authFailures: number
+  replaysRejected: number
+  clockWindowRejected: number
+  hintsSent: number
+  hintsAccepted: number
+  rateLimited: number
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryStore, isEgtpError } from '@egtp/interface'
+import { SessionManager } from '../src/index.ts'
+import { inspectSessions } from '../src/testing.ts'
+import { FakeClock, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
+
+const alice = identity(1)
+const bob = identity(2)
+
+function pair (clock = new FakeClock()): { a: SessionManager, b: SessionManager, clock: FakeClock } {
+  return {
+    a: new SessionManager({ identity: alice, clock, random: seededRandom(1) }),
+    b: new SessionManager({ identity: bob, clock, random: seededRandom(2) }),
+    clock
+  }
+}
+
+describe('SessionManager basics', () => {
+  it('delivers the first message as early data and completes the handshake with the reply', () => {
+    const { a, b } = pair()
+    const first = a.seal(peerOf(bob), text('hello'))
+    const opened = b.open(first.frame)
+    expect(str(opened.plaintext)).toBe('hello')
+    expect(opened.peer?.nodeId).toBe(alice.nodeId)
+    expect(opened.replies).toHaveLength(1)
+    const back = a.open(opened.replies[0]!)
+    expect(back.plaintext).toBeUndefined()
+    expect(back.replies).toHaveLength(1) // a confirmation
+    b.open(back.replies[0]!)
+    const s1 = inspectSessions(a, bob.nodeId)[0]!
+    const s2 = inspectSessions(b, alice.nodeId)[0]!
+    expect(s1).toMatchObject({ current: true, established: true, confirmed: true, role: 'initiator' })
+    expect(s2).toMatchObject({ current: true, established: true, confirmed: true, role: 'responder', timestamp: s1.timestamp })
+    const m = b.seal(peerOf(alice), text('pong'))
+    expect(str(a.open(m.frame).plaintext)).toBe('pong')
+    const m2 = a.seal(peerOf(bob), text('ping'))
+    expect(str(b.open(m2.frame).plaintext)).toBe('ping')
+  })
+
+  it('refuses to talk to itself with ERR_SELF', () => {
+    const { a } = pair()
+    expect(() => a.seal(peerOf(alice), text('x'))).toThrow(expect.objectContaining({ code: 'ERR_SELF' }))
+  })
+
+  it('requires start() when a store is given', async () => {
+    const m = new SessionManager({ identity: alice, store: new MemoryStore() })
+    expect(() => m.seal(peerOf(bob), text('x'))).toThrow(expect.objectContaining({ code: 'ERR_NOT_STARTED' }))
+    await m.start()
+    expect(() => m.seal(peerOf(bob), text('x'))).not.toThrow()
+  })
+
+  it('rejects a peer key that does not hash to the node ID', () => {
+    const { a } = pair()
+    let err: unknown
+    try { a.seal({ nodeId: bob.nodeId, publicKey: alice.publicKey }, text('x')) } catch (e) { err = e }
+    expect(isEgtpError(err, 'ERR_KEY_MISMATCH')).toBe(true)
+  })
+})
