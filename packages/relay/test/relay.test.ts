@@ -1,9 +1,12 @@
 import { generateIdentity } from '@egtp/identity'
+import { isEgtpError } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
-import { MemoryNetwork } from './helpers/memory-transport.ts'
-import { collect, registered, startClient, startServer, str, text, until } from './helpers/setup.ts'
+import { relayServer } from '../src/index.ts'
+import { MemoryNetwork, cut } from './helpers/memory-transport.ts'
+import { RawRelayConn, fakeClock } from './helpers/raw.ts'
+import { bytes, collect, registered, startClient, startServer, str, text, until } from './helpers/setup.ts'
 
-describe('relay over an in-memory transport', () => {
+describe('store and forward', () => {
   test('a message is pushed to a connected client, acknowledged, and the reply travels back', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
     const server = await startServer(net.transport(), onTestFinished)
@@ -18,13 +21,257 @@ describe('relay over an in-memory transport', () => {
     await a.send(bId.nodeId, b.localEndpoints()[0]!, text('query'))
     await until(() => atB.length === 1)
     expect(str(atB[0]!.frame)).toBe('query')
-    expect(atB[0]!.path.kind).toBe('relay')
-    expect(atB[0]!.path.authenticatedSender).toBe(aId.nodeId)
+    expect(atB[0]!.path).toMatchObject({ kind: 'relay', authenticatedSender: aId.nodeId })
+    expect(atB[0]!.path.usable()).toBe(true)
     await atB[0]!.path.reply(text('response'))
     await until(() => atA.length === 1)
     expect(str(atA[0]!.frame)).toBe('response')
     expect(atA[0]!.path.authenticatedSender).toBe(bId.nodeId)
     await until(() => server.stats().queuedMessages === 0)
     expect(server.stats()).toMatchObject({ accepted: 2, delivered: 2, queuedBytes: 0 })
+  })
+
+  test('an away client gets 1 000 queued messages in order, once, when it comes back', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const bId = generateIdentity()
+    const first = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(first)
+    await first.stop()
+    await until(() => server.stats().connectedClients === 0)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => a.send(bId.nodeId, server.endpoint(), text(`m${i}`))))
+    expect(server.stats()).toMatchObject({ queuedMessages: 1000, accepted: 1000, delivered: 0 })
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    const got = collect(b)
+    await until(() => server.stats().delivered === 1000)
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(got.map(f => str(f.frame))).toEqual(Array.from({ length: 1000 }, (_, i) => `m${i}`))
+  })
+
+  test('a connection lost mid-delivery loses nothing, and the client dispatches each message once', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const got: string[] = []
+    let cutDone = false
+    b.addEventListener('frame', ({ detail }) => {
+      got.push(str(detail.frame))
+      // Cut the connection after the 3rd message, before the client's ack can be written.
+      if (got.length === 3 && !cutDone) { cutDone = true; cut(net, c => c.direction === 'inbound') }
+    })
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    await a.send(bId.nodeId, server.endpoint(), text('warm-up')).catch(() => {})
+    const sends = Array.from({ length: 50 }, (_, i) => a.send(bId.nodeId, server.endpoint(), text(`m${i}`)).catch((err: unknown) => err))
+    await Promise.all(sends)
+    await until(() => server.stats().queuedMessages === 0 && new Set(got).size >= 51, 5000, 'every message acknowledged')
+    expect(got).toEqual([...new Set(got)])
+    // Some messages were written twice (pushed again on the new connection) yet dispatched once.
+    expect(server.stats().pushed).toBeGreaterThan(server.stats().delivered)
+  })
+
+  test('delivered notices confirm acknowledged messages; nothing is reported undelivered', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const undelivered: string[] = []
+    a.addEventListener('relay:undelivered', ({ detail }) => { undelivered.push(detail.code) })
+    for (let i = 0; i < 10; i++) await a.send(bId.nodeId, server.endpoint(), text(`m${i}`))
+    await until(() => server.stats().delivered === 10)
+    expect(a.relays()[0]).toMatchObject({ accepted: 10, pending: 0 })
+    expect(undelivered).toEqual([])
+  })
+
+  test('a client that prefers to poll receives only what it asks for', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const me = generateIdentity()
+    const raw = await RawRelayConn.open(net.transport(), server.endpoint())
+    onTestFinished(() => raw.close())
+    await raw.authenticate(me, 'client', { w: false })
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    for (let i = 0; i < 5; i++) await a.send(me.nodeId, server.endpoint(), text(`m${i}`))
+    raw.send({ t: 'rp', n: 2 })
+    const first = await raw.next('rd')
+    expect(first.e.map(e => str(e.p))).toEqual(['m0', 'm1'])
+    expect((await raw.next('rq')).q).toBe(3)
+    raw.send({ t: 'ra', i: first.e[1]!.i })
+    raw.send({ t: 'rp', n: 10 })
+    const rest = await raw.next('rd')
+    expect(rest.e.map(e => str(e.p))).toEqual(['m2', 'm3', 'm4'])
+    expect((await raw.next('rq')).q).toBe(0)
+    raw.send({ t: 'ra', i: rest.e[2]!.i })
+    await until(() => server.stats().queuedMessages === 0)
+  })
+
+  test('a newer connection of the same node takes over delivery', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const me = generateIdentity()
+    const old = await RawRelayConn.open(net.transport(), server.endpoint())
+    onTestFinished(() => old.close())
+    await old.authenticate(me)
+    const fresh = await RawRelayConn.open(net.transport(), server.endpoint())
+    onTestFinished(() => fresh.close())
+    await fresh.authenticate(me)
+    expect((await old.next('rr')).s).toMatch(/replaced/)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    await a.send(me.nodeId, server.endpoint(), text('hello'))
+    expect(str((await fresh.next('rd')).e[0]!.p)).toBe('hello')
+  })
+})
+
+describe('limits are refused with codes, never silently', () => {
+  test('unknown recipients, oversized messages and full queues', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished, { maxMessageBytes: 1024, maxQueuedMessagesPerClient: 3 })
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    await b.stop()
+    await until(() => server.stats().connectedClients === 0)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    await expect(a.send(generateIdentity().nodeId, server.endpoint(), text('x'))).rejects.toMatchObject({ code: 'ERR_RELAY_UNKNOWN_RECIPIENT' })
+    await expect(a.send(bId.nodeId, server.endpoint(), bytes(1025))).rejects.toMatchObject({ code: 'ERR_FRAME_TOO_LARGE' })
+    for (let i = 0; i < 3; i++) await a.send(bId.nodeId, server.endpoint(), text(`m${i}`))
+    await expect(a.send(bId.nodeId, server.endpoint(), text('one too many'))).rejects.toMatchObject({ code: 'ERR_RELAY_FULL' })
+    expect(server.stats().refused).toEqual({ ERR_RELAY_UNKNOWN_RECIPIENT: 1, ERR_RELAY_FULL: 1 })
+    expect(server.stats().queuedMessages).toBe(3)
+  })
+
+  test('per-client bytes, total bytes and registered clients', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished, {
+      maxMessageBytes: 1000, maxQueuedBytesPerClient: 2500, maxTotalQueuedBytes: 4000, maxClients: 2
+    })
+    const ids = [generateIdentity(), generateIdentity()]
+    for (const id of ids) {
+      const c = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, id)
+      await registered(c)
+      await c.stop()
+    }
+    await until(() => server.stats().connectedClients === 0)
+    const third = await RawRelayConn.open(net.transport(), server.endpoint())
+    onTestFinished(() => third.close())
+    await expect(third.authenticate(generateIdentity())).rejects.toThrow(/ERR_RELAY_FULL/)
+    // The away clients' queues fill: 2 × 1000 fit per client, the 3rd is over its 2500 bytes.
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const to0 = ids[0]!.nodeId
+    const to1 = ids[1]!.nodeId
+    await a.send(to0, server.endpoint(), bytes(1000))
+    await a.send(to0, server.endpoint(), bytes(1000))
+    await expect(a.send(to0, server.endpoint(), bytes(1000))).rejects.toMatchObject({ code: 'ERR_RELAY_FULL' })
+    // Total: 2000 + 2000 = 4000 is the relay's limit.
+    await a.send(to1, server.endpoint(), bytes(1000))
+    await a.send(to1, server.endpoint(), bytes(1000))
+    await expect(a.send(to1, server.endpoint(), bytes(1))).rejects.toMatchObject({ code: 'ERR_RELAY_FULL' })
+    expect(server.stats()).toMatchObject({ queuedBytes: 4000, clients: 2 })
+  })
+
+  test('a sender over its rate is refused with ERR_RATE_LIMITED while another sender is served', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const clock = fakeClock()
+    const server = relayServer({ senderMessagesPerSecond: 10, sweepIntervalMs: 20 })({ transport: net.transport(), identity: generateIdentity(), clock })
+    await server.start()
+    onTestFinished(() => server.stop())
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const flooder = await startClient(net.transport(), onTestFinished, { register: false })
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => flooder.send(bId.nodeId, server.endpoint(), text('flood'))))
+    const refused = results.filter(r => r.status === 'rejected')
+    expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(20) // the burst: two seconds' worth
+    expect(refused.every(r => isEgtpError((r as PromiseRejectedResult).reason, 'ERR_RATE_LIMITED'))).toBe(true)
+    const polite = await startClient(net.transport(), onTestFinished, { register: false })
+    await polite.send(bId.nodeId, server.endpoint(), text('polite'))
+    clock.advance(1000)
+    await flooder.send(bId.nodeId, server.endpoint(), text('later'))
+    expect(server.stats().refused.ERR_RATE_LIMITED).toBe(30)
+  })
+
+  test('a message that outlives its TTL is dropped and its sender told', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const clock = fakeClock()
+    const server = relayServer({ messageTtlMs: 60_000, sweepIntervalMs: 10 })({ transport: net.transport(), identity: generateIdentity(), clock })
+    await server.start()
+    onTestFinished(() => server.stop())
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    await b.stop()
+    await until(() => server.stats().connectedClients === 0)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const lost: Array<{ code: string, peerId: string, frame: string }> = []
+    a.addEventListener('relay:undelivered', ({ detail }) => { lost.push({ code: detail.code, peerId: detail.peerId, frame: str(detail.frame) }) })
+    await a.send(bId.nodeId, server.endpoint(), text('stale'))
+    clock.advance(30_000)
+    await a.send(bId.nodeId, server.endpoint(), text('fresh'))
+    clock.advance(30_001)
+    await until(() => lost.length === 1)
+    expect(lost).toEqual([{ code: 'ERR_TIMEOUT', peerId: bId.nodeId, frame: 'stale' }])
+    expect(server.stats()).toMatchObject({ expired: 1, queuedMessages: 1 })
+    const back = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    const got = collect(back)
+    await until(() => got.length === 1)
+    expect(str(got[0]!.frame)).toBe('fresh')
+  })
+
+  test('away registrations are forgotten after registrationTtlMs; send-only nodes at once', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const clock = fakeClock()
+    const server = relayServer({ registrationTtlMs: 60_000, sweepIntervalMs: 10 })({ transport: net.transport(), identity: generateIdentity(), clock })
+    await server.start()
+    onTestFinished(() => server.stop())
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    await a.send(bId.nodeId, server.endpoint(), text('x'))
+    expect(server.stats().clients).toBe(2)
+    await a.stop()
+    await until(() => server.stats().clients === 1)
+    await b.stop()
+    await until(() => server.stats().connectedClients === 0)
+    await new Promise(resolve => setTimeout(resolve, 30))
+    expect(server.stats().clients).toBe(1)
+    clock.advance(60_000)
+    await until(() => server.stats().clients === 0)
+  })
+})
+
+describe('relay failures reach the sender', () => {
+  test('a relay that cannot be reached fails the send fast with ERR_UNREACHABLE', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const nowhere = { kind: 'relay' as const, relay: generateIdentity().nodeId, host: '127.0.0.1', port: 1 }
+    await expect(a.send(generateIdentity().nodeId, nowhere, text('x'))).rejects.toMatchObject({ code: 'ERR_UNREACHABLE' })
+    await expect(a.send(generateIdentity().nodeId, nowhere, text('y'))).rejects.toMatchObject({ code: 'ERR_UNREACHABLE' })
+  })
+
+  test('a relay restart without persistence reports the accepted messages it lost', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const relayId = generateIdentity()
+    const server = await startServer(net.transport(), onTestFinished, {}, relayId)
+    const endpoint = server.endpoint()
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [endpoint] }, bId)
+    await registered(b)
+    await b.stop()
+    await until(() => server.stats().connectedClients === 0)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const lost: string[] = []
+    a.addEventListener('relay:undelivered', ({ detail }) => { lost.push(`${detail.code} ${str(detail.frame)}`) })
+    await a.send(bId.nodeId, endpoint, text('one'))
+    await a.send(bId.nodeId, endpoint, text('two'))
+    await server.stop()
+    const again = await startServer(net.transport(), onTestFinished, { listen: { kind: 'tcp', host: endpoint.host, port: endpoint.port } }, relayId)
+    expect(again.stats().queuedMessages).toBe(0)
+    await until(() => lost.length === 2)
+    expect(lost).toEqual(['ERR_DELIVERY_UNCERTAIN one', 'ERR_DELIVERY_UNCERTAIN two'])
   })
 })

@@ -1,11 +1,10 @@
 import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
 import type {
-  Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, Endpoint, Logger,
+  Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger,
   RelayEndpoint, ReturnPath, Transport
 } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import { codeFromWire } from '../protocol.ts'
 import { resolveClientConfig } from './config.ts'
 import type { RelayClientConfig, RelayClientInit } from './config.ts'
 import { RelayLink, linkKey } from './link.ts'
@@ -29,7 +28,7 @@ export interface RelayClientEvents extends CommstratEvents {
    * A message the relay had accepted will not be delivered: it expired there (`ERR_TIMEOUT`), or the relay
    * restarted without persistence (`ERR_DELIVERY_UNCERTAIN`). The node's end-to-end acks decide what to resend.
    */
-  'relay:undelivered': { peerId: string, endpoint: RelayEndpoint, frame: Uint8Array, code: string }
+  'relay:undelivered': { peerId: string, endpoint: RelayEndpoint, frame: Uint8Array, code: EgtpErrorCode }
 }
 
 /** One relay as the client sees it. */
@@ -164,7 +163,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       hooks: {
         deliver: (l, from, payload) => { this.#deliver(l, from, payload) },
         undelivered: (l, peerId, frame, code) => {
-          this.safeDispatch('relay:undelivered', { peerId, endpoint: { ...l.endpoint }, frame, code: codeFromWire(code) })
+          this.safeDispatch('relay:undelivered', { peerId, endpoint: { ...l.endpoint }, frame, code })
         },
         stateChange: (l) => { this.#onLinkState(l) }
       }

@@ -1,9 +1,9 @@
 import { MAX_RELAY_BATCH } from '@egtp/codec'
 import { EgtpError, isEgtpError } from '@egtp/interface'
-import type { Clock, Conn, Logger, RelayEndpoint, Transport } from '@egtp/interface'
+import type { Clock, Conn, EgtpErrorCode, Logger, RelayEndpoint, Transport } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import { relayCodec, relayError, signHello } from '../protocol.ts'
+import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
 
 export interface LinkConfig {
@@ -24,7 +24,7 @@ export interface LinkHooks {
   /** A message arrived from `from` (its authenticated node ID). */
   deliver: (link: RelayLink, from: string, payload: Uint8Array) => void
   /** The relay reported an accepted message lost (or lost its queue in a restart). */
-  undelivered: (link: RelayLink, peerId: string, frame: Uint8Array, code: string) => void
+  undelivered: (link: RelayLink, peerId: string, frame: Uint8Array, code: EgtpErrorCode) => void
   /** Ready, dropped, failed to connect: the client re-evaluates its relays. */
   stateChange: (link: RelayLink) => void
 }
@@ -34,6 +34,8 @@ interface OutMsg {
   payload: Uint8Array
   deadline: number
   written: boolean
+  /** Handed to a working connection before it dropped: waits for a reconnection until its deadline. */
+  patient: boolean
   resolve: () => void
   reject: (err: unknown) => void
   cleanup: (() => void) | undefined
@@ -122,6 +124,7 @@ export class RelayLink {
   #ackSent = -1
   #pongs: number[] = []
   #lastRx = 0
+  #lastFailureAt = -Infinity
   #pingSent = false
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   #writing = false
@@ -161,8 +164,10 @@ export class RelayLink {
     if (payload.byteLength > this.maxMessageBytes) {
       return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${payload.byteLength} bytes exceed the relay's ${this.maxMessageBytes}`))
     }
-    // Fail fast while the relay is known to be unreachable: the node tries the peer's next endpoint.
-    if (this.state === 'backoff' && (this.failures >= 2 || !this.everReady)) {
+    // Fail fast while the relay is known to be unreachable (the node then tries the peer's next endpoint);
+    // past a short pause, a new send tries the relay again at once.
+    const now = this.#clock.monotonic()
+    if (this.state === 'backoff' && now - this.#lastFailureAt < this.#config.reconnectMinMs) {
       return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`))
     }
     if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + payload.byteLength > this.#config.maxPendingSendBytes) {
@@ -170,7 +175,9 @@ export class RelayLink {
     }
     this.lastUsed = this.#clock.monotonic()
     return new Promise<void>((resolve, reject) => {
-      const msg: OutMsg = { to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, resolve, reject, cleanup: undefined }
+      const msg: OutMsg = {
+        to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
+      }
       if (signal !== undefined) {
         const onAbort = (): void => { this.#drop(msg); reject(signal.reason) }
         signal.addEventListener('abort', onAbort, { once: true })
@@ -179,7 +186,7 @@ export class RelayLink {
       this.#queue.push(msg)
       this.#queueBytes += payload.byteLength
       if (this.state === 'ready') this.#schedule()
-      else if (this.state === 'idle') void this.#connect()
+      else if (this.state === 'idle' || this.state === 'backoff') void this.#connect()
     })
   }
 
@@ -239,12 +246,22 @@ export class RelayLink {
       conn?.abort(err as Error)
       if (this.#isClosed()) return
       this.failures++
+      this.#lastFailureAt = this.#clock.monotonic()
       this.#log('relay %s: connect failed (%d): %s', this.key, this.failures, (err as Error).message)
-      // Written messages may have reached the relay before the drop; the others never left.
+      // Fail fast: messages sent while the relay was down fail now. Those it had been given before the
+      // connection dropped wait for a reconnection until their deadline.
       const unreachable = isEgtpError(err) ? err : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`, { cause: err })
-      if (!this.everReady) this.#failAll(unreachable, new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} dropped`, { cause: err }))
+      this.#failImpatient(unreachable)
       this.#backoff()
     }
+  }
+
+  /**
+   * Registered links stay connected; send-only links reconnect while they have messages to send, or accepted
+   * messages whose fate (a relay restart losing them) they would learn on reconnecting.
+   */
+  #wantsConnection (): boolean {
+    return this.register || this.pending > 0 || this.#custody.size > 0
   }
 
   #isClosed (): boolean {
@@ -255,7 +272,7 @@ export class RelayLink {
     this.state = 'backoff'
     this.#hooks.stateChange(this)
     if (this.state !== 'backoff') return // the client replaced or closed the link
-    if (!this.register && this.pending === 0) { this.state = 'idle'; return }
+    if (!this.#wantsConnection()) { this.state = 'idle'; return }
     const base = Math.min(this.#config.reconnectMaxMs, this.#config.reconnectMinMs * 2 ** Math.min(20, this.failures - 1))
     const delay = this.failures <= 0 ? 0 : Math.round(base * (0.5 + Math.random()))
     this.#retryTimer = setTimeout(() => { if (this.state === 'backoff') void this.#connect() }, delay)
@@ -342,13 +359,15 @@ export class RelayLink {
     if (this.state === 'closed') return
     this.failures++
     this.#log('relay %s: connection dropped', this.key)
+    for (const m of this.#inflight.values()) m.patient = true
+    for (const m of this.#queue.values()) m.patient = true
     // Unacknowledged messages stay in #inflight and are written again first on the next connection.
     this.state = 'backoff'
     if (this.failures === 1) {
       // First drop: reconnect at once (the relay replaced our connection, or a blip).
       this.#hooks.stateChange(this)
       if (this.state !== 'backoff') return
-      if (!this.register && this.pending === 0) { this.state = 'idle'; return }
+      if (!this.#wantsConnection()) { this.state = 'idle'; return }
       void this.#connect()
     } else {
       this.#backoff()
@@ -399,7 +418,7 @@ export class RelayLink {
         for (const e of msg.e) {
           const c = this.#untrack(e.m)
           if (c === undefined) continue
-          this.#hooks.undelivered(this, nodeIdFromBytes(c.to), c.payload, e.c)
+          this.#hooks.undelivered(this, nodeIdFromBytes(c.to), c.payload, codeFromWire(e.c))
         }
         break
       case 'ri':
@@ -450,6 +469,14 @@ export class RelayLink {
       return
     }
     for (const [m, out] of this.#inflight) if (out === msg) { this.#inflight.delete(m); return }
+  }
+
+  #failImpatient (err: Error): void {
+    for (const msg of this.#queue.values()) {
+      if (msg.patient) continue
+      this.#drop(msg)
+      msg.reject(err)
+    }
   }
 
   #failAll (unwritten: Error, written: Error): void {

@@ -100,6 +100,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
           this.#counters.storeRepairs++
           this.safeDispatch('store:repaired', { truncatedBytes: opened.truncatedBytes })
         }
+        this.#forgetIdle()
         this.#log('replayed %d queued messages for %d clients', this.#mailbox.totalMessages, this.#mailbox.clients.size)
       }
       options?.signal?.throwIfAborted()
@@ -246,22 +247,25 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     sc.notices = msg.d ?? false
     // Every authenticated node can receive on its connection: that is the return path for replies and
     // handshakes. A client registration also keeps the queue while the node is away.
+    // When the relay is full, a sender may still send (it just cannot receive here).
     const registered = this.#mailbox.register(sc.peer, sc.peerBytes, this.#clock.now())
-    if (registered === undefined) {
+    if (registered === undefined && msg.r === 'client') {
       this.#refuse('ERR_RELAY_FULL')
       sc.closeWith('ERR_RELAY_FULL', 'no room for another client')
       return
     }
-    const queue = registered.queue
-    const previous = this.#receivers.get(sc.peer)
-    // The newest connection wins: the old one is usually a dead socket of a restarted client.
-    if (previous !== undefined) previous.closeWith('ERR_RELAY_REFUSED', 'replaced by a newer connection of the same node')
-    this.#receivers.set(sc.peer, sc)
-    queue.attached = true
-    if (msg.r === 'client') queue.retain = true
-    sc.queue = queue
-    sc.nextPush = queue.firstId
-    if (registered.created || msg.r === 'client') this.#store?.register(queue)
+    const queue = registered?.queue
+    if (registered !== undefined && queue !== undefined) {
+      const previous = this.#receivers.get(sc.peer)
+      // The newest connection wins: the old one is usually a dead socket of a restarted client.
+      if (previous !== undefined) previous.closeWith('ERR_RELAY_REFUSED', 'replaced by a newer connection of the same node')
+      this.#receivers.set(sc.peer, sc)
+      queue.attached = true
+      if (msg.r === 'client') queue.retain = true
+      sc.queue = queue
+      sc.nextPush = queue.firstId
+      if (registered.created || msg.r === 'client') this.#store?.register(queue)
+    }
     let bucket = this.#buckets.get(sc.peer)
     if (bucket === undefined) {
       bucket = new SenderBucket(this.#config.senderMessagesPerSecond, this.#config.senderBytesPerSecond, this.#clock.monotonic())
@@ -275,7 +279,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       e: this.#epoch,
       p: this.#store !== undefined,
       x: this.#config.maxMessageBytes,
-      q: queue.length
+      ...(queue !== undefined ? { q: queue.length } : {})
     })
     this.safeDispatch('client:connect', { nodeId: sc.peer })
     sc.schedule()
@@ -360,6 +364,13 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
 
   // ---- housekeeping ----
 
+  #forgetIdle (): void {
+    for (const queue of this.#mailbox.idle(this.#clock.now(), this.#config.registrationTtlMs)) {
+      this.#mailbox.unregister(queue)
+      this.#store?.unregister(queue)
+    }
+  }
+
   #sweep (): void {
     const mono = this.#clock.monotonic()
     const now = this.#clock.now()
@@ -379,16 +390,14 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
         if (sender.checkBacklog()) sender.schedule()
       }
     }
-    for (const queue of this.#mailbox.idle(now, this.#config.registrationTtlMs)) {
-      this.#mailbox.unregister(queue)
-      this.#store?.unregister(queue)
-    }
+    this.#forgetIdle()
     if (this.#store !== undefined && mono - this.#lastCompactCheck >= this.#config.compactIntervalMs) {
       this.#lastCompactCheck = mono
       const mailbox = this.#mailbox
       const live = mailbox.totalBytes + mailbox.totalMessages * 64 + mailbox.clients.size * 48
       this.#store.maybeCompact(live, () => [...mailbox.clients.values()].map(q => ({
-        idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.nextId, retain: q.retain, items: q.items.slice(q.head)
+        // The registration names the first live id; the E records that follow continue from it.
+        idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.firstId, retain: q.retain, items: q.items.slice(q.head)
       })))
     }
   }

@@ -135,3 +135,12 @@ export class MemoryNetwork {
     }
   }
 }
+
+/** Abort every open connection (both ends) whose id matches, as a crash or a cut cable would. */
+export function cut (net: MemoryNetwork, match: (conn: MemoryConn) => boolean): number {
+  let n = 0
+  for (const c of net.conns) {
+    if (!c.closed && match(c)) { c.abort(new EgtpError('ERR_CLOSED', 'cut by the test')); n++ }
+  }
+  return n
+}

@@ -4,7 +4,7 @@ import type { InboundFrame, Transport } from '@egtp/interface'
 import { relayClient, relayServer } from '../../src/index.ts'
 import type { RelayClient, RelayClientInit, RelayServer, RelayServerInit } from '../../src/index.ts'
 
-export interface Cleanup { (fn: () => unknown): void }
+export type Cleanup = (fn: () => Promise<void> | void) => void
 
 export async function startServer (transport: Transport, cleanup: Cleanup, init: RelayServerInit = {}, identity: NodeIdentity = generateIdentity()): Promise<RelayServer> {
   const server = relayServer({ sweepIntervalMs: 20, ...init })({ transport, identity })

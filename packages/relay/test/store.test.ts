@@ -1,0 +1,171 @@
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateIdentity } from '@egtp/identity'
+import type { NodeIdentity } from '@egtp/identity'
+import type { TcpEndpoint } from '@egtp/interface'
+import { describe, expect, test } from 'vitest'
+import { relayServer } from '../src/index.ts'
+import type { RelayServer, RelayServerInit } from '../src/index.ts'
+import { MemoryNetwork } from './helpers/memory-transport.ts'
+import { collect, registered, startClient, str, text, until } from './helpers/setup.ts'
+import type { Cleanup } from './helpers/setup.ts'
+
+async function tempDir (cleanup: Cleanup): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'egtp-relay-'))
+  cleanup(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function persistentServer (net: MemoryNetwork, cleanup: Cleanup, dataDir: string, identity: NodeIdentity, init: RelayServerInit = {}): Promise<RelayServer> {
+  const server = relayServer({ dataDir, sweepIntervalMs: 10, ...init })({ transport: net.transport(), identity })
+  await server.start()
+  cleanup(() => server.stop())
+  return server
+}
+
+/** Offsets of every record (its 12-byte header) in a relay log. */
+function recordOffsets (log: Uint8Array): number[] {
+  const view = new DataView(log.buffer, log.byteOffset, log.byteLength)
+  const out: number[] = []
+  for (let at = 8; at < log.byteLength; at += 12 + view.getUint32(at)) out.push(at)
+  return out
+}
+
+/** Queue `n` messages for an away client through a persistent relay; returns what a restart needs. */
+async function queueForAway (cleanup: Cleanup, n: number, init: RelayServerInit = {}): Promise<{
+  net: MemoryNetwork, dir: string, relayId: NodeIdentity, bId: NodeIdentity, server: RelayServer, listen: TcpEndpoint
+}> {
+  const net = new MemoryNetwork()
+  const dir = await tempDir(cleanup)
+  const relayId = generateIdentity()
+  const server = await persistentServer(net, cleanup, dir, relayId, init)
+  const bId = generateIdentity()
+  const b = await startClient(net.transport(), cleanup, { relays: [server.endpoint()] }, bId)
+  await registered(b)
+  await b.stop()
+  await until(() => server.stats().connectedClients === 0)
+  const a = await startClient(net.transport(), cleanup, { register: false })
+  for (let i = 0; i < n; i++) await a.send(bId.nodeId, server.endpoint(), text(`m${i}`))
+  await a.stop()
+  return { net, dir, relayId, bId, server, listen: server.address() }
+}
+
+describe('persistent queue', () => {
+  test('a restart keeps queued messages, delivered in order, and new ones follow them', async ({ onTestFinished }) => {
+    const { net, dir, relayId, bId, server, listen } = await queueForAway(onTestFinished, 20)
+    await server.stop()
+    const again = await persistentServer(net, onTestFinished, dir, relayId, { listen })
+    expect(again.stats()).toMatchObject({ queuedMessages: 20, clients: 1, persistent: true })
+    const b = await startClient(net.transport(), onTestFinished, { relays: [again.endpoint()] }, bId)
+    const got = collect(b)
+    await until(() => got.length === 20)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    await a.send(bId.nodeId, again.endpoint(), text('after'))
+    await until(() => got.length === 21)
+    expect(got.map(f => str(f.frame))).toEqual([...Array.from({ length: 20 }, (_, i) => `m${i}`), 'after'])
+    await until(() => again.stats().queuedMessages === 0)
+  })
+
+  test('a client kept running across the restart still receives (queue positions continue)', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const dir = await tempDir(onTestFinished)
+    const relayId = generateIdentity()
+    const server = await persistentServer(net, onTestFinished, dir, relayId)
+    const listen = server.address()
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const got = collect(b)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    for (let i = 0; i < 5; i++) await a.send(bId.nodeId, server.endpoint(), text(`before${i}`))
+    await until(() => server.stats().delivered === 5)
+    await server.stop()
+    const again = await persistentServer(net, onTestFinished, dir, relayId, { listen })
+    await until(() => b.relays()[0]?.state === 'ready')
+    const a2 = await startClient(net.transport(), onTestFinished, { register: false })
+    await a2.send(bId.nodeId, again.endpoint(), text('after'))
+    await until(() => got.length === 6)
+    expect(str(got[5]!.frame)).toBe('after')
+  })
+
+  test('a message is in the log when its send resolves', async ({ onTestFinished }) => {
+    const { dir } = await queueForAway(onTestFinished, 1)
+    const log = await readFile(join(dir, 'relay.log'))
+    expect(log.includes(Buffer.from('m0'))).toBe(true)
+  })
+
+  test('a torn final record is cut off and reported; everything before it survives', async ({ onTestFinished }) => {
+    const { net, dir, relayId, server, listen } = await queueForAway(onTestFinished, 3)
+    await server.stop()
+    const path = join(dir, 'relay.log')
+    const good = (await stat(path)).size
+    const torn = new Uint8Array(12 + 5)
+    new DataView(torn.buffer).setUint32(0, 100) // claims 100 body bytes, 5 written
+    const { crc32 } = await import('node:zlib')
+    new DataView(torn.buffer).setUint32(4, crc32(torn.subarray(0, 4)))
+    await appendFile(path, torn)
+    const again = relayServer({ dataDir: dir, listen })({ transport: net.transport(), identity: relayId })
+    const repaired: number[] = []
+    again.addEventListener('store:repaired', ({ detail }) => { repaired.push(detail.truncatedBytes) })
+    await again.start()
+    onTestFinished(() => again.stop())
+    expect(repaired).toEqual([17])
+    expect(again.stats()).toMatchObject({ queuedMessages: 3, storeRepairs: 1 })
+    expect((await stat(path)).size).toBe(good)
+  })
+
+  test('zeros after the last record (space allocated, never written) count as a torn tail', async ({ onTestFinished }) => {
+    const { net, dir, relayId, server, listen } = await queueForAway(onTestFinished, 2)
+    await server.stop()
+    await appendFile(join(dir, 'relay.log'), new Uint8Array(4096))
+    const again = await persistentServer(net, onTestFinished, dir, relayId, { listen })
+    expect(again.stats()).toMatchObject({ queuedMessages: 2, storeRepairs: 1 })
+  })
+
+  test.for([
+    ['a flipped bit in an early record body', (log: Uint8Array) => { const at = recordOffsets(log)[1]!; log[at + 14]! ^= 0x01 }],
+    ['a damaged record header', (log: Uint8Array) => { const at = recordOffsets(log)[1]!; log[at + 1]! ^= 0x40 }],
+    ['a wrong magic', (log: Uint8Array) => { log[0] = 0x58 }]
+  ] as Array<[string, (log: Uint8Array) => void]>)('%s: start fails with ERR_RELAY_STORE and the log is left untouched', async ([_name, damage], { onTestFinished }) => {
+    const { net, dir, relayId, server, listen } = await queueForAway(onTestFinished, 3)
+    await server.stop()
+    const path = join(dir, 'relay.log')
+    const log = new Uint8Array(await readFile(path))
+    damage(log)
+    await writeFile(path, log)
+    const again = relayServer({ dataDir: dir, listen })({ transport: net.transport(), identity: relayId })
+    await expect(again.start()).rejects.toMatchObject({ code: 'ERR_RELAY_STORE' })
+    expect(new Uint8Array(await readFile(path))).toEqual(log)
+    // Nothing listens: a relay with a corrupt store does not pretend to be empty.
+    const b = await startClient(net.transport(), onTestFinished, { register: false })
+    await expect(b.send(generateIdentity().nodeId, { ...listen, kind: 'relay', relay: relayId.nodeId }, text('x'))).rejects.toMatchObject({ code: 'ERR_UNREACHABLE' })
+  })
+
+  test('compaction rewrites the log from the live queue and keeps queue positions', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const dir = await tempDir(onTestFinished)
+    const relayId = generateIdentity()
+    const server = await persistentServer(net, onTestFinished, dir, relayId, { compactMinBytes: 1, compactIntervalMs: 1 })
+    const listen = server.address()
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const got = collect(b)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    for (let i = 0; i < 200; i++) await a.send(bId.nodeId, server.endpoint(), text(`x${i}`.padEnd(500, '.')))
+    await until(() => server.stats().delivered === 200)
+    await until(() => server.stats().compactions >= 1 && server.stats().storeBytes < 10_000)
+    await b.stop()
+    await until(() => server.stats().connectedClients === 1)
+    await a.send(bId.nodeId, server.endpoint(), text('queued'))
+    await server.stop()
+    const again = await persistentServer(net, onTestFinished, dir, relayId, { listen })
+    expect(again.stats().queuedMessages).toBe(1)
+    const back = await startClient(net.transport(), onTestFinished, { relays: [again.endpoint()] }, bId)
+    const later = collect(back)
+    await until(() => later.length === 1)
+    expect(str(later[0]!.frame)).toBe('queued')
+    expect(got).toHaveLength(200)
+  })
+})
