@@ -2,6 +2,7 @@ import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } fro
 import type {
   Commstrat, CommstratSendOptions, DialOptions, Endpoint, ListenOptions, Logger, TcpEndpoint, Transport
 } from '@egtp/interface'
+import { setMaxListeners } from 'node:events'
 import { checkEndpoint, resolveConfig } from './config.ts'
 import type { TcpConfig, TcpInit } from './config.ts'
 import { formatAddress } from './conn.ts'
@@ -10,6 +11,13 @@ import { TcpListener, bindServer } from './listener.ts'
 import { ConnectionPool } from './pool.ts'
 import { TokenBucket } from './token-bucket.ts'
 import type { TcpCommstratEvents, TcpComponents, TcpStats } from './types.ts'
+
+/** A fresh shutdown controller; every dial in flight listens on it, so lift the listener warning limit. */
+function shutdownController (): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  return controller
+}
 
 const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]'
 
@@ -26,7 +34,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
   readonly #log: Logger
   readonly #pool: ConnectionPool
   readonly #listeners = new Set<TcpListener>()
-  #shutdown = new AbortController()
+  #shutdown = shutdownController()
   #started = false
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -57,7 +65,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     this.#starting = (async () => {
       if (this.#stopping !== undefined) await this.#stopping
       this.#stopping = undefined
-      if (this.#shutdown.signal.aborted) this.#shutdown = new AbortController()
+      if (this.#shutdown.signal.aborted) this.#shutdown = shutdownController()
       try {
         for (const endpoint of this.#config.listen) await this.#listen(endpoint, true, undefined)
       } catch (err) {

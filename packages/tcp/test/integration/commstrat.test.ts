@@ -239,3 +239,20 @@ describe('tcp commstrat: connection manager', () => {
     await expect.poll(() => atS.length).toBe(1)
   })
 })
+
+test('many concurrent first sends to many endpoints share dials without listener warnings', async () => {
+  const peers = await Promise.all(Array.from({ length: 12 }, async () => listening()))
+  const a = make()
+  await a.start()
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => { warnings.push(w.name) }
+  process.on('warning', onWarning)
+  try {
+    await Promise.all(peers.flatMap(({ endpoint }) => Array.from({ length: 3 }, async () => { await a.send('p', endpoint, Uint8Array.of(1)) })))
+    await new Promise(resolve => setImmediate(resolve))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  expect(a.stats().connections).toBe(12)
+  expect(warnings).not.toContain('MaxListenersExceededWarning')
+})
