@@ -54,6 +54,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   readonly #receivers = new Map<string, ServerConnection>()
   readonly #buckets = new Map<string, SenderBucket>()
   #listener: Listener | undefined
+  #bound: TcpEndpoint | undefined
   #store: LogStore | undefined
   #epoch: Uint8Array
   #sweepTimer: ReturnType<typeof setInterval> | undefined
@@ -107,6 +108,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       const listener = await this.#transport.listen(this.#config.listen, options)
       listener.addEventListener('connection', ({ detail }) => { this.#onConnection(detail) })
       this.#listener = listener
+      this.#bound = listener.address()
       this.#sweepTimer = setInterval(() => { this.#sweep() }, this.#config.sweepIntervalMs)
       this.#sweepTimer.unref()
       this.#state = 'started'
@@ -136,10 +138,10 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     }
   }
 
-  /** The bound listener address. @throws {EgtpError} ERR_NOT_STARTED */
+  /** The bound listener address (the last one, after `stop()`). @throws {EgtpError} ERR_NOT_STARTED before the first start */
   address (): TcpEndpoint {
-    if (this.#listener === undefined) throw new EgtpError('ERR_NOT_STARTED', 'relay server is not started')
-    return this.#listener.address()
+    if (this.#bound === undefined) throw new EgtpError('ERR_NOT_STARTED', 'relay server was never started')
+    return { ...this.#bound }
   }
 
   /** The endpoint clients advertise: "reach me through this relay". */
