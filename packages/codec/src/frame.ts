@@ -49,75 +49,117 @@ export interface FrameDecoderInit {
 
 /**
  * Incremental decoder for length-prefixed frames: push chunks of any size (one byte at a time too) and get
- * whole frame bodies back. Holds at most one partial frame (≤ header + maxFrameBytes). Once it has thrown,
- * the stream is out of sync: close the connection.
+ * whole frame bodies back. Frames that lie whole inside a chunk are returned as views of it (no copy); only
+ * a frame split across chunks is copied once, when complete. Holds at most one partial frame, and only the
+ * bytes that actually arrived (a length prefix alone allocates nothing). Once it has thrown, the stream is
+ * out of sync: close the connection.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number
-  #chunks: Uint8Array[] = []
-  #buffered = 0
-  #need = -1 // body length of the frame being read, or -1 while reading its header
+  // The partial frame: its chunks (views) and how many bytes they hold, header included.
+  #parts: Uint8Array[] = []
+  #partBytes = 0
+  #need = -1 // body length of the partial frame, or -1 while its header is incomplete
   #failed = false
 
   constructor (init: FrameDecoderInit = {}) {
     this.maxFrameBytes = checkMaxFrameBytes(init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
   }
 
-  /** Bytes held for an incomplete frame. */
+  /** Bytes held for an incomplete frame (header included once the body has started). */
   get bufferedBytes (): number {
-    return this.#buffered
+    return this.#need >= 0 ? this.#partBytes - FRAME_HEADER_BYTES : this.#partBytes
   }
 
   /**
-   * Feed a chunk; returns the frames it completed (bodies only, possibly views into the chunk).
-   * @throws {CodecError} ERR_FRAME_TOO_LARGE
+   * Feed a chunk; returns the frames it completed.
+   * @throws {CodecError} ERR_FRAME_TOO_LARGE (frames completed earlier in the same chunk are lost: use
+   * {@link FrameDecoder.decode} to receive them before the error)
    */
   push (chunk: Uint8Array): Uint8Array[] {
-    if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
     const frames: Uint8Array[] = []
-    if (chunk.byteLength === 0) return frames
-    this.#chunks.push(chunk)
-    this.#buffered += chunk.byteLength
-    for (;;) {
-      if (this.#need < 0) {
-        if (this.#buffered < FRAME_HEADER_BYTES) break
-        const header = this.#take(FRAME_HEADER_BYTES)
-        const length = ((header[0]! << 24) >>> 0) + (header[1]! << 16) + (header[2]! << 8) + header[3]!
-        if (length > this.maxFrameBytes) {
-          this.#failed = true
-          this.#chunks = []
-          this.#buffered = 0
-          throw new CodecError('ERR_FRAME_TOO_LARGE', `frame length ${length} exceeds ${this.maxFrameBytes}`)
-        }
-        this.#need = length
-      }
-      if (this.#buffered < this.#need) break
-      frames.push(this.#take(this.#need))
-      this.#need = -1
-    }
+    this.decode(chunk, (frame) => { frames.push(frame) })
     return frames
   }
 
-  /** Remove and return the first `n` buffered bytes (a view when they lie in one chunk). */
-  #take (n: number): Uint8Array {
-    if (n === 0) return new Uint8Array(0)
-    this.#buffered -= n
-    const first = this.#chunks[0]!
-    if (first.byteLength >= n) {
-      if (first.byteLength === n) this.#chunks.shift()
-      else this.#chunks[0] = first.subarray(n)
-      return first.subarray(0, n)
+  /**
+   * Feed a chunk, calling `onFrame` for each frame as soon as it is complete; throws only after every
+   * frame before the bad length was delivered.
+   * @throws {CodecError} ERR_FRAME_TOO_LARGE
+   */
+  decode (chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
+    const n = chunk.byteLength
+    let pos = 0
+    if (this.#partBytes > 0) {
+      pos = this.#continuePartial(chunk, onFrame)
+      if (pos < 0) return
     }
-    const out = new Uint8Array(n)
-    let filled = 0
-    while (filled < n) {
-      const c = this.#chunks[0]!
-      const part = Math.min(c.byteLength, n - filled)
-      out.set(c.subarray(0, part), filled)
-      filled += part
-      if (part === c.byteLength) this.#chunks.shift()
-      else this.#chunks[0] = c.subarray(part)
+    // Whole frames inside the chunk: views, no copy.
+    while (n - pos >= FRAME_HEADER_BYTES) {
+      const length = ((chunk[pos]! << 24) >>> 0) + (chunk[pos + 1]! << 16) + (chunk[pos + 2]! << 8) + chunk[pos + 3]!
+      this.#check(length)
+      if (n - pos - FRAME_HEADER_BYTES < length) break
+      onFrame(chunk.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + length))
+      pos += FRAME_HEADER_BYTES + length
     }
-    return out
+    if (pos < n) {
+      const rest = chunk.subarray(pos)
+      this.#parts.push(rest)
+      this.#partBytes = rest.byteLength
+      this.#need = rest.byteLength >= FRAME_HEADER_BYTES ? this.#lengthOfPartial() : -1
+    }
+  }
+
+  /** Adds bytes of `chunk` to the partial frame; returns where whole-frame parsing resumes, or -1. */
+  #continuePartial (chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): number {
+    let pos = 0
+    if (this.#need < 0) {
+      const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.byteLength)
+      this.#parts.push(chunk.subarray(0, take))
+      this.#partBytes += take
+      pos = take
+      if (this.#partBytes < FRAME_HEADER_BYTES) return -1
+      this.#need = this.#lengthOfPartial()
+    }
+    const missing = FRAME_HEADER_BYTES + this.#need - this.#partBytes
+    const take = Math.min(missing, chunk.byteLength - pos)
+    if (take > 0) this.#parts.push(chunk.subarray(pos, pos + take))
+    this.#partBytes += take
+    pos += take
+    if (take < missing) return -1
+    const frame = new Uint8Array(this.#need)
+    let filled = -FRAME_HEADER_BYTES
+    for (const part of this.#parts) {
+      if (filled >= 0) frame.set(part, filled)
+      else if (filled + part.byteLength > 0) frame.set(part.subarray(-filled), 0)
+      filled += part.byteLength
+    }
+    this.#parts = []
+    this.#partBytes = 0
+    this.#need = -1
+    onFrame(frame)
+    return pos
+  }
+
+  /** Reads the length prefix of the partial frame (its first four bytes, possibly split) and checks it. */
+  #lengthOfPartial (): number {
+    let length = 0
+    let got = 0
+    for (const part of this.#parts) {
+      for (let i = 0; i < part.byteLength && got < FRAME_HEADER_BYTES; i++, got++) length = length * 256 + part[i]!
+      if (got === FRAME_HEADER_BYTES) break
+    }
+    this.#check(length)
+    return length
+  }
+
+  #check (length: number): void {
+    if (length > this.maxFrameBytes) {
+      this.#failed = true
+      this.#parts = []
+      this.#partBytes = 0
+      throw new CodecError('ERR_FRAME_TOO_LARGE', `frame length ${length} exceeds ${this.maxFrameBytes}`)
+    }
   }
 }

@@ -63,3 +63,27 @@ describe('framing', () => {
     expect(dec.push(wire.subarray(500))).toHaveLength(1)
   })
 })
+
+describe('decode with a callback', () => {
+  test('delivers the frames before a bad length, then throws', () => {
+    const dec = new FrameDecoder({ maxFrameBytes: 8 })
+    const wire = new Uint8Array([...encodeFrame(Uint8Array.of(1)), ...encodeFrame(Uint8Array.of(2, 2)), 0, 0, 0, 9])
+    const seen: number[][] = []
+    expect(() => { dec.decode(wire, (f) => seen.push(Array.from(f))) }).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
+    expect(seen).toEqual([[1], [2, 2]])
+  })
+
+  test('a length prefix alone buffers four bytes, not the announced body', () => {
+    const dec = new FrameDecoder()
+    dec.push(Uint8Array.of(0, 0x10, 0, 0))
+    expect(dec.bufferedBytes).toBe(0)
+    dec.push(Uint8Array.of(7))
+    expect(dec.bufferedBytes).toBe(1)
+  })
+
+  test('whole frames inside a chunk are views of it', () => {
+    const wire = encodeFrames([Uint8Array.of(1, 2), Uint8Array.of(3)])
+    const [a] = new FrameDecoder().push(wire)
+    expect(a!.buffer).toBe(wire.buffer)
+  })
+})

@@ -145,23 +145,22 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
       const wait = bucket.waitMs(0)
       if (wait > 0 && this.#resumeTimer === undefined) this.#pauseFor(bucket, wait)
     }
-    let frames: Uint8Array[]
+    this.#undecodedBytes += chunk.byteLength
     try {
-      frames = this.#decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+      this.#decoder.decode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.#onFrame)
     } catch (err) {
       this.#init.log('closing %s: %s', this.id, (err as Error).message)
       this.abort(err as Error)
-      return
     }
-    this.#undecodedBytes += chunk.byteLength
-    for (const frame of frames) {
-      this.#undecodedBytes -= frame.byteLength + FRAME_HEADER_BYTES
-      if (this.#closed) return
-      counters.framesIn++
-      const sink = this.frameSink
-      if (sink !== undefined) sink(frame)
-      else this.safeDispatch('message', frame)
-    }
+  }
+
+  readonly #onFrame = (frame: Uint8Array): void => {
+    this.#undecodedBytes -= frame.byteLength + FRAME_HEADER_BYTES
+    if (this.#closed) return
+    this.#init.counters.framesIn++
+    const sink = this.frameSink
+    if (sink !== undefined) sink(frame)
+    else this.safeDispatch('message', frame)
   }
 
   /** Inbound throttling: stop reading (the peer's TCP window fills) until the debt is paid. */

@@ -1,3 +1,4 @@
+import { MAX_FRAME_BYTES_LIMIT } from '../constants.ts'
 import { defineMessage, f } from '../schema.ts'
 import { messageIdField } from './common.ts'
 import { ContactRecordMessage } from './record.ts'
@@ -65,13 +66,14 @@ export const ContactInfoMessage = defineMessage('ci', {
 })
 
 /**
- * The plaintext of one session frame: node messages `x` (each validated on its own, never a nested batch)
- * and the sender's floor `f`: every message the sender sent this recipient in `f`'s epoch with a counter
- * below `f`'s is settled (acknowledged or reported failed) and will never be sent again.
+ * The plaintext of one session frame: node messages `x`, each an encoded message (decoded and validated on
+ * its own, so one bad message spoils only itself; never a nested batch), and the sender's floor `f`: every
+ * message the sender sent this recipient in `f`'s epoch with a counter below `f`'s is settled
+ * (acknowledged or reported failed) and will never be sent again.
  */
 export const BatchMessage = defineMessage('b', {
   f: f.optional(messageIdField()),
-  x: f.array(f.value(), { max: MAX_BATCH_MESSAGES })
+  x: f.array(f.bytes({ min: 1, max: MAX_FRAME_BYTES_LIMIT }), { max: MAX_BATCH_MESSAGES })
 })
 
 export const nodeMessages = [
