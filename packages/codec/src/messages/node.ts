@@ -7,6 +7,8 @@ import { ContactRecordMessage } from './record.ts'
 export const MAX_TYPE_CHARS = 64
 /** Most message IDs in one acknowledgement (or uncertainty notice). */
 export const MAX_ACKS_PER_MESSAGE = 512
+/** Most counters in one compact acknowledgement. */
+export const MAX_ACK_COUNTERS = 8192
 /** Most node messages in one batch (one session frame). */
 export const MAX_BATCH_MESSAGES = 4096
 
@@ -47,9 +49,14 @@ export const OnewayMessage = defineMessage('o', {
   d: f.optional(f.uint())
 })
 
-/** End-to-end acknowledgement: these messages reached the recipient's handler (or, for replies, the caller). */
+/**
+ * End-to-end acknowledgement: these messages reached the recipient's handler (or, for replies, the caller).
+ * Full IDs in `m`, and/or the compact form: the IDs `e ‖ c[i]` (one epoch, many counters).
+ */
 export const AckMessage = defineMessage('k', {
-  m: f.array(messageIdField(), { min: 1, max: MAX_ACKS_PER_MESSAGE })
+  m: f.optional(f.array(messageIdField(), { min: 1, max: MAX_ACKS_PER_MESSAGE })),
+  e: f.optional(f.bytes({ len: 8 })),
+  c: f.optional(f.array(f.uint(), { min: 1, max: MAX_ACK_COUNTERS }))
 })
 
 /**
