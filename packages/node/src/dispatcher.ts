@@ -1,7 +1,8 @@
-/** A unit of handler work: runs once a slot is free; its promise frees the slot. */
-export type Job = () => Promise<unknown> | undefined
-
-interface Queued { job: Job, cancel: () => void }
+/** A unit of handler work: `run` once a slot is free (its promise frees the slot), or `cancel` if dropped. */
+export interface Job {
+  run: () => Promise<unknown> | undefined
+  cancel: () => void
+}
 
 /**
  * Bounded handler concurrency: at most `maxConcurrent` jobs run; up to `maxQueued` wait in order; beyond
@@ -11,7 +12,7 @@ export class Dispatcher {
   readonly maxConcurrent: number
   readonly maxQueued: number
   #running = 0
-  readonly #queue: Queued[] = []
+  readonly #queue: Array<Job | undefined> = []
   #head = 0
   #idle: Array<() => void> = []
 
@@ -33,14 +34,14 @@ export class Dispatcher {
     return this.#running < this.maxConcurrent || this.queued < this.maxQueued
   }
 
-  /** Run or queue `job`; false when full. `cancel` runs if the job is dropped by {@link clear}. */
-  tryRun (job: Job, cancel: () => void): boolean {
+  /** Run or queue `job`; false when full. `job.cancel` runs if it is dropped by {@link clear}. */
+  tryRun (job: Job): boolean {
     if (this.#running < this.maxConcurrent) {
       this.#start(job)
       return true
     }
     if (this.queued >= this.maxQueued) return false
-    this.#queue.push({ job, cancel })
+    this.#queue.push(job)
     return true
   }
 
@@ -49,7 +50,7 @@ export class Dispatcher {
     const dropped = this.#queue.slice(this.#head)
     this.#queue.length = 0
     this.#head = 0
-    for (const q of dropped) q.cancel()
+    for (const q of dropped) q?.cancel()
     this.#checkIdle()
   }
 
@@ -63,7 +64,7 @@ export class Dispatcher {
     this.#running++
     let result: Promise<unknown> | undefined
     try {
-      result = job()
+      result = job.run()
     } catch {
       result = undefined
     }
@@ -71,23 +72,24 @@ export class Dispatcher {
       this.#running--
       return
     }
-    const done = (): void => {
-      this.#running--
-      this.#pump()
-      this.#checkIdle()
-    }
-    result.then(done, done)
+    result.then(() => { this.#done() }, () => { this.#done() })
+  }
+
+  #done (): void {
+    this.#running--
+    this.#pump()
+    this.#checkIdle()
   }
 
   #pump (): void {
     while (this.queued > 0 && this.#running < this.maxConcurrent) {
       const next = this.#queue[this.#head]!
-      this.#queue[this.#head++] = undefined as unknown as Queued
+      this.#queue[this.#head++] = undefined
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue.splice(0, this.#head)
         this.#head = 0
       }
-      this.#start(next.job)
+      this.#start(next)
     }
   }
 

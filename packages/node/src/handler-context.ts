@@ -2,8 +2,13 @@ import { toHex } from './ids.ts'
 import { replyBodyForError } from './errors.ts'
 import type { HandlerContext } from './types.ts'
 
-/** How a context answers: the node sends the body as a reliable reply. */
-export type ReplySink = (body: { p: unknown } | { e: { c: string, s: string } }) => void
+/** A reply body: a payload or an error. */
+export type ReplyBody = { p: unknown } | { e: { c: string, s: string } }
+
+/** Where a context's answer goes (the node sends it as a reliable reply to `query`). */
+export interface Answerer {
+  answer: (query: unknown, body: ReplyBody) => void
+}
 
 /** The `ctx` a handler receives. Its signal is created only when read. */
 export class MessageContext implements HandlerContext {
@@ -11,19 +16,22 @@ export class MessageContext implements HandlerContext {
   readonly type: string
   readonly kind: 'query' | 'oneway'
   readonly #id: Uint8Array
-  readonly #sink: ReplySink | undefined
+  readonly #sink: Answerer | undefined
+  readonly #query: unknown
   readonly #shutdown: AbortSignal
   readonly #remainingMs: number
   #signal: AbortSignal | undefined
   #answered = false
   #deferred = false
 
-  constructor (peerId: string, type: string, id: Uint8Array, sink: ReplySink | undefined, shutdown: AbortSignal, remainingMs: number) {
+  /** `sink` and `query` are set for queries: `sink.answer(query, body)` sends the reply. */
+  constructor (peerId: string, type: string, id: Uint8Array, sink: Answerer | undefined, query: unknown, shutdown: AbortSignal, remainingMs: number) {
     this.peerId = peerId
     this.type = type
     this.kind = sink === undefined ? 'oneway' : 'query'
     this.#id = id
     this.#sink = sink
+    this.#query = query
     this.#shutdown = shutdown
     this.#remainingMs = remainingMs
   }
@@ -47,14 +55,14 @@ export class MessageContext implements HandlerContext {
     if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
     if (this.#answered) return
     this.#answered = true
-    this.#sink({ p: value === undefined ? null : value })
+    this.#sink.answer(this.#query, { p: value === undefined ? null : value })
   }
 
   fail (error: unknown): void {
     if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
     if (this.#answered) return
     this.#answered = true
-    this.#sink({ e: replyBodyForError(error) })
+    this.#sink.answer(this.#query, { e: replyBodyForError(error) })
   }
 
   defer (): void {

@@ -28,9 +28,7 @@ export function counterOf (id: Uint8Array): number {
 
 /** A compact map key for 8 or 16 bytes (one UTF-16 unit per byte). */
 export function bytesKey (bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.byteLength; i++) s += String.fromCharCode(bytes[i]!)
-  return s
+  return String.fromCharCode.apply(null, bytes as unknown as number[])
 }
 
 /** The epoch part of a message ID as a map key. */
@@ -43,4 +41,10 @@ export function toHex (bytes: Uint8Array): string {
   let s = ''
   for (let i = 0; i < bytes.byteLength; i++) s += bytes[i]!.toString(16).padStart(2, '0')
   return s
+}
+
+/** Whether the first 8 bytes of `id` equal `epoch`. */
+export function isEpoch (id: Uint8Array, epoch: Uint8Array): boolean {
+  for (let i = 0; i < EPOCH_BYTES; i++) if (id[i] !== epoch[i]) return false
+  return true
 }

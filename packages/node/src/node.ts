@@ -10,7 +10,8 @@ import { InboundDedup } from './dedup.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { errorFromReply } from './errors.ts'
 import { MessageContext } from './handler-context.ts'
-import { bytesKey, newEpoch, toHex } from './ids.ts'
+import type { Answerer } from './handler-context.ts'
+import { newEpoch, toHex } from './ids.ts'
 import { DedupJournal } from './journal.ts'
 import { checkTimeout, resolveLimits } from './limits.ts'
 import type { OutEntry } from './outbound.ts'
@@ -269,60 +270,69 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    *   ERR_DELIVERY_UNCERTAIN, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING, ERR_SELF, ERR_BAD_NODE_ID;
    *   rethrows `signal.reason` on abort
    */
-  async query<T = unknown> (peerId: string, type: string, payload?: unknown, options: QueryOptions = {}): Promise<T> {
-    options.signal?.throwIfAborted()
-    const peer = this.#target(peerId, type)
-    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.defaultTimeoutMs)
-    if (this.#queries.size >= this.#limits.maxPendingQueries) throw new EgtpError('ERR_TOO_MANY_PENDING', `${this.#queries.size} queries pending`)
-    return await new Promise<T>((resolve, reject) => {
-      let timers: Array<ReturnType<typeof setTimeout>> = []
-      let onAbort: (() => void) | undefined
-      let q: PendingQuery | undefined
-      const entry = this.#sender.submit(peer, 'q', type, payload, timeoutMs, r => {
-        if (!r.ok && q !== undefined && this.#queries.take(peer.id, q.key) !== undefined) this.#failQuery(q, r.error, false)
-      })
-      const key = entry.key
-      q = {
-        peerId: peer.id,
-        key,
-        id: entry.id,
-        type,
-        startedAt: entry.createdAt,
-        deadline: entry.deadline,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        cleanup: () => {
-          for (const t of timers) clearTimeout(t)
-          timers = []
-          if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort)
-        }
-      }
-      const pending = q
-      this.#queries.add(pending)
-      peer.pendingQueries++
-      timers.push(setTimeout(() => {
-        if (this.#queries.take(peer.id, key) === undefined) return
-        this.#queries.remember(pending, this.#clock.monotonic())
-        const held = peer.out.get(key)
-        const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
-        this.#failQuery(pending, new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
-      }, timeoutMs))
-      if (options.softTimeoutMs !== undefined && options.softTimeoutMs < timeoutMs) {
-        timers.push(setTimeout(() => {
-          this.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
-        }, checkTimeout('softTimeoutMs', options.softTimeoutMs)))
-      }
-      if (options.signal !== undefined) {
-        const signal = options.signal
-        onAbort = () => {
-          if (this.#queries.take(peer.id, key) === undefined) return
-          this.#sender.forget(peer, key)
-          peer.pendingQueries--
-          reject(signal.reason)
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-      }
+  query<T = unknown> (peerId: string, type: string, payload?: unknown, options: QueryOptions = {}): Promise<T> {
+    try {
+      options.signal?.throwIfAborted()
+      const peer = this.#target(peerId, type)
+      const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.defaultTimeoutMs)
+      const softMs = options.softTimeoutMs !== undefined ? checkTimeout('softTimeoutMs', options.softTimeoutMs) : undefined
+      if (this.#queries.size >= this.#limits.maxPendingQueries) throw new EgtpError('ERR_TOO_MANY_PENDING', `${this.#queries.size} queries pending`)
+      return new Promise<T>((resolve, reject) => { this.#startQuery(peer, type, payload, timeoutMs, softMs, options.signal, resolve as (v: unknown) => void, reject) })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  #startQuery (peer: Peer, type: string, payload: unknown, timeoutMs: number, softMs: number | undefined, signal: AbortSignal | undefined,
+    resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+    let q: PendingQuery | undefined = undefined // set below; the failure callback may run before `pending` exists
+    const entry = this.#sender.submit(peer, 'q', type, payload, timeoutMs, r => {
+      // The query message itself failed (unreachable, uncertain): the query fails with it.
+      if (!r.ok && q !== undefined && this.#queries.take(peer.id, q.key) !== undefined) this.#failQuery(q, r.error, false)
     })
+    const key = entry.counter
+    let hard: ReturnType<typeof setTimeout> | undefined = undefined
+    let soft: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    const pending: PendingQuery = {
+      peerId: peer.id,
+      key,
+      id: entry.id,
+      type,
+      startedAt: entry.createdAt,
+      deadline: entry.deadline,
+      resolve,
+      reject,
+      cleanup: () => {
+        clearTimeout(hard)
+        clearTimeout(soft)
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+      }
+    }
+    q = pending
+    this.#queries.add(pending)
+    peer.pendingQueries++
+    hard = setTimeout(() => {
+      if (this.#queries.take(peer.id, key) === undefined) return
+      this.#queries.remember(pending, this.#clock.monotonic())
+      const held = peer.out.get(key)
+      const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
+      this.#failQuery(pending, new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
+    }, timeoutMs)
+    if (softMs !== undefined && softMs < timeoutMs) {
+      soft = setTimeout(() => {
+        this.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
+      }, softMs)
+    }
+    if (signal !== undefined) {
+      onAbort = () => {
+        if (this.#queries.take(peer.id, key) === undefined) return
+        this.#sender.forget(peer, key)
+        peer.pendingQueries--
+        reject(signal.reason as Error)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
   }
 
   /**
@@ -331,25 +341,32 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    *   (sent, not acknowledged in time), ERR_NO_HANDLER, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING,
    *   ERR_SELF, ERR_BAD_NODE_ID; rethrows `signal.reason` on abort
    */
-  async send (peerId: string, type: string, payload?: unknown, options: SendOptions = {}): Promise<void> {
-    options.signal?.throwIfAborted()
-    const peer = this.#target(peerId, type)
-    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.defaultTimeoutMs)
-    const signal = options.signal
-    await new Promise<void>((resolve, reject) => {
-      let onAbort: (() => void) | undefined
-      const entry = this.#sender.submit(peer, 'o', type, payload, timeoutMs, r => {
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-        if (r.ok) resolve()
-        else reject(r.error)
-      })
-      if (signal !== undefined) {
+  send (peerId: string, type: string, payload?: unknown, options: SendOptions = {}): Promise<void> {
+    try {
+      options.signal?.throwIfAborted()
+      const peer = this.#target(peerId, type)
+      const timeoutMs = options.timeoutMs === undefined ? this.#limits.defaultTimeoutMs : checkTimeout('timeoutMs', options.timeoutMs)
+      const signal = options.signal
+      if (signal === undefined) {
+        return new Promise<void>((resolve, reject) => {
+          this.#sender.submit(peer, 'o', type, payload, timeoutMs, r => { if (r.ok) resolve(); else reject(r.error) })
+        })
+      }
+      return new Promise<void>((resolve, reject) => {
+        let onAbort: (() => void) | undefined = undefined
+        const entry = this.#sender.submit(peer, 'o', type, payload, timeoutMs, r => {
+          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+          if (r.ok) resolve()
+          else reject(r.error)
+        })
         onAbort = () => {
-          if (this.#sender.forget(peer, entry.key) !== undefined) reject(signal.reason)
+          if (this.#sender.forget(peer, entry.key) !== undefined) reject(signal.reason as Error)
         }
         signal.addEventListener('abort', onAbort, { once: true })
-      }
-    })
+      })
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Counters and histograms (bounded tables). */
@@ -383,6 +400,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   #target (peerId: string, type: string): Peer {
     checkType(type)
     if (this.#state !== 'running') throw new EgtpError(this.#state === 'new' ? 'ERR_NOT_STARTED' : 'ERR_CLOSED', `node is ${this.#state}`)
+    const known = this.#peers.get(peerId) // IDs in the table are already validated and normalised
+    if (known !== undefined) return known
     const id = parseNodeId(peerId)
     if (id === this.nodeId) throw new EgtpError('ERR_SELF', 'a node cannot send to itself')
     return this.#peers.getOrCreate(id)
@@ -401,8 +420,13 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   }
 
   #onReply (peer: Peer, m: ReplyMsg): void {
-    const key = bytesKey(m.m)
+    const key = peer.out.keyOf(m.m)
     const now = this.#clock.monotonic()
+    if (typeof key !== 'number') { // not an answer to anything of ours
+      this.#sender.ack(peer, m.m)
+      this.#receiver.drop('unknown-reply', peer.id)
+      return
+    }
     const q = this.#queries.take(peer.id, key)
     if (q !== undefined) {
       this.#sender.forget(peer, key) // the reply implies the query arrived
@@ -439,29 +463,36 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     const handler = this.#handlers.get(m.y)
     const isQuery = m.t === 'q'
     const horizonMs = (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt)
-    const sink = isQuery
-      ? (body: { p: unknown } | { e: { c: string, s: string } }) => { this.#sender.reply(peer, m.m, m.y, body, Math.max(1, Math.min(horizonMs, this.#limits.dedupRetentionMs))) }
-      : undefined
-    const ctx = new MessageContext(peer.id, m.y, m.m, sink, this.#shutdown.signal, horizonMs)
+    const ctx = isQuery
+      ? new MessageContext(peer.id, m.y, m.m, this.#answerer, new InvokedQuery(peer, m.m, m.y, horizonMs), this.#shutdown.signal, horizonMs)
+      : new MessageContext(peer.id, m.y, m.m, undefined, undefined, this.#shutdown.signal, horizonMs)
     if (handler === undefined) { // unregistered after the message was accepted
       if (isQuery) ctx.fail(new EgtpError('ERR_NO_HANDLER', `no handler for ${m.y}`))
       return undefined
-    }
-    const failed = (err: unknown): void => {
-      if (!ctx.failed(err)) this.#log.error('%s handler failed for a message from %s: %e', m.y, peer.id, err)
     }
     let result: unknown
     try {
       result = handler(m.p, ctx)
     } catch (err) {
-      failed(err)
+      this.#handlerFailed(ctx, err)
       return undefined
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      return Promise.resolve(result).then(v => { ctx.completed(v) }, failed)
+      return Promise.resolve(result).then(v => { ctx.completed(v) }, (err: unknown) => { this.#handlerFailed(ctx, err) })
     }
     ctx.completed(result)
     return undefined
+  }
+
+  #handlerFailed (ctx: MessageContext, err: unknown): void {
+    if (!ctx.failed(err)) this.#log.error('%s handler failed for a message from %s: %e', ctx.type, ctx.peerId, err)
+  }
+
+  readonly #answerer: Answerer = {
+    answer: (query, body) => {
+      const q = query as InvokedQuery
+      this.#sender.reply(q.peer, q.id, q.type, body, Math.max(1, Math.min(q.horizonMs, this.#limits.dedupRetentionMs)))
+    }
   }
 
   #tick (): void {
@@ -492,6 +523,20 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     } catch (err) {
       this.#log.error('refreshing the contact record failed: %e', err)
     }
+  }
+}
+
+/** A query being handled: what its reply needs. */
+class InvokedQuery {
+  readonly peer: Peer
+  readonly id: Uint8Array
+  readonly type: string
+  readonly horizonMs: number
+  constructor (peer: Peer, id: Uint8Array, type: string, horizonMs: number) {
+    this.peer = peer
+    this.id = id
+    this.type = type
+    this.horizonMs = horizonMs
   }
 }
 

@@ -1,15 +1,19 @@
 import type { EgtpError } from '@egtp/interface'
-import { makeMessageId } from './ids.ts'
+import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
+
+/** The key of an outbound entry: a counter (own stream) or a query ID key (replies). */
+export type OutKey = number | string
 
 /** How an outbound message ended. */
 export type Settlement = { ok: true } | { ok: false, error: EgtpError }
 
 /** One unacknowledged message held for re-sending. */
 export interface OutEntry {
-  readonly key: string
+  /** Own messages: the counter; replies: the query ID as a string key. */
+  readonly key: OutKey
   readonly id: Uint8Array
   readonly kind: OutKind
   /** Counter in this sender's stream to the peer; 0 for replies (they are keyed by their query's ID). */
@@ -42,8 +46,8 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
  */
 export class PeerOutbound {
   readonly epoch: Uint8Array
-  /** Queries and one-way messages, in counter order. */
-  readonly own = new Map<string, OutEntry>()
+  /** Queries and one-way messages by counter, in counter order. */
+  readonly own = new Map<number, OutEntry>()
   /** Replies to the peer's queries, keyed by the query ID. */
   readonly replies = new Map<string, OutEntry>()
   bytes = 0
@@ -64,21 +68,31 @@ export class PeerOutbound {
   }
 
   add (entry: OutEntry): void {
-    const map = entry.kind === 'a' ? this.replies : this.own
-    if (map.has(entry.key)) throw new Error('duplicate outbound entry')
-    map.set(entry.key, entry)
+    if (typeof entry.key === 'number') {
+      if (this.own.has(entry.key)) throw new Error('duplicate outbound entry')
+      this.own.set(entry.key, entry)
+    } else {
+      if (this.replies.has(entry.key)) throw new Error('duplicate outbound entry')
+      this.replies.set(entry.key, entry)
+    }
     this.bytes += entry.bytes.byteLength
   }
 
-  get (key: string): OutEntry | undefined {
-    return this.own.get(key) ?? this.replies.get(key)
+  get (key: OutKey): OutEntry | undefined {
+    return typeof key === 'number' ? this.own.get(key) : this.replies.get(key)
+  }
+
+  /** The key an acknowledged or answered message ID maps to: its counter when it is ours. */
+  keyOf (id: Uint8Array): OutKey {
+    return isEpoch(id, this.epoch) ? counterOf(id) : bytesKey(id)
   }
 
   /** Forget an entry (acknowledged or given up). Does not settle it. */
-  remove (key: string): OutEntry | undefined {
-    const entry = this.own.get(key) ?? this.replies.get(key)
+  remove (key: OutKey): OutEntry | undefined {
+    const entry = this.get(key)
     if (entry === undefined) return undefined
-    ;(entry.kind === 'a' ? this.replies : this.own).delete(key)
+    if (typeof key === 'number') this.own.delete(key)
+    else this.replies.delete(key)
     this.bytes -= entry.bytes.byteLength
     return entry
   }

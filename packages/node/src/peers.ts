@@ -18,7 +18,12 @@ export class Peer {
   readonly out: PeerOutbound
   /** Reliable messages waiting to be sealed and sent, in order. */
   readonly queue = new Fifo<OutEntry>()
-  /** IDs to acknowledge / report uncertain, and unreliable messages (error replies), for the next batch. */
+  /**
+   * To acknowledge in the next batch: counters of the peer's stream `ackEpoch` (compact), and other IDs in
+   * full; IDs to report uncertain; unreliable messages (error replies).
+   */
+  ackEpoch: Uint8Array | undefined
+  ackCounters: number[] = []
   readonly acks = new Map<string, Uint8Array>()
   readonly uncertain = new Map<string, Uint8Array>()
   readonly control: Uint8Array[] = []
@@ -43,7 +48,7 @@ export class Peer {
 
   /** Nothing pending: the peer may be evicted from the table. */
   idle (): boolean {
-    return this.out.size === 0 && this.queue.length === 0 && this.acks.size === 0 && this.uncertain.size === 0 &&
+    return this.out.size === 0 && this.queue.length === 0 && this.acks.size === 0 && this.ackCounters.length === 0 && this.uncertain.size === 0 &&
       this.control.length === 0 && !this.flushing && this.pendingQueries === 0 && this.lookupPromise === undefined
   }
 }

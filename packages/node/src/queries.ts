@@ -1,7 +1,8 @@
 /** A query waiting for its reply. */
 export interface PendingQuery {
   readonly peerId: string
-  readonly key: string
+  /** The query's counter in our stream to the peer. */
+  readonly key: number
   readonly id: Uint8Array
   readonly type: string
   /** Monotonic ms. */
@@ -44,7 +45,7 @@ export class PendingQueries {
   }
 
   /** Remove and return the pending query (its cleanup already run). */
-  take (peerId: string, key: string): PendingQuery | undefined {
+  take (peerId: string, key: number): PendingQuery | undefined {
     const k = `${peerId}/${key}`
     const q = this.#pending.get(k)
     if (q === undefined) return undefined
@@ -64,7 +65,7 @@ export class PendingQueries {
   }
 
   /** The timed-out query a late reply answers, if still remembered (forgotten after this call). */
-  takeLate (peerId: string, key: string, now: number): LateEntry | undefined {
+  takeLate (peerId: string, key: number, now: number): LateEntry | undefined {
     const k = `${peerId}/${key}`
     const e = this.#late.get(k)
     if (e === undefined) return undefined

@@ -185,35 +185,70 @@ export class Receiver {
       this.drop('busy', peer.id, m.y)
       return
     }
-    const receivedAt = this.#ctx.clock.monotonic()
     this.#dedup.accept(s, counter)
-    const deliver = (): Promise<unknown> | undefined => {
-      this.#dedup.delivered(s, counter)
-      this.#ctx.stats.received(peer.id, m.y, 0)
-      this.#sender.ack(peer, m.m)
-      return this.#hooks.invoke(peer, m, receivedAt)
-    }
-    const cancel = (): void => { this.#dedup.release(s, counter) }
-    const journal = this.#journal
-    if (journal === undefined) {
-      this.#dispatcher.tryRun(deliver, cancel)
-      return
-    }
-    // Persistent: take a handler slot, then make the "in flight" record durable (grouped with every
-    // message of this turn), then deliver.
-    this.#dispatcher.tryRun(() => new Promise<void>(resolve => {
-      journal.commit([{ stream: s, counter }], ok => {
+    this.#dispatcher.tryRun(new Delivery(this, peer, s, counter, m, this.#ctx.clock.monotonic()))
+  }
+
+  /** @internal Called by a {@link Delivery} once it may hand the message over. */
+  deliver (d: Delivery): Promise<unknown> | undefined {
+    this.#dedup.delivered(d.stream, d.counter)
+    this.#ctx.stats.received(d.peer.id, d.message.y, 0)
+    this.#sender.ack(d.peer, d.message.m)
+    return this.#hooks.invoke(d.peer, d.message, d.receivedAt)
+  }
+
+  /** @internal The message was not delivered after all: a re-send will be. */
+  release (d: Delivery, reason: DropReason | undefined): void {
+    this.#dedup.release(d.stream, d.counter)
+    if (reason !== undefined) this.drop(reason, d.peer.id, d.message.y)
+  }
+
+  /** @internal */
+  get journal (): DedupJournal | undefined {
+    return this.#journal
+  }
+}
+
+/**
+ * One accepted message on its way to its handler: runs when a handler slot is free; with a journal, first
+ * makes its "in flight" record durable (grouped with the other messages of the same turn).
+ */
+class Delivery {
+  readonly receiver: Receiver
+  readonly peer: Peer
+  readonly stream: DedupStream
+  readonly counter: number
+  readonly message: QueryMsg | OnewayMsg
+  readonly receivedAt: number
+
+  constructor (receiver: Receiver, peer: Peer, stream: DedupStream, counter: number, message: QueryMsg | OnewayMsg, receivedAt: number) {
+    this.receiver = receiver
+    this.peer = peer
+    this.stream = stream
+    this.counter = counter
+    this.message = message
+    this.receivedAt = receivedAt
+  }
+
+  run (): Promise<unknown> | undefined {
+    const journal = this.receiver.journal
+    if (journal === undefined) return this.receiver.deliver(this)
+    return new Promise<void>(resolve => {
+      journal.commit([{ stream: this.stream, counter: this.counter }], ok => {
         if (!ok) {
-          cancel()
-          this.drop('persist', peer.id, m.y)
+          this.receiver.release(this, 'persist')
           resolve()
           return
         }
-        const r = deliver()
+        const r = this.receiver.deliver(this)
         if (r === undefined) resolve()
         else r.then(() => { resolve() }, () => { resolve() })
       })
-    }), cancel)
+    })
+  }
+
+  cancel (): void {
+    this.receiver.release(this, undefined)
   }
 }
 

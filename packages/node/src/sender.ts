@@ -1,12 +1,12 @@
 import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
 import { EgtpError, isEgtpError } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
-import { bytesKey, toHex } from './ids.ts'
+import { bytesKey, isEpoch, toHex } from './ids.ts'
 import { retryDelay } from './outbound.ts'
-import type { OutEntry, OutKind, Settlement } from './outbound.ts'
+import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import { BATCH_MESSAGES_LIMIT, encodeBatch, encodeMessage } from './wire.ts'
+import { BATCH_MESSAGES_LIMIT, encodeBatch, encodeMessage, encodePayloadMessage } from './wire.ts'
 import type { NodeMessage } from './wire.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -23,6 +23,8 @@ interface Batch {
 }
 
 const MAX_CONTROL_PER_BATCH = 256
+/** Counters per compact acknowledgement (codec's MAX_ACK_COUNTERS). */
+const MAX_ACK_COUNTERS = 8192
 
 /**
  * The outbound half of a node: holds every reliable message until acknowledged (bounded per peer and in
@@ -65,7 +67,7 @@ export class Sender {
     const { id, counter } = peer.out.allocate()
     let bytes: Uint8Array
     try {
-      bytes = encodeMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs })
+      bytes = encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
     } catch (err) {
       throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
     }
@@ -77,7 +79,7 @@ export class Sender {
     }
     const now = this.#ctx.clock.monotonic()
     const entry: OutEntry = {
-      key: bytesKey(id), id, kind, counter, type, bytes, deadline: now + timeoutMs, createdAt: now, attempts: 0,
+      key: counter, id, kind, counter, type, bytes, deadline: now + timeoutMs, createdAt: now, attempts: 0,
       lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle
     }
     this.#hold(peer, entry)
@@ -89,14 +91,14 @@ export class Sender {
   reply (peer: Peer, queryId: Uint8Array, type: string, body: { p: unknown } | { e: { c: string, s: string } }, horizonMs: number): void {
     let bytes: Uint8Array
     try {
-      bytes = encodeMessage({ t: 'a', m: queryId, ...body } as NodeMessage)
+      bytes = encodePayloadMessage({ t: 'a', m: queryId, ...body } as NodeMessage, 'p' in body ? body.p : undefined)
       if (bytes.byteLength > this.#ctx.limits.maxMessageBytes) throw new RangeError('reply too large')
     } catch (err) {
       this.#ctx.log.error('reply to %s %s cannot be encoded: %e', peer.id, type, err)
       bytes = encodeMessage({ t: 'a', m: queryId, e: { c: 'ERR_REMOTE', s: 'the reply could not be encoded' } })
     }
     const key = bytesKey(queryId)
-    peer.acks.delete(key) // the reply acknowledges the query
+    peer.acks.delete(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
@@ -120,9 +122,25 @@ export class Sender {
     this.schedule(peer)
   }
 
+  /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
     peer.acks.set(bytesKey(id), id)
     this.#armAck(peer, peer.acks.size)
+  }
+
+  /** Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). */
+  ackCounter (peer: Peer, epoch: Uint8Array, counter: number): void {
+    if (peer.ackEpoch === undefined || peer.ackCounters.length === 0) peer.ackEpoch = epoch
+    if (peer.ackEpoch === epoch || isEpoch(peer.ackEpoch, epoch)) {
+      peer.ackCounters.push(counter)
+      this.#armAck(peer, peer.ackCounters.length >= MAX_ACK_COUNTERS ? MAX_ACKS_PER_MESSAGE : 0)
+      return
+    }
+    const id = new Uint8Array(16)
+    id.set(epoch.subarray(0, 8))
+    new DataView(id.buffer).setUint32(8, Math.floor(counter / 0x1_0000_0000))
+    new DataView(id.buffer).setUint32(12, counter >>> 0)
+    this.ack(peer, id)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
@@ -130,20 +148,23 @@ export class Sender {
     this.#armAck(peer, peer.uncertain.size)
   }
 
-  /** The peer acknowledged these IDs (its `k`, or a reply implying it). */
-  onAck (peer: Peer, ids: readonly Uint8Array[]): void {
-    for (const id of ids) this.settle(peer, bytesKey(id), { ok: true })
+  /** The peer acknowledged these IDs (full, and/or `epoch ‖ counters`). */
+  onAck (peer: Peer, ids: readonly Uint8Array[] | undefined, epoch?: Uint8Array, counters?: readonly number[]): void {
+    if (ids !== undefined) for (const id of ids) this.settle(peer, peer.out.keyOf(id), OK)
+    if (epoch !== undefined && counters !== undefined && isEpoch(epoch, peer.out.epoch)) {
+      for (const c of counters) this.settle(peer, c, OK)
+    }
   }
 
   /** The peer may or may not have delivered these (it lost its records in a crash). */
   onUncertain (peer: Peer, ids: readonly Uint8Array[]): void {
     for (const id of ids) {
-      this.settle(peer, bytesKey(id), { ok: false, error: new EgtpError('ERR_DELIVERY_UNCERTAIN', `${peer.id} restarted and cannot tell whether message ${toHex(id)} was delivered`) })
+      this.settle(peer, peer.out.keyOf(id), { ok: false, error: new EgtpError('ERR_DELIVERY_UNCERTAIN', `${peer.id} restarted and cannot tell whether message ${toHex(id)} was delivered`) })
     }
   }
 
   /** Settle and forget an entry (no-op when unknown). */
-  settle (peer: Peer, key: string, result: Settlement): OutEntry | undefined {
+  settle (peer: Peer, key: OutKey, result: Settlement): OutEntry | undefined {
     const entry = this.forget(peer, key)
     if (entry === undefined) return undefined
     if (!result.ok) this.#reportFailure(peer, entry, result.error)
@@ -152,7 +173,7 @@ export class Sender {
   }
 
   /** Forget an entry without settling it (its caller already has an outcome). */
-  forget (peer: Peer, key: string): OutEntry | undefined {
+  forget (peer: Peer, key: OutKey): OutEntry | undefined {
     const entry = peer.out.remove(key)
     if (entry === undefined) return undefined
     this.#unackedBytes -= entry.bytes.byteLength
@@ -249,7 +270,7 @@ export class Sender {
   }
 
   #hasWork (peer: Peer): boolean {
-    return peer.queue.length > 0 || peer.acks.size > 0 || peer.uncertain.size > 0 || peer.control.length > 0
+    return peer.queue.length > 0 || peer.ackCounters.length > 0 || peer.acks.size > 0 || peer.uncertain.size > 0 || peer.control.length > 0
   }
 
   /** Seal and send batches until nothing is left for `peer`. One flush per peer runs at a time. */
@@ -296,6 +317,7 @@ export class Sender {
       if (e.attempts === 0) this.settle(peer, e.key, { ok: false, error })
     }
     peer.acks.clear()
+    peer.ackCounters = []
     peer.uncertain.clear()
     peer.control.length = 0
     return false
@@ -316,17 +338,25 @@ export class Sender {
       clearTimeout(peer.ackTimer)
       peer.ackTimer = undefined
     }
-    for (const [map, t] of [[peer.acks, 'k'], [peer.uncertain, 'u']] as const) {
-      if (map.size === 0) continue
-      const ids: Uint8Array[] = []
-      for (const [k, id] of map) {
-        if (ids.length >= MAX_ACKS_PER_MESSAGE) break
-        ids.push(id)
-        map.delete(k)
-      }
-      const bytes = encodeMessage({ t, m: ids })
+    while (peer.ackCounters.length > 0) {
+      const c = peer.ackCounters.length <= MAX_ACK_COUNTERS ? peer.ackCounters : peer.ackCounters.slice(0, MAX_ACK_COUNTERS)
+      peer.ackCounters = peer.ackCounters.length <= MAX_ACK_COUNTERS ? [] : peer.ackCounters.slice(MAX_ACK_COUNTERS)
+      const bytes = encodeMessage({ t: 'k', e: peer.ackEpoch!, c })
       parts.push(bytes)
       size += bytes.byteLength
+    }
+    for (const [map, t] of [[peer.acks, 'k'], [peer.uncertain, 'u']] as const) {
+      while (map.size > 0) {
+        const ids: Uint8Array[] = []
+        for (const [k, id] of map) {
+          if (ids.length >= MAX_ACKS_PER_MESSAGE) break
+          ids.push(id)
+          map.delete(k)
+        }
+        const bytes = encodeMessage({ t, m: ids })
+        parts.push(bytes)
+        size += bytes.byteLength
+      }
     }
     while (peer.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
       const bytes = peer.control.shift()!
@@ -394,5 +424,7 @@ export class Sender {
     }
   }
 }
+
+const OK: Settlement = { ok: true }
 
 export type { OutKind }

@@ -15,12 +15,22 @@ export type OnewayMsg = Extract<NodeMessage, { t: 'o' }>
 
 // Items are bounded by the frame size (every item costs at least one byte), so the item limit is not the
 // binding one here; depth is.
-const codec = createMessageCodec(nodeMessages, { maxDepth: MESSAGE_DEPTH_LIMIT + 2, maxItems: 1 << 24 })
+const codec = createMessageCodec(nodeMessages, { maxDepth: MESSAGE_DEPTH_LIMIT, maxItems: 1 << 24 })
 
-/** Encode one node message (canonical bytes), checking it will decode at the receiver. */
+/** Encode one node message (canonical bytes). */
 export function encodeMessage (message: NodeMessage): Uint8Array {
+  return codec.encode(message)
+}
+
+/**
+ * Encode a message carrying an application payload, checking the payload will decode at the receiver
+ * (nesting depth). Scalars and byte strings need no check.
+ */
+export function encodePayloadMessage (message: NodeMessage, payload: unknown): Uint8Array {
   const bytes = codec.encode(message)
-  scanValue(bytes, { maxDepth: MESSAGE_DEPTH_LIMIT, maxItems: 1 << 24 })
+  if (payload !== null && typeof payload === 'object' && !(payload instanceof Uint8Array)) {
+    scanValue(bytes, { maxDepth: MESSAGE_DEPTH_LIMIT, maxItems: 1 << 24 })
+  }
   return bytes
 }
 
@@ -30,8 +40,8 @@ const KEY_F = [0xa1, 0x66, 0xc4, 0x10]
 const KEY_X = [0xa1, 0x78]
 
 /**
- * The plaintext of one session frame: `{ t: 'b', v, f?, x: [...] }` with already encoded messages spliced in
- * (no re-encoding). Byte-identical to `codec.encode({ t: 'b', f, x })`.
+ * The plaintext of one session frame: `{ t: 'b', v, f?, x: [bin, …] }` with the already encoded messages
+ * spliced in as byte strings. Byte-identical to `codec.encode({ t: 'b', f, x })`.
  */
 export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length > BATCH_MESSAGES_LIMIT) throw new RangeError(`a batch holds at most ${BATCH_MESSAGES_LIMIT} messages`)
@@ -39,7 +49,7 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
   const n = parts.length
   const arrayHeader = n < 16 ? 1 : 3
   let size = 1 + KEY_T.length + KEY_V.length + (floor !== undefined ? KEY_F.length + 16 : 0) + KEY_X.length + arrayHeader
-  for (const p of parts) size += p.byteLength
+  for (const p of parts) size += binHeaderBytes(p.byteLength) + p.byteLength
   const out = new Uint8Array(size)
   let pos = 0
   out[pos++] = floor !== undefined ? 0x84 : 0x83
@@ -58,11 +68,28 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
     out[pos++] = n & 0xff
   }
   for (const p of parts) {
+    const len = p.byteLength
+    if (len < 256) {
+      out[pos++] = 0xc4
+      out[pos++] = len
+    } else if (len < 65_536) {
+      out[pos++] = 0xc5
+      out[pos++] = len >>> 8
+      out[pos++] = len & 0xff
+    } else {
+      out[pos++] = 0xc6
+      out[pos++] = len >>> 24
+      out[pos++] = (len >>> 16) & 0xff
+      out[pos++] = (len >>> 8) & 0xff
+      out[pos++] = len & 0xff
+    }
     out.set(p, pos)
-    pos += p.byteLength
+    pos += len
   }
   return out
 }
+
+const binHeaderBytes = (len: number): number => (len < 256 ? 2 : len < 65_536 ? 3 : 5)
 
 export interface DecodedBatch {
   floor: Uint8Array | undefined
@@ -78,9 +105,9 @@ export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
   const batch = codec.decode(plaintext)
   if (batch.t !== 'b') throw new CodecError('ERR_UNKNOWN_TYPE', `expected a batch, got ${batch.t}`)
   const messages: Array<NodeMessage | CodecError> = []
-  for (const value of batch.x) {
+  for (const bytes of batch.x) {
     try {
-      const m = codec.validate(value)
+      const m = codec.decode(bytes)
       if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
       messages.push(m)
     } catch (err) {

@@ -12,7 +12,7 @@ import { Histogram, StatsCollector, OTHER_KEY } from '../src/stats.ts'
 function entry (out: PeerOutbound, kind: 'q' | 'o' | 'a', now: number, deadline: number, settled: Settlement[] = []): OutEntry {
   const { id, counter } = kind === 'a' ? { id: new Uint8Array(16).fill(9), counter: 0 } : out.allocate()
   const e: OutEntry = {
-    key: String(counter) + kind, id, kind, counter, type: 't', bytes: new Uint8Array(10), deadline, createdAt: now, attempts: 0,
+    key: kind === 'a' ? 'reply' : counter, id, kind, counter, type: 't', bytes: new Uint8Array(10), deadline, createdAt: now, attempts: 0,
     lastSentAt: 0, nextRetryAt: now + 100, queued: false, settle: r => { settled.push(r) }
   }
   out.add(e)
@@ -58,11 +58,11 @@ describe('Dispatcher', () => {
   test('runs at most maxConcurrent, queues up to maxQueued, refuses beyond, drains in order', async () => {
     const d = new Dispatcher(2, 2)
     const releases: Array<() => void> = []
-    const order: number[] = []
-    const job = (n: number) => () => new Promise<void>(resolve => { order.push(n); releases.push(resolve) })
     const cancelled: number[] = []
-    for (let i = 0; i < 4; i++) expect(d.tryRun(job(i), () => { cancelled.push(i) })).toBe(true)
-    expect(d.tryRun(job(4), () => {})).toBe(false)
+    const order: number[] = []
+    const job = (n: number) => ({ run: () => new Promise<void>(resolve => { order.push(n); releases.push(resolve) }), cancel: () => { cancelled.push(n) } })
+    for (let i = 0; i < 4; i++) expect(d.tryRun(job(i))).toBe(true)
+    expect(d.tryRun(job(4))).toBe(false)
     expect(d.hasRoom()).toBe(false)
     expect([d.running, d.queued]).toEqual([2, 2])
     releases[0]!()
@@ -79,35 +79,35 @@ describe('Dispatcher', () => {
 
   test('synchronous and throwing jobs free their slot at once', () => {
     const d = new Dispatcher(1, 0)
-    expect(d.tryRun(() => undefined, () => {})).toBe(true)
-    expect(d.tryRun(() => { throw new Error('x') }, () => {})).toBe(true)
+    expect(d.tryRun({ run: () => undefined, cancel: () => {} })).toBe(true)
+    expect(d.tryRun({ run: () => { throw new Error('x') }, cancel: () => {} })).toBe(true)
     expect(d.running).toBe(0)
   })
 })
 
 describe('PendingQueries', () => {
-  const q = (peerId: string, key: string) => ({
+  const q = (peerId: string, key: number) => ({
     peerId, key, id: new Uint8Array(16), type: 't', startedAt: 0, deadline: 10, resolve: () => {}, reject: () => {}, cleanup: () => {}
   })
 
   test('a reply only matches its own peer and ID', () => {
     const p = new PendingQueries(2, 100)
-    p.add(q('a', 'k1'))
-    expect(p.take('b', 'k1')).toBeUndefined()
-    expect(p.take('a', 'k2')).toBeUndefined()
-    expect(p.take('a', 'k1')).toBeDefined()
-    expect(p.take('a', 'k1')).toBeUndefined()
+    p.add(q('a', 1))
+    expect(p.take('b', 1)).toBeUndefined()
+    expect(p.take('a', 2)).toBeUndefined()
+    expect(p.take('a', 1)).toBeDefined()
+    expect(p.take('a', 1)).toBeUndefined()
   })
 
   test('timed-out queries are remembered for late replies, bounded in number and time', () => {
     const p = new PendingQueries(2, 100)
-    p.remember(q('a', '1'), 0)
-    p.remember(q('a', '2'), 0)
-    p.remember(q('a', '3'), 0)
-    expect(p.takeLate('a', '1', 1)).toBeUndefined() // evicted: only 2 kept
-    expect(p.takeLate('a', '2', 50)).toBeDefined()
-    expect(p.takeLate('a', '2', 50)).toBeUndefined() // reported once
-    expect(p.takeLate('a', '3', 150)).toBeUndefined() // past the window
+    p.remember(q('a', 1), 0)
+    p.remember(q('a', 2), 0)
+    p.remember(q('a', 3), 0)
+    expect(p.takeLate('a', 1, 1)).toBeUndefined() // evicted: only 2 kept
+    expect(p.takeLate('a', 2, 50)).toBeDefined()
+    expect(p.takeLate('a', 2, 50)).toBeUndefined() // reported once
+    expect(p.takeLate('a', 3, 150)).toBeUndefined() // past the window
   })
 })
 
