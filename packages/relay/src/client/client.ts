@@ -1,6 +1,6 @@
 import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
 import type {
-  Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger,
+  AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger,
   RelayEndpoint, ReturnPath, Transport
 } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
@@ -161,7 +161,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       log: this.#log,
       track: this.#config.trackDelivery,
       hooks: {
-        deliver: (l, from, payload) => { this.#deliver(l, from, payload) },
+        deliver: (l, from, fromBytes, payload) => { this.#deliver(l, from, fromBytes, payload) },
         undelivered: (l, peerId, frame, code) => {
           this.safeDispatch('relay:undelivered', { peerId, endpoint: { ...l.endpoint }, frame, code })
         },
@@ -186,19 +186,9 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     return this.#newLink(endpoint, false)
   }
 
-  #deliver (link: RelayLink, from: string, payload: Uint8Array): void {
-    const path: ReturnPath = {
-      kind: 'relay',
-      description: `relay ${link.endpoint.relay.slice(0, 8)} from ${from.slice(0, 8)}`,
-      authenticatedSender: from,
-      // The answer goes back through the same relay, to the authenticated sender.
-      reply: async (frame, options) => {
-        options?.signal?.throwIfAborted()
-        await link.send(nodeIdToBytes(from), frame, options?.signal)
-      },
-      usable: () => link.state !== 'closed'
-    }
-    this.safeDispatch('frame', { frame: payload, path })
+  #deliver (link: RelayLink, from: string, fromBytes: Uint8Array, payload: Uint8Array): void {
+    if (this.listenerCount('frame') === 0) return
+    this.safeDispatch('frame', { frame: payload, path: new RelayReturnPath(link, from, fromBytes) })
   }
 
   #onLinkState (link: RelayLink): void {
@@ -296,6 +286,33 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     if (key === this.#advertised) return
     this.#advertised = key
     this.safeDispatch('endpoints:change', endpoints)
+  }
+}
+
+/** The way back: through the same relay, to the sender it authenticated. */
+class RelayReturnPath implements ReturnPath {
+  readonly kind = 'relay'
+  readonly authenticatedSender: string
+  readonly #link: RelayLink
+  readonly #from: Uint8Array
+
+  constructor (link: RelayLink, from: string, fromBytes: Uint8Array) {
+    this.#link = link
+    this.authenticatedSender = from
+    this.#from = fromBytes
+  }
+
+  get description (): string {
+    return `relay ${this.#link.endpoint.relay.slice(0, 8)} from ${this.authenticatedSender.slice(0, 8)}`
+  }
+
+  async reply (frame: Uint8Array, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    await this.#link.send(this.#from, frame, options?.signal)
+  }
+
+  usable (): boolean {
+    return this.#link.state !== 'closed'
   }
 }
 

@@ -22,7 +22,7 @@ export interface LinkConfig {
 
 export interface LinkHooks {
   /** A message arrived from `from` (its authenticated node ID). */
-  deliver: (link: RelayLink, from: string, payload: Uint8Array) => void
+  deliver: (link: RelayLink, from: string, fromBytes: Uint8Array, payload: Uint8Array) => void
   /** The relay reported an accepted message lost (or lost its queue in a restart). */
   undelivered: (link: RelayLink, peerId: string, frame: Uint8Array, code: EgtpErrorCode) => void
   /** Ready, dropped, failed to connect: the client re-evaluates its relays. */
@@ -124,6 +124,8 @@ export class RelayLink {
   #ackSent = -1
   #pongs: number[] = []
   #lastRx = 0
+  #lastFrom = new Uint8Array(0)
+  #lastFromText = ''
   #lastFailureAt = -Infinity
   #pingSent = false
   #retryTimer: ReturnType<typeof setTimeout> | undefined
@@ -393,7 +395,9 @@ export class RelayLink {
           if (e.i <= this.#lastDelivered) continue // a redelivery after a lost ack: dispatched already
           this.#lastDelivered = e.i
           this.received++
-          this.#hooks.deliver(this, nodeIdFromBytes(e.f), e.p.slice())
+          // Batches usually come from one sender: encode its ID once.
+          if (!equal(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
+          this.#hooks.deliver(this, this.#lastFromText, this.#lastFrom, e.p.slice())
           if (this.state === 'closed') return
         }
         this.#ackPending = Math.max(this.#ackPending, msg.e[msg.e.length - 1]!.i)

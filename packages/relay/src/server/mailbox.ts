@@ -1,5 +1,8 @@
 import type { EgtpErrorCode } from '@egtp/interface'
 
+/** A cheap map key for 20 node ID bytes (the text form costs a base32 encoding per message). */
+export const idKey = (bytes: Uint8Array): string => String.fromCharCode.apply(null, bytes as unknown as number[])
+
 /** One message in a client's queue. */
 export interface QueuedMessage {
   /** Position in the recipient's queue: consecutive, never reused (persisted with the queue). */
@@ -19,8 +22,11 @@ export interface QueuedMessage {
  * messages only ever leave from the front (acknowledged or expired).
  */
 export class ClientQueue {
+  /** Node ID, text form. */
   readonly id: string
   readonly idBytes: Uint8Array
+  /** {@link idKey} of the node ID. */
+  readonly key: string
   items: QueuedMessage[] = []
   head = 0
   /** Id of the next enqueued message. */
@@ -39,6 +45,7 @@ export class ClientQueue {
   constructor (id: string, idBytes: Uint8Array, now: number) {
     this.id = id
     this.idBytes = idBytes
+    this.key = idKey(idBytes)
     this.lastSeen = now
   }
 
@@ -87,6 +94,7 @@ export interface MailboxLimits {
 
 /** The in-memory state of every client queue, with the admission limits. No I/O. */
 export class Mailbox {
+  /** Queues by {@link idKey}. */
   readonly clients = new Map<string, ClientQueue>()
   readonly limits: MailboxLimits
   totalBytes = 0
@@ -98,25 +106,24 @@ export class Mailbox {
 
   /** The queue of `id`, created when it is new and there is room (or `force`); `undefined` when the relay is full. */
   register (id: string, idBytes: Uint8Array, now: number, force = false): { queue: ClientQueue, created: boolean } | undefined {
-    const existing = this.clients.get(id)
+    const existing = this.clients.get(idKey(idBytes))
     if (existing !== undefined) {
       existing.lastSeen = now
       return { queue: existing, created: false }
     }
     if (!force && this.clients.size >= this.limits.maxClients) return undefined
     const queue = new ClientQueue(id, idBytes, now)
-    this.clients.set(id, queue)
+    this.clients.set(queue.key, queue)
     return { queue, created: true }
   }
 
   unregister (queue: ClientQueue): void {
     queue.shiftUpTo(Number.MAX_SAFE_INTEGER)
-    this.clients.delete(queue.id)
+    this.clients.delete(queue.key)
   }
 
-  /** Why a message of `bytes` for `to` cannot be queued now, or `undefined` when it can. */
-  refusal (to: string, bytes: number): EgtpErrorCode | undefined {
-    const queue = this.clients.get(to)
+  /** Why a message of `bytes` for `queue` cannot be queued now, or `undefined` when it can. */
+  refusal (queue: ClientQueue | undefined, bytes: number): EgtpErrorCode | undefined {
     if (queue === undefined) return 'ERR_RELAY_UNKNOWN_RECIPIENT'
     if (queue.length >= this.limits.maxQueuedMessagesPerClient) return 'ERR_RELAY_FULL'
     if (queue.bytes + bytes > this.limits.maxQueuedBytesPerClient) return 'ERR_RELAY_FULL'
@@ -126,7 +133,7 @@ export class Mailbox {
 
   /** Append a message (after {@link refusal} said yes, or when replaying the store with an explicit id). */
   push (queue: ClientQueue, message: Omit<QueuedMessage, 'id'>, id: number = queue.nextId): QueuedMessage {
-    const item: QueuedMessage = { ...message, id }
+    const item: QueuedMessage = { id, from: message.from, payload: message.payload, at: message.at, conn: message.conn, m: message.m }
     queue.items.push(item)
     queue.nextId = id + 1
     queue.bytes += item.payload.byteLength

@@ -11,7 +11,7 @@ import type { RelayMessage } from '../protocol.ts'
 import { resolveServerConfig } from './config.ts'
 import type { RelayServerConfig, RelayServerInit } from './config.ts'
 import { ServerConnection } from './connection.ts'
-import { Mailbox } from './mailbox.ts'
+import { Mailbox, idKey } from './mailbox.ts'
 import { SenderBucket } from './rate.ts'
 import { LogStore } from './store.ts'
 import type { RelayServerStats } from './metrics.ts'
@@ -188,8 +188,8 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   #onClose (sc: ServerConnection): void {
     if (!this.#conns.delete(sc.num)) return
     sc.state = 'closed'
-    if (sc.queue !== undefined && this.#receivers.get(sc.queue.id) === sc) {
-      this.#receivers.delete(sc.queue.id)
+    if (sc.queue !== undefined && this.#receivers.get(sc.queue.key) === sc) {
+      this.#receivers.delete(sc.queue.key)
       sc.queue.attached = false
       sc.queue.lastSeen = this.#clock.now()
       this.safeDispatch('client:disconnect', { nodeId: sc.queue.id })
@@ -258,10 +258,10 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     }
     const queue = registered?.queue
     if (registered !== undefined && queue !== undefined) {
-      const previous = this.#receivers.get(sc.peer)
+      const previous = this.#receivers.get(queue.key)
       // The newest connection wins: the old one is usually a dead socket of a restarted client.
       if (previous !== undefined) previous.closeWith('ERR_RELAY_REFUSED', 'replaced by a newer connection of the same node')
-      this.#receivers.set(sc.peer, sc)
+      this.#receivers.set(queue.key, sc)
       queue.attached = true
       if (msg.r === 'client') queue.retain = true
       sc.queue = queue
@@ -307,14 +307,14 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       if (size > this.#config.maxMessageBytes) code = 'ERR_FRAME_TOO_LARGE'
       else if (bucket !== undefined && !bucket.take(size, mono)) code = 'ERR_RATE_LIMITED'
       else if (store?.failed !== undefined) code = 'ERR_RELAY_STORE'
-      const to = code === undefined ? nodeIdFromBytes(e.to) : ''
-      code ??= this.#mailbox.refusal(to, size)
-      if (code !== undefined) {
-        this.#refuse(code)
+      const key = idKey(e.to)
+      const queue = this.#mailbox.clients.get(key)
+      code ??= this.#mailbox.refusal(queue, size)
+      if (code !== undefined || queue === undefined) {
+        this.#refuse(code ??= 'ERR_RELAY_UNKNOWN_RECIPIENT')
         sc.refusals.push({ m: e.m, c: code })
         continue
       }
-      const queue = this.#mailbox.clients.get(to)!
       // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue.
       const item = this.#mailbox.push(queue, { from: sc.peerBytes, payload: e.p.slice(), at: now, conn: sc.num, m: e.m })
       this.#counters.accepted++
@@ -323,7 +323,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
         pending.push(e.m)
       }
       lastAccepted = e.m
-      const receiver = this.#receivers.get(to)
+      const receiver = this.#receivers.get(key)
       if (receiver !== undefined && receiver.push) receiver.schedule()
     }
     if (durable === undefined) {
@@ -380,7 +380,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       if (sc.state === 'auth' && mono - sc.opened > this.#config.authTimeoutMs) sc.closeWith('ERR_AUTH', 'authentication timed out')
       else if (mono - sc.lastActivity > this.#config.idleTimeoutMs) sc.closeWith('ERR_TIMEOUT', 'idle')
     }
-    const expired = this.#mailbox.expire(now, this.#config.messageTtlMs, q => this.#receivers.get(q.id)?.nextPush ?? 0)
+    const expired = this.#mailbox.expire(now, this.#config.messageTtlMs, q => this.#receivers.get(q.key)?.nextPush ?? 0)
     for (const { queue, upTo } of expired) {
       const removed = this.#mailbox.remove(queue, upTo)
       this.#store?.remove(queue, upTo)

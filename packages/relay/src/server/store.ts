@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib'
 import { decodeValue, encodeValue, RELAY_EPOCH_BYTES } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
 import type { Logger } from '@egtp/interface'
+import { idKey } from './mailbox.ts'
 import type { ClientQueue, Mailbox, QueuedMessage } from './mailbox.ts'
 
 /*
@@ -374,12 +375,11 @@ async function replay (fh: FileHandle, mailbox: Mailbox, toText: (id: Uint8Array
       continue
     }
     if (!isBytes(rec[1], 20)) throw bad()
-    const id = toText(rec[1])
-    const queue = mailbox.clients.get(id)
+    const queue = mailbox.clients.get(idKey(rec[1]))
     switch (rec[0]) {
       case 'R': {
         if (rec.length !== 5 || !isUint(rec[2]) || !isUint(rec[3]) || typeof rec[4] !== 'boolean') throw bad()
-        const q = queue ?? mailbox.register(id, rec[1], rec[2], true)!.queue
+        const q = queue ?? mailbox.register(toText(rec[1]), rec[1], rec[2], true)!.queue
         q.lastSeen = rec[2]
         q.nextId = Math.max(q.nextId, rec[3])
         q.retain = rec[4]
