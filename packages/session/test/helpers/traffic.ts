@@ -32,9 +32,9 @@ export class Traffic {
     return [...this.sent].filter(([id, m]) => m.at >= since && !m.to.delivered.has(id)).map(([id]) => id)
   }
 
-  /** Messages sent at or after `since` that took longer than `maxMs` to arrive (or never did). */
-  late (since: number, maxMs: number): number[] {
-    return [...this.sent].filter(([id, m]) => m.at >= since && !((m.to.deliveredAt.get(id) ?? Infinity) - m.at <= maxMs)).map(([id]) => id)
+  /** Messages sent in [since, until) that took longer than `maxMs` to arrive (or never did). */
+  late (since: number, maxMs: number, until = this.sim.now - maxMs): number[] {
+    return [...this.sent].filter(([id, m]) => m.at >= since && m.at < until && !((m.to.deliveredAt.get(id) ?? Infinity) - m.at <= maxMs)).map(([id]) => id)
   }
 
   /**
