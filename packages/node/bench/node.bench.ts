@@ -1,0 +1,180 @@
+// pnpm bench: node throughput and latency over real TCP on 127.0.0.1, each beside a baseline measured in the
+// same run (raw length-prefixed frames over plain node:net). Both ends run in this process (one JS thread),
+// for the baseline and for the node alike.
+import { createServer, connect } from 'node:net'
+import type { AddressInfo, Server, Socket } from 'node:net'
+import { FrameDecoder, encodeFrame, encodeFrames } from '@egtp/codec'
+import { heading, measureAsync, report } from '@egtp/scripts/bench'
+import { tcp } from '@egtp/tcp'
+import { createNode, memoryDirectory } from '../src/index.ts'
+import type { EgtpNode } from '../src/index.ts'
+
+const LISTEN = [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }]
+const MIN_MS = 700
+
+// ---- raw baseline: a counting frame sink ----
+async function rawPair (): Promise<{ client: Socket, server: Server, received: () => number, close: () => Promise<void> }> {
+  let count = 0
+  const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 })
+  const server = createServer(sock => { sock.on('data', chunk => { count += decoder.push(chunk).length }) })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+  client.setNoDelay(true)
+  await new Promise(resolve => client.once('connect', resolve))
+  return {
+    client,
+    server,
+    received: () => count,
+    close: async () => {
+      client.destroy()
+      await new Promise(resolve => server.close(resolve))
+    }
+  }
+}
+
+/** Write `n` frames (one write each, or `perWrite` per write) and wait until all arrived. */
+async function rawBurst (pair: Awaited<ReturnType<typeof rawPair>>, body: Uint8Array, n: number, perWrite: number): Promise<number> {
+  const target = pair.received() + n
+  const framed = encodeFrame(body)
+  const batch = perWrite > 1 ? encodeFrames(new Array<Uint8Array>(perWrite).fill(body)) : framed
+  for (let i = 0; i < n; i += perWrite) {
+    if (!pair.client.write(batch)) await new Promise(resolve => pair.client.once('drain', resolve))
+  }
+  while (pair.received() < target) await new Promise(resolve => setImmediate(resolve))
+  return n
+}
+
+// ---- nodes ----
+async function nodes (): Promise<{ a: EgtpNode, b: EgtpNode, stop: () => Promise<void> }> {
+  const dir = memoryDirectory()
+  const a = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
+  const b = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
+  await a.start()
+  await b.start()
+  return { a, b, stop: async () => { await Promise.all([a.stop(), b.stop()]) } }
+}
+
+/** Run `n` operations with at most `window` in flight. */
+async function pump (n: number, window: number, op: () => Promise<unknown>): Promise<number> {
+  let started = 0
+  let inflight = 0
+  await new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      while (inflight < window && started < n) {
+        started++
+        inflight++
+        op().then(() => {
+          inflight--
+          if (started === n && inflight === 0) resolve()
+          else next()
+        }, reject)
+      }
+    }
+    next()
+  })
+  return n
+}
+
+async function oneWay (label: string, size: number, n: number, window: number, rawPerWrite: number): Promise<void> {
+  heading(`${label}: one-way A→B, ${size} B messages`)
+  const body = new Uint8Array(size).fill(7)
+  const bytesPerOp = size
+  const pair = await rawPair()
+  const raw1 = await measureAsync('raw node:net, one write per frame', () => rawBurst(pair, body, n, 1), { minMs: MIN_MS, bytesPerOp })
+  report(raw1)
+  let rawB
+  if (rawPerWrite > 1) {
+    rawB = await measureAsync(`raw node:net, ${rawPerWrite} frames per write`, () => rawBurst(pair, body, n, rawPerWrite), { minMs: MIN_MS, bytesPerOp })
+    report(rawB)
+  }
+  await pair.close()
+  const { a, b, stop } = await nodes()
+  let got = 0
+  b.handle('m', () => { got++ })
+  const egtp = await measureAsync(`egtp node send (acked), window ${window}`, () => pump(n, window, () => a.send(b.nodeId, 'm', body)), { minMs: MIN_MS, bytesPerOp })
+  report(egtp, raw1)
+  if (rawB !== undefined) report(egtp, rawB)
+  await stop()
+  if (got === 0) throw new Error('nothing delivered')
+}
+
+async function queries (): Promise<void> {
+  heading('query/response round trips, 64 B payload')
+  const body = new Uint8Array(64).fill(7)
+  const pair = await rawPair()
+  // Baseline: a raw ping-pong over one connection (server echoes each frame).
+  const echo = createServer(sock => {
+    const dec = new FrameDecoder()
+    sock.setNoDelay(true)
+    sock.on('data', chunk => { for (const f of dec.push(chunk)) sock.write(encodeFrame(f)) })
+  })
+  await new Promise<void>(resolve => echo.listen(0, '127.0.0.1', resolve))
+  const c = connect((echo.address() as AddressInfo).port, '127.0.0.1')
+  c.setNoDelay(true)
+  await new Promise(resolve => c.once('connect', resolve))
+  const cdec = new FrameDecoder()
+  let waiting: (() => void) | undefined
+  c.on('data', chunk => { for (const _ of cdec.push(chunk)) waiting?.() })
+  const raw = await measureAsync('raw node:net ping-pong, 1 in flight', async () => {
+    for (let i = 0; i < 200; i++) {
+      await new Promise<void>(resolve => { waiting = resolve; c.write(encodeFrame(body)) })
+    }
+    return 200
+  }, { minMs: MIN_MS })
+  report(raw)
+  c.destroy()
+  await new Promise(resolve => echo.close(resolve))
+  await pair.close()
+  const { a, b, stop } = await nodes()
+  b.handle('echo', p => p)
+  for (const window of [1, 64]) {
+    const r = await measureAsync(`egtp query/reply, ${window} in flight`, () => pump(window * 100, window, () => a.query(b.nodeId, 'echo', body)), { minMs: MIN_MS })
+    report(r, raw)
+  }
+  await stop()
+}
+
+async function firstQuery (): Promise<void> {
+  heading('fresh peer: first query (dial + handshake + query + reply)')
+  const dir = memoryDirectory()
+  const b = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
+  b.handle('echo', p => p)
+  await b.start()
+  // Baseline: a fresh raw TCP connection + one 64 B ping-pong.
+  const echo = createServer(sock => {
+    const dec = new FrameDecoder()
+    sock.on('data', chunk => { for (const f of dec.push(chunk)) sock.write(encodeFrame(f)) })
+  })
+  await new Promise<void>(resolve => echo.listen(0, '127.0.0.1', resolve))
+  const port = (echo.address() as AddressInfo).port
+  const rawTimes: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const start = performance.now()
+    const s = connect(port, '127.0.0.1')
+    s.setNoDelay(true)
+    await new Promise(resolve => s.once('connect', resolve))
+    s.write(encodeFrame(new Uint8Array(64)))
+    await new Promise(resolve => s.once('data', resolve))
+    rawTimes.push(performance.now() - start)
+    s.destroy()
+  }
+  await new Promise(resolve => echo.close(resolve))
+  const times: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const a = await createNode({ commstrats: [tcp()()], lookup: dir })
+    await a.start()
+    const start = performance.now()
+    await a.query(b.nodeId, 'echo', new Uint8Array(64))
+    times.push(performance.now() - start)
+    await a.stop()
+  }
+  await b.stop()
+  const q = (xs: number[], p: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
+  console.log(`raw connect + ping-pong                          median ${q(rawTimes, 0.5).toFixed(2)} ms, p99 ${q(rawTimes, 0.99).toFixed(2)} ms`)
+  console.log(`egtp first query (fresh node, lookup, dial, IK)  median ${q(times, 0.5).toFixed(2)} ms, p99 ${q(times, 0.99).toFixed(2)} ms`)
+}
+
+await oneWay('1', 64, 20_000, 4096, 256)
+await oneWay('2', 64 * 1024, 200, 32, 1)
+await queries()
+await firstQuery()

@@ -1,0 +1,129 @@
+// pnpm bench: relayed one-way throughput A → relay → B (three parties in one process, over loopback TCP)
+// beside a direct @egtp/tcp connection A → B measured in the same run; then the relay's heap per idle client
+// (the clients run in a child process, so the relay's heap holds only its own side).
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { generateIdentity } from '@egtp/identity'
+import type { Conn } from '@egtp/interface'
+import { heading, measureAsync, report } from '@egtp/scripts/bench'
+import { tcp } from '@egtp/tcp'
+import { relayClient, relayServer } from '../src/index.ts'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const until = async (done: () => boolean): Promise<void> => {
+  while (!done()) await new Promise(resolve => setImmediate(resolve))
+}
+
+const unlimited = {
+  senderMessagesPerSecond: 1e9,
+  senderBytesPerSecond: 2 ** 40,
+  maxQueuedMessagesPerClient: 1_000_000,
+  maxQueuedBytesPerClient: 2 ** 32,
+  maxTotalQueuedBytes: 2 ** 33
+}
+
+async function direct (size: number, batch: number): Promise<{ result: Awaited<ReturnType<typeof measureAsync>>, close: () => Promise<void> }> {
+  const a = tcp()()
+  const b = tcp()()
+  const listener = await b.listen({ kind: 'tcp', host: '127.0.0.1', port: 0 })
+  let received = 0
+  listener.addEventListener('connection', ({ detail: conn }) => { conn.addEventListener('message', () => { received++ }) })
+  const conn: Conn = await a.dial(listener.address())
+  const frame = new Uint8Array(size).fill(7)
+  const result = await measureAsync(`direct tcp A → B, ${size} B`, async () => {
+    const target = received + batch
+    const sends: Array<Promise<void>> = []
+    for (let i = 0; i < batch; i++) sends.push(conn.send(frame))
+    await Promise.all(sends)
+    await until(() => received >= target)
+    return batch
+  }, { bytesPerOp: size })
+  return { result, close: async () => { await conn.close(); await listener.close(); await a.stop(); await b.stop() } }
+}
+
+async function relayed (size: number, batch: number): Promise<{ result: Awaited<ReturnType<typeof measureAsync>>, close: () => Promise<void> }> {
+  const relayTransport = tcp()()
+  const server = relayServer(unlimited)({ transport: relayTransport, identity: generateIdentity() })
+  await server.start()
+  const bTransport = tcp()()
+  const bId = generateIdentity()
+  const b = relayClient({ relays: [server.endpoint()] })({ transport: bTransport, identity: bId })
+  await b.start()
+  await until(() => b.localEndpoints().length === 1)
+  let received = 0
+  b.addEventListener('frame', () => { received++ })
+  const aTransport = tcp()()
+  const a = relayClient({ register: false })({ transport: aTransport, identity: generateIdentity() })
+  await a.start()
+  const endpoint = server.endpoint()
+  const frame = new Uint8Array(size).fill(7)
+  const result = await measureAsync(`relayed A → relay → B, ${size} B`, async () => {
+    const target = received + batch
+    const sends: Array<Promise<void>> = []
+    for (let i = 0; i < batch; i++) sends.push(a.send(bId.nodeId, endpoint, frame))
+    await Promise.all(sends)
+    await until(() => received >= target)
+    return batch
+  }, { bytesPerOp: size })
+  return {
+    result,
+    close: async () => {
+      await a.stop(); await b.stop(); await server.stop()
+      await Promise.all([aTransport.stop(), bTransport.stop(), relayTransport.stop()])
+    }
+  }
+}
+
+heading('one-way throughput (64 B messages)')
+{
+  const d = await direct(64, 2000)
+  report(d.result)
+  await d.close()
+  const r = await relayed(64, 2000)
+  report(r.result, d.result)
+  await r.close()
+}
+
+heading('one-way throughput (64 KiB messages)')
+{
+  const d = await direct(64 * 1024, 64)
+  report(d.result)
+  await d.close()
+  const r = await relayed(64 * 1024, 64)
+  report(r.result, d.result)
+  await r.close()
+}
+
+heading('1 000 idle clients on one relay (clients in a child process)')
+{
+  const n = 1000
+  const transport = tcp({ maxConnections: n + 100, maxInboundPerAddress: n + 100 })()
+  const server = relayServer({ maxConnections: n + 100 })({ transport, identity: generateIdentity() })
+  await server.start()
+  gc()
+  const before = process.memoryUsage()
+  const fixture = fileURLToPath(new URL('./fixtures/idle-clients.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@egtp/source', fixture,
+    server.address().host, String(server.address().port), server.endpoint().relay, String(n)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const [line] = await Promise.race([
+    once(child.stdout, 'data'),
+    once(child, 'exit').then(([code]) => { throw new Error(`idle-clients fixture exited with ${String(code)}`) })
+  ]) as [Buffer]
+  if (!line.toString().startsWith('ready')) throw new Error(`fixture said ${line.toString()}`)
+  await until(() => server.stats().connectedClients === n)
+  gc()
+  const after = process.memoryUsage()
+  const heapPerClient = (after.heapUsed - before.heapUsed) / n
+  const rssPerClient = (after.rss - before.rss) / n
+  console.log(`${'relay heap per idle client'.padEnd(48)} ${(heapPerClient / 1024).toFixed(1).padStart(12)} KiB   (target < 32 KiB)`)
+  console.log(`${'relay RSS per idle client (incl. sockets)'.padEnd(48)} ${(rssPerClient / 1024).toFixed(1).padStart(12)} KiB`)
+  child.stdin.end()
+  await once(child, 'exit')
+  await server.stop()
+  await transport.stop()
+}
