@@ -18,6 +18,15 @@ const RECOVERY_BOUND_MS = 10_000
 const QUERY_TIMEOUT_MS = 8_000
 const STREAM_INTERVAL_MS = 40
 
+type Scenario = 'b-restart' | 'a-restart' | 'both-restart'
+const SCENARIOS: readonly Scenario[] = ['b-restart', 'a-restart', 'both-restart']
+const scenarioArg = process.argv.includes('--scenario') ? process.argv[process.argv.indexOf('--scenario') + 1] : 'b-restart'
+if (!SCENARIOS.includes(scenarioArg as Scenario)) {
+  process.stderr.write(`usage: demo [--scenario ${SCENARIOS.join('|')}]\n`)
+  process.exit(2)
+}
+const scenario = scenarioArg as Scenario
+
 const here = dirname(fileURLToPath(import.meta.url))
 const nodeMain = join(here, '../../node/dist/main.js')
 const relayMain = join(here, '../../relay/dist/main.js')
@@ -41,7 +50,7 @@ function cleanup (): void {
 process.on('exit', cleanup)
 
 async function main (): Promise<void> {
-  say(`EGTP demo network in ${work}`)
+  say(`EGTP demo network (${scenario}) in ${work}`)
 
   // 1. The relay.
   const relay = spawn(process.execPath, [relayMain, '--listen', '127.0.0.1:0', '--data-dir', join(work, 'relay')], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -62,59 +71,100 @@ async function main (): Promise<void> {
   let b = await startB()
   say(`node B ${b.nodeId.slice(0, 8)} registered with the relay (no listening socket)`)
 
-  // 3. A, directly reachable.
-  const a = new NodeProcess(fork(nodeMain, ['--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }))
-  children.push(a.child)
-  await a.ready(10_000)
+  // 3. A, directly reachable, also with a persisted key.
+  const aArgs = ['--listen', '127.0.0.1:0', '--key-file', join(work, 'a', 'identity.json'), '--data-dir', join(work, 'a')]
+  const startA = async (): Promise<NodeProcess> => {
+    const node = new NodeProcess(fork(nodeMain, aArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }))
+    children.push(node.child)
+    await node.ready(10_000)
+    return node
+  }
+  let a = await startA()
   say(`node A ${a.nodeId.slice(0, 8)} listening on TCP`)
   // The demo plays the metatracker: each node learns the other's signed contact record.
   a.addContact(b.record)
   b.addContact(a.record)
 
-  // 4. Queries both ways.
-  const warm = await Promise.all(Array.from({ length: 10 }, async (_, i) => await a.query(b.nodeId, 'echo', `hello ${i}`, QUERY_TIMEOUT_MS)))
+  // 4. Queries both ways at once: both sides initiate a session at the same instant (a crossover).
+  const [warm, back] = await Promise.all([
+    Promise.all(Array.from({ length: 10 }, async (_, i) => await a.query(b.nodeId, 'echo', `hello ${i}`, QUERY_TIMEOUT_MS))),
+    Promise.all(Array.from({ length: 10 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
+  ])
   check(warm.every((r, i) => r.ok && r.value === `hello ${i}`), `A → relay → B: ${warm.filter(r => r.ok).length}/10 echo queries answered`)
-  const back = await Promise.all(Array.from({ length: 5 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
-  check(back.every((r, i) => r.ok && r.value === i), `B → A: ${back.filter(r => r.ok).length}/5 echo queries answered`)
+  check(back.every((r, i) => r.ok && r.value === i), `B → A (sent at the same time, crossing handshakes): ${back.filter(r => r.ok).length}/10 answered`)
 
-  // 5. A streams numbered queries to B; B is killed and restarted in the middle.
+  // 5. A stream of numbered queries; the scenario kills and restarts nodes in the middle.
+  //    b-restart: A → B, B restarts (the 2004 deadlock: B is reached only through the relay).
+  //    a-restart: B → A, A restarts on a new port (B must learn A's new record and renegotiate).
+  //    both-restart: A → B, both restart at once.
+  const sender = scenario === 'a-restart' ? (): NodeProcess => b : (): NodeProcess => a
+  const receiverName = scenario === 'a-restart' ? 'A' : 'B'
+  const receiverId = scenario === 'a-restart' ? a.nodeId : b.nodeId
   const received = new Map<number, number>()
   const listen = (node: NodeProcess): void => {
     node.onReceived((payload) => { const n = payload as number; received.set(n, (received.get(n) ?? 0) + 1) })
   }
-  listen(b)
+  listen(scenario === 'a-restart' ? a : b)
   const results: Array<Promise<{ seq: number, sentAt: number, ok: boolean, code?: string, at: number }>> = []
   let seq = 0
   let streaming = true
+  let paused = false
   const stream = (async () => {
     while (streaming) {
-      const n = seq++
-      const sentAt = performance.now()
-      results.push(a.query(b.nodeId, 'seq', n, QUERY_TIMEOUT_MS).then(r => ({ seq: n, sentAt, ok: r.ok, ...(r.code !== undefined ? { code: r.code } : {}), at: performance.now() })))
+      if (!paused) {
+        const n = seq++
+        const sentAt = performance.now()
+        results.push(sender().query(receiverId, 'seq', n, QUERY_TIMEOUT_MS).then(r => ({ seq: n, sentAt, ok: r.ok, ...(r.code !== undefined ? { code: r.code } : {}), at: performance.now() })))
+      }
       await sleep(STREAM_INTERVAL_MS)
     }
   })()
-  say('A streams numbered queries to B every 40 ms')
+  say(`${scenario === 'a-restart' ? 'B' : 'A'} streams numbered queries to ${receiverName} every ${STREAM_INTERVAL_MS} ms`)
   await sleep(1_500)
-  b.child.kill('SIGKILL')
   const killedAt = performance.now()
-  say(`B killed with SIGKILL after query #${seq - 1} was sent (its sessions and in-memory state are gone)`)
+  if (scenario === 'both-restart') {
+    paused = true
+    // The sender's own in-flight queries die with it: wait for their answers first, so lost stays meaningful.
+    await Promise.all(results)
+    a.child.kill('SIGKILL')
+    b.child.kill('SIGKILL')
+    say(`A and B killed with SIGKILL after query #${seq - 1} (all their sessions are gone)`)
+  } else if (scenario === 'a-restart') {
+    a.child.kill('SIGKILL')
+    say(`A killed with SIGKILL after query #${seq - 1} was sent`)
+  } else {
+    b.child.kill('SIGKILL')
+    say(`B killed with SIGKILL after query #${seq - 1} was sent (its sessions and in-memory state are gone)`)
+  }
   await sleep(1_000)
-  b = await startB()
+  if (scenario !== 'a-restart') {
+    b = await startB()
+    listen(b)
+  }
+  if (scenario !== 'b-restart') {
+    a = await startA()
+    if (scenario === 'a-restart') listen(a)
+    // A listens on a new port: the demo (as the metatracker would) hands its new record to B.
+    b.addContact(a.record)
+    a.addContact(b.record)
+  }
   const restartedAt = performance.now()
-  listen(b)
-  say(`B restarted (same key, same data dir) ${((restartedAt - killedAt) / 1000).toFixed(2)} s after the kill`)
+  paused = false
+  say(`${scenario === 'both-restart' ? 'A and B' : receiverName} restarted (same key, same data dir) ${((restartedAt - killedAt) / 1000).toFixed(2)} s after the kill`)
   await sleep(3_000)
   streaming = false
   await stream
   const settled = await Promise.all(results)
   const firstAfter = settled.filter(r => r.ok && r.sentAt >= restartedAt).sort((x, y) => x.at - y.at)[0]
   const recoveryMs = firstAfter === undefined ? Number.POSITIVE_INFINITY : firstAfter.at - restartedAt
-  say(`first answer after the restart: query #${firstAfter?.seq ?? '-'} answered ${Number.isFinite(recoveryMs) ? (recoveryMs / 1000).toFixed(3) : '∞'} s after B came back`)
+  say(`first answer after the restart: query #${firstAfter?.seq ?? '-'} answered ${Number.isFinite(recoveryMs) ? (recoveryMs / 1000).toFixed(3) : '∞'} s after the restart`)
 
   // 6. After recovery everything flows again.
-  const after = await Promise.all(Array.from({ length: 20 }, async (_, i) => await a.query(b.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
-  check(after.every(r => r.ok), `after recovery: ${after.filter(r => r.ok).length}/20 echo queries answered`)
+  const [after, afterBack] = await Promise.all([
+    Promise.all(Array.from({ length: 20 }, async (_, i) => await a.query(b.nodeId, 'echo', i, QUERY_TIMEOUT_MS))),
+    Promise.all(Array.from({ length: 20 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
+  ])
+  check(after.every(r => r.ok) && afterBack.every(r => r.ok), `after recovery: A → B ${after.filter(r => r.ok).length}/20, B → A ${afterBack.filter(r => r.ok).length}/20 echo queries answered`)
 
   const delivered = settled.filter(r => r.ok).length
   const failedCodes = new Map<string, number>()
@@ -125,8 +175,8 @@ async function main (): Promise<void> {
   const answeredNotReceived = settled.filter(r => r.ok && !received.has(r.seq)).length
   say(`stream: ${seq} sent, ${delivered} delivered, ${failed} reported failed${failed > 0 ? ` (${[...failedCodes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}, ${lost} lost`)
   check(lost === 0, 'lost = 0: every query was answered or reported failed')
-  check(duplicates === 0, `no message was handled twice (${received.size} distinct handled by B)`)
-  check(answeredNotReceived === 0, 'every answered query was handled by B')
+  check(duplicates === 0, `no message was handled twice (${received.size} distinct handled by ${receiverName})`)
+  check(answeredNotReceived === 0, `every answered query was handled by ${receiverName}`)
   check(recoveryMs <= RECOVERY_BOUND_MS, `recovery ${Number.isFinite(recoveryMs) ? `${Math.round(recoveryMs)} ms` : 'never'} within the ${RECOVERY_BOUND_MS} ms bound`)
 
   await Promise.all([a.stop(), b.stop()])
