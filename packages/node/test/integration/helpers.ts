@@ -27,3 +27,5 @@ export async function until (cond: () => boolean, timeoutMs = 5000, what = 'cond
     await sleep(5)
   }
 }
+
+export type { EgtpNode }

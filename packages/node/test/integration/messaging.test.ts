@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest'
+import { memoryDirectory, startNode } from './helpers.ts'
+import type { EgtpNode } from './helpers.ts'
+
+describe('messaging over TCP', () => {
+  test('a query is answered by the handler, with the caller authenticated', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const a = await startNode(dir, onTestFinished)
+    const b = await startNode(dir, onTestFinished)
+    b.handle('add', (p, ctx) => {
+      const { x, y } = p as { x: number, y: number }
+      return { sum: x + y, from: ctx.peerId, kind: ctx.kind }
+    })
+    b.handle('later', async (p) => { await new Promise(resolve => setTimeout(resolve, 20)); return p })
+    b.handle('deferred', (p, ctx) => { ctx.defer(); setTimeout(() => { ctx.reply(['deferred', p]) }, 10) })
+    b.handle('nothing', () => undefined)
+    expect(await a.query(b.nodeId, 'add', { x: 2, y: 3 })).toEqual({ sum: 5, from: a.nodeId, kind: 'query' })
+    expect(await a.query(b.nodeId, 'later', new Uint8Array([1, 2, 3]))).toEqual(new Uint8Array([1, 2, 3]))
+    expect(await a.query(b.nodeId, 'deferred', 7)).toEqual(['deferred', 7])
+    expect(await a.query(b.nodeId, 'nothing')).toBeNull()
+    expect(a.stats().queries).toMatchObject({ pending: 0, succeeded: 4, failed: 0 })
+    expect(a.stats().rtt.count).toBe(4)
+  })
+
+  test('one-way messages resolve once the peer\'s handler has them, both ways, in order', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const a = await startNode(dir, onTestFinished)
+    const b = await startNode(dir, onTestFinished)
+    const atB: unknown[] = []
+    const atA: unknown[] = []
+    b.handle('note', (p, ctx) => { atB.push(p); expect(ctx.kind).toBe('oneway') })
+    a.handle('note', (p) => { atA.push(p) })
+    for (let i = 0; i < 5; i++) await a.send(b.nodeId, 'note', i)
+    expect(atB).toEqual([0, 1, 2, 3, 4])
+    await b.send(a.nodeId, 'note', 'back')
+    expect(atA).toEqual(['back'])
+    await Promise.all(Array.from({ length: 50 }, async (_, i) => { await a.send(b.nodeId, 'note', 100 + i) }))
+    expect(atB.slice(5)).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i))
+    expect(a.stats().unacked).toEqual({ messages: 0, bytes: 0 })
+    expect(b.stats().duplicates).toBe(0)
+  })
+
+  test('10 nodes all query each other', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const nodes: EgtpNode[] = []
+    for (let i = 0; i < 10; i++) {
+      const n = await startNode(dir, onTestFinished)
+      n.handle('who', (p, ctx) => ({ me: n.nodeId, you: ctx.peerId, p }))
+      nodes.push(n)
+    }
+    const pairs: Array<[EgtpNode, EgtpNode]> = []
+    for (const from of nodes) for (const to of nodes) if (from !== to) pairs.push([from, to])
+    const replies = await Promise.all(pairs.map(async ([from, to]) => await from.query(to.nodeId, 'who', `${from.nodeId}>${to.nodeId}`)))
+    expect(replies).toEqual(pairs.map(([from, to]) => ({ me: to.nodeId, you: from.nodeId, p: `${from.nodeId}>${to.nodeId}` })))
+    for (const n of nodes) {
+      expect(n.stats().queries).toMatchObject({ pending: 0, succeeded: 9, failed: 0 })
+      expect(n.stats().peers.known).toBe(9)
+    }
+  })
+
+  test('hundreds of concurrent queries between two nodes are all answered, each with its own reply', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const a = await startNode(dir, onTestFinished)
+    const b = await startNode(dir, onTestFinished)
+    // Replies come back in a scrambled order: each must still reach its own query.
+    b.handle('square', async (p) => {
+      const n = p as number
+      await new Promise(resolve => setTimeout(resolve, (n * 7) % 23))
+      return { n, square: n * n }
+    })
+    const N = 500
+    const inFlight = Array.from({ length: N }, async (_, n) => await a.query(b.nodeId, 'square', n))
+    expect(a.stats().queries.pending).toBe(N)
+    const replies = await Promise.all(inFlight)
+    expect(replies).toEqual(Array.from({ length: N }, (_, n) => ({ n, square: n * n })))
+    const s = a.stats()
+    expect(s.queries).toMatchObject({ pending: 0, succeeded: N, failed: 0 })
+    expect(s.unacked.messages).toBe(0)
+    expect(b.stats().duplicates).toBe(0)
+  })
+})
