@@ -43,7 +43,7 @@ export class MessageContext implements HandlerContext {
   get signal (): AbortSignal {
     this.#signal ??= this.#sink === undefined
       ? this.#shutdown
-      : AbortSignal.any([this.#shutdown, AbortSignal.timeout(Math.max(0, this.#remainingMs))])
+      : AbortSignal.any([this.#shutdown, AbortSignal.timeout(Math.max(0, Math.ceil(this.#remainingMs)))]) // the delay must be an integer
     return this.#signal
   }
 
