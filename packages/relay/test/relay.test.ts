@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { generateIdentity } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
@@ -273,5 +274,33 @@ describe('relay failures reach the sender', () => {
     expect(again.stats().queuedMessages).toBe(0)
     await until(() => lost.length === 2)
     expect(lost).toEqual(['ERR_DELIVERY_UNCERTAIN one', 'ERR_DELIVERY_UNCERTAIN two'])
+  })
+})
+
+describe('abort signals', () => {
+  test('many sends sharing one signal add one abort listener, removed when they settle; an abort fails them all', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => { warnings.push(w.name) }
+    process.on('warning', onWarning)
+    onTestFinished(() => { process.off('warning', onWarning) })
+    // The node passes its one shutdown signal with every send.
+    const shutdown = new AbortController()
+    const sends = Array.from({ length: 50 }, (_, i) => a.send(bId.nodeId, server.endpoint(), text(`m${i}`), { signal: shutdown.signal }))
+    expect(getEventListeners(shutdown.signal, 'abort').length).toBe(1)
+    await Promise.all(sends)
+    expect(getEventListeners(shutdown.signal, 'abort').length).toBe(0)
+    const late = Array.from({ length: 20 }, (_, i) => a.send(bId.nodeId, server.endpoint(), text(`late${i}`), { signal: shutdown.signal }))
+    const reason = new Error('stopping')
+    shutdown.abort(reason)
+    const results = await Promise.allSettled(late)
+    expect(results.every(r => r.status === 'rejected' && r.reason === reason)).toBe(true)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(warnings).not.toContain('MaxListenersExceededWarning')
   })
 })

@@ -118,6 +118,8 @@ export class RelayLink {
   #queueBytes = 0
   readonly #inflight = new Map<number, OutMsg>()
   readonly #custody = new Map<number, Custody>()
+  /** Messages waiting on each caller's abort signal (one listener per signal, see #watch). */
+  readonly #aborters = new Map<AbortSignal, { msgs: Set<OutMsg>, onAbort: () => void }>()
   #custodyBytes = 0
   #nextM = 0
   #ackPending = -1
@@ -180,16 +182,39 @@ export class RelayLink {
       const msg: OutMsg = {
         to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
       }
-      if (signal !== undefined) {
-        const onAbort = (): void => { this.#drop(msg); reject(signal.reason) }
-        signal.addEventListener('abort', onAbort, { once: true })
-        msg.cleanup = () => { signal.removeEventListener('abort', onAbort) }
-      }
+      if (signal !== undefined) this.#watch(signal, msg)
       this.#queue.push(msg)
       this.#queueBytes += payload.byteLength
       if (this.state === 'ready') this.#schedule()
       else if (this.state === 'idle' || this.state === 'backoff') void this.#connect()
     })
+  }
+
+  /**
+   * Fail `msg` when `signal` aborts. Callers usually pass one long-lived signal for every send (the node's
+   * shutdown signal), so each signal gets a single listener, shared by its waiting messages: one listener
+   * per message would pile up thousands on that signal (and trip Node's MaxListeners warning past 10).
+   */
+  #watch (signal: AbortSignal, msg: OutMsg): void {
+    let waiting = this.#aborters.get(signal)
+    if (waiting === undefined) {
+      const msgs = new Set<OutMsg>()
+      const onAbort = (): void => {
+        for (const m of [...msgs]) { this.#drop(m); m.reject(signal.reason) }
+      }
+      waiting = { msgs, onAbort }
+      this.#aborters.set(signal, waiting)
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    const w = waiting
+    w.msgs.add(msg)
+    msg.cleanup = () => {
+      w.msgs.delete(msg)
+      if (w.msgs.size === 0 && this.#aborters.get(signal) === w) {
+        signal.removeEventListener('abort', w.onAbort)
+        this.#aborters.delete(signal)
+      }
+    }
   }
 
   /** Register from now on: a send-only link reconnects as a client (its pending sends are written again). */
