@@ -446,6 +446,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       // A known initiation (repeated on every frame until confirmed): no DH, just the early data.
       const ps = this.#peers.get(cached.peerId)!
       const plaintext = this.#early(cached, msg)
+      // A bare repeat to a confirmed session is old news (possibly a replay): it must not count as traffic,
+      // or a replayed initiation could hold the session open past the idle timeout.
+      if (plaintext === undefined && cached.confirmed) return { peer: ps.key, sessionId: cached.id, replies: [] }
       return this.#deliver(cached, plaintext, now, this.#handshakeReplies(ps, cached, now, false), false)
     }
     if (cached !== undefined && cached.until > now) {

@@ -1,4 +1,5 @@
-// The issue's scenarios 1–6 on the deterministic simulator (7 and 8 are in replay.test.ts and self.test.ts,
+// The issue's scenarios 1–6 on the deterministic simulator (6 also in clock-window.test.ts; 7 and 8 are in
+// replay.test.ts and self.test.ts,
 // 5's exhaustive interleavings in crossover.test.ts). Two nodes A and B with persistent keys.
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS } from '../src/index.ts'

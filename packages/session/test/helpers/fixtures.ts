@@ -44,3 +44,13 @@ export function seededRandom (seed: number): (n: number) => Uint8Array {
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const str = (b: Uint8Array | undefined): string | undefined => b === undefined ? undefined : new TextDecoder().decode(b)
+
+/** Run a full handshake from `a` to `b` (initiation with early data, response, confirmation); returns the frames. */
+export function connect (a: { seal: (p: PeerKey, m: Uint8Array) => { frame: Uint8Array }, open: (f: Uint8Array) => { replies: Uint8Array[] } },
+  b: { open: (f: Uint8Array) => { replies: Uint8Array[] } }, bKey: PeerKey, first = text('hello')): { hi: Uint8Array, hr: Uint8Array, confirm: Uint8Array } {
+  const hi = a.seal(bKey, first).frame
+  const hr = b.open(hi).replies[0]!
+  const confirm = a.open(hr).replies[0]!
+  b.open(confirm)
+  return { hi, hr, confirm }
+}
