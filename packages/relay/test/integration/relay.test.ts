@@ -4,10 +4,23 @@ import { join } from 'node:path'
 import { generateIdentity } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import type { Endpoint } from '@egtp/interface'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, test } from 'vitest'
 import { RawRelayConn } from '../helpers/raw.ts'
 import { bytes, collect, registered, str, text, until } from '../helpers/setup.ts'
 import { sendToAny, tcpClient, tcpServer, tcpTransport } from './helpers.ts'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+/** Heap plus ArrayBuffer memory (payloads live there) after a full collection. */
+function heapAndBuffers (): number {
+  gc()
+  gc()
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
 
 describe('relay over TCP on 127.0.0.1', () => {
   test('A reaches relay-only B and B answers through the relay', async ({ onTestFinished }) => {
@@ -118,6 +131,39 @@ describe('relay over TCP on 127.0.0.1', () => {
     expect(stats.connections).toBeLessThanOrEqual(limits.maxConnections)
     expect(stats.refused.ERR_RELAY_FULL).toBeGreaterThan(0)
     expect(stats.refused.ERR_RATE_LIMITED).toBeGreaterThan(0)
+  })
+
+  test('memory stays bounded under a flood 32 times larger than the relay\'s queue limit', async ({ onTestFinished }) => {
+    const limit = 1024 * 1024
+    const server = await tcpServer(onTestFinished, {
+      maxMessageBytes: 16 * 1024, maxQueuedBytesPerClient: limit, maxTotalQueuedBytes: limit,
+      senderMessagesPerSecond: 1_000_000, senderBytesPerSecond: 2 ** 40
+    })
+    const away = generateIdentity()
+    const awayClient = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, away)
+    await registered(awayClient)
+    await awayClient.stop()
+    await until(() => server.stats().connectedClients === 0)
+    const flooder = await tcpClient(onTestFinished, { register: false })
+    // Warm up (first connection, code paths), then measure the heap and buffers around the flood.
+    await flooder.send(away.nodeId, server.endpoint(), bytes(16 * 1024))
+    const before = heapAndBuffers()
+    let accepted = 1
+    let refused = 0
+    for (let wave = 0; wave < 16; wave++) {
+      const results = await Promise.allSettled(Array.from({ length: 128 }, () => flooder.send(away.nodeId, server.endpoint(), bytes(16 * 1024))))
+      for (const r of results) {
+        if (r.status === 'fulfilled') accepted++
+        else { refused++; expect(r.reason).toMatchObject({ code: 'ERR_RELAY_FULL' }) }
+      }
+      expect(server.stats().queuedBytes).toBeLessThanOrEqual(limit)
+    }
+    const growth = heapAndBuffers() - before
+    expect(accepted).toBe(limit / (16 * 1024))
+    expect(refused).toBe(16 * 128 + 1 - accepted)
+    expect(server.stats().refused.ERR_RELAY_FULL).toBe(refused)
+    // 32 MiB were offered; what stays is the 1 MiB queue plus noise, in the relay and the sender together.
+    expect(growth).toBeLessThan(8 * 1024 * 1024)
   })
 
   test('a relay restart with persistence keeps queued messages', async ({ onTestFinished }) => {
