@@ -1,0 +1,131 @@
+import { describe, expect, test } from 'vitest'
+import { memoryDirectory, sleep } from './helpers.ts'
+import { RECOVERY_BOUND_MS, Side, Stream, tempDir } from './restart-harness.ts'
+import type { Sent } from './restart-harness.ts'
+
+const TIMEOUT_MS = 5000
+const INTERVAL_MS = 10
+
+/** Every message sent was delivered exactly once or reported failed; nothing delivered twice. */
+function expectExactlyOnceOrReported (stream: Stream, receiver: Side): void {
+  const c = stream.counts()
+  expect(c.unsettled ?? 0).toBe(0)
+  const failed = stream.sent.filter(s => s.outcome !== 'ok')
+  const ok = stream.sent.length - failed.length
+  expect(ok + failed.length).toBe(stream.sent.length)
+  expect(receiver.duplicates()).toBe(0)
+  const allowed = ['ERR_UNREACHABLE', 'ERR_TIMEOUT', 'ERR_DELIVERY_UNCERTAIN', 'ERR_CLOSED']
+  expect(failed.every((s: Sent) => allowed.includes(s.outcome!)), JSON.stringify(c)).toBe(true)
+  // Reported delivered means delivered (once).
+  for (const s of stream.sent) if (s.outcome === 'ok') expect(receiver.delivered.get(s.key), s.key).toBe(1)
+  // Traffic flowed at all, and the stream ends healthy: its last messages were delivered.
+  expect(ok).toBeGreaterThan(stream.sent.length / 2)
+  expect(stream.sent.slice(-5).every(s => s.outcome === 'ok'), JSON.stringify(stream.sent.slice(-5))).toBe(true)
+}
+
+describe('restart recovery (in process, persisted key and data directory)', () => {
+  test('B restarts while A keeps sending', async ({ onTestFinished }) => {
+    const tmp = await tempDir()
+    onTestFinished(tmp.remove)
+    const dir = memoryDirectory()
+    const a = new Side('A', `${tmp.path}/a`, dir)
+    const b = new Side('B', `${tmp.path}/b`, dir)
+    onTestFinished(async () => { await a.stop(); await b.stop() })
+    await a.start()
+    await b.start()
+    const idBefore = b.nodeId
+    const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
+    await sleep(300)
+    await b.restart(200)
+    expect(b.nodeId).toBe(idBefore)
+    const restartedAt = b.startedAt
+    await sleep(1500)
+    await ab.finish()
+    const recovery = ab.recoveryMs(restartedAt)
+    console.log(`B restart: recovered in ${Math.round(recovery)} ms`, ab.counts())
+    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
+    expectExactlyOnceOrReported(ab, b)
+  })
+
+  test('A restarts while B keeps sending to it, and A resumes sending', async ({ onTestFinished }) => {
+    const tmp = await tempDir()
+    onTestFinished(tmp.remove)
+    const dir = memoryDirectory()
+    const a = new Side('A', `${tmp.path}/a`, dir)
+    const b = new Side('B', `${tmp.path}/b`, dir)
+    onTestFinished(async () => { await a.stop(); await b.stop() })
+    await a.start()
+    await b.start()
+    const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
+    const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
+    await sleep(300)
+    await a.restart(200)
+    const restartedAt = a.startedAt
+    await sleep(1500)
+    await Promise.all([ab.finish(), ba.finish()])
+    const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
+    console.log(`A restart: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
+    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
+    expectExactlyOnceOrReported(ab, b)
+    expectExactlyOnceOrReported(ba, a)
+  })
+
+  test('both restart while both send', async ({ onTestFinished }) => {
+    const tmp = await tempDir()
+    onTestFinished(tmp.remove)
+    const dir = memoryDirectory()
+    const a = new Side('A', `${tmp.path}/a`, dir)
+    const b = new Side('B', `${tmp.path}/b`, dir)
+    onTestFinished(async () => { await a.stop(); await b.stop() })
+    await a.start()
+    await b.start()
+    const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
+    const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
+    await sleep(300)
+    await Promise.all([a.restart(100), (async () => { await sleep(50); await b.restart(250) })()])
+    const restartedAt = Math.max(a.startedAt, b.startedAt)
+    await sleep(1500)
+    await Promise.all([ab.finish(), ba.finish()])
+    const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
+    console.log(`both restart: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
+    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
+    expectExactlyOnceOrReported(ab, b)
+    expectExactlyOnceOrReported(ba, a)
+  })
+
+  test('both restart and both initiate at the same instant (crossover)', async ({ onTestFinished }) => {
+    const tmp = await tempDir()
+    onTestFinished(tmp.remove)
+    const dir = memoryDirectory()
+    const a = new Side('A', `${tmp.path}/a`, dir)
+    const b = new Side('B', `${tmp.path}/b`, dir)
+    onTestFinished(async () => { await a.stop(); await b.stop() })
+    await a.start()
+    await b.start()
+    // Sessions exist both ways before the restart.
+    await a.node!.query(b.nodeId, 'q', { key: 'warm-ab' })
+    await b.node!.query(a.nodeId, 'q', { key: 'warm-ba' })
+    await Promise.all([a.stop(), b.stop()])
+    await Promise.all([a.start(), b.start()])
+    const restartedAt = Math.max(a.startedAt, b.startedAt)
+    // Neither has a session now; both open one in the same turn, many messages each way.
+    const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
+    const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
+    const burst = await Promise.allSettled(Array.from({ length: 50 }, async (_, i) => await Promise.all([
+      a.node!.query(b.nodeId, 'q', { key: `burst-ab-${i}` }, { timeoutMs: TIMEOUT_MS }),
+      b.node!.query(a.nodeId, 'q', { key: `burst-ba-${i}` }, { timeoutMs: TIMEOUT_MS })
+    ])))
+    await sleep(1000)
+    await Promise.all([ab.finish(), ba.finish()])
+    expect(burst.every(r => r.status === 'fulfilled'), JSON.stringify(burst.find(r => r.status === 'rejected'))).toBe(true)
+    const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
+    console.log(`crossover: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
+    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
+    expectExactlyOnceOrReported(ab, b)
+    expectExactlyOnceOrReported(ba, a)
+    for (let i = 0; i < 50; i++) {
+      expect(b.delivered.get(`burst-ab-${i}`)).toBe(1)
+      expect(a.delivered.get(`burst-ba-${i}`)).toBe(1)
+    }
+  })
+})
