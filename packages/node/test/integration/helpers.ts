@@ -28,4 +28,4 @@ export async function until (cond: () => boolean, timeoutMs = 5000, what = 'cond
   }
 }
 
-export type { EgtpNode }
+export type { EgtpNode, MemoryDirectory }
