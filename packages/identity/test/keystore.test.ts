@@ -187,6 +187,33 @@ describe('FileKeystore', () => {
     expect(await readdir(dir)).toEqual([])
   })
 
+  test('a temp file left by a crashed write is ignored: the old file still loads, and the next save works', async () => {
+    const path = join(dir, 'identity.json')
+    const id = generateIdentity()
+    await new FileKeystore(path).save(id)
+    // What a crash between writing the temp file and renaming it leaves behind.
+    await writeFile(join(dir, '.identity.json.0123456789ab.tmp'), '{"format":"egtp-id', { mode: 0o600 })
+    expect((await new FileKeystore(path).load())?.nodeId).toBe(id.nodeId)
+    expect((await loadOrCreateIdentity(new FileKeystore(path))).nodeId).toBe(id.nodeId)
+    const next = generateIdentity()
+    await new FileKeystore(path).save(next, { overwrite: true })
+    expect((await new FileKeystore(path).load())?.nodeId).toBe(next.nodeId)
+  })
+
+  test('a crash before the first rename leaves no identity file: loading finds none instead of a torn one', async () => {
+    const path = join(dir, 'identity.json')
+    await writeFile(join(dir, '.identity.json.0123456789ab.tmp'), '{"format":"egtp-id', { mode: 0o600 })
+    expect(await new FileKeystore(path).load()).toBeUndefined()
+  })
+
+  test.runIf(posix)('a replaced file is 0600 again, whatever mode the old one had', async () => {
+    const path = join(dir, 'identity.json')
+    await new FileKeystore(path).save(generateIdentity())
+    await chmod(path, 0o400)
+    await new FileKeystore(path).save(generateIdentity(), { overwrite: true })
+    expect(await mode(path)).toBe(0o600)
+  })
+
   test.runIf(posix)('a symlink to a valid keystore file is followed', async () => {
     const path = join(dir, 'real.json')
     const id = generateIdentity()
