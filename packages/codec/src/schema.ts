@@ -44,6 +44,13 @@ interface CompiledShape {
   keyBytes: Uint8Array[]
   index: Map<string, number>
   required: number
+  /** The field paths (`parent.key`) last built, reused while the parent path stays the same. */
+  paths: { parent: string, of: string[] } | undefined
+}
+
+function childPaths (c: CompiledShape, parent: string): string[] {
+  if (c.paths?.parent !== parent) c.paths = { parent, of: c.keys.map(k => `${parent}.${k}`) }
+  return c.paths.of
 }
 
 function compile (shape: Shape, prefixKeys: string[] = []): CompiledShape {
@@ -53,7 +60,7 @@ function compile (shape: Shape, prefixKeys: string[] = []): CompiledShape {
   const keyBytes = keys.map(k => { keyWriter.reset(); keyWriter.str(k); return keyWriter.finish() })
   const index = new Map(keys.map((k, i) => [k, i]))
   for (const p of prefixKeys) if (index.has(p)) throw new TypeError(`shape key ${p} is reserved`)
-  return { keys, fields, keyBytes, index, required: fields.filter(f => !f.optional).length }
+  return { keys, fields, keyBytes, index, required: fields.filter(f => !f.optional).length, paths: undefined }
 }
 
 function checkShape (c: CompiledShape, value: unknown, path: string, skip: readonly string[]): Record<string, unknown> {
@@ -79,22 +86,48 @@ function checkShape (c: CompiledShape, value: unknown, path: string, skip: reado
   return out
 }
 
+/** The index of the first key at or after `from` whose encoded bytes come next (consumed), or -1. */
+function matchKeyBytes (c: CompiledShape, r: Reader, from: number): number {
+  const bytes = r.bytes
+  const pos = r.pos
+  for (let j = from; j < c.keyBytes.length; j++) {
+    const key = c.keyBytes[j]!
+    const n = key.byteLength
+    if (pos + n > bytes.byteLength) continue
+    let k = 0
+    while (k < n && bytes[pos + k] === key[k]) k++
+    if (k === n) {
+      r.pos = pos + n
+      return j
+    }
+  }
+  return -1
+}
+
 /** Reads the remaining `entries` of a map into `out` following the compiled shape. */
 function readEntries (c: CompiledShape, r: Reader, entries: number, path: string, out: Record<string, unknown>): void {
   let seen = 0
   let required = 0
+  let next = 0
   for (let e = 0; e < entries; e++) {
-    const key = r.str()
-    if (key === undefined) throw malformed('map key is not a string')
-    const i = c.index.get(key)
-    if (i === undefined) throw fieldError(path, `unexpected key ${JSON.stringify(key.slice(0, 32))}`)
+    // Canonical encoders write fields in schema order: match the encoded key bytes there first.
+    let i = matchKeyBytes(c, r, next)
+    if (i < 0) {
+      const key = r.str()
+      if (key === undefined) throw malformed('map key is not a string')
+      const found = c.index.get(key)
+      if (found === undefined) throw fieldError(path, `unexpected key ${JSON.stringify(key.slice(0, 32))}`)
+      i = found
+    }
+    next = i + 1
+    const key = c.keys[i]!
     const bit = 2 ** i
     if ((seen & bit) !== 0) throw malformed(`duplicate map key ${JSON.stringify(key)}`)
     seen |= bit
     const field = c.fields[i]!
     if (field.optional && r.nil()) continue
     if (!field.optional) required++
-    out[key] = field.read(r, `${path}.${key}`)
+    out[key] = field.read(r, childPaths(c, path)[i]!)
   }
   if (required !== c.required) {
     const missing = c.keys.find((k, i) => !c.fields[i]!.optional && (seen & 2 ** i) === 0)
@@ -390,11 +423,11 @@ export function createMessageCodec<const L extends readonly AnySchema[]> (schema
       const r = new Reader(bytes, maxDepth, maxItems)
       const n = r.mapHeader()
       if (n < 0) throw new CodecError('ERR_FIELD', 'message is not a map')
-      if (n < 2 || r.str() !== 't') throw new CodecError('ERR_FIELD', 'a message begins with its type tag t')
+      if (n < 2 || !r.fixKey(0x74)) throw new CodecError('ERR_FIELD', 'a message begins with its type tag t')
       const t = r.str()
       if (t === undefined) throw new CodecError('ERR_FIELD', 'message type tag t is not a string')
       const schema = schemaFor(t)
-      if (r.str() !== 'v') throw new CodecError('ERR_FIELD', `${t}: the version v follows the type tag`)
+      if (!r.fixKey(0x76)) throw new CodecError('ERR_FIELD', `${t}: the version v follows the type tag`)
       const v = r.uint()
       if (v === undefined || !versions.has(v)) throw new CodecError('ERR_VERSION', `unsupported protocol version ${String(v)} for ${t}`)
       r.enter()

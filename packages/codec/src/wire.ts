@@ -22,15 +22,28 @@ export class Writer {
     this.buf = next
   }
 
-  /** A copy of what was written (the internal buffer is reused). */
+  /**
+   * A copy of what was written (the internal buffer is reused). Small results are views into a shared
+   * slab, as Node's `Buffer` pool does: one ArrayBuffer allocation per slab instead of one per message.
+   */
   finish (): Uint8Array {
-    return this.buf.slice(0, this.pos)
+    const n = this.pos
+    if (n > MAX_POOLED_BYTES) return this.buf.slice(0, n)
+    if (slabPos + n > SLAB_BYTES) {
+      slab = new Uint8Array(SLAB_BYTES)
+      slabPos = 0
+    }
+    const out = slab.subarray(slabPos, slabPos + n)
+    copyBytes(this.buf, 0, out, 0, n)
+    slabPos = (slabPos + n + 7) & ~7
+    return out
   }
 
   raw (bytes: Uint8Array): void {
-    this.ensure(bytes.byteLength)
-    this.buf.set(bytes, this.pos)
-    this.pos += bytes.byteLength
+    const n = bytes.byteLength
+    this.ensure(n)
+    copyBytes(bytes, 0, this.buf, this.pos, n)
+    this.pos += n
   }
 
   #u32 (v: number): void {
@@ -105,7 +118,7 @@ export class Writer {
       b[this.pos++] = 0xc6
       this.#u32(n)
     }
-    b.set(v, this.pos)
+    copyBytes(v, 0, b, this.pos, n)
     this.pos += n
   }
 
@@ -133,6 +146,21 @@ export class Writer {
 }
 
 const encoder = new TextEncoder()
+
+/** Output slabs for {@link Writer.finish}: results up to MAX_POOLED_BYTES share one. */
+const SLAB_BYTES = 8 * 1024
+const MAX_POOLED_BYTES = 1024
+let slab = new Uint8Array(SLAB_BYTES)
+let slabPos = 0
+
+/** `TypedArray.set` has a fixed cost that dominates for the few bytes of keys and IDs: loop below 64. */
+function copyBytes (from: Uint8Array, fromPos: number, to: Uint8Array, toPos: number, n: number): void {
+  if (n < 64) {
+    for (let i = 0; i < n; i++) to[toPos + i] = from[fromPos + i]!
+  } else {
+    to.set(fromPos === 0 && n === from.byteLength ? from : from.subarray(fromPos, fromPos + n), toPos)
+  }
+}
 
 /** A msgpack reader for compiled schemas, with the depth and item budget of one decode. */
 export class Reader {
@@ -199,6 +227,13 @@ export class Reader {
 
   leave (): void {
     this.depthLeft++
+  }
+
+  /** True (and consumed) when the next value is the one-character string `char` (a fixstr key). */
+  fixKey (char: number): boolean {
+    if (this.pos + 2 > this.bytes.byteLength || this.bytes[this.pos] !== 0xa1 || this.bytes[this.pos + 1] !== char) return false
+    this.pos += 2
+    return true
   }
 
   /** A string, or undefined (nothing consumed) when the next value is not a string. */
