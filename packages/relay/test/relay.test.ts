@@ -254,6 +254,35 @@ describe('relay failures reach the sender', () => {
     await expect(a.send(generateIdentity().nodeId, nowhere, text('y'))).rejects.toMatchObject({ code: 'ERR_UNREACHABLE' })
   })
 
+  test('a send-only node that left is unknown at once; a reply through its return path fails as ERR_UNREACHABLE', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    // A slow sweep: the refusal must not depend on the away sender's queue being forgotten first.
+    const server = await startServer(net.transport(), onTestFinished, { sweepIntervalMs: 3_600_000 })
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const atB = collect(b)
+    const aId = generateIdentity()
+    const a = await startClient(net.transport(), onTestFinished, { register: false }, aId)
+    await a.send(bId.nodeId, server.endpoint(), text('query'))
+    await until(() => atB.length === 1)
+    const path = atB[0]!.path
+    await a.stop()
+    await until(() => server.stats().authenticated === 1)
+    // Queued for a node that will never pick it up, the reply would sit there until the TTL; the node
+    // instead learns the route is gone and falls back to the sender's contact record.
+    const err = await path.reply(text('reply')).then(() => undefined, (e: unknown) => e)
+    expect(isEgtpError(err, 'ERR_UNREACHABLE')).toBe(true)
+    expect(isEgtpError((err as Error).cause, 'ERR_RELAY_UNKNOWN_RECIPIENT')).toBe(true)
+    expect(server.stats()).toMatchObject({ queuedMessages: 0, refused: { ERR_RELAY_UNKNOWN_RECIPIENT: 1 } })
+    // A registered client that is away still gets its mail queued.
+    await b.stop()
+    await until(() => server.stats().connectedClients === 0)
+    const c = await startClient(net.transport(), onTestFinished, { register: false })
+    await c.send(bId.nodeId, server.endpoint(), text('for B later'))
+    expect(server.stats().queuedMessages).toBe(1)
+  })
+
   test('a relay restart without persistence reports the accepted messages it lost', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
     const relayId = generateIdentity()

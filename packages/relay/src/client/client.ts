@@ -1,4 +1,4 @@
-import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
 import type {
   AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger,
   RelayEndpoint, ReturnPath, Transport
@@ -306,9 +306,19 @@ class RelayReturnPath implements ReturnPath {
     return `relay ${this.#link.endpoint.relay.slice(0, 8)} from ${this.authenticatedSender.slice(0, 8)}`
   }
 
+  /**
+   * @throws {EgtpError} ERR_UNREACHABLE when the sender is no longer reachable through this relay (it left:
+   *   the relay says ERR_RELAY_UNKNOWN_RECIPIENT), so the node falls back to the sender's contact record;
+   *   otherwise as {@link RelayClient.send}
+   */
   async reply (frame: Uint8Array, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    await this.#link.send(this.#from, frame, options?.signal)
+    try {
+      await this.#link.send(this.#from, frame, options?.signal)
+    } catch (err) {
+      if (!isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')) throw err
+      throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err })
+    }
   }
 
   usable (): boolean {

@@ -124,7 +124,9 @@ export class Mailbox {
 
   /** Why a message of `bytes` for `queue` cannot be queued now, or `undefined` when it can. */
   refusal (queue: ClientQueue | undefined, bytes: number): EgtpErrorCode | undefined {
-    if (queue === undefined) return 'ERR_RELAY_UNKNOWN_RECIPIENT'
+    // A node that only connected to send can receive (replies, handshakes) while it is connected; once it
+    // is gone nothing would ever pick its mail up, so it is unknown rather than queued until the TTL.
+    if (queue === undefined || (!queue.retain && !queue.attached)) return 'ERR_RELAY_UNKNOWN_RECIPIENT'
     if (queue.length >= this.limits.maxQueuedMessagesPerClient) return 'ERR_RELAY_FULL'
     if (queue.bytes + bytes > this.limits.maxQueuedBytesPerClient) return 'ERR_RELAY_FULL'
     if (this.totalBytes + bytes > this.limits.maxTotalQueuedBytes) return 'ERR_RELAY_FULL'
