@@ -16,8 +16,9 @@ function expectExactlyOnceOrReported (stream: Stream, receiver: Side): void {
   expect(receiver.duplicates()).toBe(0)
   const allowed = ['ERR_UNREACHABLE', 'ERR_TIMEOUT', 'ERR_DELIVERY_UNCERTAIN', 'ERR_CLOSED']
   expect(failed.every((s: Sent) => allowed.includes(s.outcome!)), JSON.stringify(c)).toBe(true)
-  // Reported delivered means delivered (once).
+  // Reported delivered means delivered (once); reported unreachable means never delivered.
   for (const s of stream.sent) if (s.outcome === 'ok') expect(receiver.delivered.get(s.key), s.key).toBe(1)
+  for (const s of stream.sent) if (s.outcome === 'ERR_UNREACHABLE') expect(receiver.delivered.get(s.key), s.key).toBeUndefined()
   // Traffic flowed at all, and the stream ends healthy: its last messages were delivered.
   expect(ok).toBeGreaterThan(stream.sent.length / 2)
   expect(stream.sent.slice(-5).every(s => s.outcome === 'ok'), JSON.stringify(stream.sent.slice(-5))).toBe(true)
