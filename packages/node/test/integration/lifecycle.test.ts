@@ -1,6 +1,6 @@
 import { generateIdentity } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
-import type { TcpEndpoint } from '@egtp/interface'
+import type { Lookup, TcpEndpoint } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
 import type { NodeEvents } from '../../src/index.ts'
 import { memoryDirectory, sleep, startNode } from './helpers.ts'
@@ -88,13 +88,16 @@ describe('stop', () => {
 describe('a peer that disappears', () => {
   test('fails fast with ERR_UNREACHABLE, then is looked up again and reached on its new port with its new record', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished, { limits: { minLookupIntervalMs: 50 } })
+    const lookups: string[] = []
+    const lookup: Lookup = { lookup: async (id, options) => { lookups.push(id); return await dir.lookup(id, options) } }
+    const a = await startNode(dir, onTestFinished, { lookup, limits: { minLookupIntervalMs: 50 } })
     const identity = generateIdentity()
     const b1 = await startNode(dir, onTestFinished, { identity })
     b1.handle('where', () => 'first')
     expect(await a.query(b1.nodeId, 'where')).toBe('first')
     const oldRecord = b1.contactRecord()!
     await b1.stop()
+    await sleep(60) // past minLookupIntervalMs since the first lookup
 
     const failed: Array<NodeEvents['message:failed']> = []
     a.addEventListener('message:failed', ({ detail }) => { failed.push(detail) })
@@ -102,6 +105,9 @@ describe('a peer that disappears', () => {
     expect(await outcome(a.query(identity.nodeId, 'where', null, { timeoutMs: 15_000 }))).toBe('ERR_UNREACHABLE')
     expect(await outcome(a.send(identity.nodeId, 'where', null, { timeoutMs: 15_000 }))).toBe('ERR_UNREACHABLE')
     expect(failed.map(f => f.error.code)).toEqual(['ERR_UNREACHABLE', 'ERR_UNREACHABLE'])
+    // Before failing, the address was forgotten and the peer looked up again.
+    const lookedUpBefore = lookups.filter(id => id === identity.nodeId).length
+    expect(lookedUpBefore).toBeGreaterThanOrEqual(2)
 
     const records: Array<NodeEvents['peer:record']> = []
     a.addEventListener('peer:record', ({ detail }) => { records.push(detail) })
@@ -113,6 +119,7 @@ describe('a peer that disappears', () => {
     await sleep(60) // past minLookupIntervalMs
     expect(await a.query(identity.nodeId, 'where', null, { timeoutMs: 15_000 })).toBe('second')
     expect(records.some(r => r.peerId === identity.nodeId && r.record.seq === newRecord.seq)).toBe(true)
+    expect(lookups.filter(id => id === identity.nodeId).length).toBeGreaterThan(lookedUpBefore)
   })
 
   test('messages the peer had not acknowledged are re-sent to it once it is back on a new port; a delivered one times out', async ({ onTestFinished }) => {
