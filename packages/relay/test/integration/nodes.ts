@@ -39,8 +39,8 @@ export interface Persisted { identity: NodeIdentity, disk: MemoryStore }
 
 export const persisted = (): Persisted => ({ identity: generateIdentity(), disk: new MemoryStore() })
 
-/** A running node instance, relay-only: its transport dials out, never listens. */
-export interface RelayOnlyNode {
+/** A running node instance and what a crash stops. */
+export interface RunningNode {
   node: EgtpNode
   relays: RelayClient
   store: CrashableStore
@@ -53,9 +53,25 @@ export interface RelayOnlyNode {
  * Resolves once its contact record names the relay.
  */
 export async function startRelayOnlyNode (cleanup: Cleanup, relay: RelayServer, directory: MemoryDirectory, p: Persisted,
-  setup: (node: EgtpNode) => void, init: NodeInit = {}): Promise<RelayOnlyNode> {
-  const transport = tcp({ maxConnections: 64 })()
-  const relays = relayClient({ relays: [relay.endpoint()], reconnectMinMs: 10, reconnectMaxMs: 200 })({ transport, identity: p.identity })
+  setup: (node: EgtpNode) => void, init: NodeInit = {}): Promise<RunningNode> {
+  return await startNode(cleanup, relay, directory, p, setup, init, false)
+}
+
+/**
+ * Start a node that listens on 127.0.0.1 (a new port each time) and sends to relay-only peers through
+ * their relay, as the demo's A does. Resolves once its contact record names its TCP endpoint.
+ */
+export async function startListeningNode (cleanup: Cleanup, relay: RelayServer, directory: MemoryDirectory, p: Persisted,
+  setup: (node: EgtpNode) => void, init: NodeInit = {}): Promise<RunningNode> {
+  return await startNode(cleanup, relay, directory, p, setup, init, true)
+}
+
+async function startNode (cleanup: Cleanup, relay: RelayServer, directory: MemoryDirectory, p: Persisted,
+  setup: (node: EgtpNode) => void, init: NodeInit, listen: boolean): Promise<RunningNode> {
+  const transport = tcp({ maxConnections: 64, ...(listen ? { listen: [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }] } : {}) })()
+  const relays = relayClient({
+    relays: listen ? [] : [relay.endpoint()], register: !listen, reconnectMinMs: 10, reconnectMaxMs: 200
+  })({ transport, identity: p.identity })
   const store = new CrashableStore(p.disk)
   const node = await createNode({
     identity: p.identity,
@@ -79,7 +95,8 @@ export async function startRelayOnlyNode (cleanup: Cleanup, relay: RelayServer, 
   }
   cleanup(crash)
   await node.start()
-  await until(() => node.contactRecord()?.endpoints.some(e => e.kind === 'relay') === true, 5000, 'a contact record naming the relay')
+  const kind = listen ? 'tcp' : 'relay'
+  await until(() => node.contactRecord()?.endpoints.some(e => e.kind === kind) === true, 5000, `a contact record naming its ${kind} endpoint`)
   return { node, relays, store, crash }
 }
 

@@ -11,8 +11,8 @@
 // lost = 0, duplicates = 0.
 import { describe, expect, test } from 'vitest'
 import { tcpServer } from './helpers.ts'
-import { memoryDirectory, persisted, queryStream, startRelayOnlyNode, tally } from './nodes.ts'
-import type { EgtpNode, Outcome, RelayOnlyNode } from './nodes.ts'
+import { memoryDirectory, persisted, queryStream, startListeningNode, startRelayOnlyNode, tally } from './nodes.ts'
+import type { EgtpNode, Outcome, RunningNode } from './nodes.ts'
 
 const RECOVERY_BOUND_MS = 10_000
 const QUERY_TIMEOUT_MS = 8_000
@@ -40,8 +40,8 @@ async function restartWhileStreaming (cleanup: (fn: () => Promise<void> | void) 
   const handled = new Map<number, number>()
   const setupA = counting(new Map())
   const setupB = counting(handled)
-  let a: RelayOnlyNode = await startRelayOnlyNode(cleanup, relay, directory, pa, setupA)
-  let b: RelayOnlyNode = await startRelayOnlyNode(cleanup, relay, directory, pb, setupB)
+  let a: RunningNode = await startRelayOnlyNode(cleanup, relay, directory, pa, setupA)
+  let b: RunningNode = await startRelayOnlyNode(cleanup, relay, directory, pb, setupB)
   const bId = b.node.nodeId
   const aId = a.node.nodeId
   // Sessions exist both ways before anything restarts.
@@ -107,6 +107,40 @@ describe('issue test 2: restarts through a real relay on 127.0.0.1 (relay-only n
 
   test('both restart at once', async ({ onTestFinished }) => {
     await restartWhileStreaming(onTestFinished, 'both')
+  })
+
+  test('A (reached directly on TCP, sending through the relay) restarts on a new port while B keeps querying it', async ({ onTestFinished }) => {
+    // The demo's topology. B's node answers on the path A's last frame came by (here the relay): after A
+    // dies B must fall back to A's contact record and find A's new port. The relay's sweep is slow here, so
+    // nothing depends on it forgetting A's send-only registration in time.
+    const relay = await tcpServer(onTestFinished, { sweepIntervalMs: 60_000 })
+    const directory = memoryDirectory()
+    const pa = persisted()
+    const handled = new Map<number, number>()
+    let a = await startListeningNode(onTestFinished, relay, directory, pa, counting(handled))
+    const b = await startRelayOnlyNode(onTestFinished, relay, directory, persisted(), counting(new Map()))
+    const aId = a.node.nodeId
+    // A speaks first, through the relay: B then answers and queries A on that path, never dialing A.
+    expect(await a.node.query(b.node.nodeId, 'echo', 'relayed', { timeoutMs: QUERY_TIMEOUT_MS })).toBe('relayed')
+    expect(await b.node.query(aId, 'echo', 'back', { timeoutMs: QUERY_TIMEOUT_MS })).toBe('back')
+    expect(relay.stats().accepted).toBeGreaterThanOrEqual(4)
+    const oldPort = a.node.contactRecord()!.endpoints.find(e => e.kind === 'tcp')
+    const stream = queryStream(() => b.node, aId, 'seq', INTERVAL_MS, QUERY_TIMEOUT_MS)
+    await sleep(600)
+    await a.crash()
+    await sleep(DOWN_MS)
+    a = await startListeningNode(onTestFinished, relay, directory, pa, counting(handled))
+    expect(a.node.contactRecord()!.endpoints.find(e => e.kind === 'tcp')).not.toEqual(oldPort)
+    const restartedAt = performance.now()
+    await sleep(AFTER_RESTART_MS)
+    const outcomes = await stream.stop()
+    const firstOk = outcomes.filter(o => o.ok && o.sentAt >= restartedAt).sort((x, y) => x.settledAt - y.settledAt)[0]
+    expect(firstOk, 'a query sent after the restart was answered').toBeDefined()
+    expect(firstOk!.settledAt - restartedAt).toBeLessThanOrEqual(RECOVERY_BOUND_MS)
+    expect(outcomes.filter(o => !o.ok && o.sentAt > firstOk!.settledAt)).toEqual([])
+    const t = tally(stream.sent(), outcomes, handled)
+    expect(t).toMatchObject({ lost: 0, duplicates: 0, answeredUnhandled: 0 })
+    expect(t.deliveredOnce + t.reportedFailed).toBe(t.sent)
   })
 
   test('crossover: both initiate at the same instant through the relay, fresh and after both restarted', async ({ onTestFinished }) => {
