@@ -4,6 +4,7 @@
 //   A and B exchange queries through the relay; B is killed with SIGKILL and restarted while A keeps
 //   sending; the timeline shows the recovery time and the counts delivered / reported failed / lost.
 // Exits 0 only if every step passed: lost = 0, no duplicate delivery, recovery within the bound.
+// The children log errors only, so the timeline stays readable; DEBUG=egtp:* shows their logs as well.
 import { fork, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -34,6 +35,8 @@ const work = mkdtempSync(join(tmpdir(), 'egtp-demo-'))
 const started = performance.now()
 const children: ChildProcess[] = []
 const failures: string[] = []
+/** Children print errors only unless DEBUG asks for more. */
+const childEnv = { ...process.env, DEBUG: process.env.DEBUG ?? '' }
 
 const t = (): string => `${((performance.now() - started) / 1000).toFixed(2).padStart(6)}s`
 const say = (text: string): void => { process.stdout.write(`${t()}  ${text}\n`) }
@@ -53,7 +56,7 @@ async function main (): Promise<void> {
   say(`EGTP demo network (${scenario}) in ${work}`)
 
   // 1. The relay.
-  const relay = spawn(process.execPath, [relayMain, '--listen', '127.0.0.1:0', '--data-dir', join(work, 'relay')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const relay = spawn(process.execPath, [relayMain, '--listen', '127.0.0.1:0', '--data-dir', join(work, 'relay')], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv })
   children.push(relay)
   const relayReady = await readReadyLine(relay, 10_000) as { nodeId: string, host: string, port: number }
   const relayArg = `${relayReady.nodeId}@${relayReady.host}:${relayReady.port}`
@@ -62,7 +65,7 @@ async function main (): Promise<void> {
   // 2. B, reachable only through the relay, with a persisted key and state.
   const bArgs = ['--relay', relayArg, '--key-file', join(work, 'b', 'identity.json'), '--data-dir', join(work, 'b')]
   const startB = async (): Promise<NodeProcess> => {
-    const b = new NodeProcess(fork(nodeMain, bArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }))
+    const b = new NodeProcess(fork(nodeMain, bArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv }))
     children.push(b.child)
     await b.ready(10_000)
     await b.waitForRecord((r) => decodeContactRecord(Buffer.from(r, 'base64')).endpoints.some(e => e.kind === 'relay'), 10_000)
@@ -74,7 +77,7 @@ async function main (): Promise<void> {
   // 3. A, directly reachable, also with a persisted key.
   const aArgs = ['--listen', '127.0.0.1:0', '--key-file', join(work, 'a', 'identity.json'), '--data-dir', join(work, 'a')]
   const startA = async (): Promise<NodeProcess> => {
-    const node = new NodeProcess(fork(nodeMain, aArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }))
+    const node = new NodeProcess(fork(nodeMain, aArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv }))
     children.push(node.child)
     await node.ready(10_000)
     return node
