@@ -81,13 +81,22 @@ const ratios: Array<{ size: string, ratio: number }> = []
   let sealed = 0
   for (const [label, size] of [['64 B', 64], ['1 KiB', 1024], ['64 KiB', 64 * 1024]] as const) {
     const msg = randomBytes(size)
-    const opts = { bytesPerOp: size, minMs: 300, rounds: 5 }
+    const opts = { bytesPerOp: size, minMs: 250, rounds: 3 }
     let n = 0
-    const raw: BenchResult = measure(`raw createCipheriv+createDecipheriv ${label}`, () => rawSealOpen(n++, msg), opts)
-    const ours: BenchResult = measure(`SessionManager seal+open ${label}`, () => {
-      sealed++
-      return b.open(a.seal(B, msg).frame)
-    }, opts)
+    // Other work shares these cores: measure both twice, alternating, and keep each one's best.
+    const best = (x: BenchResult, y: BenchResult): BenchResult => x.opsPerSec >= y.opsPerSec ? x : y
+    let raw: BenchResult | undefined
+    let ours: BenchResult | undefined
+    for (let round = 0; round < 2; round++) {
+      const r = measure(`raw createCipheriv+createDecipheriv ${label}`, () => rawSealOpen(n++, msg), opts)
+      const o = measure(`SessionManager seal+open ${label}`, () => {
+        sealed++
+        return b.open(a.seal(B, msg).frame)
+      }, opts)
+      raw = raw === undefined ? r : best(raw, r)
+      ours = ours === undefined ? o : best(ours, o)
+    }
+    if (raw === undefined || ours === undefined) throw new Error('unreachable')
     report(raw)
     report(ours, raw)
     ratios.push({ size: label, ratio: raw.opsPerSec / ours.opsPerSec })
@@ -128,15 +137,16 @@ function establish (hub: SessionManager, hubId: NodeIdentity, hubInitiates: bool
 
 /**
  * The key material a session holds, built alone: per session 3 keys (send, receive and the early-data key,
- * which the responder keeps to open repeated initiations' early data), each a node:crypto KeyObject plus its
- * raw 32-byte copy kept only to be wiped.
+ * which the responder keeps to open repeated initiations' early data), each a node:crypto KeyObject (the raw
+ * bytes are zeroed once imported, as the session does).
  */
 function keysOnly (keysPerSession: number): { heap: number, external: number, hold: unknown[] } {
   const before = heap()
   const hold: unknown[] = []
   for (let i = 0; i < SESSIONS * keysPerSession; i++) {
-    const raw = new Uint8Array(randomBytes(32))
-    hold.push({ key: createSecretKey(raw), raw })
+    const raw = randomBytes(32)
+    hold.push(createSecretKey(raw))
+    raw.fill(0)
   }
   const after = heap()
   return { heap: (after.heap - before.heap) / SESSIONS, external: (after.external - before.external) / SESSIONS, hold }

@@ -15,14 +15,16 @@ const encoder = new TextEncoder()
 const PROLOGUE = encoder.encode(SESSION_PROLOGUE)
 const EARLY_LABEL = encoder.encode('egtp/early-data/v1')
 
-/** Symmetric keys as node:crypto KeyObjects (imported once), with the raw bytes kept only to be wiped. */
-export interface SessionKey {
-  readonly key: KeyObject
-  readonly raw: Uint8Array
-}
+/**
+ * A symmetric key as a node:crypto KeyObject. The raw bytes are zeroed as soon as the KeyObject holds them, so
+ * the only copy lives in OpenSSL's memory (JavaScript cannot zero a KeyObject: it is dropped for GC).
+ */
+export type SessionKey = KeyObject
 
 function toSessionKey (raw: Uint8Array): SessionKey {
-  return { key: createSecretKey(raw), raw }
+  const key = createSecretKey(raw)
+  raw.fill(0)
+  return key
 }
 
 function takeKey (cs: CipherState): SessionKey {

@@ -17,14 +17,12 @@ import { Session, compareRank } from './session.ts'
 import type {
   OpenResult, PeerKey, ReplaceReason, SealResult, SessionEvents, SessionManagerInit, SessionStats
 } from './types.ts'
-import { equalBytes, hintValue, sessionCodec } from './wire.ts'
+import { equalBytes, hintValue, readDataFrame, sessionCodec } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
 
 interface PeerState {
   readonly key: PeerKey
   readonly idBytes: Uint8Array
-  readonly idHex: string
-  readonly x25519: Uint8Array
   current: Session | undefined
   /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
   readonly archived: Session[]
@@ -45,6 +43,7 @@ interface PeerIdentity {
 
 type Limits = Required<Omit<SessionManagerInit, 'identity' | 'clock' | 'store' | 'random' | 'logger' | 'clockWindowMs'>>
 
+const EMPTY = new Uint8Array(0)
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
 
@@ -207,7 +206,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   open (frame: Uint8Array, from?: { authenticatedSender?: string, authenticatedSenderKey?: Uint8Array }): OpenResult {
     this.#checkUsable()
     try {
-      const msg = sessionCodec.decode(frame)
+      const msg = readDataFrame(frame) ?? sessionCodec.decode(frame)
       const now = this.#clock.monotonic()
       const res = this.#open(msg, now, from)
       this.#stats.framesOpened++
@@ -354,7 +353,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   #initiate (ps: PeerState, now: number, reason: ReplaceReason | undefined): Session {
     const timestamp = this.#timestamp(ps)
     const localIndex = this.#allocateIndex()
-    const init = writeInitiation(this.#ctx, ps.x25519, { publicKey: this.#selfKey, index: localIndex, timestamp })
+    // The peer's X25519 key comes from the bounded cache (recomputed after eviction): a peer state does not keep it.
+    const init = writeInitiation(this.#ctx, this.#peerIdentity(ps.key.publicKey).x25519, { publicKey: this.#selfKey, index: localIndex, timestamp })
     const s = new Session({
       id: this.#nextId(), peerId: ps.key.nodeId, role: 'initiator', rank: { timestamp, initiator: this.#selfIdBytes },
       localIndex, initiationId: messageId(init.message), now, early: init.early
@@ -362,7 +362,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     s.hs = init.hs
     s.msg1 = init.message
     this.#register(s)
-    this.#replay.markIssued(ps.idHex, ps.idBytes, timestamp)
+    this.#replay.markIssued(ps.key.nodeId, ps.idBytes, timestamp)
     this.#stats.handshakesInitiated++
     this.#install(ps, s, reason ?? 'crossover', now)
     this.#log('session %s: initiating with %k', s.id, ps.key.nodeId)
@@ -376,8 +376,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
    * when our clock is behind the peer's (PROTOCOL.md §Sessions, "Timestamps").
    */
   #timestamp (ps: PeerState): number {
-    const ts = Math.max(Math.floor(this.#clock.now()), this.#replay.bootFloor, this.#replay.issued(ps.idHex) + 1,
-      this.#replay.acceptedFloor(ps.idHex) + 1, ...this.#ranksOf(ps).map(r => r + 1))
+    const ts = Math.max(Math.floor(this.#clock.now()), this.#replay.bootFloor, this.#replay.issued(ps.key.nodeId) + 1,
+      this.#replay.acceptedFloor(ps.key.nodeId) + 1, ...this.#ranksOf(ps).map(r => r + 1))
     if (ts >= Number.MAX_SAFE_INTEGER) throw new EgtpError('ERR_LIMIT', 'timestamp space exhausted')
     return ts
   }
@@ -388,20 +388,20 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   /** One frame on `s`: the handshake message rides along until the peer confirmed (heal without a return path). */
   #frame (s: Session, plaintext: Uint8Array | undefined, now: number): Uint8Array {
-    let msg: SessionFrame
-    const data = plaintext === undefined ? undefined : s.seal(plaintext)
-    if (s.role === 'initiator' && !s.established) {
-      msg = data === undefined ? { t: 'hi', h: s.msg1! } : { t: 'hi', h: s.msg1!, n: data.n, c: data.c }
-      s.lastHandshakeAt = now
-    } else if (s.role === 'responder' && !s.confirmed) {
-      msg = data === undefined ? { t: 'hr', r: s.remoteIndex!, h: s.msg2! } : { t: 'hr', r: s.remoteIndex!, h: s.msg2!, n: data.n, c: data.c }
-      s.lastHandshakeAt = now
-    } else {
-      const sealed = data ?? s.seal(new Uint8Array(0))
-      msg = { t: 'hd', r: s.remoteIndex!, n: sealed.n, c: sealed.c }
-    }
     s.lastSendAt = now
     this.#touch(s)
+    if (s.role === 'initiator' ? s.established : s.confirmed) {
+      // The hot path: a transport frame, encoded without the generic codec (same bytes).
+      return s.sealDataFrame(plaintext ?? EMPTY)
+    }
+    let msg: SessionFrame
+    const data = plaintext === undefined ? undefined : s.seal(plaintext)
+    if (s.role === 'initiator') {
+      msg = data === undefined ? { t: 'hi', h: s.msg1! } : { t: 'hi', h: s.msg1!, n: data.n, c: data.c }
+    } else {
+      msg = data === undefined ? { t: 'hr', r: s.remoteIndex!, h: s.msg2! } : { t: 'hr', r: s.remoteIndex!, h: s.msg2!, n: data.n, c: data.c }
+    }
+    s.lastHandshakeAt = now
     return sessionCodec.encode(msg)
   }
 
@@ -469,7 +469,6 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       if (!equalBytes(peerId.x25519, read.remoteStatic)) throw authFailed()
     } catch (err) {
       read.hs.wipe()
-      read.early.raw.fill(0)
       throw authFailed(err)
     }
     if (peerId.nodeId === this.#selfId) {
@@ -477,10 +476,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       this.#reject(id, 'ERR_SELF', undefined, now)
       throw new EgtpError('ERR_SELF', 'the initiation comes from our own identity')
     }
-    const ps = this.#peerState({ nodeId: peerId.nodeId, publicKey: payload.publicKey }, peerId.x25519)
+    const ps = this.#peerState({ nodeId: peerId.nodeId, publicKey: payload.publicKey })
     const refuse = (code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW', text: string): never => {
       read.hs.wipe()
-      read.early.raw.fill(0)
       this.#stats.handshakesRejected++
       this.#reject(id, code, ps.key.nodeId, now)
       this.#maybeRecover(ps.key.nodeId, code, now)
@@ -489,14 +487,14 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     if (this.#clockWindowMs !== undefined && Math.abs(payload.timestamp - this.#clock.now()) > this.#clockWindowMs) {
       refuse('ERR_CLOCK_WINDOW', `initiation timestamp is more than ${this.#clockWindowMs} ms from our clock`)
     }
-    if (payload.timestamp <= this.#replay.acceptedFloor(ps.idHex)) {
+    if (payload.timestamp <= this.#replay.acceptedFloor(ps.key.nodeId)) {
       refuse('ERR_REPLAY', 'initiation is not newer than the last one accepted from this peer')
     }
     if (!this.#peerBucket(ps, now)) {
       read.hs.wipe()
       throw this.#rateLimited()
     }
-    const durable = this.#replay.markAccepted(ps.idHex, ps.idBytes, payload.timestamp)
+    const durable = this.#replay.markAccepted(ps.key.nodeId, ps.idBytes, payload.timestamp)
     this.#stats.handshakesAccepted++
     const rank = { timestamp: payload.timestamp, initiator: ps.idBytes }
     const cur = ps.current
@@ -651,7 +649,10 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const ps = this.#peers.get(peer.nodeId)
     if (ps !== undefined && equalBytes(ps.key.publicKey, peer.publicKey)) return ps
     checkPeerKey(peer.nodeId, peer.publicKey)
-    return this.#peerState(peer, this.#peerIdentity(peer.publicKey).x25519)
+    // From here on the peer is known by the canonical (lowercase) form of its node ID.
+    const id = this.#peerIdentity(peer.publicKey)
+    if (id.nodeId === this.#selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
+    return this.#peerState({ nodeId: id.nodeId, publicKey: peer.publicKey })
   }
 
   #peerIdentity (publicKey: Uint8Array): PeerIdentity {
@@ -665,15 +666,16 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     return id
   }
 
-  #peerState (peer: PeerKey, x25519: Uint8Array): PeerState {
+  #peerState (peer: PeerKey): PeerState {
     let ps = this.#peers.get(peer.nodeId)
     if (ps === undefined) {
-      const idBytes = nodeIdToBytes(peer.nodeId)
+      // The public key and node ID bytes share one small buffer (one ArrayBuffer per peer instead of two).
+      const packed = new Uint8Array(32 + 20)
+      packed.set(peer.publicKey)
+      packed.set(nodeIdToBytes(peer.nodeId), 32)
       ps = {
-        key: Object.freeze({ nodeId: peer.nodeId, publicKey: peer.publicKey.slice() }),
-        idBytes,
-        idHex: hex(idBytes),
-        x25519,
+        key: Object.freeze({ nodeId: peer.nodeId, publicKey: packed.subarray(0, 32) }),
+        idBytes: packed.subarray(32),
         current: undefined,
         archived: [],
         bucket: new TokenBucket(this.#o.maxHandshakesPerPeerPerSecond, this.#clock.monotonic())

@@ -4,6 +4,7 @@
 // left by evicted records. Without a store all of it lives in memory only.
 import { EgtpError } from '@egtp/interface'
 import type { Clock, KeyValueStore, Logger } from '@egtp/interface'
+import { nodeIdFromBytes } from '@egtp/identity'
 import { REPLAY_STORE_SHARDS, TIMESTAMP_LEASE_MS } from './constants.ts'
 
 const RECORD_BYTES = 20 + 8 + 8
@@ -33,7 +34,7 @@ export class ReplayState {
   readonly #clock: Clock
   readonly #max: number
   readonly #log: Logger
-  /** nodeId → record, in least-recently-touched order. */
+  /** Node ID (text form) → record, in least-recently-touched order. */
   readonly #records = new Map<string, ReplayRecord>()
   readonly #shards = Array.from({ length: REPLAY_STORE_SHARDS }, () => new Set<ReplayRecord>())
   /** Every timestamp issued by an earlier run is below this. */
@@ -85,7 +86,7 @@ export class ReplayState {
       for (let off = 1; off < bytes.byteLength; off += RECORD_BYTES) {
         const id = bytes.slice(off, off + 20)
         const r = { id, accepted: readU64(view, off + 20), issued: readU64(view, off + 28) }
-        this.#records.set(Buffer.from(id).toString('hex'), r)
+        this.#records.set(nodeIdFromBytes(id), r)
         this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
       }
     }
@@ -95,27 +96,27 @@ export class ReplayState {
   }
 
   /** The timestamp an initiation from this peer must exceed. */
-  acceptedFloor (idHex: string): number {
-    const r = this.#records.get(idHex)
+  acceptedFloor (nodeId: string): number {
+    const r = this.#records.get(nodeId)
     return r === undefined ? this.#evictedFloor : r.accepted
   }
 
   /** The last timestamp we issued to this peer (0 if none recorded). */
-  issued (idHex: string): number {
-    return this.#records.get(idHex)?.issued ?? 0
+  issued (nodeId: string): number {
+    return this.#records.get(nodeId)?.issued ?? 0
   }
 
   /** Record an accepted initiation; the promise resolves once it is durable (undefined without a store). */
-  markAccepted (idHex: string, id: Uint8Array, timestamp: number): Promise<void> | undefined {
-    const r = this.#touch(idHex, id)
+  markAccepted (nodeId: string, id: Uint8Array, timestamp: number): Promise<void> | undefined {
+    const r = this.#touch(nodeId, id)
     if (timestamp <= r.accepted) return undefined
     r.accepted = timestamp
     return this.#persist(SHARD_KEY(id[0]! % REPLAY_STORE_SHARDS))
   }
 
   /** Record a timestamp we issued (persisted lazily: the lease covers a crash before it lands). */
-  markIssued (idHex: string, id: Uint8Array, timestamp: number): void {
-    const r = this.#touch(idHex, id)
+  markIssued (nodeId: string, id: Uint8Array, timestamp: number): void {
+    const r = this.#touch(nodeId, id)
     r.issued = Math.max(r.issued, timestamp)
     if (timestamp >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
       this.#ceiling = timestamp + TIMESTAMP_LEASE_MS
@@ -141,23 +142,24 @@ export class ReplayState {
     for (const s of this.#shards) s.clear()
   }
 
-  #touch (idHex: string, id: Uint8Array): ReplayRecord {
-    let r = this.#records.get(idHex)
+  #touch (nodeId: string, id: Uint8Array): ReplayRecord {
+    let r = this.#records.get(nodeId)
     if (r !== undefined) {
-      this.#records.delete(idHex)
+      this.#records.delete(nodeId)
     } else {
       // A peer we hold no record for must beat the floor left by evicted records.
-      r = { id: id.slice(), accepted: this.#evictedFloor, issued: 0 }
+      // `id` is the peer state's immutable node ID bytes: shared, not copied.
+      r = { id, accepted: this.#evictedFloor, issued: 0 }
       if (this.#records.size >= this.#max) this.#evictOldest()
       this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
     }
-    this.#records.set(idHex, r)
+    this.#records.set(nodeId, r)
     return r
   }
 
   #evictOldest (): void {
-    const [idHex, r] = this.#records.entries().next().value!
-    this.#records.delete(idHex)
+    const [nodeId, r] = this.#records.entries().next().value!
+    this.#records.delete(nodeId)
     this.#shards[r.id[0]! % REPLAY_STORE_SHARDS]!.delete(r)
     // Whatever that peer sent before stays rejected: an unknown peer must now beat the evicted floor.
     if (r.accepted > this.#evictedFloor) {

@@ -4,8 +4,9 @@ import { EgtpError } from '@egtp/interface'
 import type { PeerKey } from './types.ts'
 import type { SessionKey } from './ik.ts'
 import type { HandshakeState } from './noise/handshake.ts'
-import { CIPHERS } from './noise/primitives.ts'
+import { CIPHERS, TAG_LEN } from './noise/primitives.ts'
 import { ReplayWindow } from './replay-window.ts'
+import { dataFrame } from './wire.ts'
 
 const cipher = CIPHERS.ChaChaPoly
 const EMPTY = new Uint8Array(0)
@@ -81,10 +82,7 @@ export class Session {
     this.#send = send
     this.#recv = recv
     // The initiator never sends early data again once it has transport keys.
-    if (this.role === 'initiator') {
-      this.#early?.raw.fill(0)
-      this.#early = undefined
-    }
+    if (this.role === 'initiator') this.#early = undefined
   }
 
   /** Seal under the early key (initiator before message 2) or the transport key. */
@@ -92,7 +90,20 @@ export class Session {
     const key = this.#send ?? (this.role === 'initiator' ? this.#early : undefined)
     if (key === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    return { n, c: cipher.encrypt(key.key, cipher.nonce(n), EMPTY, plaintext) }
+    return { n, c: cipher.encrypt(key, cipher.nonce(n), EMPTY, plaintext) }
+  }
+
+  /**
+   * Seal a whole `hd` frame under the transport key (PROTOCOL.md §2.6–2.7): the ciphertext is written straight
+   * into the frame's bytes.
+   */
+  sealDataFrame (plaintext: Uint8Array): Uint8Array {
+    const key = this.#send
+    if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const n = this.sendCounter++
+    const { frame, cOffset } = dataFrame(this.remoteIndex, n, plaintext.byteLength + TAG_LEN)
+    cipher.encryptInto(key, cipher.nonce(n), plaintext, frame, cOffset)
+    return frame
   }
 
   /**
@@ -104,14 +115,13 @@ export class Session {
     const key = which === 'early' ? (this.role === 'responder' ? this.#early : undefined) : this.#recv
     if (key === undefined) throw new EgtpError('ERR_AUTH', 'message authentication failed')
     if (!this.window.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
-    const plaintext = cipher.decrypt(key.key, cipher.nonce(n), EMPTY, c)
+    const plaintext = cipher.decrypt(key, cipher.nonce(n), EMPTY, c)
     this.window.update(n)
     return plaintext
   }
 
-  /** Zero every key and forget the handshake. KeyObjects cannot be zeroed from JS: they are dropped for GC. */
+  /** Forget every key and the handshake. KeyObjects cannot be zeroed from JS: they are dropped for GC. */
   wipe (): void {
-    for (const k of [this.#early, this.#send, this.#recv]) k?.raw.fill(0)
     this.#early = this.#send = this.#recv = undefined
     this.hs?.wipe()
     this.hs = undefined

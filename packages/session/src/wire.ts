@@ -74,3 +74,98 @@ export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
   return diff === 0
 }
+
+// ---- fast path for transport frames ----
+// `hd` is almost every frame, so it is written and read here directly, byte for byte what the codec writes
+// (canonical: fixed key order, shortest integers; checked against sessionCodec by test/wire.test.ts). Anything
+// that is not exactly such a frame goes to sessionCodec.decode, which validates it and names the error.
+
+/** 0x85 = map of 5, then "t": "hd", "v": 1, "r". */
+const HD_HEAD = Uint8Array.of(0x85, 0xa1, 0x74, 0xa2, 0x68, 0x64, 0xa1, 0x76, 0x01, 0xa1, 0x72)
+const KEY_N0 = 0xa1
+const KEY_N1 = 0x6e
+const KEY_C1 = 0x63
+/** The codec's bound on a bytes field (f.bytes default max). */
+const MAX_C_BYTES = 1024 * 1024
+const TAG_BYTES = 16
+
+function uintBytes (v: number): number {
+  return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
+}
+
+function putUint (out: Uint8Array, view: DataView, off: number, v: number): number {
+  if (v < 0x80) { out[off] = v; return off + 1 }
+  if (v < 0x100) { out[off] = 0xcc; out[off + 1] = v; return off + 2 }
+  if (v < 0x1_0000) { out[off] = 0xcd; view.setUint16(off + 1, v); return off + 3 }
+  if (v < 0x1_0000_0000) { out[off] = 0xce; view.setUint32(off + 1, v); return off + 5 }
+  out[off] = 0xcf
+  view.setUint32(off + 1, Math.floor(v / 0x1_0000_0000))
+  view.setUint32(off + 5, v >>> 0)
+  return off + 9
+}
+
+/**
+ * An `hd` frame's canonical bytes with `cLength` bytes left for the ciphertext at `cOffset`, for the caller to
+ * encrypt into (one allocation, no copy through the codec).
+ */
+export function dataFrame (r: number, n: number, cLength: number): { frame: Uint8Array, cOffset: number } {
+  const binHead = cLength < 0x100 ? 2 : cLength < 0x1_0000 ? 3 : 5
+  const cOffset = HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHead
+  const frame = new Uint8Array(cOffset + cLength)
+  const view = new DataView(frame.buffer)
+  frame.set(HD_HEAD)
+  let off = putUint(frame, view, HD_HEAD.byteLength, r)
+  frame[off++] = KEY_N0
+  frame[off++] = KEY_N1
+  off = putUint(frame, view, off, n)
+  frame[off++] = KEY_N0
+  frame[off++] = KEY_C1
+  if (binHead === 2) { frame[off] = 0xc4; frame[off + 1] = cLength } else if (binHead === 3) { frame[off] = 0xc5; view.setUint16(off + 1, cLength) } else { frame[off] = 0xc6; view.setUint32(off + 1, cLength) }
+  return { frame, cOffset }
+}
+
+/** A shortest-form unsigned integer at `off`: [value, next offset], or undefined. */
+function getUint (b: Uint8Array, view: DataView, off: number): [number, number] | undefined {
+  const h = b[off]
+  if (h === undefined) return undefined
+  if (h < 0x80) return [h, off + 1]
+  if (h === 0xcc && off + 2 <= b.byteLength) { const v = b[off + 1]!; return v >= 0x80 ? [v, off + 2] : undefined }
+  if (h === 0xcd && off + 3 <= b.byteLength) { const v = view.getUint16(off + 1); return v >= 0x100 ? [v, off + 3] : undefined }
+  if (h === 0xce && off + 5 <= b.byteLength) { const v = view.getUint32(off + 1); return v >= 0x1_0000 ? [v, off + 5] : undefined }
+  if (h === 0xcf && off + 9 <= b.byteLength) {
+    const v = view.getUint32(off + 1) * 0x1_0000_0000 + view.getUint32(off + 5)
+    return v >= 0x1_0000_0000 && v <= Number.MAX_SAFE_INTEGER ? [v, off + 9] : undefined
+  }
+  return undefined
+}
+
+/**
+ * Read a canonical `hd` frame without the generic codec. Returns undefined for anything else (including
+ * non-canonical encodings), so the caller falls back to `sessionCodec.decode`; `c` is a view into `bytes`.
+ */
+export function readDataFrame (bytes: Uint8Array): { t: 'hd', r: number, n: number, c: Uint8Array } | undefined {
+  const len = bytes.byteLength
+  if (len < HD_HEAD.byteLength + 1 + 2 + 1 + 2 + 2 + TAG_BYTES) return undefined
+  for (let i = 0; i < HD_HEAD.byteLength; i++) if (bytes[i] !== HD_HEAD[i]) return undefined
+  const view = new DataView(bytes.buffer, bytes.byteOffset, len)
+  const r = getUint(bytes, view, HD_HEAD.byteLength)
+  if (r === undefined || r[0] > 0xffff_ffff) return undefined
+  let off = r[1]
+  if (bytes[off] !== KEY_N0 || bytes[off + 1] !== KEY_N1) return undefined
+  const n = getUint(bytes, view, off + 2)
+  if (n === undefined) return undefined
+  off = n[1]
+  if (bytes[off] !== KEY_N0 || bytes[off + 1] !== KEY_C1) return undefined
+  off += 2
+  let cLength: number
+  const h = bytes[off]
+  if (h === 0xc4 && off + 2 <= len) { cLength = bytes[off + 1]!; off += 2 } else if (h === 0xc5 && off + 3 <= len) {
+    cLength = view.getUint16(off + 1); off += 3
+    if (cLength < 0x100) return undefined
+  } else if (h === 0xc6 && off + 5 <= len) {
+    cLength = view.getUint32(off + 1); off += 5
+    if (cLength < 0x1_0000) return undefined
+  } else return undefined
+  if (off + cLength !== len || cLength < TAG_BYTES || cLength > MAX_C_BYTES) return undefined
+  return { t: 'hd', r: r[0], n: n[0], c: bytes.subarray(off) }
+}

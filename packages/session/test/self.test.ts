@@ -41,3 +41,18 @@ describe('scenario 8: talking to yourself', () => {
     expect(m.stats().sessions).toBe(0)
   })
 })
+
+describe('node ID spelling', () => {
+  it('our own node ID in upper case is still ERR_SELF, and a peer named in upper case is the same peer', () => {
+    const bob = identity(2)
+    const clock = new FakeClock()
+    const m = new SessionManager({ identity: alice, clock, random: seededRandom(1) })
+    let err: unknown
+    try { m.seal({ nodeId: alice.nodeId.toUpperCase(), publicKey: alice.publicKey }, text('x')) } catch (e) { err = e }
+    expect(isEgtpError(err, 'ERR_SELF')).toBe(true)
+    m.seal({ nodeId: bob.nodeId.toUpperCase(), publicKey: bob.publicKey }, text('x'))
+    m.seal(peerOf(bob), text('y'))
+    expect(inspectSessions(m, bob.nodeId)).toHaveLength(1)
+    expect(m.stats().peers).toBe(1)
+  })
+})

@@ -67,6 +67,8 @@ export interface NoiseCipher {
   /** 96-bit nonce for counter `n` (0 ≤ n < 2^53), or the all-ones counter 2^64-1 used by REKEY. */
   nonce: (n: number | 'max') => Uint8Array
   encrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) => Uint8Array
+  /** Encrypt with empty associated data straight into `out` at `offset` (ciphertext ‖ tag: plaintext + 16 bytes). */
+  encryptInto: (key: Uint8Array | KeyObject, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number) => void
   /** @throws {EgtpError} ERR_AUTH when the tag does not verify */
   decrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array) => Uint8Array
 }
@@ -104,6 +106,12 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       c.final()
       out.set(c.getAuthTag(), plaintext.byteLength)
       return out
+    },
+    encryptInto: (key, nonce, plaintext, out, offset) => {
+      const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
+      if (plaintext.byteLength > 0) out.set(c.update(plaintext), offset)
+      c.final()
+      out.set(c.getAuthTag(), offset + plaintext.byteLength)
     },
     decrypt: (key, nonce, ad, ciphertext) => {
       if (ciphertext.byteLength < TAG_LEN) throw new EgtpError('ERR_AUTH', 'message authentication failed')
