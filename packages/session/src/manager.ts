@@ -96,6 +96,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #events: Array<[keyof SessionEvents, SessionEvents[keyof SessionEvents]]> = []
   readonly #stats: SessionStats
   #sessionCount = 0
+  /** The session #touch last moved to the end of #activity (undefined once anything else changes it). */
+  #lastTouched: Session | undefined
   #seq = 0
   #started = false
   #closed = false
@@ -694,6 +696,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const old = ps.current
     ps.current = s
     this.#activity.add(s)
+    this.#lastTouched = undefined
     if (old !== undefined) {
       this.#activity.delete(old)
       this.#archive(ps, old, now)
@@ -759,9 +762,11 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   #touch (s: Session): void {
-    if (!this.#activity.has(s)) return
+    // Already the most recently active (a burst to one peer): nothing to reorder.
+    if (this.#lastTouched === s || !this.#activity.has(s)) return
     this.#activity.delete(s)
     this.#activity.add(s)
+    this.#lastTouched = s
   }
 
   #allocateIndex (): number {

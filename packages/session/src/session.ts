@@ -10,6 +10,18 @@ import { dataFrame } from './wire.ts'
 
 const cipher = CIPHERS.ChaChaPoly
 const EMPTY = new Uint8Array(0)
+/**
+ * Scratch nonce for the transport hot path (node:crypto copies the IV, so one buffer serves every call):
+ * ChaChaPoly's 32 zero bits ‖ little-endian 64-bit counter (PROTOCOL.md §2.7).
+ */
+const NONCE = new Uint8Array(12)
+function nonce (n: number): Uint8Array {
+  const lo = n >>> 0
+  const hi = Math.floor(n / 0x1_0000_0000)
+  NONCE[4] = lo; NONCE[5] = lo >>> 8; NONCE[6] = lo >>> 16; NONCE[7] = lo >>> 24
+  NONCE[8] = hi; NONCE[9] = hi >>> 8; NONCE[10] = hi >>> 16; NONCE[11] = hi >>> 24
+  return NONCE
+}
 
 /** Ordering key of a session: its initiation's timestamp, then the initiator's raw node ID. */
 export interface SessionRank {
@@ -90,7 +102,7 @@ export class Session {
     const key = this.#send ?? (this.role === 'initiator' ? this.#early : undefined)
     if (key === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    return { n, c: cipher.encrypt(key, cipher.nonce(n), EMPTY, plaintext) }
+    return { n, c: cipher.encrypt(key, nonce(n), EMPTY, plaintext) }
   }
 
   /**
@@ -102,7 +114,7 @@ export class Session {
     if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
     const { frame, cOffset } = dataFrame(this.remoteIndex, n, plaintext.byteLength + TAG_LEN)
-    cipher.encryptInto(key, cipher.nonce(n), plaintext, frame, cOffset)
+    cipher.encryptInto(key, nonce(n), plaintext, frame, cOffset)
     return frame
   }
 
@@ -115,7 +127,7 @@ export class Session {
     const key = which === 'early' ? (this.role === 'responder' ? this.#early : undefined) : this.#recv
     if (key === undefined) throw new EgtpError('ERR_AUTH', 'message authentication failed')
     if (!this.window.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
-    const plaintext = cipher.decrypt(key, cipher.nonce(n), EMPTY, c)
+    const plaintext = cipher.decrypt(key, nonce(n), EMPTY, c)
     this.window.update(n)
     return plaintext
   }

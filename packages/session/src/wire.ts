@@ -93,14 +93,25 @@ function uintBytes (v: number): number {
   return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
 }
 
-function putUint (out: Uint8Array, view: DataView, off: number, v: number): number {
+function put32 (out: Uint8Array, off: number, v: number): void {
+  out[off] = v >>> 24
+  out[off + 1] = v >>> 16
+  out[off + 2] = v >>> 8
+  out[off + 3] = v
+}
+
+function get32 (b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0
+}
+
+function putUint (out: Uint8Array, off: number, v: number): number {
   if (v < 0x80) { out[off] = v; return off + 1 }
   if (v < 0x100) { out[off] = 0xcc; out[off + 1] = v; return off + 2 }
-  if (v < 0x1_0000) { out[off] = 0xcd; view.setUint16(off + 1, v); return off + 3 }
-  if (v < 0x1_0000_0000) { out[off] = 0xce; view.setUint32(off + 1, v); return off + 5 }
+  if (v < 0x1_0000) { out[off] = 0xcd; out[off + 1] = v >>> 8; out[off + 2] = v; return off + 3 }
+  if (v < 0x1_0000_0000) { out[off] = 0xce; put32(out, off + 1, v); return off + 5 }
   out[off] = 0xcf
-  view.setUint32(off + 1, Math.floor(v / 0x1_0000_0000))
-  view.setUint32(off + 5, v >>> 0)
+  put32(out, off + 1, Math.floor(v / 0x1_0000_0000))
+  put32(out, off + 5, v >>> 0)
   return off + 9
 }
 
@@ -112,31 +123,53 @@ export function dataFrame (r: number, n: number, cLength: number): { frame: Uint
   const binHead = cLength < 0x100 ? 2 : cLength < 0x1_0000 ? 3 : 5
   const cOffset = HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHead
   const frame = new Uint8Array(cOffset + cLength)
-  const view = new DataView(frame.buffer)
   frame.set(HD_HEAD)
-  let off = putUint(frame, view, HD_HEAD.byteLength, r)
+  let off = putUint(frame, HD_HEAD.byteLength, r)
   frame[off++] = KEY_N0
   frame[off++] = KEY_N1
-  off = putUint(frame, view, off, n)
+  off = putUint(frame, off, n)
   frame[off++] = KEY_N0
   frame[off++] = KEY_C1
-  if (binHead === 2) { frame[off] = 0xc4; frame[off + 1] = cLength } else if (binHead === 3) { frame[off] = 0xc5; view.setUint16(off + 1, cLength) } else { frame[off] = 0xc6; view.setUint32(off + 1, cLength) }
+  if (binHead === 2) {
+    frame[off] = 0xc4; frame[off + 1] = cLength
+  } else if (binHead === 3) {
+    frame[off] = 0xc5; frame[off + 1] = cLength >>> 8; frame[off + 2] = cLength
+  } else {
+    frame[off] = 0xc6; put32(frame, off + 1, cLength)
+  }
   return { frame, cOffset }
 }
 
-/** A shortest-form unsigned integer at `off`: [value, next offset], or undefined. */
-function getUint (b: Uint8Array, view: DataView, off: number): [number, number] | undefined {
+/** Read position of the fast reader (module state: the reader is synchronous and not reentrant). */
+let pos = 0
+
+/** A shortest-form unsigned integer at `pos` (advanced past it), or -1. */
+function getUint (b: Uint8Array): number {
+  const off = pos
   const h = b[off]
-  if (h === undefined) return undefined
-  if (h < 0x80) return [h, off + 1]
-  if (h === 0xcc && off + 2 <= b.byteLength) { const v = b[off + 1]!; return v >= 0x80 ? [v, off + 2] : undefined }
-  if (h === 0xcd && off + 3 <= b.byteLength) { const v = view.getUint16(off + 1); return v >= 0x100 ? [v, off + 3] : undefined }
-  if (h === 0xce && off + 5 <= b.byteLength) { const v = view.getUint32(off + 1); return v >= 0x1_0000 ? [v, off + 5] : undefined }
-  if (h === 0xcf && off + 9 <= b.byteLength) {
-    const v = view.getUint32(off + 1) * 0x1_0000_0000 + view.getUint32(off + 5)
-    return v >= 0x1_0000_0000 && v <= Number.MAX_SAFE_INTEGER ? [v, off + 9] : undefined
+  if (h === undefined) return -1
+  if (h < 0x80) { pos = off + 1; return h }
+  let v: number
+  if (h === 0xcc && off + 2 <= b.byteLength) {
+    v = b[off + 1]!
+    if (v < 0x80) return -1
+    pos = off + 2
+  } else if (h === 0xcd && off + 3 <= b.byteLength) {
+    v = (b[off + 1]! << 8) | b[off + 2]!
+    if (v < 0x100) return -1
+    pos = off + 3
+  } else if (h === 0xce && off + 5 <= b.byteLength) {
+    v = get32(b, off + 1)
+    if (v < 0x1_0000) return -1
+    pos = off + 5
+  } else if (h === 0xcf && off + 9 <= b.byteLength) {
+    v = get32(b, off + 1) * 0x1_0000_0000 + get32(b, off + 5)
+    if (v < 0x1_0000_0000 || v > Number.MAX_SAFE_INTEGER) return -1
+    pos = off + 9
+  } else {
+    return -1
   }
-  return undefined
+  return v
 }
 
 /**
@@ -147,25 +180,29 @@ export function readDataFrame (bytes: Uint8Array): { t: 'hd', r: number, n: numb
   const len = bytes.byteLength
   if (len < HD_HEAD.byteLength + 1 + 2 + 1 + 2 + 2 + TAG_BYTES) return undefined
   for (let i = 0; i < HD_HEAD.byteLength; i++) if (bytes[i] !== HD_HEAD[i]) return undefined
-  const view = new DataView(bytes.buffer, bytes.byteOffset, len)
-  const r = getUint(bytes, view, HD_HEAD.byteLength)
-  if (r === undefined || r[0] > 0xffff_ffff) return undefined
-  let off = r[1]
-  if (bytes[off] !== KEY_N0 || bytes[off + 1] !== KEY_N1) return undefined
-  const n = getUint(bytes, view, off + 2)
-  if (n === undefined) return undefined
-  off = n[1]
+  pos = HD_HEAD.byteLength
+  const r = getUint(bytes)
+  if (r < 0 || r > 0xffff_ffff) return undefined
+  if (bytes[pos] !== KEY_N0 || bytes[pos + 1] !== KEY_N1) return undefined
+  pos += 2
+  const n = getUint(bytes)
+  if (n < 0) return undefined
+  let off = pos
   if (bytes[off] !== KEY_N0 || bytes[off + 1] !== KEY_C1) return undefined
   off += 2
   let cLength: number
   const h = bytes[off]
-  if (h === 0xc4 && off + 2 <= len) { cLength = bytes[off + 1]!; off += 2 } else if (h === 0xc5 && off + 3 <= len) {
-    cLength = view.getUint16(off + 1); off += 3
+  if (h === 0xc4 && off + 2 <= len) {
+    cLength = bytes[off + 1]!; off += 2
+  } else if (h === 0xc5 && off + 3 <= len) {
+    cLength = (bytes[off + 1]! << 8) | bytes[off + 2]!; off += 3
     if (cLength < 0x100) return undefined
   } else if (h === 0xc6 && off + 5 <= len) {
-    cLength = view.getUint32(off + 1); off += 5
+    cLength = get32(bytes, off + 1); off += 5
     if (cLength < 0x1_0000) return undefined
-  } else return undefined
+  } else {
+    return undefined
+  }
   if (off + cLength !== len || cLength < TAG_BYTES || cLength > MAX_C_BYTES) return undefined
-  return { t: 'hd', r: r[0], n: n[0], c: bytes.subarray(off) }
+  return { t: 'hd', r, n, c: bytes.subarray(off) }
 }
