@@ -96,7 +96,7 @@ async function restartWhileStreaming (cleanup: (fn: () => Promise<void> | void) 
   expect(relay.stats().delivered).toBeGreaterThan(t.deliveredOnce)
 }
 
-describe('issue test 2: restarts through a real relay on 127.0.0.1 (relay-only nodes)', () => {
+describe('issue test 2: restarts through a real relay on 127.0.0.1', { timeout: 60_000 }, () => {
   test('B restarts with its persisted key while A keeps sending', async ({ onTestFinished }) => {
     await restartWhileStreaming(onTestFinished, 'B')
   })
