@@ -151,7 +151,8 @@ export class ReplayState {
       // `id` is the peer state's immutable node ID bytes: shared, not copied.
       r = { id, accepted: this.#evictedFloor, issued: 0 }
       if (this.#records.size >= this.#max) this.#evictOldest()
-      this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
+      // Shards only index what is written to the store: without one they would only cost memory.
+      if (this.#store !== undefined) this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
     }
     this.#records.set(nodeId, r)
     return r
