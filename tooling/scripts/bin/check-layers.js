@@ -88,6 +88,7 @@ export function checkLayers (root) {
     }
     if (isLibrary && !LAYERS[name]) violations.push(`${rel(join(pkg.dir, 'package.json'))}: ${name} has no row in the layer table (tooling/scripts/bin/check-layers.js)`)
 
+    const importedBySrc = new Set()
     for (const file of listFiles(pkg.dir)) {
       const inSrc = relative(pkg.dir, file).startsWith('src')
       const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1')
@@ -107,6 +108,7 @@ export function checkLayers (root) {
         }
         const dep = packageName(spec)
         if (dep === name) continue
+        if (inSrc) importedBySrc.add(dep)
         const target = byName.get(dep)
         if (/\/(src|dist)(\/|$)/.test(spec.slice(dep.length))) {
           violations.push(`${rel(file)} imports ${spec}: deep imports are forbidden, use the package's exports`)
@@ -120,6 +122,13 @@ export function checkLayers (root) {
         if (inSrc && isLibrary && LAYERS[name] && dep.startsWith('@egtp/') && !LAYERS[name].includes(dep)) {
           violations.push(`${rel(file)} imports ${dep} (${entryOf(dep)}): ${name} may import only ${LAYERS[name].join(', ') || 'no workspace package'}`)
         }
+      }
+    }
+
+    // A library's runtime dependencies are what installing it pulls: each must be imported by its source.
+    if (isLibrary) {
+      for (const dep of Object.keys(pkg.json.dependencies ?? {})) {
+        if (!importedBySrc.has(dep)) violations.push(`${rel(join(pkg.dir, 'package.json'))} declares ${dep}, which nothing in ${rel(join(pkg.dir, 'src'))} imports: drop it or move it to devDependencies`)
       }
     }
   }

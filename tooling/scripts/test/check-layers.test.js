@@ -16,5 +16,6 @@ describe('check-layers', () => {
     expect(violations).toContainEqual(expect.stringMatching(/packages\/tcp\/package\.json declares @egtp\/session/))
     expect(violations).toContainEqual(expect.stringMatching(/packages\/tcp\/src\/index\.ts imports msgpackr, which packages\/tcp\/package\.json does not declare/))
     expect(violations).toContainEqual(expect.stringMatching(/packages\/session\/src\/index\.ts imports node:net: @egtp\/session must not know sockets/))
+    expect(violations).toContainEqual(expect.stringMatching(/packages\/session\/package\.json declares @noble\/ciphers, which nothing in packages\/session\/src imports/))
   })
 })
