@@ -24,16 +24,32 @@ function expectExactlyOnceOrReported (stream: Stream, receiver: Side): void {
   expect(stream.sent.slice(-5).every(s => s.outcome === 'ok'), JSON.stringify(stream.sent.slice(-5))).toBe(true)
 }
 
+/** A and B, each with a key file and data directory of its own, started; stopped and removed after the test. */
+async function startedPair (onTestFinished: (fn: () => Promise<void>) => void): Promise<{ a: Side, b: Side }> {
+  const tmp = await tempDir()
+  onTestFinished(tmp.remove)
+  const dir = memoryDirectory()
+  const a = new Side('A', `${tmp.path}/a`, dir)
+  const b = new Side('B', `${tmp.path}/b`, dir)
+  onTestFinished(async () => { await a.stop(); await b.stop() })
+  await a.start()
+  await b.start()
+  return { a, b }
+}
+
+/** Both streams end; traffic recovered within the bound after `restartedAt`, and each stream kept the promise. */
+async function expectRecoveredBothWays (label: string, a: Side, b: Side, ab: Stream, ba: Stream, restartedAt: number): Promise<void> {
+  await Promise.all([ab.finish(), ba.finish()])
+  const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
+  console.log(`${label}: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
+  expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
+  expectExactlyOnceOrReported(ab, b)
+  expectExactlyOnceOrReported(ba, a)
+}
+
 describe('restart recovery (in process, persisted key and data directory)', () => {
   test('B restarts while A keeps sending', async ({ onTestFinished }) => {
-    const tmp = await tempDir()
-    onTestFinished(tmp.remove)
-    const dir = memoryDirectory()
-    const a = new Side('A', `${tmp.path}/a`, dir)
-    const b = new Side('B', `${tmp.path}/b`, dir)
-    onTestFinished(async () => { await a.stop(); await b.stop() })
-    await a.start()
-    await b.start()
+    const { a, b } = await startedPair(onTestFinished)
     const idBefore = b.nodeId
     const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
     await sleep(300)
@@ -49,60 +65,29 @@ describe('restart recovery (in process, persisted key and data directory)', () =
   })
 
   test('A restarts while B keeps sending to it, and A resumes sending', async ({ onTestFinished }) => {
-    const tmp = await tempDir()
-    onTestFinished(tmp.remove)
-    const dir = memoryDirectory()
-    const a = new Side('A', `${tmp.path}/a`, dir)
-    const b = new Side('B', `${tmp.path}/b`, dir)
-    onTestFinished(async () => { await a.stop(); await b.stop() })
-    await a.start()
-    await b.start()
+    const { a, b } = await startedPair(onTestFinished)
     const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
     const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
     await sleep(300)
     await a.restart(200)
     const restartedAt = a.startedAt
     await sleep(1500)
-    await Promise.all([ab.finish(), ba.finish()])
-    const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
-    console.log(`A restart: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
-    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
-    expectExactlyOnceOrReported(ab, b)
-    expectExactlyOnceOrReported(ba, a)
+    await expectRecoveredBothWays('A restart', a, b, ab, ba, restartedAt)
   })
 
   test('both restart while both send', async ({ onTestFinished }) => {
-    const tmp = await tempDir()
-    onTestFinished(tmp.remove)
-    const dir = memoryDirectory()
-    const a = new Side('A', `${tmp.path}/a`, dir)
-    const b = new Side('B', `${tmp.path}/b`, dir)
-    onTestFinished(async () => { await a.stop(); await b.stop() })
-    await a.start()
-    await b.start()
+    const { a, b } = await startedPair(onTestFinished)
     const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
     const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
     await sleep(300)
     await Promise.all([a.restart(100), (async () => { await sleep(50); await b.restart(250) })()])
     const restartedAt = Math.max(a.startedAt, b.startedAt)
     await sleep(1500)
-    await Promise.all([ab.finish(), ba.finish()])
-    const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
-    console.log(`both restart: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
-    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
-    expectExactlyOnceOrReported(ab, b)
-    expectExactlyOnceOrReported(ba, a)
+    await expectRecoveredBothWays('both restart', a, b, ab, ba, restartedAt)
   })
 
   test('both restart and both initiate at the same instant (crossover)', async ({ onTestFinished }) => {
-    const tmp = await tempDir()
-    onTestFinished(tmp.remove)
-    const dir = memoryDirectory()
-    const a = new Side('A', `${tmp.path}/a`, dir)
-    const b = new Side('B', `${tmp.path}/b`, dir)
-    onTestFinished(async () => { await a.stop(); await b.stop() })
-    await a.start()
-    await b.start()
+    const { a, b } = await startedPair(onTestFinished)
     // Sessions exist both ways before the restart.
     await a.node!.query(b.nodeId, 'q', { key: 'warm-ab' })
     await b.node!.query(a.nodeId, 'q', { key: 'warm-ba' })
@@ -117,13 +102,8 @@ describe('restart recovery (in process, persisted key and data directory)', () =
       b.node!.query(a.nodeId, 'q', { key: `burst-ba-${i}` }, { timeoutMs: TIMEOUT_MS })
     ])))
     await sleep(1000)
-    await Promise.all([ab.finish(), ba.finish()])
     expect(burst.every(r => r.status === 'fulfilled'), JSON.stringify(burst.find(r => r.status === 'rejected'))).toBe(true)
-    const recovery = Math.max(ab.recoveryMs(restartedAt), ba.recoveryMs(restartedAt))
-    console.log(`crossover: recovered in ${Math.round(recovery)} ms`, ab.counts(), ba.counts())
-    expect(recovery).toBeLessThan(RECOVERY_BOUND_MS)
-    expectExactlyOnceOrReported(ab, b)
-    expectExactlyOnceOrReported(ba, a)
+    await expectRecoveredBothWays('crossover', a, b, ab, ba, restartedAt)
     for (let i = 0; i < 50; i++) {
       expect(b.delivered.get(`burst-ab-${i}`)).toBe(1)
       expect(a.delivered.get(`burst-ba-${i}`)).toBe(1)
