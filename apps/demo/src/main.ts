@@ -160,7 +160,7 @@ async function main (): Promise<void> {
   const settled = await Promise.all(results)
   const firstAfter = settled.filter(r => r.ok && r.sentAt >= restartedAt).sort((x, y) => x.at - y.at)[0]
   const recoveryMs = firstAfter === undefined ? Number.POSITIVE_INFINITY : firstAfter.at - restartedAt
-  say(`first answer after the restart: query #${firstAfter?.seq ?? '-'} answered ${Number.isFinite(recoveryMs) ? (recoveryMs / 1000).toFixed(3) : '∞'} s after the restart`)
+  say(`stream stopped; recovery: query #${firstAfter?.seq ?? '-'}, the first sent after the restart, was answered ${Number.isFinite(recoveryMs) ? (recoveryMs / 1000).toFixed(3) : '∞'} s after it`)
 
   // 6. After recovery everything flows again.
   const [after, afterBack] = await Promise.all([
