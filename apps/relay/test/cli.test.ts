@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, test } from 'vitest'
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+
+interface Ready { event: 'ready', nodeId: string, host: string, port: number, metricsPort: number | null }
+
+/** Start the built relay app; resolves with its ready line. Killed after the test. */
+async function startRelay (args: string[], onTestFinished: (fn: () => void) => void): Promise<{ child: ChildProcess, ready: Ready }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+  onTestFinished(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  let out = ''
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const line = out.split('\n').find(l => l.startsWith('{'))
+      if (line !== undefined) resolve(JSON.parse(line) as Ready)
+    })
+    child.once('exit', (code) => { reject(new Error(`relay exited with ${String(code)} before it was ready`)) })
+  })
+  return { child, ready }
+}
+
+async function scrape (port: number, path = '/metrics'): Promise<{ status: number, type: string | null, text: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) })
+  return { status: res.status, type: res.headers.get('content-type'), text: await res.text() }
+}
+
+const metric = (text: string, name: string): number => {
+  const line = text.split('\n').find(l => l.startsWith(`${name} `))
+  if (line === undefined) throw new Error(`no ${name} in:\n${text}`)
+  return Number(line.split(' ')[1])
+}
+
+describe('egtp-relay (the app, as a process)', () => {
+  test('serves Prometheus metrics that follow the relay, and stops cleanly on SIGTERM', async ({ onTestFinished }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'egtp-app-relay-'))
+    onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+    const { child, ready } = await startRelay(['--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--data-dir', join(dir, 'queue')], onTestFinished)
+    expect(ready.host).toBe('127.0.0.1')
+    expect(ready.metricsPort).toBeGreaterThan(0)
+
+    const first = await scrape(ready.metricsPort!)
+    expect(first.status).toBe(200)
+    expect(first.type).toMatch(/^text\/plain; version=0\.0\.4/)
+    expect(first.text).toMatch(/# TYPE egtp_relay_accepted_total counter/)
+    expect(metric(first.text, 'egtp_relay_persistent')).toBe(1)
+    expect(metric(first.text, 'egtp_relay_connections')).toBe(0)
+
+    // An unauthenticated TCP connection shows up in the gauge while it is open.
+    const socket = connect(ready.port, '127.0.0.1')
+    onTestFinished(() => { socket.destroy() })
+    await once(socket, 'connect')
+    let open = 0
+    for (let i = 0; i < 50 && open === 0; i++) {
+      open = metric((await scrape(ready.metricsPort!)).text, 'egtp_relay_connections')
+      if (open === 0) await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    expect(open).toBe(1)
+    expect((await scrape(ready.metricsPort!, '/other')).status).toBe(404)
+
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit') as [number | null]
+    expect(code).toBe(0)
+  })
+
+  test('keeps its identity in a 0600 key file across restarts', async ({ onTestFinished }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'egtp-app-relay-'))
+    onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+    const keyFile = join(dir, 'relay.key')
+    const first = await startRelay(['--key-file', keyFile], onTestFinished)
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600)
+    first.child.kill('SIGTERM')
+    await once(first.child, 'exit')
+    const second = await startRelay(['--key-file', keyFile], onTestFinished)
+    expect(second.ready.nodeId).toBe(first.ready.nodeId)
+  })
+
+  test('invalid configuration exits with status 2 and the usage', async () => {
+    for (const args of [['--listen', 'nowhere'], ['--max-queued-per-client', '-3'], ['--no-such-option']]) {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let err = ''
+      child.stderr!.on('data', (c: Buffer) => { err += c.toString() })
+      const [code] = await once(child, 'exit') as [number | null]
+      expect(code, args.join(' ')).toBe(2)
+      expect(err).toMatch(/usage: egtp-relay/)
+    }
+  })
+})
