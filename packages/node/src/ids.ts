@@ -12,10 +12,11 @@ export function newEpoch (random: (n: number) => Uint8Array): Uint8Array {
 /** `epoch ‖ counter` (counter < 2^53). */
 export function makeMessageId (epoch: Uint8Array, counter: number): Uint8Array {
   const id = new Uint8Array(MESSAGE_ID_LENGTH)
-  id.set(epoch, 0)
-  const view = new DataView(id.buffer)
-  view.setUint32(8, Math.floor(counter / 0x1_0000_0000))
-  view.setUint32(12, counter >>> 0)
+  for (let i = 0; i < EPOCH_BYTES; i++) id[i] = epoch[i]!
+  const hi = Math.floor(counter / 0x1_0000_0000)
+  const lo = counter >>> 0
+  id[8] = hi >>> 24; id[9] = hi >>> 16; id[10] = hi >>> 8; id[11] = hi
+  id[12] = lo >>> 24; id[13] = lo >>> 16; id[14] = lo >>> 8; id[15] = lo
   return id
 }
 

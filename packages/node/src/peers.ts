@@ -28,6 +28,8 @@ export class Peer {
   readonly uncertain = new Map<string, Uint8Array>()
   readonly control: Uint8Array[] = []
   ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** Plaintext bytes received from the peer since our last acknowledgement went out. */
+  rxBytesSinceAck = 0
   flushing = false
   flushAgain = false
   flushScheduled = false

@@ -3,7 +3,7 @@ import type { InboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
-import { bytesKey, counterOf, EPOCH_BYTES } from './ids.ts'
+import { bytesKey, counterOf, EPOCH_BYTES, isEpoch } from './ids.ts'
 import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Sender } from './sender.ts'
@@ -21,6 +21,12 @@ export interface ReceiverHooks {
   /** A reply (or an error report for a one-way message) from `peer`. */
   onReply: (peer: Peer, message: ReplyMsg) => void
 }
+
+/**
+ * Acknowledge at once (after the current I/O callbacks) rather than after `ackDelayMs` once this much
+ * plaintext arrived since the last acknowledgement: a bulk sender's window is then not held up by the timer.
+ */
+const ACK_PROMPT_BYTES = 64 * 1024
 
 const SESSION_DROP: Record<string, DropReason> = {
   ERR_AUTH: 'auth', ERR_REPLAY: 'replay', ERR_SELF: 'self', ERR_CLOCK_WINDOW: 'clock-window', ERR_RATE_LIMITED: 'rate-limited'
@@ -112,6 +118,7 @@ export class Receiver {
     let stream: DedupStream | undefined
     let streamKey = ''
     const streamFor = (id: Uint8Array): DedupStream | undefined => {
+      if (stream !== undefined && isEpoch(id, stream.epoch)) return stream // most batches carry one stream
       const k = bytesKey(id.subarray(0, EPOCH_BYTES))
       if (stream === undefined || k !== streamKey) {
         stream = this.#dedup.stream(peer.id, id.subarray(0, EPOCH_BYTES), now)
@@ -129,7 +136,7 @@ export class Receiver {
         continue
       }
       switch (m.t) {
-        case 'k': this.#sender.onAck(peer, m.m); break
+        case 'k': this.#sender.onAck(peer, m.m, m.e, m.c); break
         case 'u': this.#sender.onUncertain(peer, m.m); break
         case 'a': this.#hooks.onReply(peer, m); break
         case 'ci':
@@ -150,6 +157,8 @@ export class Receiver {
         }
       }
     }
+    peer.rxBytesSinceAck += plaintext.byteLength
+    if (peer.rxBytesSinceAck >= ACK_PROMPT_BYTES) this.#sender.ackSoon(peer)
   }
 
   #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg): void {
@@ -193,7 +202,7 @@ export class Receiver {
   deliver (d: Delivery): Promise<unknown> | undefined {
     this.#dedup.delivered(d.stream, d.counter)
     this.#ctx.stats.received(d.peer.id, d.message.y, 0)
-    this.#sender.ack(d.peer, d.message.m)
+    this.#sender.ackCounter(d.peer, d.stream.epoch, d.counter)
     return this.#hooks.invoke(d.peer, d.message, d.receivedAt)
   }
 

@@ -1,7 +1,7 @@
 import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
 import { EgtpError, isEgtpError } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
-import { bytesKey, isEpoch, toHex } from './ids.ts'
+import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
@@ -133,14 +133,18 @@ export class Sender {
     if (peer.ackEpoch === undefined || peer.ackCounters.length === 0) peer.ackEpoch = epoch
     if (peer.ackEpoch === epoch || isEpoch(peer.ackEpoch, epoch)) {
       peer.ackCounters.push(counter)
-      this.#armAck(peer, peer.ackCounters.length >= MAX_ACK_COUNTERS ? MAX_ACKS_PER_MESSAGE : 0)
+      this.#armAck(peer, peer.ackCounters.length)
       return
     }
-    const id = new Uint8Array(16)
-    id.set(epoch.subarray(0, 8))
-    new DataView(id.buffer).setUint32(8, Math.floor(counter / 0x1_0000_0000))
-    new DataView(id.buffer).setUint32(12, counter >>> 0)
-    this.ack(peer, id)
+    this.ack(peer, makeMessageId(epoch, counter))
+  }
+
+  /**
+   * The peer sent us a lot since our last acknowledgement: send what is pending now (after the current I/O
+   * callbacks) instead of after `ackDelayMs`, so a sender with a full window is not left waiting on the timer.
+   */
+  ackSoon (peer: Peer): void {
+    if (peer.ackCounters.length > 0 || peer.acks.size > 0) this.schedule(peer)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
@@ -338,6 +342,7 @@ export class Sender {
       clearTimeout(peer.ackTimer)
       peer.ackTimer = undefined
     }
+    if (peer.ackCounters.length > 0 || peer.acks.size > 0) peer.rxBytesSinceAck = 0
     while (peer.ackCounters.length > 0) {
       const c = peer.ackCounters.length <= MAX_ACK_COUNTERS ? peer.ackCounters : peer.ackCounters.slice(0, MAX_ACK_COUNTERS)
       peer.ackCounters = peer.ackCounters.length <= MAX_ACK_COUNTERS ? [] : peer.ackCounters.slice(MAX_ACK_COUNTERS)
