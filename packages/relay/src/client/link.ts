@@ -5,6 +5,8 @@ import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
+import { decodeRelay, encodeSend } from '../wire.ts'
+import type { SendEntry } from '../wire.ts'
 
 export interface LinkConfig {
   connectTimeoutMs: number
@@ -409,7 +411,7 @@ export class RelayLink {
     this.#pingSent = false
     let msg: RelayMessage
     try {
-      msg = relayCodec.decode(frame)
+      msg = decodeRelay(frame)
     } catch (err) {
       conn.abort(err as Error)
       return
@@ -422,7 +424,8 @@ export class RelayLink {
           this.received++
           // Batches usually come from one sender: encode its ID once.
           if (!equal(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
-          this.#hooks.deliver(this, this.#lastFromText, this.#lastFrom, e.p.slice())
+          // A view of the frame, as a transport hands up its frames (no per-message copy).
+          this.#hooks.deliver(this, this.#lastFromText, this.#lastFrom, e.p)
           if (this.state === 'closed') return
         }
         this.#ackPending = Math.max(this.#ackPending, msg.e[msg.e.length - 1]!.i)
@@ -555,7 +558,7 @@ export class RelayLink {
       this.#ackSent = this.#ackPending
       out.push(relayCodec.encode({ t: 'ra', i: this.#ackPending }))
     }
-    const entries: Array<{ m: number, to: Uint8Array, p: Uint8Array }> = []
+    const entries: SendEntry[] = []
     let bytes = 0
     while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
       const msg = this.#queue.peek()!
@@ -574,7 +577,7 @@ export class RelayLink {
       entries.push({ m, to: msg.to, p: msg.payload })
       bytes += size
     }
-    if (entries.length > 0) out.push(relayCodec.encode({ t: 'rs', e: entries }))
+    if (entries.length > 0) out.push(encodeSend(entries))
     return out
   }
 }

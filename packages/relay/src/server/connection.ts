@@ -2,6 +2,7 @@ import { MAX_RELAY_BATCH } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
 import type { Conn } from '@egtp/interface'
 import { relayCodec } from '../protocol.ts'
+import { encodeDeliver } from '../wire.ts'
 import type { RelayMessage, RelayRole } from '../protocol.ts'
 import type { ClientQueue } from './mailbox.ts'
 
@@ -129,9 +130,14 @@ export class ServerConnection {
     }
     for (const e of take(this, 'lost')) out.push(relayCodec.encode({ t: 'rl', e }))
     while (this.delivered.length > 0) out.push(relayCodec.encode({ t: 'rv', m: this.delivered.splice(0, MAX_RELAY_BATCH) }))
-    const deliver = this.#deliveries()
-    if (deliver !== undefined) out.push(deliver)
-    if (this.pollReply && deliver === undefined && this.queue !== undefined) {
+    // Every batch the window allows now: they go out in one socket write.
+    let deliver = this.#deliveries()
+    const delivering = deliver !== undefined
+    while (deliver !== undefined) {
+      out.push(deliver)
+      deliver = this.#deliveries()
+    }
+    if (this.pollReply && !delivering && this.queue !== undefined) {
       this.pollReply = false
       out.push(relayCodec.encode({ t: 'rq', q: Math.max(0, this.queue.length - this.inflight) }))
     }
@@ -142,26 +148,32 @@ export class ServerConnection {
   #deliveries (): Uint8Array | undefined {
     const queue = this.queue
     if (queue === undefined || this.state !== 'ready') return undefined
-    if (this.nextPush < queue.firstId) this.nextPush = queue.firstId
-    const entries: Array<{ i: number, f: Uint8Array, p: Uint8Array }> = []
+    const first = queue.firstId
+    if (this.nextPush < first) this.nextPush = first
+    // Live items are consecutive in queue.items: the batch is the slice [start, end), encoded in place.
+    const items = queue.items
+    const start = queue.head + (this.nextPush - first)
+    const limits = this.#limits
+    let end = start
     let bytes = 0
-    while (entries.length < MAX_RELAY_BATCH && this.nextPush < queue.nextId) {
+    let inflight = this.nextPush - first
+    while (end - start < MAX_RELAY_BATCH && end < items.length) {
       if (!this.push && this.pollBudget <= 0) break
-      if (this.inflight >= this.#limits.maxInflightMessages) break
-      const item = queue.get(this.nextPush)
-      if (item === undefined) break
-      const size = item.payload.byteLength
-      if (entries.length > 0 && (bytes + size > this.#limits.maxBatchBytes || this.inflightBytes + size > this.#limits.maxInflightBytes)) break
-      if (entries.length === 0 && this.inflightBytes > 0 && this.inflightBytes + size > this.#limits.maxInflightBytes) break
-      entries.push({ i: item.id, f: item.from, p: item.payload })
+      if (inflight >= limits.maxInflightMessages) break
+      const size = items[end]!.payload.byteLength
+      if (end > start && (bytes + size > limits.maxBatchBytes || this.inflightBytes + size > limits.maxInflightBytes)) break
+      if (end === start && this.inflightBytes > 0 && this.inflightBytes + size > limits.maxInflightBytes) break
       bytes += size
       this.inflightBytes += size
-      this.nextPush++
+      inflight++
+      end++
       if (!this.push) this.pollBudget--
     }
-    if (entries.length === 0) return undefined
-    this.#counters.pushed += entries.length
-    return relayCodec.encode({ t: 'rd', e: entries })
+    const n = end - start
+    if (n === 0) return undefined
+    this.nextPush += n
+    this.#counters.pushed += n
+    return encodeDeliver(items, start, end)
   }
 }
 

@@ -144,6 +144,17 @@ export class Mailbox {
     return item
   }
 
+  /** {@link push} for a new message, without the intermediate object. */
+  append (queue: ClientQueue, from: Uint8Array, payload: Uint8Array, at: number, conn: number, m: number): QueuedMessage {
+    const item: QueuedMessage = { id: queue.nextId, from, payload, at, conn, m }
+    queue.items.push(item)
+    queue.nextId = item.id + 1
+    queue.bytes += payload.byteLength
+    this.totalBytes += payload.byteLength
+    this.totalMessages++
+    return item
+  }
+
   /** Remove the messages of `queue` up to `upTo` (acknowledged or expired). */
   remove (queue: ClientQueue, upTo: number): QueuedMessage[] {
     const removed = queue.shiftUpTo(upTo)

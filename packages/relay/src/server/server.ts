@@ -6,14 +6,16 @@ import type {
 } from '@egtp/interface'
 import { nodeIdBytesFromPublicKey, nodeIdFromBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import { relayCodec, verifyHello } from '../protocol.ts'
+import { verifyHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
 import { resolveServerConfig } from './config.ts'
 import type { RelayServerConfig, RelayServerInit } from './config.ts'
 import { ServerConnection } from './connection.ts'
 import { Mailbox, idKey } from './mailbox.ts'
+import type { ClientQueue } from './mailbox.ts'
 import { SenderBucket } from './rate.ts'
 import { LogStore } from './store.ts'
+import { decodeRelay } from '../wire.ts'
 import type { RelayServerStats } from './metrics.ts'
 
 /** What the relay server needs from its host: a transport to listen on and the relay's own identity. */
@@ -208,7 +210,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     sc.lastActivity = this.#clock.monotonic()
     let msg: RelayMessage
     try {
-      msg = relayCodec.decode(frame)
+      msg = decodeRelay(frame)
     } catch {
       this.#violation(sc, 'malformed frame')
       return
@@ -299,6 +301,9 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     let lastAccepted = -1
     let durable: Promise<void> | undefined
     const pending: number[] = []
+    let lastTo: Uint8Array | undefined
+    let queue: ClientQueue | undefined
+    let receiver: ServerConnection | undefined
     for (const e of entries) {
       if (e.m <= sc.lastM) { this.#violation(sc, 'message numbers must increase'); return }
       sc.lastM = e.m
@@ -307,8 +312,13 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       if (size > this.#config.maxMessageBytes) code = 'ERR_FRAME_TOO_LARGE'
       else if (bucket !== undefined && !bucket.take(size, mono)) code = 'ERR_RATE_LIMITED'
       else if (store?.failed !== undefined) code = 'ERR_RELAY_STORE'
-      const key = idKey(e.to)
-      const queue = this.#mailbox.clients.get(key)
+      // Batches usually go to one recipient: look it up once per run of the same recipient.
+      if (lastTo === undefined || !sameId(e.to, lastTo)) {
+        lastTo = e.to
+        const key = idKey(e.to)
+        queue = this.#mailbox.clients.get(key)
+        receiver = this.#receivers.get(key)
+      }
       code ??= this.#mailbox.refusal(queue, size)
       if (code !== undefined || queue === undefined) {
         this.#refuse(code ??= 'ERR_RELAY_UNKNOWN_RECIPIENT')
@@ -316,14 +326,13 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
         continue
       }
       // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue.
-      const item = this.#mailbox.push(queue, { from: sc.peerBytes, payload: e.p.slice(), at: now, conn: sc.num, m: e.m })
+      const item = this.#mailbox.append(queue, sc.peerBytes, e.p.slice(), now, sc.num, e.m)
       this.#counters.accepted++
       if (store !== undefined) {
         durable = store.enqueue(queue, item)
         pending.push(e.m)
       }
       lastAccepted = e.m
-      const receiver = this.#receivers.get(key)
       if (receiver !== undefined && receiver.push) receiver.schedule()
     }
     if (durable === undefined) {
@@ -415,4 +424,11 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
  */
 export function relayServer (init: RelayServerInit = {}): (components: RelayServerComponents) => RelayServer {
   return (components) => new RelayServer(init, components)
+}
+
+function sameId (a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }

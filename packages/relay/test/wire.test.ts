@@ -1,0 +1,69 @@
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { relayCodec } from '../src/protocol.ts'
+import type { RelayMessage } from '../src/protocol.ts'
+import { decodeRelay, encodeDeliver, encodeSend } from '../src/wire.ts'
+
+const id = fc.uint8Array({ minLength: 20, maxLength: 20 })
+const payload = fc.oneof(
+  fc.uint8Array({ minLength: 1, maxLength: 300 }),
+  fc.integer({ min: 1, max: 70_000 }).map(n => new Uint8Array(n).fill(n & 0xff))
+)
+const num = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.constant(Number.MAX_SAFE_INTEGER))
+const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_, x: unknown) => x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x))
+/** Byte equality (vitest's deep equality is slow on large arrays). */
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+const small = fc.uint8Array({ minLength: 1, maxLength: 300 })
+
+describe('fast rs/rd wire paths', () => {
+  test('encodeSend and encodeDeliver write the schema codec\'s bytes', () => {
+    fc.assert(fc.property(fc.array(fc.record({ m: num, to: id, p: payload }), { minLength: 1, maxLength: 12 }), (entries) => {
+      expect(same(encodeSend(entries), relayCodec.encode({ t: 'rs', e: entries }))).toBe(true)
+      const items = entries.map(e => ({ id: e.m, from: e.to, payload: e.p }))
+      expect(same(encodeDeliver(items), relayCodec.encode({ t: 'rd', e: entries.map(e => ({ i: e.m, f: e.to, p: e.p })) }))).toBe(true)
+      if (items.length >= 2) expect(same(encodeDeliver(items, 1, items.length), encodeDeliver(items.slice(1)))).toBe(true)
+    }), { numRuns: 100 })
+  })
+
+  test('a full batch of 1 024 entries uses the 16-bit array header', () => {
+    const entries = Array.from({ length: 1024 }, (_, m) => ({ m, to: new Uint8Array(20).fill(1), p: Uint8Array.of(m & 0xff) }))
+    expect(same(encodeSend(entries), relayCodec.encode({ t: 'rs', e: entries }))).toBe(true)
+    expect(plain(decodeRelay(encodeSend(entries)))).toEqual(plain({ t: 'rs', e: entries }))
+    expect(() => encodeSend([])).toThrow(RangeError)
+  })
+
+  test('decodeRelay reads what the schema codec reads, and refuses what it refuses', () => {
+    fc.assert(fc.property(fc.array(fc.record({ m: num, to: id, p: small }), { minLength: 1, maxLength: 20 }), (entries) => {
+      const rs = relayCodec.encode({ t: 'rs', e: entries })
+      expect(plain(decodeRelay(rs))).toEqual(plain(relayCodec.decode(rs)))
+      const rd = relayCodec.encode({ t: 'rd', e: entries.map(e => ({ i: e.m, f: e.to, p: e.p })) })
+      expect(plain(decodeRelay(rd))).toEqual(plain(relayCodec.decode(rd)))
+      // Any corruption: both agree (same message, or both throw).
+      const bad = rd.slice()
+      const at = entries.length % bad.byteLength
+      bad[at] = bad[at]! ^ 0x55
+      let expected: unknown
+      try { expected = plain(relayCodec.decode(bad)) } catch { expected = 'throws' }
+      let got: unknown
+      try { got = plain(decodeRelay(bad)) } catch { got = 'throws' }
+      expect(got).toEqual(expected)
+    }), { numRuns: 100 })
+  })
+
+  test('truncated, oversized and empty batches go to the schema decoder, which refuses them', () => {
+    const rd = encodeDeliver([{ id: 1, from: new Uint8Array(20), payload: Uint8Array.of(1, 2, 3) }])
+    for (let n = 0; n < rd.byteLength; n++) expect(() => decodeRelay(rd.subarray(0, n))).toThrow()
+    expect(() => decodeRelay(Uint8Array.of(...rd, 0))).toThrow()
+    const empty = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x73, 0xa1, 0x76, 0x01, 0xa1, 0x65, 0x90)
+    expect(() => decodeRelay(empty)).toThrow()
+    const tooMany = Array.from({ length: 1025 }, (_, m) => ({ m, to: new Uint8Array(20), p: Uint8Array.of(1) }))
+    expect(() => encodeSend(tooMany)).toThrow(RangeError)
+  })
+
+  test('other messages decode as before', () => {
+    const messages: RelayMessage[] = [{ t: 'ra', i: 5 }, { t: 'ry', m: 3 }, { t: 'rv', m: [1, 2] }, { t: 'ri', n: 1, r: false }]
+    for (const m of messages) {
+      expect(decodeRelay(relayCodec.encode(m))).toEqual(m)
+    }
+  })
+})
