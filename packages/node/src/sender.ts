@@ -6,7 +6,7 @@ import { retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import { BATCH_MESSAGES_LIMIT, encodeBatch, encodeMessage, encodePayloadMessage } from './wire.ts'
+import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage, encodePayloadMessage } from './wire.ts'
 import type { NodeMessage } from './wire.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -16,7 +16,8 @@ export interface OwnContactMessage {
 }
 
 interface Batch {
-  plaintext: Uint8Array
+  /** The batch's plaintext in pieces (large messages by reference). */
+  parts: Uint8Array[]
   entries: OutEntry[]
   ciSeq: number
   expectReply: boolean
@@ -293,7 +294,7 @@ export class Sender {
           if (batch === undefined) break
           let frame: Uint8Array
           try {
-            frame = this.#ctx.sessions.seal({ nodeId: peer.id, publicKey: peer.publicKey! }, batch.plaintext).frame
+            frame = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey: peer.publicKey! }, batch.parts).frame
           } catch (err) {
             this.#batchFailed(peer, batch.entries, err)
             continue
@@ -385,7 +386,7 @@ export class Sender {
     }
     if (parts.length === 0) return undefined
     if (this.#hasWork(peer)) peer.flushAgain = true
-    return { plaintext: encodeBatch(peer.out.floor(), parts), entries, ciSeq, expectReply }
+    return { parts: encodeBatchParts(peer.out.floor(), parts), entries, ciSeq, expectReply }
   }
 
   #batchSent (peer: Peer, batch: Batch, frameBytes: number): void {

@@ -89,6 +89,73 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
   return out
 }
 
+/** Messages at least this large are not copied into the batch: they are sealed from their own bytes. */
+export const SPLICE_BYTES = 4096
+
+/**
+ * {@link encodeBatch} as pieces whose concatenation is the batch: headers and small messages are packed into
+ * one buffer, messages of at least {@link SPLICE_BYTES} are referenced, not copied (the session seals the pieces
+ * straight into the frame).
+ */
+export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array[] {
+  let large = 0
+  for (const p of parts) if (p.byteLength >= SPLICE_BYTES) large++
+  if (large === 0) return [encodeBatch(floor, parts)]
+  if (parts.length > BATCH_MESSAGES_LIMIT) throw new RangeError(`a batch holds at most ${BATCH_MESSAGES_LIMIT} messages`)
+  const n = parts.length
+  let size = 1 + KEY_T.length + KEY_V.length + (floor !== undefined ? KEY_F.length + 16 : 0) + KEY_X.length + (n < 16 ? 1 : 3)
+  for (const p of parts) size += binHeaderBytes(p.byteLength) + (p.byteLength >= SPLICE_BYTES ? 0 : p.byteLength)
+  const out = new Uint8Array(size)
+  const pieces: Uint8Array[] = []
+  let pos = 0
+  out[pos++] = floor !== undefined ? 0x84 : 0x83
+  out.set(KEY_T, pos); pos += KEY_T.length
+  out.set(KEY_V, pos); pos += KEY_V.length
+  if (floor !== undefined) {
+    out.set(KEY_F, pos); pos += KEY_F.length
+    out.set(floor, pos); pos += 16
+  }
+  out.set(KEY_X, pos); pos += KEY_X.length
+  if (n < 16) {
+    out[pos++] = 0x90 | n
+  } else {
+    out[pos++] = 0xdc
+    out[pos++] = n >>> 8
+    out[pos++] = n & 0xff
+  }
+  let runStart = 0
+  for (const p of parts) {
+    pos = writeBinHeader(out, pos, p.byteLength)
+    if (p.byteLength >= SPLICE_BYTES) {
+      pieces.push(out.subarray(runStart, pos), p)
+      runStart = pos
+    } else {
+      out.set(p, pos)
+      pos += p.byteLength
+    }
+  }
+  if (pos > runStart) pieces.push(out.subarray(runStart, pos))
+  return pieces
+}
+
+function writeBinHeader (out: Uint8Array, pos: number, len: number): number {
+  if (len < 256) {
+    out[pos++] = 0xc4
+    out[pos++] = len
+  } else if (len < 65_536) {
+    out[pos++] = 0xc5
+    out[pos++] = len >>> 8
+    out[pos++] = len & 0xff
+  } else {
+    out[pos++] = 0xc6
+    out[pos++] = len >>> 24
+    out[pos++] = (len >>> 16) & 0xff
+    out[pos++] = (len >>> 8) & 0xff
+    out[pos++] = len & 0xff
+  }
+  return pos
+}
+
 const binHeaderBytes = (len: number): number => (len < 256 ? 2 : len < 65_536 ? 3 : 5)
 
 export interface DecodedBatch {

@@ -2,7 +2,7 @@ import { createMessageCodec, encodeValue, nodeMessages } from '@egtp/codec'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { counterOf, makeMessageId, toHex } from '../src/ids.ts'
-import { decodeBatch, encodeBatch, encodeMessage, encodePayloadMessage } from '../src/wire.ts'
+import { SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodePayloadMessage } from '../src/wire.ts'
 
 const codec = createMessageCodec(nodeMessages)
 const epoch = new Uint8Array(8).fill(7)
@@ -29,6 +29,18 @@ describe('batches', () => {
         const x = parts
         const viaCodec = codec.encode(floor === undefined ? { t: 'b', x } : { t: 'b', f: floor, x })
         expect(Buffer.from(spliced).toString('hex')).toBe(Buffer.from(viaCodec).toString('hex'))
+      }
+    }
+  })
+
+  test('the batch in pieces concatenates to the same bytes; large messages are referenced, not copied', () => {
+    const big = encodeMessage({ t: 'o', m: makeMessageId(epoch, 2), y: 'bulk', p: new Uint8Array(SPLICE_BYTES).fill(3) })
+    const huge = encodeMessage({ t: 'o', m: makeMessageId(epoch, 3), y: 'bulk', p: new Uint8Array(70_000).fill(4) })
+    for (const parts of [[q], [big], [q, big, k], [big, huge], [huge, q, big], new Array(20).fill(q).concat([big])]) {
+      for (const floor of [undefined, makeMessageId(epoch, 3)]) {
+        const pieces = encodeBatchParts(floor, parts)
+        expect(Buffer.concat(pieces).toString('hex')).toBe(Buffer.from(encodeBatch(floor, parts)).toString('hex'))
+        for (const p of parts) if (p.byteLength >= SPLICE_BYTES) expect(pieces).toContain(p)
       }
     }
   })

@@ -197,6 +197,40 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   /**
+   * {@link seal} the concatenation of `parts`: the same frame, but on an established session the pieces are
+   * encrypted straight into it (large messages are not first copied into one plaintext buffer).
+   * @throws as {@link seal}
+   */
+  sealParts (peer: PeerKey, parts: readonly Uint8Array[]): SealResult {
+    this.#checkUsable()
+    let total = 0
+    for (const p of parts) {
+      if (!(p instanceof Uint8Array)) throw new TypeError('seal: plaintext must be a Uint8Array')
+      total += p.byteLength
+    }
+    if (total === 0 || total > C.MAX_PLAINTEXT_BYTES) {
+      throw new RangeError(`seal: plaintext must be 1..${C.MAX_PLAINTEXT_BYTES} bytes`)
+    }
+    try {
+      const ps = this.#peerFor(peer)
+      const now = this.#clock.monotonic()
+      const s = this.#sendSession(ps, now)
+      let frame: Uint8Array
+      if (parts.length > 1 && (s.role === 'initiator' ? s.established : s.confirmed)) {
+        s.lastSendAt = now
+        this.#touch(s)
+        frame = s.sealDataFrameParts(parts, total)
+      } else {
+        frame = this.#frame(s, parts.length === 1 ? parts[0]! : concat(parts, total), now)
+      }
+      this.#stats.framesSealed++
+      return { frame, sessionId: s.id }
+    } finally {
+      this.#flushEvents()
+    }
+  }
+
+  /**
    * Open one wire frame.
    * @param from what the transport knows about the frame's origin: a relay names the sender it authenticated
    *   (`authenticatedSender`, and its key when known), which lets an unknown-session frame be answered with a
@@ -848,4 +882,14 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 function authFailed (cause?: unknown): EgtpError {
   if (cause instanceof EgtpError && cause.code === 'ERR_AUTH') return cause
   return new EgtpError('ERR_AUTH', 'message authentication failed', cause === undefined ? undefined : { cause })
+}
+
+function concat (parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let pos = 0
+  for (const p of parts) {
+    out.set(p, pos)
+    pos += p.byteLength
+  }
+  return out
 }

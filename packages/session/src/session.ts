@@ -118,6 +118,16 @@ export class Session {
     return frame
   }
 
+  /** {@link sealDataFrame} of the concatenation of `parts` (`total` bytes): the same frame, without joining them first. */
+  sealDataFrameParts (parts: readonly Uint8Array[], total: number): Uint8Array {
+    const key = this.#send
+    if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const n = this.sendCounter++
+    const { frame, cOffset } = dataFrame(this.remoteIndex, n, total + TAG_LEN)
+    cipher.encryptPartsInto(key, nonce(n), parts, frame, cOffset)
+    return frame
+  }
+
   /**
    * Open a frame's ciphertext under the early key or the receive key; the window is updated only after the
    * tag verified.

@@ -69,6 +69,8 @@ export interface NoiseCipher {
   encrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) => Uint8Array
   /** Encrypt with empty associated data straight into `out` at `offset` (ciphertext ‖ tag: plaintext + 16 bytes). */
   encryptInto: (key: Uint8Array | KeyObject, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number) => void
+  /** {@link encryptInto} of the concatenation of `parts` (same bytes), without first copying them together. */
+  encryptPartsInto: (key: Uint8Array | KeyObject, nonce: Uint8Array, parts: readonly Uint8Array[], out: Uint8Array, offset: number) => void
   /** @throws {EgtpError} ERR_AUTH when the tag does not verify */
   decrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array) => Uint8Array
 }
@@ -112,6 +114,22 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       if (plaintext.byteLength > 0) out.set(c.update(plaintext), offset)
       c.final()
       out.set(c.getAuthTag(), offset + plaintext.byteLength)
+    },
+    encryptPartsInto: (key, nonce, parts, out, offset) => {
+      const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
+      let pos = offset
+      for (const p of parts) {
+        if (p.byteLength === 0) continue
+        const chunk = c.update(p)
+        out.set(chunk, pos)
+        pos += chunk.byteLength
+      }
+      const rest = c.final()
+      if (rest.byteLength > 0) {
+        out.set(rest, pos)
+        pos += rest.byteLength
+      }
+      out.set(c.getAuthTag(), pos)
     },
     decrypt: (key, nonce, ad, ciphertext) => {
       if (ciphertext.byteLength < TAG_LEN) throw new EgtpError('ERR_AUTH', 'message authentication failed')
