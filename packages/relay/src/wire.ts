@@ -100,9 +100,12 @@ function encodeBatch<E> (
 const TO_KEY = Uint8Array.of(0xa2, 0x74, 0x6f) // "to"
 const F_KEY = Uint8Array.of(0xa1, 0x66) // "f"
 
-/** `relayCodec.encode({ t: 'rs', e: entries.slice(start, end) })`, byte for byte, in one buffer. */
-export function encodeSend (entries: readonly SendEntry[], start = 0, end = entries.length): Uint8Array {
-  return encodeBatch(RS_HEAD, 0x6d, TO_KEY, entries, start, end, e => e.m, e => e.to, e => e.p)
+/** A message as the send encoder reads it. */
+export interface Sendable { readonly m: number, readonly to: Uint8Array, readonly payload: Uint8Array }
+
+/** `relayCodec.encode({ t: 'rs', e })` for `msgs[start..end)` as `{ m, to, p: payload }`, byte for byte, in one buffer. */
+export function encodeSend (msgs: readonly Sendable[], start = 0, end = msgs.length): Uint8Array {
+  return encodeBatch(RS_HEAD, 0x6d, TO_KEY, msgs, start, end, e => e.m, e => e.to, e => e.payload)
 }
 
 /** A queued message as the deliver encoder reads it. */
@@ -150,12 +153,24 @@ class FastReader {
     return b.subarray(pos, pos + n)
   }
 
+  #lastId: Uint8Array | undefined
+  #lastIdPos = 0
+
+  /** A node ID; the same view as the previous one when the bytes repeat (batches usually name one peer). */
   id (): Uint8Array | undefined {
     const b = this.b
     const pos = this.pos
     if (pos + 2 + ID_BYTES > b.byteLength || b[pos] !== 0xc4 || b[pos + 1] !== ID_BYTES) return undefined
     this.pos = pos + 2 + ID_BYTES
-    return b.subarray(pos + 2, pos + 2 + ID_BYTES)
+    const last = this.#lastId
+    if (last !== undefined) {
+      const at = this.#lastIdPos
+      let i = 0
+      while (i < ID_BYTES && b[at + i] === b[pos + 2 + i]) i++
+      if (i === ID_BYTES) return last
+    }
+    this.#lastIdPos = pos + 2
+    return (this.#lastId = b.subarray(pos + 2, pos + 2 + ID_BYTES))
   }
 
   bytes (expected: Uint8Array): boolean {

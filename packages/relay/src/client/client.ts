@@ -70,6 +70,11 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
   #tickTimer: ReturnType<typeof setInterval> | undefined
   #shopTimer: ReturnType<typeof setInterval> | undefined
   #advertised = ''
+  /** The last send's peer and link (see {@link send}). */
+  #lastPeer = ''
+  #lastTo: Uint8Array | undefined
+  #lastLink: RelayLink | undefined
+  #lastPath: RelayReturnPath | undefined
 
   constructor (init: RelayClientInit, components: RelayClientComponents) {
     super()
@@ -105,6 +110,8 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     clearInterval(this.#shopTimer)
     for (const link of this.#links.values()) link.close()
     this.#links.clear()
+    this.#lastLink = undefined
+    this.#lastPath = undefined
     this.#updateAdvertised()
   }
 
@@ -119,13 +126,31 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
    *   went away unconfirmed), ERR_RELAY_FULL, ERR_RELAY_UNKNOWN_RECIPIENT, ERR_RATE_LIMITED, ERR_FRAME_TOO_LARGE,
    *   ERR_RELAY_REFUSED, ERR_BACKPRESSURE, ERR_LIMIT, ERR_NOT_STARTED, ERR_BAD_NODE_ID; rethrows `signal.reason`
    */
-  async send (peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    if (!this.canSend(endpoint)) throw new TypeError('endpoint must be a relay endpoint { kind: "relay", relay, host, port }')
-    if (!(frame instanceof Uint8Array) || frame.byteLength === 0) throw new TypeError('frame must be a non-empty Uint8Array')
-    if (!this.#started) throw new EgtpError('ERR_NOT_STARTED', 'relay client is not started')
-    const to = nodeIdToBytes(peerId)
-    await this.#linkFor(endpoint as RelayEndpoint).send(to, frame, options?.signal)
+  send (peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
+    // Not async: the link's promise is returned as it is (one promise per message, not two).
+    try {
+      options?.signal?.throwIfAborted()
+      // Consecutive sends usually go to one peer through one relay: reuse the link and the decoded ID.
+      const last = this.#lastLink
+      const e = endpoint as RelayEndpoint
+      const same = last !== undefined && e.kind === 'relay' && e.relay === last.endpoint.relay && e.host === last.endpoint.host && e.port === last.endpoint.port
+      if (!same && !this.canSend(endpoint)) throw new TypeError('endpoint must be a relay endpoint { kind: "relay", relay, host, port }')
+      if (!(frame instanceof Uint8Array) || frame.byteLength === 0) throw new TypeError('frame must be a non-empty Uint8Array')
+      if (!this.#started) throw new EgtpError('ERR_NOT_STARTED', 'relay client is not started')
+      let to = this.#lastTo
+      if (peerId !== this.#lastPeer || to === undefined) {
+        to = nodeIdToBytes(peerId)
+        this.#lastPeer = peerId
+        this.#lastTo = to
+      }
+      let link = last
+      if (!same || link === undefined || link.state === 'closed' || this.#links.get(link.key) !== link) {
+        link = this.#lastLink = this.#linkFor(e)
+      }
+      return link.send(to, frame, options?.signal)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** "Reach me through relay R": the registered relays that have accepted this node. */
@@ -188,7 +213,10 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
 
   #deliver (link: RelayLink, from: string, fromBytes: Uint8Array, payload: Uint8Array): void {
     if (this.listenerCount('frame') === 0) return
-    this.safeDispatch('frame', { frame: payload, path: new RelayReturnPath(link, from, fromBytes) })
+    // A return path holds no per-message state: consecutive messages from one sender share one.
+    let path = this.#lastPath
+    if (path?.leadsTo(link, from) !== true) path = this.#lastPath = new RelayReturnPath(link, from, fromBytes)
+    this.safeDispatch('frame', { frame: payload, path })
   }
 
   #onLinkState (link: RelayLink): void {
@@ -300,6 +328,11 @@ class RelayReturnPath implements ReturnPath {
     this.#link = link
     this.authenticatedSender = from
     this.#from = fromBytes
+  }
+
+  /** Whether this is the way back to `from` through `link`. */
+  leadsTo (link: RelayLink, from: string): boolean {
+    return this.#link === link && this.authenticatedSender === from
   }
 
   get description (): string {

@@ -6,7 +6,6 @@ import type { NodeIdentity } from '@egtp/identity'
 import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
 import { decodeRelay, encodeSend } from '../wire.ts'
-import type { SendEntry } from '../wire.ts'
 
 export interface LinkConfig {
   connectTimeoutMs: number
@@ -32,6 +31,8 @@ export interface LinkHooks {
 }
 
 interface OutMsg {
+  /** Message number on the current connection, once written. */
+  m: number
   to: Uint8Array
   payload: Uint8Array
   deadline: number
@@ -43,7 +44,8 @@ interface OutMsg {
   cleanup: (() => void) | undefined
 }
 
-interface Custody { to: Uint8Array, payload: Uint8Array }
+/** An accepted message kept for its delivered notice (the written message itself: no extra object). */
+interface Custody { readonly to: Uint8Array, readonly payload: Uint8Array }
 
 /** A FIFO with O(1) shift. */
 class Fifo<T> {
@@ -129,6 +131,7 @@ export class RelayLink {
   #pongs: number[] = []
   #lastRx = 0
   #lastFrom = new Uint8Array(0)
+  #lastFromView: Uint8Array | undefined
   #lastFromText = ''
   #lastFailureAt = -Infinity
   #pingSent = false
@@ -182,7 +185,7 @@ export class RelayLink {
     this.lastUsed = this.#clock.monotonic()
     return new Promise<void>((resolve, reject) => {
       const msg: OutMsg = {
-        to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
+        m: -1, to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
       }
       if (signal !== undefined) this.#watch(signal, msg)
       this.#queue.push(msg)
@@ -423,7 +426,11 @@ export class RelayLink {
           this.#lastDelivered = e.i
           this.received++
           // Batches usually come from one sender: encode its ID once.
-          if (!equal(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
+          // (The decoder hands out one view for a repeated ID: most entries skip the comparison.)
+          if (e.f !== this.#lastFromView) {
+            this.#lastFromView = e.f
+            if (!equal(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
+          }
           // A view of the frame, as a transport hands up its frames (no per-message copy).
           this.#hooks.deliver(this, this.#lastFromText, this.#lastFrom, e.p)
           if (this.state === 'closed') return
@@ -476,7 +483,7 @@ export class RelayLink {
         // Bounded: the oldest entries are forgotten (their loss could then not be reported).
         while (this.#custody.size > 0 && (this.#custody.size >= this.#config.maxTrackedDeliveries ||
           this.#custodyBytes + out.payload.byteLength > this.#config.maxTrackedDeliveryBytes)) this.#untrack(this.#custody.keys().next().value!)
-        this.#custody.set(m, { to: out.to, payload: out.payload })
+        this.#custody.set(m, out)
         this.#custodyBytes += out.payload.byteLength
       }
       out.resolve()
@@ -558,7 +565,7 @@ export class RelayLink {
       this.#ackSent = this.#ackPending
       out.push(relayCodec.encode({ t: 'ra', i: this.#ackPending }))
     }
-    const entries: SendEntry[] = []
+    const entries: OutMsg[] = []
     let bytes = 0
     while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
       const msg = this.#queue.peek()!
@@ -571,10 +578,10 @@ export class RelayLink {
         msg.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
         continue
       }
-      const m = this.#nextM++
+      const m = msg.m = this.#nextM++
       msg.written = true
       this.#inflight.set(m, msg)
-      entries.push({ m, to: msg.to, p: msg.payload })
+      entries.push(msg)
       bytes += size
     }
     if (entries.length > 0) out.push(encodeSend(entries))
