@@ -462,7 +462,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   #invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number): Promise<unknown> | undefined {
     const handler = this.#handlers.get(m.y)
     const isQuery = m.t === 'q'
-    const horizonMs = (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt)
+    // Only a query's context uses the time left (its signal): a one-way message skips the clock read.
+    const horizonMs = isQuery ? (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt) : (m.d ?? this.#limits.defaultTimeoutMs)
     const ctx = isQuery
       ? new MessageContext(peer.id, m.y, m.m, this.#answerer, new InvokedQuery(peer, m.m, m.y, horizonMs), this.#shutdown.signal, horizonMs)
       : new MessageContext(peer.id, m.y, m.m, undefined, undefined, this.#shutdown.signal, horizonMs)

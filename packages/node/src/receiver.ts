@@ -115,6 +115,7 @@ export class Receiver {
       return
     }
     const now = this.#ctx.clock.now()
+    const receivedAt = this.#ctx.clock.monotonic()
     let stream: DedupStream | undefined
     let streamKey = ''
     const streamFor = (id: Uint8Array): DedupStream | undefined => {
@@ -152,7 +153,7 @@ export class Receiver {
             this.drop('dedup-full', peer.id, m.y)
             break
           }
-          this.#onReliable(peer, s, m)
+          this.#onReliable(peer, s, m, receivedAt)
           break
         }
       }
@@ -161,7 +162,7 @@ export class Receiver {
     if (peer.rxBytesSinceAck >= ACK_PROMPT_BYTES) this.#sender.ackSoon(peer)
   }
 
-  #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg): void {
+  #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg, receivedAt: number): void {
     const counter = counterOf(m.m)
     const verdict = this.#dedup.check(s, counter)
     switch (verdict) {
@@ -195,7 +196,7 @@ export class Receiver {
       return
     }
     this.#dedup.accept(s, counter)
-    this.#dispatcher.tryRun(new Delivery(this, peer, s, counter, m, this.#ctx.clock.monotonic()))
+    this.#dispatcher.tryRun(new Delivery(this, peer, s, counter, m, receivedAt))
   }
 
   /** @internal Called by a {@link Delivery} once it may hand the message over. */

@@ -27,11 +27,100 @@ export function encodeMessage (message: NodeMessage): Uint8Array {
  * (nesting depth). Scalars and byte strings need no check.
  */
 export function encodePayloadMessage (message: NodeMessage, payload: unknown): Uint8Array {
+  if ((message.t === 'o' || message.t === 'q') && payload instanceof Uint8Array && message.p === payload) {
+    const fast = encodeBytesMessage(message.t, message.m, message.y, payload, message.d)
+    if (fast !== undefined) return fast
+  }
   const bytes = codec.encode(message)
   if (payload !== null && typeof payload === 'object' && !(payload instanceof Uint8Array)) {
     scanValue(bytes, { maxDepth: MESSAGE_DEPTH_LIMIT, maxItems: 1 << 24 })
   }
   return bytes
+}
+
+/** Output slab for small fast-path encodings (one ArrayBuffer for many messages, as the codec's writer does). */
+const SLAB_BYTES = 64 * 1024
+const MAX_SLAB_MESSAGE = 1024
+let slab = new Uint8Array(SLAB_BYTES)
+let slabPos = 0
+
+function allocMessage (n: number): Uint8Array {
+  if (n > MAX_SLAB_MESSAGE) return new Uint8Array(n)
+  if (slabPos + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES)
+    slabPos = 0
+  }
+  const out = slab.subarray(slabPos, slabPos + n)
+  slabPos = (slabPos + n + 7) & ~7
+  return out
+}
+
+const uintBytes = (v: number): number => (v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x1_0000_0000 ? 5 : 9)
+
+function writeUint (out: Uint8Array, pos: number, v: number): number {
+  if (v < 0x80) {
+    out[pos++] = v
+  } else if (v < 0x100) {
+    out[pos++] = 0xcc
+    out[pos++] = v
+  } else if (v < 0x1_0000) {
+    out[pos++] = 0xcd
+    out[pos++] = v >>> 8
+    out[pos++] = v
+  } else if (v < 0x1_0000_0000) {
+    out[pos++] = 0xce
+    pos = writeU32(out, pos, v)
+  } else {
+    out[pos++] = 0xcf
+    pos = writeU32(out, pos, Math.floor(v / 0x1_0000_0000))
+    pos = writeU32(out, pos, v >>> 0)
+  }
+  return pos
+}
+
+function writeU32 (out: Uint8Array, pos: number, v: number): number {
+  out[pos] = v >>> 24
+  out[pos + 1] = v >>> 16
+  out[pos + 2] = v >>> 8
+  out[pos + 3] = v
+  return pos + 4
+}
+
+/**
+ * `{ t, v, m, y, p, d? }` for a query or one-way message whose payload is a byte string, written straight into
+ * an exact-size buffer: byte-identical to the codec's encoding (its field order and shortest forms), without
+ * the codec's intermediate buffer and copy. `undefined` for what it does not cover (the codec does it).
+ */
+function encodeBytesMessage (t: 'o' | 'q', m: Uint8Array, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
+  const ylen = y.length
+  if (m.byteLength !== 16 || ylen === 0 || ylen > 31) return undefined
+  if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) return undefined
+  for (let i = 0; i < ylen; i++) if (y.charCodeAt(i) >= 0x80) return undefined
+  const plen = p.byteLength
+  const size = 1 + 4 + 3 + 4 + 16 + 3 + ylen + 2 + binHeaderBytes(plen) + plen + (d !== undefined ? 2 + uintBytes(d) : 0)
+  const out = allocMessage(size)
+  let pos = 0
+  out[pos++] = d !== undefined ? 0x86 : 0x85
+  out[pos++] = 0xa1; out[pos++] = 0x74; out[pos++] = 0xa1; out[pos++] = t === 'o' ? 0x6f : 0x71
+  out[pos++] = 0xa1; out[pos++] = 0x76; out[pos++] = PROTOCOL_VERSION
+  out[pos++] = 0xa1; out[pos++] = 0x6d; out[pos++] = 0xc4; out[pos++] = 16
+  for (let i = 0; i < 16; i++) out[pos++] = m[i]!
+  out[pos++] = 0xa1; out[pos++] = 0x79; out[pos++] = 0xa0 | ylen
+  for (let i = 0; i < ylen; i++) out[pos++] = y.charCodeAt(i)
+  out[pos++] = 0xa1; out[pos++] = 0x70
+  pos = writeBinHeader(out, pos, plen)
+  if (plen < 64) {
+    for (let i = 0; i < plen; i++) out[pos + i] = p[i]!
+  } else {
+    out.set(p, pos)
+  }
+  pos += plen
+  if (d !== undefined) {
+    out[pos++] = 0xa1; out[pos++] = 0x64
+    pos = writeUint(out, pos, d)
+  }
+  if (pos !== size) throw new Error('encodeBytesMessage: size mismatch')
+  return out
 }
 
 const KEY_T = [0xa1, 0x74, 0xa1, 0x62] // "t": "b"
@@ -169,17 +258,164 @@ export interface DecodedBatch {
  * @throws {CodecError} when the plaintext is not a batch at all
  */
 export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
+  const fast = decodeCanonicalBatch(plaintext)
+  if (fast !== undefined) return fast
   const batch = codec.decode(plaintext)
   if (batch.t !== 'b') throw new CodecError('ERR_UNKNOWN_TYPE', `expected a batch, got ${batch.t}`)
   const messages: Array<NodeMessage | CodecError> = []
-  for (const bytes of batch.x) {
-    try {
-      const m = codec.decode(bytes)
-      if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
-      messages.push(m)
-    } catch (err) {
-      messages.push(err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err }))
+  for (const bytes of batch.x) messages.push(decodeEntry(bytes))
+  return { floor: batch.f, messages }
+}
+
+/** One entry of a batch: validated message, or the error that rejected it. */
+function decodeEntry (bytes: Uint8Array): NodeMessage | CodecError {
+  const fast = decodeCanonicalMessage(bytes)
+  if (fast !== undefined) return fast
+  try {
+    const m = codec.decode(bytes)
+    if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+    return m
+  } catch (err) {
+    return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
+  }
+}
+
+/**
+ * The fast reader of a batch as this module writes it (canonical field order and header forms). Anything else,
+ * valid or not, gives `undefined` and goes to the schema codec, which has the last word: whatever this accepts,
+ * the codec accepts with the same result.
+ */
+function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined {
+  // Views handed out are plain Uint8Arrays, as the codec's are (a Buffer's subarray would be a Buffer).
+  const b = plaintext.constructor === Uint8Array ? plaintext : new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength)
+  const end = b.byteLength
+  const h = b[0]
+  if ((h !== 0x83 && h !== 0x84) || end < 11) return undefined
+  if (b[1] !== KEY_T[0] || b[2] !== KEY_T[1] || b[3] !== KEY_T[2] || b[4] !== KEY_T[3]) return undefined
+  if (b[5] !== KEY_V[0] || b[6] !== KEY_V[1] || b[7] !== KEY_V[2]) return undefined
+  let pos = 8
+  let floor: Uint8Array | undefined
+  if (h === 0x84) {
+    if (pos + 20 > end || b[pos] !== KEY_F[0] || b[pos + 1] !== KEY_F[1] || b[pos + 2] !== KEY_F[2] || b[pos + 3] !== KEY_F[3]) return undefined
+    floor = b.subarray(pos + 4, pos + 20)
+    pos += 20
+  }
+  if (pos + 3 > end || b[pos] !== KEY_X[0] || b[pos + 1] !== KEY_X[1]) return undefined
+  pos += 2
+  let n: number
+  const ah = b[pos]!
+  if (ah >= 0x90 && ah <= 0x9f) {
+    n = ah & 0x0f
+    pos += 1
+  } else if (ah === 0xdc && pos + 3 <= end) {
+    n = (b[pos + 1]! << 8) | b[pos + 2]!
+    pos += 3
+  } else {
+    return undefined
+  }
+  if (n > BATCH_MESSAGES_LIMIT || n > end - pos) return undefined
+  const messages: Array<NodeMessage | CodecError> = []
+  for (let i = 0; i < n; i++) {
+    if (pos + 2 > end) return undefined
+    const bh = b[pos]!
+    let len: number
+    if (bh === 0xc4) {
+      len = b[pos + 1]!
+      pos += 2
+    } else if (bh === 0xc5 && pos + 3 <= end) {
+      len = (b[pos + 1]! << 8) | b[pos + 2]!
+      pos += 3
+    } else if (bh === 0xc6 && pos + 5 <= end) {
+      len = ((b[pos + 1]! << 24) >>> 0) + (b[pos + 2]! << 16) + (b[pos + 3]! << 8) + b[pos + 4]!
+      pos += 5
+    } else {
+      return undefined
+    }
+    if (len < 1 || pos + len > end) return undefined
+    messages.push(decodeEntry(b.subarray(pos, pos + len)))
+    pos += len
+  }
+  if (pos !== end) return undefined
+  return { floor, messages }
+}
+
+/**
+ * The fast reader of a query or one-way message as {@link encodeBytesMessage} writes it (payload a byte string,
+ * a small integer or nil; ASCII type). Anything else gives `undefined` (the schema codec decodes it).
+ */
+function decodeCanonicalMessage (v: Uint8Array): QueryMsg | OnewayMsg | undefined {
+  const end = v.byteLength
+  const h = v[0]
+  if ((h !== 0x85 && h !== 0x86) || end < 34) return undefined
+  if (v[1] !== 0xa1 || v[2] !== 0x74 || v[3] !== 0xa1) return undefined
+  const tc = v[4]
+  if (tc !== 0x6f && tc !== 0x71) return undefined
+  if (v[5] !== 0xa1 || v[6] !== 0x76 || v[7] !== PROTOCOL_VERSION) return undefined
+  if (v[8] !== 0xa1 || v[9] !== 0x6d || v[10] !== 0xc4 || v[11] !== 16) return undefined
+  if (v[28] !== 0xa1 || v[29] !== 0x79) return undefined
+  const sh = v[30]!
+  if (sh < 0xa1 || sh > 0xbf) return undefined
+  const ylen = sh & 0x1f
+  let pos = 31
+  if (pos + ylen + 3 > end) return undefined
+  let y = ''
+  for (let i = pos; i < pos + ylen; i++) {
+    const c = v[i]!
+    if (c >= 0x80) return undefined
+    y += String.fromCharCode(c)
+  }
+  pos += ylen
+  if (v[pos] !== 0xa1 || v[pos + 1] !== 0x70) return undefined
+  pos += 2
+  const ph = v[pos]!
+  let p: unknown
+  if (ph <= 0x7f) {
+    p = ph
+    pos += 1
+  } else if (ph === 0xc0) {
+    p = null
+    pos += 1
+  } else {
+    let len: number
+    if (ph === 0xc4 && pos + 2 <= end) {
+      len = v[pos + 1]!
+      pos += 2
+    } else if (ph === 0xc5 && pos + 3 <= end) {
+      len = (v[pos + 1]! << 8) | v[pos + 2]!
+      pos += 3
+    } else if (ph === 0xc6 && pos + 5 <= end) {
+      len = ((v[pos + 1]! << 24) >>> 0) + (v[pos + 2]! << 16) + (v[pos + 3]! << 8) + v[pos + 4]!
+      pos += 5
+    } else {
+      return undefined
+    }
+    if (pos + len > end) return undefined
+    p = v.subarray(pos, pos + len)
+    pos += len
+  }
+  let d: number | undefined
+  if (h === 0x86) {
+    if (pos + 3 > end || v[pos] !== 0xa1 || v[pos + 1] !== 0x64) return undefined
+    pos += 2
+    const dh = v[pos]!
+    if (dh <= 0x7f) {
+      d = dh
+      pos += 1
+    } else if (dh === 0xcc && pos + 2 <= end) {
+      d = v[pos + 1]!
+      pos += 2
+    } else if (dh === 0xcd && pos + 3 <= end) {
+      d = (v[pos + 1]! << 8) | v[pos + 2]!
+      pos += 3
+    } else if (dh === 0xce && pos + 5 <= end) {
+      d = ((v[pos + 1]! << 24) >>> 0) + (v[pos + 2]! << 16) + (v[pos + 3]! << 8) + v[pos + 4]!
+      pos += 5
+    } else {
+      return undefined
     }
   }
-  return { floor: batch.f, messages }
+  if (pos !== end) return undefined
+  const m = v.subarray(12, 28)
+  const t = tc === 0x6f ? 'o' : 'q'
+  return (d === undefined ? { t, m, y, p } : { t, m, y, p, d }) as QueryMsg | OnewayMsg
 }

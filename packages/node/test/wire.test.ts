@@ -85,3 +85,49 @@ describe('batches', () => {
     }), { numRuns: 2000 })
   })
 })
+
+describe('fast paths (byte-identical to the schema codec)', () => {
+  const ascii = fc.string({ minLength: 1, maxLength: 40 })
+  const anyType = fc.oneof(ascii, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }))
+  const bytes = fc.oneof({ arbitrary: fc.uint8Array({ maxLength: 300 }), weight: 8 }, { arbitrary: fc.constantFrom(255, 256, 65_535, 65_536, 70_000).map(n => new Uint8Array(n).fill(n & 0xff)), weight: 1 })
+  const d = fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.constant(Number.MAX_SAFE_INTEGER)), { nil: undefined })
+  const reference = (plaintext: Uint8Array): unknown => {
+    const b = codec.decode(plaintext)
+    if (b.t !== 'b') throw new Error('not a batch')
+    return { floor: b.f, messages: b.x.map(x => { try { return codec.decode(x) } catch (err) { return err } }) }
+  }
+
+  test('a query or one-way message with a byte-string payload encodes as the codec encodes it', () => {
+    fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: 2 ** 40 }), anyType, bytes, d, (t, c, y, p, dd) => {
+      const m = dd === undefined ? { t, m: makeMessageId(epoch, c), y, p } : { t, m: makeMessageId(epoch, c), y, p, d: dd }
+      const fast = encodePayloadMessage(m, p)
+      expect(Buffer.from(fast).equals(Buffer.from(codec.encode(m)))).toBe(true)
+    }), { numRuns: 300 })
+  })
+
+  test('batches decode as the codec decodes them, whatever the payloads', () => {
+    const payload = fc.oneof(bytes, fc.integer({ min: 0, max: 200 }), fc.constant(null), fc.string({ maxLength: 10 }), fc.array(fc.integer(), { maxLength: 3 }), fc.double())
+    const message = fc.record({ t: fc.constantFrom('o' as const, 'q' as const), c: fc.integer({ min: 1, max: 2 ** 40 }), y: anyType, p: payload, d })
+    fc.assert(fc.property(fc.array(message, { maxLength: 12 }), fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: undefined }), (ms, floor) => {
+      const parts = ms.map(({ t, c, y, p, d: dd }) => {
+        const m = dd === undefined ? { t, m: makeMessageId(epoch, c), y, p } : { t, m: makeMessageId(epoch, c), y, p, d: dd }
+        return encodePayloadMessage(m, p)
+      })
+      parts.push(encodeMessage({ t: 'k', e: epoch, c: [1, 2, 3] }))
+      const plaintext = encodeBatch(floor === undefined ? undefined : makeMessageId(epoch, floor), parts)
+      expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
+      expect(decodeBatch(Buffer.from(plaintext))).toEqual(reference(plaintext))
+    }), { numRuns: 100 })
+  })
+
+  test('damaged canonical messages are refused exactly as the codec refuses them', () => {
+    const m = { t: 'o' as const, m: makeMessageId(epoch, 5), y: 'type', p: new Uint8Array(20).fill(1), d: 1000 }
+    const good = encodePayloadMessage(m, m.p)
+    fc.assert(fc.property(fc.integer({ min: 0, max: good.byteLength - 1 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: good.byteLength }), (at, value, cut) => {
+      const bad = good.slice(0, Math.max(1, cut === good.byteLength ? good.byteLength : cut + 1))
+      if (at < bad.byteLength) bad[at] = value
+      const plaintext = encodeBatch(undefined, [bad, good])
+      expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
+    }), { numRuns: 500 })
+  })
+})
