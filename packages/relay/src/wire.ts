@@ -116,6 +116,18 @@ export function encodeDeliver (items: readonly Deliverable[], start = 0, end = i
   return encodeBatch(RD_HEAD, 0x69, F_KEY, items, start, end, e => e.id, e => e.from, e => e.payload)
 }
 
+/**
+ * Messages of at least this many bytes are stored by the relay as their own one-entry `rd` frame (see
+ * {@link encodeDeliverOne}): the copy out of the received frame is also the frame that delivers them.
+ */
+export const OWN_FRAME_BYTES = 8 * 1024
+
+/** `encodeDeliver([{ id, from, payload }])`, and the payload's place in it (a view of the frame). */
+export function encodeDeliverOne (id: number, from: Uint8Array, payload: Uint8Array): { frame: Uint8Array, payload: Uint8Array } {
+  const frame = encodeBatch(RD_HEAD, 0x69, F_KEY, [payload], 0, 1, () => id, () => from, p => p)
+  return { frame, payload: frame.subarray(frame.byteLength - payload.byteLength) }
+}
+
 /** Reads the canonical layout; returns -1 (fall back to the schema decoder) at anything else. */
 class FastReader {
   b: Uint8Array

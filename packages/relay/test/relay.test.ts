@@ -50,6 +50,30 @@ describe('store and forward', () => {
     expect(got.map(f => str(f.frame))).toEqual(Array.from({ length: 1000 }, (_, i) => `m${i}`))
   })
 
+  test('large and small messages, mixed, arrive intact and in order (large ones travel as their own frames)', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const server = await startServer(net.transport(), onTestFinished)
+    const bId = generateIdentity()
+    const a = await startClient(net.transport(), onTestFinished, { register: false })
+    const first = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(first)
+    const sizes = [10, 40_000, 8 * 1024, 8 * 1024 - 1, 3, 100_000, 100_000, 7, 20_000]
+    const sent = sizes.map((n, i) => bytes(n, i + 1))
+    // Queued while the client is away, then pushed on its return; then pushed at once while it is connected.
+    await first.stop()
+    await until(() => server.stats().connectedClients === 0)
+    await Promise.all(sent.map(f => a.send(bId.nodeId, server.endpoint(), f)))
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    const got = collect(b)
+    await until(() => got.length === sizes.length)
+    await Promise.all(sent.map(f => a.send(bId.nodeId, server.endpoint(), f)))
+    await until(() => got.length === 2 * sizes.length)
+    expect(got.map(f => [f.frame.byteLength, f.frame[0], f.frame[f.frame.byteLength - 1]]))
+      .toEqual([...sizes, ...sizes].map((n, i) => [n, (i % sizes.length) + 1, (i % sizes.length) + 1]))
+    await until(() => server.stats().queuedMessages === 0)
+    expect(server.stats()).toMatchObject({ queuedBytes: 0, delivered: 2 * sizes.length })
+  })
+
   test('a connection lost mid-delivery loses nothing, and the client dispatches each message once', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
     const server = await startServer(net.transport(), onTestFinished)

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { relayCodec } from '../src/protocol.ts'
 import type { RelayMessage } from '../src/protocol.ts'
-import { decodeRelay, encodeDeliver, encodeSend } from '../src/wire.ts'
+import { decodeRelay, encodeDeliver, encodeDeliverOne, encodeSend } from '../src/wire.ts'
 
 const id = fc.uint8Array({ minLength: 20, maxLength: 20 })
 const payload = fc.oneof(
@@ -65,5 +65,16 @@ describe('fast rs/rd wire paths', () => {
     for (const m of messages) {
       expect(decodeRelay(relayCodec.encode(m))).toEqual(m)
     }
+  })
+})
+
+describe('own delivery frames', () => {
+  test('encodeDeliverOne is a one-entry rd frame whose payload view is its tail', () => {
+    const from = new Uint8Array(20).fill(9)
+    const p = new Uint8Array(70_000).fill(3)
+    const { frame, payload } = encodeDeliverOne(77_777, from, p)
+    expect(same(frame, relayCodec.encode({ t: 'rd', e: [{ i: 77_777, f: from, p }] }))).toBe(true)
+    expect(payload.buffer).toBe(frame.buffer)
+    expect(same(payload, p)).toBe(true)
   })
 })

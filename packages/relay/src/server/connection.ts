@@ -157,10 +157,14 @@ export class ServerConnection {
     let end = start
     let bytes = 0
     let inflight = this.nextPush - first
+    let own: Uint8Array | undefined
     while (end - start < MAX_RELAY_BATCH && end < items.length) {
       if (!this.push && this.pollBudget <= 0) break
       if (inflight >= limits.maxInflightMessages) break
-      const size = items[end]!.payload.byteLength
+      const item = items[end]!
+      // A message stored as its own frame travels alone, as it is.
+      if (item.frame !== undefined && end > start) break
+      const size = item.payload.byteLength
       if (end > start && (bytes + size > limits.maxBatchBytes || this.inflightBytes + size > limits.maxInflightBytes)) break
       if (end === start && this.inflightBytes > 0 && this.inflightBytes + size > limits.maxInflightBytes) break
       bytes += size
@@ -168,12 +172,13 @@ export class ServerConnection {
       inflight++
       end++
       if (!this.push) this.pollBudget--
+      if (item.frame !== undefined) { own = item.frame; break }
     }
     const n = end - start
     if (n === 0) return undefined
     this.nextPush += n
     this.#counters.pushed += n
-    return encodeDeliver(items, start, end)
+    return own ?? encodeDeliver(items, start, end)
   }
 }
 

@@ -15,6 +15,11 @@ export interface QueuedMessage {
   /** The sender's connection number and message number, for notices; 0 when unknown (after a restart). */
   readonly conn: number
   readonly m: number
+  /**
+   * A large message is kept as its own ready-made `rd` frame (one entry: `id`, `from`, `payload`), and
+   * `payload` is a view of it: it is pushed as it is, without being copied into a batch.
+   */
+  readonly frame: Uint8Array | undefined
 }
 
 /**
@@ -134,8 +139,8 @@ export class Mailbox {
   }
 
   /** Append a message (after {@link refusal} said yes, or when replaying the store with an explicit id). */
-  push (queue: ClientQueue, message: Omit<QueuedMessage, 'id'>, id: number = queue.nextId): QueuedMessage {
-    const item: QueuedMessage = { id, from: message.from, payload: message.payload, at: message.at, conn: message.conn, m: message.m }
+  push (queue: ClientQueue, message: Omit<QueuedMessage, 'id' | 'frame'>, id: number = queue.nextId): QueuedMessage {
+    const item: QueuedMessage = { id, from: message.from, payload: message.payload, at: message.at, conn: message.conn, m: message.m, frame: undefined }
     queue.items.push(item)
     queue.nextId = id + 1
     queue.bytes += item.payload.byteLength
@@ -144,9 +149,10 @@ export class Mailbox {
     return item
   }
 
-  /** {@link push} for a new message, without the intermediate object. */
-  append (queue: ClientQueue, from: Uint8Array, payload: Uint8Array, at: number, conn: number, m: number): QueuedMessage {
-    const item: QueuedMessage = { id: queue.nextId, from, payload, at, conn, m }
+  /** {@link push} for a new message (id `queue.nextId`), without the intermediate object. */
+  append (queue: ClientQueue, from: Uint8Array, payload: Uint8Array, frame: Uint8Array | undefined, at: number, conn: number, m: number): QueuedMessage {
+    const id = queue.nextId
+    const item: QueuedMessage = { id, from, payload, at, conn, m, frame }
     queue.items.push(item)
     queue.nextId = item.id + 1
     queue.bytes += payload.byteLength

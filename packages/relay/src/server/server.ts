@@ -12,10 +12,10 @@ import { resolveServerConfig } from './config.ts'
 import type { RelayServerConfig, RelayServerInit } from './config.ts'
 import { ServerConnection } from './connection.ts'
 import { Mailbox, idKey } from './mailbox.ts'
-import type { ClientQueue } from './mailbox.ts'
+import type { ClientQueue, QueuedMessage } from './mailbox.ts'
 import { SenderBucket } from './rate.ts'
 import { LogStore } from './store.ts'
-import { decodeRelay } from '../wire.ts'
+import { OWN_FRAME_BYTES, decodeRelay, encodeDeliverOne } from '../wire.ts'
 import type { RelayServerStats } from './metrics.ts'
 
 /** What the relay server needs from its host: a transport to listen on and the relay's own identity. */
@@ -325,8 +325,15 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
         sc.refusals.push({ m: e.m, c: code })
         continue
       }
-      // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue.
-      const item = this.#mailbox.append(queue, sc.peerBytes, e.p.slice(), now, sc.num, e.m)
+      // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue. A
+      // large message is copied into its own delivery frame, which is then pushed without another copy.
+      let item: QueuedMessage
+      if (size >= OWN_FRAME_BYTES) {
+        const own = encodeDeliverOne(queue.nextId, sc.peerBytes, e.p)
+        item = this.#mailbox.append(queue, sc.peerBytes, own.payload, own.frame, now, sc.num, e.m)
+      } else {
+        item = this.#mailbox.append(queue, sc.peerBytes, e.p.slice(), undefined, now, sc.num, e.m)
+      }
       this.#counters.accepted++
       if (store !== undefined) {
         durable = store.enqueue(queue, item)
