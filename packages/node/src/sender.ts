@@ -395,14 +395,36 @@ export class Sender {
     stats.framesSent++
     stats.bytesSent += frameBytes
     if (batch.ciSeq > peer.ciSentSeq) peer.ciSentSeq = batch.ciSeq
+    // One jittered delay per batch (and attempt count): the entries went out together. First sends are counted
+    // per run of one type.
+    let delayFor = -1
+    let delay = 0
+    let runType: string | undefined
+    let runCount = 0
+    let runBytes = 0
     for (const e of batch.entries) {
       e.queued = false
       e.attempts++
       e.lastSentAt = now
-      e.nextRetryAt = now + retryDelay(e.attempts, limits.retryInitialMs, limits.retryMaxMs)
-      if (e.attempts === 1) stats.sent(peer.id, e.type, e.bytes.byteLength)
-      else stats.retransmissions++
+      if (e.attempts !== delayFor) {
+        delayFor = e.attempts
+        delay = retryDelay(e.attempts, limits.retryInitialMs, limits.retryMaxMs)
+      }
+      e.nextRetryAt = now + delay
+      if (e.attempts === 1) {
+        if (e.type !== runType) {
+          if (runType !== undefined) stats.sentMany(peer.id, runType, runCount, runBytes)
+          runType = e.type
+          runCount = 0
+          runBytes = 0
+        }
+        runCount++
+        runBytes += e.bytes.byteLength
+      } else {
+        stats.retransmissions++
+      }
     }
+    if (runType !== undefined) stats.sentMany(peer.id, runType, runCount, runBytes)
   }
 
   #batchFailed (peer: Peer, entries: OutEntry[], err: unknown): void {

@@ -179,6 +179,17 @@ export class StatsCollector {
     t.bytesSent += bytes
   }
 
+  /** `count` messages of one type with `bytes` in all (a batch's worth of {@link sent}). */
+  sentMany (peerId: string, type: string, count: number, bytes: number): void {
+    this.messagesSent += count
+    const p = this.peers.get(peerId)
+    const t = this.types.get(type)
+    p.messagesSent += count
+    t.messagesSent += count
+    p.bytesSent += bytes
+    t.bytesSent += bytes
+  }
+
   received (peerId: string, type: string, bytes: number): void {
     this.messagesReceived++
     const p = this.peers.get(peerId)
