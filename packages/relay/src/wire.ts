@@ -128,6 +128,34 @@ export function encodeDeliverOne (id: number, from: Uint8Array, payload: Uint8Ar
   return { frame, payload: frame.subarray(frame.byteLength - payload.byteLength) }
 }
 
+/**
+ * Turn a received one-entry `rs` frame into the `rd` frame that delivers its payload, in place: the `rd`
+ * head is written over the `rs` head, just before the payload, which stays where it is (no copy). Only when
+ * the payload is (nearly) all of the memory it keeps alive, so a queued message never holds on to a larger
+ * socket buffer. `undefined` when that does not hold or the `rd` head does not fit in the bytes of the `rs`
+ * head (the caller copies). The `rs` frame's other fields are overwritten: read them first.
+ */
+export function deliverInPlace (rs: Uint8Array, payload: Uint8Array, id: number, from: Uint8Array): Uint8Array | undefined {
+  const n = payload.byteLength
+  if (payload.buffer !== rs.buffer || payload.byteOffset + n !== rs.byteOffset + rs.byteLength) return undefined
+  if (n < payload.buffer.byteLength * 0.875) return undefined
+  const head = HEAD_BYTES + 1 + 3 + uintBytes(id) + F_KEY.byteLength + 2 + ID_BYTES + 2 + binHeaderBytes(n)
+  const start = payload.byteOffset - head
+  if (start < rs.byteOffset) return undefined
+  const b = new Uint8Array(rs.buffer, start, head + n)
+  b.set(RD_HEAD, 0)
+  let pos = HEAD_BYTES
+  b[pos] = 0x91
+  b[pos + 1] = 0x83; b[pos + 2] = 0xa1; b[pos + 3] = 0x69
+  pos = writeUint(b, pos + 4, id)
+  pos = copy(F_KEY, b, pos)
+  b[pos] = 0xc4; b[pos + 1] = ID_BYTES
+  pos = copy(from, b, pos + 2)
+  b[pos] = 0xa1; b[pos + 1] = 0x70
+  pos = writeBinHeader(b, pos + 2, n)
+  return pos === head ? b : undefined
+}
+
 /** Reads the canonical layout; returns -1 (fall back to the schema decoder) at anything else. */
 class FastReader {
   b: Uint8Array

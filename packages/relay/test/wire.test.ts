@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { relayCodec } from '../src/protocol.ts'
 import type { RelayMessage } from '../src/protocol.ts'
-import { decodeRelay, encodeDeliver, encodeDeliverOne, encodeSend } from '../src/wire.ts'
+import { decodeRelay, deliverInPlace, encodeDeliver, encodeDeliverOne, encodeSend } from '../src/wire.ts'
 
 const id = fc.uint8Array({ minLength: 20, maxLength: 20 })
 const payload = fc.oneof(
@@ -76,5 +76,34 @@ describe('own delivery frames', () => {
     expect(same(frame, relayCodec.encode({ t: 'rd', e: [{ i: 77_777, f: from, p }] }))).toBe(true)
     expect(payload.buffer).toBe(frame.buffer)
     expect(same(payload, p)).toBe(true)
+  })
+})
+
+describe('delivering a received frame in place', () => {
+  const from = new Uint8Array(20).fill(4)
+  const to = new Uint8Array(20).fill(5)
+  const p = new Uint8Array(20_000).fill(6)
+
+  test('the rd head replaces the rs head before the payload, which is not copied', () => {
+    for (const [m, id] of [[0, 0], [0, 127], [5, 200], [300, 60_000], [0x10000, 2 ** 32 - 1], [2 ** 32, 2 ** 32 + 1], [70_000, 2 ** 31]]) {
+      const rs = encodeSend([{ m: m!, to, payload: p }]).slice() // as received: its own buffer
+      const view = (decodeRelay(rs) as Extract<RelayMessage, { t: 'rs' }>).e[0]!.p
+      const rd = deliverInPlace(rs, view, id!, from)
+      expect(rd, `m ${m} id ${id}`).toBeDefined()
+      expect(rd!.buffer).toBe(rs.buffer)
+      expect(same(rd!, encodeDeliverOne(id!, from, p).frame)).toBe(true)
+    }
+  })
+
+  test('refused when the rd head would not fit, or the payload is a small part of the memory it keeps', () => {
+    const rs = encodeSend([{ m: 1, to, payload: p }]).slice()
+    expect(deliverInPlace(rs, (decodeRelay(rs) as Extract<RelayMessage, { t: 'rs' }>).e[0]!.p, 2 ** 20, from)).toBeUndefined()
+    const big = new Uint8Array(200_000)
+    const inside = encodeSend([{ m: 1, to, payload: p }])
+    big.set(inside, 1000)
+    const shared = big.subarray(1000, 1000 + inside.byteLength)
+    expect(deliverInPlace(shared, (decodeRelay(shared) as Extract<RelayMessage, { t: 'rs' }>).e[0]!.p, 1, from)).toBeUndefined()
+    const two = encodeSend([{ m: 1, to, payload: p }, { m: 2, to, payload: p }]).slice()
+    expect(deliverInPlace(two, (decodeRelay(two) as Extract<RelayMessage, { t: 'rs' }>).e[0]!.p, 1, from)).toBeUndefined()
   })
 })

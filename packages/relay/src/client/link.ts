@@ -5,7 +5,7 @@ import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
-import { decodeRelay, encodeSend } from '../wire.ts'
+import { OWN_FRAME_BYTES, decodeRelay, encodeSend } from '../wire.ts'
 
 export interface LinkConfig {
   connectTimeoutMs: number
@@ -125,7 +125,11 @@ export class RelayLink {
   /** Messages waiting on each caller's abort signal (one listener per signal, see #watch). */
   readonly #aborters = new Map<AbortSignal, { msgs: Set<OutMsg>, onAbort: () => void }>()
   #custodyBytes = 0
-  #nextM = 0
+  /**
+   * Message numbers start at 2^16: always encoded in 5 bytes (up to 2^32), at least as long as any queue
+   * position the relay writes in their place when it delivers a large message from the frame it came in.
+   */
+  #nextM = 0x10000
   #ackPending = -1
   #ackSent = -1
   #pongs: number[] = []
@@ -182,7 +186,7 @@ export class RelayLink {
     if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + payload.byteLength > this.#config.maxPendingSendBytes) {
       return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`))
     }
-    this.lastUsed = this.#clock.monotonic()
+    this.lastUsed = now
     return new Promise<void>((resolve, reject) => {
       const msg: OutMsg = {
         m: -1, to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
@@ -565,12 +569,24 @@ export class RelayLink {
       this.#ackSent = this.#ackPending
       out.push(relayCodec.encode({ t: 'ra', i: this.#ackPending }))
     }
+    // Every batch the window allows now (they go out in one socket write).
+    for (;;) {
+      const batch = this.#sendBatch()
+      if (batch === undefined) break
+      out.push(batch)
+    }
+    return out
+  }
+
+  /** The next `rs` frame: waiting messages, as many as the window, the batch and the frame allow. */
+  #sendBatch (): Uint8Array | undefined {
     const entries: OutMsg[] = []
     let bytes = 0
     while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
       const msg = this.#queue.peek()!
       const size = msg.payload.byteLength
-      if (entries.length > 0 && bytes + size > this.#config.maxBatchBytes) break
+      // A large message travels alone: the relay then delivers it from the frame it arrived in (no copy).
+      if (entries.length > 0 && (bytes + size > this.#config.maxBatchBytes || size >= OWN_FRAME_BYTES)) break
       this.#queue.shift()
       this.#queueBytes -= size
       if (size > this.maxMessageBytes) {
@@ -583,9 +599,9 @@ export class RelayLink {
       this.#inflight.set(m, msg)
       entries.push(msg)
       bytes += size
+      if (size >= OWN_FRAME_BYTES) break
     }
-    if (entries.length > 0) out.push(encodeSend(entries))
-    return out
+    return entries.length > 0 ? encodeSend(entries) : undefined
   }
 }
 

@@ -15,7 +15,7 @@ import { Mailbox, idKey } from './mailbox.ts'
 import type { ClientQueue, QueuedMessage } from './mailbox.ts'
 import { SenderBucket } from './rate.ts'
 import { LogStore } from './store.ts'
-import { OWN_FRAME_BYTES, decodeRelay, encodeDeliverOne } from '../wire.ts'
+import { OWN_FRAME_BYTES, decodeRelay, deliverInPlace, encodeDeliverOne } from '../wire.ts'
 import type { RelayServerStats } from './metrics.ts'
 
 /** What the relay server needs from its host: a transport to listen on and the relay's own identity. */
@@ -221,7 +221,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       return
     }
     switch (msg.t) {
-      case 'rs': this.#onSend(sc, msg.e); break
+      case 'rs': this.#onSend(sc, msg.e, frame); break
       case 'ra': this.#onAck(sc, msg.i); break
       case 'rp':
         if (sc.queue === undefined) { this.#violation(sc, 'poll without registration'); return }
@@ -293,7 +293,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     this.#refused[code] = (this.#refused[code] ?? 0) + 1
   }
 
-  #onSend (sc: ServerConnection, entries: Array<{ m: number, to: Uint8Array, p: Uint8Array }>): void {
+  #onSend (sc: ServerConnection, entries: Array<{ m: number, to: Uint8Array, p: Uint8Array }>, frame: Uint8Array): void {
     const now = this.#clock.now()
     const mono = this.#clock.monotonic()
     const bucket = this.#buckets.get(sc.peer)
@@ -327,9 +327,11 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       }
       // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue. A
       // large message is copied into its own delivery frame, which is then pushed without another copy.
+      // A large message alone in its frame (as clients send them) becomes its delivery frame in place.
       let item: QueuedMessage
       if (size >= OWN_FRAME_BYTES) {
-        const own = encodeDeliverOne(queue.nextId, sc.peerBytes, e.p)
+        const inPlace = entries.length === 1 ? deliverInPlace(frame, e.p, queue.nextId, sc.peerBytes) : undefined
+        const own = inPlace !== undefined ? { frame: inPlace, payload: e.p } : encodeDeliverOne(queue.nextId, sc.peerBytes, e.p)
         item = this.#mailbox.append(queue, sc.peerBytes, own.payload, own.frame, now, sc.num, e.m)
       } else {
         item = this.#mailbox.append(queue, sc.peerBytes, e.p.slice(), undefined, now, sc.num, e.m)
