@@ -341,12 +341,12 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    *   (sent, not acknowledged in time), ERR_NO_HANDLER, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING,
    *   ERR_SELF, ERR_BAD_NODE_ID; rethrows `signal.reason` on abort
    */
-  send (peerId: string, type: string, payload?: unknown, options: SendOptions = {}): Promise<void> {
+  send (peerId: string, type: string, payload?: unknown, options?: SendOptions): Promise<void> {
     try {
-      options.signal?.throwIfAborted()
+      options?.signal?.throwIfAborted()
       const peer = this.#target(peerId, type)
-      const timeoutMs = options.timeoutMs === undefined ? this.#limits.defaultTimeoutMs : checkTimeout('timeoutMs', options.timeoutMs)
-      const signal = options.signal
+      const timeoutMs = options?.timeoutMs === undefined ? this.#limits.defaultTimeoutMs : checkTimeout('timeoutMs', options.timeoutMs)
+      const signal = options?.signal
       if (signal === undefined) {
         return new Promise<void>((resolve, reject) => {
           this.#sender.submit(peer, 'o', type, payload, timeoutMs, r => { if (r.ok) resolve(); else reject(r.error) })

@@ -67,6 +67,11 @@ export class PeerOutbound {
     return { id: makeMessageId(this.epoch, counter), counter }
   }
 
+  /** The next counter in this stream (its message ID is `makeMessageId(epoch, counter)`). */
+  allocateCounter (): number {
+    return this.#nextCounter++
+  }
+
   add (entry: OutEntry): void {
     if (typeof entry.key === 'number') {
       if (this.own.has(entry.key)) throw new Error('duplicate outbound entry')

@@ -91,7 +91,7 @@ function writeU32 (out: Uint8Array, pos: number, v: number): number {
  * an exact-size buffer: byte-identical to the codec's encoding (its field order and shortest forms), without
  * the codec's intermediate buffer and copy. `undefined` for what it does not cover (the codec does it).
  */
-function encodeBytesMessage (t: 'o' | 'q', m: Uint8Array, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
+export function encodeBytesMessage (t: 'o' | 'q', m: Uint8Array, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
   const ylen = y.length
   if (m.byteLength !== 16 || ylen === 0 || ylen > 31) return undefined
   if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) return undefined
@@ -269,7 +269,7 @@ export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
 
 /** One entry of a batch: validated message, or the error that rejected it. */
 function decodeEntry (bytes: Uint8Array): NodeMessage | CodecError {
-  const fast = decodeCanonicalMessage(bytes)
+  const fast = decodeCanonicalMessage(bytes, 0, bytes.byteLength)
   if (fast !== undefined) return fast
   try {
     const m = codec.decode(bytes)
@@ -332,7 +332,7 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
       return undefined
     }
     if (len < 1 || pos + len > end) return undefined
-    messages.push(decodeEntry(b.subarray(pos, pos + len)))
+    messages.push(decodeCanonicalMessage(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
     pos += len
   }
   if (pos !== end) return undefined
@@ -343,20 +343,20 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
  * The fast reader of a query or one-way message as {@link encodeBytesMessage} writes it (payload a byte string,
  * a small integer or nil; ASCII type). Anything else gives `undefined` (the schema codec decodes it).
  */
-function decodeCanonicalMessage (v: Uint8Array): QueryMsg | OnewayMsg | undefined {
-  const end = v.byteLength
-  const h = v[0]
-  if ((h !== 0x85 && h !== 0x86) || end < 34) return undefined
-  if (v[1] !== 0xa1 || v[2] !== 0x74 || v[3] !== 0xa1) return undefined
-  const tc = v[4]
+function decodeCanonicalMessage (v: Uint8Array, start: number, end: number): QueryMsg | OnewayMsg | undefined {
+  const o = start
+  const h = v[o]
+  if ((h !== 0x85 && h !== 0x86) || end - o < 34) return undefined
+  if (v[o + 1] !== 0xa1 || v[o + 2] !== 0x74 || v[o + 3] !== 0xa1) return undefined
+  const tc = v[o + 4]
   if (tc !== 0x6f && tc !== 0x71) return undefined
-  if (v[5] !== 0xa1 || v[6] !== 0x76 || v[7] !== PROTOCOL_VERSION) return undefined
-  if (v[8] !== 0xa1 || v[9] !== 0x6d || v[10] !== 0xc4 || v[11] !== 16) return undefined
-  if (v[28] !== 0xa1 || v[29] !== 0x79) return undefined
-  const sh = v[30]!
+  if (v[o + 5] !== 0xa1 || v[o + 6] !== 0x76 || v[o + 7] !== PROTOCOL_VERSION) return undefined
+  if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x6d || v[o + 10] !== 0xc4 || v[o + 11] !== 16) return undefined
+  if (v[o + 28] !== 0xa1 || v[o + 29] !== 0x79) return undefined
+  const sh = v[o + 30]!
   if (sh < 0xa1 || sh > 0xbf) return undefined
   const ylen = sh & 0x1f
-  let pos = 31
+  let pos = o + 31
   if (pos + ylen + 3 > end) return undefined
   let y = ''
   for (let i = pos; i < pos + ylen; i++) {
@@ -415,7 +415,7 @@ function decodeCanonicalMessage (v: Uint8Array): QueryMsg | OnewayMsg | undefine
     }
   }
   if (pos !== end) return undefined
-  const m = v.subarray(12, 28)
+  const m = v.subarray(o + 12, o + 28)
   const t = tc === 0x6f ? 'o' : 'q'
   return (d === undefined ? { t, m, y, p } : { t, m, y, p, d }) as QueryMsg | OnewayMsg
 }
