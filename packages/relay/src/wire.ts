@@ -262,8 +262,25 @@ function readBatch<E> (bytes: Uint8Array, head: Uint8Array, first: Uint8Array, s
 const makeSend = (m: number, to: Uint8Array, p: Uint8Array): SendEntry => ({ m, to, p })
 const makeDeliver = (i: number, f: Uint8Array, p: Uint8Array): DeliverEntry => ({ i, f, p })
 
+// {"t": "rv", "v": 1, "m": [...]}: delivered notices, one per message when the sender tracks deliveries.
+const RV_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x76, 0xa1, 0x76, 0x01, 0xa1, 0x6d)
+
+function readNumbers (bytes: Uint8Array): number[] | undefined {
+  const r = new FastReader(bytes)
+  if (!r.bytes(RV_HEAD)) return undefined
+  const n = r.batchLength()
+  if (n < 0) return undefined
+  const out: number[] = new Array<number>(n)
+  for (let k = 0; k < n; k++) {
+    const m = r.uint()
+    if (m < 0) return undefined
+    out[k] = m
+  }
+  return r.pos === bytes.byteLength ? out : undefined
+}
+
 /**
- * `relayCodec.decode(bytes)`, with a fast path for canonical `rs` and `rd` frames (payloads and IDs are views
+ * `relayCodec.decode(bytes)`, with a fast path for canonical `rs`, `rd` and `rv` frames (payloads and IDs are views
  * of `bytes`). @throws {CodecError} as `relayCodec.decode`
  */
 export function decodeRelay (bytes: Uint8Array): RelayMessage {
@@ -274,6 +291,9 @@ export function decodeRelay (bytes: Uint8Array): RelayMessage {
     } else if (bytes[5] === 0x64) {
       const e = readBatch(bytes, RD_HEAD, I_KEY, F_KEY, makeDeliver)
       if (e !== undefined) return { t: 'rd', e }
+    } else if (bytes[5] === 0x76) {
+      const m = readNumbers(bytes)
+      if (m !== undefined) return { t: 'rv', m }
     }
   }
   return relayCodec.decode(bytes)

@@ -60,6 +60,15 @@ describe('fast rs/rd wire paths', () => {
     expect(() => encodeSend(tooMany)).toThrow(RangeError)
   })
 
+  test('rv notices: the fast path reads what the schema codec reads', () => {
+    fc.assert(fc.property(fc.array(num, { minLength: 1, maxLength: 1024 }), (m) => {
+      const rv = relayCodec.encode({ t: 'rv', m })
+      expect(decodeRelay(rv)).toEqual(relayCodec.decode(rv))
+      for (let n = 0; n < rv.byteLength; n += 7) expect(() => decodeRelay(rv.subarray(0, n))).toThrow()
+    }), { numRuns: 50 })
+    expect(() => decodeRelay(Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x76, 0xa1, 0x76, 0x01, 0xa1, 0x6d, 0x90))).toThrow()
+  })
+
   test('other messages decode as before', () => {
     const messages: RelayMessage[] = [{ t: 'ra', i: 5 }, { t: 'ry', m: 3 }, { t: 'rv', m: [1, 2] }, { t: 'ri', n: 1, r: false }]
     for (const m of messages) {
