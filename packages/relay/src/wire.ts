@@ -57,47 +57,54 @@ function copy (from: Uint8Array, to: Uint8Array, pos: number): number {
 }
 
 /**
- * Encode a batch frame whose entries are `[number, node ID, payload]` under the keys `k1`, `k2`, `p`.
- * `k2` is the encoded key of the node ID field (`to` or `f`).
+ * Encode a batch frame: `rs` entries `{ m, to, p }` from {@link Sendable}s, or `rd` entries `{ i, f, p }`
+ * from {@link Deliverable}s. One pass into a buffer sized for the worst case (a few bytes per entry more).
  */
-function encodeBatch<E> (
-  head: Uint8Array, k1: number, k2: Uint8Array, entries: readonly E[], start: number, end: number,
-  num: (e: E) => number, id: (e: E) => Uint8Array, payload: (e: E) => Uint8Array
-): Uint8Array {
+function encodeBatch (send: boolean, entries: ReadonlyArray<Sendable | Deliverable>, start: number, end: number): Uint8Array {
   const n = end - start
   if (n < 1 || n > MAX_RELAY_BATCH) throw new RangeError(`a relay batch holds 1..${MAX_RELAY_BATCH} entries, got ${n}`)
+  // Entry: map header, key 1, number (≤ 9), key 2 (≤ 3), bin8 header + ID, key p, bin header (≤ 5), payload.
+  const most = 1 + 2 + 9 + 3 + 2 + ID_BYTES + 2 + 5
   let size = HEAD_BYTES + arrayHeaderBytes(n)
-  const fixed = 1 + 2 + k2.byteLength + 2 + ID_BYTES + 2 // map header, key 1, key 2, bin8 header + id, key p
-  for (let k = start; k < end; k++) {
-    const e = entries[k]!
-    const p = payload(e).byteLength
-    if (id(e).byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
-    if (p < 1 || p > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
-    size += fixed + uintBytes(num(e)) + binHeaderBytes(p) + p
-  }
-  // Not zero-filled: every byte is written below. A plain Uint8Array view (not a Buffer) like other frames.
+  for (let k = start; k < end; k++) size += most + entries[k]!.payload.byteLength
+  // Not zero-filled: only the written prefix is returned. A plain Uint8Array (not a Buffer) like other frames.
   const buf = Buffer.allocUnsafe(size)
   const b = new Uint8Array(buf.buffer, buf.byteOffset, size)
-  b.set(head, 0)
+  b.set(send ? RS_HEAD : RD_HEAD, 0)
   let pos = HEAD_BYTES
   if (n <= 15) b[pos++] = 0x90 | n
   else { b[pos] = 0xdc; b[pos + 1] = n >>> 8; b[pos + 2] = n; pos += 3 }
   for (let k = start; k < end; k++) {
+    let num: number, id: Uint8Array
     const e = entries[k]!
-    b[pos] = 0x83; b[pos + 1] = 0xa1; b[pos + 2] = k1
-    pos = writeUint(b, pos + 3, num(e))
-    pos = copy(k2, b, pos)
+    if (send) { num = (e as Sendable).m; id = (e as Sendable).to } else { num = (e as Deliverable).id; id = (e as Deliverable).from }
+    const p = e.payload
+    const len = p.byteLength
+    if (id.byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
+    if (len < 1 || len > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
+    b[pos] = 0x83; b[pos + 1] = 0xa1
+    if (send) {
+      b[pos + 2] = 0x6d // "m"
+      pos = writeUint(b, pos + 3, num)
+      b[pos] = 0xa2; b[pos + 1] = 0x74; b[pos + 2] = 0x6f // "to"
+      pos += 3
+    } else {
+      b[pos + 2] = 0x69 // "i"
+      pos = writeUint(b, pos + 3, num)
+      b[pos] = 0xa1; b[pos + 1] = 0x66 // "f"
+      pos += 2
+    }
     b[pos] = 0xc4; b[pos + 1] = ID_BYTES
-    pos = copy(id(e), b, pos + 2)
+    pos += 2
+    for (let i = 0; i < ID_BYTES; i++) b[pos + i] = id[i]!
+    pos += ID_BYTES
     b[pos] = 0xa1; b[pos + 1] = 0x70
-    const p = payload(e)
-    pos = writeBinHeader(b, pos + 2, p.byteLength)
+    pos = writeBinHeader(b, pos + 2, len)
     pos = copy(p, b, pos)
   }
-  return b
+  return pos === size ? b : b.subarray(0, pos)
 }
 
-const TO_KEY = Uint8Array.of(0xa2, 0x74, 0x6f) // "to"
 const F_KEY = Uint8Array.of(0xa1, 0x66) // "f"
 
 /** A message as the send encoder reads it. */
@@ -105,7 +112,7 @@ export interface Sendable { readonly m: number, readonly to: Uint8Array, readonl
 
 /** `relayCodec.encode({ t: 'rs', e })` for `msgs[start..end)` as `{ m, to, p: payload }`, byte for byte, in one buffer. */
 export function encodeSend (msgs: readonly Sendable[], start = 0, end = msgs.length): Uint8Array {
-  return encodeBatch(RS_HEAD, 0x6d, TO_KEY, msgs, start, end, e => e.m, e => e.to, e => e.payload)
+  return encodeBatch(true, msgs, start, end)
 }
 
 /** A queued message as the deliver encoder reads it. */
@@ -113,7 +120,7 @@ export interface Deliverable { readonly id: number, readonly from: Uint8Array, r
 
 /** `relayCodec.encode({ t: 'rd', e })` for `items[start..end)` as `{ i: id, f: from, p: payload }`, byte for byte. */
 export function encodeDeliver (items: readonly Deliverable[], start = 0, end = items.length): Uint8Array {
-  return encodeBatch(RD_HEAD, 0x69, F_KEY, items, start, end, e => e.id, e => e.from, e => e.payload)
+  return encodeBatch(false, items, start, end)
 }
 
 /**
@@ -124,7 +131,7 @@ export const OWN_FRAME_BYTES = 8 * 1024
 
 /** `encodeDeliver([{ id, from, payload }])`, and the payload's place in it (a view of the frame). */
 export function encodeDeliverOne (id: number, from: Uint8Array, payload: Uint8Array): { frame: Uint8Array, payload: Uint8Array } {
-  const frame = encodeBatch(RD_HEAD, 0x69, F_KEY, [payload], 0, 1, () => id, () => from, p => p)
+  const frame = encodeBatch(false, [{ id, from, payload }], 0, 1)
   return { frame, payload: frame.subarray(frame.byteLength - payload.byteLength) }
 }
 
@@ -177,42 +184,6 @@ class FastReader {
     return -1
   }
 
-  /** A bin of 1..MAX_FRAME_BYTES_LIMIT bytes as a view; undefined otherwise. */
-  bin (): Uint8Array | undefined {
-    const b = this.b
-    let pos = this.pos
-    if (pos >= b.byteLength) return undefined
-    const t = b[pos]!
-    let n: number
-    if (t === 0xc4 && pos + 2 <= b.byteLength) { n = b[pos + 1]!; pos += 2 } else if (t === 0xc5 && pos + 3 <= b.byteLength) { n = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else if (t === 0xc6 && pos + 5 <= b.byteLength) {
-      n = ((b[pos + 1]! << 24) >>> 0) + ((b[pos + 2]! << 16) | (b[pos + 3]! << 8) | b[pos + 4]!)
-      pos += 5
-    } else return undefined
-    if (n < 1 || n > MAX_FRAME_BYTES_LIMIT || pos + n > b.byteLength) return undefined
-    this.pos = pos + n
-    return b.subarray(pos, pos + n)
-  }
-
-  #lastId: Uint8Array | undefined
-  #lastIdPos = 0
-
-  /** A node ID; the same view as the previous one when the bytes repeat (batches usually name one peer). */
-  id (): Uint8Array | undefined {
-    const b = this.b
-    const pos = this.pos
-    if (pos + 2 + ID_BYTES > b.byteLength || b[pos] !== 0xc4 || b[pos + 1] !== ID_BYTES) return undefined
-    this.pos = pos + 2 + ID_BYTES
-    const last = this.#lastId
-    if (last !== undefined) {
-      const at = this.#lastIdPos
-      let i = 0
-      while (i < ID_BYTES && b[at + i] === b[pos + 2 + i]) i++
-      if (i === ID_BYTES) return last
-    }
-    this.#lastIdPos = pos + 2
-    return (this.#lastId = b.subarray(pos + 2, pos + 2 + ID_BYTES))
-  }
-
   bytes (expected: Uint8Array): boolean {
     const b = this.b
     const pos = this.pos
@@ -235,32 +206,63 @@ class FastReader {
   }
 }
 
-const M_KEY = Uint8Array.of(0x83, 0xa1, 0x6d) // entry map of 3, key "m"
-const I_KEY = Uint8Array.of(0x83, 0xa1, 0x69) // entry map of 3, key "i"
-const P_KEY = Uint8Array.of(0xa1, 0x70) // "p"
-
-function readBatch<E> (bytes: Uint8Array, head: Uint8Array, first: Uint8Array, second: Uint8Array,
-  make: (num: number, id: Uint8Array, p: Uint8Array) => E): E[] | undefined {
-  const r = new FastReader(bytes)
-  if (!r.bytes(head)) return undefined
-  const n = r.batchLength()
-  if (n < 0) return undefined
-  const out: E[] = new Array<E>(n)
+/**
+ * The entries of a canonical `rs` (send) or `rd` frame whose head (11 bytes) was checked; `undefined` at
+ * anything else. One pass with the position in a local; IDs repeated from the previous entry share its view.
+ */
+function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] | undefined {
+  const end = b.byteLength
+  let pos = HEAD_BYTES
+  let n: number
+  const t = b[pos]!
+  if (t >= 0x91 && t <= 0x9f) { n = t & 0x0f; pos += 1 } else if (t === 0xdc && pos + 3 <= end) { n = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else return undefined
+  if (n < 1 || n > MAX_RELAY_BATCH) return undefined
+  const out: Array<SendEntry | DeliverEntry> = new Array<SendEntry | DeliverEntry>(n)
+  const k1 = send ? 0x6d : 0x69
+  let lastId: Uint8Array | undefined
+  let lastIdPos = 0
   for (let k = 0; k < n; k++) {
-    if (!r.bytes(first)) return undefined
-    const num = r.uint()
-    if (num < 0 || !r.bytes(second)) return undefined
-    const id = r.id()
-    if (id === undefined || !r.bytes(P_KEY)) return undefined
-    const p = r.bin()
-    if (p === undefined) return undefined
-    out[k] = make(num, id, p)
+    // {k1: uint, ("to" | "f"): bin8(20), "p": bin}
+    if (pos + 4 > end || b[pos] !== 0x83 || b[pos + 1] !== 0xa1 || b[pos + 2] !== k1) return undefined
+    pos += 3
+    let num: number
+    const u = b[pos]!
+    if (u < 0x80) { num = u; pos += 1 } else if (u === 0xcc && pos + 2 <= end) { num = b[pos + 1]!; pos += 2 } else if (u === 0xcd && pos + 3 <= end) { num = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else if (u === 0xce && pos + 5 <= end) {
+      num = ((b[pos + 1]! << 24) >>> 0) + ((b[pos + 2]! << 16) | (b[pos + 3]! << 8) | b[pos + 4]!)
+      pos += 5
+    } else return undefined
+    if (send) {
+      if (pos + 3 > end || b[pos] !== 0xa2 || b[pos + 1] !== 0x74 || b[pos + 2] !== 0x6f) return undefined
+      pos += 3
+    } else {
+      if (pos + 2 > end || b[pos] !== 0xa1 || b[pos + 1] !== 0x66) return undefined
+      pos += 2
+    }
+    if (pos + 2 + ID_BYTES + 2 > end || b[pos] !== 0xc4 || b[pos + 1] !== ID_BYTES) return undefined
+    pos += 2
+    let id: Uint8Array | undefined
+    if (lastId !== undefined) {
+      let i = 0
+      while (i < ID_BYTES && b[lastIdPos + i] === b[pos + i]) i++
+      if (i === ID_BYTES) id = lastId
+    }
+    if (id === undefined) { id = lastId = b.subarray(pos, pos + ID_BYTES); lastIdPos = pos }
+    pos += ID_BYTES
+    if (b[pos] !== 0xa1 || b[pos + 1] !== 0x70) return undefined
+    pos += 2
+    let len: number
+    const h = pos < end ? b[pos]! : 0
+    if (h === 0xc4 && pos + 2 <= end) { len = b[pos + 1]!; pos += 2 } else if (h === 0xc5 && pos + 3 <= end) { len = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else if (h === 0xc6 && pos + 5 <= end) {
+      len = ((b[pos + 1]! << 24) >>> 0) + ((b[pos + 2]! << 16) | (b[pos + 3]! << 8) | b[pos + 4]!)
+      pos += 5
+    } else return undefined
+    if (len < 1 || len > MAX_FRAME_BYTES_LIMIT || pos + len > end) return undefined
+    const p = b.subarray(pos, pos + len)
+    pos += len
+    out[k] = send ? { m: num, to: id, p } : { i: num, f: id, p }
   }
-  return r.pos === bytes.byteLength ? out : undefined
+  return pos === end ? out as SendEntry[] | DeliverEntry[] : undefined
 }
-
-const makeSend = (m: number, to: Uint8Array, p: Uint8Array): SendEntry => ({ m, to, p })
-const makeDeliver = (i: number, f: Uint8Array, p: Uint8Array): DeliverEntry => ({ i, f, p })
 
 // {"t": "rv", "v": 1, "m": [...]}: delivered notices, one per message when the sender tracks deliveries.
 const RV_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x76, 0xa1, 0x76, 0x01, 0xa1, 0x6d)
@@ -279,6 +281,13 @@ function readNumbers (bytes: Uint8Array): number[] | undefined {
   return r.pos === bytes.byteLength ? out : undefined
 }
 
+/** Whether `bytes` begins with `prefix`. */
+function bytesEqual (bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.byteLength < prefix.byteLength) return false
+  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false
+  return true
+}
+
 /**
  * `relayCodec.decode(bytes)`, with a fast path for canonical `rs`, `rd` and `rv` frames (payloads and IDs are views
  * of `bytes`). @throws {CodecError} as `relayCodec.decode`
@@ -286,10 +295,10 @@ function readNumbers (bytes: Uint8Array): number[] | undefined {
 export function decodeRelay (bytes: Uint8Array): RelayMessage {
   if (bytes.byteLength > HEAD_BYTES && bytes[0] === 0x83 && bytes[3] === 0xa2 && bytes[4] === 0x72) {
     if (bytes[5] === 0x73) {
-      const e = readBatch(bytes, RS_HEAD, M_KEY, TO_KEY, makeSend)
+      const e = bytesEqual(bytes, RS_HEAD) ? readBatch(bytes, true) as SendEntry[] | undefined : undefined
       if (e !== undefined) return { t: 'rs', e }
     } else if (bytes[5] === 0x64) {
-      const e = readBatch(bytes, RD_HEAD, I_KEY, F_KEY, makeDeliver)
+      const e = bytesEqual(bytes, RD_HEAD) ? readBatch(bytes, false) as DeliverEntry[] | undefined : undefined
       if (e !== undefined) return { t: 'rd', e }
     } else if (bytes[5] === 0x76) {
       const m = readNumbers(bytes)
