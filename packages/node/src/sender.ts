@@ -6,7 +6,7 @@ import { retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeBytesMessage, encodeMessage, encodePayloadMessage } from './wire.ts'
+import { BATCH_MESSAGES_LIMIT, BYTES_MESSAGE_ID_OFFSET, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
 import type { NodeMessage } from './wire.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -66,12 +66,18 @@ export class Sender {
       throw new EgtpError('ERR_TOO_MANY_PENDING', `${peer.out.size} messages to ${peer.id} await acknowledgement`)
     }
     const counter = peer.out.allocateCounter()
-    const id = makeMessageId(peer.out.epoch, counter)
+    let id: Uint8Array
     let bytes: Uint8Array | undefined
     try {
-      // A byte-string payload is written straight away; anything else goes through the codec.
-      if (payload instanceof Uint8Array) bytes = encodeBytesMessage(kind, id, type, payload, timeoutMs)
-      bytes ??= encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
+      // A byte-string payload is written straight away (its ID a view into the message); anything else goes
+      // through the codec.
+      if (payload instanceof Uint8Array) bytes = encodeOwnBytesMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
+      if (bytes !== undefined) {
+        id = bytes.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)
+      } else {
+        id = makeMessageId(peer.out.epoch, counter)
+        bytes = encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
+      }
     } catch (err) {
       throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
     }

@@ -92,8 +92,25 @@ function writeU32 (out: Uint8Array, pos: number, v: number): number {
  * the codec's intermediate buffer and copy. `undefined` for what it does not cover (the codec does it).
  */
 export function encodeBytesMessage (t: 'o' | 'q', m: Uint8Array, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
+  if (m.byteLength !== 16) return undefined
+  return writeBytesMessage(t, m, m, 0, y, p, d)
+}
+
+/** Where a message ID sits in {@link encodeBytesMessage}'s output. */
+export const BYTES_MESSAGE_ID_OFFSET = 12
+
+/**
+ * {@link encodeBytesMessage} of the message `epoch ‖ counter` (the ID is written from its parts, without
+ * allocating it: `out.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)` is a view of it).
+ */
+export function encodeOwnBytesMessage (t: 'o' | 'q', epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
+  if (epoch.byteLength !== 8) return undefined
+  return writeBytesMessage(t, undefined, epoch, counter, y, p, d)
+}
+
+function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
   const ylen = y.length
-  if (m.byteLength !== 16 || ylen === 0 || ylen > 31) return undefined
+  if (ylen === 0 || ylen > 31) return undefined
   if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) return undefined
   for (let i = 0; i < ylen; i++) if (y.charCodeAt(i) >= 0x80) return undefined
   const plen = p.byteLength
@@ -104,7 +121,13 @@ export function encodeBytesMessage (t: 'o' | 'q', m: Uint8Array, y: string, p: U
   out[pos++] = 0xa1; out[pos++] = 0x74; out[pos++] = 0xa1; out[pos++] = t === 'o' ? 0x6f : 0x71
   out[pos++] = 0xa1; out[pos++] = 0x76; out[pos++] = PROTOCOL_VERSION
   out[pos++] = 0xa1; out[pos++] = 0x6d; out[pos++] = 0xc4; out[pos++] = 16
-  for (let i = 0; i < 16; i++) out[pos++] = m[i]!
+  if (m !== undefined) {
+    for (let i = 0; i < 16; i++) out[pos++] = m[i]!
+  } else {
+    for (let i = 0; i < 8; i++) out[pos++] = epoch[i]!
+    pos = writeU32(out, pos, Math.floor(counter / 0x1_0000_0000))
+    pos = writeU32(out, pos, counter >>> 0)
+  }
   out[pos++] = 0xa1; out[pos++] = 0x79; out[pos++] = 0xa0 | ylen
   for (let i = 0; i < ylen; i++) out[pos++] = y.charCodeAt(i)
   out[pos++] = 0xa1; out[pos++] = 0x70

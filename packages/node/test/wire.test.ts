@@ -2,7 +2,7 @@ import { createMessageCodec, encodeValue, nodeMessages } from '@egtp/codec'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { counterOf, makeMessageId, toHex } from '../src/ids.ts'
-import { SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodePayloadMessage } from '../src/wire.ts'
+import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/wire.ts'
 
 const codec = createMessageCodec(nodeMessages)
 const epoch = new Uint8Array(8).fill(7)
@@ -103,6 +103,16 @@ describe('fast paths (byte-identical to the schema codec)', () => {
       const fast = encodePayloadMessage(m, p)
       expect(Buffer.from(fast).equals(Buffer.from(codec.encode(m)))).toBe(true)
     }), { numRuns: 300 })
+  })
+
+  test('an own message is written from epoch and counter, its ID readable in place', () => {
+    fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.string({ minLength: 1, maxLength: 31, unit: fc.integer({ min: 0, max: 127 }).map(c => String.fromCharCode(c)) }), bytes, d, (t, c, y, p, dd) => {
+      const m = makeMessageId(epoch, c)
+      const own = encodeOwnBytesMessage(t, epoch, c, y, p, dd)!
+      const viaCodec = codec.encode(dd === undefined ? { t, m, y, p } : { t, m, y, p, d: dd })
+      expect(Buffer.from(own).equals(Buffer.from(viaCodec))).toBe(true)
+      expect(own.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)).toEqual(m)
+    }), { numRuns: 200 })
   })
 
   test('batches decode as the codec decodes them, whatever the payloads', () => {
