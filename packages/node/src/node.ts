@@ -14,7 +14,7 @@ import type { Answerer } from './handler-context.ts'
 import { newEpoch, toHex } from './ids.ts'
 import { DedupJournal } from './journal.ts'
 import { checkTimeout, resolveLimits } from './limits.ts'
-import type { OutEntry } from './outbound.ts'
+import type { OutEntry, Settlement } from './outbound.ts'
 import { PeerTable } from './peers.ts'
 import type { Peer } from './peers.ts'
 import { PendingQueries } from './queries.ts'
@@ -348,9 +348,13 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       const timeoutMs = options?.timeoutMs === undefined ? this.#limits.defaultTimeoutMs : checkTimeout('timeoutMs', options.timeoutMs)
       const signal = options?.signal
       if (signal === undefined) {
-        return new Promise<void>((resolve, reject) => {
-          this.#sender.submit(peer, 'o', type, payload, timeoutMs, r => { if (r.ok) resolve(); else reject(r.error) })
-        })
+        // No closure per message: the entry holds the promise's functions, one shared settle calls them.
+        const promise = new Promise<void>(capture)
+        const resolve = capturedResolve
+        const reject = capturedReject
+        capturedResolve = capturedReject = undefined
+        this.#sender.submit(peer, 'o', type, payload, timeoutMs, settleByEntry, resolve, reject)
+        return promise
       }
       return new Promise<void>((resolve, reject) => {
         let onAbort: (() => void) | undefined = undefined
@@ -525,6 +529,20 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       this.#log.error('refreshing the contact record failed: %e', err)
     }
   }
+}
+
+let capturedResolve: (() => void) | undefined
+let capturedReject: ((error: EgtpError) => void) | undefined
+/** A promise executor that hands its functions over (synchronously, through the two variables above). */
+function capture (resolve: () => void, reject: (error: EgtpError) => void): void {
+  capturedResolve = resolve
+  capturedReject = reject
+}
+
+/** The `settle` of entries that carry their promise's functions. */
+function settleByEntry (this: OutEntry, r: Settlement): void {
+  if (r.ok) this.resolve!()
+  else this.reject!(r.error)
 }
 
 /** A query being handled: what its reply needs. */

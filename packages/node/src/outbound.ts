@@ -30,8 +30,11 @@ export interface OutEntry {
   nextRetryAt: number
   /** Waiting in the peer's send queue (not to be queued twice). */
   queued: boolean
-  /** Called once, when acknowledged or given up. */
-  settle: (result: Settlement) => void
+  /** Called once (as a method: `this` is the entry), when acknowledged or given up. */
+  settle: (this: OutEntry, result: Settlement) => void
+  /** For a `settle` shared by many entries: the caller's promise to settle. */
+  readonly resolve?: (() => void) | undefined
+  readonly reject?: ((error: EgtpError) => void) | undefined
 }
 
 /** Backoff: `initialMs · 2^(attempts-1)` capped at `maxMs`, with ±20% jitter. */

@@ -60,7 +60,8 @@ export class Sender {
    * @throws {EgtpError} ERR_TOO_MANY_PENDING past the per-peer or total bounds
    * @throws {RangeError} when the encoded message is larger than `maxMessageBytes` or nested too deeply
    */
-  submit (peer: Peer, kind: 'q' | 'o', type: string, payload: unknown, timeoutMs: number, settle: (r: Settlement) => void): OutEntry {
+  submit (peer: Peer, kind: 'q' | 'o', type: string, payload: unknown, timeoutMs: number, settle: (this: OutEntry, r: Settlement) => void,
+    resolve?: () => void, reject?: (error: EgtpError) => void): OutEntry {
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer) {
       throw new EgtpError('ERR_TOO_MANY_PENDING', `${peer.out.size} messages to ${peer.id} await acknowledgement`)
@@ -90,7 +91,7 @@ export class Sender {
     const now = this.#ctx.clock.monotonic()
     const entry: OutEntry = {
       key: counter, id, kind, counter, type, bytes, deadline: now + timeoutMs, createdAt: now, attempts: 0,
-      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle
+      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle, resolve, reject
     }
     this.#hold(peer, entry)
     this.#enqueue(peer, entry)
@@ -119,7 +120,7 @@ export class Sender {
     const now = this.#ctx.clock.monotonic()
     const entry: OutEntry = {
       key, id: queryId, kind: 'a', counter: 0, type, bytes, deadline: now + horizonMs, createdAt: now, attempts: 0,
-      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}
+      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}, resolve: undefined, reject: undefined
     }
     this.#hold(peer, entry)
     this.#enqueue(peer, entry)
