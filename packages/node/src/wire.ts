@@ -355,7 +355,7 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
       return undefined
     }
     if (len < 1 || pos + len > end) return undefined
-    messages.push(decodeCanonicalMessage(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
+    messages.push(decodeCanonicalMessage(b, pos, pos + len) ?? decodeCanonicalAck(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
     pos += len
   }
   if (pos !== end) return undefined
@@ -441,4 +441,57 @@ function decodeCanonicalMessage (v: Uint8Array, start: number, end: number): Que
   const m = v.subarray(o + 12, o + 28)
   const t = tc === 0x6f ? 'o' : 'q'
   return (d === undefined ? { t, m, y, p } : { t, m, y, p, d }) as QueryMsg | OnewayMsg
+}
+
+type AckMsg = Extract<NodeMessage, { t: 'k' }>
+/** Most counters in one compact acknowledgement (codec's MAX_ACK_COUNTERS). */
+const MAX_ACK_COUNTERS = 8192
+
+/**
+ * The fast reader of a compact acknowledgement as the sender writes it (`{ t: 'k', v, e, c }`, counters up to
+ * 2^32 - 1); anything else gives `undefined` (the schema codec decodes it).
+ */
+function decodeCanonicalAck (v: Uint8Array, start: number, end: number): AckMsg | undefined {
+  const o = start
+  if (end - o < 22 || v[o] !== 0x84) return undefined
+  if (v[o + 1] !== 0xa1 || v[o + 2] !== 0x74 || v[o + 3] !== 0xa1 || v[o + 4] !== 0x6b) return undefined
+  if (v[o + 5] !== 0xa1 || v[o + 6] !== 0x76 || v[o + 7] !== PROTOCOL_VERSION) return undefined
+  if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x65 || v[o + 10] !== 0xc4 || v[o + 11] !== 8) return undefined
+  if (v[o + 20] !== 0xa1 || v[o + 21] !== 0x63) return undefined
+  let pos = o + 22
+  if (pos >= end) return undefined
+  const ah = v[pos]!
+  let n: number
+  if (ah >= 0x90 && ah <= 0x9f) {
+    n = ah & 0x0f
+    pos += 1
+  } else if (ah === 0xdc && pos + 3 <= end) {
+    n = (v[pos + 1]! << 8) | v[pos + 2]!
+    pos += 3
+  } else {
+    return undefined
+  }
+  if (n < 1 || n > MAX_ACK_COUNTERS || n > end - pos) return undefined
+  const c = new Array<number>(n)
+  for (let i = 0; i < n; i++) {
+    if (pos >= end) return undefined
+    const h = v[pos]!
+    if (h <= 0x7f) {
+      c[i] = h
+      pos += 1
+    } else if (h === 0xcc && pos + 2 <= end) {
+      c[i] = v[pos + 1]!
+      pos += 2
+    } else if (h === 0xcd && pos + 3 <= end) {
+      c[i] = (v[pos + 1]! << 8) | v[pos + 2]!
+      pos += 3
+    } else if (h === 0xce && pos + 5 <= end) {
+      c[i] = ((v[pos + 1]! << 24) >>> 0) + (v[pos + 2]! << 16) + (v[pos + 3]! << 8) + v[pos + 4]!
+      pos += 5
+    } else {
+      return undefined
+    }
+  }
+  if (pos !== end) return undefined
+  return { t: 'k', e: v.subarray(o + 12, o + 20), c }
 }

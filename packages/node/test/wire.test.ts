@@ -130,6 +130,27 @@ describe('fast paths (byte-identical to the schema codec)', () => {
     }), { numRuns: 100 })
   })
 
+  test('acknowledgements decode as the codec decodes them', () => {
+    const counter = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }))
+    const ack = fc.oneof(
+      fc.array(counter, { minLength: 1, maxLength: 40 }).map(c => encodeMessage({ t: 'k', e: epoch, c })),
+      fc.constantFrom(1, 15, 16, 8192).map(n => encodeMessage({ t: 'k', e: epoch, c: Array.from({ length: n }, (_, i) => i * 1000) })),
+      fc.array(counter, { minLength: 1, maxLength: 5 }).map(c => encodeMessage({ t: 'k', m: [makeMessageId(epoch, 3)], e: epoch, c })),
+      fc.constant(encodeValue({ t: 'k', v: 1, e: epoch, c: new Array(8193).fill(1) })),
+      fc.constant(encodeValue({ t: 'k', v: 1, e: epoch, c: [] })),
+      fc.constant(encodeValue({ t: 'k', v: 1, e: epoch, c: [-1] }))
+    )
+    fc.assert(fc.property(fc.array(ack, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 255 }), (parts, at, value) => {
+      const plaintext = encodeBatch(undefined, parts)
+      expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
+      const damaged = parts.map(p => p.slice())
+      const first = damaged[0]!
+      if (at < first.byteLength) first[at] = value
+      const bad = encodeBatch(undefined, damaged)
+      expect(decodeBatch(bad)).toEqual(reference(bad))
+    }), { numRuns: 300 })
+  })
+
   test('damaged canonical messages are refused exactly as the codec refuses them', () => {
     const m = { t: 'o' as const, m: makeMessageId(epoch, 5), y: 'type', p: new Uint8Array(20).fill(1), d: 1000 }
     const good = encodePayloadMessage(m, m.p)
