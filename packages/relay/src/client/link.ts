@@ -166,6 +166,8 @@ export class SeqMap<T> {
   }
 }
 
+const noop = (): void => {}
+
 const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /**
@@ -572,7 +574,12 @@ export class RelayLink {
         this.#custody.set(m, out)
         this.#custodyBytes += out.payload.byteLength
       }
-      out.resolve()
+      const resolve = out.resolve
+      // Kept as custody: let go of the settled promise's functions.
+      out.resolve = noop
+      out.reject = noop
+      out.cleanup = undefined
+      resolve()
     }
     this.#schedule()
   }
