@@ -1,5 +1,6 @@
 import type { EgtpError } from '@egtp/interface'
 import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
+import { BYTES_MESSAGE_ID_OFFSET } from './wire.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
@@ -35,6 +36,48 @@ export interface OutEntry {
   /** For a `settle` shared by many entries: the caller's promise to settle. */
   readonly resolve?: (() => void) | undefined
   readonly reject?: ((error: EgtpError) => void) | undefined
+}
+
+/**
+ * An own query or one-way message held for re-sending. Without an explicit ID its ID is read from the encoded
+ * message (where {@link encodeOwnBytesMessage} put it) when asked for: no ID buffer per message in flight.
+ */
+export class OwnEntry implements OutEntry {
+  readonly key: number
+  readonly kind: 'q' | 'o'
+  readonly counter: number
+  readonly type: string
+  readonly bytes: Uint8Array
+  readonly deadline: number
+  readonly createdAt: number
+  attempts = 0
+  lastSentAt = 0
+  nextRetryAt: number
+  queued = false
+  settle: (this: OutEntry, result: Settlement) => void
+  readonly resolve: (() => void) | undefined
+  readonly reject: ((error: EgtpError) => void) | undefined
+  readonly #id: Uint8Array | undefined
+
+  constructor (kind: 'q' | 'o', counter: number, id: Uint8Array | undefined, type: string, bytes: Uint8Array, now: number, timeoutMs: number,
+    retryAt: number, settle: (this: OutEntry, result: Settlement) => void, resolve?: () => void, reject?: (error: EgtpError) => void) {
+    this.key = counter
+    this.kind = kind
+    this.counter = counter
+    this.type = type
+    this.bytes = bytes
+    this.deadline = now + timeoutMs
+    this.createdAt = now
+    this.nextRetryAt = retryAt
+    this.settle = settle
+    this.resolve = resolve
+    this.reject = reject
+    this.#id = id
+  }
+
+  get id (): Uint8Array {
+    return this.#id ?? this.bytes.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)
+  }
 }
 
 /** Backoff: `initialMs · 2^(attempts-1)` capped at `maxMs`, with ±20% jitter. */

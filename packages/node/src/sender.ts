@@ -2,11 +2,11 @@ import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
 import { EgtpError, isEgtpError } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
-import { retryDelay } from './outbound.ts'
+import { OwnEntry, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import { BATCH_MESSAGES_LIMIT, BYTES_MESSAGE_ID_OFFSET, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
+import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
 import type { NodeMessage } from './wire.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -67,15 +67,13 @@ export class Sender {
       throw new EgtpError('ERR_TOO_MANY_PENDING', `${peer.out.size} messages to ${peer.id} await acknowledgement`)
     }
     const counter = peer.out.allocateCounter()
-    let id: Uint8Array
+    let id: Uint8Array | undefined
     let bytes: Uint8Array | undefined
     try {
-      // A byte-string payload is written straight away (its ID a view into the message); anything else goes
-      // through the codec.
+      // A byte-string payload is written straight away (its ID read from the message when needed); anything
+      // else goes through the codec.
       if (payload instanceof Uint8Array) bytes = encodeOwnBytesMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
-      if (bytes !== undefined) {
-        id = bytes.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)
-      } else {
+      if (bytes === undefined) {
         id = makeMessageId(peer.out.epoch, counter)
         bytes = encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
       }
@@ -89,10 +87,7 @@ export class Sender {
       throw new EgtpError('ERR_TOO_MANY_PENDING', 'too many unacknowledged bytes')
     }
     const now = this.#ctx.clock.monotonic()
-    const entry: OutEntry = {
-      key: counter, id, kind, counter, type, bytes, deadline: now + timeoutMs, createdAt: now, attempts: 0,
-      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle, resolve, reject
-    }
+    const entry = new OwnEntry(kind, counter, id, type, bytes, now, timeoutMs, now + limits.retryInitialMs, settle, resolve, reject)
     this.#hold(peer, entry)
     this.#enqueue(peer, entry)
     return entry
