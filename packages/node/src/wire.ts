@@ -38,8 +38,11 @@ export function encodePayloadMessage (message: NodeMessage, payload: unknown): U
   return bytes
 }
 
-/** Output slab for small fast-path encodings (one ArrayBuffer for many messages, as the codec's writer does). */
-const SLAB_BYTES = 64 * 1024
+/**
+ * Output slab for small fast-path encodings (one ArrayBuffer for many messages), sized as the codec writer's:
+ * a message held for re-sending keeps its whole slab alive, so slabs stay small.
+ */
+const SLAB_BYTES = 8 * 1024
 const MAX_SLAB_MESSAGE = 1024
 let slab = new Uint8Array(SLAB_BYTES)
 let slabPos = 0
