@@ -158,11 +158,21 @@ function endpointsOf (record: ContactRecord): Endpoint[] {
   return [...record.endpoints.filter(e => e.kind !== 'relay'), ...record.endpoints.filter(e => e.kind === 'relay')]
 }
 
-const isRouteFailure = (err: unknown): boolean => isEgtpError(err, 'ERR_UNREACHABLE') || isEgtpError(err, 'ERR_CLOSED')
+/** The endpoint cannot reach the peer (a relay it is not registered with counts): try the next, then look it up again. */
+const isRouteFailure = (err: unknown): boolean =>
+  isEgtpError(err, 'ERR_UNREACHABLE') || isEgtpError(err, 'ERR_CLOSED') || isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')
+/** The endpoint works but refuses for now (a full or rate-limiting relay): another endpoint may take it. */
+const isRefusal = (err: unknown): boolean =>
+  isEgtpError(err, 'ERR_RELAY_FULL') || isEgtpError(err, 'ERR_RATE_LIMITED') || isEgtpError(err, 'ERR_RELAY_REFUSED')
 
+/**
+ * Try the record's endpoints in order. Returns false when every one is a dead route; throws the last
+ * refusal when some refused and none took the frame (the sender retries it later), or any other error.
+ */
 async function tryEndpoints (ctx: NodeContext, peer: Peer, frame: Uint8Array, expectReply: boolean): Promise<boolean> {
   const record = peer.record
   if (record === undefined || record.expiresAt <= ctx.clock.now()) return false
+  let refusal: unknown
   for (const endpoint of endpointsOf(record)) {
     const strat = ctx.commstrats.find(c => c.canSend(endpoint))
     if (strat === undefined) continue
@@ -171,10 +181,12 @@ async function tryEndpoints (ctx: NodeContext, peer: Peer, frame: Uint8Array, ex
       return true
     } catch (err) {
       if (ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
-      if (!isRouteFailure(err)) throw err
+      if (isRefusal(err)) refusal = err
+      else if (!isRouteFailure(err)) throw err
       ctx.log.trace('%s via %s: %e', peer.id, endpoint.kind, err)
     }
   }
+  if (refusal !== undefined) throw refusal
   return false
 }
 
