@@ -1,10 +1,11 @@
-import { createMessageCodec, encodeValue, nodeMessages } from '@egtp/codec'
+import { CodecError, createMessageCodec, encodeValue, nodeMessages } from '@egtp/codec'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { counterOf, makeMessageId, toHex } from '../src/ids.ts'
 import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/wire.ts'
 
-const codec = createMessageCodec(nodeMessages)
+// The node's own limits (src/wire.ts): the reference decoder must refuse with the same errors.
+const codec = createMessageCodec(nodeMessages, { maxItems: 1 << 24 })
 const epoch = new Uint8Array(8).fill(7)
 
 describe('message IDs', () => {
@@ -94,7 +95,19 @@ describe('fast paths (byte-identical to the schema codec)', () => {
   const reference = (plaintext: Uint8Array): unknown => {
     const b = codec.decode(plaintext)
     if (b.t !== 'b') throw new Error('not a batch')
-    return { floor: b.f, messages: b.x.map(x => { try { return codec.decode(x) } catch (err) { return err } }) }
+    // As decodeBatch reports entries: a nested batch, or a non-codec error, is a CodecError of its own.
+    return {
+      floor: b.f,
+      messages: b.x.map(x => {
+        try {
+          const m = codec.decode(x)
+          if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+          return m
+        } catch (err) {
+          return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
+        }
+      })
+    }
   }
 
   test('a query or one-way message with a byte-string payload encodes as the codec encodes it', () => {
