@@ -45,6 +45,25 @@ export class Dispatcher {
     return true
   }
 
+  /**
+   * Take a slot for work run by the caller right now (no job object): false when every slot is busy. The
+   * caller must pass what the work returned to {@link ran}.
+   */
+  claim (): boolean {
+    if (this.#running >= this.maxConcurrent) return false
+    this.#running++
+    return true
+  }
+
+  /** The claimed work returned `result` (its promise, if any, holds the slot until it settles). */
+  ran (result: Promise<unknown> | undefined): void {
+    if (result === undefined) {
+      this.#running--
+      return
+    }
+    result.then(() => { this.#done() }, () => { this.#done() })
+  }
+
   /** Drop every queued job (calling its cancel). Running jobs continue. */
   clear (): void {
     const dropped = this.#queue.slice(this.#head)

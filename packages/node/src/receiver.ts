@@ -195,16 +195,31 @@ export class Receiver {
       this.drop('busy', peer.id, m.y)
       return
     }
+    if (this.#journal === undefined && this.#dispatcher.claim()) {
+      // A free handler slot and nothing to persist first: hand it over now, without a Delivery.
+      let result: Promise<unknown> | undefined
+      try {
+        result = this.#handOver(peer, s, counter, m, receivedAt)
+      } catch {
+        result = undefined
+      }
+      this.#dispatcher.ran(result)
+      return
+    }
     this.#dedup.accept(s, counter)
     this.#dispatcher.tryRun(new Delivery(this, peer, s, counter, m, receivedAt))
   }
 
+  #handOver (peer: Peer, stream: DedupStream, counter: number, message: QueryMsg | OnewayMsg, receivedAt: number): Promise<unknown> | undefined {
+    this.#dedup.delivered(stream, counter)
+    this.#ctx.stats.received(peer.id, message.y, 0)
+    this.#sender.ackCounter(peer, stream.epoch, counter)
+    return this.#hooks.invoke(peer, message, receivedAt)
+  }
+
   /** @internal Called by a {@link Delivery} once it may hand the message over. */
   deliver (d: Delivery): Promise<unknown> | undefined {
-    this.#dedup.delivered(d.stream, d.counter)
-    this.#ctx.stats.received(d.peer.id, d.message.y, 0)
-    this.#sender.ackCounter(d.peer, d.stream.epoch, d.counter)
-    return this.#hooks.invoke(d.peer, d.message, d.receivedAt)
+    return this.#handOver(d.peer, d.stream, d.counter, d.message, d.receivedAt)
   }
 
   /** @internal The message was not delivered after all: a re-send will be. */

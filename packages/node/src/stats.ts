@@ -95,7 +95,19 @@ class TrafficTable {
     this.#max = max
   }
 
+  #lastKey: string | undefined
+  #last: Traffic | undefined
+
   get (key: string): Traffic {
+    // Entries are never removed: the last one looked up may be remembered (messages come in runs).
+    if (key === this.#lastKey) return this.#last!
+    const found = this.#lookup(key)
+    this.#lastKey = key
+    this.#last = found
+    return found
+  }
+
+  #lookup (key: string): Traffic {
     let t = this.#map.get(key)
     if (t !== undefined) return t
     if (this.#map.size >= this.#max) key = OTHER_KEY
