@@ -1,9 +1,14 @@
 // pnpm bench: node throughput and latency over real TCP on 127.0.0.1, each beside a baseline measured in the
-// same run (raw length-prefixed frames over plain node:net). Both ends run in this process (one JS thread),
-// for the baseline and for the node alike.
+// same run (raw length-prefixed frames over plain node:net). The one-way cases run twice: both ends in this
+// process (one JS thread), and with the receiver in its own process (as real nodes are), for the baseline and
+// the node alike.
+import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { createServer, connect } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { FrameDecoder, encodeFrame, encodeFrames } from '@egtp/codec'
+import { decodeContactRecord } from '@egtp/identity'
 import { heading, measureAsync, report } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
 import { createNode, memoryDirectory } from '../src/index.ts'
@@ -98,6 +103,58 @@ async function oneWay (label: string, size: number, n: number, window: number, r
   if (got === 0) throw new Error('nothing delivered')
 }
 
+// ---- the receiver in its own process (bench/fixtures/sink.ts) ----
+async function sink (mode: 'raw' | 'egtp'): Promise<{ child: ChildProcess, ready: { port?: number, record?: string }, expect: (count: number) => Promise<void>, stop: () => Promise<void> }> {
+  const child = fork(new URL('./fixtures/sink.ts', import.meta.url), [mode], { execArgv: ['--import', 'tsx', '--conditions=@egtp/source'], stdio: 'inherit' })
+  process.once('exit', () => { child.kill() }) // a bench that throws leaves no receiver behind
+  const [ready] = await once(child, 'message') as [{ port?: number, record?: string }]
+  return {
+    child,
+    ready,
+    expect: async (count) => {
+      child.send({ op: 'expect', count })
+      await once(child, 'message')
+    },
+    stop: async () => {
+      child.send({ op: 'stop' })
+      await once(child, 'exit')
+    }
+  }
+}
+
+async function oneWayApart (label: string, size: number, n: number, window: number): Promise<void> {
+  heading(`${label}: one-way A→B, ${size} B messages, the receiver in its own process`)
+  const body = new Uint8Array(size).fill(7)
+  const bytesPerOp = size
+  const rawSink = await sink('raw')
+  const socket = connect(rawSink.ready.port!, '127.0.0.1')
+  socket.setNoDelay(true)
+  await once(socket, 'connect')
+  const framed = encodeFrame(body)
+  let sent = 0
+  const raw = await measureAsync('raw node:net, one write per frame', async () => {
+    for (let i = 0; i < n; i++) {
+      if (!socket.write(framed)) await once(socket, 'drain')
+    }
+    sent += n
+    await rawSink.expect(sent)
+    return n
+  }, { minMs: MIN_MS, bytesPerOp })
+  report(raw)
+  socket.destroy()
+  await rawSink.stop()
+
+  const nodeSink = await sink('egtp')
+  const a = await createNode({ commstrats: [tcp()()] })
+  await a.start()
+  const record = decodeContactRecord(Buffer.from(nodeSink.ready.record!, 'base64'))
+  a.addContact(record)
+  const egtp = await measureAsync(`egtp node send (acked), window ${window}`, () => pump(n, window, () => a.send(record.nodeId, 'm', body)), { minMs: MIN_MS, bytesPerOp })
+  report(egtp, raw)
+  await a.stop()
+  await nodeSink.stop()
+}
+
 async function queries (): Promise<void> {
   heading('query/response round trips, 64 B payload')
   const body = new Uint8Array(64).fill(7)
@@ -176,5 +233,7 @@ async function firstQuery (): Promise<void> {
 
 await oneWay('1', 64, 20_000, 4096, 256)
 await oneWay('2', 64 * 1024, 200, 32, 1)
+await oneWayApart('1b', 64, 20_000, 4096)
+await oneWayApart('2b', 64 * 1024, 200, 32)
 await queries()
 await firstQuery()
