@@ -14,6 +14,7 @@ import { PublicKeyCache, keyPairFromSecret } from './noise/primitives.ts'
 import { TokenBucket } from './rate-limit.ts'
 import { ReplayState } from './replay-state.ts'
 import { Session, compareRank } from './session.ts'
+import type { SessionRank } from './session.ts'
 import type {
   OpenResult, PeerKey, ReplaceReason, SealResult, SessionEvents, SessionManagerInit, SessionStats
 } from './types.ts'
@@ -22,7 +23,6 @@ import type { SessionFrame } from './wire.ts'
 
 interface PeerState {
   readonly key: PeerKey
-  readonly idBytes: Uint8Array
   current: Session | undefined
   /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
   readonly archived: Session[]
@@ -45,7 +45,14 @@ type Limits = Required<Omit<SessionManagerInit, 'identity' | 'clock' | 'store' |
 
 const EMPTY = new Uint8Array(0)
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+/** Base64 of a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good). */
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+
+/**
+ * A flat copy of a string built piece by piece (a node ID's text is a tree of one-character pieces, ~1 KB, until
+ * something reads it character by character): every peer state and replay record holds its node ID.
+ */
+const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1')
 
 function positive (name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt
@@ -392,13 +399,13 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     // The peer's X25519 key comes from the bounded cache (recomputed after eviction): a peer state does not keep it.
     const init = writeInitiation(this.#ctx, this.#peerIdentity(ps.key.publicKey).x25519, { publicKey: this.#selfKey, index: localIndex, timestamp })
     const s = new Session({
-      id: this.#nextId(), peerId: ps.key.nodeId, role: 'initiator', rank: { timestamp, initiator: this.#selfIdBytes },
+      id: this.#nextId(), peerId: ps.key.nodeId, role: 'initiator', timestamp,
       localIndex, initiationId: messageId(init.message), now, early: init.early
     })
     s.hs = init.hs
     s.msg1 = init.message
     this.#register(s)
-    this.#replay.markIssued(ps.key.nodeId, ps.idBytes, timestamp)
+    this.#replay.markIssued(ps.key.nodeId, timestamp)
     this.#stats.handshakesInitiated++
     this.#install(ps, s, reason ?? 'crossover', now)
     this.#log('session %s: initiating with %k', s.id, ps.key.nodeId)
@@ -419,7 +426,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   #ranksOf (ps: PeerState): number[] {
-    return ps.current === undefined ? [] : [ps.current.rank.timestamp]
+    return ps.current === undefined ? [] : [ps.current.timestamp]
   }
 
   /** One frame on `s`: the handshake message rides along until the peer confirmed (heal without a return path). */
@@ -530,16 +537,16 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       read.hs.wipe()
       throw this.#rateLimited()
     }
-    const durable = this.#replay.markAccepted(ps.key.nodeId, ps.idBytes, payload.timestamp)
+    const durable = this.#replay.markAccepted(ps.key.nodeId, payload.timestamp)
     this.#stats.handshakesAccepted++
-    const rank = { timestamp: payload.timestamp, initiator: ps.idBytes }
+    const timestamp = payload.timestamp
     const cur = ps.current
     let s: Session
     let replies: Uint8Array[]
-    if (cur === undefined || compareRank(rank, cur.rank) > 0) {
+    if (cur === undefined || compareRank({ timestamp, initiator: nodeIdToBytes(ps.key.nodeId) }, this.#rank(cur)) > 0) {
       const localIndex = this.#allocateIndex()
       const { message, keys } = writeResponse(read.hs, localIndex)
-      s = new Session({ id: this.#nextId(), peerId: ps.key.nodeId, role: 'responder', rank, localIndex, initiationId: id, now, early: read.early })
+      s = new Session({ id: this.#nextId(), peerId: ps.key.nodeId, role: 'responder', timestamp, localIndex, initiationId: id, now, early: read.early })
       s.remoteIndex = payload.index
       s.msg2 = message
       s.setTransportKeys(keys.send, keys.recv)
@@ -550,7 +557,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     } else {
       // It lost to a better session: keep it only to open the early data it (and its repeats) carry.
       read.hs.wipe()
-      s = new Session({ id: this.#nextId(), peerId: ps.key.nodeId, role: 'responder', rank, localIndex: -1, initiationId: id, now, early: read.early, loser: true })
+      s = new Session({ id: this.#nextId(), peerId: ps.key.nodeId, role: 'responder', timestamp, localIndex: -1, initiationId: id, now, early: read.early, loser: true })
       this.#register(s)
       this.#archive(ps, s, now)
       this.#log('session %s: initiation from %k lost to session %s', s.id, ps.key.nodeId, cur.id)
@@ -695,7 +702,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const k = b64(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
-      id = { nodeId: nodeIdFromPublicKey(publicKey), x25519: x25519PublicKeyFromEd25519(publicKey) }
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519PublicKeyFromEd25519(publicKey) }
       if (this.#peerKeys.size >= C.DEFAULT_PEER_KEY_CACHE_SIZE) this.#peerKeys.delete(this.#peerKeys.keys().next().value!)
       this.#peerKeys.set(k, id)
     }
@@ -705,13 +712,12 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   #peerState (peer: PeerKey): PeerState {
     let ps = this.#peers.get(peer.nodeId)
     if (ps === undefined) {
-      // The public key and node ID bytes share one small buffer (one ArrayBuffer per peer instead of two).
-      const packed = new Uint8Array(32 + 20)
-      packed.set(peer.publicKey)
-      packed.set(nodeIdToBytes(peer.nodeId), 32)
+      // Our own copy of the key: a small typed array whose bytes stay inside it (V8 allocates no separate
+      // ArrayBuffer until something asks for .buffer). The raw node ID is decoded only when needed.
+      const publicKey = new Uint8Array(32)
+      publicKey.set(peer.publicKey)
       ps = {
-        key: Object.freeze({ nodeId: peer.nodeId, publicKey: packed.subarray(0, 32) }),
-        idBytes: packed.subarray(32),
+        key: Object.freeze({ nodeId: peer.nodeId, publicKey }),
         current: undefined,
         archived: [],
         bucket: new TokenBucket(this.#o.maxHandshakesPerPeerPerSecond, this.#clock.monotonic())
@@ -719,6 +725,11 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       this.#peers.set(peer.nodeId, ps)
     }
     return ps
+  }
+
+  /** The ordering key of `s`: the initiator's node ID is ours or, for a responder, the peer's (decoded when asked for). */
+  #rank (s: Session): SessionRank {
+    return { timestamp: s.timestamp, initiator: s.role === 'initiator' ? this.#selfIdBytes : nodeIdToBytes(s.peerId) }
   }
 
   #peerBucket (ps: PeerState, now: number): boolean {
@@ -870,8 +881,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       loser: s.loser,
       established: s.established,
       confirmed: s.confirmed,
-      timestamp: s.rank.timestamp,
-      initiator: hex(s.rank.initiator),
+      timestamp: s.timestamp,
+      initiator: hex(this.#rank(s).initiator),
       localIndex: s.localIndex,
       remoteIndex: s.remoteIndex,
       sendCounter: s.sendCounter

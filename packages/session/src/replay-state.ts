@@ -4,7 +4,7 @@
 // left by evicted records. Without a store all of it lives in memory only.
 import { EgtpError } from '@egtp/interface'
 import type { Clock, KeyValueStore, Logger } from '@egtp/interface'
-import { nodeIdFromBytes } from '@egtp/identity'
+import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import { REPLAY_STORE_SHARDS, TIMESTAMP_LEASE_MS } from './constants.ts'
 
 const RECORD_BYTES = 20 + 8 + 8
@@ -13,7 +13,8 @@ const SHARD_KEY = (i: number): string => `egtp-session-replay-${i.toString(16).p
 const FORMAT = 1
 
 interface ReplayRecord {
-  readonly id: Uint8Array
+  /** The peer's node ID (text form: the same string as its key in the records map, so nothing is copied). */
+  readonly nodeId: string
   accepted: number
   issued: number
 }
@@ -23,6 +24,11 @@ const noop = (): void => {}
 function writeU64 (view: DataView, off: number, v: number): void {
   view.setUint32(off, Math.floor(v / 0x1_0000_0000))
   view.setUint32(off + 4, v >>> 0)
+}
+
+/** The store shard of a peer: its first raw node ID byte (decoded only when a record is created or written). */
+function shardOf (nodeId: string): number {
+  return nodeIdToBytes(nodeId)[0]! % REPLAY_STORE_SHARDS
 }
 
 function readU64 (view: DataView, off: number): number {
@@ -85,8 +91,8 @@ export class ReplayState {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       for (let off = 1; off < bytes.byteLength; off += RECORD_BYTES) {
         const id = bytes.slice(off, off + 20)
-        const r = { id, accepted: readU64(view, off + 20), issued: readU64(view, off + 28) }
-        this.#records.set(nodeIdFromBytes(id), r)
+        const r = { nodeId: nodeIdFromBytes(id), accepted: readU64(view, off + 20), issued: readU64(view, off + 28) }
+        this.#records.set(r.nodeId, r)
         this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
       }
     }
@@ -107,22 +113,22 @@ export class ReplayState {
   }
 
   /** Record an accepted initiation; the promise resolves once it is durable (undefined without a store). */
-  markAccepted (nodeId: string, id: Uint8Array, timestamp: number): Promise<void> | undefined {
-    const r = this.#touch(nodeId, id)
+  markAccepted (nodeId: string, timestamp: number): Promise<void> | undefined {
+    const r = this.#touch(nodeId)
     if (timestamp <= r.accepted) return undefined
     r.accepted = timestamp
-    return this.#persist(SHARD_KEY(id[0]! % REPLAY_STORE_SHARDS))
+    return this.#persistShardOf(nodeId)
   }
 
   /** Record a timestamp we issued (persisted lazily: the lease covers a crash before it lands). */
-  markIssued (nodeId: string, id: Uint8Array, timestamp: number): void {
-    const r = this.#touch(nodeId, id)
+  markIssued (nodeId: string, timestamp: number): void {
+    const r = this.#touch(nodeId)
     r.issued = Math.max(r.issued, timestamp)
     if (timestamp >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
       this.#ceiling = timestamp + TIMESTAMP_LEASE_MS
       void this.#persist(BOOT_KEY)
     }
-    void this.#persist(SHARD_KEY(id[0]! % REPLAY_STORE_SHARDS))
+    void this.#persistShardOf(nodeId)
   }
 
   /** Resolves when every write scheduled so far has landed; rejects with the first write failure. */
@@ -142,17 +148,16 @@ export class ReplayState {
     for (const s of this.#shards) s.clear()
   }
 
-  #touch (nodeId: string, id: Uint8Array): ReplayRecord {
+  #touch (nodeId: string): ReplayRecord {
     let r = this.#records.get(nodeId)
     if (r !== undefined) {
       this.#records.delete(nodeId)
     } else {
       // A peer we hold no record for must beat the floor left by evicted records.
-      // `id` is the peer state's immutable node ID bytes: shared, not copied.
-      r = { id, accepted: this.#evictedFloor, issued: 0 }
+      r = { nodeId, accepted: this.#evictedFloor, issued: 0 }
       if (this.#records.size >= this.#max) this.#evictOldest()
       // Shards only index what is written to the store: without one they would only cost memory.
-      if (this.#store !== undefined) this.#shards[id[0]! % REPLAY_STORE_SHARDS]!.add(r)
+      if (this.#store !== undefined) this.#shards[shardOf(nodeId)]!.add(r)
     }
     this.#records.set(nodeId, r)
     return r
@@ -161,13 +166,18 @@ export class ReplayState {
   #evictOldest (): void {
     const [nodeId, r] = this.#records.entries().next().value!
     this.#records.delete(nodeId)
-    this.#shards[r.id[0]! % REPLAY_STORE_SHARDS]!.delete(r)
+    const shard = this.#store === undefined ? -1 : shardOf(nodeId)
+    if (shard >= 0) this.#shards[shard]!.delete(r)
     // Whatever that peer sent before stays rejected: an unknown peer must now beat the evicted floor.
     if (r.accepted > this.#evictedFloor) {
       this.#evictedFloor = r.accepted
       void this.#persist(BOOT_KEY)
     }
-    void this.#persist(SHARD_KEY(r.id[0]! % REPLAY_STORE_SHARDS))
+    if (shard >= 0) void this.#persist(SHARD_KEY(shard))
+  }
+
+  #persistShardOf (nodeId: string): Promise<void> | undefined {
+    return this.#store === undefined ? undefined : this.#persist(SHARD_KEY(shardOf(nodeId)))
   }
 
   #persist (key: string): Promise<void> | undefined {
@@ -218,7 +228,7 @@ export class ReplayState {
     out[0] = FORMAT
     let off = 1
     for (const r of records) {
-      out.set(r.id, off)
+      out.set(nodeIdToBytes(r.nodeId), off)
       writeU64(view, off + 20, r.accepted)
       writeU64(view, off + 28, r.issued)
       off += RECORD_BYTES

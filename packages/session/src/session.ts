@@ -35,7 +35,11 @@ export class Session {
   readonly id: string
   readonly peerId: string
   readonly role: SessionRole
-  readonly rank: SessionRank
+  /**
+   * Its initiation's timestamp: with the initiator's node ID (ours for an initiator, the peer's for a
+   * responder, so not stored here) the session's {@link SessionRank}.
+   */
+  readonly timestamp: number
   readonly localIndex: number
   /** The peer's receiver index (the initiator learns it from message 2). */
   remoteIndex: number | undefined
@@ -69,13 +73,13 @@ export class Session {
   #dead = false
 
   constructor (init: {
-    id: string, peerId: string, role: SessionRole, rank: SessionRank, localIndex: number, initiationId: string,
+    id: string, peerId: string, role: SessionRole, timestamp: number, localIndex: number, initiationId: string,
     now: number, early: SessionKey, loser?: boolean
   }) {
     this.id = init.id
     this.peerId = init.peerId
     this.role = init.role
-    this.rank = init.rank
+    this.timestamp = init.timestamp
     this.localIndex = init.localIndex
     this.initiationId = init.initiationId
     this.loser = init.loser ?? false
