@@ -21,12 +21,20 @@ import type {
 import { equalBytes, hintValue, readDataFrame, sessionCodec } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
 
-interface PeerState {
+/** No archived sessions: shared by every peer until its first session is archived (most never have one). */
+const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
+
+/** Per peer: its key, sessions, and (as a subclass: one object per peer) its handshake token bucket. */
+class PeerState extends TokenBucket {
   readonly key: PeerKey
-  current: Session | undefined
+  current: Session | undefined = undefined
   /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
-  readonly archived: Session[]
-  readonly bucket: TokenBucket
+  archived: Session[] = NO_SESSIONS
+
+  constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
+    super(handshakesPerSecond, now)
+    this.key = key
+  }
 }
 
 /** A cached verdict on an initiation that was refused, so a replayed burst costs one DH set per period. */
@@ -318,7 +326,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     if (ps.current !== undefined) this.#unregister(ps.current)
     for (const s of ps.archived) this.#unregister(s)
     ps.current = undefined
-    ps.archived.length = 0
+    ps.archived = NO_SESSIONS
     this.#peers.delete(peerId)
     this.#recover.delete(peerId)
   }
@@ -716,12 +724,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       // ArrayBuffer until something asks for .buffer). The raw node ID is decoded only when needed.
       const publicKey = new Uint8Array(32)
       publicKey.set(peer.publicKey)
-      ps = {
-        key: Object.freeze({ nodeId: peer.nodeId, publicKey }),
-        current: undefined,
-        archived: [],
-        bucket: new TokenBucket(this.#o.maxHandshakesPerPeerPerSecond, this.#clock.monotonic())
-      }
+      ps = new PeerState(Object.freeze({ nodeId: peer.nodeId, publicKey }), this.#o.maxHandshakesPerPeerPerSecond, this.#clock.monotonic())
       this.#peers.set(peer.nodeId, ps)
     }
     return ps
@@ -733,7 +736,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   #peerBucket (ps: PeerState, now: number): boolean {
-    return ps.bucket.take(now)
+    return ps.take(now)
   }
 
   /** Make `s` the current session of `ps`, archiving the one it replaces. */
@@ -765,6 +768,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     s.archivedAt = now
     // Nothing is sent on an archived session: drop what only sending needed.
     s.msg2 = undefined
+    if (ps.archived === NO_SESSIONS) ps.archived = []
     ps.archived.push(s)
     this.#archivedOrder.add(s)
     while (ps.archived.length > this.#o.maxArchivedPerPeer) this.#discard(ps, ps.archived[0]!)

@@ -31,7 +31,11 @@ export interface SessionRank {
 
 export type SessionRole = 'initiator' | 'responder'
 
-export class Session {
+/**
+ * A session is its own replay window (a subclass rather than a field: one object per session instead of two;
+ * `check`/`update` are the window's, used only by {@link Session.open}).
+ */
+export class Session extends ReplayWindow {
   readonly id: string
   readonly peerId: string
   readonly role: SessionRole
@@ -58,7 +62,6 @@ export class Session {
   confirmed = false
   /** Next counter to send (early data and transport data share one counter space per direction). */
   sendCounter = 0
-  readonly window = new ReplayWindow()
   readonly createdAt: number
   lastReceiveAt: number
   lastSendAt: number
@@ -76,6 +79,7 @@ export class Session {
     id: string, peerId: string, role: SessionRole, timestamp: number, localIndex: number, initiationId: string,
     now: number, early: SessionKey, loser?: boolean
   }) {
+    super()
     this.id = init.id
     this.peerId = init.peerId
     this.role = init.role
@@ -140,9 +144,9 @@ export class Session {
   open (which: 'early' | 'transport', n: number, c: Uint8Array): Uint8Array {
     const key = which === 'early' ? (this.role === 'responder' ? this.#early : undefined) : this.#recv
     if (key === undefined) throw new EgtpError('ERR_AUTH', 'message authentication failed')
-    if (!this.window.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
+    if (!this.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
     const plaintext = cipher.decrypt(key, nonce(n), EMPTY, c)
-    this.window.update(n)
+    this.update(n)
     return plaintext
   }
 
