@@ -31,6 +31,11 @@ export interface SessionRank {
 
 export type SessionRole = 'initiator' | 'responder'
 
+const INITIATOR = 1
+const LOSER = 2
+const CONFIRMED = 4
+const WIPED = 8
+
 /**
  * A session is its own replay window (a subclass rather than a field: one object per session instead of two;
  * `check`/`update` are the window's, used only by {@link Session.open}).
@@ -38,7 +43,6 @@ export type SessionRole = 'initiator' | 'responder'
 export class Session extends ReplayWindow {
   readonly id: string
   readonly peerId: string
-  readonly role: SessionRole
   /**
    * Its initiation's timestamp: with the initiator's node ID (ours for an initiator, the peer's for a
    * responder, so not stored here) the session's {@link SessionRank}.
@@ -47,19 +51,14 @@ export class Session extends ReplayWindow {
   readonly localIndex: number
   /** The peer's receiver index (the initiator learns it from message 2). */
   remoteIndex: number | undefined
-  /** A loser: an initiation that lost to a better session on arrival; kept only to open its early data. */
-  readonly loser: boolean
   /** Hash of message 1 (the initiation cache key). */
   readonly initiationId: string
   /** Initiator, until message 2: the handshake to finish and message 1 to repeat on every frame. */
   hs: HandshakeState | undefined
-  msg1: Uint8Array | undefined
-  /** Responder, until confirmed: message 2 to repeat on every frame. */
-  msg2: Uint8Array | undefined
+  /** Message 1 (initiator) or message 2 (responder): one field, as a session only ever repeats its own role's. */
+  #msg: Uint8Array | undefined
   /** Initiator: hash of the message 2 it accepted (a repeated response is recognised, a different one refused). */
   responseId: string | undefined
-  /** The peer proved it holds the session (initiator: got message 2; responder: got a transport frame). */
-  confirmed = false
   /** Next counter to send (early data and transport data share one counter space per direction). */
   sendCounter = 0
   readonly createdAt: number
@@ -73,7 +72,8 @@ export class Session extends ReplayWindow {
   #early: SessionKey | undefined
   #send: SessionKey | undefined
   #recv: SessionKey | undefined
-  #dead = false
+  /** Role, loser, confirmed and wiped packed in one small integer (one field instead of four). */
+  #flags: number
 
   constructor (init: {
     id: string, peerId: string, role: SessionRole, timestamp: number, localIndex: number, initiationId: string,
@@ -82,11 +82,10 @@ export class Session extends ReplayWindow {
     super()
     this.id = init.id
     this.peerId = init.peerId
-    this.role = init.role
     this.timestamp = init.timestamp
     this.localIndex = init.localIndex
     this.initiationId = init.initiationId
-    this.loser = init.loser ?? false
+    this.#flags = (init.role === 'initiator' ? INITIATOR : 0) | (init.loser === true ? LOSER : 0)
     this.createdAt = init.now
     this.lastReceiveAt = init.now
     this.lastSendAt = init.now
@@ -155,13 +154,51 @@ export class Session extends ReplayWindow {
     this.#early = this.#send = this.#recv = undefined
     this.hs?.wipe()
     this.hs = undefined
-    this.msg1 = this.msg2 = undefined
-    this.#dead = true
+    this.#msg = undefined
+    this.#flags |= WIPED
   }
 
   /** True once wiped: the session is gone for good. */
   get wiped (): boolean {
-    return this.#dead
+    return (this.#flags & WIPED) !== 0
+  }
+
+  /** Initiator, until message 2: message 1 to repeat on every frame. */
+  get msg1 (): Uint8Array | undefined {
+    return (this.#flags & INITIATOR) !== 0 ? this.#msg : undefined
+  }
+
+  set msg1 (m: Uint8Array | undefined) {
+    if ((this.#flags & INITIATOR) !== 0) this.#msg = m
+    else if (m !== undefined) throw new Error('msg1 on a responder session')
+  }
+
+  /** Responder, until confirmed: message 2 to repeat on every frame. */
+  get msg2 (): Uint8Array | undefined {
+    return (this.#flags & INITIATOR) === 0 ? this.#msg : undefined
+  }
+
+  set msg2 (m: Uint8Array | undefined) {
+    if ((this.#flags & INITIATOR) === 0) this.#msg = m
+    else if (m !== undefined) throw new Error('msg2 on an initiator session')
+  }
+
+  get role (): SessionRole {
+    return (this.#flags & INITIATOR) !== 0 ? 'initiator' : 'responder'
+  }
+
+  /** A loser: an initiation that lost to a better session on arrival; kept only to open its early data. */
+  get loser (): boolean {
+    return (this.#flags & LOSER) !== 0
+  }
+
+  /** The peer proved it holds the session (initiator: got message 2; responder: got a transport frame). */
+  get confirmed (): boolean {
+    return (this.#flags & CONFIRMED) !== 0
+  }
+
+  set confirmed (v: boolean) {
+    this.#flags = v ? this.#flags | CONFIRMED : this.#flags & ~CONFIRMED
   }
 }
 
