@@ -158,8 +158,10 @@ function keysOnly (keysPerSession: number): { heap: number, external: number, ho
 
 const kb = (n: number): string => `${n.toFixed(0).padStart(6)} B`
 // The hub answers (the usual server case; as initiator it holds one key fewer and about the same heap). One role
-// only: 10 000 handshakes take most of this bench's run time.
-for (const [role, hubInitiates, keysPerSession] of [['responder', false, 3]] as const) {
+// by default: 10 000 handshakes take most of this bench's run time; `pnpm bench --initiator` adds the other.
+const roles = [['responder', false, 3]] as Array<readonly [string, boolean, number]>
+if (process.argv.includes('--initiator')) roles.push(['initiator', true, 2])
+for (const [role, hubInitiates, keysPerSession] of roles) {
   const hub = new SessionManager({ identity: alice, clock, ...unlimited })
   const before = heap()
   establish(hub, alice, hubInitiates)

@@ -408,7 +408,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const init = writeInitiation(this.#ctx, this.#peerIdentity(ps.key.publicKey).x25519, { publicKey: this.#selfKey, index: localIndex, timestamp })
     const s = new Session({
       id: this.#nextId(), peerId: ps.key.nodeId, role: 'initiator', timestamp,
-      localIndex, initiationId: messageId(init.message), now, early: init.early
+      // Only accepted initiations are cached by ID (the responder's side): ours needs none.
+      localIndex, initiationId: '', now, early: init.early
     })
     s.hs = init.hs
     s.msg1 = init.message

@@ -51,7 +51,7 @@ export class Session extends ReplayWindow {
   readonly localIndex: number
   /** The peer's receiver index (the initiator learns it from message 2). */
   remoteIndex: number | undefined
-  /** Hash of message 1 (the initiation cache key). */
+  /** Responder: hash of message 1 (its initiation cache key); empty for an initiator (nothing caches its own). */
   readonly initiationId: string
   /** Initiator, until message 2: the handshake to finish and message 1 to repeat on every frame. */
   hs: HandshakeState | undefined
