@@ -161,11 +161,25 @@ const KEY_X = [0xa1, 0x78]
 export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length > BATCH_MESSAGES_LIMIT) throw new RangeError(`a batch holds at most ${BATCH_MESSAGES_LIMIT} messages`)
   if (PROTOCOL_VERSION > 127) throw new RangeError('PROTOCOL_VERSION no longer fits a fixint')
-  const n = parts.length
-  const arrayHeader = n < 16 ? 1 : 3
-  let size = 1 + KEY_T.length + KEY_V.length + (floor !== undefined ? KEY_F.length + 16 : 0) + KEY_X.length + arrayHeader
+  let size = batchHeadBytes(floor, parts.length)
   for (const p of parts) size += binHeaderBytes(p.byteLength) + p.byteLength
   const out = new Uint8Array(size)
+  let pos = writeBatchHead(out, floor, parts.length)
+  for (const p of parts) {
+    pos = writeBinHeader(out, pos, p.byteLength)
+    out.set(p, pos)
+    pos += p.byteLength
+  }
+  return out
+}
+
+/** Bytes of a batch's map header, `t`, `v`, optional `f` and the `x` array header for `n` messages. */
+function batchHeadBytes (floor: Uint8Array | undefined, n: number): number {
+  return 1 + KEY_T.length + KEY_V.length + (floor !== undefined ? KEY_F.length + 16 : 0) + KEY_X.length + (n < 16 ? 1 : 3)
+}
+
+/** Writes what {@link batchHeadBytes} counts at the start of `out`; returns the position after it. */
+function writeBatchHead (out: Uint8Array, floor: Uint8Array | undefined, n: number): number {
   let pos = 0
   out[pos++] = floor !== undefined ? 0x84 : 0x83
   out.set(KEY_T, pos); pos += KEY_T.length
@@ -182,26 +196,7 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
     out[pos++] = n >>> 8
     out[pos++] = n & 0xff
   }
-  for (const p of parts) {
-    const len = p.byteLength
-    if (len < 256) {
-      out[pos++] = 0xc4
-      out[pos++] = len
-    } else if (len < 65_536) {
-      out[pos++] = 0xc5
-      out[pos++] = len >>> 8
-      out[pos++] = len & 0xff
-    } else {
-      out[pos++] = 0xc6
-      out[pos++] = len >>> 24
-      out[pos++] = (len >>> 16) & 0xff
-      out[pos++] = (len >>> 8) & 0xff
-      out[pos++] = len & 0xff
-    }
-    out.set(p, pos)
-    pos += len
-  }
-  return out
+  return pos
 }
 
 /** Messages at least this large are not copied into the batch: they are sealed from their own bytes. */
@@ -217,27 +212,11 @@ export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly
   for (const p of parts) if (p.byteLength >= SPLICE_BYTES) large++
   if (large === 0) return [encodeBatch(floor, parts)]
   if (parts.length > BATCH_MESSAGES_LIMIT) throw new RangeError(`a batch holds at most ${BATCH_MESSAGES_LIMIT} messages`)
-  const n = parts.length
-  let size = 1 + KEY_T.length + KEY_V.length + (floor !== undefined ? KEY_F.length + 16 : 0) + KEY_X.length + (n < 16 ? 1 : 3)
+  let size = batchHeadBytes(floor, parts.length)
   for (const p of parts) size += binHeaderBytes(p.byteLength) + (p.byteLength >= SPLICE_BYTES ? 0 : p.byteLength)
   const out = new Uint8Array(size)
   const pieces: Uint8Array[] = []
-  let pos = 0
-  out[pos++] = floor !== undefined ? 0x84 : 0x83
-  out.set(KEY_T, pos); pos += KEY_T.length
-  out.set(KEY_V, pos); pos += KEY_V.length
-  if (floor !== undefined) {
-    out.set(KEY_F, pos); pos += KEY_F.length
-    out.set(floor, pos); pos += 16
-  }
-  out.set(KEY_X, pos); pos += KEY_X.length
-  if (n < 16) {
-    out[pos++] = 0x90 | n
-  } else {
-    out[pos++] = 0xdc
-    out[pos++] = n >>> 8
-    out[pos++] = n & 0xff
-  }
+  let pos = writeBatchHead(out, floor, parts.length)
   let runStart = 0
   for (const p of parts) {
     pos = writeBinHeader(out, pos, p.byteLength)
