@@ -78,7 +78,7 @@ export class FrameDecoder {
    */
   push (chunk: Uint8Array): Uint8Array[] {
     const frames: Uint8Array[] = []
-    this.decode(chunk, (frame) => { frames.push(frame) })
+    this.decode(chunk, frames)
     return frames
   }
 
@@ -87,7 +87,7 @@ export class FrameDecoder {
    * frame before the bad length was delivered.
    * @throws {CodecError} ERR_FRAME_TOO_LARGE
    */
-  decode (chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+  decode (chunk: Uint8Array, onFrame: ((frame: Uint8Array) => void) | Uint8Array[]): void {
     if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
     const n = chunk.byteLength
     let pos = 0
@@ -100,7 +100,9 @@ export class FrameDecoder {
       const length = ((chunk[pos]! << 24) >>> 0) + (chunk[pos + 1]! << 16) + (chunk[pos + 2]! << 8) + chunk[pos + 3]!
       this.#check(length)
       if (n - pos - FRAME_HEADER_BYTES < length) break
-      onFrame(chunk.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + length))
+      const frame = chunk.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + length)
+      if (Array.isArray(onFrame)) onFrame.push(frame)
+      else onFrame(frame)
       pos += FRAME_HEADER_BYTES + length
     }
     if (pos < n) {
@@ -112,7 +114,7 @@ export class FrameDecoder {
   }
 
   /** Adds bytes of `chunk` to the partial frame; returns where whole-frame parsing resumes, or -1. */
-  #continuePartial (chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): number {
+  #continuePartial (chunk: Uint8Array, onFrame: ((frame: Uint8Array) => void) | Uint8Array[]): number {
     let pos = 0
     if (this.#need < 0) {
       const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.byteLength)
@@ -138,7 +140,8 @@ export class FrameDecoder {
     this.#parts = []
     this.#partBytes = 0
     this.#need = -1
-    onFrame(frame)
+    if (Array.isArray(onFrame)) onFrame.push(frame)
+    else onFrame(frame)
     return pos
   }
 

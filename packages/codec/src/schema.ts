@@ -448,7 +448,11 @@ export function createMessageCodec<const L extends readonly AnySchema[]> (schema
       writeMessage(message)
       const length = w.pos - FRAME_HEADER_BYTES
       if (length > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${length} bytes exceeds ${maxFrameBytes}`)
-      new DataView(w.buf.buffer, w.buf.byteOffset).setUint32(0, length)
+      const b = w.buf
+      b[0] = length >>> 24
+      b[1] = (length >>> 16) & 0xff
+      b[2] = (length >>> 8) & 0xff
+      b[3] = length & 0xff
       return w.finish()
     }
   }
