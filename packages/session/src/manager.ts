@@ -10,7 +10,7 @@ import { ikContext, messageId, readInitiation, readResponse, writeInitiation, wr
 import type { IkContext } from './ik.ts'
 import { internals } from './internal.ts'
 import type { SessionInfo } from './internal.ts'
-import { PublicKeyCache, keyPairFromSecret } from './noise/primitives.ts'
+import { PublicKeyCache, concatBytes, keyPairFromSecret } from './noise/primitives.ts'
 import { TokenBucket } from './rate-limit.ts'
 import { ReplayState } from './replay-state.ts'
 import { Session, compareRank } from './session.ts'
@@ -236,7 +236,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         this.#touch(s)
         frame = s.sealDataFrameParts(parts, total)
       } else {
-        frame = this.#frame(s, parts.length === 1 ? parts[0]! : concat(parts, total), now)
+        frame = this.#frame(s, parts.length === 1 ? parts[0]! : concatBytes(parts, total), now)
       }
       this.#stats.framesSealed++
       return { frame, sessionId: s.id }
@@ -898,14 +898,4 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 function authFailed (cause?: unknown): EgtpError {
   if (cause instanceof EgtpError && cause.code === 'ERR_AUTH') return cause
   return new EgtpError('ERR_AUTH', 'message authentication failed', cause === undefined ? undefined : { cause })
-}
-
-function concat (parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total)
-  let pos = 0
-  for (const p of parts) {
-    out.set(p, pos)
-    pos += p.byteLength
-  }
-  return out
 }

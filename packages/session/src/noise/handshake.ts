@@ -1,7 +1,7 @@
 // HandshakeState of the Noise Protocol Framework, revision 34, §5.3, with the patterns of §7.4 this package
 // supports (NK, IK, XX) and the pskN modifiers of §9. DH is always 25519.
 import { EgtpError } from '@egtp/interface'
-import { CIPHERS, DH_LEN, HASHES, dh, generateKeyPair, importPublicKey } from './primitives.ts'
+import { CIPHERS, DH_LEN, HASHES, concatBytes, dh, generateKeyPair, importPublicKey } from './primitives.ts'
 import type { KeyPair, NoiseCipher, NoiseHash, PublicKeyCache } from './primitives.ts'
 import { SymmetricState } from './state.ts'
 import type { CipherState } from './state.ts'
@@ -196,7 +196,7 @@ export class HandshakeState {
     parts.push(this.ss.encryptAndHash(payload))
     this.#index++
     this.#afterMessage()
-    return concat(parts)
+    return concatBytes(parts)
   }
 
   /**
@@ -272,16 +272,4 @@ export class HandshakeState {
     this.#e = undefined
     this.#s = undefined
   }
-}
-
-function concat (parts: Uint8Array[]): Uint8Array {
-  let len = 0
-  for (const p of parts) len += p.byteLength
-  const out = new Uint8Array(len)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.byteLength
-  }
-  return out
 }

@@ -224,3 +224,16 @@ export class PublicKeyCache {
     this.#map.clear()
   }
 }
+
+/** The bytes of `parts` in one new array (`total` is their length when the caller already knows it). */
+export function concatBytes (parts: readonly Uint8Array[], total?: number): Uint8Array {
+  let length = total ?? 0
+  if (total === undefined) for (const p of parts) length += p.byteLength
+  const out = new Uint8Array(length)
+  let pos = 0
+  for (const p of parts) {
+    out.set(p, pos)
+    pos += p.byteLength
+  }
+  return out
+}
