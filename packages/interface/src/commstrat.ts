@@ -19,6 +19,38 @@ export interface RelayEndpoint {
   port: number
 }
 
+/**
+ * A frame to send: one buffer, or pieces that are written back to back as one frame (a sealed frame whose large
+ * messages were encrypted piece by piece goes out without being copied together). Receivers always get one
+ * buffer per frame.
+ */
+export type OutboundFrame = Uint8Array | readonly Uint8Array[]
+
+/** The byte length of an {@link OutboundFrame}; -1 when it is neither a Uint8Array nor an array of them. */
+export function outboundFrameBytes (frame: OutboundFrame): number {
+  if (frame instanceof Uint8Array) return frame.byteLength
+  if (!Array.isArray(frame)) return -1
+  let n = 0
+  for (const piece of frame) {
+    if (!(piece instanceof Uint8Array)) return -1
+    n += piece.byteLength
+  }
+  return n
+}
+
+/** An {@link OutboundFrame} as one buffer (pieces are copied together; one buffer is returned as it is). */
+export function joinOutboundFrame (frame: OutboundFrame): Uint8Array {
+  if (frame instanceof Uint8Array) return frame
+  if (frame.length === 1) return frame[0]!
+  const out = new Uint8Array(outboundFrameBytes(frame))
+  let pos = 0
+  for (const piece of frame) {
+    out.set(piece, pos)
+    pos += piece.byteLength
+  }
+  return out
+}
+
 /** Why a connection or object closed: `error` is set when it ended by failure; `local` when we closed it. */
 export interface CloseDetail {
   error?: Error
@@ -43,7 +75,7 @@ export interface Conn extends TypedEventTarget<ConnEvents> {
   /** `host:port` of the other end, for logs and per-address limits. */
   readonly remoteAddress: string
   readonly closed: boolean
-  send: (frame: Uint8Array, options?: AbortOptions) => Promise<void>
+  send: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
   close: () => Promise<void>
   abort: (err: Error) => void
 }
@@ -71,7 +103,7 @@ export interface ReturnPath {
    */
   authenticatedSender?: string
   /** Send a frame back the way this one came (a relay path reaches the original sender through the relay). */
-  reply: (frame: Uint8Array, options?: AbortOptions) => Promise<void>
+  reply: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
   /** False once the path can no longer carry a reply (its connection closed). */
   usable: () => boolean
 }
@@ -106,7 +138,7 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
   /** Whether this commstrat can use `endpoint`. */
   canSend: (endpoint: Endpoint) => boolean
   /** Send `frame` for node `peerId` via `endpoint`. */
-  send: (peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions) => Promise<void>
+  send: (peerId: string, endpoint: Endpoint, frame: OutboundFrame, options?: CommstratSendOptions) => Promise<void>
   /** Endpoints to advertise in the node's contact record. */
   localEndpoints: () => Endpoint[]
 }

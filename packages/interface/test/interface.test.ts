@@ -1,8 +1,22 @@
 import { describe, expect, test } from 'vitest'
 import {
   EgtpError, isEgtpError, isAbortError, TypedEventTarget, createComponentLogger, formatLogMessage,
-  namespaceMatcher, MemoryStore, anySignal, disabledLogger
+  namespaceMatcher, MemoryStore, anySignal, disabledLogger, joinOutboundFrame, outboundFrameBytes
 } from '../src/index.ts'
+
+describe('OutboundFrame', () => {
+  test('pieces count and join as one frame; one buffer is passed through', () => {
+    const one = Uint8Array.of(1, 2)
+    expect(outboundFrameBytes(one)).toBe(2)
+    expect(joinOutboundFrame(one)).toBe(one)
+    expect(joinOutboundFrame([one])).toBe(one)
+    const pieces = [one, new Uint8Array(0), Uint8Array.of(3)]
+    expect(outboundFrameBytes(pieces)).toBe(3)
+    expect(joinOutboundFrame(pieces)).toEqual(Uint8Array.of(1, 2, 3))
+    expect(outboundFrameBytes([one, 'x' as unknown as Uint8Array])).toBe(-1)
+    expect(outboundFrameBytes('x' as unknown as Uint8Array)).toBe(-1)
+  })
+})
 
 describe('EgtpError', () => {
   test('carries a stable code and chains its cause', () => {

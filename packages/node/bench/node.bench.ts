@@ -231,9 +231,16 @@ async function firstQuery (): Promise<void> {
   console.log(`egtp first query (fresh node, lookup, dial, IK)  median ${q(times, 0.5).toFixed(2)} ms, p99 ${q(times, 0.99).toFixed(2)} ms`)
 }
 
-await oneWay('1', 64, 20_000, 4096, 256)
-await oneWay('2', 64 * 1024, 200, 32, 1)
-await oneWayApart('1b', 64, 20_000, 4096)
-await oneWayApart('2b', 64 * 1024, 200, 32)
-await queries()
-await firstQuery()
+// BENCH_ONLY=2b,3 runs only the named cases (for profiling one of them).
+const only = process.env.BENCH_ONLY?.split(',')
+const cases: Array<[string, () => Promise<void>]> = [
+  ['1', () => oneWay('1', 64, 20_000, 4096, 256)],
+  ['2', () => oneWay('2', 64 * 1024, 400, 128, 1)],
+  ['1b', () => oneWayApart('1b', 64, 20_000, 4096)],
+  ['2b', () => oneWayApart('2b', 64 * 1024, 400, 128)],
+  ['3', queries],
+  ['4', firstQuery]
+]
+for (const [name, run] of cases) {
+  if (only === undefined || only.includes(name)) await run()
+}

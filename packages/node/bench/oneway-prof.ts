@@ -1,22 +1,52 @@
-// Profiling helper: one-way sends only. Usage: node --import tsx --conditions=@egtp/source bench/oneway-prof.ts <size> <n> <window> <seconds>
+// Profiling helper: one-way sends only, for `node --cpu-prof`. Usage:
+//   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/oneway-prof.ts <size> <window> <seconds> [apart]
+// With `apart`, the receiver runs in its own process (bench/fixtures/sink.ts), forked with this process's
+// node flags (so it is profiled too).
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { decodeContactRecord } from '@egtp/identity'
 import { tcp } from '@egtp/tcp'
 import { createNode, memoryDirectory } from '../src/index.ts'
 
+
 const size = Number(process.argv[2] ?? 64)
-const window = Number(process.argv[4] ?? 4096)
-const seconds = Number(process.argv[5] ?? 3)
+const window = Number(process.argv[3] ?? 4096)
+const seconds = Number(process.argv[4] ?? 3)
+const apart = process.argv[5] === 'apart'
 const LISTEN = [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }]
 const dir = memoryDirectory()
-const limits = process.env.ACK !== undefined ? { ackDelayMs: Number(process.env.ACK) } : undefined
 const a = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
-const b = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir, ...(limits !== undefined ? { limits } : {}) })
 await a.start()
-await b.start()
 let got = 0
-b.handle('m', () => { got++ })
+let target: string
+let stopReceiver: () => Promise<void>
+let receiverCpu: () => Promise<{ user: number, system: number }> = async () => process.cpuUsage()
+if (apart) {
+  const child = fork(new URL('./fixtures/sink.ts', import.meta.url), ['egtp'], { execArgv: process.execArgv, stdio: 'inherit' })
+  const [ready] = await once(child, 'message') as [{ record: string }]
+  const record = decodeContactRecord(Buffer.from(ready.record, 'base64'))
+  a.addContact(record)
+  target = record.nodeId
+  receiverCpu = async () => {
+    child.send({ op: 'cpu' })
+    const [reply] = await once(child, 'message') as [{ cpu: { user: number, system: number } }]
+    return reply.cpu
+  }
+  stopReceiver = async () => {
+    child.send({ op: 'stop' })
+    await once(child, 'exit')
+  }
+} else {
+  const b = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
+  await b.start()
+  b.handle('m', () => { got++ })
+  target = b.nodeId
+  stopReceiver = () => b.stop()
+}
 const body = new Uint8Array(size).fill(7)
-await a.send(b.nodeId, 'm', body)
+await a.send(target, 'm', body)
 const cpu0 = process.cpuUsage()
+const rcpu0 = await receiverCpu()
 const start = performance.now()
 const end = start + seconds * 1000
 let done = 0
@@ -25,7 +55,7 @@ await new Promise<void>((resolve, reject) => {
   const next = (): void => {
     while (inflight < window && performance.now() < end) {
       inflight++
-      a.send(b.nodeId, 'm', body).then(() => {
+      a.send(target, 'm', body).then(() => {
         inflight--
         done++
         if (inflight === 0 && performance.now() >= end) resolve()
@@ -37,5 +67,9 @@ await new Promise<void>((resolve, reject) => {
 })
 const secs = (performance.now() - start) / 1000
 const cpu = process.cpuUsage(cpu0)
-console.log(`${size} B: ${(done / secs).toFixed(0)} msg/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg, ${(done * size / secs / 1e6).toFixed(1)} MB/s, got ${got}, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s of ${secs.toFixed(2)} s wall`)
-await Promise.all([a.stop(), b.stop()])
+const rcpu1 = await receiverCpu()
+const rcpu = (rcpu1.user + rcpu1.system - rcpu0.user - rcpu0.system) / 1e6
+const rsys = (rcpu1.system - rcpu0.system) / 1e6
+console.log(`${size} B: ${(done / secs).toFixed(0)} msg/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg, ${(done * size / secs / 1e6).toFixed(1)} MB/s${apart ? '' : `, got ${got}`}, sender cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s (sys ${(cpu.system / 1e6).toFixed(2)}) of ${secs.toFixed(2)} s wall${apart ? `, receiver cpu ${rcpu.toFixed(2)} s (sys ${rsys.toFixed(2)})` : ''}`)
+await a.stop()
+await stopReceiver()

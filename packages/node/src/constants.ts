@@ -12,6 +12,11 @@ export const DEFAULT_MAX_UNACKED_BYTES_PER_PEER = 16 * 1024 * 1024
 export const DEFAULT_MAX_UNACKED_BYTES = 64 * 1024 * 1024
 /** Default largest encoded message (type, payload and header). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 512 * 1024
+/**
+ * Byte payloads at least this large are referenced, not copied: the caller's buffer is sealed from directly (and
+ * again on a re-send), so it must not change until its `send` or `query` settles.
+ */
+export const REFERENCED_PAYLOAD_BYTES = 16 * 1024
 /** Default target size of one batch (one session frame): small messages are packed up to it. */
 export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024
 /** Default most handlers running at once. */

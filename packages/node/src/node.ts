@@ -265,7 +265,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   }
 
   /**
-   * Send a query and wait for its reply.
+   * Send a query and wait for its reply. A `Uint8Array` payload of `REFERENCED_PAYLOAD_BYTES` or more is sealed
+   * from the caller's buffer: leave it unchanged until the promise settles.
    * @throws {EgtpError} ERR_TIMEOUT, ERR_UNREACHABLE, ERR_REMOTE ({@link RemoteError}), ERR_NO_HANDLER,
    *   ERR_DELIVERY_UNCERTAIN, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING, ERR_SELF, ERR_BAD_NODE_ID;
    *   rethrows `signal.reason` on abort
@@ -336,7 +337,9 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   }
 
   /**
-   * Send a one-way message. Resolves once the peer's handler has it (acknowledged end to end).
+   * Send a one-way message. Resolves once the peer's handler has it (acknowledged end to end). A `Uint8Array`
+   * payload of `REFERENCED_PAYLOAD_BYTES` or more is sealed from the caller's buffer: leave it unchanged until
+   * the promise settles.
    * @throws {EgtpError} ERR_UNREACHABLE, ERR_TIMEOUT (never acknowledged, never sent), ERR_DELIVERY_UNCERTAIN
    *   (sent, not acknowledged in time), ERR_NO_HANDLER, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING,
    *   ERR_SELF, ERR_BAD_NODE_ID; rethrows `signal.reason` on abort

@@ -1,6 +1,7 @@
 import type { EgtpError } from '@egtp/interface'
 import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
 import { BYTES_MESSAGE_ID_OFFSET } from './wire.ts'
+import type { MessageBytes } from './wire.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
@@ -21,7 +22,8 @@ export interface OutEntry {
   readonly counter: number
   /** The application message type (for replies: the query's type), for stats. */
   readonly type: string
-  readonly bytes: Uint8Array
+  /** The encoded message (an own message's large byte payload is referenced: see REFERENCED_PAYLOAD_BYTES). */
+  readonly bytes: MessageBytes
   /** Monotonic ms after which the message is given up. */
   readonly deadline: number
   readonly createdAt: number
@@ -47,7 +49,7 @@ export class OwnEntry implements OutEntry {
   readonly kind: 'q' | 'o'
   readonly counter: number
   readonly type: string
-  readonly bytes: Uint8Array
+  readonly bytes: MessageBytes
   readonly deadline: number
   readonly createdAt: number
   attempts = 0
@@ -59,7 +61,7 @@ export class OwnEntry implements OutEntry {
   readonly reject: ((error: EgtpError) => void) | undefined
   readonly #id: Uint8Array | undefined
 
-  constructor (kind: 'q' | 'o', counter: number, id: Uint8Array | undefined, type: string, bytes: Uint8Array, now: number, timeoutMs: number,
+  constructor (kind: 'q' | 'o', counter: number, id: Uint8Array | undefined, type: string, bytes: MessageBytes, now: number, timeoutMs: number,
     retryAt: number, settle: (this: OutEntry, result: Settlement) => void, resolve?: () => void, reject?: (error: EgtpError) => void) {
     this.key = counter
     this.kind = kind
@@ -76,7 +78,9 @@ export class OwnEntry implements OutEntry {
   }
 
   get id (): Uint8Array {
-    return this.#id ?? this.bytes.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)
+    if (this.#id !== undefined) return this.#id
+    const head = this.bytes instanceof Uint8Array ? this.bytes : this.bytes.head
+    return head.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)
   }
 }
 

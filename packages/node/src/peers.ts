@@ -1,7 +1,7 @@
 import { contactRecordFromWire, verifyContactRecord } from '@egtp/identity'
 import type { ContactRecordWire } from '@egtp/identity'
 import { EgtpError, isAbortError, isEgtpError } from '@egtp/interface'
-import type { ContactRecord, Endpoint, ReturnPath } from '@egtp/interface'
+import type { ContactRecord, Endpoint, OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { Fifo } from './fifo.ts'
 import { PeerOutbound } from './outbound.ts'
@@ -169,7 +169,7 @@ const isRefusal = (err: unknown): boolean =>
  * Try the record's endpoints in order. Returns false when every one is a dead route; throws the last
  * refusal when some refused and none took the frame (the sender retries it later), or any other error.
  */
-async function tryEndpoints (ctx: NodeContext, peer: Peer, frame: Uint8Array, expectReply: boolean): Promise<boolean> {
+async function tryEndpoints (ctx: NodeContext, peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<boolean> {
   const record = peer.record
   if (record === undefined || record.expiresAt <= ctx.clock.now()) return false
   let refusal: unknown
@@ -196,7 +196,7 @@ async function tryEndpoints (ctx: NodeContext, peer: Peer, frame: Uint8Array, ex
  * address, look the peer up again and try once more (EGTP v1's rule); then fail.
  * @throws {EgtpError} ERR_UNREACHABLE; other transport errors (ERR_BACKPRESSURE, ERR_FRAME_TOO_LARGE, …) pass through
  */
-export async function transmit (ctx: NodeContext, peers: PeerTable, peer: Peer, frame: Uint8Array, expectReply: boolean): Promise<void> {
+export async function transmit (ctx: NodeContext, peers: PeerTable, peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
   const path = peer.returnPath
   if (path !== undefined && path.usable()) {
     try {

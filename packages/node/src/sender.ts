@@ -1,5 +1,6 @@
 import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
-import { EgtpError, isEgtpError } from '@egtp/interface'
+import { EgtpError, isEgtpError, outboundFrameBytes } from '@egtp/interface'
+import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { OwnEntry, retryDelay } from './outbound.ts'
@@ -7,7 +8,7 @@ import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
-import type { NodeMessage } from './wire.ts'
+import type { MessageBytes, NodeMessage } from './wire.ts'
 
 /** The node's own contact record as a ready `ci` message. */
 export interface OwnContactMessage {
@@ -68,10 +69,10 @@ export class Sender {
     }
     const counter = peer.out.allocateCounter()
     let id: Uint8Array | undefined
-    let bytes: Uint8Array | undefined
+    let bytes: MessageBytes | undefined
     try {
-      // A byte-string payload is written straight away (its ID read from the message when needed); anything
-      // else goes through the codec.
+      // A byte-string payload is written straight away (its ID read from the message when needed; a large one
+      // referenced, not copied); anything else goes through the codec.
       if (payload instanceof Uint8Array) bytes = encodeOwnBytesMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
       if (bytes === undefined) {
         id = makeMessageId(peer.out.epoch, counter)
@@ -297,16 +298,17 @@ export class Sender {
           if (peer.publicKey === undefined && !(await this.#resolveKey(peer))) break
           const batch = this.#takeBatch(peer)
           if (batch === undefined) break
-          let frame: Uint8Array
+          let frame: OutboundFrame
           try {
-            frame = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey: peer.publicKey! }, batch.parts).frame
+            const { pieces } = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey: peer.publicKey! }, batch.parts)
+            frame = pieces.length === 1 ? pieces[0]! : pieces
           } catch (err) {
             this.#batchFailed(peer, batch.entries, err)
             continue
           }
           try {
             await transmit(this.#ctx, this.#peers, peer, frame, batch.expectReply)
-            this.#batchSent(peer, batch, frame.byteLength)
+            this.#batchSent(peer, batch, outboundFrameBytes(frame))
           } catch (err) {
             this.#batchFailed(peer, batch.entries, err)
           }
@@ -334,7 +336,7 @@ export class Sender {
   }
 
   #takeBatch (peer: Peer): Batch | undefined {
-    const parts: Uint8Array[] = []
+    const parts: MessageBytes[] = []
     const entries: OutEntry[] = []
     let size = 0
     let ciSeq = 0

@@ -1,5 +1,6 @@
 import { CodecError, DEFAULT_MAX_DEPTH, PROTOCOL_VERSION, createMessageCodec, nodeMessages, scanValue } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
+import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
 
 /** Most messages in one batch (codec's MAX_BATCH_MESSAGES). */
 export const BATCH_MESSAGES_LIMIT = 4096
@@ -106,19 +107,33 @@ export const BYTES_MESSAGE_ID_OFFSET = 12
  * {@link encodeBytesMessage} of the message `epoch ‖ counter` (the ID is written from its parts, without
  * allocating it: `out.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)` is a view of it).
  */
-export function encodeOwnBytesMessage (t: 'o' | 'q', epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
+export function encodeOwnBytesMessage (t: 'o' | 'q', epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): MessageBytes | undefined {
   if (epoch.byteLength !== 8) return undefined
-  return writeBytesMessage(t, undefined, epoch, counter, y, p, d)
+  return writeBytesMessage(t, undefined, epoch, counter, y, p, d, p.byteLength >= REFERENCED_PAYLOAD_BYTES)
 }
 
-function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
+/** An encoded message whose byte payload is referenced: its bytes are `head ‖ payload ‖ tail`. */
+export interface SplitMessage {
+  readonly head: Uint8Array
+  readonly payload: Uint8Array
+  readonly tail: Uint8Array
+  readonly byteLength: number
+}
+
+/** One encoded message: its bytes, or a {@link SplitMessage}. */
+export type MessageBytes = Uint8Array | SplitMessage
+
+function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined
+function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined, reference: boolean): MessageBytes | undefined
+function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined, reference = false): MessageBytes | undefined {
   const ylen = y.length
   if (ylen === 0 || ylen > 31) return undefined
   if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) return undefined
   for (let i = 0; i < ylen; i++) if (y.charCodeAt(i) >= 0x80) return undefined
   const plen = p.byteLength
   const size = 1 + 4 + 3 + 4 + 16 + 3 + ylen + 2 + binHeaderBytes(plen) + plen + (d !== undefined ? 2 + uintBytes(d) : 0)
-  const out = allocMessage(size)
+  // A referenced payload leaves out of `out` a hole of its size: head and tail share one small buffer.
+  const out = allocMessage(reference ? size - plen : size)
   let pos = 0
   out[pos++] = d !== undefined ? 0x86 : 0x85
   out[pos++] = 0xa1; out[pos++] = 0x74; out[pos++] = 0xa1; out[pos++] = t === 'o' ? 0x6f : 0x71
@@ -135,18 +150,23 @@ function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint
   for (let i = 0; i < ylen; i++) out[pos++] = y.charCodeAt(i)
   out[pos++] = 0xa1; out[pos++] = 0x70
   pos = writeBinHeader(out, pos, plen)
-  if (plen < 64) {
+  const headEnd = pos
+  if (reference) {
+    // the payload is not copied
+  } else if (plen < 64) {
     for (let i = 0; i < plen; i++) out[pos + i] = p[i]!
+    pos += plen
   } else {
     out.set(p, pos)
+    pos += plen
   }
-  pos += plen
   if (d !== undefined) {
     out[pos++] = 0xa1; out[pos++] = 0x64
     pos = writeUint(out, pos, d)
   }
-  if (pos !== size) throw new Error('encodeBytesMessage: size mismatch')
-  return out
+  if (pos !== out.byteLength) throw new Error('encodeBytesMessage: size mismatch')
+  if (!reference) return out
+  return { head: out.subarray(0, headEnd), payload: p, tail: out.subarray(headEnd), byteLength: size }
 }
 
 const KEY_T = [0xa1, 0x74, 0xa1, 0x62] // "t": "b"
@@ -207,20 +227,31 @@ export const SPLICE_BYTES = 4096
  * one buffer, messages of at least {@link SPLICE_BYTES} are referenced, not copied (the session seals the pieces
  * straight into the frame).
  */
-export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array[] {
+export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly MessageBytes[]): Uint8Array[] {
   let large = 0
   for (const p of parts) if (p.byteLength >= SPLICE_BYTES) large++
-  if (large === 0) return [encodeBatch(floor, parts)]
+  if (large === 0) return [encodeBatch(floor, parts as readonly Uint8Array[])]
   if (parts.length > BATCH_MESSAGES_LIMIT) throw new RangeError(`a batch holds at most ${BATCH_MESSAGES_LIMIT} messages`)
   let size = batchHeadBytes(floor, parts.length)
-  for (const p of parts) size += binHeaderBytes(p.byteLength) + (p.byteLength >= SPLICE_BYTES ? 0 : p.byteLength)
+  for (const p of parts) {
+    size += binHeaderBytes(p.byteLength)
+    if (!(p instanceof Uint8Array)) size += p.head.byteLength + p.tail.byteLength
+    else if (p.byteLength < SPLICE_BYTES) size += p.byteLength
+  }
   const out = new Uint8Array(size)
   const pieces: Uint8Array[] = []
   let pos = writeBatchHead(out, floor, parts.length)
   let runStart = 0
   for (const p of parts) {
     pos = writeBinHeader(out, pos, p.byteLength)
-    if (p.byteLength >= SPLICE_BYTES) {
+    if (!(p instanceof Uint8Array)) {
+      out.set(p.head, pos)
+      pos += p.head.byteLength
+      pieces.push(out.subarray(runStart, pos), p.payload)
+      runStart = pos
+      out.set(p.tail, pos)
+      pos += p.tail.byteLength
+    } else if (p.byteLength >= SPLICE_BYTES) {
       pieces.push(out.subarray(runStart, pos), p)
       runStart = pos
     } else {

@@ -2,7 +2,11 @@ import { CodecError, createMessageCodec, encodeValue, nodeMessages } from '@egtp
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { counterOf, makeMessageId, toHex } from '../src/ids.ts'
+import { REFERENCED_PAYLOAD_BYTES } from '../src/constants.ts'
 import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/wire.ts'
+import type { MessageBytes } from '../src/wire.ts'
+
+const joinMessage = (m: MessageBytes): Uint8Array => m instanceof Uint8Array ? m : new Uint8Array(Buffer.concat([m.head, m.payload, m.tail]))
 
 // The node's own limits (src/wire.ts): the reference decoder must refuse with the same errors.
 const codec = createMessageCodec(nodeMessages, { maxItems: 1 << 24 })
@@ -123,9 +127,26 @@ describe('fast paths (byte-identical to the schema codec)', () => {
       const m = makeMessageId(epoch, c)
       const own = encodeOwnBytesMessage(t, epoch, c, y, p, dd)!
       const viaCodec = codec.encode(dd === undefined ? { t, m, y, p } : { t, m, y, p, d: dd })
-      expect(Buffer.from(own).equals(Buffer.from(viaCodec))).toBe(true)
-      expect(own.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)).toEqual(m)
+      expect(Buffer.from(joinMessage(own)).equals(Buffer.from(viaCodec))).toBe(true)
+      const head = own instanceof Uint8Array ? own : own.head
+      expect(head.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)).toEqual(m)
     }), { numRuns: 200 })
+  })
+
+  test('a large byte payload is referenced, not copied, and batches as if it were copied', () => {
+    const big = new Uint8Array(REFERENCED_PAYLOAD_BYTES + 5).map((_, i) => i * 13)
+    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 40 }), d, fc.array(bytes, { maxLength: 3 }), (c, dd, small) => {
+      const own = encodeOwnBytesMessage('o', epoch, c, 'big', big, dd)!
+      expect(own instanceof Uint8Array).toBe(false)
+      if (own instanceof Uint8Array) return
+      expect(own.payload).toBe(big)
+      const m = makeMessageId(epoch, c)
+      const viaCodec = codec.encode(dd === undefined ? { t: 'o', m, y: 'big', p: big } : { t: 'o', m, y: 'big', p: big, d: dd })
+      expect(Buffer.from(joinMessage(own)).equals(Buffer.from(viaCodec))).toBe(true)
+      const messages = [...small, own, ...small]
+      const batch = Buffer.concat(encodeBatchParts(m, messages))
+      expect(batch.equals(Buffer.from(encodeBatch(m, messages.map(joinMessage))))).toBe(true)
+    }), { numRuns: 50 })
   })
 
   test('batches decode as the codec decodes them, whatever the payloads', () => {

@@ -21,7 +21,7 @@
  */
 export { SessionManager } from './manager.ts'
 export type {
-  PeerKey, SessionManagerInit, SealResult, OpenResult, SessionEvents, SessionStats, ReplaceReason
+  PeerKey, SessionManagerInit, SealResult, SealPartsResult, OpenResult, SessionEvents, SessionStats, ReplaceReason
 } from './types.ts'
 export {
   NOISE_PROTOCOL, SESSION_PROLOGUE, HINT_CONTEXT, REPLAY_WINDOW, DEFAULT_IDLE_RECEIVE_TIMEOUT_MS, DEFAULT_REKEY_AFTER_MS,

@@ -16,7 +16,7 @@ import { ReplayState } from './replay-state.ts'
 import { Session, compareRank } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type {
-  OpenResult, PeerKey, ReplaceReason, SealResult, SessionEvents, SessionManagerInit, SessionStats
+  OpenResult, PeerKey, ReplaceReason, SealPartsResult, SealResult, SessionEvents, SessionManagerInit, SessionStats
 } from './types.ts'
 import { equalBytes, hintValue, readDataFrame, sessionCodec } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
@@ -212,11 +212,12 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   /**
-   * {@link seal} the concatenation of `parts`: the same frame, but on an established session the pieces are
-   * encrypted straight into it (large messages are not first copied into one plaintext buffer).
+   * {@link seal} the concatenation of `parts`, returning the frame as pieces to be written back to back (a
+   * transport's `OutboundFrame`): on an established session each part is encrypted on its own and
+   * nothing is copied together, neither the plaintext nor the ciphertext. Before that, one piece.
    * @throws as {@link seal}
    */
-  sealParts (peer: PeerKey, parts: readonly Uint8Array[]): SealResult {
+  sealParts (peer: PeerKey, parts: readonly Uint8Array[]): SealPartsResult {
     this.#checkUsable()
     let total = 0
     for (const p of parts) {
@@ -230,16 +231,16 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       const ps = this.#peerFor(peer)
       const now = this.#clock.monotonic()
       const s = this.#sendSession(ps, now)
-      let frame: Uint8Array
+      let pieces: Uint8Array[]
       if (parts.length > 1 && (s.role === 'initiator' ? s.established : s.confirmed)) {
         s.lastSendAt = now
         this.#touch(s)
-        frame = s.sealDataFrameParts(parts, total)
+        pieces = s.sealDataFramePieces(parts, total)
       } else {
-        frame = this.#frame(s, parts.length === 1 ? parts[0]! : concatBytes(parts, total), now)
+        pieces = [this.#frame(s, parts.length === 1 ? parts[0]! : concatBytes(parts, total), now)]
       }
       this.#stats.framesSealed++
-      return { frame, sessionId: s.id }
+      return { pieces, sessionId: s.id }
     } finally {
       this.#flushEvents()
     }

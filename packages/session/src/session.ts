@@ -6,7 +6,7 @@ import type { SessionKey } from './ik.ts'
 import type { HandshakeState } from './noise/handshake.ts'
 import { CIPHERS, TAG_LEN } from './noise/primitives.ts'
 import { ReplayWindow } from './replay-window.ts'
-import { dataFrame } from './wire.ts'
+import { dataFrame, dataFrameHead } from './wire.ts'
 
 const cipher = CIPHERS.ChaChaPoly
 const EMPTY = new Uint8Array(0)
@@ -125,14 +125,17 @@ export class Session extends ReplayWindow {
     return frame
   }
 
-  /** {@link sealDataFrame} of the concatenation of `parts` (`total` bytes): the same frame, without joining them first. */
-  sealDataFrameParts (parts: readonly Uint8Array[], total: number): Uint8Array {
+  /**
+   * {@link sealDataFrame} of the concatenation of `parts` (`total` bytes) as pieces whose concatenation is the
+   * same frame: the parts are encrypted one by one and neither they nor the ciphertext are copied together.
+   */
+  sealDataFramePieces (parts: readonly Uint8Array[], total: number): Uint8Array[] {
     const key = this.#send
     if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    const { frame, cOffset } = dataFrame(this.remoteIndex, n, total + TAG_LEN)
-    cipher.encryptPartsInto(key, nonce(n), parts, frame, cOffset)
-    return frame
+    const pieces = cipher.encryptParts(key, nonce(n), parts)
+    pieces.unshift(dataFrameHead(this.remoteIndex, n, total + TAG_LEN))
+    return pieces
   }
 
   /**

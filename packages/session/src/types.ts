@@ -45,6 +45,12 @@ export interface SealResult {
   sessionId: string
 }
 
+/** What `sealParts` returns: one wire frame as pieces to write back to back, and the session it was sealed under. */
+export interface SealPartsResult {
+  pieces: Uint8Array[]
+  sessionId: string
+}
+
 /** What `open` returns. */
 export interface OpenResult {
   /** The authenticated sender, when the frame authenticated. */

@@ -115,14 +115,14 @@ function putUint (out: Uint8Array, off: number, v: number): number {
   return off + 9
 }
 
-/**
- * An `hd` frame's canonical bytes with `cLength` bytes left for the ciphertext at `cOffset`, for the caller to
- * encrypt into (one allocation, no copy through the codec).
- */
-export function dataFrame (r: number, n: number, cLength: number): { frame: Uint8Array, cOffset: number } {
+/** Bytes before the ciphertext in an `hd` frame for receiver index `r`, counter `n`, `cLength` bytes of ciphertext. */
+function dataHeadBytes (r: number, n: number, cLength: number): number {
   const binHead = cLength < 0x100 ? 2 : cLength < 0x1_0000 ? 3 : 5
-  const cOffset = HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHead
-  const frame = new Uint8Array(cOffset + cLength)
+  return HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHead
+}
+
+/** Write an `hd` frame's bytes up to its ciphertext into `frame`; returns where the ciphertext starts. */
+function writeDataHead (frame: Uint8Array, r: number, n: number, cLength: number): number {
   frame.set(HD_HEAD)
   let off = putUint(frame, HD_HEAD.byteLength, r)
   frame[off++] = KEY_N0
@@ -130,14 +130,30 @@ export function dataFrame (r: number, n: number, cLength: number): { frame: Uint
   off = putUint(frame, off, n)
   frame[off++] = KEY_N0
   frame[off++] = KEY_C1
-  if (binHead === 2) {
-    frame[off] = 0xc4; frame[off + 1] = cLength
-  } else if (binHead === 3) {
-    frame[off] = 0xc5; frame[off + 1] = cLength >>> 8; frame[off + 2] = cLength
+  if (cLength < 0x100) {
+    frame[off++] = 0xc4; frame[off++] = cLength
+  } else if (cLength < 0x1_0000) {
+    frame[off++] = 0xc5; frame[off++] = cLength >>> 8; frame[off++] = cLength
   } else {
-    frame[off] = 0xc6; put32(frame, off + 1, cLength)
+    frame[off] = 0xc6; put32(frame, off + 1, cLength); off += 5
   }
-  return { frame, cOffset }
+  return off
+}
+
+/**
+ * An `hd` frame's canonical bytes with `cLength` bytes left for the ciphertext at `cOffset`, for the caller to
+ * encrypt into (one allocation, no copy through the codec).
+ */
+export function dataFrame (r: number, n: number, cLength: number): { frame: Uint8Array, cOffset: number } {
+  const frame = new Uint8Array(dataHeadBytes(r, n, cLength) + cLength)
+  return { frame, cOffset: writeDataHead(frame, r, n, cLength) }
+}
+
+/** An `hd` frame's bytes before its ciphertext, for a frame sent as pieces (head ‖ ciphertext pieces). */
+export function dataFrameHead (r: number, n: number, cLength: number): Uint8Array {
+  const head = new Uint8Array(dataHeadBytes(r, n, cLength))
+  writeDataHead(head, r, n, cLength)
+  return head
 }
 
 /** Read position of the fast reader (module state: the reader is synchronous and not reentrant). */

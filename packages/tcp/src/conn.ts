@@ -1,6 +1,6 @@
 import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
-import { EgtpError, TypedEventTarget } from '@egtp/interface'
-import type { AbortOptions, Clock, Conn, ConnEvents, Logger } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, outboundFrameBytes } from '@egtp/interface'
+import type { AbortOptions, Clock, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -121,18 +121,20 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
   }
 
   /**
-   * Queue one frame. Resolves once it is queued within the bound; do not modify the bytes afterwards.
+   * Queue one frame (one buffer, or pieces sent back to back as one frame). Resolves once it is queued within
+   * the bound; do not modify the bytes afterwards.
    * @throws {EgtpError} ERR_CLOSED, ERR_FRAME_TOO_LARGE, ERR_BACKPRESSURE; rethrows `signal.reason` on abort
    */
-  send (frame: Uint8Array, options?: AbortOptions): Promise<void> {
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError('frame must be a Uint8Array'))
+  send (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
+    const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
+    if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
     if (this.#closed) return Promise.reject(this.#closedError())
-    if (frame.byteLength > this.#init.maxFrameBytes) {
-      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds ${this.#init.maxFrameBytes}`))
+    if (bytes > this.#init.maxFrameBytes) {
+      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${bytes} bytes exceeds ${this.#init.maxFrameBytes}`))
     }
     const signal = options?.signal
     if (signal?.aborted === true) return Promise.reject(signal.reason)
-    return this.#writer.send(frame, signal)
+    return this.#writer.send(frame, bytes, signal)
   }
 
   #onData (chunk: Buffer): void {

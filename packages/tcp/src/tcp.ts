@@ -1,6 +1,6 @@
-import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledComponentLogger, outboundFrameBytes, systemClock } from '@egtp/interface'
 import type {
-  Commstrat, CommstratSendOptions, DialOptions, Endpoint, ListenOptions, Logger, TcpEndpoint, Transport
+  Commstrat, CommstratSendOptions, DialOptions, Endpoint, ListenOptions, Logger, OutboundFrame, TcpEndpoint, Transport
 } from '@egtp/interface'
 import { setMaxListeners } from 'node:events'
 import { checkEndpoint, resolveConfig } from './config.ts'
@@ -120,14 +120,15 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
    * @throws {EgtpError} ERR_UNREACHABLE (no connection could be opened), ERR_LIMIT (maxConnections, none idle),
    *   ERR_FRAME_TOO_LARGE, ERR_BACKPRESSURE, ERR_CLOSED, ERR_NOT_STARTED
    */
-  send (_peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
+  send (_peerId: string, endpoint: Endpoint, frame: OutboundFrame, options?: CommstratSendOptions): Promise<void> {
     const signal = options?.signal
     if (signal?.aborted === true) return Promise.reject(signal.reason)
     if (!this.canSend(endpoint)) return Promise.reject(new TypeError('endpoint must be a tcp endpoint with a host and a port from 1 to 65535'))
     if (!this.#started) return Promise.reject(new EgtpError(this.#stopping !== undefined ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', 'tcp is not started'))
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError('frame must be a Uint8Array'))
-    if (frame.byteLength > this.#config.maxFrameBytes) {
-      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds ${this.#config.maxFrameBytes}`))
+    const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
+    if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
+    if (bytes > this.#config.maxFrameBytes) {
+      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${bytes} bytes exceeds ${this.#config.maxFrameBytes}`))
     }
     const key = formatAddress(endpoint.host, endpoint.port)
     const open = this.#pool.outbound(key)
@@ -136,7 +137,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
       .then(conn => this.#sendOn(conn, frame, options))
   }
 
-  #sendOn (conn: TcpConn, frame: Uint8Array, options: CommstratSendOptions | undefined): Promise<void> {
+  #sendOn (conn: TcpConn, frame: OutboundFrame, options: CommstratSendOptions | undefined): Promise<void> {
     if (options?.expectReply === true) this.#pool.expectReply(conn)
     return conn.send(frame, options)
   }

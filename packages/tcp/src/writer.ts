@@ -1,5 +1,6 @@
 import { encodeFrames, FRAME_HEADER_BYTES } from '@egtp/codec'
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, joinOutboundFrame } from '@egtp/interface'
+import type { OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import { FLUSH_THRESHOLD_BYTES, LARGE_FRAME_BYTES } from './constants.ts'
 import { throttleDelay } from './token-bucket.ts'
@@ -20,7 +21,7 @@ export interface FrameWriterInit {
 }
 
 interface Waiter {
-  frame: Uint8Array
+  frame: OutboundFrame
   size: number
   resolve: () => void
   reject: (err: unknown) => void
@@ -39,7 +40,7 @@ const RESOLVED = Promise.resolve()
 export class FrameWriter {
   readonly #init: FrameWriterInit
   readonly #socket: Socket
-  #pending: Uint8Array[] = []
+  #pending: OutboundFrame[] = []
   #pendingBytes = 0
   #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
   #carry: Uint8Array[] = [] // encoded bytes held back by the outbound throttle
@@ -65,9 +66,12 @@ export class FrameWriter {
     return this.#waiters.length
   }
 
-  /** Queue a frame already checked for size; resolves at once when it fits, else waits for room. */
-  send (frame: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
-    const size = frame.byteLength + FRAME_HEADER_BYTES
+  /**
+   * Queue a frame already checked for size (`bytes` long: one buffer, or pieces sent as one frame); resolves at
+   * once when it fits, else waits for room.
+   */
+  send (frame: OutboundFrame, bytes: number, signal: AbortSignal | undefined): Promise<void> {
+    const size = bytes + FRAME_HEADER_BYTES
     if (this.#waiters.length === 0 && this.#hasRoom(size)) {
       this.#enqueue(frame, size)
       return RESOLVED
@@ -80,7 +84,7 @@ export class FrameWriter {
     return queued === 0 || queued + size <= this.#init.maxQueuedBytes
   }
 
-  #wait (frame: Uint8Array, size: number, signal: AbortSignal | undefined): Promise<void> {
+  #wait (frame: OutboundFrame, size: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove()
@@ -123,10 +127,14 @@ export class FrameWriter {
     }
   }
 
-  #enqueue (frame: Uint8Array, size: number): void {
+  #enqueue (frame: OutboundFrame, size: number): void {
     this.#init.onQueued()
+    if (size - FRAME_HEADER_BYTES >= LARGE_FRAME_BYTES) {
+      this.#pendingLarge++
+    } else if (!(frame instanceof Uint8Array)) {
+      frame = joinOutboundFrame(frame) // small pieces are cheaper copied into the batch
+    }
     this.#pending.push(frame)
-    if (frame.byteLength >= LARGE_FRAME_BYTES) this.#pendingLarge++
     this.#pendingBytes += size
     this.#queuedBytes += size
     if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
@@ -142,7 +150,7 @@ export class FrameWriter {
     this.#flushScheduled = false
     if (this.#socket.destroyed) return
     if (this.#pending.length > 0) {
-      if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending, this.#init.maxFrameBytes))
+      if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
       else this.#encodeMixed()
       this.#pending = []
       this.#pendingBytes = 0
@@ -184,19 +192,30 @@ export class FrameWriter {
     }
   }
 
-  /** Small frames are copied together into one buffer; large ones go out as header + body, without a copy. */
+  /**
+   * Small frames are copied together into one buffer; large ones go out as header + body (or header + pieces),
+   * without a copy.
+   */
   #encodeMixed (): void {
     let run: Uint8Array[] = []
     for (const frame of this.#pending) {
-      if (frame.byteLength < LARGE_FRAME_BYTES) {
+      if (frame instanceof Uint8Array && frame.byteLength < LARGE_FRAME_BYTES) {
         run.push(frame)
         continue
       }
       if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
       run = []
       const header = new Uint8Array(FRAME_HEADER_BYTES)
-      new DataView(header.buffer).setUint32(0, frame.byteLength)
-      this.#carry.push(header, frame)
+      if (frame instanceof Uint8Array) {
+        new DataView(header.buffer).setUint32(0, frame.byteLength)
+        this.#carry.push(header, frame)
+      } else {
+        let bytes = 0
+        for (const piece of frame) bytes += piece.byteLength
+        new DataView(header.buffer).setUint32(0, bytes)
+        this.#carry.push(header)
+        for (const piece of frame) if (piece.byteLength > 0) this.#carry.push(piece)
+      }
     }
     if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
   }

@@ -40,6 +40,21 @@ describe('messaging over TCP', () => {
     expect(b.stats().duplicates).toBe(0)
   })
 
+  test('large byte payloads (sealed from the caller\'s buffer, in pieces) arrive intact, mixed with small ones', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const a = await startNode(dir, onTestFinished)
+    const b = await startNode(dir, onTestFinished)
+    const got: Uint8Array[] = []
+    b.handle('bulk', (p) => { got.push(p as Uint8Array) })
+    b.handle('echo', (p) => p)
+    const sizes = [16 * 1024, 70_000, 200_000, 5, 300_000, 64 * 1024]
+    const payloads = sizes.map((n, i) => new Uint8Array(n).map((_, j) => (j * 31 + i) & 0xff))
+    await Promise.all(payloads.map(p => a.send(b.nodeId, 'bulk', p)))
+    expect(got.map(p => p.byteLength).sort((x, y) => x - y)).toEqual([...sizes].sort((x, y) => x - y))
+    for (const p of payloads) expect(got.find(g => g.byteLength === p.byteLength)).toEqual(p)
+    expect(await a.query(b.nodeId, 'echo', payloads[2])).toEqual(payloads[2])
+  })
+
   test('10 nodes all query each other', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const nodes: EgtpNode[] = []

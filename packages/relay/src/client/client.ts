@@ -1,6 +1,6 @@
-import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, joinOutboundFrame, outboundFrameBytes, systemClock } from '@egtp/interface'
 import type {
-  AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger,
+  AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
   RelayEndpoint, ReturnPath, Transport
 } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
@@ -126,7 +126,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
    *   went away unconfirmed), ERR_RELAY_FULL, ERR_RELAY_UNKNOWN_RECIPIENT, ERR_RATE_LIMITED, ERR_FRAME_TOO_LARGE,
    *   ERR_RELAY_REFUSED, ERR_BACKPRESSURE, ERR_LIMIT, ERR_NOT_STARTED, ERR_BAD_NODE_ID; rethrows `signal.reason`
    */
-  send (peerId: string, endpoint: Endpoint, frame: Uint8Array, options?: CommstratSendOptions): Promise<void> {
+  send (peerId: string, endpoint: Endpoint, frame: OutboundFrame, options?: CommstratSendOptions): Promise<void> {
     // Not async: the link's promise is returned as it is (one promise per message, not two).
     try {
       options?.signal?.throwIfAborted()
@@ -135,7 +135,11 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       const e = endpoint as RelayEndpoint
       const same = last !== undefined && e.kind === 'relay' && e.relay === last.endpoint.relay && e.host === last.endpoint.host && e.port === last.endpoint.port
       if (!same && !this.canSend(endpoint)) throw new TypeError('endpoint must be a relay endpoint { kind: "relay", relay, host, port }')
-      if (!(frame instanceof Uint8Array) || frame.byteLength === 0) throw new TypeError('frame must be a non-empty Uint8Array')
+      if (!(frame instanceof Uint8Array)) {
+        if (outboundFrameBytes(frame) < 0) throw new TypeError('frame must be a Uint8Array or an array of them')
+        frame = joinOutboundFrame(frame) // the link holds each frame until the relay accepted it
+      }
+      if (frame.byteLength === 0) throw new TypeError('frame must not be empty')
       if (!this.#started) throw new EgtpError('ERR_NOT_STARTED', 'relay client is not started')
       let to = this.#lastTo
       if (peerId !== this.#lastPeer || to === undefined) {
@@ -344,10 +348,10 @@ class RelayReturnPath implements ReturnPath {
    *   the relay says ERR_RELAY_UNKNOWN_RECIPIENT), so the node falls back to the sender's contact record;
    *   otherwise as {@link RelayClient.send}
    */
-  async reply (frame: Uint8Array, options?: AbortOptions): Promise<void> {
+  async reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
     try {
-      await this.#link.send(this.#from, frame, options?.signal)
+      await this.#link.send(this.#from, joinOutboundFrame(frame), options?.signal)
     } catch (err) {
       if (!isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')) throw err
       throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err })

@@ -1,5 +1,5 @@
-import { EgtpError, TypedEventTarget } from '@egtp/interface'
-import type { Conn, ConnEvents, Listener, ListenerEvents, TcpEndpoint, Transport } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, joinOutboundFrame } from '@egtp/interface'
+import type { Conn, ConnEvents, Listener, ListenerEvents, OutboundFrame, TcpEndpoint, Transport } from '@egtp/interface'
 
 /**
  * An in-process Transport for unit tests: framed connection pairs with no sockets. Frames written in one tick
@@ -25,9 +25,9 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
     this.remoteAddress = remoteAddress
   }
 
-  async send (frame: Uint8Array): Promise<void> {
+  async send (frame: OutboundFrame): Promise<void> {
     if (this.closed) throw new EgtpError('ERR_CLOSED', `${this.id} is closed`)
-    const copy = frame.slice()
+    const copy = joinOutboundFrame(frame).slice()
     if (this.record) this.sent.push(copy)
     this.#outbox.push(copy)
     if (!this.#flushScheduled) {

@@ -69,8 +69,11 @@ export interface NoiseCipher {
   encrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) => Uint8Array
   /** Encrypt with empty associated data straight into `out` at `offset` (ciphertext ‖ tag: plaintext + 16 bytes). */
   encryptInto: (key: Uint8Array | KeyObject, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number) => void
-  /** {@link encryptInto} of the concatenation of `parts` (same bytes), without first copying them together. */
-  encryptPartsInto: (key: Uint8Array | KeyObject, nonce: Uint8Array, parts: readonly Uint8Array[], out: Uint8Array, offset: number) => void
+  /**
+   * Encrypt the concatenation of `parts` with empty associated data, without copying them together: returns
+   * the ciphertext ‖ tag as pieces (one per non-empty part, the tag in the last).
+   */
+  encryptParts: (key: Uint8Array | KeyObject, nonce: Uint8Array, parts: readonly Uint8Array[]) => Uint8Array[]
   /** @throws {EgtpError} ERR_AUTH when the tag does not verify */
   decrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array) => Uint8Array
 }
@@ -115,21 +118,14 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       c.final()
       out.set(c.getAuthTag(), offset + plaintext.byteLength)
     },
-    encryptPartsInto: (key, nonce, parts, out, offset) => {
+    encryptParts: (key, nonce, parts) => {
       const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
-      let pos = offset
-      for (const p of parts) {
-        if (p.byteLength === 0) continue
-        const chunk = c.update(p)
-        out.set(chunk, pos)
-        pos += chunk.byteLength
-      }
-      const rest = c.final()
-      if (rest.byteLength > 0) {
-        out.set(rest, pos)
-        pos += rest.byteLength
-      }
-      out.set(c.getAuthTag(), pos)
+      const out: Uint8Array[] = []
+      for (const p of parts) if (p.byteLength > 0) out.push(c.update(p))
+      const rest = c.final() // empty for a stream cipher, kept for correctness
+      if (rest.byteLength > 0) out.push(rest)
+      out.push(c.getAuthTag())
+      return out
     },
     decrypt: (key, nonce, ad, ciphertext) => {
       if (ciphertext.byteLength < TAG_LEN) throw new EgtpError('ERR_AUTH', 'message authentication failed')

@@ -98,11 +98,32 @@ describe('transport: dial and listen', () => {
     await expect(strat.listen(LOOPBACK, { signal: already })).rejects.toBe(already.reason)
   })
 
+  test('a frame sent as pieces arrives as one frame, large or small, in order with whole frames', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    const accepted = nextEvent<Conn>(listener, 'connection')
+    const client = await strat.dial(listener.address())
+    const got = collect(await accepted)
+    const big = bytes(70_000, 3)
+    const frames = [
+      [Uint8Array.of(1, 2), big.subarray(0, 30_000), new Uint8Array(0), big.subarray(30_000)], // large: header + pieces
+      [Uint8Array.of(7), Uint8Array.of(8, 9)], // small: copied into the batch
+      Uint8Array.of(5),
+      [big]
+    ]
+    await Promise.all(frames.map(f => client.send(f)))
+    await expect.poll(() => got.length).toBe(4)
+    expect(got[0]).toEqual(new Uint8Array(Buffer.concat([Uint8Array.of(1, 2), big])))
+    expect(got.slice(1)).toEqual([Uint8Array.of(7, 8, 9), Uint8Array.of(5), big])
+    await expect(client.send([Uint8Array.of(1), 'x' as unknown as Uint8Array])).rejects.toThrow(TypeError)
+  })
+
   test('a frame above maxFrameBytes is refused by send with ERR_FRAME_TOO_LARGE', async () => {
     const strat = make({ maxFrameBytes: 1024 })
     const listener = await strat.listen(LOOPBACK)
     const conn = await strat.dial(listener.address())
     await expect(conn.send(bytes(1025))).rejects.toMatchObject({ code: 'ERR_FRAME_TOO_LARGE' })
+    await expect(conn.send([bytes(1000), bytes(25)])).rejects.toMatchObject({ code: 'ERR_FRAME_TOO_LARGE' })
     await conn.send(bytes(1024))
     expect(conn.closed).toBe(false)
   })
