@@ -1,3 +1,4 @@
+import { uninitializedBytes } from '@egtp/interface'
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, MAX_FRAME_BYTES_LIMIT } from './constants.ts'
 import { CodecError } from './errors.ts'
 
@@ -15,8 +16,8 @@ export function checkMaxFrameBytes (maxFrameBytes: number): number {
  */
 export function encodeFrame (body: Uint8Array, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
   if (body.byteLength > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${body.byteLength} bytes exceeds ${maxFrameBytes}`)
-  const out = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength)
-  new DataView(out.buffer).setUint32(0, body.byteLength)
+  const out = uninitializedBytes(FRAME_HEADER_BYTES + body.byteLength)
+  new DataView(out.buffer, out.byteOffset, FRAME_HEADER_BYTES).setUint32(0, body.byteLength)
   out.set(body, FRAME_HEADER_BYTES)
   return out
 }
@@ -31,8 +32,8 @@ export function encodeFrames (bodies: readonly Uint8Array[], maxFrameBytes: numb
     if (b.byteLength > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${b.byteLength} bytes exceeds ${maxFrameBytes}`)
     total += FRAME_HEADER_BYTES + b.byteLength
   }
-  const out = new Uint8Array(total)
-  const view = new DataView(out.buffer)
+  const out = uninitializedBytes(total)
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
   let pos = 0
   for (const b of bodies) {
     view.setUint32(pos, b.byteLength)
@@ -130,7 +131,7 @@ export class FrameDecoder {
     this.#partBytes += take
     pos += take
     if (take < missing) return -1
-    const frame = new Uint8Array(this.#need)
+    const frame = uninitializedBytes(this.#need) // every byte is copied in below
     let filled = -FRAME_HEADER_BYTES
     for (const part of this.#parts) {
       if (filled >= 0) frame.set(part, filled)

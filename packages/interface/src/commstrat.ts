@@ -1,3 +1,4 @@
+import { uninitializedBytes } from './bytes.ts'
 import type { AbortOptions } from './abort.ts'
 import type { TypedEventTarget } from './events.ts'
 
@@ -42,7 +43,7 @@ export function outboundFrameBytes (frame: OutboundFrame): number {
 export function joinOutboundFrame (frame: OutboundFrame): Uint8Array {
   if (frame instanceof Uint8Array) return frame
   if (frame.length === 1) return frame[0]!
-  const out = new Uint8Array(outboundFrameBytes(frame))
+  const out = uninitializedBytes(outboundFrameBytes(frame))
   let pos = 0
   for (const piece of frame) {
     out.set(piece, pos)

@@ -11,6 +11,7 @@
  * ```
  */
 export * from './abort.ts'
+export * from './bytes.ts'
 export * from './clock.ts'
 export * from './commstrat.ts'
 export * from './errors.ts'

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import {
   EgtpError, isEgtpError, isAbortError, TypedEventTarget, createComponentLogger, formatLogMessage,
-  namespaceMatcher, MemoryStore, anySignal, disabledLogger, joinOutboundFrame, outboundFrameBytes
+  namespaceMatcher, MemoryStore, anySignal, disabledLogger, joinOutboundFrame, outboundFrameBytes, uninitializedBytes
 } from '../src/index.ts'
 
 describe('OutboundFrame', () => {
@@ -100,4 +100,14 @@ test('anySignal aborts when any input does', () => {
   const s = anySignal(a.signal, undefined, new AbortController().signal)
   a.abort()
   expect(s.aborted).toBe(true)
+})
+
+describe('uninitializedBytes', () => {
+  test('gives a plain Uint8Array of the size asked, small or large', () => {
+    for (const n of [0, 10, 4096, 100_000]) {
+      const b = uninitializedBytes(n)
+      expect(b.constructor).toBe(Uint8Array)
+      expect(b.byteLength).toBe(n)
+    }
+  })
 })

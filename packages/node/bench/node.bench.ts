@@ -235,9 +235,9 @@ async function firstQuery (): Promise<void> {
 const only = process.env.BENCH_ONLY?.split(',')
 const cases: Array<[string, () => Promise<void>]> = [
   ['1', () => oneWay('1', 64, 20_000, 4096, 256)],
-  ['2', () => oneWay('2', 64 * 1024, 400, 128, 1)],
+  ['2', () => oneWay('2', 64 * 1024, 2000, 128, 1)],
   ['1b', () => oneWayApart('1b', 64, 20_000, 4096)],
-  ['2b', () => oneWayApart('2b', 64 * 1024, 400, 128)],
+  ['2b', () => oneWayApart('2b', 64 * 1024, 2000, 128)],
   ['3', queries],
   ['4', firstQuery]
 ]

@@ -1,5 +1,6 @@
 import { CodecError, DEFAULT_MAX_DEPTH, PROTOCOL_VERSION, createMessageCodec, nodeMessages, scanValue } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
+import { uninitializedBytes } from '@egtp/interface'
 import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
 
 /** Most messages in one batch (codec's MAX_BATCH_MESSAGES). */
@@ -49,7 +50,7 @@ let slab = new Uint8Array(SLAB_BYTES)
 let slabPos = 0
 
 function allocMessage (n: number): Uint8Array {
-  if (n > MAX_SLAB_MESSAGE) return new Uint8Array(n)
+  if (n > MAX_SLAB_MESSAGE) return uninitializedBytes(n) // the caller writes every byte
   if (slabPos + n > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES)
     slabPos = 0
@@ -183,7 +184,7 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
   if (PROTOCOL_VERSION > 127) throw new RangeError('PROTOCOL_VERSION no longer fits a fixint')
   let size = batchHeadBytes(floor, parts.length)
   for (const p of parts) size += binHeaderBytes(p.byteLength) + p.byteLength
-  const out = new Uint8Array(size)
+  const out = uninitializedBytes(size) // every byte is written below
   let pos = writeBatchHead(out, floor, parts.length)
   for (const p of parts) {
     pos = writeBinHeader(out, pos, p.byteLength)
@@ -238,7 +239,7 @@ export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly
     if (!(p instanceof Uint8Array)) size += p.head.byteLength + p.tail.byteLength
     else if (p.byteLength < SPLICE_BYTES) size += p.byteLength
   }
-  const out = new Uint8Array(size)
+  const out = uninitializedBytes(size) // every byte is written below
   const pieces: Uint8Array[] = []
   let pos = writeBatchHead(out, floor, parts.length)
   let runStart = 0

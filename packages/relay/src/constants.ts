@@ -2,8 +2,12 @@
 
 // ---- server ----
 
-/** Largest payload (one end-to-end encrypted node frame) the relay accepts: 256 KiB. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024
+/**
+ * Largest payload (one end-to-end encrypted node frame) the relay accepts: 768 KiB, so that a node's largest
+ * message (512 KiB by default) and its full batches pass, while the relay frame stays within the transport's
+ * default 1 MiB frames.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 768 * 1024
 /** Hard upper bound for `maxMessageBytes` (it must also fit in the transport's frames). */
 export const MAX_MESSAGE_BYTES_LIMIT = 8 * 1024 * 1024
 /** Messages queued for one client before senders get `ERR_RELAY_FULL`. */

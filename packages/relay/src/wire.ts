@@ -115,6 +115,29 @@ export function encodeSend (msgs: readonly Sendable[], start = 0, end = msgs.len
   return encodeBatch(true, msgs, start, end)
 }
 
+/**
+ * `encodeSend([msg])` as two pieces, the frame's bytes before the payload and the payload itself (not copied),
+ * for a large message that travels alone.
+ */
+export function encodeSendOne (msg: Sendable): [Uint8Array, Uint8Array] {
+  const len = msg.payload.byteLength
+  if (msg.to.byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
+  if (len < 1 || len > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
+  const head = new Uint8Array(HEAD_BYTES + 1 + 3 + uintBytes(msg.m) + 3 + 2 + ID_BYTES + 2 + binHeaderBytes(len))
+  head.set(RS_HEAD, 0)
+  let pos = HEAD_BYTES
+  head[pos] = 0x91
+  head[pos + 1] = 0x83; head[pos + 2] = 0xa1; head[pos + 3] = 0x6d // "m"
+  pos = writeUint(head, pos + 4, msg.m)
+  head[pos] = 0xa2; head[pos + 1] = 0x74; head[pos + 2] = 0x6f // "to"
+  head[pos + 3] = 0xc4; head[pos + 4] = ID_BYTES
+  pos = copy(msg.to, head, pos + 5)
+  head[pos] = 0xa1; head[pos + 1] = 0x70
+  pos = writeBinHeader(head, pos + 2, len)
+  if (pos !== head.byteLength) throw new Error('encodeSendOne: size mismatch')
+  return [head, msg.payload]
+}
+
 /** A queued message as the deliver encoder reads it. */
 export interface Deliverable { readonly id: number, readonly from: Uint8Array, readonly payload: Uint8Array }
 

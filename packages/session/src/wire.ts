@@ -1,6 +1,6 @@
 // The session wire (PROTOCOL.md §Sessions): codec frames hi/hr/hd/hu and the fixed binary payloads carried
 // inside the Noise messages.
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, uninitializedBytes } from '@egtp/interface'
 import { createMessageCodec, sessionMessages } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
 
@@ -145,7 +145,7 @@ function writeDataHead (frame: Uint8Array, r: number, n: number, cLength: number
  * encrypt into (one allocation, no copy through the codec).
  */
 export function dataFrame (r: number, n: number, cLength: number): { frame: Uint8Array, cOffset: number } {
-  const frame = new Uint8Array(dataHeadBytes(r, n, cLength) + cLength)
+  const frame = uninitializedBytes(dataHeadBytes(r, n, cLength) + cLength) // the caller encrypts into the rest
   return { frame, cOffset: writeDataHead(frame, r, n, cLength) }
 }
 

@@ -1,11 +1,11 @@
 import { MAX_RELAY_BATCH } from '@egtp/codec'
 import { EgtpError, isEgtpError } from '@egtp/interface'
-import type { Clock, Conn, EgtpErrorCode, Logger, RelayEndpoint, Transport } from '@egtp/interface'
+import type { Clock, Conn, EgtpErrorCode, Logger, OutboundFrame, RelayEndpoint, Transport } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
-import { OWN_FRAME_BYTES, decodeRelay, encodeSend } from '../wire.ts'
+import { OWN_FRAME_BYTES, decodeRelay, encodeSend, encodeSendOne } from '../wire.ts'
 
 export interface LinkConfig {
   connectTimeoutMs: number
@@ -650,8 +650,8 @@ export class RelayLink {
     }
   }
 
-  #build (): Uint8Array[] {
-    const out: Uint8Array[] = []
+  #build (): OutboundFrame[] {
+    const out: OutboundFrame[] = []
     for (const n of this.#pongs) out.push(relayCodec.encode({ t: 'ri', n, r: true }))
     this.#pongs = []
     if (this.#ackPending > this.#ackSent) {
@@ -667,8 +667,11 @@ export class RelayLink {
     return out
   }
 
-  /** The next `rs` frame: waiting messages, as many as the window, the batch and the frame allow. */
-  #sendBatch (): Uint8Array | undefined {
+  /**
+   * The next `rs` frame: waiting messages, as many as the window, the batch and the frame allow. A large message
+   * alone is sent as head + payload, without copying the payload into the frame.
+   */
+  #sendBatch (): OutboundFrame | undefined {
     const entries: OutMsg[] = []
     let bytes = 0
     while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
@@ -690,6 +693,7 @@ export class RelayLink {
       bytes += size
       if (size >= OWN_FRAME_BYTES) break
     }
+    if (entries.length === 1 && bytes >= OWN_FRAME_BYTES) return encodeSendOne(entries[0]!)
     return entries.length > 0 ? encodeSend(entries) : undefined
   }
 }

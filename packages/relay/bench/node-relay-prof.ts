@@ -1,0 +1,57 @@
+// Profiling helper: node A → relay → node B one-way sends, all in this process. Usage:
+//   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/node-relay-prof.ts <size> <window> <seconds>
+import { generateIdentity } from '@egtp/identity'
+import { createNode, memoryDirectory } from '@egtp/node'
+import { tcp } from '@egtp/tcp'
+import { relayClient, relayServer } from '../src/index.ts'
+
+const size = Number(process.argv[2] ?? 64)
+const window = Number(process.argv[3] ?? 4096)
+const seconds = Number(process.argv[4] ?? 3)
+const until = async (done: () => boolean): Promise<void> => {
+  while (!done()) await new Promise(resolve => setImmediate(resolve))
+}
+const relayTransport = tcp()()
+const server = relayServer({ senderMessagesPerSecond: 1e9, senderBytesPerSecond: 2 ** 40, maxQueuedMessagesPerClient: 1_000_000, maxQueuedBytesPerClient: 2 ** 32, maxTotalQueuedBytes: 2 ** 33, ...(process.env.INFL !== undefined ? { maxInflightBytes: Number(process.env.INFL) } : {}) })({ transport: relayTransport, identity: generateIdentity() })
+await server.start()
+const dir = memoryDirectory()
+const aTransport = tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }] })()
+const aRelays = relayClient({ register: false })({ transport: aTransport, identity: generateIdentity() })
+const bTransport = tcp()()
+const bId = generateIdentity()
+const bRelays = relayClient({ relays: [server.endpoint()] })({ transport: bTransport, identity: bId })
+const a = await createNode({ commstrats: [aTransport, aRelays], lookup: dir, announcer: dir })
+const b = await createNode({ identity: bId, commstrats: [bTransport, bRelays], lookup: dir, announcer: dir })
+await a.start()
+await b.start()
+await until(() => b.contactRecord()?.endpoints.some(e => e.kind === 'relay') === true)
+let got = 0
+b.handle('m', () => { got++ })
+const body = new Uint8Array(size).fill(7)
+await a.send(b.nodeId, 'm', body)
+const cpu0 = process.cpuUsage()
+const start = performance.now()
+const end = start + seconds * 1000
+let done = 0
+let inflight = 0
+await new Promise<void>((resolve, reject) => {
+  const next = (): void => {
+    while (inflight < window && performance.now() < end) {
+      inflight++
+      a.send(b.nodeId, 'm', body).then(() => {
+        inflight--
+        done++
+        if (inflight === 0 && performance.now() >= end) resolve()
+        else next()
+      }, reject)
+    }
+  }
+  next()
+})
+const secs = (performance.now() - start) / 1000
+const cpu = process.cpuUsage(cpu0)
+console.log(`${size} B via relay: ${(done / secs).toFixed(0)} msg/s, ${(done * size / secs / 1e6).toFixed(1)} MB/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg; A retransmissions ${a.stats().retransmissions}`)
+console.log(JSON.stringify(server.stats()))
+await Promise.all([a.stop(), b.stop()])
+await Promise.all([aRelays.stop(), bRelays.stop(), server.stop()])
+await Promise.all([aTransport.stop(), bTransport.stop(), relayTransport.stop()])
