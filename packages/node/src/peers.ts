@@ -33,6 +33,10 @@ export class Peer {
   flushing = false
   flushAgain = false
   flushScheduled = false
+  /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
+  transmitting = 0
+  /** Wakes a flush waiting for a transmit to settle. */
+  transmitSettled: (() => void) | undefined
   /** Sequence number of our own record last piggybacked to this peer. */
   ciSentSeq = 0
   lastLookupAt = -Infinity
@@ -51,7 +55,7 @@ export class Peer {
   /** Nothing pending: the peer may be evicted from the table. */
   idle (): boolean {
     return this.out.size === 0 && this.queue.length === 0 && this.acks.size === 0 && this.ackCounters.length === 0 && this.uncertain.size === 0 &&
-      this.control.length === 0 && !this.flushing && this.pendingQueries === 0 && this.lookupPromise === undefined
+      this.control.length === 0 && !this.flushing && this.transmitting === 0 && this.pendingQueries === 0 && this.lookupPromise === undefined
   }
 }
 

@@ -25,6 +25,11 @@ interface Batch {
 }
 
 const MAX_CONTROL_PER_BATCH = 256
+/**
+ * Batches to one peer handed to commstrats and not yet settled before the next one waits. A relay settles a
+ * send only once the relay has accepted it: waiting for each would allow one batch per round trip to the relay.
+ */
+const MAX_TRANSMITS_IN_FLIGHT = 8
 /** Counters per compact acknowledgement (codec's MAX_ACK_COUNTERS). */
 const MAX_ACK_COUNTERS = 8192
 
@@ -296,6 +301,10 @@ export class Sender {
         peer.flushAgain = false
         while (this.#hasWork(peer) && !this.#ctx.shutdown.aborted) {
           if (peer.publicKey === undefined && !(await this.#resolveKey(peer))) break
+          if (peer.transmitting >= MAX_TRANSMITS_IN_FLIGHT) {
+            await new Promise<void>(resolve => { peer.transmitSettled = resolve })
+            continue
+          }
           const batch = this.#takeBatch(peer)
           if (batch === undefined) break
           let frame: OutboundFrame
@@ -306,12 +315,16 @@ export class Sender {
             this.#batchFailed(peer, batch.entries, err)
             continue
           }
-          try {
-            await transmit(this.#ctx, this.#peers, peer, frame, batch.expectReply)
-            this.#batchSent(peer, batch, outboundFrameBytes(frame))
-          } catch (err) {
-            this.#batchFailed(peer, batch.entries, err)
-          }
+          peer.transmitting++
+          transmit(this.#ctx, this.#peers, peer, frame, batch.expectReply).then(
+            () => { this.#batchSent(peer, batch, outboundFrameBytes(frame)) },
+            (err: unknown) => { this.#batchFailed(peer, batch.entries, err) }
+          ).finally(() => {
+            peer.transmitting--
+            const wake = peer.transmitSettled
+            peer.transmitSettled = undefined
+            wake?.()
+          })
         }
       } while (peer.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
@@ -443,7 +456,10 @@ export class Sender {
     }
     if (this.#ctx.shutdown.aborted) return
     if (isEgtpError(err, 'ERR_FRAME_TOO_LARGE') && entries.length > 1) {
-      peer.batchBytes = Math.max(1024, Math.floor(peer.batchBytes / 2))
+      // Half of what was refused (batches sealed before the first refusal fail alike: they halve no further).
+      let size = 0
+      for (const e of entries) size += e.bytes.byteLength
+      peer.batchBytes = Math.max(1024, Math.min(peer.batchBytes, Math.floor(size / 2)))
       for (const e of entries) this.#enqueue(peer, e)
       return
     }

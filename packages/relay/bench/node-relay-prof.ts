@@ -1,5 +1,10 @@
-// Profiling helper: node A → relay → node B one-way sends, all in this process. Usage:
-//   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/node-relay-prof.ts <size> <window> <seconds>
+// Profiling helper: node A → relay → node B one-way sends, all in this process, or with `apart` the relay in
+// its own process (bench/fixtures/relay-server.ts, run with this process's node flags). Usage:
+//   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/node-relay-prof.ts <size> <window> <seconds> [apart]
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import type { RelayEndpoint } from '@egtp/interface'
 import { generateIdentity } from '@egtp/identity'
 import { createNode, memoryDirectory } from '@egtp/node'
 import { tcp } from '@egtp/tcp'
@@ -11,15 +16,27 @@ const seconds = Number(process.argv[4] ?? 3)
 const until = async (done: () => boolean): Promise<void> => {
   while (!done()) await new Promise(resolve => setImmediate(resolve))
 }
-const relayTransport = tcp()()
-const server = relayServer({ senderMessagesPerSecond: 1e9, senderBytesPerSecond: 2 ** 40, maxQueuedMessagesPerClient: 1_000_000, maxQueuedBytesPerClient: 2 ** 32, maxTotalQueuedBytes: 2 ** 33, ...(process.env.INFL !== undefined ? { maxInflightBytes: Number(process.env.INFL) } : {}) })({ transport: relayTransport, identity: generateIdentity() })
-await server.start()
+let endpoint: RelayEndpoint
+let stopRelay: () => Promise<void>
+if (process.argv[5] === 'apart') {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./fixtures/relay-server.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const [line] = await once(child.stdout, 'data') as [Buffer]
+  const [, host, port, relay] = line.toString().trim().split(' ')
+  endpoint = { kind: 'relay', relay: relay!, host: host!, port: Number(port) }
+  stopRelay = async () => { child.stdin.end(); await once(child, 'exit') }
+} else {
+  const relayTransport = tcp()()
+  const server = relayServer({ senderMessagesPerSecond: 1e9, senderBytesPerSecond: 2 ** 40, maxQueuedMessagesPerClient: 1_000_000, maxQueuedBytesPerClient: 2 ** 32, maxTotalQueuedBytes: 2 ** 33 })({ transport: relayTransport, identity: generateIdentity() })
+  await server.start()
+  endpoint = server.endpoint()
+  stopRelay = async () => { await server.stop(); await relayTransport.stop() }
+}
 const dir = memoryDirectory()
 const aTransport = tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }] })()
 const aRelays = relayClient({ register: false })({ transport: aTransport, identity: generateIdentity() })
 const bTransport = tcp()()
 const bId = generateIdentity()
-const bRelays = relayClient({ relays: [server.endpoint()] })({ transport: bTransport, identity: bId })
+const bRelays = relayClient({ relays: [endpoint] })({ transport: bTransport, identity: bId })
 const a = await createNode({ commstrats: [aTransport, aRelays], lookup: dir, announcer: dir })
 const b = await createNode({ identity: bId, commstrats: [bTransport, bRelays], lookup: dir, announcer: dir })
 await a.start()
@@ -51,7 +68,7 @@ await new Promise<void>((resolve, reject) => {
 const secs = (performance.now() - start) / 1000
 const cpu = process.cpuUsage(cpu0)
 console.log(`${size} B via relay: ${(done / secs).toFixed(0)} msg/s, ${(done * size / secs / 1e6).toFixed(1)} MB/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg; A retransmissions ${a.stats().retransmissions}`)
-console.log(JSON.stringify(server.stats()))
 await Promise.all([a.stop(), b.stop()])
-await Promise.all([aRelays.stop(), bRelays.stop(), server.stop()])
-await Promise.all([aTransport.stop(), bTransport.stop(), relayTransport.stop()])
+await Promise.all([aRelays.stop(), bRelays.stop()])
+await Promise.all([aTransport.stop(), bTransport.stop()])
+await stopRelay()

@@ -235,7 +235,7 @@ heading('1 000 idle clients on one relay (clients in a child process)')
 heading('node messages one-way A → B (64 B): direct TCP beside relayed')
 await compareNodes(64, 20_000, 4096, 0.4)
 heading('node messages one-way A → B (64 KiB)')
-await compareNodes(64 * 1024, 400, 128, 0.5)
+await compareNodes(64 * 1024, 2000, 128, 0.5)
 
 // ---- the relay's own capacity per frame: relay clients A and B exchanging frames without nodes or sessions,
 // beside raw @egtp/tcp frames A → B. Every frame is one relay entry here (a node batches its small messages
