@@ -1,4 +1,5 @@
 import { MAX_FRAME_BYTES_LIMIT, MAX_RELAY_BATCH } from '@egtp/codec'
+import type { OutboundFrame } from '@egtp/interface'
 import { relayCodec } from './protocol.ts'
 import type { RelayMessage } from './protocol.ts'
 
@@ -116,26 +117,25 @@ export function encodeSend (msgs: readonly Sendable[], start = 0, end = msgs.len
 }
 
 /**
- * `encodeSend([msg])` as two pieces, the frame's bytes before the payload and the payload itself (not copied),
- * for a large message that travels alone.
+ * `encodeSend([{ m, to, payload }])` as pieces: the frame's bytes before the payload, then the payload's own
+ * pieces (not copied), for a large message that travels alone. `size` is the payload's length.
  */
-export function encodeSendOne (msg: Sendable): [Uint8Array, Uint8Array] {
-  const len = msg.payload.byteLength
-  if (msg.to.byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
-  if (len < 1 || len > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
-  const head = new Uint8Array(HEAD_BYTES + 1 + 3 + uintBytes(msg.m) + 3 + 2 + ID_BYTES + 2 + binHeaderBytes(len))
+export function encodeSendOne (m: number, to: Uint8Array, payload: OutboundFrame, size: number): Uint8Array[] {
+  if (to.byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
+  if (size < 1 || size > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
+  const head = new Uint8Array(HEAD_BYTES + 1 + 3 + uintBytes(m) + 3 + 2 + ID_BYTES + 2 + binHeaderBytes(size))
   head.set(RS_HEAD, 0)
   let pos = HEAD_BYTES
   head[pos] = 0x91
   head[pos + 1] = 0x83; head[pos + 2] = 0xa1; head[pos + 3] = 0x6d // "m"
-  pos = writeUint(head, pos + 4, msg.m)
+  pos = writeUint(head, pos + 4, m)
   head[pos] = 0xa2; head[pos + 1] = 0x74; head[pos + 2] = 0x6f // "to"
   head[pos + 3] = 0xc4; head[pos + 4] = ID_BYTES
-  pos = copy(msg.to, head, pos + 5)
+  pos = copy(to, head, pos + 5)
   head[pos] = 0xa1; head[pos + 1] = 0x70
-  pos = writeBinHeader(head, pos + 2, len)
+  pos = writeBinHeader(head, pos + 2, size)
   if (pos !== head.byteLength) throw new Error('encodeSendOne: size mismatch')
-  return [head, msg.payload]
+  return payload instanceof Uint8Array ? [head, payload] : [head, ...payload]
 }
 
 /** A queued message as the deliver encoder reads it. */

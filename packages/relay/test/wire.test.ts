@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { relayCodec } from '../src/protocol.ts'
 import type { RelayMessage } from '../src/protocol.ts'
-import { decodeRelay, deliverInPlace, encodeDeliver, encodeDeliverOne, encodeSend } from '../src/wire.ts'
+import { decodeRelay, deliverInPlace, encodeDeliver, encodeDeliverOne, encodeSend, encodeSendOne } from '../src/wire.ts'
 
 const id = fc.uint8Array({ minLength: 20, maxLength: 20 })
 const payload = fc.oneof(
@@ -85,6 +85,23 @@ describe('own delivery frames', () => {
     expect(same(frame, relayCodec.encode({ t: 'rd', e: [{ i: 77_777, f: from, p }] }))).toBe(true)
     expect(payload.buffer).toBe(frame.buffer)
     expect(same(payload, p)).toBe(true)
+  })
+})
+
+describe('large sends in pieces', () => {
+  test('encodeSendOne is the one-entry rs frame, its payload (or the payload\'s pieces) not copied', () => {
+    const to = new Uint8Array(20).fill(8)
+    const p = new Uint8Array(70_000).map((_, i) => i)
+    for (const m of [0, 127, 300, 70_000, 2 ** 31]) {
+      const whole = encodeSend([{ m, to, payload: p }])
+      const one = encodeSendOne(m, to, p, p.byteLength)
+      expect(one[1]).toBe(p)
+      expect(same(new Uint8Array(Buffer.concat(one)), whole)).toBe(true)
+      const pieces = [p.subarray(0, 10), p.subarray(10, 50_000), p.subarray(50_000)]
+      const split = encodeSendOne(m, to, pieces, p.byteLength)
+      expect(split.slice(1)).toEqual(pieces)
+      expect(same(new Uint8Array(Buffer.concat(split)), whole)).toBe(true)
+    }
   })
 })
 

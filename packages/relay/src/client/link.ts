@@ -1,5 +1,5 @@
 import { MAX_RELAY_BATCH } from '@egtp/codec'
-import { EgtpError, isEgtpError } from '@egtp/interface'
+import { EgtpError, isEgtpError, joinOutboundFrame } from '@egtp/interface'
 import type { Clock, Conn, EgtpErrorCode, Logger, OutboundFrame, RelayEndpoint, Transport } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -34,7 +34,9 @@ interface OutMsg {
   /** Message number on the current connection, once written. */
   m: number
   to: Uint8Array
-  payload: Uint8Array
+  /** The frame to pass on: one buffer, or (large ones only) the pieces the node sealed, not copied together. */
+  payload: OutboundFrame
+  size: number
   deadline: number
   written: boolean
   /** Handed to a working connection before it dropped: waits for a reconnection until its deadline. */
@@ -45,7 +47,7 @@ interface OutMsg {
 }
 
 /** An accepted message kept for its delivered notice (the written message itself: no extra object). */
-interface Custody { readonly to: Uint8Array, readonly payload: Uint8Array }
+interface Custody { readonly to: Uint8Array, readonly payload: OutboundFrame, readonly size: number }
 
 /** A FIFO with O(1) shift. */
 class Fifo<T> {
@@ -255,11 +257,14 @@ export class RelayLink {
     void this.#connect()
   }
 
-  /** Queue `payload` for `to`; resolves once the relay has accepted it. */
-  send (to: Uint8Array, payload: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Queue `payload` (`size` bytes; pieces only when at least OWN_FRAME_BYTES) for `to`; resolves once the relay
+   * has accepted it.
+   */
+  send (to: Uint8Array, payload: OutboundFrame, size: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.state === 'closed') return Promise.reject(new EgtpError('ERR_CLOSED', 'relay client stopped'))
-    if (payload.byteLength > this.maxMessageBytes) {
-      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${payload.byteLength} bytes exceed the relay's ${this.maxMessageBytes}`))
+    if (size > this.maxMessageBytes) {
+      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
     }
     // Fail fast while the relay is known to be unreachable (the node then tries the peer's next endpoint);
     // past a short pause, a new send tries the relay again at once.
@@ -267,17 +272,17 @@ export class RelayLink {
     if (this.state === 'backoff' && now - this.#lastFailureAt < this.#config.reconnectMinMs) {
       return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`))
     }
-    if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + payload.byteLength > this.#config.maxPendingSendBytes) {
+    if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + size > this.#config.maxPendingSendBytes) {
       return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`))
     }
     this.lastUsed = now
     return new Promise<void>((resolve, reject) => {
       const msg: OutMsg = {
-        m: -1, to, payload, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
+        m: -1, to, payload, size, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
       }
       if (signal !== undefined) this.#watch(signal, msg)
       this.#queue.push(msg)
-      this.#queueBytes += payload.byteLength
+      this.#queueBytes += size
       if (this.state === 'ready') this.#schedule()
       else if (this.state === 'idle' || this.state === 'backoff') void this.#connect()
     })
@@ -444,7 +449,7 @@ export class RelayLink {
     if (this.#epoch !== '' && epoch !== this.#epoch) {
       // The relay lost its queue (a restart without persistence): what it had accepted is gone, unless it
       // was delivered and the notice lost with it.
-      for (const [, c] of this.#custody) this.#hooks.undelivered(this, nodeIdFromBytes(c.to), c.payload, 'ERR_DELIVERY_UNCERTAIN')
+      for (const [, c] of this.#custody) this.#hooks.undelivered(this, nodeIdFromBytes(c.to), joinOutboundFrame(c.payload), 'ERR_DELIVERY_UNCERTAIN')
       this.#lastDelivered = -1
     }
     // Notices refer to the old connection's numbers: the relay still holds these, but will not report them.
@@ -464,7 +469,7 @@ export class RelayLink {
     // In-flight messages of the dropped connection go first, in their original order.
     const again = [...this.#inflight.values()]
     this.#inflight.clear()
-    for (const m of again) this.#queueBytes += m.payload.byteLength
+    for (const m of again) this.#queueBytes += m.size
     this.#queue.unshiftAll(again)
     conn.addEventListener('message', ({ detail }) => { this.#onFrame(conn, detail) })
     conn.addEventListener('close', () => { this.#onClose(conn) })
@@ -545,7 +550,7 @@ export class RelayLink {
         for (const e of msg.e) {
           const c = this.#untrack(e.m)
           if (c === undefined) continue
-          this.#hooks.undelivered(this, nodeIdFromBytes(c.to), c.payload, codeFromWire(e.c))
+          this.#hooks.undelivered(this, nodeIdFromBytes(c.to), joinOutboundFrame(c.payload), codeFromWire(e.c))
         }
         break
       case 'ri':
@@ -570,9 +575,9 @@ export class RelayLink {
       if (this.#track) {
         // Bounded: the oldest entries are forgotten (their loss could then not be reported).
         while (this.#custody.size > 0 && (this.#custody.size >= this.#config.maxTrackedDeliveries ||
-          this.#custodyBytes + out.payload.byteLength > this.#config.maxTrackedDeliveryBytes)) this.#untrack(this.#custody.keys().next().value!)
+          this.#custodyBytes + out.size > this.#config.maxTrackedDeliveryBytes)) this.#untrack(this.#custody.keys().next().value!)
         this.#custody.set(m, out)
-        this.#custodyBytes += out.payload.byteLength
+        this.#custodyBytes += out.size
       }
       const resolve = out.resolve
       // Kept as custody: let go of the settled promise's functions.
@@ -588,7 +593,7 @@ export class RelayLink {
     const c = this.#custody.get(m)
     if (c === undefined) return undefined
     this.#custody.delete(m)
-    this.#custodyBytes -= c.payload.byteLength
+    this.#custodyBytes -= c.size
     return c
   }
 
@@ -597,7 +602,7 @@ export class RelayLink {
   #drop (msg: OutMsg): void {
     msg.cleanup?.()
     if (this.#queue.remove(msg)) {
-      this.#queueBytes -= msg.payload.byteLength
+      this.#queueBytes -= msg.size
       return
     }
     if (msg.m >= 0 && this.#inflight.get(msg.m) === msg) this.#inflight.delete(msg.m)
@@ -676,7 +681,7 @@ export class RelayLink {
     let bytes = 0
     while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
       const msg = this.#queue.peek()!
-      const size = msg.payload.byteLength
+      const size = msg.size
       // A large message travels alone: the relay then delivers it from the frame it arrived in (no copy).
       if (entries.length > 0 && (bytes + size > this.#config.maxBatchBytes || size >= OWN_FRAME_BYTES)) break
       this.#queue.shift()
@@ -693,8 +698,9 @@ export class RelayLink {
       bytes += size
       if (size >= OWN_FRAME_BYTES) break
     }
-    if (entries.length === 1 && bytes >= OWN_FRAME_BYTES) return encodeSendOne(entries[0]!)
-    return entries.length > 0 ? encodeSend(entries) : undefined
+    if (entries.length === 1 && bytes >= OWN_FRAME_BYTES) return encodeSendOne(entries[0]!.m, entries[0]!.to, entries[0]!.payload, bytes)
+    // Batched messages are small, and small ones are one buffer (see send).
+    return entries.length > 0 ? encodeSend(entries as Array<OutMsg & { payload: Uint8Array }>) : undefined
   }
 }
 

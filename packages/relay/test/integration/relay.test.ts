@@ -40,6 +40,20 @@ describe('relay over TCP on 127.0.0.1', () => {
     await until(() => server.stats().delivered === 20)
   })
 
+  test('frames sent as pieces, large and small, arrive whole and in order', async ({ onTestFinished }) => {
+    const server = await tcpServer(onTestFinished)
+    const bId = generateIdentity()
+    const b = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const atB = collect(b)
+    const a = await tcpClient(onTestFinished, { register: false }, generateIdentity())
+    const big = new Uint8Array(100_000).map((_, i) => i * 7)
+    const frames = [[big.subarray(0, 7), big.subarray(7)], [text('sm'), text('all')], big, [big.subarray(0, 60_000), big.subarray(60_000)]]
+    await Promise.all(frames.map(f => a.send(bId.nodeId, b.localEndpoints()[0]!, f)))
+    await until(() => atB.length === 4)
+    expect(atB.map(f => Buffer.from(f.frame).toString('base64'))).toEqual([big, text('small'), big, big].map(f => Buffer.from(f).toString('base64')))
+  })
+
   test('B away while A sends 1 000 messages: all arrive when B is back, in order, once', async ({ onTestFinished }) => {
     const server = await tcpServer(onTestFinished)
     const bId = generateIdentity()
