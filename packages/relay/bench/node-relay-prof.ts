@@ -1,6 +1,7 @@
 // Profiling helper: node A → relay → node B one-way sends, all in this process, or with `apart` the relay in
-// its own process (bench/fixtures/relay-server.ts, run with this process's node flags). Usage:
-//   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/node-relay-prof.ts <size> <window> <seconds> [apart]
+// its own process (bench/fixtures/relay-server.ts, run with this process's node flags), or with `direct` B
+// listening on TCP (the same nodes without the relay, for comparison). Usage:
+//   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/node-relay-prof.ts <size> <window> <seconds> [apart|direct]
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,7 @@ const until = async (done: () => boolean): Promise<void> => {
 }
 let endpoint: RelayEndpoint
 let stopRelay: () => Promise<void>
+const direct = process.argv[5] === 'direct'
 if (process.argv[5] === 'apart') {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./fixtures/relay-server.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
   const [line] = await once(child.stdout, 'data') as [Buffer]
@@ -34,14 +36,14 @@ if (process.argv[5] === 'apart') {
 const dir = memoryDirectory()
 const aTransport = tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }] })()
 const aRelays = relayClient({ register: false })({ transport: aTransport, identity: generateIdentity() })
-const bTransport = tcp()()
+const bTransport = direct ? tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }] })() : tcp()()
 const bId = generateIdentity()
-const bRelays = relayClient({ relays: [endpoint] })({ transport: bTransport, identity: bId })
+const bRelays = relayClient({ relays: direct ? [] : [endpoint] })({ transport: bTransport, identity: bId })
 const a = await createNode({ commstrats: [aTransport, aRelays], lookup: dir, announcer: dir })
 const b = await createNode({ identity: bId, commstrats: [bTransport, bRelays], lookup: dir, announcer: dir })
 await a.start()
 await b.start()
-await until(() => b.contactRecord()?.endpoints.some(e => e.kind === 'relay') === true)
+await until(() => b.contactRecord()?.endpoints.some(e => e.kind === (direct ? 'tcp' : 'relay')) === true)
 let got = 0
 b.handle('m', () => { got++ })
 const body = new Uint8Array(size).fill(7)
