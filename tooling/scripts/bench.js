@@ -67,3 +67,50 @@ export function report (result, baseline) {
 export function heading (text) {
   console.log(`\n## ${text}`)
 }
+
+/**
+ * Run `n` operations with at most `window` in flight (a sender keeping its window full); resolves with `n`.
+ * @param {number} n
+ * @param {number} window
+ * @param {() => Promise<unknown>} op
+ * @returns {Promise<number>}
+ */
+export async function pump (n, window, op) {
+  await windowed(window, op, (started) => started < n)
+  return n
+}
+
+/**
+ * Run operations with at most `window` in flight until `ms` have passed; resolves with how many completed.
+ * @param {number} ms
+ * @param {number} window
+ * @param {() => Promise<unknown>} op
+ * @returns {Promise<number>}
+ */
+export async function pumpFor (ms, window, op) {
+  const end = performance.now() + ms
+  return await windowed(window, op, () => performance.now() < end)
+}
+
+/** Start operations while `more(started)` holds, at most `window` at a time; resolves with the number done. */
+function windowed (window, op, more) {
+  let started = 0
+  let done = 0
+  let inflight = 0
+  return new Promise((resolve, reject) => {
+    const next = () => {
+      while (inflight < window && more(started)) {
+        started++
+        inflight++
+        op().then(() => {
+          inflight--
+          done++
+          if (inflight === 0 && !more(started)) resolve(done)
+          else next()
+        }, reject)
+      }
+      if (inflight === 0) resolve(done)
+    }
+    next()
+  })
+}

@@ -9,7 +9,7 @@ import { createServer, connect } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { FrameDecoder, encodeFrame, encodeFrames } from '@egtp/codec'
 import { decodeContactRecord } from '@egtp/identity'
-import { heading, measureAsync, report } from '@egtp/scripts/bench'
+import { heading, measureAsync, pump, report } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
 import { createNode, memoryDirectory } from '../src/index.ts'
 import type { EgtpNode } from '../src/index.ts'
@@ -57,27 +57,6 @@ async function nodes (): Promise<{ a: EgtpNode, b: EgtpNode, stop: () => Promise
   await a.start()
   await b.start()
   return { a, b, stop: async () => { await Promise.all([a.stop(), b.stop()]) } }
-}
-
-/** Run `n` operations with at most `window` in flight. */
-async function pump (n: number, window: number, op: () => Promise<unknown>): Promise<number> {
-  let started = 0
-  let inflight = 0
-  await new Promise<void>((resolve, reject) => {
-    const next = (): void => {
-      while (inflight < window && started < n) {
-        started++
-        inflight++
-        op().then(() => {
-          inflight--
-          if (started === n && inflight === 0) resolve()
-          else next()
-        }, reject)
-      }
-    }
-    next()
-  })
-  return n
 }
 
 async function oneWay (label: string, size: number, n: number, window: number, rawPerWrite: number): Promise<void> {

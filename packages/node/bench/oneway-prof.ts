@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { decodeContactRecord } from '@egtp/identity'
+import { pumpFor } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
 import { createNode, memoryDirectory } from '../src/index.ts'
 
@@ -48,23 +49,7 @@ await a.send(target, 'm', body)
 const cpu0 = process.cpuUsage()
 const rcpu0 = await receiverCpu()
 const start = performance.now()
-const end = start + seconds * 1000
-let done = 0
-let inflight = 0
-await new Promise<void>((resolve, reject) => {
-  const next = (): void => {
-    while (inflight < window && performance.now() < end) {
-      inflight++
-      a.send(target, 'm', body).then(() => {
-        inflight--
-        done++
-        if (inflight === 0 && performance.now() >= end) resolve()
-        else next()
-      }, reject)
-    }
-  }
-  next()
-})
+const done = await pumpFor(seconds * 1000, window, () => a.send(target, 'm', body))
 const secs = (performance.now() - start) / 1000
 const cpu = process.cpuUsage(cpu0)
 const rcpu1 = await receiverCpu()

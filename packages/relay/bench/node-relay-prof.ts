@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { RelayEndpoint } from '@egtp/interface'
 import { generateIdentity } from '@egtp/identity'
 import { createNode, memoryDirectory } from '@egtp/node'
+import { pumpFor } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
 import { relayClient, relayServer } from '../src/index.ts'
 
@@ -50,23 +51,7 @@ const body = new Uint8Array(size).fill(7)
 await a.send(b.nodeId, 'm', body)
 const cpu0 = process.cpuUsage()
 const start = performance.now()
-const end = start + seconds * 1000
-let done = 0
-let inflight = 0
-await new Promise<void>((resolve, reject) => {
-  const next = (): void => {
-    while (inflight < window && performance.now() < end) {
-      inflight++
-      a.send(b.nodeId, 'm', body).then(() => {
-        inflight--
-        done++
-        if (inflight === 0 && performance.now() >= end) resolve()
-        else next()
-      }, reject)
-    }
-  }
-  next()
-})
+const done = await pumpFor(seconds * 1000, window, () => a.send(b.nodeId, 'm', body))
 const secs = (performance.now() - start) / 1000
 const cpu = process.cpuUsage(cpu0)
 console.log(`${size} B via relay: ${(done / secs).toFixed(0)} msg/s, ${(done * size / secs / 1e6).toFixed(1)} MB/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg; A retransmissions ${a.stats().retransmissions}`)

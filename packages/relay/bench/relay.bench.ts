@@ -11,7 +11,7 @@ import { generateIdentity } from '@egtp/identity'
 import type { Conn, RelayEndpoint } from '@egtp/interface'
 import { createNode, memoryDirectory } from '@egtp/node'
 import type { EgtpNode } from '@egtp/node'
-import { heading, measureAsync, report } from '@egtp/scripts/bench'
+import { heading, measureAsync, pump, report } from '@egtp/scripts/bench'
 import type { BenchResult } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
 import { relayClient, relayServer } from '../src/index.ts'
@@ -123,27 +123,6 @@ async function compare (size: number, batch: number): Promise<void> {
 // ---- node messages: what an application sees. Node A (listening) sends to node B, once straight over TCP and
 // once with B relay-only (no listener: A reaches it only through the relay). The node packs small messages
 // into one session frame per batch on both paths, as it does in use.
-
-/** Run `n` sends with at most `window` in flight. */
-async function pump (n: number, window: number, op: () => Promise<unknown>): Promise<number> {
-  let started = 0
-  let inflight = 0
-  await new Promise<void>((resolve, reject) => {
-    const next = (): void => {
-      while (inflight < window && started < n) {
-        started++
-        inflight++
-        op().then(() => {
-          inflight--
-          if (started === n && inflight === 0) resolve()
-          else next()
-        }, reject)
-      }
-    }
-    next()
-  })
-  return n
-}
 
 const LISTEN = [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }]
 
