@@ -29,6 +29,8 @@ interface Waiter {
 }
 
 const RESOLVED = Promise.resolve()
+/** Pieces of a frame smaller than this are copied together with their neighbours instead of written alone. */
+const SMALL_PIECE_BYTES = 1024
 
 /**
  * The sending half of a connection. Frames queued in the same tick are encoded into one buffer and written with
@@ -213,11 +215,45 @@ export class FrameWriter {
         let bytes = 0
         for (const piece of frame) bytes += piece.byteLength
         new DataView(header.buffer).setUint32(0, bytes)
-        this.#carry.push(header)
-        for (const piece of frame) if (piece.byteLength > 0) this.#carry.push(piece)
+        this.#pushPieces(header, frame)
       }
     }
     if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+  }
+
+  /**
+   * Queue a frame's header and pieces for writing: large pieces by reference, runs of small ones (a sealed
+   * frame's heads and tags) copied together, so one frame costs a few socket writes rather than one per piece.
+   */
+  #pushPieces (header: Uint8Array, pieces: readonly Uint8Array[]): void {
+    let run: Uint8Array[] = [header]
+    let runBytes = header.byteLength
+    const endRun = (): void => {
+      if (run.length === 1) {
+        this.#carry.push(run[0]!)
+      } else if (run.length > 1) {
+        const joined = new Uint8Array(runBytes)
+        let pos = 0
+        for (const r of run) {
+          joined.set(r, pos)
+          pos += r.byteLength
+        }
+        this.#carry.push(joined)
+      }
+      run = []
+      runBytes = 0
+    }
+    for (const piece of pieces) {
+      if (piece.byteLength === 0) continue
+      if (piece.byteLength < SMALL_PIECE_BYTES) {
+        run.push(piece)
+        runBytes += piece.byteLength
+        continue
+      }
+      endRun()
+      this.#carry.push(piece)
+    }
+    endRun()
   }
 
   #write (buf: Uint8Array): void {
