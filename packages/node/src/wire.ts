@@ -191,6 +191,7 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
     out.set(p, pos)
     pos += p.byteLength
   }
+  if (pos !== size) throw new Error('encodeBatch: size mismatch') // never send bytes that were not written
   return out
 }
 
@@ -260,6 +261,7 @@ export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly
       pos += p.byteLength
     }
   }
+  if (pos !== size) throw new Error('encodeBatchParts: size mismatch') // never send bytes that were not written
   if (pos > runStart) pieces.push(out.subarray(runStart, pos))
   return pieces
 }
