@@ -286,6 +286,24 @@ function writeBinHeader (out: Uint8Array, pos: number, len: number): number {
 
 const binHeaderBytes = (len: number): number => (len < 256 ? 2 : len < 65_536 ? 3 : 5)
 
+/**
+ * The length in a shortest-form bin header at `pos` (whole before `end`), or -1 for anything else (the caller
+ * then leaves the input to the schema codec). The header is `binHeaderBytes(length)` long.
+ */
+function binLengthAt (b: Uint8Array, pos: number, end: number): number {
+  const h = b[pos]
+  if (h === 0xc4 && pos + 2 <= end) return b[pos + 1]!
+  if (h === 0xc5 && pos + 3 <= end) {
+    const len = (b[pos + 1]! << 8) | b[pos + 2]!
+    return len >= 256 ? len : -1
+  }
+  if (h === 0xc6 && pos + 5 <= end) {
+    const len = ((b[pos + 1]! << 24) >>> 0) + (b[pos + 2]! << 16) + (b[pos + 3]! << 8) + b[pos + 4]!
+    return len >= 65_536 ? len : -1
+  }
+  return -1
+}
+
 export interface DecodedBatch {
   floor: Uint8Array | undefined
   /** Each entry is a validated message or the error that rejected it (one bad message spoils only itself). */
@@ -356,20 +374,9 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
   const messages: Array<NodeMessage | CodecError> = []
   for (let i = 0; i < n; i++) {
     if (pos + 2 > end) return undefined
-    const bh = b[pos]!
-    let len: number
-    if (bh === 0xc4) {
-      len = b[pos + 1]!
-      pos += 2
-    } else if (bh === 0xc5 && pos + 3 <= end) {
-      len = (b[pos + 1]! << 8) | b[pos + 2]!
-      pos += 3
-    } else if (bh === 0xc6 && pos + 5 <= end) {
-      len = ((b[pos + 1]! << 24) >>> 0) + (b[pos + 2]! << 16) + (b[pos + 3]! << 8) + b[pos + 4]!
-      pos += 5
-    } else {
-      return undefined
-    }
+    const len = binLengthAt(b, pos, end)
+    if (len < 0) return undefined
+    pos += binHeaderBytes(len)
     if (len < 1 || pos + len > end) return undefined
     messages.push(decodeCanonicalMessage(b, pos, pos + len) ?? decodeCanonicalAck(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
     pos += len
@@ -415,19 +422,9 @@ function decodeCanonicalMessage (v: Uint8Array, start: number, end: number): Que
     p = null
     pos += 1
   } else {
-    let len: number
-    if (ph === 0xc4 && pos + 2 <= end) {
-      len = v[pos + 1]!
-      pos += 2
-    } else if (ph === 0xc5 && pos + 3 <= end) {
-      len = (v[pos + 1]! << 8) | v[pos + 2]!
-      pos += 3
-    } else if (ph === 0xc6 && pos + 5 <= end) {
-      len = ((v[pos + 1]! << 24) >>> 0) + (v[pos + 2]! << 16) + (v[pos + 3]! << 8) + v[pos + 4]!
-      pos += 5
-    } else {
-      return undefined
-    }
+    const len = binLengthAt(v, pos, end)
+    if (len < 0) return undefined
+    pos += binHeaderBytes(len)
     if (pos + len > end) return undefined
     p = v.subarray(pos, pos + len)
     pos += len

@@ -207,16 +207,12 @@ export class FrameWriter {
       }
       if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
       run = []
+      const pieces = frame instanceof Uint8Array ? [frame] : frame
+      let bytes = 0
+      for (const piece of pieces) bytes += piece.byteLength
       const header = new Uint8Array(FRAME_HEADER_BYTES)
-      if (frame instanceof Uint8Array) {
-        new DataView(header.buffer).setUint32(0, frame.byteLength)
-        this.#carry.push(header, frame)
-      } else {
-        let bytes = 0
-        for (const piece of frame) bytes += piece.byteLength
-        new DataView(header.buffer).setUint32(0, bytes)
-        this.#pushPieces(header, frame)
-      }
+      new DataView(header.buffer).setUint32(0, bytes)
+      this.#pushPieces(header, pieces)
     }
     if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
   }

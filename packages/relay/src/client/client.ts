@@ -1,4 +1,4 @@
-import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, joinOutboundFrame, outboundFrameBytes, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
 import type {
   AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
   RelayEndpoint, ReturnPath, Transport
@@ -8,7 +8,6 @@ import type { NodeIdentity } from '@egtp/identity'
 import { resolveClientConfig } from './config.ts'
 import type { RelayClientConfig, RelayClientInit } from './config.ts'
 import { RelayLink, linkKey } from './link.ts'
-import { OWN_FRAME_BYTES } from '../wire.ts'
 
 /** What the relay client needs: a transport to dial relays, the node's identity, optionally discovery. */
 export interface RelayClientComponents {
@@ -136,12 +135,6 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       const e = endpoint as RelayEndpoint
       const same = last !== undefined && e.kind === 'relay' && e.relay === last.endpoint.relay && e.host === last.endpoint.host && e.port === last.endpoint.port
       if (!same && !this.canSend(endpoint)) throw new TypeError('endpoint must be a relay endpoint { kind: "relay", relay, host, port }')
-      const size = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
-      if (size < 0) throw new TypeError('frame must be a Uint8Array or an array of them')
-      if (size === 0) throw new TypeError('frame must not be empty')
-      // Large frames keep their pieces (the link writes them after the relay frame's head); small ones are
-      // joined, as they are batched with others.
-      if (!(frame instanceof Uint8Array) && size < OWN_FRAME_BYTES) frame = joinOutboundFrame(frame)
       if (!this.#started) throw new EgtpError('ERR_NOT_STARTED', 'relay client is not started')
       let to = this.#lastTo
       if (peerId !== this.#lastPeer || to === undefined) {
@@ -153,7 +146,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       if (!same || link === undefined || link.state === 'closed' || this.#links.get(link.key) !== link) {
         link = this.#lastLink = this.#linkFor(e)
       }
-      return link.send(to, frame, size, options?.signal)
+      return link.send(to, frame, options?.signal)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -353,8 +346,7 @@ class RelayReturnPath implements ReturnPath {
   async reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
     try {
-      const size = outboundFrameBytes(frame)
-      await this.#link.send(this.#from, size < OWN_FRAME_BYTES ? joinOutboundFrame(frame) : frame, size, options?.signal)
+      await this.#link.send(this.#from, frame, options?.signal)
     } catch (err) {
       if (!isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')) throw err
       throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err })

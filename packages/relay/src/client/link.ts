@@ -1,5 +1,5 @@
 import { MAX_RELAY_BATCH } from '@egtp/codec'
-import { EgtpError, isEgtpError, joinOutboundFrame } from '@egtp/interface'
+import { EgtpError, isEgtpError, joinOutboundFrame, outboundFrameBytes } from '@egtp/interface'
 import type { Clock, Conn, EgtpErrorCode, Logger, OutboundFrame, RelayEndpoint, Transport } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -258,10 +258,14 @@ export class RelayLink {
   }
 
   /**
-   * Queue `payload` (`size` bytes; pieces only when at least OWN_FRAME_BYTES) for `to`; resolves once the relay
-   * has accepted it.
+   * Queue `frame` for `to`; resolves once the relay has accepted it. A large frame keeps its pieces (written after
+   * the `rs` head); a small one is joined, as it is batched with others.
    */
-  send (to: Uint8Array, payload: OutboundFrame, size: number, signal: AbortSignal | undefined): Promise<void> {
+  send (to: Uint8Array, frame: OutboundFrame, signal: AbortSignal | undefined): Promise<void> {
+    const size = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
+    if (size < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
+    if (size === 0) return Promise.reject(new TypeError('frame must not be empty'))
+    const payload = frame instanceof Uint8Array || size >= OWN_FRAME_BYTES ? frame : joinOutboundFrame(frame)
     if (this.state === 'closed') return Promise.reject(new EgtpError('ERR_CLOSED', 'relay client stopped'))
     if (size > this.maxMessageBytes) {
       return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
