@@ -1,7 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-heap-size=128
 // egtp-relay: config → compose → run. Prints one JSON line `{"event":"ready",…}` on stdout when serving;
 // logs go to stderr (DEBUG=egtp:* for more). Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure,
-// 2 on invalid configuration.
+// 2 on invalid configuration. Node runs with RELAY_NODE_FLAGS (in the shebang and `pnpm start`; see its doc).
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { parseArgs } from 'node:util'

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { RELAY_NODE_FLAGS } from '@egtp/relay/server'
 import { describe, expect, test } from 'vitest'
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
@@ -91,6 +92,18 @@ describe('egtp-relay (the app, as a process)', () => {
       const [code] = await once(child, 'exit') as [number | null]
       expect(code, args.join(' ')).toBe(2)
       expect(err).toMatch(/usage: egtp-relay/)
+    }
+  })
+})
+
+describe('node flags', () => {
+  test('the bin and `pnpm start` run Node with the relay library\'s RELAY_NODE_FLAGS', async () => {
+    const shebang = (await readFile(MAIN, 'utf8')).split('\n')[0]!
+    const start = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+    expect(RELAY_NODE_FLAGS.length).toBeGreaterThan(0)
+    for (const flag of RELAY_NODE_FLAGS) {
+      expect(shebang.split(' ')).toContain(flag)
+      expect(start.split(' ')).toContain(flag)
     }
   })
 })

@@ -1,6 +1,7 @@
 // Profiling helper: node A → relay → node B one-way sends, all in this process, or with `apart` the relay in
-// its own process (bench/fixtures/relay-server.ts, run with this process's node flags), or with `direct` B
-// listening on TCP (the same nodes without the relay, for comparison). Usage:
+// its own process (bench/fixtures/relay-server.ts, run with RELAY_NODE_FLAGS, or RELAY_FLAGS='…' instead, and
+// this process's node flags), or with `direct` B listening on TCP (the same nodes without the relay, for
+// comparison). Usage:
 //   node --import tsx --conditions=@egtp/source [--cpu-prof] bench/node-relay-prof.ts <size> <window> <seconds> [apart|direct]
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -10,7 +11,7 @@ import { generateIdentity } from '@egtp/identity'
 import { createNode, memoryDirectory } from '@egtp/node'
 import { pumpFor } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
-import { relayClient, relayServer } from '../src/index.ts'
+import { RELAY_NODE_FLAGS, relayClient, relayServer } from '../src/index.ts'
 
 const size = Number(process.argv[2] ?? 64)
 const window = Number(process.argv[3] ?? 4096)
@@ -22,9 +23,13 @@ let endpoint: RelayEndpoint
 let stopRelay: () => Promise<void>
 const direct = process.argv[5] === 'direct'
 if (process.argv[5] === 'apart') {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./fixtures/relay-server.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const [line] = await once(child.stdout, 'data') as [Buffer]
-  const [, host, port, relay] = line.toString().trim().split(' ')
+  const relayFlags = process.env.RELAY_FLAGS !== undefined ? process.env.RELAY_FLAGS.split(' ').filter(Boolean) : RELAY_NODE_FLAGS
+  const child = spawn(process.execPath, [...relayFlags, ...process.execArgv, fileURLToPath(new URL('./fixtures/relay-server.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // Node flags such as --trace-gc print to stdout too: the relay's address is on the line that starts with "ready".
+  let output = ''
+  while (!/^ready .*\n/m.test(output)) output += String((await once(child.stdout, 'data') as [Buffer])[0])
+  child.stdout.pipe(process.stderr)
+  const [, host, port, relay] = /^ready .*$/m.exec(output)![0].split(' ')
   endpoint = { kind: 'relay', relay: relay!, host: host!, port: Number(port) }
   stopRelay = async () => { child.stdin.end(); await once(child, 'exit') }
 } else {
@@ -54,7 +59,8 @@ const start = performance.now()
 const done = await pumpFor(seconds * 1000, window, () => a.send(b.nodeId, 'm', body))
 const secs = (performance.now() - start) / 1000
 const cpu = process.cpuUsage(cpu0)
-console.log(`${size} B via relay: ${(done / secs).toFixed(0)} msg/s, ${(done * size / secs / 1e6).toFixed(1)} MB/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg; A retransmissions ${a.stats().retransmissions}`)
+if (got < done + 1) throw new Error(`B handled ${got} of ${done + 1} messages`)
+console.log(`${size} B ${direct ? 'direct' : 'via relay'}: ${(done / secs).toFixed(0)} msg/s, ${(done * size / secs / 1e6).toFixed(1)} MB/s, ${((cpu.user + cpu.system) / done).toFixed(1)} cpu-us/msg; A retransmissions ${a.stats().retransmissions}`)
 await Promise.all([a.stop(), b.stop()])
 await Promise.all([aRelays.stop(), bRelays.stop()])
 await Promise.all([aTransport.stop(), bTransport.stop()])

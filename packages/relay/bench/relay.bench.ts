@@ -14,7 +14,7 @@ import type { EgtpNode } from '@egtp/node'
 import { heading, measureAsync, pump, report } from '@egtp/scripts/bench'
 import type { BenchResult } from '@egtp/scripts/bench'
 import { tcp } from '@egtp/tcp'
-import { relayClient, relayServer } from '../src/index.ts'
+import { RELAY_NODE_FLAGS, relayClient, relayServer } from '../src/index.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -53,7 +53,8 @@ async function direct (size: number, batch: number): Promise<{ result: Awaited<R
 /** A relay server in a child process (as deployed: `apps/relay` runs alone), its endpoint and how to stop it. */
 async function childRelay (): Promise<{ endpoint: RelayEndpoint, stop: () => Promise<void> }> {
   const fixture = fileURLToPath(new URL('./fixtures/relay-server.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@egtp/source', fixture], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // With the flags apps/relay runs with (RELAY_NODE_FLAGS: a larger initial heap, see its doc comment).
+  const child = spawn(process.execPath, [...RELAY_NODE_FLAGS, '--import', 'tsx', '--conditions=@egtp/source', fixture], { stdio: ['pipe', 'pipe', 'inherit'] })
   const [line] = await Promise.race([
     once(child.stdout, 'data'),
     once(child, 'exit').then(([code]) => { throw new Error(`relay-server fixture exited with ${String(code)}`) })
