@@ -168,7 +168,7 @@ async function nodeSends (label: string, relay: RelayEndpoint | undefined, size:
  * Relayed node messages beside direct ones, in paired rounds (direct, then relayed, measured back to back):
  * single figures on these 2 cores move by ±30% from run to run, so the verdict is the median ratio of the pairs.
  */
-async function compareNodes (size: number, n: number, window: number, target: number, rounds = 3): Promise<void> {
+async function compareNodes (size: number, n: number, window: number, target: number, rounds = 5): Promise<void> {
   const what = size === 64 ? '64 B' : '64 KiB'
   const ratios: Record<'child' | 'in-process', number[]> = { child: [], 'in-process': [] }
   for (let round = 0; round < rounds; round++) {
