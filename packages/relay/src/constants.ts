@@ -47,13 +47,13 @@ export const DEFAULT_COMPACT_INTERVAL_MS = 60_000
 /** The log is compacted when it is larger than this and more than twice the live data: 8 MiB. */
 export const DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
 /**
- * Node flags for a process that runs a relay server (`apps/relay` starts with them). A relay holds its queued
- * payloads in buffers outside the JS heap, and V8 counts those that outlive two minor collections against the
- * old generation's limit, which for a relay's small heap (~10 MB) is ~24 MB: under load that meant a full
- * collection every ~100 ms. A 128 MB initial heap makes them rare (the relay bench: none in 4 s, +30% of
- * 64 KiB messages forwarded). Memory is not reserved by it, only collected later.
+ * Node flags for a process that runs a relay server (`apps/relay` starts with them). V8 counts the external
+ * memory (buffers outside the JS heap) allocated since its last full collection against the old generation's
+ * limit, which for a relay's small heap (~10 MB) is ~24 MB; a relay's payloads are such buffers, so under load
+ * it ran a full collection every ~100 ms. A 128 MB initial heap makes them rare (the relay bench: none in 4 s,
+ * +30% of 64 KiB messages forwarded). It reserves no memory, and peak RSS under that load did not change.
  */
-export const RELAY_NODE_FLAGS: readonly string[] = ['--initial-heap-size=128']
+export const RELAY_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-heap-size=128'])
 
 // ---- client ----
 
