@@ -1,7 +1,8 @@
 // pnpm bench: first the relay's heap per idle client (1 000 clients in a child process, so the relay's heap
 // holds only its own side); then node messages A → relay → B beside node A → B over direct TCP, both measured
-// in the same run, with the relay in its own process (as deployed) and all in one process; then the relay's
-// own capacity in frames beside raw @egtp/tcp frames. Ends with the issue's targets and whether they were met.
+// in the same run, with the relay in its own process (as deployed, with RELAY_NODE_FLAGS) and all in one
+// process; then 64 KiB with the relay process without and with RELAY_NODE_FLAGS; then the relay's own capacity
+// in frames beside raw @egtp/tcp frames. Ends with the issue's targets and whether they were met.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -51,10 +52,10 @@ async function direct (size: number, batch: number): Promise<{ result: Awaited<R
 }
 
 /** A relay server in a child process (as deployed: `apps/relay` runs alone), its endpoint and how to stop it. */
-async function childRelay (): Promise<{ endpoint: RelayEndpoint, stop: () => Promise<void> }> {
+async function childRelay (nodeFlags: readonly string[] = RELAY_NODE_FLAGS): Promise<{ endpoint: RelayEndpoint, stop: () => Promise<void> }> {
   const fixture = fileURLToPath(new URL('./fixtures/relay-server.ts', import.meta.url))
-  // With the flags apps/relay runs with (RELAY_NODE_FLAGS: a larger initial heap, see its doc comment).
-  const child = spawn(process.execPath, [...RELAY_NODE_FLAGS, '--import', 'tsx', '--conditions=@egtp/source', fixture], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // By default with the flags apps/relay runs with (RELAY_NODE_FLAGS: a larger initial heap, see its doc comment).
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', '--conditions=@egtp/source', fixture], { stdio: ['pipe', 'pipe', 'inherit'] })
   const [line] = await Promise.race([
     once(child.stdout, 'data'),
     once(child, 'exit').then(([code]) => { throw new Error(`relay-server fixture exited with ${String(code)}`) })
@@ -229,6 +230,28 @@ await compareNodes(64, 20_000, 4096, 0.4)
 heading('node messages one-way A → B (64 KiB)')
 await compareNodes(64 * 1024, 2000, 128, 0.5)
 
+// What RELAY_NODE_FLAGS does, in the same run: the relay process with and without them, beside direct TCP.
+const flagEffects: string[] = []
+heading('64 KiB node messages: the relay process without RELAY_NODE_FLAGS, then with them (3 paired rounds)')
+{
+  const ratios: Record<'without' | 'with', number[]> = { without: [], with: [] }
+  for (let round = 0; round < 3; round++) {
+    const d = await nodeSends('node A → node B direct TCP, 64 KiB, window 128', undefined, 64 * 1024, 2000, 128)
+    report(d)
+    for (const flags of ['without', 'with'] as const) {
+      const server = await childRelay(flags === 'with' ? RELAY_NODE_FLAGS : [])
+      const r = await nodeSends(`node A → relay → node B, 64 KiB (relay process ${flags} flags)`, server.endpoint, 64 * 1024, 2000, 128)
+      await server.stop()
+      report(r, d)
+      ratios[flags].push(r.opsPerSec / d.opsPerSec)
+    }
+  }
+  for (const flags of ['without', 'with'] as const) {
+    const sorted = [...ratios[flags]].sort((x, y) => x - y)
+    flagEffects.push(`64 KiB relayed/direct, relay process ${flags} RELAY_NODE_FLAGS (median of 3: ${sorted.map(x => x.toFixed(2)).join(', ')}): ${sorted[1]!.toFixed(2)}x`)
+  }
+}
+
 // ---- the relay's own capacity per frame: relay clients A and B exchanging frames without nodes or sessions,
 // beside raw @egtp/tcp frames A → B. Every frame is one relay entry here (a node batches its small messages
 // into one frame), so this is the operator's figure: frames a relay moves per second.
@@ -240,5 +263,7 @@ await compare(64 * 1024, 64)
 
 heading('targets (issue 5: node messages A → relay → B beside direct TCP; idle clients)')
 for (const v of verdicts) console.log(v)
+heading('RELAY_NODE_FLAGS (no target: what the flags apps/relay runs with change)')
+for (const v of flagEffects) console.log(v)
 heading('relay capacity per frame (no target: each frame here is one relay entry)')
 for (const v of frameRatios) console.log(v)
