@@ -304,6 +304,22 @@ function binLengthAt (b: Uint8Array, pos: number, end: number): number {
   return -1
 }
 
+/**
+ * The length in a shortest-form array header at `pos` (whole before `end`), or -1 for anything else (the caller
+ * then leaves the input to the schema codec). The header is `arrayHeaderBytes(length)` long.
+ */
+function arrayLengthAt (b: Uint8Array, pos: number, end: number): number {
+  const h = b[pos]
+  if (h !== undefined && h >= 0x90 && h <= 0x9f && pos < end) return h & 0x0f
+  if (h === 0xdc && pos + 3 <= end) {
+    const n = (b[pos + 1]! << 8) | b[pos + 2]!
+    return n >= 16 ? n : -1
+  }
+  return -1
+}
+
+const arrayHeaderBytes = (n: number): number => n < 16 ? 1 : 3
+
 export interface DecodedBatch {
   floor: Uint8Array | undefined
   /** Each entry is a validated message or the error that rejected it (one bad message spoils only itself). */
@@ -359,17 +375,9 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
   }
   if (pos + 3 > end || b[pos] !== KEY_X[0] || b[pos + 1] !== KEY_X[1]) return undefined
   pos += 2
-  let n: number
-  const ah = b[pos]!
-  if (ah >= 0x90 && ah <= 0x9f) {
-    n = ah & 0x0f
-    pos += 1
-  } else if (ah === 0xdc && pos + 3 <= end) {
-    n = (b[pos + 1]! << 8) | b[pos + 2]!
-    pos += 3
-  } else {
-    return undefined
-  }
+  const n = arrayLengthAt(b, pos, end)
+  if (n < 0) return undefined
+  pos += arrayHeaderBytes(n)
   if (n > BATCH_MESSAGES_LIMIT || n > end - pos) return undefined
   const messages: Array<NodeMessage | CodecError> = []
   for (let i = 0; i < n; i++) {
@@ -472,18 +480,9 @@ function decodeCanonicalAck (v: Uint8Array, start: number, end: number): AckMsg 
   if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x65 || v[o + 10] !== 0xc4 || v[o + 11] !== 8) return undefined
   if (v[o + 20] !== 0xa1 || v[o + 21] !== 0x63) return undefined
   let pos = o + 22
-  if (pos >= end) return undefined
-  const ah = v[pos]!
-  let n: number
-  if (ah >= 0x90 && ah <= 0x9f) {
-    n = ah & 0x0f
-    pos += 1
-  } else if (ah === 0xdc && pos + 3 <= end) {
-    n = (v[pos + 1]! << 8) | v[pos + 2]!
-    pos += 3
-  } else {
-    return undefined
-  }
+  const n = arrayLengthAt(v, pos, end)
+  if (n < 0) return undefined
+  pos += arrayHeaderBytes(n)
   if (n < 1 || n > MAX_ACK_COUNTERS || n > end - pos) return undefined
   const c = new Array<number>(n)
   for (let i = 0; i < n; i++) {
