@@ -7,6 +7,8 @@ export const NOISE_PROTOCOL = 'Noise_IK_25519_ChaChaPoly_BLAKE2s'
 export const SESSION_PROLOGUE = 'egtp/session/v1'
 /** Context of the signed unknown-session hint (`hu`). */
 export const HINT_CONTEXT = 'egtp/session-hint/v1'
+/** Context of the signed clock-window refusal notice (`hc`). */
+export const CLOCK_REFUSAL_CONTEXT = 'egtp/session-clock/v1'
 /** Replay window width in counters (RFC 6479 style); WireGuard uses 8128, the issue asks for at least 2048. */
 export const REPLAY_WINDOW = 2048
 
@@ -44,8 +46,20 @@ export const DEFAULT_REJECTED_INITIATION_CACHE_MS = 5_000
 export const DEFAULT_HANDSHAKE_RETRY_MS = 1_000
 /** Bare handshake retransmissions `tick()` makes for a session that is still unconfirmed. */
 export const DEFAULT_MAX_HANDSHAKE_RETRIES = 5
-/** Persisted timestamp lease: timestamps issued in this run stay below a ceiling stored this far ahead. */
-export const TIMESTAMP_LEASE_MS = 3_600_000
+/**
+ * Persisted timestamp lease: wall-clock timestamps issued in this run stay below a ceiling stored this far
+ * ahead, renewed once half of it is used. After a restart a node's first timestamps may run this far ahead of
+ * its clock, so a paranoid responder allows it on the future side of its window. Short, so that a restarted
+ * node stays inside any peer's window (it was one hour, and a restarted node was refused by every paranoid peer).
+ */
+export const TIMESTAMP_LEASE_MS = 10_000
+/** A clock-window refusal is logged at warn level at most once per peer per this interval (it is always counted). */
+export const CLOCK_REFUSAL_LOG_INTERVAL_MS = 60_000
+/**
+ * The highest refused peer timestamp a recovery initiation outranks; above it (a peer at the end of the
+ * timestamp space), recovery does not try to outrank it rather than exhaust our timestamps for that peer.
+ */
+export const MAX_ADOPTED_TIMESTAMP = Number.MAX_SAFE_INTEGER - 2 ** 40
 /** The responder side rekeys this much later than the initiator, so both rarely rekey at once. */
 export const RESPONDER_REKEY_DELAY_MS = 30_000
 /** Shards of the persisted replay state (one store key each). */

@@ -58,6 +58,11 @@ export function messageId (message: Uint8Array): string {
   return createHash('sha256').update(message).digest().toString('base64url', 0, 17)
 }
 
+/** SHA-256 of a Noise message 1: how a clock-window notice (`hc`) names the initiation it refuses. */
+export function initiationDigest (message: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(message).digest())
+}
+
 export interface IkContext {
   readonly protocol: NoiseProtocol
   readonly staticKey: KeyPair

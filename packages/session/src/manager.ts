@@ -6,7 +6,7 @@ import type { Clock, Logger } from '@egtp/interface'
 import { checkPeerKey, nodeIdFromPublicKey, nodeIdToBytes, signCanonical, verifyCanonical, x25519PublicKeyFromEd25519 } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import * as C from './constants.ts'
-import { ikContext, messageId, readInitiation, readResponse, writeInitiation, writeResponse } from './ik.ts'
+import { ikContext, initiationDigest, messageId, readInitiation, readResponse, writeInitiation, writeResponse } from './ik.ts'
 import type { IkContext } from './ik.ts'
 import { internals } from './internal.ts'
 import type { SessionInfo } from './internal.ts'
@@ -18,7 +18,7 @@ import type { SessionRank } from './session.ts'
 import type {
   OpenResult, PeerKey, ReplaceReason, SealPartsResult, SealResult, SessionEvents, SessionManagerInit, SessionStats
 } from './types.ts'
-import { equalBytes, hintValue, readDataFrame, sessionCodec } from './wire.ts'
+import { clockRefusalValue, equalBytes, hintValue, readDataFrame, sessionCodec } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
 
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
@@ -30,6 +30,8 @@ class PeerState extends TokenBucket {
   current: Session | undefined = undefined
   /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
   archived: Session[] = NO_SESSIONS
+  /** When a clock-window refusal of this peer was last logged (monotonic ms). */
+  clockRefusalLoggedAt = -1
 
   constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
     super(handshakesPerSecond, now)
@@ -42,6 +44,25 @@ interface Rejection {
   readonly code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW' | 'ERR_SELF'
   readonly peerId: string | undefined
   readonly until: number
+  /** The refused initiation's timestamp (a fresh initiation of ours must outrank it). */
+  readonly timestamp: number
+  /** ERR_CLOCK_WINDOW: the signed notice sent back, repeated (paced) for repeats of the initiation. */
+  readonly notice?: Uint8Array
+  noticeAt?: number
+}
+
+/**
+ * An initiation refused by this manager: the error carries the frames to send back to its sender (the signed
+ * clock-window notice), since a refusal has no OpenResult. See {@link refusalReplies}.
+ */
+export interface SessionRefusal extends EgtpError {
+  replies?: Uint8Array[]
+}
+
+/** Frames to send back for an error thrown by `open` (a clock-window refusal's notice), else none. */
+export function refusalReplies (err: unknown): Uint8Array[] {
+  const replies = (err as SessionRefusal | undefined)?.replies
+  return Array.isArray(replies) ? replies : []
 }
 
 interface PeerIdentity {
@@ -104,8 +125,14 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #activity = new Set<Session>()
   /** Archived sessions, oldest first. */
   readonly #archivedOrder = new Set<Session>()
-  /** Peers owed a fresh initiation of ours (their initiation was stale or outside the clock window). */
-  readonly #recover = new Set<string>()
+  /**
+   * Peers owed a fresh initiation of ours (their initiation was stale or outside the clock window), with the
+   * timestamp it must exceed: the refused one, so that ours wins on their side over the initiation they still
+   * hold pending (else each side's initiation loses on the other side forever: the clock-window livelock).
+   */
+  readonly #recover = new Map<string, number>()
+  /** Refusal notices signed per second (each costs a signature). */
+  readonly #notices: TokenBucket
   readonly #handshakes: TokenBucket
   readonly #hints: TokenBucket
   readonly #events: Array<[keyof SessionEvents, SessionEvents[keyof SessionEvents]]> = []
@@ -160,10 +187,12 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const now = this.#clock.monotonic()
     this.#handshakes = new TokenBucket(this.#o.maxHandshakesPerSecond, now)
     this.#hints = new TokenBucket(this.#o.maxHintsPerSecond, now)
+    this.#notices = new TokenBucket(this.#o.maxHintsPerSecond, now)
     this.#stats = {
       peers: 0, sessions: 0, currentSessions: 0, archivedSessions: 0, cachedInitiations: 0, replayRecords: 0,
       handshakesInitiated: 0, handshakesAccepted: 0, handshakesRejected: 0, framesSealed: 0, framesOpened: 0,
-      authFailures: 0, replaysRejected: 0, clockWindowRejected: 0, hintsSent: 0, hintsAccepted: 0, rateLimited: 0
+      authFailures: 0, replaysRejected: 0, clockWindowRejected: 0, clockRefusalsSent: 0, clockRefusalsReceived: 0,
+      hintsSent: 0, hintsAccepted: 0, rateLimited: 0
     }
     internals.set(this, {
       sessions: (peerId) => this.#inspect(peerId),
@@ -299,11 +328,11 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         }
         while (ps.archived.length > 0 && now - ps.archived[0]!.archivedAt! >= this.#o.archiveKeepMs) this.#discard(ps, ps.archived[0]!)
       }
-      for (const peerId of [...this.#recover]) {
+      for (const [peerId, floor] of [...this.#recover]) {
         this.#recover.delete(peerId)
         const ps = this.#peers.get(peerId)
         if (ps === undefined || this.#working(ps, now) || !this.#peerBucket(ps, now)) continue
-        const s = this.#initiate(ps, now, 'restart')
+        const s = this.#initiate(ps, now, 'restart', floor)
         out.push({ peer: ps.key, frame: this.#frame(s, undefined, now) })
       }
       for (const [id, v] of this.#initiations) if (!(v instanceof Session) && v.until <= now) this.#initiations.delete(id)
@@ -373,21 +402,24 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     if (cur !== undefined) {
       const verdict = this.#verdict(cur, now)
       if (verdict === 'ok') return cur
-      // A session due for rekey stays usable while the handshake budget is spent; an expired one does not.
-      if (verdict === 'rekey' && !this.#peerBucket(ps, now)) return cur
-      if (verdict === 'expired' && !this.#peerBucket(ps, now)) throw this.#rateLimited()
-      return this.#initiate(ps, now, verdict)
+      // A session due for rekey stays usable while the handshake budget is spent; an expired one does not,
+      // nor a pending initiation whose early data is used up (the responder would refuse more: ERR_AUTH).
+      if (!this.#peerBucket(ps, now)) {
+        if (verdict === 'rekey') return cur
+        throw this.#rateLimited()
+      }
+      return this.#initiate(ps, now, verdict === 'exhausted' ? 'rekey' : verdict)
     }
     if (!this.#peerBucket(ps, now)) throw this.#rateLimited()
     return this.#initiate(ps, now, undefined)
   }
 
-  #verdict (s: Session, now: number): 'ok' | 'rekey' | 'expired' {
+  #verdict (s: Session, now: number): 'ok' | 'rekey' | 'expired' | 'exhausted' {
     const age = now - s.createdAt
     if (this.#idle(s, now) || age >= this.#o.rejectAfterMs || s.sendCounter >= this.#o.rejectAfterMessages) return 'expired'
+    if (s.role === 'initiator' && !s.established && s.sendCounter >= this.#o.maxEarlyDataMessages) return 'exhausted'
     const rekeyAge = this.#o.rekeyAfterMs + (s.role === 'responder' ? C.RESPONDER_REKEY_DELAY_MS : 0)
     if (age >= rekeyAge || s.sendCounter >= this.#o.rekeyAfterMessages) return 'rekey'
-    if (s.role === 'initiator' && !s.established && s.sendCounter >= this.#o.maxEarlyDataMessages) return 'rekey'
     return 'ok'
   }
 
@@ -402,8 +434,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   /** Start a new session as initiator; it outranks every session with this peer (see #timestamp). */
-  #initiate (ps: PeerState, now: number, reason: ReplaceReason | undefined): Session {
-    const timestamp = this.#timestamp(ps)
+  #initiate (ps: PeerState, now: number, reason: ReplaceReason | undefined, floor = 0): Session {
+    const wallClock = Math.floor(this.#clock.now())
+    const timestamp = this.#timestamp(ps, wallClock, floor)
     const localIndex = this.#allocateIndex()
     // The peer's X25519 key comes from the bounded cache (recomputed after eviction): a peer state does not keep it.
     const init = writeInitiation(this.#ctx, this.#peerIdentity(ps.key.publicKey).x25519, { publicKey: this.#selfKey, index: localIndex, timestamp })
@@ -415,7 +448,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     s.hs = init.hs
     s.msg1 = init.message
     this.#register(s)
-    this.#replay.markIssued(ps.key.nodeId, timestamp)
+    this.#replay.markIssued(ps.key.nodeId, timestamp, wallClock)
     this.#stats.handshakesInitiated++
     this.#install(ps, s, reason ?? 'crossover', now)
     this.#log('session %s: initiating with %k', s.id, ps.key.nodeId)
@@ -428,9 +461,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
    * initiation we accepted — so a new initiation of ours always outranks every session with this peer, even
    * when our clock is behind the peer's (PROTOCOL.md §Sessions, "Timestamps").
    */
-  #timestamp (ps: PeerState): number {
-    const ts = Math.max(Math.floor(this.#clock.now()), this.#replay.bootFloor, this.#replay.issued(ps.key.nodeId) + 1,
-      this.#replay.acceptedFloor(ps.key.nodeId) + 1, ...this.#ranksOf(ps).map(r => r + 1))
+  #timestamp (ps: PeerState, wallClock: number, floor: number): number {
+    const ts = Math.max(wallClock, this.#replay.bootFloor, this.#replay.issued(ps.key.nodeId) + 1,
+      this.#replay.acceptedFloor(ps.key.nodeId) + 1, floor + 1, ...this.#ranksOf(ps).map(r => r + 1))
     if (ts >= Number.MAX_SAFE_INTEGER) throw new EgtpError('ERR_LIMIT', 'timestamp space exhausted')
     return ts
   }
@@ -474,6 +507,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         return this.#openResponse(msg, now, from)
       case 'hu':
         return this.#openHint(msg, now)
+      case 'hc':
+        return this.#openClockRefusal(msg)
     }
   }
 
@@ -495,18 +530,15 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   #openInitiation (msg: SessionFrame & { t: 'hi' }, now: number): OpenResult {
     const id = messageId(msg.h)
     const cached = this.#initiations.get(id)
-    if (cached instanceof Session) {
-      // A known initiation (repeated on every frame until confirmed): no DH, just the early data.
-      const ps = this.#peers.get(cached.peerId)!
-      const plaintext = this.#early(cached, msg)
-      // A bare repeat to a confirmed session is old news (possibly a replay): it must not count as traffic,
-      // or a replayed initiation could hold the session open past the idle timeout.
-      if (plaintext === undefined && cached.confirmed) return { peer: ps.key, sessionId: cached.id, replies: [] }
-      return this.#deliver(cached, plaintext, now, this.#handshakeReplies(ps, cached, now, false), false)
-    }
+    if (cached instanceof Session) return this.#repeatedInitiation(cached, msg, now)
     if (cached !== undefined && cached.until > now) {
-      if (cached.peerId !== undefined) this.#maybeRecover(cached.peerId, cached.code, now)
-      throw new EgtpError(cached.code, 'initiation refused (cached verdict)')
+      if (cached.peerId !== undefined) this.#maybeRecover(cached.peerId, cached.code, cached.timestamp, now)
+      const err: SessionRefusal = new EgtpError(cached.code, 'initiation refused (cached verdict)')
+      if (cached.notice !== undefined && now - (cached.noticeAt ?? 0) >= this.#o.handshakeRetryMs) {
+        cached.noticeAt = now
+        err.replies = [cached.notice]
+      }
+      throw err
     }
     if (!this.#handshakes.take(now)) throw this.#rateLimited()
     let read
@@ -526,21 +558,36 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
     if (peerId.nodeId === this.#selfId) {
       read.hs.wipe()
-      this.#reject(id, 'ERR_SELF', undefined, now)
+      this.#cacheInitiation(id, { code: 'ERR_SELF', peerId: undefined, until: now + this.#o.rejectedInitiationCacheMs, timestamp: 0 })
       throw new EgtpError('ERR_SELF', 'the initiation comes from our own identity')
     }
     const ps = this.#peerState({ nodeId: peerId.nodeId, publicKey: payload.publicKey })
-    const refuse = (code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW', text: string): never => {
+    const refuse = (code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW', text: string, notice?: Uint8Array): never => {
       read.hs.wipe()
       this.#stats.handshakesRejected++
-      this.#reject(id, code, ps.key.nodeId, now)
-      this.#maybeRecover(ps.key.nodeId, code, now)
-      throw new EgtpError(code, text)
+      this.#cacheInitiation(id, { code, peerId: ps.key.nodeId, until: now + this.#o.rejectedInitiationCacheMs, timestamp: payload.timestamp, ...(notice === undefined ? {} : { notice, noticeAt: now }) })
+      this.#maybeRecover(ps.key.nodeId, code, payload.timestamp, now)
+      const err: SessionRefusal = new EgtpError(code, text)
+      if (notice !== undefined) err.replies = [notice]
+      throw err
     }
-    if (this.#clockWindowMs !== undefined && Math.abs(payload.timestamp - this.#clock.now()) > this.#clockWindowMs) {
-      refuse('ERR_CLOCK_WINDOW', `initiation timestamp is more than ${this.#clockWindowMs} ms from our clock`)
+    const wallClock = this.#clock.now()
+    const offset = payload.timestamp - wallClock
+    // A restarted initiator's first timestamps may run up to the lease ahead of its clock (constants.ts).
+    if (this.#clockWindowMs !== undefined && (offset < -this.#clockWindowMs || offset > this.#clockWindowMs + C.TIMESTAMP_LEASE_MS)) {
+      this.#logClockRefusal(ps, offset)
+      refuse('ERR_CLOCK_WINDOW', `initiation from ${ps.key.nodeId} is ${Math.round(offset)} ms from our clock (window ${this.#clockWindowMs} ms)`,
+        this.#clockNotice(msg.h, wallClock, now))
     }
     if (payload.timestamp <= this.#replay.acceptedFloor(ps.key.nodeId)) {
+      // The repeat of an initiation we accepted but no longer cache by hash (the cache is bounded): the same
+      // session, found by its initiation ID, not a replay.
+      const known = this.#sessionByInitiation(ps, id)
+      if (known !== undefined) {
+        read.hs.wipe()
+        this.#cacheInitiation(id, known)
+        return this.#repeatedInitiation(known, msg, now)
+      }
       refuse('ERR_REPLAY', 'initiation is not newer than the last one accepted from this peer')
     }
     if (!this.#peerBucket(ps, now)) {
@@ -575,6 +622,63 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
     this.#cacheInitiation(id, s)
     return this.#deliver(s, this.#early(s, msg), now, replies, false, durable)
+  }
+
+  /** A known initiation (repeated on every frame until confirmed): no DH, just the early data. */
+  #repeatedInitiation (s: Session, msg: SessionFrame & { t: 'hi' }, now: number): OpenResult {
+    const ps = this.#peers.get(s.peerId)!
+    const plaintext = this.#early(s, msg)
+    // A bare repeat to a confirmed session is old news (possibly a replay): it must not count as traffic,
+    // or a replayed initiation could hold the session open past the idle timeout.
+    if (plaintext === undefined && s.confirmed) return { peer: ps.key, sessionId: s.id, replies: [] }
+    return this.#deliver(s, plaintext, now, this.#handshakeReplies(ps, s, now, false), false)
+  }
+
+  #sessionByInitiation (ps: PeerState, id: string): Session | undefined {
+    if (ps.current?.initiationId === id) return ps.current
+    return ps.archived.find(x => x.initiationId === id)
+  }
+
+  /** The signed notice that tells an initiator its timestamp is outside our window (and our clock). Rate-limited. */
+  #clockNotice (msg1: Uint8Array, wallClock: number, now: number): Uint8Array | undefined {
+    if (!this.#notices.take(now)) return undefined
+    const i = initiationDigest(msg1)
+    const w = Math.max(0, Math.floor(wallClock))
+    const g = signCanonical(this.#identity, C.CLOCK_REFUSAL_CONTEXT, clockRefusalValue(i, w))
+    this.#stats.clockRefusalsSent++
+    return sessionCodec.encode({ t: 'hc', i, w, k: this.#selfKey, g })
+  }
+
+  /** First refusal per peer per minute (an error-level line: a handled failure); the counter counts every one. */
+  #logClockRefusal (ps: PeerState, offset: number): void {
+    const now = this.#clock.monotonic()
+    if (ps.clockRefusalLoggedAt >= 0 && now - ps.clockRefusalLoggedAt < C.CLOCK_REFUSAL_LOG_INTERVAL_MS) return
+    ps.clockRefusalLoggedAt = now
+    this.#log.error('refusing initiations from %k: their timestamp is %d ms from our clock, outside the %d ms clock window (is a clock wrong?)',
+      ps.key.nodeId, Math.round(offset), this.#clockWindowMs)
+  }
+
+  /** A peer refused our initiation as outside its clock window: say so (the session layer keeps trying). */
+  #openClockRefusal (msg: SessionFrame & { t: 'hc' }): OpenResult {
+    let peerId: string
+    try {
+      peerId = nodeIdFromPublicKey(msg.k)
+    } catch (err) {
+      throw authFailed(err)
+    }
+    const ps = this.#peers.get(peerId)
+    if (ps === undefined || !equalBytes(ps.key.publicKey, msg.k)) throw authFailed()
+    // It must name our current initiation to that peer, still pending: it changes no session either way.
+    const s = ps.current
+    if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !equalBytes(initiationDigest(s.msg1), msg.i)) throw authFailed()
+    if (!verifyCanonical(msg.k, C.CLOCK_REFUSAL_CONTEXT, clockRefusalValue(msg.i, msg.w), msg.g)) throw authFailed()
+    this.#stats.clockRefusalsReceived++
+    const skewMs = Math.round(this.#clock.now() - msg.w)
+    const timestampOffsetMs = Math.round(s.timestamp - msg.w)
+    this.#log.error('%k refuses our session setup: our clock is %d ms from its clock (our initiation timestamp %d ms), outside its clock window',
+      ps.key.nodeId, skewMs, timestampOffsetMs)
+    this.#emit('session:clock-skew', { peer: ps.key, sessionId: s.id, skewMs, timestampOffsetMs })
+    return { peer: ps.key, replies: [] }
   }
 
   #early (s: Session, msg: SessionFrame & { t: 'hi' }): Uint8Array | undefined {
@@ -831,21 +935,24 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   #cacheInitiation (id: string, v: Session | Rejection): void {
     if (!this.#initiations.has(id) && this.#initiations.size >= this.#o.maxCachedInitiations) {
-      // Drop the oldest entry; a dropped session stays reachable by index, only a repeat costs a DH again.
+      // Drop the oldest entry; a dropped session stays reachable by index and by its peer's sessions (a repeat
+      // of its initiation costs a DH again, then finds it: #sessionByInitiation).
       this.#initiations.delete(this.#initiations.keys().next().value!)
     }
     this.#initiations.set(id, v)
   }
 
-  #reject (id: string, code: Rejection['code'], peerId: string | undefined, now: number): void {
-    this.#cacheInitiation(id, { code, peerId, until: now + this.#o.rejectedInitiationCacheMs })
-  }
-
-  /** A refused initiation from a peer we have no working session with: owe it a fresh initiation of ours. */
-  #maybeRecover (peerId: string, code: Rejection['code'], now: number): void {
+  /**
+   * A refused initiation from a peer we have no working session with: owe it a fresh initiation of ours, ranked
+   * above the refused one (the peer still holds that one pending and would prefer it to anything lower).
+   */
+  #maybeRecover (peerId: string, code: Rejection['code'], refusedTimestamp: number, now: number): void {
     if (code === 'ERR_SELF') return
     const ps = this.#peers.get(peerId)
-    if (ps !== undefined && !this.#working(ps, now)) this.#recover.add(peerId)
+    if (ps === undefined || this.#working(ps, now)) return
+    // A timestamp at the end of the space would exhaust ours for this peer: then recover without outranking it.
+    const floor = refusedTimestamp < C.MAX_ADOPTED_TIMESTAMP ? refusedTimestamp : 0
+    this.#recover.set(peerId, Math.max(this.#recover.get(peerId) ?? 0, floor))
   }
 
   #nextId (): string {

@@ -120,12 +120,17 @@ export class ReplayState {
     return this.#persistShardOf(nodeId)
   }
 
-  /** Record a timestamp we issued (persisted lazily: the lease covers a crash before it lands). */
-  markIssued (nodeId: string, timestamp: number): void {
+  /**
+   * Record a timestamp we issued. The lease covers our wall clock only (a crash before this record lands
+   * restarts above every wall-clock timestamp); a timestamp raised above the clock by a peer's own floors is
+   * that peer's business and lives in its record, so a peer with a skewed clock cannot push the timestamps we
+   * give everyone else (and the lease we persist) away from our clock.
+   */
+  markIssued (nodeId: string, timestamp: number, wallClock: number): void {
     const r = this.#touch(nodeId)
     r.issued = Math.max(r.issued, timestamp)
-    if (timestamp >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
-      this.#ceiling = timestamp + TIMESTAMP_LEASE_MS
+    if (wallClock >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
+      this.#ceiling = Math.max(this.#ceiling, wallClock + TIMESTAMP_LEASE_MS)
       void this.#persist(BOOT_KEY)
     }
     void this.#persistShardOf(nodeId)

@@ -77,6 +77,12 @@ export type SessionEvents = {
    * unacknowledged ones.
    */
   'session:replaced': { peer: PeerKey, oldSessionId: string, newSessionId?: string, reason: ReplaceReason }
+  /**
+   * `peer` refused our initiation `sessionId` as outside its clock window, and said so in a signed notice:
+   * `skewMs` is our clock minus the peer's (latency included), `timestampOffsetMs` our initiation timestamp
+   * minus the peer's clock. Nothing changes: the peer starts a session of its own that outranks ours.
+   */
+  'session:clock-skew': { peer: PeerKey, sessionId: string, skewMs: number, timestampOffsetMs: number }
 }
 
 /** Counters and gauges. */
@@ -96,6 +102,10 @@ export interface SessionStats {
   authFailures: number
   replaysRejected: number
   clockWindowRejected: number
+  /** Signed clock-window notices sent to refused initiators. */
+  clockRefusalsSent: number
+  /** Verified clock-window notices received about our own initiations. */
+  clockRefusalsReceived: number
   hintsSent: number
   hintsAccepted: number
   rateLimited: number

@@ -59,6 +59,11 @@ export function hintValue (r: number, n: number | undefined): { r: number, n?: n
   return n === undefined ? { r } : { r, n }
 }
 
+/** The value a clock-window notice signs (canonical msgpack, context CLOCK_REFUSAL_CONTEXT). */
+export function clockRefusalValue (i: Uint8Array, w: number): { i: Uint8Array, w: number } {
+  return { i, w }
+}
+
 /** Unsigned big-endian comparison of equal-length byte strings. */
 export function compareBytes (a: Uint8Array, b: Uint8Array): number {
   const len = Math.min(a.byteLength, b.byteLength)

@@ -9,7 +9,8 @@ export const MAX_HANDSHAKE_BYTES = 4096
  * @egtp/session). `hi` carries the initiator's Noise IK message 1 — whose encrypted payload holds the
  * initiator's Ed25519 key, receiver index and timestamp — plus optional early data, and is repeated on every
  * frame until the responder confirms; `hr` carries message 2 (and data) until the initiator confirms; `hd` is a
- * transport frame; `hu` is the signed "I do not know this session" hint.
+ * transport frame; `hu` is the signed "I do not know this session" hint; `hc` is the signed "your initiation is
+ * outside my clock window" notice (paranoid mode), so the initiator learns why and by how much.
  */
 export const SessionInit = defineMessage('hi', {
   /** Noise IK message 1 (e, s, payload). */
@@ -48,4 +49,15 @@ export const SessionUnknownHint = defineMessage('hu', {
   g: signatureField()
 })
 
-export const sessionMessages = [SessionInit, SessionResponse, SessionData, SessionUnknownHint] as const
+export const SessionClockRefusal = defineMessage('hc', {
+  /** SHA-256 of the refused Noise message 1: names the initiation, so the notice cannot apply to any other. */
+  i: f.bytes({ len: 32 }),
+  /** The refuser's wall clock when it refused (Unix ms). */
+  w: f.uint(),
+  /** The refuser's Ed25519 public key. */
+  k: publicKeyField(),
+  /** Ed25519 signature over the canonical bytes of { i, w } under the context "egtp/session-clock/v1". */
+  g: signatureField()
+})
+
+export const sessionMessages = [SessionInit, SessionResponse, SessionData, SessionUnknownHint, SessionClockRefusal] as const

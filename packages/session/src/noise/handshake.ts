@@ -209,7 +209,11 @@ export class HandshakeState {
     // A forged or corrupted message must not spoil the state for the genuine one that may follow: roll back.
     const snap = { ss: this.ss.snapshot(), re: this.#re, rs: this.#rs, reKey: this.#reKey, rsKey: this.#rsKey, psks: [...this.#psks] }
     try {
-      return this.#read(message)
+      const payload = this.#read(message)
+      // The rollback copies hold the chaining key and cipher key of before: wipe them like any key.
+      snap.ss.ck.fill(0)
+      snap.ss.cs.k?.fill(0)
+      return payload
     } catch (err) {
       this.ss.restore(snap.ss)
       this.#re = snap.re

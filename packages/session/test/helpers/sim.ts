@@ -4,7 +4,7 @@
 import { MemoryStore } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import type { NodeIdentity } from '@egtp/identity'
-import { SessionManager } from '../../src/index.ts'
+import { SessionManager, refusalReplies } from '../../src/index.ts'
 import type { PeerKey, SessionManagerInit } from '../../src/index.ts'
 import { inspectSessions } from '../../src/testing.ts'
 
@@ -114,6 +114,7 @@ export class SimNode {
       }
     })
     this.manager.addEventListener('session:new', () => { this.events.push({ at: this.sim.now, type: 'new' }) })
+    this.manager.addEventListener('session:clock-skew', (e) => { this.events.push({ at: this.sim.now, type: 'clock-skew', reason: String(e.detail.skewMs) }) })
   }
 
   /** Crash and come back: sessions are lost; the store survives only when persistent. */
@@ -160,6 +161,8 @@ export class SimNode {
       res = this.manager.open(frame, path === 'relay' ? { authenticatedSender: from, authenticatedSenderKey: sender.identity.publicKey } : undefined)
     } catch (err) {
       this.count(err)
+      // A refusal may carry a notice for the sender (the clock-window notice), sent back like any reply.
+      for (const reply of refusalReplies(err)) this.sim.reply(this, sender, reply, path)
       return
     }
     for (const reply of res.replies) this.sim.reply(this, sender, reply, path)
