@@ -19,14 +19,21 @@ const RECOVERY_BOUND_MS = 10_000
 const QUERY_TIMEOUT_MS = 8_000
 const STREAM_INTERVAL_MS = 40
 
-type Scenario = 'b-restart' | 'a-restart' | 'both-restart'
-const SCENARIOS: readonly Scenario[] = ['b-restart', 'a-restart', 'both-restart']
+type Scenario = 'b-restart' | 'a-restart' | 'both-restart' | 'clock-window-restart' | 'clock-skew'
+const SCENARIOS: readonly Scenario[] = ['b-restart', 'a-restart', 'both-restart', 'clock-window-restart', 'clock-skew']
 const scenarioArg = process.argv.includes('--scenario') ? process.argv[process.argv.indexOf('--scenario') + 1] : 'b-restart'
 if (!SCENARIOS.includes(scenarioArg as Scenario)) {
   process.stderr.write(`usage: demo [--scenario ${SCENARIOS.join('|')}]\n`)
   process.exit(2)
 }
 const scenario = scenarioArg as Scenario
+/**
+ * The paranoid scenarios (issue 10): A refuses initiations outside a 60 s clock window; B sends first, after
+ * a restart with its data directory (clock-window-restart) or with its clock 2 minutes ahead (clock-skew).
+ */
+const paranoid = scenario === 'clock-window-restart' || scenario === 'clock-skew'
+const CLOCK_WINDOW_MS = 60_000
+const B_CLOCK_OFFSET_MS = scenario === 'clock-skew' ? Number(process.env.EGTP_DEMO_SKEW_MS ?? 120_000) : 0
 
 const here = dirname(fileURLToPath(import.meta.url))
 const nodeMain = join(here, '../../node/dist/main.js')
@@ -64,18 +71,22 @@ async function main (): Promise<void> {
 
   // 2. B, reachable only through the relay, with a persisted key and state.
   const bArgs = ['--relay', relayArg, '--key-file', join(work, 'b', 'identity.json'), '--data-dir', join(work, 'b')]
+  const bClock = B_CLOCK_OFFSET_MS === 0
+    ? {}
+    : { execArgv: ['--import', join(here, 'skewed-clock.js')], env: { ...childEnv, EGTP_CLOCK_OFFSET_MS: String(B_CLOCK_OFFSET_MS) } }
   const startB = async (): Promise<NodeProcess> => {
-    const b = new NodeProcess(fork(nodeMain, bArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv }))
+    const b = new NodeProcess(fork(nodeMain, bArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv, ...bClock }))
     children.push(b.child)
     await b.ready(10_000)
     await b.waitForRecord((r) => decodeContactRecord(Buffer.from(r, 'base64')).endpoints.some(e => e.kind === 'relay'), 10_000)
     return b
   }
   let b = await startB()
-  say(`node B ${b.nodeId.slice(0, 8)} registered with the relay (no listening socket)`)
+  say(`node B ${b.nodeId.slice(0, 8)} registered with the relay (no listening socket)${B_CLOCK_OFFSET_MS !== 0 ? `, its clock ${B_CLOCK_OFFSET_MS / 1000} s ahead` : ''}`)
 
   // 3. A, directly reachable, also with a persisted key.
-  const aArgs = ['--listen', '127.0.0.1:0', '--key-file', join(work, 'a', 'identity.json'), '--data-dir', join(work, 'a')]
+  const aArgs = ['--listen', '127.0.0.1:0', '--key-file', join(work, 'a', 'identity.json'), '--data-dir', join(work, 'a'),
+    ...(paranoid ? ['--clock-window-ms', String(CLOCK_WINDOW_MS)] : [])]
   const startA = async (): Promise<NodeProcess> => {
     const node = new NodeProcess(fork(nodeMain, aArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv }))
     children.push(node.child)
@@ -83,11 +94,16 @@ async function main (): Promise<void> {
     return node
   }
   let a = await startA()
-  say(`node A ${a.nodeId.slice(0, 8)} listening on TCP`)
+  say(`node A ${a.nodeId.slice(0, 8)} listening on TCP${paranoid ? `, paranoid: refuses initiations outside a ${CLOCK_WINDOW_MS / 1000} s clock window` : ''}`)
   // The demo plays the metatracker: each node learns the other's signed contact record.
   a.addContact(b.record)
   b.addContact(a.record)
 
+  if (paranoid) {
+    // B speaks first: its initiation reaches the paranoid A before A has any session with it.
+    const first = await Promise.all(Array.from({ length: 3 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
+    check(first.every((r, i) => r.ok && r.value === i), `B → A first: ${first.filter(r => r.ok).length}/3 answered${first.some(r => !r.ok) ? ` (${first.map(r => r.code).join(', ')})` : ''}`)
+  }
   // 4. Queries both ways at once: both sides initiate a session at the same instant (a crossover).
   const [warm, back] = await Promise.all([
     Promise.all(Array.from({ length: 10 }, async (_, i) => await a.query(b.nodeId, 'echo', `hello ${i}`, QUERY_TIMEOUT_MS))),
@@ -100,14 +116,16 @@ async function main (): Promise<void> {
   //    b-restart: A → B, B restarts (the 2004 deadlock: B is reached only through the relay).
   //    a-restart: B → A, A restarts on a new port (B must learn A's new record and renegotiate).
   //    both-restart: A → B, both restart at once.
-  const sender = scenario === 'a-restart' ? (): NodeProcess => b : (): NodeProcess => a
-  const receiverName = scenario === 'a-restart' ? 'A' : 'B'
-  const receiverId = scenario === 'a-restart' ? a.nodeId : b.nodeId
+  //    clock-window-restart, clock-skew: B → A, B restarts with its data dir and sends first; A is paranoid.
+  const toA = scenario === 'a-restart' || paranoid
+  const sender = toA ? (): NodeProcess => b : (): NodeProcess => a
+  const receiverName = toA ? 'A' : 'B'
+  const receiverId = toA ? a.nodeId : b.nodeId
   const received = new Map<number, number>()
   const listen = (node: NodeProcess): void => {
     node.onReceived((payload) => { const n = payload as number; received.set(n, (received.get(n) ?? 0) + 1) })
   }
-  listen(scenario === 'a-restart' ? a : b)
+  listen(toA ? a : b)
   const results: Array<Promise<{ seq: number, sentAt: number, ok: boolean, code?: string, at: number }>> = []
   let seq = 0
   let streaming = true
@@ -122,16 +140,21 @@ async function main (): Promise<void> {
       await sleep(STREAM_INTERVAL_MS)
     }
   })()
-  say(`${scenario === 'a-restart' ? 'B' : 'A'} streams numbered queries to ${receiverName} every ${STREAM_INTERVAL_MS} ms`)
+  say(`${toA ? 'B' : 'A'} streams numbered queries to ${receiverName} every ${STREAM_INTERVAL_MS} ms`)
   await sleep(1_500)
   const killedAt = performance.now()
-  if (scenario === 'both-restart') {
+  if (scenario === 'both-restart' || paranoid) {
     paused = true
     // The sender's own in-flight queries die with it: wait for their answers first, so lost stays meaningful.
     await Promise.all(results)
-    a.child.kill('SIGKILL')
-    b.child.kill('SIGKILL')
-    say(`A and B killed with SIGKILL after query #${seq - 1} (all their sessions are gone)`)
+    if (paranoid) {
+      b.child.kill('SIGKILL')
+      say(`B killed with SIGKILL after query #${seq - 1} was answered (its sessions are gone; its timestamp lease is on disk)`)
+    } else {
+      a.child.kill('SIGKILL')
+      b.child.kill('SIGKILL')
+      say(`A and B killed with SIGKILL after query #${seq - 1} (all their sessions are gone)`)
+    }
   } else if (scenario === 'a-restart') {
     a.child.kill('SIGKILL')
     say(`A killed with SIGKILL after query #${seq - 1} was sent`)
@@ -143,8 +166,10 @@ async function main (): Promise<void> {
   if (scenario !== 'a-restart') {
     b = await startB()
     listen(b)
+    // B sends first: the demo, as the metatracker would, hands the restarted B A's record.
+    if (paranoid) b.addContact(a.record)
   }
-  if (scenario !== 'b-restart') {
+  if (scenario === 'a-restart' || scenario === 'both-restart') {
     a = await startA()
     if (scenario === 'a-restart') listen(a)
     // A listens on a new port: the demo (as the metatracker would) hands its new record to B.
@@ -153,7 +178,8 @@ async function main (): Promise<void> {
   }
   const restartedAt = performance.now()
   paused = false
-  say(`${scenario === 'both-restart' ? 'A and B' : receiverName} restarted (same key, same data dir) ${((restartedAt - killedAt) / 1000).toFixed(2)} s after the kill`)
+  const restartedName = scenario === 'both-restart' ? 'A and B' : paranoid ? 'B' : receiverName
+  say(`${restartedName} restarted (same key, same data dir) ${((restartedAt - killedAt) / 1000).toFixed(2)} s after the kill${paranoid ? '; B sends first' : ''}`)
   await sleep(3_000)
   streaming = false
   await stream

@@ -12,6 +12,14 @@ export const SIGNATURE_BYTES = 64
 export const SIGNED_MESSAGE_PREFIX = 'egtp/signed/v1\n'
 /** Longest context string `signCanonical` accepts (bytes of UTF-8; the length is written in one byte). */
 export const MAX_CONTEXT_BYTES = 255
+/**
+ * How long after its `expiresAt` a contact record is still accepted: the tolerance for clocks that differ
+ * between its issuer and its reader. A record's expiry is the issuer's clock; a node whose clock is an hour off
+ * would otherwise refuse every fresh record (or see its own refused) and be cut off, while the session layer
+ * tolerates any skew. Freshness between records is the sequence number's job (a higher `seq` always wins), and
+ * trackers expire what they hold by their own clock; the expiry only bounds how long a record lives at all.
+ */
+export const RECORD_EXPIRY_GRACE_MS = 24 * 3_600_000
 /** The context under which contact records are signed. */
 export const CONTACT_RECORD_CONTEXT = 'egtp/contact-record/v1'
 /** How many imported public keys `verifySignature` keeps (a miss costs a ~10 µs JWK import, a hit a Map lookup). */

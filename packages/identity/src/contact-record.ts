@@ -3,7 +3,7 @@ import type { MessageOf } from '@egtp/codec'
 import { EgtpError, isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint } from '@egtp/interface'
 import { verifyCanonical, signCanonical } from './canonical.ts'
-import { CONTACT_RECORD_CONTEXT } from './constants.ts'
+import { CONTACT_RECORD_CONTEXT, RECORD_EXPIRY_GRACE_MS } from './constants.ts'
 import { copyBytes } from './util.ts'
 import type { NodeIdentity } from './identity.ts'
 import { checkPeerKey, nodeIdFromBytes, nodeIdToBytes } from './node-id.ts'
@@ -25,6 +25,8 @@ export interface ContactRecordFields {
 export interface VerifyContactRecordOptions {
   /** Unix milliseconds to check expiry against; default `Date.now()`. */
   now?: number
+  /** Accept a record this long past its `expiresAt` (clock skew between issuer and reader). Default {@link RECORD_EXPIRY_GRACE_MS}. */
+  graceMs?: number
 }
 
 const signature = signatureField()
@@ -92,8 +94,11 @@ export function verifyContactRecord (record: ContactRecord, options: VerifyConta
     throw new EgtpError('ERR_SIGNATURE', `contact record of ${nodeIdFromBytes(signed.id)} has an invalid signature`)
   }
   const now = options.now ?? Date.now()
-  if (now >= signed.x) {
-    throw new EgtpError('ERR_STALE_RECORD', `contact record of ${nodeIdFromBytes(signed.id)} (seq ${signed.q}) expired at ${new Date(signed.x).toISOString()}`)
+  const graceMs = options.graceMs ?? RECORD_EXPIRY_GRACE_MS
+  if (!(graceMs >= 0)) throw new RangeError('verifyContactRecord: graceMs must be a non-negative number')
+  if (now >= signed.x + graceMs) {
+    throw new EgtpError('ERR_STALE_RECORD', `contact record of ${nodeIdFromBytes(signed.id)} (seq ${signed.q}) expired at ${new Date(signed.x).toISOString()}` +
+      ` (accepted until ${graceMs} ms later for clock skew; check this machine's clock if the record should be fresh)`)
   }
   return fromSigned(signed, g)
 }

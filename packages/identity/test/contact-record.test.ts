@@ -3,6 +3,7 @@ import { isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
 import {
+  RECORD_EXPIRY_GRACE_MS,
   contactRecordFromWire, contactRecordToWire, createContactRecord, decodeContactRecord, encodeContactRecord,
   generateIdentity, identityFromSeed, verifyContactRecord, canonicalSigningBytes, verifySignature, CONTACT_RECORD_CONTEXT
 } from '../src/index.ts'
@@ -90,13 +91,23 @@ describe('contact records', () => {
     expect(codeOf(() => verifyContactRecord({ ...forged, nodeId: id.nodeId }, { now: NOW }))).toBe('ERR_KEY_MISMATCH')
   })
 
-  test('expiry: valid until the millisecond before expiresAt, then ERR_STALE_RECORD', () => {
-    expect(verifyContactRecord(record, { now: EXPIRES - 1 })).toEqual(record)
-    expect(() => verifyContactRecord(record, { now: EXPIRES })).toThrow(/^ERR_STALE_RECORD: .*expired at 2027-01-15T08:00:00.000Z/)
+  test('expiry: with no grace, valid until the millisecond before expiresAt, then ERR_STALE_RECORD', () => {
+    expect(verifyContactRecord(record, { now: EXPIRES - 1, graceMs: 0 })).toEqual(record)
+    expect(() => verifyContactRecord(record, { now: EXPIRES, graceMs: 0 })).toThrow(/^ERR_STALE_RECORD: .*expired at 2027-01-15T08:00:00.000Z/)
     const far = createContactRecord(id, { seq: 1, expiresAt: Number.MAX_SAFE_INTEGER, endpoints })
     expect(verifyContactRecord(far).seq).toBe(1) // default clock: Date.now()
     const past = createContactRecord(id, { seq: 1, expiresAt: 1, endpoints })
     expect(() => verifyContactRecord(past)).toThrow(/^ERR_STALE_RECORD/)
+  })
+
+  test('issue 10 defect 7: a reader whose clock is hours off still accepts a fresh one-hour record (grace RECORD_EXPIRY_GRACE_MS)', () => {
+    const HOUR = 3_600_000
+    const fresh = createContactRecord(id, { seq: 2, expiresAt: NOW + HOUR, endpoints })
+    // The reader's clock runs an hour (and a minute) ahead, or the issuer's ran behind: still accepted.
+    expect(verifyContactRecord(fresh, { now: NOW + HOUR + 60_000 }).seq).toBe(2)
+    expect(verifyContactRecord(fresh, { now: NOW + RECORD_EXPIRY_GRACE_MS }).seq).toBe(2)
+    // Past the grace it is refused, and the error says to check the clock.
+    expect(() => verifyContactRecord(fresh, { now: NOW + HOUR + RECORD_EXPIRY_GRACE_MS })).toThrow(/^ERR_STALE_RECORD: .*check this machine's clock/)
   })
 
   test('a node ID in upper case verifies and comes back canonical', () => {

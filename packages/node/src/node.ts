@@ -8,7 +8,7 @@ import { OwnContact } from './contact.ts'
 import type { NodeContext } from './context.ts'
 import { InboundDedup } from './dedup.ts'
 import { Dispatcher } from './dispatcher.ts'
-import { errorFromReply } from './errors.ts'
+import { clockSkewError, errorFromReply } from './errors.ts'
 import { MessageContext } from './handler-context.ts'
 import type { Answerer } from './handler-context.ts'
 import { newEpoch, toHex } from './ids.ts'
@@ -126,6 +126,15 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#sessions.addEventListener('session:new', ({ detail }) => {
       this.#stats.handshakes++
       this.safeDispatch('session:new', { peerId: detail.peer.nodeId, sessionId: detail.sessionId, role: detail.role })
+    })
+    this.#sessions.addEventListener('session:clock-skew', ({ detail }) => {
+      const peer = this.#peers.get(detail.peer.nodeId)
+      if (peer !== undefined) peer.clockSkew = { skewMs: detail.skewMs, at: this.#clock.monotonic() }
+      this.safeDispatch('peer:clock-skew', { peerId: detail.peer.nodeId, skewMs: detail.skewMs })
+    })
+    this.#sessions.addEventListener('session:confirmed', ({ detail }) => {
+      const peer = this.#peers.get(detail.peer.nodeId)
+      if (peer !== undefined) peer.clockSkew = undefined
     })
     this.#sessions.addEventListener('session:replaced', ({ detail }) => {
       this.#stats.reset(detail.reason)
@@ -318,7 +327,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       this.#queries.remember(pending, this.#clock.monotonic())
       const held = peer.out.get(key)
       const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
-      this.#failQuery(pending, new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
+      this.#failQuery(pending, clockSkewError(peer, `no reply from ${peer.id} to ${type} within ${timeoutMs} ms`) ??
+        new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
     }, timeoutMs)
     if (softMs !== undefined && softMs < timeoutMs) {
       soft = setTimeout(() => {
@@ -513,8 +523,16 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       this.#log.error('session tick failed: %e', err)
     }
     for (const { peer: key, frame } of frames) {
-      const peer = this.#peers.get(key.nodeId)
-      if (peer === undefined) continue
+      // A recovery initiation may go to a peer we never exchanged a message with (its initiation was refused
+      // before it reached the node): it needs a peer entry to be routed (found through lookup).
+      let peer
+      try {
+        peer = this.#peers.getOrCreate(key.nodeId)
+      } catch (err) {
+        this.#log.trace('session frame to %s not sent: %e', key.nodeId, err)
+        continue
+      }
+      peer.publicKey ??= key.publicKey
       this.#sender.sendRaw(peer, frame)
     }
     this.#sender.tick(now)

@@ -43,6 +43,8 @@ export class Peer {
   lookupPromise: Promise<boolean> | undefined
   connected = false
   pendingQueries = 0
+  /** The last signed clock-window refusal from this peer, until a session with it is confirmed. */
+  clockSkew: { skewMs: number, at: number } | undefined = undefined
   /** Most bytes per batch to this peer (shrinks when a transport refuses a frame as too large). */
   batchBytes: number
 

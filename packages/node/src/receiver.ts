@@ -1,5 +1,6 @@
 import { isEgtpError } from '@egtp/interface'
 import type { InboundFrame } from '@egtp/interface'
+import { refusalReplies } from '@egtp/session'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
@@ -67,6 +68,10 @@ export class Receiver {
     this.#ctx.events.safeDispatch('message:dropped', detail)
   }
 
+  #reply (path: InboundFrame['path'], reply: Uint8Array): void {
+    path.reply(reply, { signal: this.#ctx.shutdown }).catch((err: unknown) => { this.#ctx.log.trace('handshake reply on %s failed: %e', path.description, err) })
+  }
+
   /** A commstrat's `frame` event. */
   onFrame ({ frame, path }: InboundFrame): void {
     const { stats, sessions } = this.#ctx
@@ -78,11 +83,11 @@ export class Receiver {
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
       this.drop(SESSION_DROP[code] ?? (code.startsWith('ERR_') && code !== 'ERR_HANDSHAKE' && code !== 'ERR_UNKNOWN_SESSION' ? 'decode' : 'session'), undefined, undefined, err as Error)
+      // A refusal may carry a notice for the sender (the signed clock-window notice): it goes back the same way.
+      for (const reply of refusalReplies(err)) this.#reply(path, reply)
       return
     }
-    for (const reply of res.replies) {
-      path.reply(reply, { signal: this.#ctx.shutdown }).catch((err: unknown) => { this.#ctx.log.trace('handshake reply on %s failed: %e', path.description, err) })
-    }
+    for (const reply of res.replies) this.#reply(path, reply)
     if (res.peer === undefined) return
     let peer: Peer
     try {

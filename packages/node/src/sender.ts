@@ -3,6 +3,7 @@ import { EgtpError, isEgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
+import { clockSkewError } from './errors.ts'
 import { OwnEntry, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { lookupPeer, transmit } from './peers.ts'
@@ -213,9 +214,9 @@ export class Sender {
           this.#ctx.stats.drop('reply-expired')
           continue
         }
-        const error = e.kind === 'o' && e.attempts > 0
+        const error = clockSkewError(peer, `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`) ?? (e.kind === 'o' && e.attempts > 0
           ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `message ${toHex(e.id)} to ${peer.id} was sent but not acknowledged in time`)
-          : new EgtpError('ERR_TIMEOUT', `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`)
+          : new EgtpError('ERR_TIMEOUT', `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`))
         this.settle(peer, e.key, { ok: false, error })
       }
       for (const e of retry) this.#enqueue(peer, e)

@@ -121,6 +121,12 @@ export interface NodeEvents extends Record<string, unknown> {
   'session:new': { peerId: string, sessionId: string, role: 'initiator' | 'responder' }
   /** Unacknowledged messages to the peer are sent again under the new session. */
   'session:replaced': { peerId: string, oldSessionId: string, newSessionId?: string, reason: string }
+  /**
+   * The peer refused our session setup as outside its clock window (a paranoid peer) and said so, signed:
+   * `skewMs` is our clock minus its clock. The peer starts a session of its own; messages that still cannot
+   * be delivered in time fail with ERR_CLOCK_SKEW.
+   */
+  'peer:clock-skew': { peerId: string, skewMs: number }
   'message:dropped': { reason: DropReason, peerId?: string, type?: string, error?: Error }
   /** An outbound message was reported failed to its caller. */
   'message:failed': { peerId: string, type: string, messageId: string, error: EgtpError }

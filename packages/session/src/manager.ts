@@ -30,7 +30,7 @@ class PeerState extends TokenBucket {
   current: Session | undefined = undefined
   /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
   archived: Session[] = NO_SESSIONS
-  /** When a clock-window refusal of this peer was last logged (monotonic ms). */
+  /** When a clock-window refusal by or of this peer was last logged (monotonic ms; -1: never). */
   clockRefusalLoggedAt = -1
 
   constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
@@ -675,9 +675,12 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#stats.clockRefusalsReceived++
     const skewMs = Math.round(this.#clock.now() - msg.w)
     const timestampOffsetMs = Math.round(s.timestamp - msg.w)
+    this.#emit('session:clock-skew', { peer: ps.key, sessionId: s.id, skewMs, timestampOffsetMs })
+    const now = this.#clock.monotonic()
+    if (ps.clockRefusalLoggedAt >= 0 && now - ps.clockRefusalLoggedAt < C.CLOCK_REFUSAL_LOG_INTERVAL_MS) return { peer: ps.key, replies: [] }
+    ps.clockRefusalLoggedAt = now
     this.#log.error('%k refuses our session setup: our clock is %d ms from its clock (our initiation timestamp %d ms), outside its clock window',
       ps.key.nodeId, skewMs, timestampOffsetMs)
-    this.#emit('session:clock-skew', { peer: ps.key, sessionId: s.id, skewMs, timestampOffsetMs })
     return { peer: ps.key, replies: [] }
   }
 
