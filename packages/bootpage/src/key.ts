@@ -36,7 +36,11 @@ export function parseBootpageKey (key: string | Uint8Array): BootpageSigner {
  */
 export function checkSigner (signer: BootpageSigner, publicKey: Uint8Array): void {
   if (signer.kind === 'node-id') {
-    checkPeerKey(signer.nodeId, publicKey)
+    try {
+      checkPeerKey(signer.nodeId, publicKey)
+    } catch (err) {
+      throw new EgtpError('ERR_KEY_MISMATCH', `the page is signed by ${nodeIdFromPublicKey(publicKey)}, not by the configured key ${signer.nodeId}`, { cause: err })
+    }
     return
   }
   // Public keys are not secret: a plain comparison is fine.
