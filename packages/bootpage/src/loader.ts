@@ -130,7 +130,9 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
   }
 
   /**
-   * Fetch and verify the page (or use the cache when no URL gives a valid one).
+   * Fetch and verify the page (or use the cache when no URL gives a valid one, or when this loader has not
+   * loaded yet and the cached page is younger than `minReloadIntervalMs`). A page issued before the one already
+   * held is refused (ERR_STALE_RECORD in `bootpage:refused`).
    * @throws {EgtpError} ERR_RATE_LIMITED within `minReloadIntervalMs` of the previous load (see
    *   {@link msUntilReload}; {@link last} still holds the previous page); ERR_BOOTPAGE when no URL and no
    *   cache gave a valid page (`cause` is an `AggregateError` of each source's error); ERR_CLOSED
@@ -169,9 +171,17 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
 
   async #load (): Promise<BootpageResult> {
     const errors: Error[] = []
+    // The cached page first: it spares the mirrors after a quick restart, and no mirror may roll a node back
+    // to a page older than it.
+    const cached = await this.#readCache(errors)
+    if (cached !== undefined && this.#last === undefined && cached.ageMs < this.minReloadIntervalMs && cached.fetchedAt <= this.#clock.now()) {
+      this.#log('the cached page is %d ms old: not fetching before %d ms', cached.ageMs, this.minReloadIntervalMs)
+      return this.#done(cached)
+    }
+    const floor = Math.max(this.#last?.issuedAt ?? 0, cached?.issuedAt ?? 0)
     let result: Fetched | undefined
     try {
-      result = await this.#fetchAny(errors)
+      result = await this.#fetchAny(errors, floor)
     } catch (err) {
       if (this.#shutdown.signal.aborted) throw this.#shutdown.signal.reason
       throw err
@@ -184,24 +194,30 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
       }
       return this.#done(result.page)
     }
-    if (this.#store !== undefined) {
-      try {
-        const cached = await readCache(this.#store, this.maxBytes)
-        if (cached !== undefined) {
-          const now = this.#clock.now()
-          const page = verifyBootpage(cached.page, { key: this.signer, now })
-          this.#log('no URL answered; using the cached page from %s', cached.url)
-          return this.#done({ ...page, source: 'cache', url: cached.url, fetchedAt: cached.savedAt, ageMs: Math.max(0, now - cached.savedAt) })
-        }
-      } catch (err) {
-        if (!isEgtpError(err)) throw err
-        this.safeDispatch('bootpage:refused', { url: 'cache', error: err })
-        errors.push(err)
-      }
+    if (cached !== undefined) {
+      this.#log('no URL gave a valid page; using the cached page from %s', cached.url)
+      return this.#done(cached)
     }
     throw new EgtpError('ERR_BOOTPAGE', `no bootpage URL${this.#store !== undefined ? ' nor the cache' : ''} gave a valid page: ${errors.map(e => e.message).join('; ')}`, {
       cause: new AggregateError(errors, 'bootpage sources')
     })
+  }
+
+  // The cached page, verified again now (key, signature, expiry, records); undefined when none is usable.
+  async #readCache (errors: Error[]): Promise<BootpageResult | undefined> {
+    if (this.#store === undefined) return undefined
+    try {
+      const cached = await readCache(this.#store, this.maxBytes)
+      if (cached === undefined) return undefined
+      const now = this.#clock.now()
+      const page = verifyBootpage(cached.page, { key: this.signer, now })
+      return { ...page, source: 'cache', url: cached.url, fetchedAt: cached.savedAt, ageMs: Math.max(0, now - cached.savedAt) }
+    } catch (err) {
+      if (!isEgtpError(err)) throw err
+      this.safeDispatch('bootpage:refused', { url: 'cache', error: err })
+      errors.push(err)
+      return undefined
+    }
   }
 
   #done (result: BootpageResult): BootpageResult {
@@ -213,7 +229,7 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
 
   // Start URL i+1 when URL i failed or after staggerMs, whichever comes first; the first valid page wins and
   // the others are aborted. Resolves undefined when every URL failed (errors collected in `errors`).
-  async #fetchAny (errors: Error[]): Promise<Fetched | undefined> {
+  async #fetchAny (errors: Error[], floor: number): Promise<Fetched | undefined> {
     const race = new AbortController()
     const signal = AbortSignal.any([this.#shutdown.signal, race.signal])
     try {
@@ -237,7 +253,7 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
           }
           const url = this.urls[next++]!
           running++
-          this.#tryUrl(url, signal).then(ok => { finish(() => { resolve(ok) }) }, (err: unknown) => {
+          this.#tryUrl(url, signal, floor).then(ok => { finish(() => { resolve(ok) }) }, (err: unknown) => {
             running--
             if (this.#shutdown.signal.aborted) { finish(() => { reject(this.#shutdown.signal.reason) }); return }
             if (settled) return
@@ -256,7 +272,7 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
     }
   }
 
-  async #tryUrl (url: URL, signal: AbortSignal): Promise<Fetched> {
+  async #tryUrl (url: URL, signal: AbortSignal, floor: number): Promise<Fetched> {
     this.safeDispatch('bootpage:attempt', { url: url.href })
     const raw = await fetchPageBytes(url, {
       signal,
@@ -268,6 +284,9 @@ export class BootpageLoader extends TypedEventTarget<BootpageLoaderEvents> {
     })
     const now = this.#clock.now()
     const verified = verifyBootpage(raw, { key: this.signer, now })
+    if (verified.issuedAt < floor) {
+      throw new EgtpError('ERR_STALE_RECORD', `${url.href} serves a page issued at ${new Date(verified.issuedAt).toISOString()}, older than the one already held (${new Date(floor).toISOString()})`)
+    }
     for (const record of verified.refused) this.safeDispatch('bootpage:record-refused', { url: url.href, record })
     return { page: { ...verified, source: url.href, url: url.href, fetchedAt: now, ageMs: 0 }, url: url.href, fetchedAt: now, raw }
   }

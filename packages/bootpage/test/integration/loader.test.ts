@@ -5,7 +5,7 @@ import { generateIdentity } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import type { EgtpError } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
-import { DEFAULT_MAX_BOOTPAGE_BYTES, DEFAULT_MIN_RELOAD_INTERVAL_MS, createBootpage, createBootpageLoader } from '../../src/index.ts'
+import { DEFAULT_MAX_BOOTPAGE_BYTES, DEFAULT_MIN_RELOAD_INTERVAL_MS, createBootpage, createBootpageLoader, parseBootpage } from '../../src/index.ts'
 import type { BootpageLoader, BootpageLoaderInit } from '../../src/index.ts'
 import { DAY, fixture, trackerRecord } from '../helpers.ts'
 import { deadUrl, manualClock, startServer } from './server.ts'
@@ -225,9 +225,9 @@ describe('bootpage loader over real HTTP on 127.0.0.1', () => {
     // A cached page is verified again on use: past its expiry, or for another key, it is worth nothing.
     clock.advance(11 * DAY)
     const late = loader({ urls: [dead], key: signer.nodeId, stateDir: join(dir, 'state'), clock }, onTestFinished)
-    expect(await failure(late)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_UNREACHABLE', 'ERR_BOOTPAGE_EXPIRED'] })
+    expect(await failure(late)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_BOOTPAGE_EXPIRED', 'ERR_UNREACHABLE'] })
     const otherKey = loader({ urls: [dead], key: generateIdentity().nodeId, stateDir: join(dir, 'state') }, onTestFinished)
-    expect(await failure(otherKey)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_UNREACHABLE', 'ERR_KEY_MISMATCH'] })
+    expect(await failure(otherKey)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_KEY_MISMATCH', 'ERR_UNREACHABLE'] })
 
     // Without a stateDir (or store) nothing is written and there is nothing to fall back on.
     const cwdBefore = await readdir(process.cwd())
@@ -260,6 +260,55 @@ describe('bootpage loader over real HTTP on 127.0.0.1', () => {
     clock.advance(DEFAULT_MIN_RELOAD_INTERVAL_MS)
     expect((await failure(l)).code).toBe('ERR_BOOTPAGE')
     expect((await failure(l)).code).toBe('ERR_RATE_LIMITED')
+  })
+
+  test('a restart within the reload interval uses the cached page and leaves the mirror alone', async ({ onTestFinished }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'egtp-bootpage-'))
+    onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+    const { signer, page } = fixture()
+    const s = await pages({ '/p': page }, onTestFinished)
+    const clock = manualClock()
+    const init = { urls: [s.url('/p')], key: signer.nodeId, stateDir: dir, clock }
+    expect((await loader(init, onTestFinished).load()).source).toBe(s.url('/p'))
+    clock.advance(10_000)
+    const restarted = await loader(init, onTestFinished).load()
+    expect(restarted).toMatchObject({ source: 'cache', ageMs: 10_000 })
+    expect(s.requests).toHaveLength(1)
+    clock.advance(DEFAULT_MIN_RELOAD_INTERVAL_MS)
+    expect((await loader(init, onTestFinished).load()).source).toBe(s.url('/p'))
+    expect(s.requests).toHaveLength(2)
+  })
+
+  test('no rollback: a mirror serving a page older than the one held is refused (ERR_STALE_RECORD)', async ({ onTestFinished }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'egtp-bootpage-'))
+    onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+    const signer = generateIdentity()
+    const records = [trackerRecord(4001)]
+    const older = createBootpage(signer, { records, issuedAt: Date.now() - DAY, expiresAt: Date.now() + DAY })
+    const newer = createBootpage(signer, { records, issuedAt: Date.now() - 1000, expiresAt: Date.now() + DAY })
+    const routes: Record<string, string> = { '/p': newer }
+    const s = await pages(routes, onTestFinished)
+    const clock = manualClock()
+    // In memory: the same loader, after the interval, while the mirror went back to the older page.
+    const memory = loader({ urls: [s.url('/p')], key: signer.nodeId, clock }, onTestFinished)
+    const first = await memory.load()
+    routes['/p'] = older
+    clock.advance(DEFAULT_MIN_RELOAD_INTERVAL_MS)
+    expect(await failure(memory)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_STALE_RECORD'] })
+    expect(memory.last).toBe(first)
+    // Across restarts, through the cache: the older page is refused and the cached newer one is used.
+    routes['/p'] = newer
+    const init = { urls: [s.url('/p')], key: signer.nodeId, stateDir: dir, clock }
+    await loader(init, onTestFinished).load()
+    routes['/p'] = older
+    clock.advance(DEFAULT_MIN_RELOAD_INTERVAL_MS)
+    const restarted = loader(init, onTestFinished)
+    const refused: string[] = []
+    restarted.addEventListener('bootpage:refused', e => { refused.push(e.detail.error.code) })
+    const r = await restarted.load()
+    expect(r.source).toBe('cache')
+    expect(r.issuedAt).toBe(parseBootpage(newer).issuedAt)
+    expect(refused).toEqual(['ERR_STALE_RECORD'])
   })
 
   test('abort and close: a caller abort rejects with its reason untouched; close() ends the loader', async ({ onTestFinished }) => {
