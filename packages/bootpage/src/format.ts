@@ -98,6 +98,7 @@ const iso = (ms: number): string => new Date(ms).toISOString()
 function recordFromJson (v: unknown, path: string): ContactRecord {
   if (!isObject(v)) throw malformed(`${path}: expected an object`)
   exactKeys(v, ['nodeId', 'services', 'endpoints', 'seq', 'expiresAt', 'publicKey', 'signature'], path)
+  if (typeof v.nodeId !== 'string') throw malformed(`${path}.nodeId: expected a node ID`)
   const record = {
     nodeId: v.nodeId,
     publicKey: hexBytes(v.publicKey, PUBLIC_KEY_BYTES, `${path}.publicKey`),

@@ -122,6 +122,43 @@ describe('page format', () => {
     }
   })
 
+  test('every field replaced by a value of every other JSON type: always refused, with a code, never a TypeError', () => {
+    const { signer, page } = fixture()
+    const key = signer.nodeId
+    const doc = JSON.parse(page) as unknown
+    const paths: Array<Array<string | number>> = []
+    const walk = (v: unknown, path: Array<string | number>): void => {
+      paths.push(path)
+      if (Array.isArray(v)) v.forEach((x, i) => { walk(x, [...path, i]) })
+      else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k])
+    }
+    walk(doc, [])
+    const replacements: unknown[] = [null, 0, -1, 1.5, 2 ** 60, '', 'x', true, [], {}, [null], { a: 1 }]
+    let refused = 0
+    for (const path of paths) {
+      for (const value of replacements) {
+        const copy = JSON.parse(page) as Record<string, unknown>
+        let text: string
+        if (path.length === 0) {
+          text = JSON.stringify(value)
+        } else {
+          let at: any = copy // eslint-disable-line @typescript-eslint/no-explicit-any
+          for (const p of path.slice(0, -1)) at = at[p]
+          at[path[path.length - 1]!] = value
+          text = JSON.stringify(copy)
+        }
+        try {
+          verifyBootpage(text, { key })
+        } catch (err) {
+          expect(isEgtpError(err), `${path.join('.')} = ${JSON.stringify(value)}: ${String(err)}`).toBe(true)
+          refused++
+        }
+      }
+    }
+    // Every field is signed or checked: no change of type is ever accepted.
+    expect(refused).toBe(paths.length * replacements.length)
+  })
+
   test('records are verified on their own: a forged or expired record in a validly signed page is left out', () => {
     const signer = generateIdentity()
     const good = trackerRecord(4001)
