@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateIdentity } from '@egtp/identity'
@@ -228,6 +228,11 @@ describe('bootpage loader over real HTTP on 127.0.0.1', () => {
     expect(await failure(late)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_BOOTPAGE_EXPIRED', 'ERR_UNREACHABLE'] })
     const otherKey = loader({ urls: [dead], key: generateIdentity().nodeId, stateDir: join(dir, 'state') }, onTestFinished)
     expect(await failure(otherKey)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_KEY_MISMATCH', 'ERR_UNREACHABLE'] })
+
+    // A damaged cache entry is refused like any other source.
+    await writeFile(join(dir, 'state', 'bootpage.v'), '{"format":"egtp-bootpage-cache","version":1,"savedAt":0,"url":"x","page":"{"}')
+    const damaged = loader({ urls: [dead], key: signer.nodeId, stateDir: join(dir, 'state'), clock }, onTestFinished)
+    expect(await failure(damaged)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_BOOTPAGE_MALFORMED', 'ERR_UNREACHABLE'] })
 
     // Without a stateDir (or store) nothing is written and there is nothing to fall back on.
     const cwdBefore = await readdir(process.cwd())
