@@ -121,7 +121,7 @@ describe('bootpage loader over real HTTP on 127.0.0.1', () => {
     onTestFinished(s.close)
     const slow = loader({ urls: [s.url('/slow')], key: signer.nodeId, fetchTimeoutMs: 300 }, onTestFinished)
     expect(await failure(slow)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_TIMEOUT'] })
-    const loris = loader({ urls: [s.url('/drip')], key: signer.nodeId, fetchTimeoutMs: 300 }, onTestFinished)
+    const loris = loader({ urls: [s.url('/drip')], key: signer.nodeId, fetchTimeoutMs: 1000 }, onTestFinished)
     expect(await failure(loris)).toEqual({ code: 'ERR_BOOTPAGE', causes: ['ERR_TIMEOUT'] })
     expect(drips).toBeGreaterThan(0) // the body had started: the deadline covers the body, not only the headers
     expect(drips).toBeLessThan(page.length)
