@@ -89,6 +89,21 @@ describe('bootpage loader over real HTTP on 127.0.0.1', () => {
     expect(s.requests).toEqual(['/404', '/500', '/good'])
   })
 
+  test('a body cut off mid-way (connection closed before Content-Length) is ERR_UNREACHABLE, then the next URL', async ({ onTestFinished }) => {
+    const { signer, page } = fixture()
+    const s = await startServer((req, res) => {
+      if (req.url === '/good') { res.writeHead(200).end(page); return }
+      res.writeHead(200, { 'content-length': String(page.length) })
+      res.write(page.slice(0, page.length >> 1), () => { res.socket?.destroy() })
+    })
+    onTestFinished(s.close)
+    const l = loader({ urls: [s.url('/cut'), s.url('/good')], key: signer.nodeId }, onTestFinished)
+    const refused: string[] = []
+    l.addEventListener('bootpage:refused', e => { refused.push(e.detail.error.code) })
+    expect((await l.load()).source).toBe(s.url('/good'))
+    expect(refused).toEqual(['ERR_UNREACHABLE'])
+  })
+
   test('a URL that does not answer is given a parallel successor after staggerMs, and is aborted when it wins', async ({ onTestFinished }) => {
     const { signer, page } = fixture()
     let hungClosed!: () => void
