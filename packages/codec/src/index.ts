@@ -32,6 +32,7 @@ export {
 } from './messages/session.ts'
 export { RelayChallenge, RelayHello, RelayWelcome, RelayClose, RelaySend, RelayAccepted, RelayRefused, RelayLost, RelayDelivered, RelayDeliver, RelayAck, RelayPoll, RelayPollDone, RelayPing, relayMessages, RELAY_NONCE_BYTES, RELAY_EPOCH_BYTES, MAX_RELAY_BATCH } from './messages/relay.ts'
 export { ContactRecordMessage, contactRecordFields, recordMessages, MAX_ENDPOINTS, MAX_SERVICES } from './messages/record.ts'
+export { BOOTPAGE_FORMAT_VERSION, MAX_BOOTPAGE_RECORDS, bootpageSignedFields, bootpageSignedValue } from './messages/bootpage.ts'
 export {
   QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage, nodeMessages, MAX_TYPE_CHARS,
   MAX_ACKS_PER_MESSAGE

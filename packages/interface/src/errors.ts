@@ -18,6 +18,8 @@ export type EgtpErrorCode =
   // relay, metatracker, bootpage
   | 'ERR_RELAY_REFUSED' | 'ERR_RELAY_FULL' | 'ERR_RELAY_UNKNOWN_RECIPIENT' | 'ERR_RELAY_STORE'
   | 'ERR_BOOTPAGE' | 'ERR_STALE_RECORD'
+  | 'ERR_BOOTPAGE_MALFORMED' | 'ERR_BOOTPAGE_EXPIRED' | 'ERR_BOOTPAGE_TOO_LARGE' | 'ERR_BOOTPAGE_HTTP'
+  | 'ERR_BOOTPAGE_REDIRECT' | 'ERR_BOOTPAGE_EMPTY'
 
 /** Options common to every error constructor: the cause is always chained. */
 export type EgtpErrorOptions = ErrorOptions

@@ -1,0 +1,50 @@
+import { EgtpError } from '@egtp/interface'
+import { NODE_ID_TEXT_LENGTH, PUBLIC_KEY_BYTES, checkPeerKey, nodeIdFromPublicKey, parseNodeId } from '@egtp/identity'
+
+/** Who must have signed a page: a node ID (the page then carries the key that hashes to it) or the key itself. */
+export type BootpageSigner =
+  | { kind: 'node-id', nodeId: string }
+  | { kind: 'public-key', nodeId: string, publicKey: Uint8Array }
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/
+
+/**
+ * Parse the configured signer: a node ID (32 base32 characters), an Ed25519 public key as 64 hex digits, or
+ * the 32 key bytes.
+ * @throws {EgtpError} ERR_BAD_NODE_ID for text that is neither form
+ */
+export function parseBootpageKey (key: string | Uint8Array): BootpageSigner {
+  if (key instanceof Uint8Array) {
+    if (key.byteLength !== PUBLIC_KEY_BYTES) throw new RangeError(`bootpage key: a public key is ${PUBLIC_KEY_BYTES} bytes, got ${key.byteLength}`)
+    const publicKey = key.slice()
+    return { kind: 'public-key', nodeId: nodeIdFromPublicKey(publicKey), publicKey }
+  }
+  if (typeof key !== 'string') throw new TypeError('bootpage key: expected a node ID, a hex public key or 32 bytes')
+  if (HEX_KEY.test(key)) {
+    const publicKey = Uint8Array.from(Buffer.from(key, 'hex'))
+    return { kind: 'public-key', nodeId: nodeIdFromPublicKey(publicKey), publicKey }
+  }
+  if (key.length !== NODE_ID_TEXT_LENGTH) {
+    throw new EgtpError('ERR_BAD_NODE_ID', `a bootpage key is a node ID (${NODE_ID_TEXT_LENGTH} base32 characters) or a public key (64 hex digits), got ${key.length} characters`)
+  }
+  return { kind: 'node-id', nodeId: parseNodeId(key) }
+}
+
+/**
+ * Check that `publicKey` (the one a page names) is the configured signer's.
+ * @throws {EgtpError} ERR_KEY_MISMATCH
+ */
+export function checkSigner (signer: BootpageSigner, publicKey: Uint8Array): void {
+  if (signer.kind === 'node-id') {
+    try {
+      checkPeerKey(signer.nodeId, publicKey)
+    } catch (err) {
+      throw new EgtpError('ERR_KEY_MISMATCH', `the page is signed by ${nodeIdFromPublicKey(publicKey)}, not by the configured key ${signer.nodeId}`, { cause: err })
+    }
+    return
+  }
+  // Public keys are not secret: a plain comparison is fine.
+  if (!Buffer.from(signer.publicKey).equals(Buffer.from(publicKey))) {
+    throw new EgtpError('ERR_KEY_MISMATCH', `the page is signed by ${nodeIdFromPublicKey(publicKey)}, not by the configured key ${signer.nodeId}`)
+  }
+}
