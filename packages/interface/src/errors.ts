@@ -17,7 +17,7 @@ export type EgtpErrorCode =
   | 'ERR_DELIVERY_UNCERTAIN'
   // relay, metatracker, bootpage
   | 'ERR_RELAY_REFUSED' | 'ERR_RELAY_FULL' | 'ERR_RELAY_UNKNOWN_RECIPIENT' | 'ERR_RELAY_STORE'
-  | 'ERR_BOOTPAGE' | 'ERR_STALE_RECORD'
+  | 'ERR_BOOTPAGE' | 'ERR_STALE_RECORD' | 'ERR_RECORD_EXPIRED' | 'ERR_RECORD_TOO_LARGE' | 'ERR_TRACKER_STORE'
 
 /** Options common to every error constructor: the cause is always chained. */
 export type EgtpErrorOptions = ErrorOptions
