@@ -21,8 +21,11 @@ export const DEFAULT_FANOUT = 3
 export const DEFAULT_REQUEST_TIMEOUT_MS = 3000
 /** Default most looked-up records a client caches. */
 export const DEFAULT_MAX_CACHED_RECORDS = 10_000
-/** Default time a looked-up record answers again without asking the trackers (ms). */
-export const DEFAULT_CACHE_FRESH_MS = 1000
+/**
+ * Default time a looked-up record answers again without asking the trackers (ms). 0: every lookup asks (the
+ * node already spaces lookups of one peer); the cache then only answers while no tracker does.
+ */
+export const DEFAULT_CACHE_FRESH_MS = 0
 /** Default first delay before a failed publish is retried (ms); doubles up to the republish interval. */
 export const DEFAULT_RETRY_MIN_MS = 500
 /** Default bound on the goodbye sent on stop (ms). */

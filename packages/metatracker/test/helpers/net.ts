@@ -1,9 +1,10 @@
 import { createContactRecord, generateIdentity } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import type { Commstrat, ContactRecord, Endpoint } from '@egtp/interface'
+import type { ContactRecord, Endpoint } from '@egtp/interface'
 import { createNode } from '@egtp/node'
 import type { EgtpNode, NodeInit } from '@egtp/node'
 import { tcp } from '@egtp/tcp'
+import type { TcpCommstrat } from '@egtp/tcp'
 import { TRACKER_QUERY_TYPE, answerCodec, requestCodec } from '../../src/protocol.ts'
 import type { TrackerAnswer, TrackerRequest } from '../../src/protocol.ts'
 import { createTestnet } from '../../src/testing/index.ts'
@@ -12,13 +13,16 @@ import type { Testnet, TestnetInit } from '../../src/testing/index.ts'
 export type Cleanup = (fn: () => Promise<void> | void) => void
 
 /** A TCP commstrat listening on a free loopback port. */
-export const listening = (port = 0): Commstrat => tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port }], maxConnections: 4096, maxInboundPerAddress: 4096 })()
+export const listening = (port = 0): TcpCommstrat => tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port }], maxConnections: 4096, maxInboundPerAddress: 4096 })()
 /** A TCP commstrat that only dials out. */
-export const dialing = (): Commstrat => tcp({ maxConnections: 4096 })()
+export const dialing = (): TcpCommstrat => tcp({ maxConnections: 4096 })()
 
 export async function testnet (cleanup: Cleanup, init: Partial<TestnetInit> = {}): Promise<Testnet> {
   const net = await createTestnet({ commstrat: () => listening(), ...init })
   cleanup(() => net.stop())
+  // Tests do not wait for the last acknowledgements on stop.
+  const node = net.node
+  net.node = async (nodeInit = {}, client) => await node({ ...nodeInit, limits: { stopTimeoutMs: 200, ...nodeInit.limits } }, client)
   return net
 }
 
