@@ -60,6 +60,7 @@ export class MetatrackerServer extends TypedEventTarget<MetatrackerServerEvents>
   readonly #requests: Record<string, Record<string, number>> = {}
   readonly #refused: Record<string, number> = {}
   #found = 0
+  #lastRecords = 0
   #sweepTimer: ReturnType<typeof setInterval> | undefined
   #ownTimer: ReturnType<typeof setInterval> | undefined
   #running = false
@@ -115,8 +116,10 @@ export class MetatrackerServer extends TypedEventTarget<MetatrackerServerEvents>
   }
 
   async stats (): Promise<MetatrackerStats> {
+    // A store that cannot answer (Redis down) leaves the last count; the refusals show the outage.
+    this.#lastRecords = await this.#store.size(this.#clock.now()).catch(() => this.#lastRecords)
     return {
-      records: await this.#store.size(this.#clock.now()),
+      records: this.#lastRecords,
       store: this.#store.kind,
       durable: this.#store.durable,
       requests: structuredClone(this.#requests),
