@@ -17,6 +17,8 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 100
 
 /** Default trackers a client asks at once (lookup, discover) and publishes to. */
 export const DEFAULT_FANOUT = 3
+/** Default most trackers a client knows (bootstrap ones plus those it discovers). */
+export const DEFAULT_MAX_TRACKERS = 16
 /** Default bound on one request to one tracker (ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 3000
 /** Default most looked-up records a client caches. */

@@ -4,7 +4,7 @@ import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, isAbortError, systemClock } from '@egtp/interface'
 import type { AbortOptions, Announcer, Clock, ContactRecord, Discovery, Logger, Lookup } from '@egtp/interface'
 import type { EgtpNode } from '@egtp/node'
-import { TRACKER_QUERY_TYPE, answerCodec, codeFromWire, requestCodec, signGoodbye } from '../protocol.ts'
+import { TRACKER_QUERY_TYPE, TRACKER_SERVICE, answerCodec, codeFromWire, requestCodec, signGoodbye } from '../protocol.ts'
 import type { TrackerAnswer, TrackerRequest } from '../protocol.ts'
 import { resolveClientConfig } from './config.ts'
 import type { MetatrackerClientConfig, MetatrackerClientInit } from './config.ts'
@@ -54,6 +54,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     super()
     this.config = resolveClientConfig(init)
     if (!Array.isArray(init.trackers) || init.trackers.length === 0) throw new TypeError('trackers must list at least one tracker record')
+    if (init.trackers.length > this.config.maxTrackers) throw new RangeError(`at most maxTrackers (${this.config.maxTrackers}) trackers`)
     this.#clock = init.clock ?? systemClock
     for (const r of init.trackers) this.#addTracker(verifyContactRecord(r, { now: this.#clock.now() }))
     this.#identity = init.identity
@@ -78,11 +79,27 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     return [...this.#trackers.keys()]
   }
 
-  /** Use another tracker (e.g. one found by `discover('metatracker')`); its record is verified. */
-  addTracker (record: ContactRecord): void {
+  /**
+   * Use another tracker (e.g. one found by `discover('metatracker')`); its record is verified. A newer record
+   * of a known tracker replaces the old one. Returns false when `maxTrackers` are known already.
+   * @throws {EgtpError} the verification errors of `verifyContactRecord`
+   */
+  addTracker (record: ContactRecord): boolean {
     const verified = verifyContactRecord(record, { now: this.#clock.now() })
+    const known = this.#trackers.get(verified.nodeId)
+    if (known === undefined && this.#trackers.size >= this.config.maxTrackers) return false
+    if (known !== undefined && known.seq >= verified.seq) return true
     this.#addTracker(verified)
     this.#node?.addContact(verified)
+    return true
+  }
+
+  /** Ask the trackers for other trackers (service `metatracker`) and use them, up to `maxTrackers`; returns how many are known. */
+  async discoverTrackers (options: AbortOptions = {}): Promise<number> {
+    for (const r of await this.discover(TRACKER_SERVICE, { ...options, limit: this.config.maxTrackers })) {
+      if (r.nodeId !== this.#identity?.nodeId) this.addTracker(r)
+    }
+    return this.#trackers.size
   }
 
   /**

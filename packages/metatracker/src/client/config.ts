@@ -1,7 +1,7 @@
 import type { NodeIdentity } from '@egtp/identity'
 import type { Clock, ComponentLogger, ContactRecord } from '@egtp/interface'
 import {
-  DEFAULT_CACHE_FRESH_MS, DEFAULT_FANOUT, DEFAULT_GOODBYE_TIMEOUT_MS, DEFAULT_MAX_CACHED_RECORDS,
+  DEFAULT_CACHE_FRESH_MS, DEFAULT_FANOUT, DEFAULT_GOODBYE_TIMEOUT_MS, DEFAULT_MAX_CACHED_RECORDS, DEFAULT_MAX_TRACKERS,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_MIN_MS
 } from '../constants.ts'
 
@@ -13,6 +13,8 @@ export interface MetatrackerClientInit {
   identity?: NodeIdentity
   /** Trackers asked at once by a lookup or discover, and published to. */
   fanout?: number
+  /** Most trackers known (bootstrap plus discovered). */
+  maxTrackers?: number
   /** Bound on one request to one tracker (ms). */
   requestTimeoutMs?: number
   maxCachedRecords?: number
@@ -27,6 +29,7 @@ export interface MetatrackerClientInit {
 
 export interface MetatrackerClientConfig {
   fanout: number
+  maxTrackers: number
   requestTimeoutMs: number
   maxCachedRecords: number
   cacheFreshMs: number
@@ -45,6 +48,7 @@ const HOUR_MS = 3_600_000
 export function resolveClientConfig (init: MetatrackerClientInit): MetatrackerClientConfig {
   return {
     fanout: int('fanout', init.fanout, DEFAULT_FANOUT, 1, 64),
+    maxTrackers: int('maxTrackers', init.maxTrackers, DEFAULT_MAX_TRACKERS, 1, 1024),
     requestTimeoutMs: int('requestTimeoutMs', init.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 1, HOUR_MS),
     maxCachedRecords: int('maxCachedRecords', init.maxCachedRecords, DEFAULT_MAX_CACHED_RECORDS, 0, 10_000_000),
     cacheFreshMs: int('cacheFreshMs', init.cacheFreshMs, DEFAULT_CACHE_FRESH_MS, 0, HOUR_MS),

@@ -1,5 +1,7 @@
 import { contactRecordFromWire } from '@egtp/identity'
 import { createMessageCodec, recordMessages } from '@egtp/codec'
+import { disabledComponentLogger } from '@egtp/interface'
+import type { ComponentLogger, Logger } from '@egtp/interface'
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_RECORDS } from '../constants.ts'
 import { RecordLog } from './record-log.ts'
 import type { LogEntry } from './record-log.ts'
@@ -14,6 +16,7 @@ export interface MemoryStoreInit {
   /** How often the log is written (ms); a killed process loses at most this window. Default {@link DEFAULT_FLUSH_INTERVAL_MS}. */
   flushIntervalMs?: number
   random?: () => number
+  logger?: ComponentLogger
 }
 
 interface Entry { seq: number, expiresAt: number, bytes: Uint8Array, services: readonly string[] }
@@ -41,6 +44,7 @@ export class MemoryRecordStore implements RecordStore {
   readonly #random: () => number
   readonly #log: RecordLog | undefined
   readonly #flushMs: number
+  readonly #logger: Logger
   #timer: ReturnType<typeof setInterval> | undefined
   #lastFullSweep = -Infinity
 
@@ -51,6 +55,7 @@ export class MemoryRecordStore implements RecordStore {
     this.durable = init.dataDir !== undefined
     this.#log = init.dataDir !== undefined ? new RecordLog(init.dataDir) : undefined
     this.#flushMs = init.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
+    this.#logger = (init.logger ?? disabledComponentLogger).forComponent('metatracker:store')
   }
 
   /** Replay the log (durable stores), dropping what expired before `now`, and start writing it. */
@@ -140,7 +145,9 @@ export class MemoryRecordStore implements RecordStore {
         dropped++
       }
     }
-    if (this.#log !== undefined && this.#log.entries > 2 * this.#records.size + 10_000) void this.#log.compact(this.#snapshot())
+    if (this.#log !== undefined && this.#log.entries > 2 * this.#records.size + 10_000) {
+      this.#log.compact(this.#snapshot()).catch((err: unknown) => { this.#logger.error('compacting the record log failed: %e', err) })
+    }
     return dropped
   }
 
@@ -150,7 +157,8 @@ export class MemoryRecordStore implements RecordStore {
   }
 
   async #flush (): Promise<void> {
-    await this.#log?.flush().catch(() => {})
+    // A batch that failed to be written is missing from the log (a restart would not have it); memory still serves it.
+    await this.#log?.flush().catch((err: unknown) => { this.#logger.error('writing the record log failed: %e', err) })
   }
 
   #snapshot (): LogEntry[] {

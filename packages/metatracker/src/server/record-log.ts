@@ -64,19 +64,25 @@ export class RecordLog {
 
   /** Write what was appended so far. */
   async flush (): Promise<void> {
-    this.#chain = this.#chain.then(async () => {
+    await this.#then(async () => {
       if (this.#pending.length === 0 || this.#file === undefined) return
       const batch = this.#pending
       this.#pending = []
       await this.#file.write(Buffer.concat(batch))
     })
-    await this.#chain
+  }
+
+  /** Run `op` after the previous one; a failure rejects this call only, never the later ones. */
+  async #then (op: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(op)
+    this.#chain = run.catch(() => {})
+    await run
   }
 
   /** Replace the log by these entries (the live records). */
   async compact (live: LogEntry[]): Promise<void> {
     this.#pending = [] // the snapshot holds everything appended so far; later appends go to the new file
-    this.#chain = this.#chain.then(async () => {
+    await this.#then(async () => {
       const tmp = join(this.#dir, `${FILE}.tmp`)
       const fh = await open(tmp, 'w', 0o600)
       try {
@@ -90,7 +96,6 @@ export class RecordLog {
       this.#file = await open(join(this.#dir, FILE), 'a', 0o600)
       this.entries = live.length
     })
-    await this.#chain
   }
 
   async close (): Promise<void> {

@@ -1,6 +1,8 @@
 // Publish / lookup / discover / goodbye over real nodes on 127.0.0.1: a node is reached by its ID alone.
 import { nodeIdToBytes, encodeContactRecord } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
+import { createNode } from '@egtp/node'
+import { trackers } from '../../src/client/index.ts'
 import { signGoodbye } from '../../src/protocol.ts'
 import { ask, listening, rawNode, record, testnet, until } from '../helpers/net.ts'
 
@@ -61,6 +63,21 @@ describe('round trips through real trackers', () => {
     expect(found).toHaveLength(30)
     expect(new Set(found.map(r => r.nodeId))).toEqual(new Set(relays.map(r => r.record.nodeId)))
     expect((await client.client.discover('metatracker')).map(r => r.nodeId)).toEqual([tracker.node.nodeId])
+  })
+
+  test('a client that knows one tracker learns the others from it', async ({ onTestFinished }) => {
+    const net = await testnet(onTestFinished, { size: 3 })
+    // Each tracker holds the others' records (as a fleet's shared store would): publish them by hand here.
+    const raw = await rawNode(onTestFinished, net.records())
+    for (const t of net.trackers) for (const other of net.records()) await ask(raw, t.node.nodeId, { t: 'mp', r: encodeContactRecord(other) })
+    const lone = trackers({ trackers: [net.records()[0]!], maxTrackers: 2 })
+    const node = await createNode({ commstrats: [listening()], lookup: lone, discovery: lone, limits: { stopTimeoutMs: 200 } })
+    lone.attach(node)
+    await node.start()
+    onTestFinished(() => node.stop())
+    expect(lone.trackerIds()).toHaveLength(1)
+    expect(await lone.discoverTrackers()).toBe(2)
+    expect(lone.trackerIds()[0]).toBe(net.trackers[0]!.node.nodeId)
   })
 
   test('a tracker refuses bad records with a code each, and keeps serving', async ({ onTestFinished }) => {
