@@ -65,6 +65,19 @@ describe('round trips through real trackers', () => {
     expect((await client.client.discover('metatracker')).map(r => r.nodeId)).toEqual([tracker.node.nodeId])
   })
 
+  test('a node publishes again before the trackers forget it', async ({ onTestFinished }) => {
+    const net = await testnet(onTestFinished, { size: 1, server: { recordTtlMs: 1500 } })
+    const b = await net.node({ commstrats: [listening()] })
+    const announced: number[] = []
+    b.client.addEventListener('tracker:announce', ({ detail }) => { announced.push(detail.heldMs) })
+    await b.node.start()
+    expect(announced).toEqual([1500])
+    const raw = await rawNode(onTestFinished, net.records())
+    await until(() => announced.length >= 3, 5000, 'two more publishes')
+    // Published again at half of each hold: still held after more than one hold's time.
+    expect(await ask(raw, net.trackers[0]!.node.nodeId, { t: 'ml', ids: [b.identity.nodeIdBytes] })).toMatchObject({ r: [expect.anything()] })
+  })
+
   test('a client that knows one tracker learns the others from it', async ({ onTestFinished }) => {
     const net = await testnet(onTestFinished, { size: 3 })
     // Each tracker holds the others' records (as a fleet's shared store would): publish them by hand here.
