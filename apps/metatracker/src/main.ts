@@ -4,6 +4,7 @@
 // (DEBUG=egtp:* for more). Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on invalid configuration.
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { FileKeystore, MemoryKeystore, encodeContactRecord } from '@egtp/identity'
@@ -113,6 +114,7 @@ if (redisUrl !== undefined) {
   openStore = async () => { await memory.open(Date.now()) }
 }
 
+if (stateDir !== undefined) await mkdir(stateDir, { recursive: true, mode: 0o700 })
 const node = await createNode({
   keystore: stateDir !== undefined ? new FileKeystore(join(stateDir, 'identity.json')) : new MemoryKeystore(),
   commstrats: [tcp({ listen: [{ kind: 'tcp', ...listen }], idleTimeoutMs: 120_000 })({ logger })],

@@ -70,8 +70,9 @@ async function tempDir (onTestFinished: Finish): Promise<string> {
 describe('egtp-metatracker (the app, as a process)', () => {
   test('serves records, Prometheus metrics and JSON health; keeps identity and records across a restart; SIGTERM exits 0', async ({ onTestFinished }) => {
     const dir = await tempDir(onTestFinished)
-    const first = await startTracker(['--state-dir', dir, '--metrics', '127.0.0.1:0', '--lookups-per-second', '1'], onTestFinished)
-    expect((await stat(join(dir, 'identity.json'))).mode & 0o777).toBe(0o600)
+    const stateDir = join(dir, 'new', 'state') // created by the app
+    const first = await startTracker(['--state-dir', stateDir, '--metrics', '127.0.0.1:0', '--lookups-per-second', '1'], onTestFinished)
+    expect((await stat(join(stateDir, 'identity.json'))).mode & 0o777).toBe(0o600)
     const node = await clientNode(onTestFinished, [first.record])
     const r = someRecord()
     expect(await ask(node, first.ready.nodeId, { t: 'mp', r: r.bytes })).toMatchObject({ t: 'mpa', h: expect.any(Number) })
@@ -92,7 +93,7 @@ describe('egtp-metatracker (the app, as a process)', () => {
 
     first.child.kill('SIGTERM')
     expect((await once(first.child, 'exit') as [number | null])[0]).toBe(0)
-    const second = await startTracker(['--state-dir', dir], onTestFinished)
+    const second = await startTracker(['--state-dir', stateDir], onTestFinished)
     expect(second.ready.nodeId).toBe(first.ready.nodeId)
     node.addContact(second.record)
     expect(await ask(node, second.ready.nodeId, { t: 'ml', ids: [r.id] })).toEqual({ t: 'mla', r: [r.bytes] })
