@@ -38,7 +38,7 @@ describe('relay: auto', () => {
     const bIdentity = generateIdentity()
     const bTransport = dialing()
     const mt = trackers({ trackers: net.records(), identity: bIdentity })
-    const auto = relayClient({ relays: [], shopIntervalMs: 200, reconnectMinMs: 10, reconnectMaxMs: 100, maxRelayFailures: 2 })({ transport: bTransport, identity: bIdentity, discovery: mt })
+    const auto = relayClient({ relays: [], reconnectMinMs: 10, reconnectMaxMs: 100, maxRelayFailures: 2 })({ transport: bTransport, identity: bIdentity, discovery: mt })
     const node = await createNode({ identity: bIdentity, commstrats: [bTransport, auto], lookup: mt, discovery: mt, announcer: mt, limits: { stopTimeoutMs: 200 } })
     mt.attach(node)
     onTestFinished(async () => { await mt.stop(); await node.stop() })
