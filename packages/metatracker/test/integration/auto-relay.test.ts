@@ -1,7 +1,8 @@
 // `relay: 'auto'`: a node that names no relay picks relays from the trackers, registers with two, advertises
 // them in its record, and moves to another when one dies. The composition is the relay client with no relays
 // and the metatracker client as its discovery.
-import { createContactRecord, encodeContactRecord, generateIdentity } from '@egtp/identity'
+import { createContactRecord, generateIdentity } from '@egtp/identity'
+import type { NodeIdentity } from '@egtp/identity'
 import type { ContactRecord } from '@egtp/interface'
 import { createNode } from '@egtp/node'
 import { relayClient, relayServer } from '@egtp/relay'
@@ -11,7 +12,7 @@ import { trackers } from '../../src/client/index.ts'
 import { ask, dialing, listening, rawNode, testnet, until } from '../helpers/net.ts'
 import type { Cleanup } from '../helpers/net.ts'
 
-async function startRelay (cleanup: Cleanup): Promise<{ server: RelayServer, record: ContactRecord, stop: () => Promise<void> }> {
+async function startRelay (cleanup: Cleanup): Promise<{ server: RelayServer, identity: NodeIdentity, record: ContactRecord, stop: () => Promise<void> }> {
   const transport = dialing()
   const identity = generateIdentity()
   const server = relayServer({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 } })({ transport, identity })
@@ -22,7 +23,7 @@ async function startRelay (cleanup: Cleanup): Promise<{ server: RelayServer, rec
   // The relay's operator publishes its signed record (service `relay`) to the trackers.
   const { host, port } = server.address()
   const record = createContactRecord(identity, { seq: 1, expiresAt: Date.now() + 600_000, endpoints: [{ kind: 'tcp', host, port }], services: ['relay'] })
-  return { server, record, stop }
+  return { server, identity, record, stop }
 }
 
 describe('relay: auto', () => {
@@ -30,9 +31,14 @@ describe('relay: auto', () => {
     const net = await testnet(onTestFinished, { size: 2, server: { publishesPerSecond: 100 } })
     const relays = await Promise.all([0, 1, 2].map(async () => await startRelay(onTestFinished)))
     const publisher = await rawNode(onTestFinished, net.records())
+    // Each relay's record is announced by a client with the relay's identity, carried by another node.
     for (const r of relays) {
-      for (const t of net.trackers) expect(await ask(publisher, t.node.nodeId, { t: 'mp', r: encodeContactRecord(r.record) })).toMatchObject({ h: expect.any(Number) })
+      const announcer = trackers({ trackers: net.records(), identity: r.identity })
+      announcer.attach(publisher)
+      await announcer.announce(r.record)
+      onTestFinished(() => announcer.stop())
     }
+    for (const t of net.trackers) expect(await ask(publisher, t.node.nodeId, { t: 'md', s: 'relay', n: 10 })).toMatchObject({ t: 'mda', r: { length: 3 } })
 
     // The metatracker client is made first: it is the relay client's discovery, then the node's.
     const bIdentity = generateIdentity()
