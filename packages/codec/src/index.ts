@@ -31,6 +31,11 @@ export {
   SessionInit, SessionResponse, SessionData, SessionUnknownHint, SessionClockRefusal, sessionMessages, MAX_HANDSHAKE_BYTES
 } from './messages/session.ts'
 export { RelayChallenge, RelayHello, RelayWelcome, RelayClose, RelaySend, RelayAccepted, RelayRefused, RelayLost, RelayDelivered, RelayDeliver, RelayAck, RelayPoll, RelayPollDone, RelayPing, relayMessages, RELAY_NONCE_BYTES, RELAY_EPOCH_BYTES, MAX_RELAY_BATCH } from './messages/relay.ts'
+export {
+  TrackerPublish, TrackerPublishAnswer, TrackerLookup, TrackerLookupAnswer, TrackerDiscover, TrackerDiscoverAnswer,
+  TrackerGoodbye, TrackerGoodbyeAnswer, trackerRequestMessages, trackerAnswerMessages, MAX_TRACKER_RECORD_BYTES,
+  MAX_LOOKUP_IDS, MAX_DISCOVER_RECORDS
+} from './messages/metatracker.ts'
 export { ContactRecordMessage, contactRecordFields, recordMessages, MAX_ENDPOINTS, MAX_SERVICES } from './messages/record.ts'
 export { BOOTPAGE_FORMAT_VERSION, MAX_BOOTPAGE_RECORDS, bootpageSignedFields, bootpageSignedValue } from './messages/bootpage.ts'
 export {

@@ -69,6 +69,8 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
   #shutdown = new AbortController()
   #tickTimer: ReturnType<typeof setInterval> | undefined
   #shopTimer: ReturnType<typeof setInterval> | undefined
+  #shopRetry: ReturnType<typeof setTimeout> | undefined
+  #shopRetryMs = 0
   #advertised = ''
   /** The last send's peer and link (see {@link send}). */
   #lastPeer = ''
@@ -108,6 +110,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'relay client stopped'))
     clearInterval(this.#tickTimer)
     clearInterval(this.#shopTimer)
+    clearTimeout(this.#shopRetry)
     for (const link of this.#links.values()) link.close()
     this.#links.clear()
     this.#lastLink = undefined
@@ -294,6 +297,16 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     }
     this.#fill()
     this.#updateAdvertised()
+    // Discovery found no relay to add (e.g. it was asked before the node could send): ask again soon,
+    // backing off to the shop interval, rather than a whole interval later.
+    if (this.#config.register && this.#registered().length < this.#config.maxRelays && this.#ranked().length === 0) {
+      this.#shopRetryMs = Math.min(Math.max(this.#config.reconnectMinMs, this.#shopRetryMs * 2), this.#config.shopIntervalMs)
+      clearTimeout(this.#shopRetry)
+      this.#shopRetry = setTimeout(() => { void this.#shop() }, this.#shopRetryMs)
+      this.#shopRetry.unref()
+    } else {
+      this.#shopRetryMs = 0
+    }
   }
 
   #tick (): void {

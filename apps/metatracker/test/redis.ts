@@ -1,0 +1,50 @@
+import { spawn, spawnSync } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** Whether `redis-server` can run here. Under CI=true a missing binary is a failure, not a skip. */
+export function redisAvailable (): boolean {
+  const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
+  if (!found) {
+    if (process.env.CI === 'true') throw new Error('redis-server is not installed, and CI=true: the Redis tests must run in CI')
+    console.warn('NOTICE: redis-server is not installed: the Redis store tests are SKIPPED (install redis-server to run them)')
+  }
+  return found
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
+export interface RedisProcess { url: string, port: number, child: ChildProcess, stop: () => Promise<void> }
+
+/** A private redis-server on a free loopback port, in a temporary directory, nothing saved. */
+export async function startRedis (): Promise<RedisProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'egtp-redis-'))
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`redis-server did not start: ${out}`)) }, 10_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve() }
+    })
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`redis-server exited with ${String(code)}: ${out}`)) })
+  })
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await new Promise(resolve => child.once('exit', resolve))
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+  return { url: `redis://127.0.0.1:${port}`, port, child, stop }
+}

@@ -1,0 +1,351 @@
+import { MAX_DISCOVER_RECORDS } from '@egtp/codec'
+import { decodeContactRecord, encodeContactRecord, nodeIdToBytes, parseNodeId, verifyContactRecord } from '@egtp/identity'
+import type { NodeIdentity } from '@egtp/identity'
+import { EgtpError, TypedEventTarget, disabledComponentLogger, isAbortError, systemClock } from '@egtp/interface'
+import type { AbortOptions, Announcer, Clock, ContactRecord, Discovery, Logger, Lookup } from '@egtp/interface'
+import type { EgtpNode } from '@egtp/node'
+import { TRACKER_QUERY_TYPE, TRACKER_SERVICE, answerCodec, codeFromWire, requestCodec, signGoodbye } from '../protocol.ts'
+import type { TrackerAnswer, TrackerRequest } from '../protocol.ts'
+import { resolveClientConfig } from './config.ts'
+import type { MetatrackerClientConfig, MetatrackerClientInit } from './config.ts'
+
+/** What one tracker did for this client. */
+export interface TrackerStats {
+  requests: number
+  /** No answer, a refusal, or an undecodable answer. */
+  failures: number
+  /** Records it returned that were forged, re-signed, expired, garbage, for another node, or older than another tracker's. */
+  badRecords: number
+}
+
+export interface MetatrackerClientEvents extends Record<string, unknown> {
+  /** A tracker returned a record that failed verification or was stale; it was ignored. */
+  'tracker:bad-record': { trackerId: string, reason: string }
+  /** The node's record was published to `trackerId` (held for `heldMs`). */
+  'tracker:announce': { trackerId: string, seq: number, heldMs: number }
+}
+
+type Answer<T extends TrackerAnswer['t']> = Extract<TrackerAnswer, { t: T }>
+const EXPECTED = { mp: 'mpa', ml: 'mla', md: 'mda', mg: 'mga' } as const
+
+/**
+ * The node's lookup, discovery and announcer through metatrackers. Give it to `createNode` as `lookup`,
+ * `discovery` and `announcer`, then {@link MetatrackerClient.attach} the node before starting it. Trackers
+ * are never trusted: every record is verified, the newest valid one wins, and a tracker that hands out a bad
+ * record is counted ({@link MetatrackerClient.stats}).
+ */
+export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents> implements Lookup, Discovery, Announcer {
+  readonly config: MetatrackerClientConfig
+  readonly #trackers = new Map<string, ContactRecord>()
+  readonly #stats = new Map<string, TrackerStats>()
+  readonly #identity: NodeIdentity | undefined
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #cache = new Map<string, { record: ContactRecord, fetchedAt: number }>()
+  readonly #inflight = new Map<string, Promise<ContactRecord | undefined>>()
+  readonly #shutdown = new AbortController()
+  #node: EgtpNode | undefined
+  #own: ContactRecord | undefined
+  #publishedTo = new Set<string>()
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #retryMs: number
+
+  constructor (init: MetatrackerClientInit) {
+    super()
+    this.config = resolveClientConfig(init)
+    if (!Array.isArray(init.trackers) || init.trackers.length === 0) throw new TypeError('trackers must list at least one tracker record')
+    if (init.trackers.length > this.config.maxTrackers) throw new RangeError(`at most maxTrackers (${this.config.maxTrackers}) trackers`)
+    this.#clock = init.clock ?? systemClock
+    for (const r of init.trackers) this.#addTracker(verifyContactRecord(r, { now: this.#clock.now() }))
+    this.#identity = init.identity
+    this.#log = (init.logger ?? disabledComponentLogger).forComponent('metatracker-client')
+    this.#retryMs = this.config.retryMinMs
+  }
+
+  /** The node requests travel through (before it starts): learns the trackers' records. */
+  attach (node: EgtpNode): void {
+    if (this.#node !== undefined && this.#node !== node) throw new TypeError('already attached to another node')
+    this.#node = node
+    for (const r of this.#trackers.values()) node.addContact(r)
+  }
+
+  /** Per-tracker counts, by tracker node ID. */
+  stats (): Record<string, TrackerStats> {
+    return Object.fromEntries([...this.#stats].map(([id, s]) => [id, { ...s }]))
+  }
+
+  /** The trackers known (bootstrap ones and any added with {@link MetatrackerClient.addTracker}). */
+  trackerIds (): string[] {
+    return [...this.#trackers.keys()]
+  }
+
+  /**
+   * Use another tracker (e.g. one found by `discover('metatracker')`); its record is verified. A newer record
+   * of a known tracker replaces the old one. Returns false when `maxTrackers` are known already.
+   * @throws {EgtpError} the verification errors of `verifyContactRecord`
+   */
+  addTracker (record: ContactRecord): boolean {
+    const verified = verifyContactRecord(record, { now: this.#clock.now() })
+    const known = this.#trackers.get(verified.nodeId)
+    if (known === undefined && this.#trackers.size >= this.config.maxTrackers) return false
+    if (known !== undefined && known.seq >= verified.seq) return true
+    this.#addTracker(verified)
+    this.#node?.addContact(verified)
+    return true
+  }
+
+  /** Ask the trackers for other trackers (service `metatracker`) and use them, up to `maxTrackers`; returns how many are known. */
+  async discoverTrackers (options: AbortOptions = {}): Promise<number> {
+    for (const r of await this.discover(TRACKER_SERVICE, { ...options, limit: this.config.maxTrackers })) {
+      if (r.nodeId !== this.#identity?.nodeId) this.addTracker(r)
+    }
+    return this.#trackers.size
+  }
+
+  /**
+   * The newest valid record of `nodeId` among the trackers asked (several at once), or a cached one.
+   * @throws {EgtpError} ERR_BAD_NODE_ID; rethrows `signal.reason` on abort
+   */
+  async lookup (nodeId: string, options: AbortOptions = {}): Promise<ContactRecord | undefined> {
+    options.signal?.throwIfAborted()
+    const id = parseNodeId(nodeId)
+    const tracker = this.#trackers.get(id)
+    if (tracker !== undefined) return tracker
+    const now = this.#clock.now()
+    const cached = this.#cache.get(id)
+    if (cached !== undefined && cached.record.expiresAt > now && now - cached.fetchedAt < this.config.cacheFreshMs) return cached.record
+    let pending = this.#inflight.get(id)
+    if (pending === undefined) {
+      pending = this.#lookupFresh(id).finally(() => this.#inflight.delete(id))
+      this.#inflight.set(id, pending)
+    }
+    return await raceAbort(pending, options.signal)
+  }
+
+  async #lookupFresh (id: string): Promise<ContactRecord | undefined> {
+    const request: TrackerRequest = { t: 'ml', ids: [nodeIdToBytes(id)] }
+    const results = await Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) })))
+    let best: { record: ContactRecord, from: string } | undefined
+    const got: Array<{ record: ContactRecord, from: string }> = []
+    let answered = false
+    for (const { t, answer } of results) {
+      if (answer === undefined) continue
+      answered = true
+      for (const bytes of answer.r) {
+        const record = this.#checkRecord(t, bytes, r => r.nodeId === id ? undefined : 'a record of another node')
+        if (record === undefined) continue
+        got.push({ record, from: t })
+        if (best === undefined || record.seq > best.record.seq) best = { record, from: t }
+      }
+    }
+    // A tracker that answered with an older record than another one did is serving stale data.
+    if (best !== undefined) for (const g of got) if (g.record.seq < best.record.seq) this.#bad(g.from, 'an older record than another tracker had')
+    const cached = this.#cache.get(id)
+    if (best === undefined) {
+      // Nobody answered: what we had still holds until it expires. Everybody answered "unknown": forget it.
+      if (!answered && cached !== undefined && cached.record.expiresAt > this.#clock.now()) return cached.record
+      if (answered) this.#cache.delete(id)
+      return undefined
+    }
+    const record = cached !== undefined && cached.record.seq > best.record.seq && cached.record.expiresAt > this.#clock.now() ? cached.record : best.record
+    this.#remember(id, record)
+    return record
+  }
+
+  /**
+   * Up to `limit` records offering `service` (e.g. `relay`), merged from several trackers, verified, newest
+   * per node, in random order.
+   */
+  async discover (service: string, options: AbortOptions & { limit?: number } = {}): Promise<ContactRecord[]> {
+    options.signal?.throwIfAborted()
+    if (typeof service !== 'string' || service.length === 0 || service.length > 32) throw new TypeError('service must be a string of 1..32 characters')
+    const limit = Math.min(options.limit ?? MAX_DISCOVER_RECORDS, MAX_DISCOVER_RECORDS)
+    const request: TrackerRequest = { t: 'md', s: service, n: limit }
+    const results = await raceAbort(Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) }))), options.signal)
+    const byId = new Map<string, ContactRecord>()
+    for (const { t, answer } of results) {
+      for (const bytes of answer?.r ?? []) {
+        const record = this.#checkRecord(t, bytes, r => r.services.includes(service) ? undefined : `a record without service ${service}`)
+        if (record === undefined) continue
+        const held = byId.get(record.nodeId)
+        if (held === undefined || held.seq < record.seq) byId.set(record.nodeId, record)
+      }
+    }
+    return shuffle([...byId.values()]).slice(0, limit)
+  }
+
+  /**
+   * Publish the node's record to several trackers (the node calls this at start, whenever its endpoints
+   * change, and before the record's TTL runs out). It is published again before the trackers forget it.
+   * @throws {EgtpError} ERR_UNREACHABLE when no tracker accepted it (the cause has each tracker's refusal)
+   */
+  async announce (record: ContactRecord, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    if (this.#shutdown.signal.aborted) return
+    this.#own = record
+    await raceAbort(this.#publish(), options.signal)
+  }
+
+  async #publish (): Promise<void> {
+    const own = this.#own
+    if (own === undefined || this.#shutdown.signal.aborted) return
+    clearTimeout(this.#timer)
+    const request: TrackerRequest = { t: 'mp', r: encodeContactRecord(own) }
+    const targets = this.#pick()
+    const results = await Promise.all(targets.map(async t => ({ t, answer: await this.#ask(t, request) })))
+    if (this.#own !== own || this.#shutdown.signal.aborted) return // superseded while in flight
+    let heldMs = Infinity
+    const refusals: string[] = []
+    for (const { t, answer } of results) {
+      if (answer?.h === undefined) {
+        refusals.push(`${t}: ${answer?.c ?? 'no answer'}`)
+        continue
+      }
+      heldMs = Math.min(heldMs, answer.h)
+      this.#publishedTo.add(t)
+      this.safeDispatch('tracker:announce', { trackerId: t, seq: own.seq, heldMs: answer.h })
+    }
+    const ok = heldMs !== Infinity
+    // Publish again at half the shortest hold (every tracker keeps it), or soon after a failure.
+    const delay = ok && refusals.length === 0 ? Math.max(1000, heldMs / 2) : this.#retryMs
+    this.#retryMs = ok && refusals.length === 0 ? this.config.retryMinMs : Math.min(this.#retryMs * 2, Math.max(this.config.retryMinMs, heldMs / 2, 60_000))
+    this.#timer = setTimeout(() => { void this.#publish().catch(err => { this.#log.error('publishing failed: %e', err) }) }, delay)
+    this.#timer.unref?.()
+    if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${refusals.join('; ')}`)
+  }
+
+  /**
+   * Withdraw the node's record from the trackers it was published to (a signed goodbye). Needs `identity`.
+   * @returns how many trackers removed it
+   */
+  async withdraw (options: AbortOptions = {}): Promise<number> {
+    options.signal?.throwIfAborted()
+    clearTimeout(this.#timer)
+    const own = this.#own
+    if (own === undefined || this.#identity === undefined) return 0
+    const request: TrackerRequest = { t: 'mg', id: this.#identity.nodeIdBytes, k: this.#identity.publicKey, q: own.seq, g: signGoodbye(this.#identity, own.seq) }
+    const targets = [...this.#publishedTo]
+    this.#publishedTo.clear()
+    const answers = await raceAbort(Promise.all(targets.map(async t => await this.#ask(t, request, this.config.goodbyeTimeoutMs))), options.signal)
+    return answers.filter(a => a?.d === true).length
+  }
+
+  /** Send the goodbye (bounded by `goodbyeTimeoutMs`) and stop publishing. Call before the node stops. */
+  async stop (): Promise<void> {
+    if (this.#shutdown.signal.aborted) return
+    try {
+      await this.withdraw()
+    } finally {
+      clearTimeout(this.#timer)
+      this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'metatracker client stopped'))
+    }
+  }
+
+  /** One request to one tracker; undefined (and counted) when it fails or answers with a refusal. */
+  async #ask<T extends TrackerRequest> (trackerId: string, request: T, timeoutMs = this.config.requestTimeoutMs): Promise<Answer<(typeof EXPECTED)[T['t']]> | undefined> {
+    const node = this.#node
+    if (node === undefined) throw new EgtpError('ERR_NOT_STARTED', 'attach the node to the metatracker client first')
+    const stats = this.#statsOf(trackerId)
+    stats.requests++
+    try {
+      const reply = await node.query(trackerId, TRACKER_QUERY_TYPE, requestCodec.encode(request), { timeoutMs })
+      if (!(reply instanceof Uint8Array)) throw new EgtpError('ERR_MALFORMED', 'answer is not bytes')
+      const answer = answerCodec.decode(reply)
+      if (answer.t !== EXPECTED[request.t]) throw new EgtpError('ERR_MALFORMED', `answer ${answer.t} to ${request.t}`)
+      if (answer.c !== undefined) {
+        stats.failures++
+        this.#log('tracker %s refused %s: %s', trackerId, request.t, codeFromWire(answer.c))
+        return request.t === 'mp' ? answer as never : undefined
+      }
+      return answer as never
+    } catch (err) {
+      stats.failures++
+      if (!isAbortError(err)) this.#log('tracker %s failed %s: %e', trackerId, request.t, err)
+      return undefined
+    }
+  }
+
+  /** Decode and verify a record a tracker returned; undefined (and counted) when it is bad. */
+  #checkRecord (trackerId: string, bytes: Uint8Array, problem: (r: ContactRecord) => string | undefined): ContactRecord | undefined {
+    let record: ContactRecord
+    try {
+      record = decodeContactRecord(bytes, { now: this.#clock.now() })
+    } catch (err) {
+      this.#bad(trackerId, (err as Error).message)
+      return undefined
+    }
+    const why = problem(record)
+    if (why !== undefined) {
+      this.#bad(trackerId, why)
+      return undefined
+    }
+    return record
+  }
+
+  #bad (trackerId: string, reason: string): void {
+    this.#statsOf(trackerId).badRecords++
+    this.#log('tracker %s returned a bad record: %s', trackerId, reason)
+    this.safeDispatch('tracker:bad-record', { trackerId, reason })
+  }
+
+  #statsOf (trackerId: string): TrackerStats {
+    let s = this.#stats.get(trackerId)
+    if (s === undefined) this.#stats.set(trackerId, s = { requests: 0, failures: 0, badRecords: 0 })
+    return s
+  }
+
+  #addTracker (record: ContactRecord): void {
+    this.#trackers.set(record.nodeId, record)
+  }
+
+  /** `fanout` trackers, a random choice each time, so no tracker is always asked first. */
+  #pick (): string[] {
+    return shuffle([...this.#trackers.keys()]).slice(0, this.config.fanout)
+  }
+
+  #remember (id: string, record: ContactRecord): void {
+    if (this.config.maxCachedRecords === 0) return
+    this.#cache.delete(id)
+    if (this.#cache.size >= this.config.maxCachedRecords) this.#cache.delete(this.#cache.keys().next().value!)
+    this.#cache.set(id, { record, fetchedAt: this.#clock.now() })
+  }
+}
+
+function shuffle<T> (items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const x = items[i]!
+    items[i] = items[j]!
+    items[j] = x
+  }
+  return items
+}
+
+async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return await promise
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * The node's lookup, discovery and announcer through metatrackers.
+ * @example
+ * ```ts
+ * const identity = generateIdentity()
+ * const mt = trackers({ trackers: [trackerRecord], identity })
+ * const node = await createNode({ identity, commstrats: [tcp({ listen })()], lookup: mt, discovery: mt, announcer: mt })
+ * mt.attach(node)
+ * await node.start() // publishes its record; node.query(peerId, …) now finds peers by ID alone
+ * ```
+ */
+export function trackers (init: MetatrackerClientInit): MetatrackerClient {
+  return new MetatrackerClient(init)
+}
