@@ -28,6 +28,9 @@ export interface ReceiverHooks {
  */
 const ACK_PROMPT_BYTES = 64 * 1024
 
+/** Codes of a frame that is not a session frame at all: its path is closed at once (`ReturnPath.reject`). */
+const GARBAGE = new Set(['ERR_MALFORMED', 'ERR_UNKNOWN_TYPE', 'ERR_FIELD', 'ERR_VERSION', 'ERR_FRAME_TOO_LARGE'])
+
 const SESSION_DROP: Record<string, DropReason> = {
   ERR_AUTH: 'auth', ERR_REPLAY: 'replay', ERR_SELF: 'self', ERR_CLOCK_WINDOW: 'clock-window', ERR_RATE_LIMITED: 'rate-limited'
 }
@@ -77,6 +80,12 @@ export class Receiver {
       res = sessions.open(frame, path.authenticatedSender !== undefined ? { authenticatedSender: path.authenticatedSender } : {})
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
+      if (GARBAGE.has(code)) {
+        // Not EGTP: whoever sent it on this path is broken or hostile. Other failures (an unknown session, a
+        // replay, a bad tag) can happen to honest peers and leave the path open.
+        stats.protocolViolations++
+        path.reject?.(err as Error)
+      }
       this.drop(SESSION_DROP[code] ?? (code.startsWith('ERR_') && code !== 'ERR_HANDSHAKE' && code !== 'ERR_UNKNOWN_SESSION' ? 'decode' : 'session'), undefined, undefined, err as Error)
       return
     }
@@ -84,6 +93,7 @@ export class Receiver {
       path.reply(reply, { signal: this.#ctx.shutdown }).catch((err: unknown) => { this.#ctx.log.trace('handshake reply on %s failed: %e', path.description, err) })
     }
     if (res.peer === undefined) return
+    path.authenticated?.()
     let peer: Peer
     try {
       peer = this.#peers.getOrCreate(res.peer.nodeId)
