@@ -30,7 +30,7 @@ export {
 export {
   SessionInit, SessionResponse, SessionData, SessionUnknownHint, sessionMessages, MAX_HANDSHAKE_BYTES
 } from './messages/session.ts'
-export { RelayChallenge, RelayHello, RelayWelcome, RelayClose, RelaySend, RelayAccepted, RelayRefused, RelayLost, RelayDelivered, RelayDeliver, RelayAck, RelayPoll, RelayPollDone, RelayPing, relayMessages, RELAY_NONCE_BYTES, RELAY_EPOCH_BYTES, MAX_RELAY_BATCH } from './messages/relay.ts'
+export { RelayChallenge, RelayHello, RelayWelcome, RelayClose, RelaySend, RelayAccepted, RelayRefused, RelayLost, RelayDelivered, RelayDeliver, RelayAck, RelayPoll, RelayPollDone, RelayPing, relayMessages, RELAY_NONCE_BYTES, RELAY_EPOCH_BYTES, MAX_RELAY_BATCH, MAX_RELAY_WORK_BITS, MAX_RELAY_WORK_BYTES } from './messages/relay.ts'
 export { ContactRecordMessage, contactRecordFields, recordMessages, MAX_ENDPOINTS, MAX_SERVICES } from './messages/record.ts'
 export {
   QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage, nodeMessages, MAX_TYPE_CHARS,
