@@ -42,8 +42,10 @@ export function checkWork (nonce: Uint8Array, publicKey: Uint8Array, solution: U
  */
 export async function solveWork (nonce: Uint8Array, publicKey: Uint8Array, bits: number, signal?: AbortSignal): Promise<Uint8Array> {
   if (!Number.isInteger(bits) || bits < 0 || bits > MAX_RELAY_WORK_BITS) throw new RangeError(`work bits must be 0..${MAX_RELAY_WORK_BITS}, got ${bits}`)
+  signal?.throwIfAborted()
   const solution = new Uint8Array(WORK_SOLUTION_BYTES)
   const view = new DataView(solution.buffer)
+  const prefix = createHash('sha256').update(context).update(nonce).update(publicKey) // hashed once, copied per try
   for (let counter = 0; ; counter++) {
     if (counter % WORK_CHUNK === 0 && counter > 0) {
       await new Promise(resolve => setImmediate(resolve))
@@ -51,6 +53,6 @@ export async function solveWork (nonce: Uint8Array, publicKey: Uint8Array, bits:
     }
     view.setUint32(0, Math.floor(counter / 2 ** 32))
     view.setUint32(4, counter >>> 0)
-    if (checkWork(nonce, publicKey, solution, bits)) return solution
+    if (leadingZeroBits(prefix.copy().update(solution).digest()) >= bits) return solution
   }
 }
