@@ -19,7 +19,7 @@
  * ```
  */
 export { relayServer, RelayServer, renderPrometheus } from './server/index.ts'
-export type { RelayServerComponents, RelayServerEvents, RelayServerInit, RelayServerStats } from './server/index.ts'
+export type { LogDamage, RelayServerComponents, RelayServerEvents, RelayServerInit, RelayServerStats } from './server/index.ts'
 export { relayClient, RelayClient } from './client/index.ts'
 export type { RelayClientComponents, RelayClientEvents, RelayClientInit, RelayStatus } from './client/index.ts'
 export { HELLO_CONTEXT, relayCodec } from './protocol.ts'

@@ -20,6 +20,12 @@ export interface RelayServerInit {
   dataDir?: string
   /** fsync each group commit of the log (default true). Turning it off trades crash safety for speed. */
   fsync?: boolean
+  /**
+   * When the log is damaged inside (not just a torn tail): true (default) replays what is intact, keeps the
+   * damaged file beside it, starts a new epoch and reports what was dropped (`store:repaired`); false refuses
+   * to start with ERR_RELAY_STORE and leaves the log untouched.
+   */
+  repairCorruptStore?: boolean
   maxMessageBytes?: number
   maxQueuedMessagesPerClient?: number
   maxQueuedBytesPerClient?: number
@@ -69,6 +75,7 @@ export function resolveServerConfig (init: RelayServerInit): RelayServerConfig {
   const config: RelayServerConfig = {
     listen: { kind: 'tcp', host: listen.host, port: listen.port },
     fsync: init.fsync ?? true,
+    repairCorruptStore: init.repairCorruptStore ?? true,
     maxMessageBytes,
     maxQueuedMessagesPerClient: int('maxQueuedMessagesPerClient', init.maxQueuedMessagesPerClient, DEFAULT_MAX_QUEUED_MESSAGES_PER_CLIENT, 1, 10_000_000),
     maxQueuedBytesPerClient: int('maxQueuedBytesPerClient', init.maxQueuedBytesPerClient, DEFAULT_MAX_QUEUED_BYTES_PER_CLIENT, maxMessageBytes, 2 ** 40),

@@ -18,6 +18,7 @@ import type { ClientQueue, QueuedMessage } from './mailbox.ts'
 import { SenderBucket } from './rate.ts'
 import { sourceOf } from './source.ts'
 import { LogStore } from './store.ts'
+import type { LogDamage } from './store.ts'
 import { OWN_FRAME_BYTES, decodeRelay, deliverInPlace, encodeDeliverOne } from '../wire.ts'
 import type { RelayServerStats } from './metrics.ts'
 
@@ -36,8 +37,11 @@ export interface RelayServerEvents extends Record<string, unknown> {
   'client:connect': { nodeId: string }
   /** A registered client's connection closed; its queue stays. */
   'client:disconnect': { nodeId: string }
-  /** The persistent log ended in a torn record (a crash mid-append), which was cut off. */
-  'store:repaired': { truncatedBytes: number }
+  /**
+   * The persistent log ended in a torn record (a crash mid-append), which was cut off; or it was damaged inside
+   * and repaired (`damage`: what was dropped, where the damaged file was kept; the epoch is new).
+   */
+  'store:repaired': { truncatedBytes: number, damage?: LogDamage }
 }
 
 /**
@@ -106,13 +110,16 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
           compactMinBytes: this.#config.compactMinBytes,
           logger: this.#log,
           random: this.#random,
-          now: () => this.#clock.now()
+          now: () => this.#clock.now(),
+          repair: this.#config.repairCorruptStore
         }, this.#mailbox, nodeIdFromBytes)
         this.#store = opened.store
         this.#epoch = opened.epoch
-        if (opened.truncatedBytes > 0) {
+        if (opened.truncatedBytes > 0 || opened.damage !== undefined) {
           this.#counters.storeRepairs++
-          this.safeDispatch('store:repaired', { truncatedBytes: opened.truncatedBytes })
+          this.safeDispatch('store:repaired', opened.damage !== undefined
+            ? { truncatedBytes: opened.truncatedBytes, damage: opened.damage }
+            : { truncatedBytes: opened.truncatedBytes })
         }
         this.#forgetIdle()
         this.#log('replayed %d queued messages for %d clients', this.#mailbox.totalMessages, this.#mailbox.clients.size)
