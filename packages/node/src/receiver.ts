@@ -93,6 +93,11 @@ export class Receiver {
       path.reply(reply, { signal: this.#ctx.shutdown }).catch((err: unknown) => { this.#ctx.log.trace('handshake reply on %s failed: %e', path.description, err) })
     }
     if (res.peer === undefined) return
+    // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
+    // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
+    // nor becomes the peer's return path, or a replay would divert our traffic for the peer to the replayer.
+    const fresh = res.plaintext !== undefined || res.replies.length > 0
+    if (!fresh) return
     path.authenticated?.()
     let peer: Peer
     try {
