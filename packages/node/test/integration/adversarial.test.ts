@@ -52,10 +52,12 @@ class Wire {
 interface Arena { node: EgtpNode, strat: TcpCommstrat, endpoint: TcpEndpoint, hand: SessionManager, handId: NodeIdentity, tick: (ms: number) => void }
 
 /** A node under test, and a hand-driven peer (a SessionManager on a fake clock). */
-async function arena (cleanup: (fn: () => Promise<void> | void) => void, authTimeoutMs = 60_000): Promise<Arena> {
+async function arena (cleanup: (fn: () => Promise<void> | void) => void, authTimeoutMs = 60_000, maxHandshakesPerSecond?: number): Promise<Arena> {
   const dir = memoryDirectory()
   const strat = tcp({ listen: LISTEN, authTimeoutMs })()
-  const node = await createNode({ commstrats: [strat], lookup: dir, announcer: dir })
+  const node = await createNode({
+    commstrats: [strat], lookup: dir, announcer: dir, ...(maxHandshakesPerSecond !== undefined ? { sessions: { maxHandshakesPerSecond } } : {})
+  })
   cleanup(async () => { await node.stop() })
   await node.start()
   const handId = generateIdentity()
@@ -159,4 +161,33 @@ describe('replays and forgeries over TCP', () => {
     expect(a.node.stats().handshakes).toBe(handshakes)
     expect(a.node.stats().resets).toEqual({})
   })
+
+  test('a handshake flood from throwaway identities is rate-limited and the node keeps answering a real peer', async ({ onTestFinished }) => {
+    const a = await arena(onTestFinished, 60_000, 50)
+    a.node.handle('echo', p => p)
+    const flood = await Wire.open(a.endpoint, onTestFinished)
+    const initiations: Uint8Array[] = []
+    for (let i = 0; i < 300; i++) {
+      const m = new SessionManager({ identity: generateIdentity() })
+      initiations.push(m.seal(nodeKey(a.node), query('echo', i)).frame)
+      m.close()
+    }
+    for (const f of initiations) flood.send(f)
+    // Meanwhile a real peer (the hand) on its own connection.
+    const honest = await Wire.open(a.endpoint, onTestFinished)
+    await until(() => a.node.stats().framesReceived >= initiations.length, 10_000, 'the flood to arrive')
+    const seen = honest.frames.length
+    let answered = false
+    for (let attempt = 0; attempt < 40 && !answered; attempt++) { // the hand retries like a node would
+      honest.send(a.hand.seal(nodeKey(a.node), query('echo', 'real')).frame)
+      await new Promise(resolve => setTimeout(resolve, 250))
+      answered = opened(a, honest, seen).some(b => b.messages.some(m => !(m instanceof Error) && m.t === 'a' && m.p === 'real'))
+    }
+    expect(answered).toBe(true)
+    const s = a.node.stats()
+    expect(s.dropped['rate-limited']).toBeGreaterThan(0)
+    // Each accepted initiation cost one peer entry; refused ones cost nothing.
+    expect(s.handshakes).toBeLessThan(initiations.length)
+    expect(s.peers.known).toBeLessThanOrEqual(s.handshakes + 1)
+  }, 30_000)
 })
