@@ -1,13 +1,14 @@
 // Adversarial gaps: payloads at and just above the relay's limit, and a relay that answers garbage (over real
 // TCP on 127.0.0.1): the client fails with a code, backs off, and never crashes or hangs.
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
+import { once } from 'node:events'
 import type { Server, Socket } from 'node:net'
 import { MAX_RELAY_WORK_BITS } from '@egtp/codec'
 import { generateIdentity } from '@egtp/identity'
 import type { RelayEndpoint } from '@egtp/interface'
 import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
-import { relayCodec } from '../src/index.ts'
+import { relayCodec, relayServer, renderPrometheus } from '../src/index.ts'
 import { MemoryNetwork } from './helpers/memory-transport.ts'
 import { RawRelayConn } from './helpers/raw.ts'
 import { bytes, collect, registered, startClient, startServer, until } from './helpers/setup.ts'
@@ -92,3 +93,25 @@ describe('a relay that answers garbage', () => {
     expect(relay.accepted()).toBeGreaterThanOrEqual(2)
   })
 })
+
+describe('framing violations at the relay', () => {
+  test('an oversized length prefix or an end inside a frame, over real TCP, counts as a malformed frame', async ({ onTestFinished }) => {
+    const server = relayServer({ sweepIntervalMs: 20 })({ transport: tcp({ maxFrameBytes: 64 * 1024 })(), identity: generateIdentity() })
+    await server.start()
+    onTestFinished(() => server.stop())
+    const { host, port } = server.address()
+    expect(host).toBe('127.0.0.1')
+    for (const junk of [Buffer.of(0x7f, 0xff, 0xff, 0xff), Buffer.of(0, 0, 1, 0, 1, 2)]) {
+      const s = connect({ host, port })
+      s.on('error', () => {})
+      s.resume() // read (and drop) the challenge, so the close is seen
+      onTestFinished(() => { s.destroy() })
+      await once(s, 'connect')
+      s.end(junk)
+      if (!s.closed) await once(s, 'close')
+    }
+    await until(() => server.stats().malformedFrames === 2, 5000, 'both to be counted')
+    expect(renderPrometheus(server.stats())).toMatch(/^egtp_relay_malformed_frames_total 2$/m)
+  })
+})
+

@@ -201,7 +201,16 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     }
     this.#conns.set(sc.num, sc)
     conn.addEventListener('message', ({ detail }) => { this.#onFrame(sc, detail) })
-    conn.addEventListener('close', () => { this.#onClose(sc) })
+    conn.addEventListener('close', ({ detail }) => {
+      // A transport that broke the connection for its framing (an oversized length, an end inside a frame)
+      // saw a malformed frame the server never got to decode: count it like one.
+      const code = (detail.error as { code?: unknown } | undefined)?.code
+      if (sc.state !== 'closed' && (code === 'ERR_FRAME_TOO_LARGE' || code === 'ERR_MALFORMED')) {
+        this.#counters.malformedFrames++
+        this.#warn(sc, 'malformed', detail.error!.message)
+      }
+      this.#onClose(sc)
+    })
     sc.workBits = this.#admission.workBitsNow()
     if (sc.workBits > 0) this.#counters.workChallenges++
     sc.send({ t: 'rc', n: sc.nonce, id: this.#relayIdBytes, ...(sc.workBits > 0 ? { w: sc.workBits } : {}) })
