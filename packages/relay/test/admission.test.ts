@@ -186,7 +186,7 @@ describe('attacks are visible', () => {
     const lines: Array<{ level: string, message: string }> = []
     const { createComponentLogger } = await import('@egtp/interface')
     const logger = createComponentLogger('-egtp:*', line => { lines.push(line) })
-    const server = relayServer({ sweepIntervalMs: 20, authTimeoutMs: 50, maxClientsPerSource: 1, workBits: 0 })({ transport: net.transport(), identity: generateIdentity(), logger })
+    const server = relayServer({ sweepIntervalMs: 20, authTimeoutMs: 500, maxClientsPerSource: 1, workBits: 0 })({ transport: net.transport(), identity: generateIdentity(), logger })
     await server.start()
     onTestFinished(() => server.stop())
     for (let i = 0; i < 3; i++) {

@@ -77,7 +77,7 @@ const frameArb = fc.oneof(
 /** An honest client that must keep receiving, and a relay under fire. */
 async function arena (cleanup: (fn: () => Promise<void> | void) => void): Promise<{ net: MemoryNetwork, server: RelayServer, stillServes: () => Promise<void> }> {
   const net = new MemoryNetwork()
-  const server = await startServer(net.transport(), cleanup, { authTimeoutMs: 200, workBits: 0, maxClientsPerSource: 1000 })
+  const server = await startServer(net.transport(), cleanup, { authTimeoutMs: 2000, workBits: 0, maxClientsPerSource: 1000 })
   const b = await startClient(net.transport('192.0.2.2'), cleanup, { relays: [server.endpoint()] }, to)
   await registered(b)
   const inbox = collect(b)

@@ -87,7 +87,7 @@ const query = (type: string, payload: unknown): Uint8Array =>
 
 describe('replays and forgeries over TCP', () => {
   test('a captured bare initiation replayed on another connection neither authenticates it nor diverts replies', async ({ onTestFinished }) => {
-    const a = await arena(onTestFinished, 300)
+    const a = await arena(onTestFinished, 1000)
     let release!: () => void
     const held = new Promise<void>(resolve => { release = resolve })
     let invoked = 0
@@ -118,7 +118,7 @@ describe('replays and forgeries over TCP', () => {
   })
 
   test('a transport frame replayed on another connection is dropped as a replay and delivered once', async ({ onTestFinished }) => {
-    const a = await arena(onTestFinished, 300)
+    const a = await arena(onTestFinished, 1000)
     let handled = 0
     a.node.handle('count', () => ++handled)
     const honest = await Wire.open(a.endpoint, onTestFinished)

@@ -89,7 +89,7 @@ describe('garbage from a raw socket', () => {
 
   test('well-framed garbage is dropped and counted and its connection closed (at once when undecodable, else at the auth deadline), real peers are unaffected', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const t = await target(dir, onTestFinished, 300)
+    const t = await target(dir, onTestFinished, 1000)
     const peer = await startNode(dir, onTestFinished)
     const bodies = [new Uint8Array(0), Uint8Array.of(0), Uint8Array.of(1, 2, 3), noise(32, 1), noise(148, 2), noise(1000, 3), noise(60_000, 4)]
     for (let i = 0; i < 40; i++) bodies.push(noise(1 + ((i * 97) % 400), 100 + i))

@@ -25,7 +25,7 @@ describe('logs', () => {
     const logger = createComponentLogger('egtp:*', line => { lines.push(`${line.level} ${line.namespace} ${line.message}`) })
     const ids: NodeIdentity[] = [1, 2, 3].map(n => identityFromSeed(new Uint8Array(32).fill(0x40 + n)))
     const [relayId, aId, bId] = ids as [NodeIdentity, NodeIdentity, NodeIdentity]
-    const server = relayServer({ sweepIntervalMs: 20, authTimeoutMs: 200, maxClientsPerSource: 3, workLoadPercent: 0, workBits: 8 })({ transport: tcp()({ logger }), identity: relayId, logger })
+    const server = relayServer({ sweepIntervalMs: 20, authTimeoutMs: 1000, maxClientsPerSource: 3, workLoadPercent: 0, workBits: 8 })({ transport: tcp()({ logger }), identity: relayId, logger })
     await server.start()
     onTestFinished(() => server.stop())
     const dir = memoryDirectory()
@@ -38,7 +38,7 @@ describe('logs', () => {
     b.handle('echo', p => p)
     await b.start()
     await until(() => b.contactRecord()?.endpoints.some(e => e.kind === 'relay') === true)
-    const aTcp = tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], authTimeoutMs: 200 })({ logger })
+    const aTcp = tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], authTimeoutMs: 1000 })({ logger })
     const a = await createNode({ identity: aId, logger, lookup: dir, announcer: dir, commstrats: [aTcp, relayClient({ register: false })({ transport: aTcp, identity: aId, logger })] })
     onTestFinished(() => a.stop())
     a.handle('echo', p => p)
