@@ -107,6 +107,17 @@ export interface ReturnPath {
   reply: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
   /** False once the path can no longer carry a reply (its connection closed). */
   usable: () => boolean
+  /**
+   * The consumer calls this when a frame on this path authenticated its sender (it opened under a session).
+   * A transport that closes inbound connections which never authenticate (tcp's `authTimeoutMs`) keeps this
+   * one open from then on. Optional: paths that were authenticated by other means leave it out.
+   */
+  authenticated?: () => void
+  /**
+   * The consumer calls this when a frame on this path was not a protocol frame at all (undecodable): the
+   * transport closes the path's connection at once with `error`. Optional: a shared path (a relay) leaves it out.
+   */
+  reject?: (error: Error) => void
 }
 
 /** An inbound frame with its path. */

@@ -7,6 +7,11 @@ export interface Logger {
   (formatter: string, ...args: unknown[]): void
   error: (formatter: string, ...args: unknown[]) => void
   trace: (formatter: string, ...args: unknown[]) => void
+  /**
+   * Something hostile or wrong was refused (a protocol violation, a flood). Shown even when the namespace is
+   * off, like `error`. Optional for hand-made loggers: callers fall back to `error` (see {@link warnOf}).
+   */
+  warn?: (formatter: string, ...args: unknown[]) => void
   enabled: boolean
   newScope: (name: string) => Logger
 }
@@ -35,7 +40,10 @@ export const disabledLogger: Logger = makeDisabled()
 export const disabledComponentLogger: ComponentLogger = { forComponent: () => disabledLogger }
 
 /** Where formatted log lines go (apps choose: stderr, a file, a test capture). */
-export type LogSink = (line: { namespace: string, level: 'info' | 'error' | 'trace', message: string }) => void
+export type LogSink = (line: { namespace: string, level: 'info' | 'warn' | 'error' | 'trace', message: string }) => void
+
+/** The `warn` of `log`, or its `error` for a logger without one. */
+export const warnOf = (log: Logger): ((formatter: string, ...args: unknown[]) => void) => log.warn ?? log.error
 
 /** Matches `DEBUG`-style patterns: comma-separated, `*` wildcards, `-` prefix to exclude. */
 export function namespaceMatcher (pattern: string): (namespace: string) => boolean {
@@ -97,6 +105,7 @@ export function createComponentLogger (pattern: string, sink: LogSink): Componen
       // Errors are always worth a line, even when the namespace is off.
       const off = makeDisabled()
       off.error = (f, ...args) => { sink({ namespace, level: 'error', message: formatLogMessage(f, args) }) }
+      off.warn = (f, ...args) => { sink({ namespace, level: 'warn', message: formatLogMessage(f, args) }) }
       off.newScope = (name) => make(`${namespace}:${name}`)
       return off
     }
@@ -104,6 +113,7 @@ export function createComponentLogger (pattern: string, sink: LogSink): Componen
       (f: string, ...args: unknown[]) => { sink({ namespace, level: 'info', message: formatLogMessage(f, args) }) },
       {
         error: (f: string, ...args: unknown[]) => { sink({ namespace, level: 'error', message: formatLogMessage(f, args) }) },
+        warn: (f: string, ...args: unknown[]) => { sink({ namespace, level: 'warn', message: formatLogMessage(f, args) }) },
         trace: traceOn
           ? (f: string, ...args: unknown[]) => { sink({ namespace, level: 'trace', message: formatLogMessage(f, args) }) }
           : noop,

@@ -403,6 +403,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       handshakes: s.handshakes,
       resets: { ...s.resets },
       dropped: { ...s.dropped },
+      protocolViolations: s.protocolViolations,
       failed: { ...s.failed },
       queries: { pending: this.#queries.size, succeeded: s.queriesSucceeded, failed: s.queriesFailed, late: s.queriesLate },
       handlers: { running: this.#dispatcher.running, queued: this.#dispatcher.queued },

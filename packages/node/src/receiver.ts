@@ -29,6 +29,9 @@ export interface ReceiverHooks {
  */
 const ACK_PROMPT_BYTES = 64 * 1024
 
+/** Codes of a frame that is not a session frame at all: its path is closed at once (`ReturnPath.reject`). */
+const GARBAGE = new Set(['ERR_MALFORMED', 'ERR_UNKNOWN_TYPE', 'ERR_FIELD', 'ERR_VERSION', 'ERR_FRAME_TOO_LARGE'])
+
 const SESSION_DROP: Record<string, DropReason> = {
   ERR_AUTH: 'auth', ERR_REPLAY: 'replay', ERR_SELF: 'self', ERR_CLOCK_WINDOW: 'clock-window', ERR_RATE_LIMITED: 'rate-limited'
 }
@@ -82,6 +85,12 @@ export class Receiver {
       res = sessions.open(frame, path.authenticatedSender !== undefined ? { authenticatedSender: path.authenticatedSender } : {})
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
+      if (GARBAGE.has(code)) {
+        // Not EGTP: whoever sent it on this path is broken or hostile. Other failures (an unknown session, a
+        // replay, a bad tag) can happen to honest peers and leave the path open.
+        stats.protocolViolations++
+        path.reject?.(err as Error)
+      }
       this.drop(SESSION_DROP[code] ?? (code.startsWith('ERR_') && code !== 'ERR_HANDSHAKE' && code !== 'ERR_UNKNOWN_SESSION' ? 'decode' : 'session'), undefined, undefined, err as Error)
       // A refusal may carry a notice for the sender (the signed clock-window notice): it goes back the same way.
       for (const reply of refusalReplies(err)) this.#reply(path, reply)
@@ -89,6 +98,12 @@ export class Receiver {
     }
     for (const reply of res.replies) this.#reply(path, reply)
     if (res.peer === undefined) return
+    // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
+    // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
+    // nor becomes the peer's return path, or a replay would divert our traffic for the peer to the replayer.
+    const fresh = res.plaintext !== undefined || res.replies.length > 0
+    if (!fresh) return
+    path.authenticated?.()
     let peer: Peer
     try {
       peer = this.#peers.getOrCreate(res.peer.nodeId)

@@ -144,6 +144,11 @@ export interface NodeStats {
   resets: Record<string, number>
   /** Inbound frames or messages dropped, by reason. */
   dropped: Record<string, number>
+  /**
+   * Inbound frames that were not session frames at all (undecodable): each closed the path it came on (a TCP
+   * connection; the transport's own stats count its auth timeouts and refusals).
+   */
+  protocolViolations: number
   /** Outbound messages reported failed, by error code. */
   failed: Record<string, number>
   queries: { pending: number, succeeded: number, failed: number, late: number }
@@ -166,6 +171,7 @@ export class StatsCollector {
   bytesSent = 0
   bytesReceived = 0
   handshakes = 0
+  protocolViolations = 0
   queriesSucceeded = 0
   queriesFailed = 0
   queriesLate = 0

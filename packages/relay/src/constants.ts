@@ -20,6 +20,20 @@ export const DEFAULT_MAX_TOTAL_QUEUED_BYTES = 256 * 1024 * 1024
 export const DEFAULT_MESSAGE_TTL_MS = 24 * 60 * 60 * 1000
 /** Registered clients (connected or away) before new registrations get `ERR_RELAY_FULL`. */
 export const DEFAULT_MAX_CLIENTS = 10_000
+/**
+ * Client registrations from one source (an IPv4 address, or an IPv6 /64). Past it, the source's oldest away
+ * registration with an empty queue gives way, or the new one is refused with `ERR_RELAY_FULL`.
+ */
+export const DEFAULT_MAX_CLIENTS_PER_SOURCE = 64
+/**
+ * Proof of work asked of a new client registration under load, in leading zero bits of a SHA-256 (16: ~65k
+ * hashes, ~0.1 s of a client's CPU; one hash for the relay). 0 never asks.
+ */
+export const DEFAULT_WORK_BITS = 16
+/** Work is asked once registrations fill this percentage of `maxClients` (0: always). */
+export const DEFAULT_WORK_LOAD_PERCENT = 50
+/** Work is also asked while more than this many new clients registered in the last second. */
+export const DEFAULT_WORK_NEW_CLIENTS_PER_SECOND = 20
 /** An away client with an empty queue is forgotten after this long: 24 h. */
 export const DEFAULT_REGISTRATION_TTL_MS = 24 * 60 * 60 * 1000
 /** Open connections (authenticated or not) before new ones are refused. */

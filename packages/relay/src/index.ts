@@ -19,10 +19,11 @@
  * ```
  */
 export { relayServer, RelayServer, renderPrometheus } from './server/index.ts'
-export type { RelayServerComponents, RelayServerEvents, RelayServerInit, RelayServerStats } from './server/index.ts'
+export type { LogDamage, RelayServerComponents, RelayServerEvents, RelayServerInit, RelayServerStats } from './server/index.ts'
 export { relayClient, RelayClient } from './client/index.ts'
 export type { RelayClientComponents, RelayClientEvents, RelayClientInit, RelayStatus } from './client/index.ts'
 export { HELLO_CONTEXT, relayCodec } from './protocol.ts'
+export { WORK_CONTEXT, checkWork, solveWork } from './work.ts'
 export type { RelayMessage, RelayRole } from './protocol.ts'
 export {
   DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT, DEFAULT_MAX_QUEUED_MESSAGES_PER_CLIENT,
@@ -34,5 +35,6 @@ export {
   DEFAULT_RECONNECT_MAX_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_SEND_TIMEOUT_MS, DEFAULT_MAX_PENDING_SENDS,
   DEFAULT_MAX_PENDING_SEND_BYTES, DEFAULT_MAX_INFLIGHT_SENDS, DEFAULT_MAX_TRACKED_DELIVERIES,
   DEFAULT_MAX_TRACKED_DELIVERY_BYTES, DEFAULT_KEEPALIVE_MS, DEFAULT_MAX_SENDER_LINKS, DEFAULT_SENDER_IDLE_MS,
-  DEFAULT_SHOP_INTERVAL_MS, DEFAULT_MAX_RELAY_FAILURES, DEFAULT_RELAY_BAN_MS, RELAY_NODE_FLAGS
+  DEFAULT_SHOP_INTERVAL_MS, DEFAULT_MAX_RELAY_FAILURES, DEFAULT_RELAY_BAN_MS, RELAY_NODE_FLAGS,
+  DEFAULT_MAX_CLIENTS_PER_SOURCE, DEFAULT_WORK_BITS, DEFAULT_WORK_LOAD_PERCENT, DEFAULT_WORK_NEW_CLIENTS_PER_SECOND
 } from './constants.ts'

@@ -171,8 +171,9 @@ describe('limits are refused with codes, never silently', () => {
 
   test('per-client bytes, total bytes and registered clients', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
+    // workBits 0: the raw hello below carries no proof of work (admission.test.ts covers it).
     const server = await startServer(net.transport(), onTestFinished, {
-      maxMessageBytes: 1000, maxQueuedBytesPerClient: 2500, maxTotalQueuedBytes: 4000, maxClients: 2
+      maxMessageBytes: 1000, maxQueuedBytesPerClient: 2500, maxTotalQueuedBytes: 4000, maxClients: 2, workBits: 0
     })
     const ids = [generateIdentity(), generateIdentity()]
     for (const id of ids) {
@@ -181,9 +182,6 @@ describe('limits are refused with codes, never silently', () => {
       await c.stop()
     }
     await until(() => server.stats().connectedClients === 0)
-    const third = await RawRelayConn.open(net.transport(), server.endpoint())
-    onTestFinished(() => third.close())
-    await expect(third.authenticate(generateIdentity())).rejects.toThrow(/ERR_RELAY_FULL/)
     // The away clients' queues fill: 2 × 1000 fit per client, the 3rd is over its 2500 bytes.
     const a = await startClient(net.transport(), onTestFinished, { register: false })
     const to0 = ids[0]!.nodeId
@@ -195,6 +193,10 @@ describe('limits are refused with codes, never silently', () => {
     await a.send(to1, server.endpoint(), bytes(1000))
     await a.send(to1, server.endpoint(), bytes(1000))
     await expect(a.send(to1, server.endpoint(), bytes(1))).rejects.toMatchObject({ code: 'ERR_RELAY_FULL' })
+    // Both registrations hold messages, so neither gives way: a third client is refused.
+    const third = await RawRelayConn.open(net.transport(), server.endpoint())
+    onTestFinished(() => third.close())
+    await expect(third.authenticate(generateIdentity())).rejects.toThrow(/ERR_RELAY_FULL/)
     expect(server.stats()).toMatchObject({ queuedBytes: 4000, clients: 2 })
   })
 

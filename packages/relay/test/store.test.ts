@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest'
 import { relayServer } from '../src/index.ts'
 import type { RelayServer, RelayServerInit } from '../src/index.ts'
 import { MemoryNetwork } from './helpers/memory-transport.ts'
+import { RawRelayConn } from './helpers/raw.ts'
 import { collect, registered, startClient, str, text, until } from './helpers/setup.ts'
 import type { Cleanup } from './helpers/setup.ts'
 
@@ -30,6 +31,15 @@ function recordOffsets (log: Uint8Array): number[] {
   const out: number[] = []
   for (let at = 8; at < log.byteLength; at += 12 + view.getUint32(at)) out.push(at)
   return out
+}
+
+/** The epoch a relay announces in its welcome to `id` (a raw connection, closed at once). */
+async function welcomeEpoch (net: MemoryNetwork, server: RelayServer, id: NodeIdentity, cleanup: Cleanup): Promise<string> {
+  const raw = await RawRelayConn.open(net.transport(), server.endpoint())
+  cleanup(() => raw.close())
+  const welcome = await raw.authenticate(id, 'sender')
+  await raw.close()
+  return Buffer.from(welcome.e).toString('hex')
 }
 
 /** Queue `n` messages for an away client through a persistent relay; returns what a restart needs. */
@@ -127,19 +137,69 @@ describe('persistent queue', () => {
     ['a flipped bit in an early record body', (log: Uint8Array) => { const at = recordOffsets(log)[1]!; log[at + 14]! ^= 0x01 }],
     ['a damaged record header', (log: Uint8Array) => { const at = recordOffsets(log)[1]!; log[at + 1]! ^= 0x40 }],
     ['a wrong magic', (log: Uint8Array) => { log[0] = 0x58 }]
-  ] as Array<[string, (log: Uint8Array) => void]>)('%s: start fails with ERR_RELAY_STORE and the log is left untouched', async ([_name, damage], { onTestFinished }) => {
+  ] as Array<[string, (log: Uint8Array) => void]>)('%s, with repairCorruptStore false: start fails with ERR_RELAY_STORE and the log is left untouched', async ([_name, damage], { onTestFinished }) => {
     const { net, dir, relayId, server, listen } = await queueForAway(onTestFinished, 3)
     await server.stop()
     const path = join(dir, 'relay.log')
     const log = new Uint8Array(await readFile(path))
     damage(log)
     await writeFile(path, log)
-    const again = relayServer({ dataDir: dir, listen })({ transport: net.transport(), identity: relayId })
+    const again = relayServer({ dataDir: dir, listen, repairCorruptStore: false })({ transport: net.transport(), identity: relayId })
     await expect(again.start()).rejects.toMatchObject({ code: 'ERR_RELAY_STORE' })
     expect(new Uint8Array(await readFile(path))).toEqual(log)
     // Nothing listens: a relay with a corrupt store does not pretend to be empty.
     const b = await startClient(net.transport(), onTestFinished, { register: false })
     await expect(b.send(generateIdentity().nodeId, { ...listen, kind: 'relay', relay: relayId.nodeId }, text('x'))).rejects.toMatchObject({ code: 'ERR_UNREACHABLE' })
+  })
+
+  test('a wrong magic is refused even with repair on (it is not a relay log)', async ({ onTestFinished }) => {
+    const { net, dir, relayId, server, listen } = await queueForAway(onTestFinished, 1)
+    await server.stop()
+    const path = join(dir, 'relay.log')
+    const log = new Uint8Array(await readFile(path))
+    log[0] = 0x58
+    await writeFile(path, log)
+    const again = relayServer({ dataDir: dir, listen })({ transport: net.transport(), identity: relayId })
+    await expect(again.start()).rejects.toMatchObject({ code: 'ERR_RELAY_STORE' })
+    expect(new Uint8Array(await readFile(path))).toEqual(log)
+  })
+
+  test.for([
+    ['a flipped bit in the middle message\'s body', (log: Uint8Array, at: number) => { log[at + 20]! ^= 0x01 }],
+    ['a damaged header of the middle message', (log: Uint8Array, at: number) => { log[at + 1]! ^= 0x40 }],
+    ['the middle message overwritten with garbage', (log: Uint8Array, at: number) => { for (let i = 0; i < 30; i++) log[at + i] = (i * 37 + 11) & 0xff }]
+  ] as Array<[string, (log: Uint8Array, at: number) => void]>)('%s: the intact records are recovered, the loss reported, the epoch changed, the damaged file kept', async ([_name, damage], { onTestFinished }) => {
+    const { net, dir, relayId, bId, server, listen } = await queueForAway(onTestFinished, 3)
+    const epochBefore = await welcomeEpoch(net, server, bId, onTestFinished)
+    await server.stop()
+    const path = join(dir, 'relay.log')
+    const log = new Uint8Array(await readFile(path))
+    const size = (at: number): number => 12 + new DataView(log.buffer).getUint32(at)
+    const middle = recordOffsets(log).find(at => Buffer.from(log.subarray(at, at + size(at))).includes('m1'))!
+    const middleBytes = size(middle)
+    damage(log, middle)
+    await writeFile(path, log)
+    const again = relayServer({ dataDir: dir, listen, sweepIntervalMs: 10 })({ transport: net.transport(), identity: relayId })
+    const repaired: Array<{ truncatedBytes: number, damage?: { droppedBytes: number, regions: number, keptAs: string } }> = []
+    again.addEventListener('store:repaired', ({ detail }) => { repaired.push(detail) })
+    await again.start()
+    onTestFinished(() => again.stop())
+    expect(repaired).toHaveLength(1)
+    expect(repaired[0]!.damage).toMatchObject({ droppedBytes: middleBytes, regions: 1 })
+    expect(new Uint8Array(await readFile(repaired[0]!.damage!.keptAs))).toEqual(log)
+    expect(again.stats()).toMatchObject({ queuedMessages: 2, storeRepairs: 1 })
+    // The client sees a new epoch and gets both intact messages, in order.
+    const b = await startClient(net.transport(), onTestFinished, { relays: [again.endpoint()] }, bId)
+    const got = collect(b)
+    await registered(b)
+    await until(() => got.length === 2)
+    expect(got.map(f => str(f.frame))).toEqual(['m0', 'm2'])
+    await b.stop()
+    expect(await welcomeEpoch(net, again, bId, onTestFinished)).not.toEqual(epochBefore)
+    // The repaired log replays cleanly.
+    await again.stop()
+    const third = await persistentServer(net, onTestFinished, dir, relayId, { listen })
+    expect(third.stats()).toMatchObject({ storeRepairs: 0 })
   })
 
   test('compaction rewrites the log from the live queue and keeps queue positions', async ({ onTestFinished }) => {

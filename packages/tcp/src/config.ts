@@ -1,7 +1,7 @@
 import { checkMaxFrameBytes } from '@egtp/codec'
 import type { TcpEndpoint } from '@egtp/interface'
 import {
-  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_EXPECT_REPLY_KEEP_MS, DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_AUTH_TIMEOUT_MS, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_EXPECT_REPLY_KEEP_MS, DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_INBOUND_PER_ADDRESS,
   DEFAULT_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_SEND_TIMEOUT_MS, MAX_QUEUED_BYTES_LIMIT, MAX_TIMEOUT_MS
 } from './constants.ts'
@@ -32,8 +32,17 @@ export interface TcpInit {
   idleTimeoutMs?: number
   /** Open connections of this instance, inbound and outbound, managed or not. */
   maxConnections?: number
-  /** Inbound connections from one remote IP address; the excess is closed at once. */
+  /**
+   * Inbound connections from one remote IP address. A new one past it replaces the oldest connection from that
+   * address that has not authenticated yet, or is closed at once when every one has.
+   */
   maxInboundPerAddress?: number
+  /**
+   * Time an inbound connection of `start()`'s listeners has to authenticate (its consumer calls
+   * `ReturnPath.authenticated()`) before it is closed with `ERR_TIMEOUT`; 0 turns the check off. Default
+   * {@link DEFAULT_AUTH_TIMEOUT_MS}. Frames the consumer `reject()`s close their connection at once.
+   */
+  authTimeoutMs?: number
   /** Backpressure bound per connection (queued frames plus the socket's buffer). */
   maxQueuedBytesPerConn?: number
   /** How long a send waits for room before `ERR_BACKPRESSURE`. */
@@ -75,6 +84,7 @@ export function resolveConfig (init: TcpInit): TcpConfig {
     connectTimeoutMs: int('connectTimeoutMs', init.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
     idleTimeoutMs: int('idleTimeoutMs', init.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
     maxConnections: int('maxConnections', init.maxConnections, DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
+    authTimeoutMs: int('authTimeoutMs', init.authTimeoutMs, DEFAULT_AUTH_TIMEOUT_MS, 0, MAX_TIMEOUT_MS),
     maxInboundPerAddress: int('maxInboundPerAddress', init.maxInboundPerAddress, DEFAULT_MAX_INBOUND_PER_ADDRESS, 1, 1_000_000),
     maxQueuedBytesPerConn: int('maxQueuedBytesPerConn', init.maxQueuedBytesPerConn, DEFAULT_MAX_QUEUED_BYTES_PER_CONN, 1, MAX_QUEUED_BYTES_LIMIT),
     sendTimeoutMs: int('sendTimeoutMs', init.sendTimeoutMs, DEFAULT_SEND_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),

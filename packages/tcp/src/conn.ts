@@ -29,6 +29,8 @@ export interface TcpConnInit {
   outBucket?: TokenBucket | undefined
   /** Called once, synchronously, when the connection stops accepting sends (before `close` is dispatched). */
   onClosing?: (conn: TcpConn) => void
+  /** Called when the peer broke the framing (an oversized length, or an end inside a frame), before the abort. */
+  onViolation?: (conn: TcpConn, error: Error) => void
 }
 
 /** `host:port`, with brackets around an IPv6 host. */
@@ -97,8 +99,11 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
       this.safeDispatch('drain', undefined)
     })
     socket.on('end', () => {
-      if (this.#undecodedBytes > 0) this.abort(new EgtpError('ERR_MALFORMED', `${this.remoteAddress} ended inside a frame`))
-      else this.#markClosed() // the peer is done; our side ends too (no half-open connections)
+      if (this.#undecodedBytes > 0) {
+        const err = new EgtpError('ERR_MALFORMED', `${this.remoteAddress} ended inside a frame`)
+        this.#init.onViolation?.(this, err)
+        this.abort(err)
+      } else this.#markClosed() // the peer is done; our side ends too (no half-open connections)
     })
     socket.on('error', (err) => {
       this.#error ??= new EgtpError('ERR_CLOSED', `connection ${this.id} to ${this.remoteAddress} failed`, { cause: err })
@@ -151,7 +156,8 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
     try {
       this.#decoder.decode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.#onFrame)
     } catch (err) {
-      this.#init.log('closing %s: %s', this.id, (err as Error).message)
+      this.#init.log.trace('closing %s: %s', this.id, (err as Error).message)
+      this.#init.onViolation?.(this, err as Error)
       this.abort(err as Error)
     }
   }

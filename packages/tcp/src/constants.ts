@@ -9,6 +9,12 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000
 /** Default cap on open connections of one instance, inbound and outbound together (v1: 512). */
 export const DEFAULT_MAX_CONNECTIONS = 512
+/**
+ * Default time an inbound connection of `start()`'s listeners has to carry a frame that its consumer marks
+ * authenticated (`ReturnPath.authenticated()`, which the node calls when a frame opens under a session) before
+ * it is closed with `ERR_TIMEOUT` (5 s). An honest peer's first frame authenticates it within a round trip.
+ */
+export const DEFAULT_AUTH_TIMEOUT_MS = 5_000
 /** Default cap on inbound connections from one remote IP address. */
 export const DEFAULT_MAX_INBOUND_PER_ADDRESS = 64
 /**

@@ -1,4 +1,4 @@
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, SourceWarnings } from '@egtp/interface'
 import type { Clock, Logger, ReturnPath, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import type { TcpConfig } from './config.ts'
@@ -13,6 +13,9 @@ interface Managed {
   path: ReturnPath
   pendingReplies: number
   expectUntil: number
+  /** Inbound connections start unauthenticated (until the consumer calls `path.authenticated()`). */
+  authenticated: boolean
+  authTimer: ReturnType<typeof setTimeout> | undefined
 }
 
 export interface PoolInit {
@@ -36,14 +39,23 @@ export class ConnectionPool {
   readonly #managed = new Map<TcpConn, Managed>()
   readonly #outbound = new Map<string, TcpConn>()
   readonly #dialing = new Map<string, Promise<TcpConn>>()
+  /** Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed). */
+  readonly #unauthenticated = new Set<TcpConn>()
+  readonly #warnings: SourceWarnings
   #dialsInFlight = 0
   #rejectedInbound = 0
+  readonly #rejectedByReason: Record<TcpRejectReason, number> = { maxConnections: 0, maxInboundPerAddress: 0, stopped: 0 }
+  #authTimeouts = 0
+  #framingViolations = 0
+  #rejectedGarbage = 0
+  #evictedUnauthenticated = 0
   #idleClosed = 0
   #evicted = 0
   #nextId = 1
 
   constructor (init: PoolInit) {
     this.#init = init
+    this.#warnings = new SourceWarnings(init.log, { now: () => init.clock.monotonic() })
   }
 
   /** The open managed connection to `key` (`host:port`), if any. */
@@ -66,12 +78,14 @@ export class ConnectionPool {
     const remote = formatAddress(host ?? 'unknown', socket.remotePort ?? 0)
     let reason: TcpRejectReason | undefined
     if (stopped || listener.closed || host === undefined) reason = 'stopped'
-    else if (this.conns.size + this.#dialsInFlight >= config.maxConnections) reason = 'maxConnections'
-    else if ((this.#inboundPerHost.get(host) ?? 0) >= config.maxInboundPerAddress) reason = 'maxInboundPerAddress'
+    else if ((this.#inboundPerHost.get(host) ?? 0) >= config.maxInboundPerAddress && !this.#evictUnauthenticated(host)) reason = 'maxInboundPerAddress'
+    else if (this.conns.size + this.#dialsInFlight >= config.maxConnections && !this.#evictUnauthenticated(undefined)) reason = 'maxConnections'
     if (reason !== undefined || host === undefined) {
       socket.destroy()
       this.#rejectedInbound++
-      log('rejected inbound connection from %s: %s', remote, reason)
+      this.#rejectedByReason[reason ?? 'stopped']++
+      if (reason === 'stopped') log('rejected inbound connection from %s: %s', remote, reason)
+      else this.#warnings.warn(host ?? 'unknown', reason ?? 'stopped', 'refused an inbound connection from %s: %s reached', remote, reason)
       events.safeDispatch('connection:reject', { remoteAddress: remote, reason: reason ?? 'stopped' })
       return
     }
@@ -131,7 +145,11 @@ export class ConnectionPool {
       counters: this.#counters,
       inBucket: this.#init.inBucket,
       outBucket: this.#init.outBucket,
-      onClosing: c => { this.#forget(c) }
+      onClosing: c => { this.#forget(c) },
+      onViolation: (c, err) => {
+        this.#framingViolations++
+        this.#warnings.warn(c.remoteHost, 'framing', 'closed %s from %s: %s', c.id, c.remoteAddress, err.message)
+      }
     })
     this.conns.add(conn)
     const info: TcpConnectionInfo = { id: conn.id, direction, remoteAddress: conn.remoteAddress }
@@ -145,23 +163,66 @@ export class ConnectionPool {
 
   /** Make `conn` a Commstrat connection: its frames become `frame` events with a path answering on it. */
   #manage (conn: TcpConn): void {
-    const events = this.#init.events
+    const { events, config } = this.#init
     const path: ReturnPath = {
       kind: 'tcp',
       description: `tcp ${conn.id} ${conn.remoteAddress}`,
       reply: async (frame, options) => { await conn.send(frame, options) },
-      usable: () => !conn.closed
+      usable: () => !conn.closed,
+      authenticated: () => {
+        if (m.authenticated) return
+        m.authenticated = true
+        clearTimeout(m.authTimer)
+        m.authTimer = undefined
+        this.#unauthenticated.delete(conn)
+      },
+      reject: (error) => {
+        if (conn.closed) return
+        this.#rejectedGarbage++
+        this.#warnings.warn(conn.remoteHost, 'garbage', 'closed %s from %s: %s', conn.id, conn.remoteAddress, error.message)
+        conn.abort(error)
+      }
     }
-    const m: Managed = { path, pendingReplies: 0, expectUntil: 0 }
+    const guarded = conn.direction === 'inbound' && config.authTimeoutMs > 0
+    const m: Managed = { path, pendingReplies: 0, expectUntil: 0, authenticated: !guarded, authTimer: undefined }
     this.#managed.set(conn, m)
+    if (guarded) {
+      this.#unauthenticated.add(conn)
+      m.authTimer = setTimeout(() => {
+        m.authTimer = undefined
+        if (m.authenticated || conn.closed) return
+        this.#authTimeouts++
+        this.#warnings.warn(conn.remoteHost, 'auth-timeout', 'closed %s from %s: not authenticated within %d ms', conn.id, conn.remoteAddress, config.authTimeoutMs)
+        conn.abort(new EgtpError('ERR_TIMEOUT', `${conn.remoteAddress} did not authenticate within ${config.authTimeoutMs} ms`))
+      }, config.authTimeoutMs)
+      m.authTimer.unref?.()
+    }
     conn.frameSink = frame => {
       if (m.pendingReplies > 0) m.pendingReplies--
       events.safeDispatch('frame', { frame, path })
     }
   }
 
+  /**
+   * Close the oldest unauthenticated inbound connection (from `host`, or from anywhere) to make room for a new
+   * one. False when there is none.
+   */
+  #evictUnauthenticated (host: string | undefined): boolean {
+    for (const conn of this.#unauthenticated) {
+      if (host !== undefined && conn.remoteHost !== host) continue
+      this.#evictedUnauthenticated++
+      this.#warnings.warn(conn.remoteHost, 'evicted', 'closed unauthenticated %s from %s to make room', conn.id, conn.remoteAddress)
+      conn.abort(new EgtpError('ERR_LIMIT', `${conn.remoteAddress} replaced by a newer connection before it authenticated`))
+      return true
+    }
+    return false
+  }
+
   #forget (conn: TcpConn): void {
     this.conns.delete(conn)
+    const m = this.#managed.get(conn)
+    if (m !== undefined) clearTimeout(m.authTimer)
+    this.#unauthenticated.delete(conn)
     this.#managed.delete(conn)
     if (conn.direction === 'inbound') {
       const n = (this.#inboundPerHost.get(conn.remoteHost) ?? 1) - 1
@@ -225,8 +286,13 @@ export class ConnectionPool {
       dialing: this.#dialsInFlight,
       queuedBytes,
       rejectedInbound: this.#rejectedInbound,
+      rejectedByReason: { ...this.#rejectedByReason },
       idleClosed: this.#idleClosed,
-      evicted: this.#evicted
+      evicted: this.#evicted,
+      authTimeouts: this.#authTimeouts,
+      framingViolations: this.#framingViolations,
+      rejectedGarbage: this.#rejectedGarbage,
+      evictedUnauthenticated: this.#evictedUnauthenticated
     }
   }
 }

@@ -38,6 +38,16 @@ export interface TcpStats extends TrafficCounters {
   /** Bytes waiting to be written, over all connections. */
   queuedBytes: number
   rejectedInbound: number
+  /** Inbound connections refused at once, by reason. */
+  rejectedByReason: Record<TcpRejectReason, number>
   idleClosed: number
   evicted: number
+  /** Inbound connections closed because they did not authenticate within `authTimeoutMs`. */
+  authTimeouts: number
+  /** Connections closed because the peer broke the framing (oversized length, end inside a frame). */
+  framingViolations: number
+  /** Connections closed because their consumer rejected a frame as garbage (`ReturnPath.reject`). */
+  rejectedGarbage: number
+  /** Unauthenticated inbound connections closed to make room for a new one (per address or in all). */
+  evictedUnauthenticated: number
 }

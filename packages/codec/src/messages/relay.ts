@@ -6,6 +6,13 @@ import { nodeIdField, publicKeyField, signatureField } from './common.ts'
 export const RELAY_NONCE_BYTES = 32
 /** Bytes of a relay store epoch (changes when the relay's queue was lost). */
 export const RELAY_EPOCH_BYTES = 8
+/**
+ * Largest proof-of-work difficulty a relay may ask for in its challenge (leading zero bits of a SHA-256): about
+ * 16 million hashes, seconds of a client's CPU. A challenge asking for more does not decode.
+ */
+export const MAX_RELAY_WORK_BITS = 24
+/** Most bytes of a proof-of-work solution in a hello. */
+export const MAX_RELAY_WORK_BYTES = 16
 /** Most entries in one batched relay frame (sends, deliveries, refusals, notices). */
 export const MAX_RELAY_BATCH = 1024
 
@@ -25,7 +32,12 @@ const seqField = f.uint()
 export const RelayChallenge = defineMessage('rc', {
   n: f.bytes({ len: RELAY_NONCE_BYTES }),
   /** The relay's own node ID (bound into the signature so it cannot be replayed to another relay). */
-  id: nodeIdField()
+  id: nodeIdField(),
+  /**
+   * Present when the relay is under registration load: a new client registration must carry a proof of work
+   * of this many leading zero bits (PROTOCOL.md §Relay, docs/protocol/relay.md).
+   */
+  w: f.optional(f.uint({ max: MAX_RELAY_WORK_BITS }))
 })
 
 /** Node → relay: the answer to the challenge. */
@@ -38,7 +50,9 @@ export const RelayHello = defineMessage('rh', {
   /** Clients: false to receive only on explicit polls (default true: pushed at once). */
   w: f.optional(f.bool()),
   /** True to receive delivered notices (rv) for accepted messages. */
-  d: f.optional(f.bool())
+  d: f.optional(f.bool()),
+  /** The proof of work the challenge asked for (`rc.w`): SHA-256(context, nonce, key, p) has `w` leading zero bits. */
+  p: f.optional(f.bytes({ min: 1, max: MAX_RELAY_WORK_BYTES }))
 })
 
 /** Relay → node: authenticated. */

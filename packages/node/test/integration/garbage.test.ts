@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { once } from 'node:events'
 import type { TcpEndpoint } from '@egtp/interface'
 import { tcp } from '@egtp/tcp'
-import type { TcpCommstratEvents } from '@egtp/tcp'
+import type { TcpCommstrat, TcpCommstratEvents } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
 import { createNode } from '../../src/index.ts'
 import type { EgtpNode, NodeEvents } from '../../src/index.ts'
@@ -30,13 +30,14 @@ const noise = (n: number, seed: number): Uint8Array => {
 
 interface Target {
   node: EgtpNode
+  strat: TcpCommstrat
   closes: Array<TcpCommstratEvents['connection:close']>
   dropped: Array<NodeEvents['message:dropped']>
   endpoint: TcpEndpoint
 }
 
-async function target (dir: MemoryDirectory, onTestFinished: (fn: () => Promise<void>) => void): Promise<Target> {
-  const strat = tcp({ listen: LISTEN, maxFrameBytes: 64 * 1024 })()
+async function target (dir: MemoryDirectory, onTestFinished: (fn: () => Promise<void>) => void, authTimeoutMs?: number): Promise<Target> {
+  const strat = tcp({ listen: LISTEN, maxFrameBytes: 64 * 1024, ...(authTimeoutMs !== undefined ? { authTimeoutMs } : {}) })()
   const node = await createNode({ commstrats: [strat], lookup: dir, announcer: dir })
   onTestFinished(async () => { await node.stop() })
   const closes: Target['closes'] = []
@@ -45,7 +46,7 @@ async function target (dir: MemoryDirectory, onTestFinished: (fn: () => Promise<
   node.addEventListener('message:dropped', ({ detail }) => { dropped.push(detail) })
   node.handle('echo', (p) => p)
   await node.start()
-  return { node, closes, dropped, endpoint: strat.localEndpoints()[0] as TcpEndpoint }
+  return { node, strat, closes, dropped, endpoint: strat.localEndpoints()[0] as TcpEndpoint }
 }
 
 async function rawSocket (endpoint: TcpEndpoint, onTestFinished: (fn: () => Promise<void>) => void): Promise<Socket> {
@@ -86,31 +87,40 @@ describe('garbage from a raw socket', () => {
     expect(await peer.query(t.node.nodeId, 'echo', 'still here')).toBe('still here')
   })
 
-  test('well-framed garbage is dropped and counted, a truncated frame closes the connection, real peers are unaffected', async ({ onTestFinished }) => {
+  test('well-framed garbage is dropped and counted and its connection closed (at once when undecodable, else at the auth deadline), real peers are unaffected', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const t = await target(dir, onTestFinished)
+    const t = await target(dir, onTestFinished, 1000)
     const peer = await startNode(dir, onTestFinished)
-    const socket = await rawSocket(t.endpoint, onTestFinished)
     const bodies = [new Uint8Array(0), Uint8Array.of(0), Uint8Array.of(1, 2, 3), noise(32, 1), noise(148, 2), noise(1000, 3), noise(60_000, 4)]
     for (let i = 0; i < 40; i++) bodies.push(noise(1 + ((i * 97) % 400), 100 + i))
+    const sockets: Socket[] = []
     for (let i = 0; i < bodies.length; i++) {
       // A first byte that looks like each possible frame kind, and every other byte random.
       const b = bodies[i]!
       if (b.byteLength > 0) b[0] = i % 8
+      const socket = await rawSocket(t.endpoint, onTestFinished)
       socket.write(frame(b))
+      sockets.push(socket)
     }
     await until(() => t.node.stats().framesReceived >= bodies.length, 5000, 'every garbage frame to arrive')
+    await Promise.all(sockets.map(closed))
     const s = t.node.stats()
     const droppedCount = Object.values(s.dropped).reduce((x, y) => x + y, 0)
     expect(droppedCount).toBe(bodies.length)
     expect(t.dropped).toHaveLength(bodies.length)
     expect(t.dropped.every(d => ['decode', 'session', 'auth', 'replay'].includes(d.reason) && d.peerId === undefined)).toBe(true)
     expect(s.messagesReceived).toBe(0)
+    // Every connection was closed by the node: undecodable ones as protocol violations, the rest at the deadline.
+    const tcpStats = t.strat.stats()
+    expect(s.protocolViolations).toBeGreaterThan(0)
+    expect(tcpStats.rejectedGarbage).toBe(s.protocolViolations)
+    expect(tcpStats.rejectedGarbage + tcpStats.authTimeouts).toBe(bodies.length)
     expect(await peer.query(t.node.nodeId, 'echo', 'between')).toBe('between')
     // Half a frame, then FIN: the connection is closed as broken.
+    const socket = await rawSocket(t.endpoint, onTestFinished)
     socket.end(Uint8Array.of(0, 0, 1, 0, 9, 9, 9))
     await closed(socket)
-    await until(() => t.closes.some(c => c.error !== undefined), 5000, 'the close to be reported')
+    await until(() => t.strat.stats().framingViolations === 1, 5000, 'the close to be reported')
     expect(await peer.query(t.node.nodeId, 'echo', 'after')).toBe('after')
     expect(t.node.stats().peers.known).toBe(1)
   })

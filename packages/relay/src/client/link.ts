@@ -4,8 +4,9 @@ import type { Clock, Conn, EgtpErrorCode, Logger, OutboundFrame, RelayEndpoint, 
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
-import type { RelayMessage } from '../protocol.ts'
+import type { RelayMessage, RelayRole } from '../protocol.ts'
 import { OWN_FRAME_BYTES, decodeRelay, encodeSend, encodeSendOne } from '../wire.ts'
+import { solveWork } from '../work.ts'
 
 export interface LinkConfig {
   connectTimeoutMs: number
@@ -411,7 +412,9 @@ export class RelayLink {
   #handshake (conn: Conn, signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let stage: 'challenge' | 'welcome' = 'challenge'
+      const solving = new AbortController() // stops a proof of work in progress once the handshake is over
       const cleanup = (): void => {
+        solving.abort()
         conn.removeEventListener('message', onMessage)
         conn.removeEventListener('close', onClose)
         signal.removeEventListener('abort', onAbort)
@@ -423,11 +426,16 @@ export class RelayLink {
           if (msg.t === 'rr') throw relayError(msg.c, `relay ${this.key} refused: ${msg.s}`)
           if (stage === 'challenge' && msg.t === 'rc') {
             if (!equal(msg.id, this.relayIdBytes)) throw new EgtpError('ERR_AUTH', `${this.key} is not the relay it was advertised as`)
-            const role = this.register ? 'client' : 'sender'
-            conn.send(relayCodec.encode({
-              t: 'rh', k: this.#identity.publicKey, g: signHello(this.#identity, msg.n, msg.id, role), r: role, d: this.#track
-            })).catch(fail)
+            const role: RelayRole = this.register ? 'client' : 'sender'
+            const hello = {
+              t: 'rh' as const, k: this.#identity.publicKey, g: signHello(this.#identity, msg.n, msg.id, role), r: role, d: this.#track
+            }
             stage = 'welcome'
+            // Under load the relay asks a new registration for a proof of work (bounded by the codec's maximum).
+            const work = msg.w !== undefined && msg.w > 0 && role === 'client'
+              ? solveWork(msg.n, this.#identity.publicKey, msg.w, AbortSignal.any([signal, solving.signal]))
+              : Promise.resolve(undefined)
+            work.then(p => conn.send(relayCodec.encode(p !== undefined ? { ...hello, p } : hello))).catch(fail)
           } else if (stage === 'welcome' && msg.t === 'rw') {
             cleanup()
             // Synchronously: frames following the welcome in the same read must find the ready handlers.

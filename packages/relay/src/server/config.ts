@@ -1,3 +1,4 @@
+import { MAX_RELAY_WORK_BITS } from '@egtp/codec'
 import type { TcpEndpoint } from '@egtp/interface'
 import {
   DEFAULT_AUTH_TIMEOUT_MS, DEFAULT_COMPACT_INTERVAL_MS, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_IDLE_TIMEOUT_MS,
@@ -5,7 +6,8 @@ import {
   DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_INFLIGHT_MESSAGES, DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_QUEUED_BYTES_PER_CLIENT, DEFAULT_MAX_QUEUED_MESSAGES_PER_CLIENT, DEFAULT_MAX_TOTAL_QUEUED_BYTES,
   DEFAULT_MESSAGE_TTL_MS, DEFAULT_REGISTRATION_TTL_MS, DEFAULT_SENDER_BYTES_PER_SECOND,
-  DEFAULT_SENDER_MESSAGES_PER_SECOND, DEFAULT_SWEEP_INTERVAL_MS, MAX_MESSAGE_BYTES_LIMIT
+  DEFAULT_SENDER_MESSAGES_PER_SECOND, DEFAULT_SWEEP_INTERVAL_MS, MAX_MESSAGE_BYTES_LIMIT,
+  DEFAULT_MAX_CLIENTS_PER_SOURCE, DEFAULT_WORK_BITS, DEFAULT_WORK_LOAD_PERCENT, DEFAULT_WORK_NEW_CLIENTS_PER_SECOND
 } from '../constants.ts'
 
 /** Construction config of {@link relayServer}. Every limit has an exported `DEFAULT_*` constant. */
@@ -18,12 +20,26 @@ export interface RelayServerInit {
   dataDir?: string
   /** fsync each group commit of the log (default true). Turning it off trades crash safety for speed. */
   fsync?: boolean
+  /**
+   * When the log is damaged inside (not just a torn tail): true (default) replays what is intact, keeps the
+   * damaged file beside it, starts a new epoch and reports what was dropped (`store:repaired`); false refuses
+   * to start with ERR_RELAY_STORE and leaves the log untouched.
+   */
+  repairCorruptStore?: boolean
   maxMessageBytes?: number
   maxQueuedMessagesPerClient?: number
   maxQueuedBytesPerClient?: number
   maxTotalQueuedBytes?: number
   messageTtlMs?: number
   maxClients?: number
+  /** Client registrations per source address (IPv4, or IPv6 /64). Default {@link DEFAULT_MAX_CLIENTS_PER_SOURCE}. */
+  maxClientsPerSource?: number
+  /** Proof-of-work bits asked of new registrations under load (0: never). Default {@link DEFAULT_WORK_BITS}. */
+  workBits?: number
+  /** Ask for work once registrations fill this % of `maxClients` (0: always). Default {@link DEFAULT_WORK_LOAD_PERCENT}. */
+  workLoadPercent?: number
+  /** Also ask while more new clients than this registered in the last second. Default {@link DEFAULT_WORK_NEW_CLIENTS_PER_SECOND}. */
+  workNewClientsPerSecond?: number
   registrationTtlMs?: number
   maxConnections?: number
   senderMessagesPerSecond?: number
@@ -59,12 +75,17 @@ export function resolveServerConfig (init: RelayServerInit): RelayServerConfig {
   const config: RelayServerConfig = {
     listen: { kind: 'tcp', host: listen.host, port: listen.port },
     fsync: init.fsync ?? true,
+    repairCorruptStore: init.repairCorruptStore ?? true,
     maxMessageBytes,
     maxQueuedMessagesPerClient: int('maxQueuedMessagesPerClient', init.maxQueuedMessagesPerClient, DEFAULT_MAX_QUEUED_MESSAGES_PER_CLIENT, 1, 10_000_000),
     maxQueuedBytesPerClient: int('maxQueuedBytesPerClient', init.maxQueuedBytesPerClient, DEFAULT_MAX_QUEUED_BYTES_PER_CLIENT, maxMessageBytes, 2 ** 40),
     maxTotalQueuedBytes: int('maxTotalQueuedBytes', init.maxTotalQueuedBytes, DEFAULT_MAX_TOTAL_QUEUED_BYTES, maxMessageBytes, 2 ** 44),
     messageTtlMs: int('messageTtlMs', init.messageTtlMs, DEFAULT_MESSAGE_TTL_MS, 1, 30 * DAY_MS),
     maxClients: int('maxClients', init.maxClients, DEFAULT_MAX_CLIENTS, 1, 10_000_000),
+    maxClientsPerSource: int('maxClientsPerSource', init.maxClientsPerSource, DEFAULT_MAX_CLIENTS_PER_SOURCE, 1, 10_000_000),
+    workBits: int('workBits', init.workBits, DEFAULT_WORK_BITS, 0, MAX_RELAY_WORK_BITS),
+    workLoadPercent: int('workLoadPercent', init.workLoadPercent, DEFAULT_WORK_LOAD_PERCENT, 0, 100),
+    workNewClientsPerSecond: int('workNewClientsPerSecond', init.workNewClientsPerSecond, DEFAULT_WORK_NEW_CLIENTS_PER_SECOND, 1, 1e9),
     registrationTtlMs: int('registrationTtlMs', init.registrationTtlMs, DEFAULT_REGISTRATION_TTL_MS, 1, 365 * DAY_MS),
     maxConnections: int('maxConnections', init.maxConnections, DEFAULT_MAX_CONNECTIONS, 1, 10_000_000),
     senderMessagesPerSecond: int('senderMessagesPerSecond', init.senderMessagesPerSecond, DEFAULT_SENDER_MESSAGES_PER_SECOND, 1, 1e9),

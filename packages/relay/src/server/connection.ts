@@ -29,6 +29,8 @@ export class ServerConnection {
   readonly #counters: { pushed: number }
   lastActivity: number
   state: 'auth' | 'ready' | 'closed' = 'auth'
+  /** The proof of work this connection's challenge asked for (0: none). */
+  workBits = 0
   /** Authenticated node ID (text and bytes), once ready. */
   peer = ''
   peerBytes: Uint8Array = new Uint8Array(0)

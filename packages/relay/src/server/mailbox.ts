@@ -46,6 +46,8 @@ export class ClientQueue {
    * send, and its queue is forgotten as soon as it is away and empty.
    */
   retain = false
+  /** Where the client registered from ({@link sourceOf}); '' when unknown (replayed after a restart). */
+  source = ''
 
   constructor (id: string, idBytes: Uint8Array, now: number) {
     this.id = id
@@ -104,6 +106,8 @@ export class Mailbox {
   readonly limits: MailboxLimits
   totalBytes = 0
   totalMessages = 0
+  /** Client registrations (retained queues) per known source. */
+  readonly #bySource = new Map<string, number>()
 
   constructor (limits: MailboxLimits) {
     this.limits = limits
@@ -123,8 +127,42 @@ export class Mailbox {
   }
 
   unregister (queue: ClientQueue): void {
+    this.#count(queue, -1)
     queue.shiftUpTo(Number.MAX_SAFE_INTEGER)
     this.clients.delete(queue.key)
+  }
+
+  /** Make `queue` a client registration (kept while away) attributed to `source`. */
+  retainFor (queue: ClientQueue, source: string): void {
+    this.#count(queue, -1)
+    queue.retain = true
+    queue.source = source
+    this.#count(queue, 1)
+  }
+
+  /** Client registrations attributed to `source`. */
+  registrationsFrom (source: string): number {
+    return this.#bySource.get(source) ?? 0
+  }
+
+  /**
+   * The registration to give up first when room is needed: away, with an empty queue, seen longest ago (from
+   * `source` when given). `undefined` when every one is connected or holds messages.
+   */
+  oldestIdle (source?: string): ClientQueue | undefined {
+    let victim: ClientQueue | undefined
+    for (const queue of this.clients.values()) {
+      if (queue.attached || queue.length > 0 || (source !== undefined && queue.source !== source)) continue
+      if (victim === undefined || queue.lastSeen < victim.lastSeen) victim = queue
+    }
+    return victim
+  }
+
+  #count (queue: ClientQueue, delta: number): void {
+    if (!queue.retain || queue.source === '' || !this.clients.has(queue.key)) return
+    const n = (this.#bySource.get(queue.source) ?? 0) + delta
+    if (n > 0) this.#bySource.set(queue.source, n)
+    else this.#bySource.delete(queue.source)
   }
 
   /** Why a message of `bytes` for `queue` cannot be queued now, or `undefined` when it can. */

@@ -19,6 +19,20 @@ export interface RelayServerStats {
   /** Refusals by code (ERR_RELAY_FULL, ERR_RELAY_UNKNOWN_RECIPIENT, ERR_RATE_LIMITED, ...). */
   refused: Record<string, number>
   authFailures: number
+  /** Frames that did not decode as relay messages (each closed its connection). */
+  malformedFrames: number
+  /** Well-formed frames out of protocol order or meaning (each closed its connection). */
+  protocolViolations: number
+  /** Connections that did not authenticate within `authTimeoutMs`. */
+  authTimeouts: number
+  /** Client registrations refused because their source had `maxClientsPerSource`. */
+  sourceRefusals: number
+  /** Connections whose challenge asked for a proof of work (the relay was under load). */
+  workChallenges: number
+  /** Registrations refused for a missing or insufficient proof of work. */
+  workFailures: number
+  /** Away registrations with empty queues given up to make room for new ones. */
+  evictedRegistrations: number
   persistent: boolean
   storeBytes: number
   compactions: number
@@ -40,6 +54,13 @@ const METRICS: Metric[] = [
   { name: 'pushed_total', help: 'Messages written to recipients, redeliveries included', type: 'counter', value: s => s.pushed },
   { name: 'expired_total', help: 'Messages dropped after the TTL', type: 'counter', value: s => s.expired },
   { name: 'auth_failures_total', help: 'Failed authentications', type: 'counter', value: s => s.authFailures },
+  { name: 'malformed_frames_total', help: 'Frames that did not decode (connection closed)', type: 'counter', value: s => s.malformedFrames },
+  { name: 'protocol_violations_total', help: 'Frames against the protocol (connection closed)', type: 'counter', value: s => s.protocolViolations },
+  { name: 'auth_timeouts_total', help: 'Connections closed for not authenticating in time', type: 'counter', value: s => s.authTimeouts },
+  { name: 'source_refusals_total', help: 'Registrations refused by the per-source limit', type: 'counter', value: s => s.sourceRefusals },
+  { name: 'work_challenges_total', help: 'Challenges that asked for a proof of work (under load)', type: 'counter', value: s => s.workChallenges },
+  { name: 'work_failures_total', help: 'Registrations refused for a missing or short proof of work', type: 'counter', value: s => s.workFailures },
+  { name: 'evicted_registrations_total', help: 'Idle empty registrations given up for new ones', type: 'counter', value: s => s.evictedRegistrations },
   { name: 'persistent', help: '1 when the queue survives restarts', type: 'gauge', value: s => s.persistent ? 1 : 0 },
   { name: 'store_bytes', help: 'Size of the persistent log', type: 'gauge', value: s => s.storeBytes },
   { name: 'store_compactions_total', help: 'Log compactions', type: 'counter', value: s => s.compactions },

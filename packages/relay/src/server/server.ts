@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { RELAY_EPOCH_BYTES, RELAY_NONCE_BYTES } from '@egtp/codec'
-import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
+import { EgtpError, SourceWarnings, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
 import type {
   AbortOptions, Clock, ComponentLogger, Conn, EgtpErrorCode, Listener, Logger, RelayEndpoint, TcpEndpoint, Transport
 } from '@egtp/interface'
@@ -8,13 +8,17 @@ import { nodeIdBytesFromPublicKey, nodeIdFromBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { verifyHello } from '../protocol.ts'
 import type { RelayMessage } from '../protocol.ts'
+import { Admission } from './admission.ts'
+import type { AdmissionRefusal } from './admission.ts'
 import { resolveServerConfig } from './config.ts'
 import type { RelayServerConfig, RelayServerInit } from './config.ts'
 import { ServerConnection } from './connection.ts'
 import { Mailbox, idKey } from './mailbox.ts'
 import type { ClientQueue, QueuedMessage } from './mailbox.ts'
 import { SenderBucket } from './rate.ts'
+import { sourceOf } from './source.ts'
 import { LogStore } from './store.ts'
+import type { LogDamage } from './store.ts'
 import { OWN_FRAME_BYTES, decodeRelay, deliverInPlace, encodeDeliverOne } from '../wire.ts'
 import type { RelayServerStats } from './metrics.ts'
 
@@ -33,8 +37,11 @@ export interface RelayServerEvents extends Record<string, unknown> {
   'client:connect': { nodeId: string }
   /** A registered client's connection closed; its queue stays. */
   'client:disconnect': { nodeId: string }
-  /** The persistent log ended in a torn record (a crash mid-append), which was cut off. */
-  'store:repaired': { truncatedBytes: number }
+  /**
+   * The persistent log ended in a torn record (a crash mid-append), which was cut off; or it was damaged inside
+   * and repaired (`damage`: what was dropped, where the damaged file was kept; the epoch is new).
+   */
+  'store:repaired': { truncatedBytes: number, damage?: LogDamage }
 }
 
 /**
@@ -55,6 +62,8 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   /** The connection each registered client currently receives on. */
   readonly #receivers = new Map<string, ServerConnection>()
   readonly #buckets = new Map<string, SenderBucket>()
+  readonly #admission: Admission
+  readonly #warnings: SourceWarnings
   #listener: Listener | undefined
   #bound: TcpEndpoint | undefined
   #store: LogStore | undefined
@@ -63,7 +72,11 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   #lastCompactCheck = 0
   #nextNum = 1
   #state: 'stopped' | 'starting' | 'started' | 'stopping' = 'stopped'
-  readonly #counters = { accepted: 0, delivered: 0, pushed: 0, expired: 0, authFailures: 0, storeRepairs: 0 }
+  readonly #counters = {
+    accepted: 0, delivered: 0, pushed: 0, expired: 0, authFailures: 0, storeRepairs: 0,
+    malformedFrames: 0, protocolViolations: 0, authTimeouts: 0, sourceRefusals: 0, workChallenges: 0, workFailures: 0,
+    evictedRegistrations: 0
+  }
   readonly #refused: Partial<Record<EgtpErrorCode, number>> = {}
 
   constructor (init: RelayServerInit, components: RelayServerComponents) {
@@ -76,6 +89,8 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     this.#clock = components.clock ?? systemClock
     this.#random = components.random ?? ((n) => new Uint8Array(randomBytes(n)))
     this.#mailbox = new Mailbox(this.#config)
+    this.#admission = new Admission(this.#config, this.#mailbox, this.#clock)
+    this.#warnings = new SourceWarnings(this.#log, { now: () => this.#clock.monotonic() })
     this.#epoch = this.#random(RELAY_EPOCH_BYTES)
   }
 
@@ -95,13 +110,16 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
           compactMinBytes: this.#config.compactMinBytes,
           logger: this.#log,
           random: this.#random,
-          now: () => this.#clock.now()
+          now: () => this.#clock.now(),
+          repair: this.#config.repairCorruptStore
         }, this.#mailbox, nodeIdFromBytes)
         this.#store = opened.store
         this.#epoch = opened.epoch
-        if (opened.truncatedBytes > 0) {
+        if (opened.truncatedBytes > 0 || opened.damage !== undefined) {
           this.#counters.storeRepairs++
-          this.safeDispatch('store:repaired', { truncatedBytes: opened.truncatedBytes })
+          this.safeDispatch('store:repaired', opened.damage !== undefined
+            ? { truncatedBytes: opened.truncatedBytes, damage: opened.damage }
+            : { truncatedBytes: opened.truncatedBytes })
         }
         this.#forgetIdle()
         this.#log('replayed %d queued messages for %d clients', this.#mailbox.totalMessages, this.#mailbox.clients.size)
@@ -183,8 +201,19 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     }
     this.#conns.set(sc.num, sc)
     conn.addEventListener('message', ({ detail }) => { this.#onFrame(sc, detail) })
-    conn.addEventListener('close', () => { this.#onClose(sc) })
-    sc.send({ t: 'rc', n: sc.nonce, id: this.#relayIdBytes })
+    conn.addEventListener('close', ({ detail }) => {
+      // A transport that broke the connection for its framing (an oversized length, an end inside a frame)
+      // saw a malformed frame the server never got to decode: count it like one.
+      const code = (detail.error as { code?: unknown } | undefined)?.code
+      if (sc.state !== 'closed' && (code === 'ERR_FRAME_TOO_LARGE' || code === 'ERR_MALFORMED')) {
+        this.#counters.malformedFrames++
+        this.#warn(sc, 'malformed', detail.error!.message)
+      }
+      this.#onClose(sc)
+    })
+    sc.workBits = this.#admission.workBitsNow()
+    if (sc.workBits > 0) this.#counters.workChallenges++
+    sc.send({ t: 'rc', n: sc.nonce, id: this.#relayIdBytes, ...(sc.workBits > 0 ? { w: sc.workBits } : {}) })
   }
 
   #onClose (sc: ServerConnection): void {
@@ -201,8 +230,14 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   }
 
   #violation (sc: ServerConnection, what: string): void {
-    this.#log.trace('closing %s: %s', sc.conn.remoteAddress, what)
+    this.#counters.protocolViolations++
+    this.#warn(sc, 'violation', what)
     sc.closeWith('ERR_RELAY_REFUSED', what)
+  }
+
+  /** A rate-limited warn line about `sc`'s source (the first of each kind per source). */
+  #warn (sc: ServerConnection, kind: string, what: string): void {
+    this.#warnings.warn(sourceOf(sc.conn.remoteAddress), kind, 'closing %s: %s', sc.conn.remoteAddress, what)
   }
 
   #onFrame (sc: ServerConnection, frame: Uint8Array): void {
@@ -211,8 +246,10 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     let msg: RelayMessage
     try {
       msg = decodeRelay(frame)
-    } catch {
-      this.#violation(sc, 'malformed frame')
+    } catch (err) {
+      this.#counters.malformedFrames++
+      this.#warn(sc, 'malformed', `malformed frame (${(err as Error).message})`)
+      sc.closeWith('ERR_RELAY_REFUSED', 'malformed frame')
       return
     }
     if (sc.state === 'auth') {
@@ -240,12 +277,23 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   #onHello (sc: ServerConnection, msg: Extract<RelayMessage, { t: 'rh' }>): void {
     if (!verifyHello(msg.k, msg.g, sc.nonce, this.#relayIdBytes, msg.r)) {
       this.#counters.authFailures++
+      this.#warn(sc, 'auth', 'authentication failed')
       sc.closeWith('ERR_AUTH', 'authentication failed')
       return
     }
     // The node ID is derived from the proven key: nobody can claim another node's ID.
     sc.peerBytes = nodeIdBytesFromPublicKey(msg.k)
     sc.peer = nodeIdFromBytes(sc.peerBytes)
+    const source = sourceOf(sc.conn.remoteAddress)
+    if (msg.r === 'client') {
+      const refusal = this.#admission.admit(
+        { idBytes: sc.peerBytes, publicKey: msg.k, nonce: sc.nonce, askedBits: sc.workBits, solution: msg.p, source },
+        queue => { this.#evict(queue) })
+      if (refusal !== undefined) {
+        this.#refuseHello(sc, refusal)
+        return
+      }
+    }
     sc.role = msg.r
     sc.push = msg.w ?? true
     sc.notices = msg.d ?? false
@@ -265,7 +313,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       if (previous !== undefined) previous.closeWith('ERR_RELAY_REFUSED', 'replaced by a newer connection of the same node')
       this.#receivers.set(queue.key, sc)
       queue.attached = true
-      if (msg.r === 'client') queue.retain = true
+      if (msg.r === 'client') this.#mailbox.retainFor(queue, source)
       sc.queue = queue
       sc.nextPush = queue.firstId
       if (registered.created || msg.r === 'client') this.#store?.register(queue)
@@ -287,6 +335,27 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     })
     this.safeDispatch('client:connect', { nodeId: sc.peer })
     sc.schedule()
+  }
+
+  #refuseHello (sc: ServerConnection, refusal: AdmissionRefusal): void {
+    if (refusal === 'work') {
+      this.#counters.workFailures++
+      this.#refuse('ERR_RATE_LIMITED')
+      this.#warn(sc, 'work', 'registration without the proof of work asked for')
+      sc.closeWith('ERR_RATE_LIMITED', 'the relay is under load: a registration needs the proof of work of the challenge')
+    } else {
+      this.#counters.sourceRefusals++
+      this.#refuse('ERR_RELAY_FULL')
+      this.#warn(sc, 'source', `more than ${this.#config.maxClientsPerSource} registrations from one source`)
+      sc.closeWith('ERR_RELAY_FULL', 'too many clients registered from this address')
+    }
+  }
+
+  /** Give up an away, empty registration to make room for a new one. */
+  #evict (queue: ClientQueue): void {
+    this.#counters.evictedRegistrations++
+    this.#mailbox.unregister(queue)
+    this.#store?.unregister(queue)
   }
 
   #refuse (code: EgtpErrorCode): void {
@@ -395,7 +464,11 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     const mono = this.#clock.monotonic()
     const now = this.#clock.now()
     for (const sc of this.#conns.values()) {
-      if (sc.state === 'auth' && mono - sc.opened > this.#config.authTimeoutMs) sc.closeWith('ERR_AUTH', 'authentication timed out')
+      if (sc.state === 'auth' && mono - sc.opened > this.#config.authTimeoutMs) {
+        this.#counters.authTimeouts++
+        this.#warn(sc, 'auth-timeout', 'authentication timed out')
+        sc.closeWith('ERR_AUTH', 'authentication timed out')
+      }
       else if (mono - sc.lastActivity > this.#config.idleTimeoutMs) sc.closeWith('ERR_TIMEOUT', 'idle')
     }
     const expired = this.#mailbox.expire(now, this.#config.messageTtlMs, q => this.#receivers.get(q.key)?.nextPush ?? 0)

@@ -1,11 +1,10 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
-import { decodeValue, encodeValue, RELAY_EPOCH_BYTES } from '@egtp/codec'
-import { EgtpError } from '@egtp/interface'
-import type { Logger } from '@egtp/interface'
-import { idKey } from './mailbox.ts'
+import { RELAY_EPOCH_BYTES } from '@egtp/codec'
+import type { EgtpError, Logger } from '@egtp/interface'
+import { LOG_FILE, MAGIC, encodeRecord, replay, storeError } from './log-format.ts'
+import type { Replayed } from './log-format.ts'
 import type { ClientQueue, Mailbox, QueuedMessage } from './mailbox.ts'
 
 /*
@@ -22,28 +21,6 @@ import type { ClientQueue, Mailbox, QueuedMessage } from './mailbox.ts'
  *   ['E', client, id, from, at, payload]  enqueue; id is always the queue's next id
  *   ['A', client, upTo]                   messages up to `upTo` left the queue (acknowledged or expired)
  */
-
-const MAGIC = new TextEncoder().encode('EGTPRLG1')
-const HEADER_BYTES = 12
-/** No record is larger than this (a payload plus a little). */
-const MAX_RECORD_BYTES = 16 * 1024 * 1024 + 1024
-const READ_CHUNK_BYTES = 1024 * 1024
-const LOG_FILE = 'relay.log'
-
-function storeError (message: string, cause?: unknown): EgtpError {
-  return new EgtpError('ERR_RELAY_STORE', message, cause === undefined ? undefined : { cause })
-}
-
-function encodeRecord (body: unknown[]): Uint8Array {
-  const bytes = encodeValue(body)
-  const out = new Uint8Array(HEADER_BYTES + bytes.byteLength)
-  const view = new DataView(out.buffer)
-  view.setUint32(0, bytes.byteLength)
-  view.setUint32(4, crc32(out.subarray(0, 4)))
-  view.setUint32(8, crc32(bytes))
-  out.set(bytes, HEADER_BYTES)
-  return out
-}
 
 interface Deferred { promise: Promise<void>, resolve: () => void, reject: (err: Error) => void }
 function deferred (): Deferred {
@@ -62,6 +39,24 @@ export interface LogStoreInit {
   logger: Logger
   random: (n: number) => Uint8Array
   now: () => number
+  /**
+   * Recover from corruption inside the log (default true): damaged records are skipped, the intact ones
+   * replayed, the damaged file kept beside the new one, and the epoch changed (accepted messages may be lost).
+   * False: opening fails with ERR_RELAY_STORE and the log is left untouched.
+   */
+  repair?: boolean
+}
+
+/** What a repair of a damaged log dropped. */
+export interface LogDamage {
+  /** Bytes skipped over damaged regions. */
+  droppedBytes: number
+  /** Records that passed their checksums but could not be applied (undecodable, or inconsistent). */
+  droppedRecords: number
+  /** Damaged regions found. */
+  regions: number
+  /** Where the damaged file was kept. */
+  keptAs: string
 }
 
 export interface OpenedStore {
@@ -69,6 +64,8 @@ export interface OpenedStore {
   epoch: Uint8Array
   /** Bytes of a torn final record that were cut off, when the last run crashed mid-append. */
   truncatedBytes: number
+  /** Set when the log was damaged inside and repaired (the epoch is then a new one). */
+  damage?: LogDamage
 }
 
 type Snapshot = Array<{ idBytes: Uint8Array, lastSeen: number, nextId: number, retain: boolean, items: QueuedMessage[] }>
@@ -116,7 +113,13 @@ export class LogStore {
       return { store, epoch, truncatedBytes: 0 }
     }
     try {
-      const { epoch, goodBytes, size } = await replay(fh, mailbox, toText)
+      const replayed = await replay(fh, mailbox, toText, init.repair !== false)
+      const { goodBytes, size } = replayed
+      if (replayed.droppedBytes > 0 || replayed.droppedRecords > 0 || replayed.epoch === undefined) {
+        await fh.close()
+        return await LogStore.#repaired(init, path, mailbox, replayed)
+      }
+      const epoch = replayed.epoch
       if (goodBytes < size) {
         init.logger.error('relay log %s: cut off a torn final record (%d bytes) left by a crash', path, size - goodBytes)
         await fh.truncate(goodBytes)
@@ -129,6 +132,27 @@ export class LogStore {
       await fh.close().catch(() => {})
       throw err
     }
+  }
+
+  /**
+   * A damaged log was replayed as far as it was intact: keep the damaged file, write a fresh one from the
+   * recovered state under a new epoch (clients learn that accepted messages may have been lost), and say what
+   * was dropped.
+   */
+  static async #repaired (init: LogStoreInit, path: string, mailbox: Mailbox, replayed: Replayed): Promise<OpenedStore> {
+    const keptAs = `${path}.damaged-${init.now()}`
+    await rename(path, keptAs)
+    const epoch = init.random(RELAY_EPOCH_BYTES)
+    const snapshot: Snapshot = [...mailbox.clients.values()].map(q => ({
+      idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.firstId, retain: q.retain, items: q.items.slice(q.head)
+    }))
+    await writeFileAtomically(init.dataDir, path, snapshotRecords(epoch, init.now(), snapshot))
+    const damage: LogDamage = { droppedBytes: replayed.droppedBytes, droppedRecords: replayed.droppedRecords, regions: replayed.regions, keptAs }
+    init.logger.error('relay log %s was damaged: kept %d messages for %d clients, dropped %d bytes in %d regions and %d records; new epoch; the damaged file is %s',
+      path, mailbox.totalMessages, mailbox.clients.size, damage.droppedBytes, damage.regions, damage.droppedRecords, keptAs)
+    const appender = await open(path, 'a', 0o600)
+    const store = new LogStore(init, appender, (await appender.stat()).size, epoch)
+    return { store, epoch, truncatedBytes: 0, damage }
   }
 
   get epoch (): Uint8Array {
@@ -236,18 +260,23 @@ export class LogStore {
   }
 
   async #rewrite (snapshot: Snapshot): Promise<void> {
-    const records: Uint8Array[] = [MAGIC, encodeRecord(['H', 1, this.#epoch, this.#init.now()])]
-    for (const client of snapshot) {
-      records.push(encodeRecord(['R', client.idBytes, client.lastSeen, client.nextId, client.retain]))
-      for (const item of client.items) records.push(encodeRecord(['E', client.idBytes, item.id, item.from, item.at, item.payload]))
-    }
     await this.#fh.close()
-    await writeFileAtomically(this.#init.dataDir, this.path, records)
+    await writeFileAtomically(this.#init.dataDir, this.path, snapshotRecords(this.#epoch, this.#init.now(), snapshot))
     this.#fh = await open(this.path, 'a', 0o600)
     this.#fileBytes = (await this.#fh.stat()).size
     this.compactions++
     this.#init.logger('relay log %s compacted to %d bytes', this.path, this.#fileBytes)
   }
+}
+
+/** A whole log holding `snapshot`. */
+function snapshotRecords (epoch: Uint8Array, now: number, snapshot: Snapshot): Uint8Array[] {
+  const records: Uint8Array[] = [MAGIC, encodeRecord(['H', 1, epoch, now])]
+  for (const client of snapshot) {
+    records.push(encodeRecord(['R', client.idBytes, client.lastSeen, client.nextId, client.retain]))
+    for (const item of client.items) records.push(encodeRecord(['E', client.idBytes, item.id, item.from, item.at, item.payload]))
+  }
+  return records
 }
 
 function concat (parts: Uint8Array[]): Uint8Array {
@@ -282,125 +311,3 @@ async function writeFileAtomically (dir: string, path: string, parts: Uint8Array
   try { await d.sync() } finally { await d.close() }
 }
 
-/** Reads records in chunks; `undefined` at the end of the good prefix. */
-class RecordReader {
-  readonly #fh: FileHandle
-  readonly size: number
-  offset: number
-  #buf = new Uint8Array(0)
-  #bufStart = 0
-
-  constructor (fh: FileHandle, size: number, offset: number) {
-    this.#fh = fh
-    this.size = size
-    this.offset = offset
-  }
-
-  async bytes (at: number, n: number): Promise<Uint8Array> {
-    if (at < this.#bufStart || at + n > this.#bufStart + this.#buf.byteLength) {
-      const len = Math.min(Math.max(n, READ_CHUNK_BYTES), this.size - at)
-      const buf = new Uint8Array(len)
-      const { bytesRead } = await this.#fh.read(buf, 0, len, at)
-      this.#buf = buf.subarray(0, bytesRead)
-      this.#bufStart = at
-    }
-    return this.#buf.subarray(at - this.#bufStart, at - this.#bufStart + n)
-  }
-
-  async allZero (from: number): Promise<boolean> {
-    for (let at = from; at < this.size; at += READ_CHUNK_BYTES) {
-      const chunk = await this.bytes(at, Math.min(READ_CHUNK_BYTES, this.size - at))
-      if (chunk.some(b => b !== 0)) return false
-    }
-    return true
-  }
-
-  /** The next record body, `'torn'` for a torn tail, `undefined` at the end. @throws ERR_RELAY_STORE */
-  async next (): Promise<Uint8Array | 'torn' | undefined> {
-    const at = this.offset
-    const left = this.size - at
-    if (left === 0) return undefined
-    if (left < HEADER_BYTES) return 'torn'
-    const header = await this.bytes(at, HEADER_BYTES)
-    const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES)
-    const len = view.getUint32(0)
-    if (view.getUint32(4) !== crc32(header.subarray(0, 4))) {
-      // A crash can leave zeros after the last good record (the length was allocated, not written).
-      if (await this.allZero(at)) return 'torn'
-      throw storeError(`corrupt record header at byte ${at}`)
-    }
-    if (len > MAX_RECORD_BYTES) throw storeError(`record of ${len} bytes at byte ${at}`)
-    if (at + HEADER_BYTES + len > this.size) return 'torn'
-    const bodyCrc = view.getUint32(8)
-    const body = (await this.bytes(at + HEADER_BYTES, len)).slice()
-    if (crc32(body) !== bodyCrc) {
-      if (at + HEADER_BYTES + len === this.size) return 'torn'
-      throw storeError(`checksum mismatch in the record at byte ${at}`)
-    }
-    this.offset = at + HEADER_BYTES + len
-    return body
-  }
-}
-
-const isBytes = (v: unknown, len?: number): v is Uint8Array => v instanceof Uint8Array && (len === undefined || v.byteLength === len)
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
-
-async function replay (fh: FileHandle, mailbox: Mailbox, toText: (id: Uint8Array) => string): Promise<{ epoch: Uint8Array, goodBytes: number, size: number }> {
-  const size = (await fh.stat()).size
-  const reader = new RecordReader(fh, size, MAGIC.byteLength)
-  if (size < MAGIC.byteLength || !(await reader.bytes(0, MAGIC.byteLength)).every((b, i) => b === MAGIC[i])) {
-    throw storeError('not a relay log (bad magic)')
-  }
-  let epoch: Uint8Array | undefined
-  let index = 0
-  for (;;) {
-    const at = reader.offset
-    const body = await reader.next()
-    if (body === undefined) break
-    if (body === 'torn') {
-      if (epoch === undefined) throw storeError('relay log has no header')
-      return { epoch, goodBytes: at, size }
-    }
-    let rec: unknown
-    try {
-      rec = decodeValue(body, { maxDepth: 2, maxItems: 8 })
-    } catch (err) {
-      throw storeError(`undecodable record at byte ${at}`, err)
-    }
-    const bad = (): EgtpError => storeError(`invalid record at byte ${at}`)
-    if (!Array.isArray(rec) || typeof rec[0] !== 'string') throw bad()
-    if (index++ === 0) {
-      if (rec[0] !== 'H' || rec[1] !== 1 || !isBytes(rec[2], RELAY_EPOCH_BYTES)) throw storeError('relay log has no valid header')
-      epoch = rec[2]
-      continue
-    }
-    if (!isBytes(rec[1], 20)) throw bad()
-    const queue = mailbox.clients.get(idKey(rec[1]))
-    switch (rec[0]) {
-      case 'R': {
-        if (rec.length !== 5 || !isUint(rec[2]) || !isUint(rec[3]) || typeof rec[4] !== 'boolean') throw bad()
-        const q = queue ?? mailbox.register(toText(rec[1]), rec[1], rec[2], true)!.queue
-        q.lastSeen = rec[2]
-        q.nextId = Math.max(q.nextId, rec[3])
-        q.retain = rec[4]
-        break
-      }
-      case 'U':
-        if (rec.length !== 2 || queue === undefined) throw bad()
-        mailbox.unregister(queue)
-        break
-      case 'E':
-        if (rec.length !== 6 || queue === undefined || rec[2] !== queue.nextId || !isBytes(rec[3], 20) || !isUint(rec[4]) || !isBytes(rec[5])) throw bad()
-        mailbox.push(queue, { from: rec[3], at: rec[4], payload: rec[5], conn: 0, m: 0 })
-        break
-      case 'A':
-        if (rec.length !== 3 || queue === undefined || !isUint(rec[2])) throw bad()
-        mailbox.remove(queue, rec[2])
-        break
-      default:
-        throw bad()
-    }
-  }
-  if (epoch === undefined) throw storeError('relay log has no header')
-  return { epoch, goodBytes: size, size }
-}

@@ -107,7 +107,8 @@ export class MemoryNetwork {
   /** Every connection ever made, for tests that cut them. */
   readonly conns: MemoryConn[] = []
 
-  transport (): Transport {
+  /** A transport whose connections arrive at listeners from `sourceHost` (per-source limits see that address). */
+  transport (sourceHost = '127.0.0.1'): Transport {
     return {
       listen: async (endpoint) => {
         const port = endpoint.port === 0 ? this.#nextPort++ : endpoint.port
@@ -123,7 +124,7 @@ export class MemoryNetwork {
         if (listener === undefined || listener.closed) throw new EgtpError('ERR_UNREACHABLE', `nothing listens on ${endpoint.port}`)
         const n = this.#nextConn++
         const client = new MemoryConn(`c${n}`, 'outbound', `${endpoint.host}:${endpoint.port}`)
-        const server = new MemoryConn(`s${n}`, 'inbound', `127.0.0.1:${50_000 + n}`)
+        const server = new MemoryConn(`s${n}`, 'inbound', `${sourceHost.includes(':') ? `[${sourceHost}]` : sourceHost}:${50_000 + n}`)
         client.peer = server
         server.peer = client
         listener.conns.add(server)

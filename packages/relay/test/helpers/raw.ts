@@ -3,6 +3,7 @@ import type { CloseDetail, Conn, RelayEndpoint, Transport } from '@egtp/interfac
 import { relayCodec } from '../../src/index.ts'
 import type { RelayMessage } from '../../src/index.ts'
 import { signHello } from '../../src/protocol.ts'
+import { solveWork } from '../../src/work.ts'
 
 /** A hand-driven relay connection for protocol and adversarial tests. */
 export class RawRelayConn {
@@ -10,6 +11,8 @@ export class RawRelayConn {
   readonly received: RelayMessage[] = []
   readonly closed: Promise<CloseDetail>
   #waiters: Array<() => void> = []
+  /** The challenge `authenticate` answered. */
+  challenge: Extract<RelayMessage, { t: 'rc' }> | undefined
   #read = 0
 
   constructor (conn: Conn) {
@@ -56,9 +59,18 @@ export class RawRelayConn {
   }
 
   /** Answer the challenge as `identity`; returns the welcome (or throws with the refusal). */
-  async authenticate (identity: NodeIdentity, role: 'client' | 'sender' = 'client', extra: { w?: boolean, d?: boolean } = {}): Promise<Extract<RelayMessage, { t: 'rw' }>> {
+  /**
+   * Answer the challenge as `identity`; returns the welcome (or throws with the refusal). A proof of work the
+   * challenge asks for is solved unless `work` says otherwise ('omit', or the solution bytes to send).
+   */
+  async authenticate (identity: NodeIdentity, role: 'client' | 'sender' = 'client', extra: { w?: boolean, d?: boolean } = {},
+    work: 'solve' | 'omit' | Uint8Array = 'solve'): Promise<Extract<RelayMessage, { t: 'rw' }>> {
     const challenge = await this.next('rc')
-    this.send({ t: 'rh', k: identity.publicKey, g: signHello(identity, challenge.n, challenge.id, role), r: role, ...extra })
+    this.challenge = challenge
+    let p: Uint8Array | undefined
+    if (work instanceof Uint8Array) p = work
+    else if (work === 'solve' && challenge.w !== undefined && challenge.w > 0) p = await solveWork(challenge.n, identity.publicKey, challenge.w)
+    this.send({ t: 'rh', k: identity.publicKey, g: signHello(identity, challenge.n, challenge.id, role), r: role, ...extra, ...(p !== undefined ? { p } : {}) })
     const reply = await this.next()
     if (reply.t === 'rr') throw new Error(`${reply.c}: ${reply.s}`)
     if (reply.t !== 'rw') throw new Error(`unexpected ${reply.t}`)

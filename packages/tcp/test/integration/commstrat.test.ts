@@ -140,7 +140,9 @@ describe('tcp commstrat: connection manager', () => {
   })
 
   test('maxConnections: an inbound connection over the cap is closed at once; the others keep working', async () => {
-    const { strat: b, endpoint } = await listening({ maxConnections: 1 })
+    // authTimeoutMs 0: no consumer marks connections authenticated here, and unauthenticated ones would be
+    // replaced rather than the new one refused (unauthenticated.test.ts covers that).
+    const { strat: b, endpoint } = await listening({ maxConnections: 1, authTimeoutMs: 0 })
     const atB = framesOf(b)
     const rejected = nextEvent<TcpCommstratEvents['connection:reject']>(b, 'connection:reject')
     const a = await client()
@@ -155,7 +157,7 @@ describe('tcp commstrat: connection manager', () => {
   })
 
   test('maxInboundPerAddress: the excess from one IP is closed at once, and a slot frees when one closes', async () => {
-    const { strat: b, endpoint } = await listening({ maxInboundPerAddress: 2 })
+    const { strat: b, endpoint } = await listening({ maxInboundPerAddress: 2, authTimeoutMs: 0 }) // as above
     const first = await rawClient(endpoint)
     await rawClient(endpoint)
     await expect.poll(() => b.stats().inbound).toBe(2)
