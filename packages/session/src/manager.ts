@@ -1,7 +1,7 @@
 // The session manager: a sans-I/O state machine from plaintext to wire frames and back (PROTOCOL.md §Sessions).
 // No sockets, no timers, no Date.now(): time comes from the injected clock, the node calls tick().
 import { randomBytes } from 'node:crypto'
-import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, systemClock, warnOf } from '@egtp/interface'
 import type { Clock, Logger } from '@egtp/interface'
 import { checkPeerKey, nodeIdFromPublicKey, nodeIdToBytes, signCanonical, verifyCanonical, x25519PublicKeyFromEd25519 } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -649,12 +649,12 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     return sessionCodec.encode({ t: 'hc', i, w, k: this.#selfKey, g })
   }
 
-  /** First refusal per peer per minute (an error-level line: a handled failure); the counter counts every one. */
+  /** First refusal per peer per minute at warn level; the counter counts every one. */
   #logClockRefusal (ps: PeerState, offset: number): void {
     const now = this.#clock.monotonic()
     if (ps.clockRefusalLoggedAt >= 0 && now - ps.clockRefusalLoggedAt < C.CLOCK_REFUSAL_LOG_INTERVAL_MS) return
     ps.clockRefusalLoggedAt = now
-    this.#log.error('refusing initiations from %k: their timestamp is %d ms from our clock, outside the %d ms clock window (is a clock wrong?)',
+    warnOf(this.#log)('refusing initiations from %k: their timestamp is %d ms from our clock, outside the %d ms clock window (is a clock wrong?)',
       ps.key.nodeId, Math.round(offset), this.#clockWindowMs)
   }
 
@@ -679,7 +679,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const now = this.#clock.monotonic()
     if (ps.clockRefusalLoggedAt >= 0 && now - ps.clockRefusalLoggedAt < C.CLOCK_REFUSAL_LOG_INTERVAL_MS) return { peer: ps.key, replies: [] }
     ps.clockRefusalLoggedAt = now
-    this.#log.error('%k refuses our session setup: our clock is %d ms from its clock (our initiation timestamp %d ms), outside its clock window',
+    warnOf(this.#log)('%k refuses our session setup: our clock is %d ms from its clock (our initiation timestamp %d ms), outside its clock window',
       ps.key.nodeId, skewMs, timestampOffsetMs)
     return { peer: ps.key, replies: [] }
   }
