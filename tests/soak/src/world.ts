@@ -1,0 +1,187 @@
+// The soak's world: the network (netns.ts) and every program in it: 2 durable relays, 2 metatrackers with
+// state directories, a signed bootpage served over HTTP, and the nodes (some with a public address, some
+// behind a NAT router reached through the relays). Starts, kills and restarts them.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createBootpage } from '@egtp/bootpage'
+import { decodeContactRecord, generateIdentity } from '@egtp/identity'
+import { Network } from './netns.ts'
+import { SoakProcess } from './processes.ts'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const repo = resolve(here, '../../..')
+export const RELAY_APP = join(repo, 'apps/relay/dist/main.js')
+export const TRACKER_APP = join(repo, 'apps/metatracker/dist/main.js')
+const SOAK_NODE = join(here, 'soak-node.js')
+const SERVE_FILE = join(here, 'serve-file.js')
+const SKEWED_CLOCK = join(here, 'skewed-clock.js')
+
+export const NODE_PORT = 7000
+export const RELAY_PORT = 7100
+export const TRACKER_PORT = 7200
+export const BOOTPAGE_PORT = 8080
+const BOOTPAGE_LIFETIME_MS = 86_400_000
+
+export interface NodeSlot {
+  index: number
+  host: string
+  direct: boolean
+  dataDir: string
+  nodeId: string
+  proc?: SoakProcess
+  /** Set while a graceful stop is under way: the traffic leaves it alone. */
+  stopping: boolean
+  skewMs: number
+}
+
+interface Service { host: string, dataDir: string, nodeId: string, proc?: SoakProcess }
+
+export interface WorldInit {
+  workDir: string
+  directNodes: number
+  natNodes: number
+  /** Extra argv for every node (e.g. `--max-old-space-size`). */
+  log: (line: string) => void
+}
+
+export class World {
+  readonly net = new Network()
+  readonly nodes: NodeSlot[] = []
+  readonly relays: Service[] = []
+  readonly trackers: Service[] = []
+  readonly publicHosts: string[] = []
+  readonly #init: WorldInit
+  #bootUrl = ''
+  #bootKey = ''
+  #boot: SoakProcess | undefined
+  #moves = 0
+
+  constructor (init: WorldInit) {
+    this.#init = init
+  }
+
+  /** Builds the network and starts relays, trackers, the bootpage and every node. */
+  async build (): Promise<void> {
+    const net = this.net
+    net.createSwitch()
+    net.addPublicHost('boot', 5)
+    for (let i = 0; i < 2; i++) { net.addPublicHost(`rly${i}`, 11 + i); this.publicHosts.push(`rly${i}`) }
+    for (let i = 0; i < 2; i++) { net.addPublicHost(`trk${i}`, 21 + i); this.publicHosts.push(`trk${i}`) }
+    const { directNodes, natNodes } = this.#init
+    for (let i = 0; i < directNodes; i++) { net.addPublicHost(`n${i}`, 101 + i); this.publicHosts.push(`n${i}`) }
+    const routers = ['nat0', 'nat1']
+    routers.forEach((r, k) => { net.addRouter(r, 2 + k, `192.168.${77 + k}`); this.publicHosts.push(r) })
+    for (let j = 0; j < natNodes; j++) net.addPrivateHost(`n${directNodes + j}`, routers[j % 2]!, 10 + j)
+
+    await Promise.all([0, 1].map(async i => { await this.startRelay(i) }))
+    await Promise.all([0, 1].map(async i => { await this.startTracker(i) }))
+    await this.#serveBootpage()
+    for (let i = 0; i < directNodes + natNodes; i++) {
+      this.nodes.push({ index: i, host: `n${i}`, direct: i < directNodes, dataDir: this.#dir(`node${i}`), nodeId: '', stopping: false, skewMs: 0 })
+    }
+    await Promise.all(this.nodes.map(async n => { await this.startNode(n.index) }))
+  }
+
+  #dir (name: string): string {
+    const d = join(this.#init.workDir, name)
+    mkdirSync(d, { recursive: true, mode: 0o700 })
+    return d
+  }
+
+  async startRelay (i: number): Promise<void> {
+    const host = `rly${i}`
+    const s = this.relays[i] ?? (this.relays[i] = { host, dataDir: this.#dir(host), nodeId: '' })
+    const ip = this.net.hosts.get(host)!.ip
+    s.proc = new SoakProcess(host, this.net.hosts.get(host)!.ns, [RELAY_APP, '--listen', `${ip}:${RELAY_PORT}`, '--data-dir', s.dataDir, '--key-file', join(s.dataDir, 'key')])
+    s.nodeId = (await s.proc.ready).nodeId as string
+  }
+
+  async startTracker (i: number): Promise<void> {
+    const host = `trk${i}`
+    const s = this.trackers[i] ?? (this.trackers[i] = { host, dataDir: this.#dir(host), nodeId: '' })
+    const h = this.net.hosts.get(host)!
+    s.proc = new SoakProcess(host, h.ns, [TRACKER_APP, '--listen', `${h.ip}:${TRACKER_PORT}`, '--state-dir', s.dataDir])
+    const ready = await s.proc.ready
+    s.nodeId = ready.nodeId as string
+    ;(s as Service & { record?: string }).record = ready.record as string
+  }
+
+  async #serveBootpage (): Promise<void> {
+    const signer = generateIdentity()
+    const records = this.trackers.map(t => decodeContactRecord(Buffer.from((t as Service & { record?: string }).record!, 'base64')))
+    const file = join(this.#dir('boot'), 'bootpage.json')
+    writeFileSync(file, createBootpage(signer, { records, expiresAt: Date.now() + BOOTPAGE_LIFETIME_MS }))
+    const h = this.net.hosts.get('boot')!
+    this.#boot = new SoakProcess('boot', h.ns, [SERVE_FILE, file, h.ip, String(BOOTPAGE_PORT)])
+    await this.#boot.ready
+    this.#bootUrl = `http://${h.ip}:${BOOTPAGE_PORT}/bootpage.json`
+    this.#bootKey = signer.nodeId
+  }
+
+  async startNode (index: number, skewMs = 0): Promise<void> {
+    const n = this.nodes[index]!
+    const h = this.net.hosts.get(n.host)!
+    const argv = ['--data-dir', n.dataDir, '--bootpage', this.#bootUrl, '--bootpage-key', this.#bootKey]
+    if (n.direct) argv.push('--listen', `${h.ip}:${NODE_PORT}`)
+    else for (const r of this.relays) argv.push('--relay', `${r.nodeId}@${this.net.hosts.get(r.host)!.ip}:${RELAY_PORT}`)
+    const pre = skewMs !== 0 ? ['--import', SKEWED_CLOCK] : []
+    n.skewMs = skewMs
+    n.proc = new SoakProcess(n.host, h.ns, [...pre, SOAK_NODE, ...argv], skewMs !== 0 ? { EGTP_CLOCK_OFFSET_MS: String(skewMs) } : {})
+    n.nodeId = (await n.proc.ready).nodeId as string
+    n.stopping = false
+  }
+
+  /** Up and taking commands. */
+  isUp (index: number): boolean {
+    const n = this.nodes[index]!
+    return n.proc !== undefined && !n.proc.exited && !n.stopping && n.nodeId !== ''
+  }
+
+  async stopNode (index: number): Promise<void> {
+    const n = this.nodes[index]!
+    n.stopping = true
+    await n.proc?.stop()
+  }
+
+  killNode (index: number): void {
+    const n = this.nodes[index]!
+    n.stopping = true
+    n.proc?.kill9()
+  }
+
+  async restartNode (index: number, skewMs = 0): Promise<void> {
+    await this.stopNode(index)
+    await this.startNode(index, skewMs)
+  }
+
+  /** A direct node stops, its host takes a new address, and it starts again listening there. */
+  async moveNode (index: number): Promise<void> {
+    await this.stopNode(index)
+    this.net.moveAddress(this.nodes[index]!.host, 150 + (this.#moves++ % 100))
+    await this.startNode(index, this.nodes[index]!.skewMs)
+  }
+
+  async restartService (kind: 'relay' | 'tracker', i: number, hard: boolean): Promise<void> {
+    const s = (kind === 'relay' ? this.relays : this.trackers)[i]!
+    if (hard) {
+      s.proc?.kill9()
+      await new Promise<void>(resolve => { if (s.proc?.exited !== false) resolve(); else s.proc.child.once('exit', () => { resolve() }) })
+    } else {
+      await s.proc?.stop()
+    }
+    if (kind === 'relay') await this.startRelay(i)
+    else await this.startTracker(i)
+  }
+
+  /** Every program of the world, for memory samples. */
+  processes (): SoakProcess[] {
+    return [...this.nodes, ...this.relays, ...this.trackers].flatMap(x => x.proc !== undefined && !x.proc.exited ? [x.proc] : [])
+  }
+
+  async stopAll (): Promise<void> {
+    await Promise.all(this.nodes.map(async n => { await this.stopNode(n.index) }))
+    await Promise.all([...this.relays, ...this.trackers].map(async s => { await s.proc?.stop() }))
+    await this.#boot?.stop()
+  }
+}
