@@ -90,7 +90,7 @@ const cfg: SoakConfig = {
   seed,
   durationMs: durationS * 1000,
   warmupMs: 5_000,
-  meanFaultGapMs: long ? 10_000 : 6_000,
+  meanFaultGapMs: long ? 10_000 : 4_500,
   trafficIntervalMs: 150,
   messageTimeoutMs: 15_000,
   recoveryBoundMs: DEFAULT_RECOVERY_BOUND_MS,

@@ -108,6 +108,11 @@ export class Network {
     return host
   }
 
+  /** Adds (or with `remove`, deletes) a route on a host: lets the NAT check aim straight at a private LAN. */
+  route (name: string, cidr: string, via: string, remove = false): void {
+    ip(['-n', this.#host(name).ns, 'route', remove ? 'del' : 'add', cidr, 'via', via])
+  }
+
   /** A host takes another public address (the old one is gone: connections to it fail). */
   moveAddress (name: string, newHostByte: number): Host {
     const h = this.#host(name)

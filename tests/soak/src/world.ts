@@ -16,6 +16,8 @@ export const TRACKER_APP = join(repo, 'apps/metatracker/dist/main.js')
 const SOAK_NODE = join(here, 'soak-node.js')
 const SERVE_FILE = join(here, 'serve-file.js')
 const SKEWED_CLOCK = join(here, 'skewed-clock.js')
+const PROBE = join(here, 'probe.js')
+const PROBE_PORT = 7999
 
 export const NODE_PORT = 7000
 export const RELAY_PORT = 7100
@@ -74,6 +76,7 @@ export class World {
     routers.forEach((r, k) => { net.addRouter(r, 2 + k, `192.168.${77 + k}`); this.publicHosts.push(r) })
     for (let j = 0; j < natNodes; j++) net.addPrivateHost(`n${directNodes + j}`, routers[j % 2]!, 10 + j)
 
+    if (natNodes > 0) await this.#proveNat('n0', `n${directNodes}`)
     await Promise.all([0, 1].map(async i => { await this.startRelay(i) }))
     await Promise.all([0, 1].map(async i => { await this.startTracker(i) }))
     await this.#serveBootpage()
@@ -81,6 +84,35 @@ export class World {
       this.nodes.push({ index: i, host: `n${i}`, direct: i < directNodes, dataDir: this.#dir(`node${i}`), nodeId: '', stopping: false, skewMs: 0 })
     }
     await Promise.all(this.nodes.map(async n => { await this.startNode(n.index) }))
+  }
+
+  /**
+   * Before anything runs on it, the NAT must behave as a home router: the private host reaches the public one
+   * and is seen there as its router's address; the public host cannot open a connection to the private one.
+   */
+  async #proveNat (publicName: string, privateName: string): Promise<void> {
+    const pub = this.net.hosts.get(publicName)!
+    const priv = this.net.hosts.get(privateName)!
+    const router = this.net.hosts.get(priv.router!)!
+    const servers = [new SoakProcess('probe', pub.ns, [PROBE, 'listen', pub.ip, String(PROBE_PORT)]), new SoakProcess('probe', priv.ns, [PROBE, 'listen', priv.ip, String(PROBE_PORT)])]
+    try {
+      await Promise.all(servers.map(async s => await s.ready))
+      const out = await new SoakProcess('probe', priv.ns, [PROBE, 'connect', pub.ip, String(PROBE_PORT), '2000']).ready
+      if (out.connected !== true || out.seenAs !== router.ip) throw new Error(`NAT check: ${privateName} → ${publicName} gave ${JSON.stringify(out)}, expected a connection seen as ${router.ip}`)
+      // Even given a route to the private LAN through the router, the router lets nothing unsolicited in.
+      const lan = `${priv.ip.replace(/\.\d+$/, '')}.0/24`
+      this.net.route(publicName, lan, router.ip)
+      let inbound: Record<string, unknown>
+      try {
+        inbound = await new SoakProcess('probe', pub.ns, [PROBE, 'connect', priv.ip, String(PROBE_PORT), '1000']).ready
+      } finally {
+        this.net.route(publicName, lan, router.ip, true)
+      }
+      if (inbound.connected !== false) throw new Error(`NAT check: ${publicName} opened a connection to ${privateName} behind NAT`)
+      this.#init.log(`NAT checked: ${privateName} reaches ${publicName} as ${router.ip}; ${publicName} → ${privateName} refused (${String(inbound.why)}, with a route to the LAN through the router)`)
+    } finally {
+      await Promise.all(servers.map(async s => { await s.stop() }))
+    }
   }
 
   #dir (name: string): string {
