@@ -3,6 +3,16 @@
 
 export type Outcome = 'ok' | 'failed' | 'abandoned'
 
+/**
+ * Failure codes that @egtp/node documents as "not delivered" (packages/node/README.md): a message reported
+ * with one of them and handled anyway contradicts its sender. Other codes (ERR_DELIVERY_UNCERTAIN, a query's
+ * ERR_TIMEOUT or ERR_CLOSED) mean "may have been delivered", and a single delivery is allowed.
+ */
+export const NOT_DELIVERED_CODES: Readonly<Record<'query' | 'oneway', readonly string[]>> = {
+  query: ['ERR_UNREACHABLE', 'ERR_NO_HANDLER', 'ERR_TOO_MANY_PENDING'],
+  oneway: ['ERR_UNREACHABLE', 'ERR_NO_HANDLER', 'ERR_TOO_MANY_PENDING', 'ERR_TIMEOUT', 'ERR_CLOSED']
+}
+
 export interface SentMessage {
   id: string
   from: number
@@ -16,7 +26,7 @@ export interface SentMessage {
   handled: Array<{ node: number, peerId: string }>
 }
 
-export interface Violation { kind: 'lost' | 'duplicated' | 'misdelivered' | 'unknown' | 'unreported', id: string, detail: string }
+export interface Violation { kind: 'lost' | 'duplicated' | 'misdelivered' | 'unknown' | 'unreported' | 'contradicted', id: string, detail: string }
 
 export interface Verdict {
   messages: number
@@ -97,8 +107,10 @@ export class Ledger {
           }
           break
         case 'failed':
-          if (n === 1) v.failedButHandled++
-          else v.reportedFailed++
+          if (n === 0) v.reportedFailed++
+          else if (NOT_DELIVERED_CODES[m.kind].includes(m.code ?? '')) {
+            v.violations.push({ kind: 'contradicted', id: m.id, detail: `${m.kind} ${m.from}→${m.to} reported ${m.code ?? '?'} (not delivered) but handled` })
+          } else v.failedButHandled++
           break
         case 'abandoned':
           v.abandoned++

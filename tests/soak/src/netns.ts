@@ -45,10 +45,10 @@ export function removeLeftovers (): string[] {
 function deleteNamespace (ns: string): void {
   try {
     for (const pid of ip(['netns', 'pids', ns]).split('\n').filter(Boolean)) {
-      try { process.kill(Number(pid), 'SIGKILL') } catch {}
+      try { process.kill(Number(pid), 'SIGKILL') } catch { /* already gone */ }
     }
-  } catch {}
-  try { ip(['netns', 'del', ns]) } catch {}
+  } catch { /* no such namespace */ }
+  try { ip(['netns', 'del', ns]) } catch { /* already deleted */ }
 }
 
 /** iptables rules of one fault, removable as a unit. */
@@ -147,7 +147,7 @@ export class Network {
   clear (fault: number): void {
     for (const set of this.#faults.get(fault) ?? []) {
       for (const rule of set.rules) {
-        try { nsExec(set.ns, ['iptables', '-D', 'SOAK', ...rule]) } catch {}
+        try { nsExec(set.ns, ['iptables', '-D', 'SOAK', ...rule]) } catch { /* its namespace is gone */ }
       }
     }
     this.#faults.delete(fault)

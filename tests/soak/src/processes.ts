@@ -39,7 +39,7 @@ export class SoakProcess {
         try {
           const msg = JSON.parse(line) as Record<string, unknown>
           if (msg.event === 'ready') { clearTimeout(timer); resolve(msg) }
-        } catch {}
+        } catch { /* not a JSON line */ }
       })
       this.child.once('exit', (code, signal) => {
         clearTimeout(timer)
@@ -86,14 +86,14 @@ export class SoakProcess {
 
   kill9 (): void {
     this.killed = true
-    try { this.child.kill('SIGKILL') } catch {}
+    try { this.child.kill('SIGKILL') } catch { /* already exited */ }
   }
 
   /** SIGTERM (every soak program stops gracefully on it), then SIGKILL after `graceMs`. */
   async stop (graceMs = 10_000): Promise<void> {
     if (this.exited) return
     const exited = new Promise<void>(resolve => this.child.once('exit', () => { resolve() }))
-    try { this.child.kill('SIGTERM') } catch {}
+    try { this.child.kill('SIGTERM') } catch { /* already exited */ }
     const timer = setTimeout(() => { this.kill9() }, graceMs)
     await exited
     clearTimeout(timer)

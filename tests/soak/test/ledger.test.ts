@@ -53,7 +53,9 @@ describe('ledger', () => {
 
   it('a failed message handled once is allowed; an abandoned one too', () => {
     const l = ledgerWith()
-    l.handled('m3', 0, 'C')
+    l.sent({ id: 'm5', from: 2, to: 0, kind: 'oneway', sentAt: 0 })
+    l.outcome('m5', 'failed', 'ERR_DELIVERY_UNCERTAIN')
+    l.handled('m5', 0, 'C')
     l.sent({ id: 'm4', from: 0, to: 2, kind: 'query', sentAt: 0 })
     l.outcome('m4', 'abandoned', 'KILLED')
     const v = l.verdict(ids)
@@ -96,5 +98,21 @@ describe('ledger', () => {
     } finally {
       Ledger.prototype.verdict = original
     }
+  })
+})
+
+describe('ledger: failure codes', () => {
+  it('a message reported "not delivered" that was handled contradicts its sender; "uncertain" does not', () => {
+    const l = new Ledger()
+    l.sent({ id: 'a', from: 0, to: 1, kind: 'oneway', sentAt: 0 })
+    l.sent({ id: 'b', from: 0, to: 1, kind: 'oneway', sentAt: 0 })
+    l.sent({ id: 'c', from: 0, to: 1, kind: 'query', sentAt: 0 })
+    l.outcome('a', 'failed', 'ERR_UNREACHABLE')
+    l.outcome('b', 'failed', 'ERR_DELIVERY_UNCERTAIN')
+    l.outcome('c', 'failed', 'ERR_TIMEOUT')
+    for (const id of ['a', 'b', 'c']) l.handled(id, 1, 'A')
+    const v = l.verdict(['A', 'B'])
+    expect(v.violations.map(x => [x.kind, x.id])).toEqual([['contradicted', 'a']])
+    expect(v.failedButHandled).toBe(2)
   })
 })
