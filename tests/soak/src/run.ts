@@ -171,6 +171,7 @@ function faultKeys (f: Fault): string[] {
     case 'kill9': case 'restart': case 'skew': case 'move': return [`node${f.node}`]
     case 'crossover': return [`node${f.a}`, `node${f.b}`]
     case 'relay-restart': return [`relay${f.relay}`]
+    case 'latency': return ['proxy']
     case 'tracker-restart': return [`tracker${f.tracker}`]
     case 'cut': case 'loss': return [`net:${f.host}`]
     case 'partition': return ['net:partition']
@@ -211,6 +212,11 @@ async function playFault (f: Fault, world: World, sendOne: (from: number, to: nu
       world.net.clear(id)
       return
     }
+    case 'latency':
+      await world.setRelayDelay([f.minMs, f.maxMs])
+      await sleep(f.ms)
+      await world.setRelayDelay()
+      return
     case 'skew':
       await world.restartNode(f.node, f.offsetMs)
       await sleep(f.ms)

@@ -10,6 +10,7 @@ export type Fault =
   | { kind: 'cut', host: string, ms: number }
   | { kind: 'partition', side: string[], ms: number }
   | { kind: 'loss', host: string, probability: number, ms: number }
+  | { kind: 'latency', minMs: number, maxMs: number, ms: number }
   | { kind: 'skew', node: number, offsetMs: number, ms: number }
   | { kind: 'crossover', a: number, b: number, burst: number }
   | { kind: 'move', node: number }
@@ -34,7 +35,7 @@ export interface ScheduleInit {
 
 /** Every kind appears at least once when the phase is long enough: the first faults cycle through them. */
 export const FAULT_KINDS: ReadonlyArray<Fault['kind']> = [
-  'kill9', 'restart', 'relay-restart', 'tracker-restart', 'cut', 'partition', 'loss', 'skew', 'crossover', 'move'
+  'kill9', 'restart', 'relay-restart', 'tracker-restart', 'cut', 'partition', 'loss', 'latency', 'skew', 'crossover', 'move'
 ]
 
 /** The longest a fault leaves something broken (ms); nothing is scheduled closer than this to the phase end. */
@@ -71,6 +72,10 @@ function makeFault (kind: Fault['kind'], rnd: SeededRandom, init: ScheduleInit):
       return { kind, side: side.sort(), ms }
     }
     case 'loss': return { kind, host: rnd.pick(init.publicHosts), probability: rnd.int(10, 50) / 100, ms }
+    case 'latency': {
+      const minMs = rnd.int(100, 500)
+      return { kind, minMs, maxMs: minMs + rnd.int(100, 1_500), ms }
+    }
     case 'skew': return { kind, node: rnd.pick(nodes), offsetMs: rnd.next() < 0.5 ? CLOCK_SKEW_MS : -CLOCK_SKEW_MS, ms }
     case 'crossover': {
       const [a, b] = rnd.sample(nodes, 2) as [number, number]
@@ -89,6 +94,7 @@ export function describeFault (f: Fault): string {
     case 'cut': return `link of ${f.host} cut for ${f.ms} ms`
     case 'partition': return `partition {${f.side.join(',')}} | rest for ${f.ms} ms`
     case 'loss': return `${Math.round(f.probability * 100)}% loss at ${f.host} for ${f.ms} ms`
+    case 'latency': return `relay 1's path delayed ${f.minMs}–${f.maxMs} ms per chunk for ${f.ms} ms`
     case 'skew': return `node ${f.node} restarted with its clock ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs / 60_000} min for ${f.ms} ms`
     case 'crossover': return `crossover: nodes ${f.a} and ${f.b} restart together, then ${f.burst} messages each way at once`
     case 'move': return `node ${f.node} moves to a new address`

@@ -17,6 +17,10 @@ const SOAK_NODE = join(here, 'soak-node.js')
 const SERVE_FILE = join(here, 'serve-file.js')
 const SKEWED_CLOCK = join(here, 'skewed-clock.js')
 const PROBE = join(here, 'probe.js')
+const DELAY_PROXY = join(here, 'delay-proxy.js')
+/** Relay 1 sits behind a delaying proxy (relay 0 does not): its path is always slower, by this much (ms). */
+export const SLOW_RELAY_DELAY_MS: readonly [number, number] = [20, 80]
+const SLOW_RELAY_BACKEND_PORT = 7101
 const PROBE_PORT = 7999
 
 export const NODE_PORT = 7000
@@ -57,6 +61,7 @@ export class World {
   #bootUrl = ''
   #bootKey = ''
   #boot: SoakProcess | undefined
+  #proxy: SoakProcess | undefined
   #moves = 0
 
   constructor (init: WorldInit) {
@@ -125,8 +130,15 @@ export class World {
     const host = `rly${i}`
     const s = this.relays[i] ?? (this.relays[i] = { host, dataDir: this.#dir(host), nodeId: '' })
     const ip = this.net.hosts.get(host)!.ip
-    s.proc = new SoakProcess(host, this.net.hosts.get(host)!.ns, [RELAY_APP, '--listen', `${ip}:${RELAY_PORT}`, '--data-dir', s.dataDir, '--key-file', join(s.dataDir, 'key')])
+    const ns = this.net.hosts.get(host)!.ns
+    // Relay 1 listens on loopback and announces the proxy's public address.
+    const listen = i === 1 ? ['--listen', `127.0.0.1:${SLOW_RELAY_BACKEND_PORT}`, '--announce', `${ip}:${RELAY_PORT}`] : ['--listen', `${ip}:${RELAY_PORT}`]
+    s.proc = new SoakProcess(host, ns, [RELAY_APP, ...listen, '--data-dir', s.dataDir, '--key-file', join(s.dataDir, 'key')])
     s.nodeId = (await s.proc.ready).nodeId as string
+    if (i === 1 && this.#proxy === undefined) {
+      this.#proxy = new SoakProcess('proxy', ns, [DELAY_PROXY, ip, String(RELAY_PORT), '127.0.0.1', String(SLOW_RELAY_BACKEND_PORT), ...SLOW_RELAY_DELAY_MS.map(String)])
+      await this.#proxy.ready
+    }
   }
 
   async startTracker (i: number): Promise<void> {
@@ -156,12 +168,22 @@ export class World {
     const h = this.net.hosts.get(n.host)!
     const argv = ['--data-dir', n.dataDir, '--bootpage', this.#bootUrl, '--bootpage-key', this.#bootKey]
     if (n.direct) argv.push('--listen', `${h.ip}:${NODE_PORT}`)
-    else for (const r of this.relays) argv.push('--relay', `${r.nodeId}@${this.net.hosts.get(r.host)!.ip}:${RELAY_PORT}`)
+    else {
+      // Half the nodes behind NAT prefer the slow relay: senders then use both paths, and messages overtake.
+      const relays = index % 2 === 0 ? this.relays : [...this.relays].reverse()
+      for (const r of relays) argv.push('--relay', `${r.nodeId}@${this.net.hosts.get(r.host)!.ip}:${RELAY_PORT}`)
+    }
     const pre = skewMs !== 0 ? ['--import', SKEWED_CLOCK] : []
     n.skewMs = skewMs
     n.proc = new SoakProcess(n.host, h.ns, [...pre, SOAK_NODE, ...argv], skewMs !== 0 ? { EGTP_CLOCK_OFFSET_MS: String(skewMs) } : {})
     n.nodeId = (await n.proc.ready).nodeId as string
     n.stopping = false
+  }
+
+  /** Sets the slow relay's delay (ms); `undefined` puts back its usual {@link SLOW_RELAY_DELAY_MS}. */
+  async setRelayDelay (range?: readonly [number, number]): Promise<void> {
+    const [minMs, maxMs] = range ?? SLOW_RELAY_DELAY_MS
+    await this.#proxy?.call({ op: 'delay', minMs, maxMs })
   }
 
   /** Up and taking commands. */
@@ -208,12 +230,13 @@ export class World {
 
   /** Every program of the world, for memory samples. */
   processes (): SoakProcess[] {
-    return [...this.nodes, ...this.relays, ...this.trackers].flatMap(x => x.proc !== undefined && !x.proc.exited ? [x.proc] : [])
+    return [...this.nodes, ...this.relays, ...this.trackers, { proc: this.#proxy }].flatMap(x => x.proc !== undefined && !x.proc.exited ? [x.proc] : [])
   }
 
   async stopAll (): Promise<void> {
     await Promise.all(this.nodes.map(async n => { await this.stopNode(n.index) }))
     await Promise.all([...this.relays, ...this.trackers].map(async s => { await s.proc?.stop() }))
     await this.#boot?.stop()
+    await this.#proxy?.stop()
   }
 }

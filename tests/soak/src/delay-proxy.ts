@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// A delaying TCP proxy: the soak's latency and jitter, since this kernel has no netem. Each chunk is held a
+// random time in [minMs, maxMs] but never overtakes the chunk before it (TCP keeps its order; reordering
+// between messages comes from their taking different paths: direct, a fast relay, this slow one).
+// `delay-proxy LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT MIN_MS MAX_MS`; the parent changes the delay
+// over IPC with {op:'delay',minMs,maxMs}. Reading pauses while MAX_HELD_BYTES per direction are held.
+import { connect, createServer } from 'node:net'
+import type { Socket } from 'node:net'
+
+export const MAX_HELD_BYTES = 1 << 20
+
+const [listenHost, listenPort, targetHost, targetPort, min, max] = process.argv.slice(2)
+let minMs = Number(min ?? '0')
+let maxMs = Number(max ?? '0')
+
+function delayed (from: Socket, to: Socket): void {
+  let last = 0
+  let held = 0
+  from.on('data', (chunk: Buffer) => {
+    const at = Math.max(Date.now() + minMs + Math.random() * (maxMs - minMs), last)
+    last = at
+    held += chunk.byteLength
+    if (held > MAX_HELD_BYTES) from.pause()
+    setTimeout(() => {
+      held -= chunk.byteLength
+      if (!to.destroyed) to.write(chunk)
+      if (held <= MAX_HELD_BYTES && from.isPaused()) from.resume()
+    }, at - Date.now())
+  })
+  from.on('end', () => { setTimeout(() => { to.end() }, Math.max(0, last - Date.now())) })
+}
+
+const server = createServer({ pauseOnConnect: true }, (client) => {
+  const upstream = connect({ host: targetHost!, port: Number(targetPort) })
+  const close = (): void => { client.destroy(); upstream.destroy() }
+  client.on('error', close).on('close', close)
+  upstream.on('error', close).on('close', close)
+  upstream.on('connect', () => {
+    delayed(client, upstream)
+    delayed(upstream, client)
+    client.resume()
+  })
+})
+server.listen(Number(listenPort), listenHost, () => {
+  process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid })}\n`)
+})
+process.on('message', (raw) => {
+  const m = raw as { op: string, id?: number, minMs?: number, maxMs?: number }
+  if (m.op === 'delay' && typeof m.minMs === 'number' && typeof m.maxMs === 'number' && m.maxMs >= m.minMs) {
+    minMs = m.minMs
+    maxMs = m.maxMs
+  }
+  if (m.id !== undefined) process.send?.({ op: 'result', id: m.id, ok: true })
+})
+process.on('SIGTERM', () => { server.close(); process.exit(0) })
+process.on('disconnect', () => { process.exit(0) })
