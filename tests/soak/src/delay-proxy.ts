@@ -14,20 +14,33 @@ let minMs = Number(min ?? '0')
 let maxMs = Number(max ?? '0')
 
 function delayed (from: Socket, to: Socket): void {
-  let last = 0
+  // One FIFO and one timer per direction: chunks leave strictly in arrival order.
+  const queue: Array<{ chunk: Buffer, at: number }> = []
   let held = 0
-  from.on('data', (chunk: Buffer) => {
-    const at = Math.max(Date.now() + minMs + Math.random() * (maxMs - minMs), last)
-    last = at
-    held += chunk.byteLength
-    if (held > MAX_HELD_BYTES) from.pause()
-    setTimeout(() => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let ended = false
+  const flush = (): void => {
+    timer = undefined
+    while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+      const { chunk } = queue.shift()!
       held -= chunk.byteLength
       if (!to.destroyed) to.write(chunk)
-      if (held <= MAX_HELD_BYTES && from.isPaused()) from.resume()
-    }, at - Date.now())
+    }
+    if (held <= MAX_HELD_BYTES && from.isPaused()) from.resume()
+    if (queue.length > 0) timer = setTimeout(flush, queue[0]!.at - Date.now())
+    else if (ended) to.end()
+  }
+  from.on('data', (chunk: Buffer) => {
+    const last = queue.at(-1)?.at ?? 0
+    queue.push({ chunk, at: Math.max(Date.now() + minMs + Math.random() * (maxMs - minMs), last) })
+    held += chunk.byteLength
+    if (held > MAX_HELD_BYTES) from.pause()
+    timer ??= setTimeout(flush, queue[0]!.at - Date.now())
   })
-  from.on('end', () => { setTimeout(() => { to.end() }, Math.max(0, last - Date.now())) })
+  from.on('end', () => {
+    ended = true
+    if (queue.length === 0) to.end()
+  })
 }
 
 const server = createServer({ pauseOnConnect: true }, (client) => {

@@ -117,8 +117,9 @@ export class Network {
   moveAddress (name: string, newHostByte: number): Host {
     const h = this.#host(name)
     const next = `${PUBLIC_NET}.${newHostByte}`
-    ip(['-n', h.ns, 'addr', 'add', `${next}/24`, 'dev', 'eth0'])
+    // The old address goes first: deleting a subnet's primary address would take its secondaries with it.
     ip(['-n', h.ns, 'addr', 'del', `${h.ip}/24`, 'dev', 'eth0'])
+    ip(['-n', h.ns, 'addr', 'add', `${next}/24`, 'dev', 'eth0'])
     h.ip = next
     return h
   }
