@@ -30,6 +30,7 @@ export function formatReport (r: SoakReport, wallMs: number): { text: string, vi
     `abandoned            ${v.abandoned}   (sender killed -9 before it learnt the outcome; none handled twice)`,
     `lost                 ${v.lost}`,
     `duplicates           ${v.duplicated}`,
+    `overtaken            ${r.overtaken}   (handled after a later message of the same pair: ordering is not promised)`,
     `worst recovery       ${r.recovery.worstMs} ms   (bound ${r.config.recoveryBoundMs} ms; stuck pairs ${r.recovery.stuck.length})`,
     `peak RSS             ${Object.entries(r.peakRss).map(([role, b]) => `${role} ${mib(b)}`).join(', ')}   (bound ${mib(r.config.maxRssBytes)})`,
     `failure codes        ${Object.entries(v.failureCodes).map(([c, n]) => `${c} ${n}`).join(', ') || '-'}`,

@@ -36,6 +36,8 @@ export interface SoakReport {
   recovery: { worstMs: number, stuck: string[] }
   peakRss: Record<string, number>
   problems: string[]
+  /** Messages handled after a message sent later on the same (sender, receiver) pair. */
+  overtaken: number
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -152,17 +154,23 @@ export async function runSoak (cfg: SoakConfig, world: World): Promise<SoakRepor
   clearInterval(sampler)
   await world.stopAll()
 
+  // Ordering is not promised; count how often a message was handled after a later one of the same pair.
+  let overtaken = 0
   for (const n of world.nodes) {
     const file = `${n.dataDir}/handled.log`
     if (!existsSync(file)) continue
+    const latest = new Map<string, number>()
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (line === '') continue
       const [id, peerId] = line.split(' ') as [string, string]
       ledger.handled(id, n.index, peerId)
+      const seq = Number(id.slice(id.indexOf('-') + 1))
+      if (seq < (latest.get(peerId) ?? -1)) overtaken++
+      else latest.set(peerId, seq)
     }
   }
   const verdict = ledger.verdict(nodeIds)
-  return { config: cfg, faults: schedule.slice(0, faultsPlayed), verdict, selfCheck: ledgerSelfCheck(ledger, nodeIds), recovery: { worstMs, stuck }, peakRss, problems }
+  return { config: cfg, faults: schedule.slice(0, faultsPlayed), verdict, selfCheck: ledgerSelfCheck(ledger, nodeIds), recovery: { worstMs, stuck }, peakRss, problems, overtaken }
 }
 
 /** What a fault occupies: two faults on one target never overlap (the schedule stays replayable). */
