@@ -146,14 +146,18 @@ export class InboundDedup {
     return out
   }
 
-  /** Load persisted state (replacing nothing already known). */
+  /**
+   * Load persisted state (replacing nothing already known). Every stream is kept, for a full retention time
+   * from `now`: the wall clock cannot tell a long downtime from a clock that moved across the restart, and a
+   * stream dropped too early lets a sender's re-send be delivered twice (found by the chaos soak), while one
+   * kept too long costs only memory, bounded by `maxStreams`.
+   */
   restore (streams: readonly StreamSnapshot[], now: number): void {
     for (const r of streams) {
-      if (r.x + this.#init.retentionMs <= now) continue
       const key = `${r.p}|${bytesKey(r.e)}`
       if (this.#streams.has(key) || this.#streams.size >= this.#init.maxStreams) continue
       const s: DedupStream = {
-        peerId: r.p, epoch: r.e.slice(), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: new Set(), uncertain: new Set(r.u), lastActivity: r.x
+        peerId: r.p, epoch: r.e.slice(), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: new Set(), uncertain: new Set(r.u), lastActivity: now
       }
       for (const c of s.uncertain) s.above.delete(c)
       this.#add(s)

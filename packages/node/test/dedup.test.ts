@@ -156,15 +156,19 @@ describe('DedupJournal', () => {
     expect(errors).toHaveLength(1)
   })
 
-  test('streams past their retention are not restored', async () => {
+  test('streams are restored whatever their stamp says (the clock may have moved), for a full retention time from the restart', async () => {
     const store = new MemoryStore()
     const d1 = new InboundDedup(init)
     const j1 = new DedupJournal(store, d1, disabledLogger)
     const s = d1.stream('peer', epoch(1), 0)!
     j1.commit([{ stream: s, counter: 1 }], () => {})
     await j1.flush()
+    const restartAt = 10 * init.retentionMs
     const d2 = new InboundDedup(init)
-    await new DedupJournal(store, d2, disabledLogger).load(init.retentionMs + 1)
-    expect(d2.size).toBe(0)
+    await new DedupJournal(store, d2, disabledLogger).load(restartAt)
+    expect(d2.size).toBe(1)
+    expect(d2.check(d2.stream('peer', epoch(1), restartAt)!, 1)).toBe('uncertain')
+    expect(d2.sweep(restartAt + init.retentionMs - 1)).toBe(0)
+    expect(d2.sweep(restartAt + init.retentionMs)).toBe(1)
   })
 })
