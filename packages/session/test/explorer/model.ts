@@ -1,0 +1,528 @@
+// The explorer's world: real SessionManagers under a thin node layer, driven one action at a time by a
+// scheduler that owns every nondeterministic choice, and the properties checked after every action.
+//
+// Model assumptions (what the explorer can and cannot see):
+// - Time is one integer line (ms) that moves only on a `tick` action (by `tickMs`); every node's monotonic clock
+//   is that line, its wall clock is the line + a per-node offset (`clock` actions step it). Frames take no time:
+//   when a frame lands is the choice of which action comes next.
+// - The network is a multiset of frames in flight. `deliver` hands one to its recipient (in any order: reordering
+//   and delay), `drop` loses one, `dup` copies one (both draw on a fault budget). Paths: `direct` (two-way,
+//   between every pair) or relayed `X>Y` (one-way unless `relayReplies`: replies to a relayed frame go back only
+//   then). A relay names the authenticated sender to the recipient, as a real relay does.
+// - The node layer models @egtp/node: application messages with unique IDs, sealed one per frame, acknowledged
+//   by an ACK frame (not itself retried), re-sent when `session:replaced` names the session they were sealed
+//   under and on a retry timer (1 s doubling to 4 s, DEFAULT_RETRY_*_MS of @egtp/node), reported failed after
+//   MESSAGE_DEADLINE_MS (its DEFAULT_TIMEOUT_MS). The receiver delivers each ID once (its dedup state is assumed
+//   durable); a restart loses the sender's outbox (those messages are reported failed at the crash).
+// - A restart closes the manager and boots a new one, keeping or wiping its KeyValueStore; the store's writes
+//   land before the next action (a fast disk). Ephemeral keys and receiver indices are derived from (node, boot),
+//   so every schedule replays bit for bit.
+// - State hashing (to prune repeats) abstracts the managers through `inspectSessions` and the gauges of
+//   `stats()`; hidden state (token buckets, the owed-recovery set, cached verdicts' expiry) is covered only
+//   through the clock value. Two states that differ only there are merged: a stated source of incompleteness.
+import { createHash } from 'node:crypto'
+import { MemoryStore } from '@egtp/interface'
+import type { NodeIdentity } from '@egtp/identity'
+import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS, RECOVERY_BOUND_MS, SessionManager } from '../../src/index.ts'
+import type { PeerKey, SessionManagerInit } from '../../src/index.ts'
+import { injectEphemerals, inspectSessions, keyPairFromSecret } from '../../src/testing.ts'
+import { messageId } from '../../src/ik.ts'
+import { readDataFrame, sessionCodec } from '../../src/wire.ts'
+import { identity, seededRandom } from '../helpers/fixtures.ts'
+
+/** @egtp/node's DEFAULT_TIMEOUT_MS: an unacknowledged message is reported failed this long after it was sent. */
+export const MESSAGE_DEADLINE_MS = 30_000
+const RETRY_INITIAL_MS = 1_000
+const RETRY_MAX_MS = 4_000
+const EPOCH_MS = 1_700_000_000_000
+/** Deliveries in one instant of the calm phase beyond which the pair is declared in a frame storm. */
+const STORM_FRAMES = 2_000
+
+export type NodeName = 'A' | 'B' | 'C'
+
+export interface NodeConfig {
+  name: NodeName
+  persistent: boolean
+  wallOffsetMs?: number
+  options?: Partial<SessionManagerInit>
+}
+
+export interface Config {
+  name: string
+  nodes: NodeConfig[]
+  /** Two-way direct path between every pair (default true). */
+  direct?: boolean
+  /** One-way relayed paths, e.g. ['A>B']. */
+  relay?: string[]
+  relayReplies?: boolean
+  tickMs?: number
+  /** Actions run before exploring (not explored, not counted in the depth). */
+  setup: string[]
+  /** Application messages the explorer may send: [from, to, how many]. */
+  sends: Array<[NodeName, NodeName, number]>
+  /** Fault actions, each usable once: 'restart B store', 'restart B wipe', 'clock B 120000'. */
+  events?: string[]
+  /** Drops and duplications allowed in one schedule. */
+  faultBudget?: number
+  /** Exhaustive depth (actions after the setup). */
+  depth: number
+}
+
+interface Frame { id: number, from: NodeName, to: NodeName, bytes: Uint8Array, hash: string, relayed: boolean }
+
+interface Outgoing { to: NodeName, sessionId: string | undefined, sentAt: number, nextRetryAt: number, retryMs: number }
+
+const hashOf = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex').slice(0, 16)
+const errCode = (err: unknown): string => (err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err))
+
+const LABEL: Record<NodeName, number> = { A: 1, B: 2, C: 3 }
+const MSG = 1
+const ACK = 2
+
+function appFrame (kind: number, id: number, tx: number): Uint8Array {
+  const out = new Uint8Array(9)
+  out[0] = kind
+  const v = new DataView(out.buffer)
+  v.setUint32(1, id)
+  v.setUint32(5, tx)
+  return out
+}
+
+const identities = new Map<NodeName, NodeIdentity>()
+/** Identities are derived once per process (an Ed25519 key pair each): every replay reuses them. */
+function identityOf (name: NodeName): NodeIdentity {
+  let id = identities.get(name)
+  if (id === undefined) identities.set(name, id = identity(LABEL[name]))
+  return id
+}
+
+export class ModelNode {
+  readonly name: NodeName
+  readonly identity: NodeIdentity
+  readonly peerKey: PeerKey
+  readonly cfg: NodeConfig
+  readonly world: World
+  store = new MemoryStore()
+  manager!: SessionManager
+  boot = 0
+  wallOffsetMs: number
+  readonly outbox = new Map<number, Outgoing>()
+  /** Application delivery (durable dedup): message ID → time. */
+  readonly deliveredAt = new Map<number, number>()
+  /** Per boot (or for good with a store): transmissions opened, initiations accepted, highest accepted timestamp. */
+  opened = new Set<number>()
+  acceptedInits = new Set<string>()
+  seenBytes = new Set<string>()
+  maxAcceptedTs = new Map<string, number>()
+  knownResponder = new Set<string>()
+  /** Counters sent per session of this boot (nonce reuse check). */
+  sentCounters = new Map<string, Set<number>>()
+
+  constructor (world: World, cfg: NodeConfig) {
+    this.world = world
+    this.cfg = cfg
+    this.name = cfg.name
+    this.identity = identityOf(cfg.name)
+    this.peerKey = { nodeId: this.identity.nodeId, publicKey: this.identity.publicKey }
+    this.wallOffsetMs = cfg.wallOffsetMs ?? 0
+  }
+
+  async start (): Promise<void> {
+    const w = this.world
+    this.manager = new SessionManager({
+      identity: this.identity,
+      clock: { now: () => EPOCH_MS + w.now + this.wallOffsetMs, monotonic: () => w.now },
+      store: this.store,
+      random: seededRandom(LABEL[this.name] * 1_000 + this.boot + 1),
+      ...this.cfg.options
+    })
+    let n = 0
+    const prefix = `${this.name}/${this.boot}/`
+    injectEphemerals(this.manager, () => keyPairFromSecret(createHash('sha256').update(prefix + String(n++)).digest()))
+    this.manager.addEventListener('session:replaced', ({ detail }) => {
+      for (const [id, m] of this.outbox) {
+        if (m.sessionId === detail.oldSessionId && w.nodes.get(m.to)!.identity.nodeId === detail.peer.nodeId) w.resends.push([this, id])
+      }
+    })
+    await this.manager.start()
+  }
+
+  async restart (keepStore: boolean): Promise<void> {
+    this.manager.close()
+    for (const id of this.outbox.keys()) this.world.failedAt.set(id, this.world.now)
+    this.outbox.clear()
+    if (!keepStore) this.store = new MemoryStore()
+    this.boot++
+    if (!keepStore || !this.cfg.persistent) {
+      this.opened = new Set()
+      this.maxAcceptedTs = new Map()
+    }
+    this.acceptedInits = new Set()
+    this.seenBytes = new Set()
+    this.knownResponder = new Set()
+    this.sentCounters = new Map()
+    await this.start()
+  }
+
+  /** Seal one application frame for `to` and put it on the network; false when the manager refused. */
+  seal (to: ModelNode, kind: number, id: number): string | undefined {
+    const w = this.world
+    let res
+    try {
+      res = this.manager.seal(to.peerKey, appFrame(kind, id, ++w.tx))
+    } catch (err) {
+      w.note(`${this.name} seal ${kind === MSG ? 'msg' : 'ack'} ${id}: ${errCode(err)}`)
+      return undefined
+    }
+    const msg = readDataFrame(res.frame) ?? sessionCodec.decode(res.frame)
+    if (msg.t !== 'hu' && msg.n !== undefined) {
+      const key = res.sessionId
+      const seen = this.sentCounters.get(key) ?? new Set<number>()
+      if (seen.has(msg.n)) w.violate('nonce reuse', `${this.name} sealed counter ${msg.n} twice under session ${key}`)
+      seen.add(msg.n)
+      this.sentCounters.set(key, seen)
+    }
+    w.route(this, to, res.frame)
+    return res.sessionId
+  }
+
+  transmit (id: number): void {
+    const m = this.outbox.get(id)
+    if (m === undefined) return
+    const sessionId = this.seal(this.world.nodes.get(m.to)!, MSG, id)
+    if (sessionId !== undefined) m.sessionId = sessionId
+  }
+
+  receive (f: Frame): void {
+    const w = this.world
+    const from = w.nodes.get(f.from)!
+    const fresh = !this.seenBytes.has(f.hash)
+    this.seenBytes.add(f.hash)
+    let msg
+    try {
+      msg = readDataFrame(f.bytes) ?? sessionCodec.decode(f.bytes)
+    } catch (err) {
+      w.violate('malformed frame', `${this.name} cannot decode a frame from ${f.from}: ${errCode(err)}`)
+      return
+    }
+    const init = msg.t === 'hi' ? messageId(msg.h) : undefined
+    let res
+    try {
+      res = this.manager.open(f.bytes, f.relayed ? { authenticatedSender: from.identity.nodeId, authenticatedSenderKey: from.identity.publicKey } : undefined)
+    } catch (err) {
+      const code = errCode(err)
+      w.note(`${this.name} open ${msg.t} from ${f.from}: ${code}`)
+      if (fresh && init !== undefined && this.acceptedInits.has(init) && code !== 'ERR_RATE_LIMITED') {
+        w.violate('accepted initiation refused', `${this.name} accepted ${f.from}'s initiation, then refused a new frame carrying it (${code})`)
+      }
+      if (fresh && msg.t !== 'hi' && msg.t !== 'hu' && msg.n !== undefined && code === 'ERR_REPLAY') {
+        w.violate('fresh frame refused as a replay', `${this.name} refused a first delivery of ${f.from}'s ${msg.t} counter ${msg.n}`)
+      }
+      return
+    }
+    w.note(`${this.name} opened ${msg.t} from ${f.from}${res.plaintext === undefined ? '' : ' +data'}, ${res.replies.length} replies`)
+    if (init !== undefined && res.sessionId !== undefined) this.acceptedInits.add(init)
+    this.checkAccepted(from)
+    for (const reply of res.replies) w.reply(this, from, reply, f.relayed)
+    const p = res.plaintext
+    if (p === undefined || res.peer === undefined) return
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength)
+    const id = v.getUint32(1)
+    const tx = v.getUint32(5)
+    if (this.opened.has(tx)) w.violate('replay accepted', `${this.name} opened transmission ${tx} from ${f.from} twice`)
+    this.opened.add(tx)
+    if (p[0] === MSG) {
+      if (!this.deliveredAt.has(id)) this.deliveredAt.set(id, w.now)
+      this.seal(from, ACK, id)
+    } else {
+      this.outbox.delete(id)
+    }
+  }
+
+  /** Every initiation a node accepts from a peer (winner or loser) has a higher timestamp than the last one. */
+  checkAccepted (from: ModelNode): void {
+    for (const s of inspectSessions(this.manager, from.identity.nodeId)) {
+      if (s.role !== 'responder' || this.knownResponder.has(s.id)) continue
+      this.knownResponder.add(s.id)
+      const last = this.maxAcceptedTs.get(from.name) ?? -Infinity
+      if (s.timestamp <= last) this.world.violate('replayed initiation accepted', `${this.name} accepted ${from.name}'s initiation ${s.timestamp} after ${last}`)
+      this.maxAcceptedTs.set(from.name, Math.max(last, s.timestamp))
+    }
+  }
+
+  tick (): void {
+    const w = this.world
+    for (const { peer, frame } of this.manager.tick()) {
+      const to = [...w.nodes.values()].find(n => n.identity.nodeId === peer.nodeId)!
+      w.route(this, to, frame)
+    }
+    for (const [id, m] of [...this.outbox]) {
+      if (w.now - m.sentAt >= MESSAGE_DEADLINE_MS) {
+        this.outbox.delete(id)
+        w.failedAt.set(id, w.now)
+      } else if (w.now >= m.nextRetryAt) {
+        m.nextRetryAt = w.now + m.retryMs
+        m.retryMs = Math.min(RETRY_MAX_MS, m.retryMs * 2)
+        this.transmit(id)
+      }
+    }
+  }
+
+  current (peer: ModelNode): ReturnType<typeof inspectSessions>[number] | undefined {
+    return inspectSessions(this.manager, peer.identity.nodeId).find(s => s.current)
+  }
+}
+
+export interface Violation { kind: string, detail: string }
+
+export interface SentMessage { id: number, from: NodeName, to: NodeName, at: number, probe: boolean }
+
+export class World {
+  readonly cfg: Config
+  now = 1_000
+  tx = 0
+  readonly nodes = new Map<NodeName, ModelNode>()
+  pending: Frame[] = []
+  #frameSeq = 0
+  faultsUsed = 0
+  readonly usedEvents = new Set<string>()
+  readonly sendsLeft = new Map<string, number>()
+  readonly sent: SentMessage[] = []
+  readonly failedAt = new Map<number, number>()
+  readonly resends: Array<[ModelNode, number]> = []
+  violation: Violation | undefined
+  readonly trace: string[] = []
+  readonly tickMs: number
+
+  private constructor (cfg: Config) {
+    this.cfg = cfg
+    this.tickMs = cfg.tickMs ?? 1_000
+    for (const [from, to, n] of cfg.sends) this.sendsLeft.set(`${from} ${to}`, (this.sendsLeft.get(`${from} ${to}`) ?? 0) + n)
+  }
+
+  static async create (cfg: Config): Promise<World> {
+    const w = new World(cfg)
+    for (const n of cfg.nodes) w.nodes.set(n.name, new ModelNode(w, n))
+    for (const n of w.nodes.values()) await n.start()
+    for (const a of cfg.setup) await w.apply(a, true)
+    return w
+  }
+
+  note (line: string): void {
+    if (this.trace.length < 10_000) this.trace.push(`t=${this.now} ${line}`)
+  }
+
+  violate (kind: string, detail: string): void {
+    this.violation ??= { kind, detail }
+  }
+
+  hasPath (from: NodeName, to: NodeName): boolean {
+    return this.cfg.direct !== false || (this.cfg.relay ?? []).includes(`${from}>${to}`)
+  }
+
+  /** Frames go direct when there is a direct path, else through a relay the sender may use, else nowhere. */
+  route (from: ModelNode, to: ModelNode, bytes: Uint8Array): void {
+    if (this.cfg.direct !== false) this.#push(from, to, bytes, false)
+    else if ((this.cfg.relay ?? []).includes(`${from.name}>${to.name}`)) this.#push(from, to, bytes, true)
+  }
+
+  /** A reply goes back the way its frame came: direct, or through the relay only when it carries replies. */
+  reply (from: ModelNode, to: ModelNode, bytes: Uint8Array, relayed: boolean): void {
+    if (!relayed) this.#push(from, to, bytes, false)
+    else if (this.cfg.relayReplies === true) this.#push(from, to, bytes, true)
+  }
+
+  #push (from: ModelNode, to: ModelNode, bytes: Uint8Array, relayed: boolean): void {
+    this.pending.push({ id: ++this.#frameSeq, from: from.name, to: to.name, bytes, hash: hashOf(bytes), relayed })
+  }
+
+  /** The actions enabled now, in exploration order (deliveries of identical frames count once). */
+  enabled (): string[] {
+    const out: string[] = []
+    const same = new Set<string>()
+    for (const f of this.pending) {
+      const k = `${f.to}/${String(f.relayed)}/${f.hash}`
+      if (same.has(k)) continue
+      same.add(k)
+      out.push(`deliver ${f.id}`)
+    }
+    for (const [k, n] of this.sendsLeft) if (n > 0) out.push(`send ${k}`)
+    out.push('tick')
+    for (const e of this.cfg.events ?? []) if (!this.usedEvents.has(e)) out.push(e)
+    if (this.faultsUsed < (this.cfg.faultBudget ?? 0)) {
+      for (const f of this.pending) out.push(`drop ${f.id}`, `dup ${f.id}`)
+    }
+    return out
+  }
+
+  /** Apply one action; false when it is not enabled here (a shrunk schedule that lost its frame). */
+  async apply (action: string, setup = false): Promise<boolean> {
+    const [k, x, y] = action.split(' ')
+    const frame = (): Frame | undefined => this.pending.find(f => f.id === Number(x))
+    switch (k) {
+      case 'deliver': {
+        const f = frame()
+        if (f === undefined) return false
+        this.pending.splice(this.pending.indexOf(f), 1)
+        this.nodes.get(f.to)!.receive(f)
+        break
+      }
+      case 'drop': case 'dup': {
+        const f = frame()
+        if (f === undefined) return false
+        if (!setup) this.faultsUsed++
+        if (k === 'drop') this.pending.splice(this.pending.indexOf(f), 1)
+        else this.pending.push({ ...f, id: ++this.#frameSeq })
+        break
+      }
+      case 'send': {
+        const key = `${x} ${y}`
+        if (!setup) {
+          const left = this.sendsLeft.get(key) ?? 0
+          if (left <= 0) return false
+          this.sendsLeft.set(key, left - 1)
+        }
+        this.send(x as NodeName, y as NodeName, false)
+        break
+      }
+      case 'flush':
+        // Setup only: every frame in flight lands, oldest first.
+        while (this.pending.length > 0 && this.violation === undefined) await this.apply(`deliver ${this.pending[0]!.id}`, true)
+        break
+      case 'tick':
+        this.now += this.tickMs
+        for (const n of this.nodes.values()) n.tick()
+        break
+      case 'restart': case 'clock': {
+        if (!setup) {
+          if (this.usedEvents.has(action)) return false
+          this.usedEvents.add(action)
+        }
+        const n = this.nodes.get(x as NodeName)!
+        if (k === 'restart') await n.restart(y === 'store')
+        else n.wallOffsetMs += Number(y)
+        break
+      }
+      default:
+        throw new Error(`unknown action ${action}`)
+    }
+    this.#drainResends()
+    for (const n of this.nodes.values()) if (n.cfg.persistent) await n.manager.flush()
+    return true
+  }
+
+  send (from: NodeName, to: NodeName, probe: boolean): number {
+    const id = this.sent.length + 1
+    this.sent.push({ id, from, to, at: this.now, probe })
+    const n = this.nodes.get(from)!
+    n.outbox.set(id, { to, sessionId: undefined, sentAt: this.now, nextRetryAt: this.now + RETRY_INITIAL_MS, retryMs: RETRY_INITIAL_MS * 2 })
+    n.transmit(id)
+    this.#drainResends()
+    return id
+  }
+
+  #drainResends (): void {
+    for (let i = 0; i < 10_000 && this.resends.length > 0; i++) {
+      const [n, id] = this.resends.shift()!
+      n.transmit(id)
+    }
+  }
+
+  /** A canonical digest of the state: frame IDs and history left out, so commuting actions meet again. */
+  hash (): string {
+    const parts: unknown[] = [this.now, this.faultsUsed, [...this.usedEvents].sort(), [...this.sendsLeft]]
+    for (const n of this.nodes.values()) {
+      const peers = [...this.nodes.values()].filter(p => p !== n)
+      const st = n.manager.stats()
+      parts.push(n.boot, n.wallOffsetMs, st.sessions, st.currentSessions, st.cachedInitiations, st.replayRecords,
+        peers.map(p => inspectSessions(n.manager, p.identity.nodeId).map(s =>
+          [s.role, s.current, s.loser, s.established, s.confirmed, s.timestamp, s.localIndex, s.remoteIndex, s.sendCounter])),
+        [...n.outbox].map(([id, m]) => [id, m.sessionId, m.nextRetryAt]), [...n.deliveredAt.keys()].sort())
+    }
+    parts.push(this.pending.map(f => `${f.to}${String(f.relayed)}${f.hash}`).sort(), [...this.failedAt.keys()].sort())
+    return createHash('sha1').update(JSON.stringify(parts)).digest('base64')
+  }
+
+  /** The recovery bound of this configuration: RECOVERY_BOUND_MS, plus the idle timeout on a one-way path. */
+  boundMs (): number {
+    const oneWay = this.cfg.direct === false && this.cfg.relayReplies !== true
+    const idle = Math.max(...this.cfg.nodes.map(n => n.options?.idleReceiveTimeoutMs ?? DEFAULT_IDLE_RECEIVE_TIMEOUT_MS))
+    return RECOVERY_BOUND_MS + (oneWay ? idle : 0)
+  }
+
+  /**
+   * Faults stop: every frame in flight lands (oldest first), time moves by ticks. At calm + bound each pair
+   * with a path sends a probe. Liveness: a message unresolved at calm is delivered by calm + bound (or its
+   * deadline expired first); a probe is delivered within RECOVERY_BOUND_MS; both ends of a two-way pair agree
+   * on one confirmed current session; nothing hangs past its deadline.
+   */
+  async settle (): Promise<void> {
+    if (this.violation !== undefined) return
+    const calm = this.now
+    const bound = this.boundMs()
+    const open = this.sent.filter(m => !this.nodes.get(m.to)!.deliveredAt.has(m.id) && !this.failedAt.has(m.id))
+    const pairs = this.#pairs()
+    let probes: SentMessage[] = []
+    const drain = async (): Promise<boolean> => {
+      for (let i = 0; this.pending.length > 0; i++) {
+        if (i >= STORM_FRAMES) {
+          this.violate('frame storm', `more than ${STORM_FRAMES} frames in one instant at t=${this.now}`)
+          return false
+        }
+        await this.apply(`deliver ${this.pending[0]!.id}`, true)
+        if (this.violation !== undefined) return false
+      }
+      return true
+    }
+    const late = (m: SentMessage, by: number): boolean => {
+      const d = this.nodes.get(m.to)!.deliveredAt.get(m.id) ?? Infinity
+      const failed = this.failedAt.get(m.id) ?? Infinity
+      return d > by && !(failed <= by && failed - m.at >= MESSAGE_DEADLINE_MS)
+    }
+    const end = calm + bound + RECOVERY_BOUND_MS
+    while (this.now <= end) {
+      if (!await drain()) return
+      if (this.now >= calm + bound && probes.length === 0) {
+        // Owed messages are judged before the probes go out (a probe's handshake must not rescue them).
+        for (const m of open) {
+          if (this.hasPath(m.from, m.to) && late(m, calm + bound)) {
+            return this.violate('liveness', `message ${m.id} ${m.from}→${m.to} (sent t=${m.at}) not delivered by calm t=${calm} + ${bound} ms`)
+          }
+        }
+        probes = pairs.map(([a, b]) => this.sent[this.send(a, b, true) - 1]!)
+        if (!await drain()) return
+      }
+      await this.apply('tick', true)
+    }
+    if (!await drain()) return
+    for (const p of probes) {
+      if ((this.nodes.get(p.to)!.deliveredAt.get(p.id) ?? Infinity) > p.at + RECOVERY_BOUND_MS) {
+        return this.violate('liveness', `probe ${p.from}→${p.to} sent at calm + ${p.at - calm} ms not delivered within ${RECOVERY_BOUND_MS} ms`)
+      }
+    }
+    for (const [a, b] of pairs) {
+      // At most one current session per pair: when both ends hold one, it is the same, and confirmed on a
+      // two-way path (either end may have none: idle expiry is allowed to end it).
+      const twoWay = this.hasPath(b, a) || this.cfg.relayReplies === true
+      const x = this.nodes.get(a)!.current(this.nodes.get(b)!)
+      const y = this.nodes.get(b)!.current(this.nodes.get(a)!)
+      if (x === undefined || y === undefined) continue
+      const agree = x.timestamp === y.timestamp && x.initiator === y.initiator &&
+        (!twoWay || (x.confirmed && y.confirmed && x.established && y.established))
+      if (!agree) return this.violate('no single session', `${a} and ${b} hold different or unconfirmed current sessions after calm + ${bound + RECOVERY_BOUND_MS} ms`)
+    }
+    for (const m of this.sent) {
+      const resolved = this.nodes.get(m.to)!.deliveredAt.has(m.id) || this.failedAt.has(m.id) || this.now - m.at < MESSAGE_DEADLINE_MS
+      if (!resolved) return this.violate('hang', `message ${m.id} ${m.from}→${m.to} neither delivered nor reported failed`)
+    }
+  }
+
+  /** Ordered pairs that exchange messages in this configuration and have a path that way. */
+  #pairs (): Array<[NodeName, NodeName]> {
+    const out: Array<[NodeName, NodeName]> = []
+    for (const [a, b] of this.cfg.sends) {
+      if (this.hasPath(a, b) && !out.some(([x, y]) => x === a && y === b)) out.push([a, b])
+    }
+    return out
+  }
+}
