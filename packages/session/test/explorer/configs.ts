@@ -7,6 +7,19 @@ const ESTABLISHED = ['send A B', 'flush', 'tick']
 const SHORT = { rekeyAfterMs: 2_000, rejectAfterMs: 3_000, idleReceiveTimeoutMs: 3_000 }
 const BUDGET = { maxEarlyDataMessages: 3, maxHandshakesPerPeerPerSecond: 1 }
 
+function oneWay (name: string, restart: string): Config {
+  return {
+    name,
+    nodes: [{ name: 'A', persistent: false }, { name: 'B', persistent: true }],
+    direct: false,
+    relay: ['A>B'],
+    setup: ['send A B', 'flush', 'tick'],
+    sends: [['A', 'B', 2]],
+    events: [restart],
+    depth: 3
+  }
+}
+
 export const configs: Record<string, Config> = {
   /** Defect 1: B restarts with its store; A is paranoid (60 s window); B speaks first. */
   'restart-store-window': {
@@ -14,7 +27,7 @@ export const configs: Record<string, Config> = {
     nodes: [{ name: 'A', persistent: false, options: { clockWindowMs: 60_000 } }, { name: 'B', persistent: true }],
     setup: [...ESTABLISHED, 'restart B store'],
     sends: [['B', 'A', 1], ['A', 'B', 1]],
-    depth: 5
+    depth: 4
   },
   /** Defect 2: B's clock runs 2 min ahead of paranoid A (60 s window); B speaks first. */
   'skew-window': {
@@ -22,7 +35,7 @@ export const configs: Record<string, Config> = {
     nodes: [{ name: 'A', persistent: false, options: { clockWindowMs: 60_000 } }, { name: 'B', persistent: false, wallOffsetMs: 120_000 }],
     setup: [],
     sends: [['B', 'A', 1], ['A', 'B', 1]],
-    depth: 5
+    depth: 4
   },
   /** Both initiate at once (scenario 5), every order of every frame; one duplication or loss on top. */
   crossover: {
@@ -31,7 +44,7 @@ export const configs: Record<string, Config> = {
     setup: [],
     sends: [['A', 'B', 1], ['B', 'A', 1]],
     faultBudget: 1,
-    depth: 6
+    depth: 4
   },
   /** An established pair; B restarts with or without its store, either side may speak first. */
   'restart-two-way': {
@@ -40,19 +53,15 @@ export const configs: Record<string, Config> = {
     setup: ESTABLISHED,
     sends: [['A', 'B', 1], ['B', 'A', 1]],
     events: ['restart B store', 'restart B wipe'],
-    depth: 5
+    depth: 4
   },
-  /** Only A→B through a relay that carries no replies: hints and responses never come back. */
-  'one-way-relay': {
-    name: 'one-way-relay',
-    nodes: [{ name: 'A', persistent: false }, { name: 'B', persistent: true }],
-    direct: false,
-    relay: ['A>B'],
-    setup: ['send A B', 'flush', 'tick'],
-    sends: [['A', 'B', 2]],
-    events: ['restart B store', 'restart B wipe'],
-    depth: 5
-  },
+  /** Only A→B through a relay that carries no replies: hints and responses never come back; B restarts. */
+  'one-way-relay': oneWay('one-way-relay', 'restart B wipe'),
+  /**
+   * The same with B's store kept: B's owed recovery initiation (which cannot reach A) carries a leased timestamp
+   * up to an hour ahead, so it outranks every initiation A makes (defect 1 on a one-way path).
+   */
+  'one-way-relay-store': oneWay('one-way-relay-store', 'restart B store'),
   /** Wall clocks step by ±2 h on an established pair (no window: the logical clock must carry it). */
   'clock-step': {
     name: 'clock-step',
@@ -69,7 +78,7 @@ export const configs: Record<string, Config> = {
     setup: ESTABLISHED,
     sends: [['A', 'B', 1], ['B', 'A', 1]],
     faultBudget: 1,
-    depth: 4
+    depth: 3
   },
   /** Defect 4: B remembers one initiation; C's evicts A's while A is still repeating it. */
   'min-caches': {
@@ -81,7 +90,7 @@ export const configs: Record<string, Config> = {
     ],
     setup: [],
     sends: [['A', 'B', 2], ['C', 'B', 1]],
-    depth: 6
+    depth: 4
   },
   /** Defect 5: three early-data messages per initiation and one handshake per second; A sends five at once. */
   'handshake-budget': {
@@ -89,6 +98,6 @@ export const configs: Record<string, Config> = {
     nodes: [{ name: 'A', persistent: false, options: BUDGET }, { name: 'B', persistent: false, options: BUDGET }],
     setup: ['send A B', 'send A B', 'send A B', 'send A B', 'send A B'],
     sends: [],
-    depth: 5
+    depth: 4
   }
 }
