@@ -166,13 +166,18 @@ export function pasteable (f: Failure): string {
   ].filter(l => l !== undefined).join('\n')
 }
 
+/** The start (how it went wrong) and the end (what it looks like) of a long trace. */
+function trim (trace: string[]): string[] {
+  return trace.length <= 50 ? trace : [...trace.slice(0, 30), `… ${trace.length - 45} more`, ...trace.slice(-15)]
+}
+
 export function describeReport (r: Report): string {
   const head = `${r.config}: ${r.states} states, ${r.schedules} schedules, depth ${r.depth}, ${r.actions} actions, ${r.ms} ms`
   if (r.failure === undefined) return `${head}: no violation`
   return [
     `${head}: VIOLATION ${r.failure.violation.kind}: ${r.failure.violation.detail}`,
     `shortest schedule (${r.failure.schedule.length} actions): ${r.failure.schedule.join(', ')}`,
-    'trace:', ...r.failure.trace.slice(-40).map(l => `  ${l}`),
+    'trace:', ...trim(r.failure.trace).map(l => `  ${l}`),
     'as a test:', pasteable(r.failure)
   ].join('\n')
 }

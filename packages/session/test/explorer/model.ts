@@ -68,7 +68,8 @@ export interface Config {
   depth: number
 }
 
-interface Frame { id: number, from: NodeName, to: NodeName, bytes: Uint8Array, hash: string, relayed: boolean }
+/** A frame in flight; `boot` is its sender's run that made it (a later run never sealed it). */
+interface Frame { id: number, from: NodeName, to: NodeName, bytes: Uint8Array, hash: string, relayed: boolean, boot: number }
 
 interface Outgoing { to: NodeName, sessionId: string | undefined, sentAt: number, nextRetryAt: number, retryMs: number }
 
@@ -196,7 +197,8 @@ export class ModelNode {
   receive (f: Frame): void {
     const w = this.world
     const from = w.nodes.get(f.from)!
-    const fresh = !this.seenBytes.has(f.hash)
+    // A first delivery from a sender still in the run that sealed it: refusing it loses live data.
+    const fresh = !this.seenBytes.has(f.hash) && from.boot === f.boot
     this.seenBytes.add(f.hash)
     let msg
     try {
@@ -333,7 +335,7 @@ export class World {
   }
 
   #push (from: ModelNode, to: ModelNode, bytes: Uint8Array, relayed: boolean): void {
-    this.pending.push({ id: ++this.#frameSeq, from: from.name, to: to.name, bytes, hash: hashOf(bytes), relayed })
+    this.pending.push({ id: ++this.#frameSeq, from: from.name, to: to.name, bytes, hash: hashOf(bytes), relayed, boot: from.boot })
   }
 
   /** The actions enabled now, in exploration order (deliveries of identical frames count once). */
