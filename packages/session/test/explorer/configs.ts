@@ -62,6 +62,35 @@ export const configs: Record<string, Config> = {
    * up to an hour ahead, so it outranks every initiation A makes (defect 1 on a one-way path).
    */
   'one-way-relay-store': oneWay('one-way-relay-store', 'restart B store'),
+  /** Relayed both ways, replies carried: a restarted B is told who sent a frame and may answer it. */
+  'relay-two-way': {
+    name: 'relay-two-way',
+    nodes: [{ name: 'A', persistent: true }, { name: 'B', persistent: true }],
+    direct: false,
+    relay: ['A>B', 'B>A'],
+    relayReplies: true,
+    setup: ESTABLISHED,
+    sends: [['A', 'B', 1], ['B', 'A', 1]],
+    events: ['restart B wipe'],
+    depth: 4
+  },
+  /** The initiator A restarts (with or without its store) on an established pair. */
+  'restart-initiator': {
+    name: 'restart-initiator',
+    nodes: [{ name: 'A', persistent: true }, { name: 'B', persistent: true }],
+    setup: ESTABLISHED,
+    sends: [['A', 'B', 1], ['B', 'A', 1]],
+    events: ['restart A store', 'restart A wipe'],
+    depth: 4
+  },
+  /** Both paranoid (60 s window), good clocks, both initiate at once: the window must not get in the way. */
+  'window-crossover': {
+    name: 'window-crossover',
+    nodes: [{ name: 'A', persistent: true, options: { clockWindowMs: 60_000 } }, { name: 'B', persistent: true, options: { clockWindowMs: 60_000 } }],
+    setup: [],
+    sends: [['A', 'B', 1], ['B', 'A', 1]],
+    depth: 4
+  },
   /** Wall clocks step by ±2 h on an established pair (no window: the logical clock must carry it). */
   'clock-step': {
     name: 'clock-step',

@@ -27,6 +27,8 @@ export interface Report {
   schedules: number
   /** Actions applied in all (replays included). */
   actions: number
+  /** Iterative deepening: states and schedules of the last (deepest) pass alone; the totals add up every pass. */
+  last?: { states: number, schedules: number }
   ms: number
   failure?: Failure
 }
@@ -51,7 +53,10 @@ export async function exhaustive (cfg: Config, opts: { depth?: number, maxStates
   const total: Report = { config: cfg.name, depth: 0, states: 0, schedules: 0, actions: 0, ms: 0 }
   for (let d = 0; d <= (opts.depth ?? cfg.depth); d++) {
     const r = await search(cfg, d, opts.maxStates)
-    Object.assign(total, { depth: d, states: total.states + r.states, schedules: total.schedules + r.schedules, actions: total.actions + r.actions, ms: total.ms + r.ms })
+    Object.assign(total, {
+      depth: d, states: total.states + r.states, schedules: total.schedules + r.schedules, actions: total.actions + r.actions,
+      ms: total.ms + r.ms, last: { states: r.states, schedules: r.schedules }
+    })
     if (r.failure !== undefined) return { ...total, failure: r.failure }
   }
   return total
@@ -172,7 +177,8 @@ function trim (trace: string[]): string[] {
 }
 
 export function describeReport (r: Report): string {
-  const head = `${r.config}: ${r.states} states, ${r.schedules} schedules, depth ${r.depth}, ${r.actions} actions, ${r.ms} ms`
+  const last = r.last === undefined ? '' : ` (depth ${r.depth} alone: ${r.last.states} states, ${r.last.schedules} schedules)`
+  const head = `${r.config}: ${r.states} states, ${r.schedules} schedules, depth ${r.depth}${last}, ${r.actions} actions, ${r.ms} ms`
   if (r.failure === undefined) return `${head}: no violation`
   return [
     `${head}: VIOLATION ${r.failure.violation.kind}: ${r.failure.violation.detail}`,

@@ -11,8 +11,7 @@ import type { Report } from './explore.ts'
 const TIMEOUT_MS = 120_000
 
 afterEach(() => {
-  mutations.disableHints = false
-  mutations.disableWinnerRule = false
+  for (const flag of Object.keys(mutations)) (mutations as Record<string, boolean>)[flag] = false
 })
 
 /** One search per configuration and set of mutation flags (an `it.fails` and a mutation test share a run). */
@@ -40,7 +39,7 @@ async function expectFound (name: string, kind: string): Promise<Report> {
 }
 
 describe('session explorer: nothing found on the code as it is', () => {
-  for (const name of ['crossover', 'restart-two-way', 'one-way-relay', 'clock-step', 'short-timers']) {
+  for (const name of ['crossover', 'window-crossover', 'restart-two-way', 'restart-initiator', 'relay-two-way', 'one-way-relay', 'clock-step', 'short-timers']) {
     it(`${name}: no violation in any schedule to depth ${configs[name]!.depth}`, async () => { await expectClean(name) }, TIMEOUT_MS)
   }
 })
