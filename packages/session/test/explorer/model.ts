@@ -18,8 +18,9 @@
 //   land before the next action (a fast disk). Ephemeral keys and receiver indices are derived from (node, boot),
 //   so every schedule replays bit for bit.
 // - State hashing (to prune repeats) abstracts the managers through `inspectSessions` and the gauges of
-//   `stats()`; hidden state (token buckets, the owed-recovery set, cached verdicts' expiry) is covered only
-//   through the clock value. Two states that differ only there are merged: a stated source of incompleteness.
+//   `stats()`, plus when each node last heard from each peer and last started a handshake; other hidden state
+//   (exact token counts, the owed-recovery set, cached verdicts' expiry) is covered only through those times
+//   and the clock. Two states that differ only there are merged: a stated source of incompleteness.
 import { createHash } from 'node:crypto'
 import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS, RECOVERY_BOUND_MS } from '../../src/index.ts'
 import { inspectSessions } from '../../src/testing.ts'
@@ -196,7 +197,8 @@ export class World {
       parts.push(n.boot, n.wallOffsetMs, st.sessions, st.currentSessions, st.cachedInitiations, st.replayRecords,
         peers.map(p => inspectSessions(n.manager, p.identity.nodeId).map(s =>
           [s.role, s.current, s.loser, s.established, s.confirmed, s.timestamp, s.localIndex, s.remoteIndex, s.sendCounter])),
-        [...n.outbox].map(([id, m]) => [id, m.sessionId, m.nextRetryAt]), [...n.deliveredAt.keys()].sort())
+        [...n.outbox].map(([id, m]) => [id, m.sessionId, m.nextRetryAt]), [...n.deliveredAt.keys()].sort(),
+        [...n.lastHeard].sort(), n.lastHandshakeAt)
     }
     parts.push(this.pending.map(f => `${f.to}${String(f.relayed)}${f.hash}`).sort(), [...this.failedAt.keys()].sort())
     return createHash('sha1').update(JSON.stringify(parts)).digest('base64')

@@ -96,6 +96,12 @@ export class ModelNode {
   seenBytes = new Set<string>()
   maxAcceptedTs = new Map<string, number>()
   knownResponder = new Set<string>()
+  /**
+   * Timers the hash cannot see inside the manager, approximated from outside: when this run last opened a
+   * frame from each peer (idle expiry, the recovery quiet period) and last started a handshake (token buckets).
+   */
+  readonly lastHeard = new Map<NodeName, number>()
+  lastHandshakeAt = -1
   /** Counters sent per session of this boot (nonce reuse check). */
   sentCounters = new Map<string, Set<number>>()
 
@@ -120,6 +126,7 @@ export class ModelNode {
     let n = 0
     const prefix = `${this.name}/${this.boot}/`
     injectEphemerals(this.manager, () => keyPairFromSecret(createHash('sha256').update(prefix + String(n++)).digest()))
+    this.manager.addEventListener('session:new', () => { this.lastHandshakeAt = w.now })
     this.manager.addEventListener('session:replaced', ({ detail }) => {
       for (const [id, m] of this.outbox) {
         if (m.sessionId === detail.oldSessionId && w.nodes.get(m.to)!.identity.nodeId === detail.peer.nodeId) w.resends.push([this, id])
@@ -141,6 +148,8 @@ export class ModelNode {
     this.acceptedInits = new Set()
     this.seenBytes = new Set()
     this.knownResponder = new Set()
+    this.lastHeard.clear()
+    this.lastHandshakeAt = -1
     this.sentCounters = new Map()
     await this.start()
   }
@@ -202,6 +211,7 @@ export class ModelNode {
       }
       return
     }
+    this.lastHeard.set(from.name, w.now)
     w.note(`${this.name} opened ${msg.t} from ${f.from}${res.plaintext === undefined ? '' : ' +data'}, ${res.replies.length} replies`)
     if (init !== undefined && res.sessionId !== undefined) this.acceptedInits.add(init)
     this.checkAccepted(from)
