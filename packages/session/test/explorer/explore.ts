@@ -88,8 +88,9 @@ async function search (cfg: Config, depth: number, maxStates = Infinity): Promis
       const h = world.hash()
       const prev = seen.get(h)
       if (prev !== undefined && prev <= path.length) break
+      // Met again closer to the root: explored again, for the depth it has left (counted once).
+      if (prev === undefined) states++
       seen.set(h, path.length)
-      states++
       if (path.length >= depth) {
         await world.settle()
         schedules++
