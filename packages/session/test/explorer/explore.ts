@@ -12,8 +12,10 @@ export const SETTLE = 'settle'
 export interface Failure {
   config: string
   violation: Violation
-  /** The shortest schedule found that reproduces it (after the config's setup). */
+  /** The schedule that reproduces it (after the config's setup), shrunk until no single action can go. */
   schedule: string[]
+  /** True when found by iterative deepening: no shorter schedule (to the searched depth) fails. */
+  shortest?: boolean
   trace: string[]
   seed?: number
 }
@@ -57,7 +59,7 @@ export async function exhaustive (cfg: Config, opts: { depth?: number, maxStates
       depth: d, states: total.states + r.states, schedules: total.schedules + r.schedules, actions: total.actions + r.actions,
       ms: total.ms + r.ms, last: { states: r.states, schedules: r.schedules }
     })
-    if (r.failure !== undefined) return { ...total, failure: r.failure }
+    if (r.failure !== undefined) return { ...total, failure: { ...r.failure, shortest: true } }
   }
   return total
 }
@@ -183,7 +185,7 @@ export function describeReport (r: Report): string {
   if (r.failure === undefined) return `${head}: no violation`
   return [
     `${head}: VIOLATION ${r.failure.violation.kind}: ${r.failure.violation.detail}`,
-    `shortest schedule (${r.failure.schedule.length} actions): ${r.failure.schedule.join(', ')}`,
+    `${r.failure.shortest === true ? 'shortest schedule' : 'minimal schedule (no single action can be dropped)'} (${r.failure.schedule.length} actions): ${r.failure.schedule.join(', ')}`,
     'trace:', ...trim(r.failure.trace).map(l => `  ${l}`),
     'as a test:', pasteable(r.failure)
   ].join('\n')

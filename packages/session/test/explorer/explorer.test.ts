@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { mutations } from '../../src/internal.ts'
 import { configs } from './configs.ts'
-import { describeReport, exhaustive, replay } from './explore.ts'
+import { describeReport, exhaustive, randomWalks, replay } from './explore.ts'
 import type { Report } from './explore.ts'
 
 const TIMEOUT_MS = 120_000
@@ -116,4 +116,19 @@ describe('session explorer: counterexamples kept as tests (as `pnpm explore` pri
     const { world } = await replay(configs['restart-store-window']!, ['send B A', 'settle'])
     expect(world.violation).toBeUndefined()
   })
+})
+
+describe('session explorer: random walks (pnpm explore) are reproducible from their seed', () => {
+  it('the same seed walks the same schedules and finds the same failure', async () => {
+    const a = await randomWalks(configs['min-caches']!, 3, 300)
+    const b = await randomWalks(configs['min-caches']!, 3, 300)
+    expect(a.failure?.schedule).toBeDefined()
+    expect(b.failure?.schedule).toEqual(a.failure!.schedule)
+    expect(b.failure?.seed).toBe(3)
+    expect([b.states, b.schedules, b.actions]).toEqual([a.states, a.schedules, a.actions])
+    const c = await randomWalks(configs.crossover!, 11, 200)
+    const d = await randomWalks(configs.crossover!, 11, 200)
+    expect(c.failure, describeReport(c)).toBeUndefined()
+    expect([d.states, d.schedules, d.actions]).toEqual([c.states, c.schedules, c.actions])
+  }, TIMEOUT_MS)
 })
