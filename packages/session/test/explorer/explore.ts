@@ -27,10 +27,12 @@ export interface Report {
   states: number
   /** Schedules run to their end and settled (each a liveness check). */
   schedules: number
+  /** Schedules cut short because they reached a state already explored (state hashing). */
+  pruned?: number
   /** Actions applied in all (replays included). */
   actions: number
   /** Iterative deepening: states and schedules of the last (deepest) pass alone; the totals add up every pass. */
-  last?: { states: number, schedules: number }
+  last?: { states: number, schedules: number, pruned: number }
   ms: number
   failure?: Failure
 }
@@ -57,7 +59,8 @@ export async function exhaustive (cfg: Config, opts: { depth?: number, maxStates
     const r = await search(cfg, d, opts.maxStates)
     Object.assign(total, {
       depth: d, states: total.states + r.states, schedules: total.schedules + r.schedules, actions: total.actions + r.actions,
-      ms: total.ms + r.ms, last: { states: r.states, schedules: r.schedules }
+      pruned: (total.pruned ?? 0) + (r.pruned ?? 0),
+      ms: total.ms + r.ms, last: { states: r.states, schedules: r.schedules, pruned: r.pruned ?? 0 }
     })
     if (r.failure !== undefined) return { ...total, failure: { ...r.failure, shortest: true } }
   }
@@ -71,6 +74,7 @@ async function search (cfg: Config, depth: number, maxStates = Infinity): Promis
   let states = 0
   let schedules = 0
   let actions = 0
+  let pruned = 0
   let failure: Failure | undefined
   while (stack.length > 0 && failure === undefined && states < maxStates) {
     const path = stack.pop()!
@@ -89,7 +93,10 @@ async function search (cfg: Config, depth: number, maxStates = Infinity): Promis
       }
       const h = world.hash()
       const prev = seen.get(h)
-      if (prev !== undefined && prev <= path.length) break
+      if (prev !== undefined && prev <= path.length) {
+        pruned++
+        break
+      }
       // Met again closer to the root: explored again, for the depth it has left (counted once).
       if (prev === undefined) states++
       seen.set(h, path.length)
@@ -107,7 +114,7 @@ async function search (cfg: Config, depth: number, maxStates = Infinity): Promis
       path.push(next[0]!)
     }
   }
-  return { config: cfg.name, depth, states, schedules, actions, ms: Math.round(performance.now() - started), ...(failure === undefined ? {} : { failure }) }
+  return { config: cfg.name, depth, states, schedules, pruned, actions, ms: Math.round(performance.now() - started), ...(failure === undefined ? {} : { failure }) }
 }
 
 /** Seeded random walks of `walkLength` actions each, ended by a calm phase, until `steps` actions are spent. */
@@ -180,8 +187,9 @@ function trim (trace: string[]): string[] {
 }
 
 export function describeReport (r: Report): string {
-  const last = r.last === undefined ? '' : ` (depth ${r.depth} alone: ${r.last.states} states, ${r.last.schedules} schedules)`
-  const head = `${r.config}: ${r.states} states, ${r.schedules} schedules, depth ${r.depth}${last}, ${r.actions} actions, ${r.ms} ms`
+  const last = r.last === undefined ? '' : ` (depth ${r.depth} alone: ${r.last.states} states, ${r.last.schedules} schedules, ${r.last.pruned} pruned)`
+  const pruned = r.pruned === undefined ? '' : `, ${r.pruned} pruned as repeats`
+  const head = `${r.config}: ${r.states} states, ${r.schedules} schedules${pruned}, depth ${r.depth}${last}, ${r.actions} actions, ${r.ms} ms`
   if (r.failure === undefined) return `${head}: no violation`
   return [
     `${head}: VIOLATION ${r.failure.violation.kind}: ${r.failure.violation.detail}`,
