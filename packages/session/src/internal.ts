@@ -21,3 +21,14 @@ export interface ManagerInternals {
 }
 
 export const internals = new WeakMap<object, ManagerInternals>()
+
+/**
+ * Test-only switches that put known defects back, so the explorer (test/explorer) can prove it finds them.
+ * Reachable only by a deep import of this file from tests; never exported from index.ts. All false in use.
+ */
+export const mutations = {
+  /** Answer a frame for an unknown session with nothing: no `hu`, no fresh initiation (the 2004 code). */
+  disableHints: false,
+  /** On a crossover keep our own outgoing session, whatever its rank (the 2004 code's "TODO … pass"). */
+  disableWinnerRule: false
+}

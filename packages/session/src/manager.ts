@@ -8,7 +8,7 @@ import type { NodeIdentity } from '@egtp/identity'
 import * as C from './constants.ts'
 import { ikContext, initiationDigest, messageId, readInitiation, readResponse, writeInitiation, writeResponse } from './ik.ts'
 import type { IkContext } from './ik.ts'
-import { internals } from './internal.ts'
+import { internals, mutations } from './internal.ts'
 import type { SessionInfo } from './internal.ts'
 import { PublicKeyCache, concatBytes, keyPairFromSecret } from './noise/primitives.ts'
 import { TokenBucket } from './rate-limit.ts'
@@ -600,7 +600,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const cur = ps.current
     let s: Session
     let replies: Uint8Array[]
-    if (cur === undefined || compareRank({ timestamp, initiator: nodeIdToBytes(ps.key.nodeId) }, this.#rank(cur)) > 0) {
+    if (cur === undefined || (compareRank({ timestamp, initiator: nodeIdToBytes(ps.key.nodeId) }, this.#rank(cur)) > 0 &&
+      !(mutations.disableWinnerRule && cur.role === 'initiator'))) {
       const localIndex = this.#allocateIndex()
       const { message, keys } = writeResponse(read.hs, localIndex)
       s = new Session({ id: this.#nextId(), peerId: ps.key.nodeId, role: 'responder', timestamp, localIndex, initiationId: id, now, early: read.early })
@@ -749,6 +750,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   /** A frame for a session we do not know: sign a hint the sender can check, and initiate when we know who sent it. */
   #unknown (r: number, n: number | undefined, now: number, from: { authenticatedSender?: string, authenticatedSenderKey?: Uint8Array } | undefined): OpenResult {
     const replies: Uint8Array[] = []
+    if (mutations.disableHints) return { replies }
     if (this.#hints.take(now)) {
       const g = signCanonical(this.#identity, C.HINT_CONTEXT, hintValue(r, n))
       replies.push(sessionCodec.encode(n === undefined ? { t: 'hu', r, k: this.#selfKey, g } : { t: 'hu', r, n, k: this.#selfKey, g }))
