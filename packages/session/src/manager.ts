@@ -405,7 +405,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       // A session due for rekey stays usable while the handshake budget is spent; an expired one does not,
       // nor a pending initiation whose early data is used up (the responder would refuse more: ERR_AUTH).
       if (!this.#peerBucket(ps, now)) {
-        if (verdict === 'rekey') return cur
+        if (verdict === 'rekey' || (verdict === 'exhausted' && mutations.legacyEarlyDataBudget)) return cur
         throw this.#rateLimited()
       }
       return this.#initiate(ps, now, verdict === 'exhausted' ? 'rekey' : verdict)
@@ -574,7 +574,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const wallClock = this.#clock.now()
     const offset = payload.timestamp - wallClock
     // A restarted initiator's first timestamps may run up to the lease ahead of its clock (constants.ts).
-    if (this.#clockWindowMs !== undefined && (offset < -this.#clockWindowMs || offset > this.#clockWindowMs + C.TIMESTAMP_LEASE_MS)) {
+    const lease = mutations.legacyTimestampLease ? 0 : C.TIMESTAMP_LEASE_MS
+    if (this.#clockWindowMs !== undefined && (offset < -this.#clockWindowMs || offset > this.#clockWindowMs + lease)) {
       this.#logClockRefusal(ps, offset)
       refuse('ERR_CLOCK_WINDOW', `initiation from ${ps.key.nodeId} is ${Math.round(offset)} ms from our clock (window ${this.#clockWindowMs} ms)`,
         this.#clockNotice(msg.h, wallClock, now))
@@ -582,7 +583,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     if (payload.timestamp <= this.#replay.acceptedFloor(ps.key.nodeId)) {
       // The repeat of an initiation we accepted but no longer cache by hash (the cache is bounded): the same
       // session, found by its initiation ID, not a replay.
-      const known = this.#sessionByInitiation(ps, id)
+      const known = mutations.disableInitiationRecognition ? undefined : this.#sessionByInitiation(ps, id)
       if (known !== undefined) {
         read.hs.wipe()
         this.#cacheInitiation(id, known)
@@ -956,7 +957,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const ps = this.#peers.get(peerId)
     if (ps === undefined || this.#working(ps, now)) return
     // A timestamp at the end of the space would exhaust ours for this peer: then recover without outranking it.
-    const floor = refusedTimestamp < C.MAX_ADOPTED_TIMESTAMP ? refusedTimestamp : 0
+    const floor = refusedTimestamp < C.MAX_ADOPTED_TIMESTAMP && !mutations.disableRecoveryOutrank ? refusedTimestamp : 0
     this.#recover.set(peerId, Math.max(this.#recover.get(peerId) ?? 0, floor))
   }
 

@@ -14,7 +14,7 @@ afterEach(() => {
   for (const flag of Object.keys(mutations)) (mutations as Record<string, boolean>)[flag] = false
 })
 
-/** One search per configuration and set of mutation flags (an `it.fails` and a mutation test share a run). */
+/** One search per configuration and set of mutation flags (a clean run and a mutation test may share a run). */
 const runs = new Map<string, Promise<Report>>()
 async function explore (name: string): Promise<Report> {
   const key = `${name} ${JSON.stringify(mutations)}`
@@ -44,18 +44,18 @@ describe('session explorer: nothing found on the code as it is', () => {
   }
 })
 
-describe('session explorer: nothing found once the issue\'s defects are fixed', () => {
-  // flips when defect 1 is fixed
-  it.fails('restart-store-window: B restarts with its store, A has a 60 s window, B speaks first', async () => { await expectClean('restart-store-window') }, TIMEOUT_MS)
-  // flips when defect 1 is fixed (the same leased timestamp, on a one-way path: B's undeliverable recovery
-  // initiation outranks every initiation A makes for an hour; A's messages arrive only as losing early data)
-  it.fails('one-way-relay-store: only A→B through a relay, B restarts with its store', async () => { await expectClean('one-way-relay-store') }, TIMEOUT_MS)
-  // flips when defect 2 is fixed
-  it.fails('skew-window: B\'s clock is 2 min ahead of paranoid A, B speaks first', async () => { await expectClean('skew-window') }, TIMEOUT_MS)
-  // flips when defect 4 is fixed
-  it.fails('min-caches: one cached initiation, a third node evicts A\'s while A repeats it', async () => { await expectClean('min-caches') }, TIMEOUT_MS)
-  // flips when defect 5 is fixed
-  it.fails('handshake-budget: early data past the budget of one handshake per second', async () => { await expectClean('handshake-budget') }, TIMEOUT_MS)
+describe('session explorer: nothing found on the configurations of the issue\'s defects (fixed)', () => {
+  // defect 1
+  it('restart-store-window: B restarts with its store, A has a 60 s window, B speaks first', async () => { await expectClean('restart-store-window') }, TIMEOUT_MS)
+  // defect 1 on a one-way path (with the hour-long lease, B's undeliverable recovery initiation outranked every
+  // initiation A made for an hour; A's messages arrived only as losing early data)
+  it('one-way-relay-store: only A→B through a relay, B restarts with its store', async () => { await expectClean('one-way-relay-store') }, TIMEOUT_MS)
+  // defect 2
+  it('skew-window: B\'s clock is 2 min ahead of paranoid A, B speaks first', async () => { await expectClean('skew-window') }, TIMEOUT_MS)
+  // defect 4
+  it('min-caches: one cached initiation, a third node evicts A\'s while A repeats it', async () => { await expectClean('min-caches') }, TIMEOUT_MS)
+  // defect 5
+  it('handshake-budget: early data past the budget of one handshake per second', async () => { await expectClean('handshake-budget') }, TIMEOUT_MS)
 })
 
 describe('session explorer: mutation check (it must find each known defect)', () => {
@@ -77,42 +77,43 @@ describe('session explorer: mutation check (it must find each known defect)', ()
     expect(world.violation).toBeUndefined()
   }, TIMEOUT_MS)
 
-  it('finds defect 1: livelock after B restarts with its store when A has a clock window and B speaks first', async () => {
-    // After the fix of defect 1, put it back here: mutations.legacyTimestampLease = true
+  it('finds defect 1 when it is put back: livelock after B restarts with its store when A has a clock window and B speaks first', async () => {
+    mutations.legacyTimestampLease = true
+    mutations.disableRecoveryOutrank = true
     const r = await expectFound('restart-store-window', 'liveness')
     expect(r.failure!.violation.detail).toMatch(/B→A/)
     expect(r.failure!.trace.some(l => l.includes('ERR_CLOCK_WINDOW'))).toBe(true)
   }, TIMEOUT_MS)
 
-  it('finds defect 2: a paranoid node cannot hear a peer whose clock runs 2 min ahead when it speaks first', async () => {
-    // After the fix of defect 2, put it back here with the flag that reinstates it (or drop this test).
+  it('finds defect 2 when it is put back: a paranoid node cannot hear a peer whose clock runs 2 min ahead when it speaks first', async () => {
+    mutations.disableRecoveryOutrank = true
     const r = await expectFound('skew-window', 'liveness')
     expect(r.failure!.trace.some(l => l.includes('ERR_CLOCK_WINDOW'))).toBe(true)
   }, TIMEOUT_MS)
 
-  it('finds defect 4: an evicted initiation-cache entry turns the initiator\'s next frame into ERR_REPLAY', async () => {
-    // After the fix of defect 4, put it back here with the flag that reinstates it (or drop this test).
+  it('finds defect 4 when it is put back: an evicted initiation-cache entry turns the initiator\'s next frame into ERR_REPLAY', async () => {
+    mutations.disableInitiationRecognition = true
     const r = await expectFound('min-caches', 'accepted initiation refused')
     expect(r.failure!.violation.detail).toMatch(/ERR_REPLAY/)
     expect(r.failure!.schedule).toEqual(['send A B', 'send C B', 'send A B', 'settle'])
   }, TIMEOUT_MS)
 
-  it('finds defect 5: early data past the handshake budget is sent and refused (ERR_AUTH)', async () => {
-    // After the fix of defect 5, put it back here with the flag that reinstates it (or drop this test).
+  it('finds defect 5 when it is put back: early data past the handshake budget is sent and refused (ERR_AUTH)', async () => {
+    mutations.legacyEarlyDataBudget = true
     const r = await expectFound('handshake-budget', 'accepted initiation refused')
     expect(r.failure!.violation.detail).toMatch(/ERR_AUTH/)
   }, TIMEOUT_MS)
 })
 
 describe('session explorer: counterexamples kept as tests (as `pnpm explore` prints them)', () => {
-  // flips when defect 4 is fixed
-  it.fails('explorer: min-caches — accepted initiation refused', async () => {
+  // defect 4
+  it('explorer: min-caches — accepted initiation refused', async () => {
     const { world } = await replay(configs['min-caches']!, ['send A B', 'send C B', 'send A B', 'settle'])
     expect(world.violation).toBeUndefined()
   })
 
-  // flips when defect 1 is fixed
-  it.fails('explorer: restart-store-window — liveness', async () => {
+  // found on the code before the fix of defect 1
+  it('explorer: restart-store-window — liveness', async () => {
     const { world } = await replay(configs['restart-store-window']!, ['send B A', 'settle'])
     expect(world.violation).toBeUndefined()
   })

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { MemoryStore } from '@egtp/interface'
 import type { NodeIdentity } from '@egtp/identity'
-import { SessionManager } from '../../src/index.ts'
+import { SessionManager, refusalReplies } from '../../src/index.ts'
 import type { PeerKey, SessionManagerInit } from '../../src/index.ts'
 import { injectEphemerals, inspectSessions, keyPairFromSecret } from '../../src/testing.ts'
 import { messageId } from '../../src/ik.ts'
@@ -165,7 +165,7 @@ export class ModelNode {
       return undefined
     }
     const msg = readDataFrame(res.frame) ?? sessionCodec.decode(res.frame)
-    if (msg.t !== 'hu' && msg.n !== undefined) {
+    if (msg.t !== 'hu' && msg.t !== 'hc' && msg.n !== undefined) {
       const key = res.sessionId
       const seen = this.sentCounters.get(key) ?? new Set<number>()
       if (seen.has(msg.n)) w.violate('nonce reuse', `${this.name} sealed counter ${msg.n} twice under session ${key}`)
@@ -206,9 +206,11 @@ export class ModelNode {
       if (fresh && init !== undefined && this.acceptedInits.has(init) && code !== 'ERR_RATE_LIMITED') {
         w.violate('accepted initiation refused', `${this.name} accepted ${f.from}'s initiation, then refused a new frame carrying it (${code})`)
       }
-      if (fresh && msg.t !== 'hi' && msg.t !== 'hu' && msg.n !== undefined && code === 'ERR_REPLAY') {
+      if (fresh && (msg.t === 'hr' || msg.t === 'hd') && msg.n !== undefined && code === 'ERR_REPLAY') {
         w.violate('fresh frame refused as a replay', `${this.name} refused a first delivery of ${f.from}'s ${msg.t} counter ${msg.n}`)
       }
+      // A refusal's notice (the signed clock-window notice) goes back like any reply.
+      for (const reply of refusalReplies(err)) w.reply(this, from, reply, f.relayed)
       return
     }
     this.lastHeard.set(from.name, w.now)
