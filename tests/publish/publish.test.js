@@ -146,6 +146,7 @@ async function main () {
       if (install === undefined) continue
       const dir = emptyProject(join(work, 'stranger', name.replace('/', '+')))
       run('npm', ['install', ...install], { cwd: dir, env, timeout: 180_000 })
+      check(existsSync(join(dir, 'node_modules', name, 'LICENSE')), `${name}: the tarball carries its LICENSE`)
       const dangling = danglingMaps(join(dir, 'node_modules', name))
       check(dangling.length === 0, `${name}: no dangling source maps${dangling.length > 0 ? ` (${dangling.slice(0, 3).join(', ')})` : ''}`)
 

@@ -79,7 +79,10 @@ export async function listenControl (path: string, handler: ControlHandler, init
           socket.write(errorLine(null, new EgtpError('ERR_MALFORMED', `not a control request: ${(err as Error).message}`)))
           continue
         }
-        const push = (event: Record<string, unknown>): void => { if (!socket.destroyed) socket.write(`${JSON.stringify(event)}\n`) }
+        // Events for a client that does not read are dropped past a bound, not buffered without end.
+        const push = (event: Record<string, unknown>): void => {
+          if (!socket.destroyed && socket.writableLength <= maxLine) socket.write(`${JSON.stringify(event)}\n`)
+        }
         handler(request, push, (fn) => { closers.push(fn) }).then(
           (value) => { if (!socket.destroyed) socket.write(`${JSON.stringify({ id: request.id, ok: true, value: value ?? null })}\n`) },
           (err: unknown) => { if (!socket.destroyed) socket.write(errorLine(request.id, err)) }

@@ -164,10 +164,11 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
     log('%s: stopping', why)
     const timer = setTimeout(() => { log.error('stop took over 5 s; exiting'); process.exit(1) }, 5_000)
     timer.unref()
-    await new Promise<void>(resolve => { if (control === undefined) resolve(); else control.close(() => { resolve() }) })
     // stop() lets running handlers finish and their replies and acknowledgements go out; what it still
-    // holds unacknowledged is reported to its callers (control clients get their answers before the exit).
+    // holds unacknowledged is reported to its callers. Control clients get those answers: their connections
+    // close only afterwards.
     await node.stop()
+    await new Promise<void>(resolve => { if (control === undefined) resolve(); else control.close(() => { resolve() }) })
     clearInterval(keepAlive)
     process.exit(0)
   }
