@@ -102,6 +102,16 @@ async function registryJson (url, name) {
   }
 }
 
+/** npm install, tried twice: packages other than ours come through the public registry, which may hiccup. */
+function npmInstall (specs, cwd, env) {
+  try {
+    run('npm', ['install', ...specs], { cwd, env, timeout: 180_000 })
+  } catch {
+    say(`npm install ${specs.join(' ')}: retrying once`)
+    run('npm', ['install', ...specs], { cwd, env, timeout: 180_000 })
+  }
+}
+
 function emptyProject (dir) {
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'stranger', version: '1.0.0', private: true, type: 'module' }))
@@ -145,7 +155,7 @@ async function main () {
       check(install?.[0] === name || (install?.includes(name) ?? false), `${name}: README install line names it (${install?.join(' ') ?? 'none'})`)
       if (install === undefined) continue
       const dir = emptyProject(join(work, 'stranger', name.replace('/', '+')))
-      run('npm', ['install', ...install], { cwd: dir, env, timeout: 180_000 })
+      npmInstall(install, dir, env)
       check(existsSync(join(dir, 'node_modules', name, 'LICENSE')), `${name}: the tarball carries its LICENSE`)
       const dangling = danglingMaps(join(dir, 'node_modules', name))
       check(dangling.length === 0, `${name}: no dangling source maps${dangling.length > 0 ? ` (${dangling.slice(0, 3).join(', ')})` : ''}`)
@@ -179,7 +189,7 @@ async function main () {
     check(newer['@egtp/tcp'] !== versions['@egtp/tcp'] && newer['@egtp/node'] === versions['@egtp/node'],
       `a newer @egtp/tcp ${newer['@egtp/tcp']} (interface ${newer['@egtp/interface']}) published; @egtp/node stays ${versions['@egtp/node']}`)
     const skew = emptyProject(join(work, 'stranger', 'skew'))
-    run('npm', ['install', `@egtp/node@${versions['@egtp/node']}`, `@egtp/tcp@${newer['@egtp/tcp']}`, `typescript@~${MIN_TYPESCRIPT}.0`, '@types/node@^20'], { cwd: skew, env, timeout: 180_000 })
+    npmInstall([`@egtp/node@${versions['@egtp/node']}`, `@egtp/tcp@${newer['@egtp/tcp']}`, `typescript@~${MIN_TYPESCRIPT}.0`, '@types/node@^20'], skew, env)
     const copies = run('find', ['node_modules', '-path', '*/@egtp/interface/package.json'], { cwd: skew }).trim().split('\n').filter(Boolean)
     check(copies.length === 1, `one copy of @egtp/interface installed (${copies.map(c => `${c}: ${JSON.parse(readFileSync(join(skew, c), 'utf8')).version}`).join(', ')})`)
     writeFileSync(join(skew, 'check.ts'), [

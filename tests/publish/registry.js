@@ -39,7 +39,9 @@ auth:
 uplinks:
   public:
     url: ${uplink}
-    timeout: 60s
+    timeout: 120s
+    max_fails: 1000
+    fail_timeout: 1s
 packages:
   '@egtp/*':
     access: $all

@@ -46,7 +46,7 @@ async function main (argv: string[]): Promise<void> {
   if (first === 'run') { await run(rest); return }
   if (COMMANDS.includes(first)) { await runClient(first, rest); process.exitCode ??= 0; return }
   // No command: the flag-only form of `run` that the demo and scripts use.
-  if (first.startsWith('-')) { await run(argv); return }
+  if (first.startsWith('-')) { await run(argv, {}, true); return }
   throw new ConfigError(`unknown command ${JSON.stringify(first)}; commands: ${COMMANDS.join(', ')}`)
 }
 

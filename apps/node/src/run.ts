@@ -53,7 +53,11 @@ function notice (json: boolean, event: string, message: string, extra: Record<st
   process.stderr.write(json ? `${JSON.stringify({ time: new Date().toISOString(), level: 'notice', event, message, ...extra })}\n` : `egtp-node: ${message}\n`)
 }
 
-export async function run (argv: readonly string[], extensions: NodeExtensions = {}): Promise<void> {
+/**
+ * `legacy`: the flag-only invocation (no `run` command), which always printed its ready line as JSON on
+ * stdout; scripts that spawn it read that line.
+ */
+export async function run (argv: readonly string[], extensions: NodeExtensions = {}, legacy = false): Promise<void> {
   const env = process.env
   const { values } = parse(argv, RUN_OPTIONS)
   if (values.help === true) { process.stdout.write(`${RUN_USAGE}\n`); return }
@@ -146,7 +150,7 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
   }
   log('config %o', { listen: listen ?? null, relays, keyFile: keyFile ?? null, dataDir: dataDir ?? null, clockWindowMs: clockWindowMs ?? null })
   const ready = { event: 'ready', nodeId: node.nodeId, pid: process.pid, record: recordText(), endpoints: node.contactRecord()?.endpoints ?? [], controlSocket: stateDir !== undefined ? controlSocketPath(stateDir) : null }
-  if (json || process.send !== undefined) process.stdout.write(`${JSON.stringify(ready)}\n`)
+  if (json || legacy || process.send !== undefined) process.stdout.write(`${JSON.stringify(ready)}\n`)
   else {
     process.stdout.write(`egtp-node ${node.nodeId} running (${ready.endpoints.map(e => `${e.kind} ${e.host}:${e.port}`).join(', ') || 'no endpoint yet'})\n`)
     if (stateDir !== undefined) process.stdout.write(`  record: ${join(stateDir, 'record')}   control: ${ready.controlSocket}\n`)

@@ -65,6 +65,16 @@ describe('the bins', () => {
   })
 })
 
+describe('the flag-only form the demo and scripts use', () => {
+  test('`egtp-node --listen … --key-file … --data-dir …` prints its JSON ready line on stdout, spawned without IPC', async ({ onTestFinished }) => {
+    const dir = await tempDir(onTestFinished)
+    const node = await start(NODE_MAIN, ['--listen', '127.0.0.1:0', '--key-file', join(dir, 'key'), '--data-dir', join(dir, 'data')], onTestFinished)
+    expect(node.ready.nodeId).toMatch(/^[a-z2-7]{32}$/)
+    expect(decodeContactRecord(Buffer.from(node.ready.record, 'base64')).nodeId).toBe(node.ready.nodeId)
+    expect(statSync(join(dir, 'key')).mode & 0o777).toBe(0o600)
+  })
+})
+
 describe('bad configuration: one line and exit status 2', () => {
   test.each([
     [['run', '--listen', '127.0.0.1:0', '--clock-window-ms', '-5'], /--clock-window-ms must be a positive integer, got "-5"/],
