@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { accessSync, constants, existsSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
 import { chmod, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -48,6 +48,31 @@ describe('a relay-only node keeps running while its relay is away', () => {
     await start(RELAY_MAIN, ['--listen', `127.0.0.1:${String(relay.ready.port)}`, '--key-file', key], onTestFinished)
     await until(() => node.stderr().includes('"event":"relay:ready"'), 15_000, 'the relay reachable again')
     expect(node.stderr().split('\n').filter(l => l.includes('"event":"relay:down"'))).toHaveLength(1)
+  })
+})
+
+describe('a graceful stop', () => {
+  test('SIGTERM while a message waits for its relay: the waiting client gets a coded answer, the node exits 0', { timeout: 60_000 }, async ({ onTestFinished }) => {
+    const dir = await tempDir(onTestFinished)
+    const relay = await start(RELAY_MAIN, ['--listen', '127.0.0.1:0'], onTestFinished)
+    const endpoint = `${relay.ready.nodeId}@127.0.0.1:${String(relay.ready.port)}`
+    const b = await start(NODE_MAIN, ['run', '--json', '--relay', endpoint, '--state-dir', join(dir, 'b')], onTestFinished)
+    // B's record names the relay once it registered.
+    await until(() => {
+      try { return decodeContactRecord(Buffer.from(readFileSync(join(dir, 'b', 'record'), 'utf8').trim(), 'base64')).endpoints.some(e => e.kind === 'relay') } catch { return false }
+    }, 10_000, 'B registered')
+    const a = await start(NODE_MAIN, ['run', '--json', '--listen', '127.0.0.1:0', '--state-dir', join(dir, 'a'), '--peer-record', join(dir, 'b', 'record')], onTestFinished)
+    relay.child.kill('SIGKILL')
+    await new Promise(resolve => relay.child.once('exit', resolve))
+    const sending = exec(['send', b.ready.nodeId, 'are you there?', '--state-dir', join(dir, 'a'), '--timeout-ms', '30000'])
+    await sleep(1_500) // the message waits for a route (the relay is down)
+    a.child.kill('SIGTERM')
+    const [code] = await new Promise<[number | null]>(resolve => a.child.once('exit', (c) => { resolve([c]) }))
+    expect(code).toBe(0)
+    const sent = await sending
+    expect(sent.code).toBe(1)
+    expect(sent.err).toMatch(/^egtp-node: ERR_CLOSED: /)
+    expect(sent.err).not.toMatch(/closed the control connection/) // answered by the node, not cut off
   })
 })
 
