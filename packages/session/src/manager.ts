@@ -662,14 +662,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   /** A peer refused our initiation as outside its clock window: say so (the session layer keeps trying). */
   #openClockRefusal (msg: SessionFrame & { t: 'hc' }): OpenResult {
-    let peerId: string
-    try {
-      peerId = nodeIdFromPublicKey(msg.k)
-    } catch (err) {
-      throw authFailed(err)
-    }
-    const ps = this.#peers.get(peerId)
-    if (ps === undefined || !equalBytes(ps.key.publicKey, msg.k)) throw authFailed()
+    const ps = this.#signer(msg.k)
     // It must name our current initiation to that peer, still pending: it changes no session either way.
     const s = ps.current
     if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !equalBytes(initiationDigest(s.msg1), msg.i)) throw authFailed()
@@ -777,15 +770,21 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     return { replies }
   }
 
-  #openHint (msg: SessionFrame & { t: 'hu' }, now: number): OpenResult {
+  /** The peer whose key signed a hint or notice: one we hold sessions with, else ERR_AUTH. */
+  #signer (k: Uint8Array): PeerState {
     let peerId: string
     try {
-      peerId = nodeIdFromPublicKey(msg.k)
+      peerId = nodeIdFromPublicKey(k)
     } catch (err) {
       throw authFailed(err)
     }
     const ps = this.#peers.get(peerId)
-    if (ps === undefined || !equalBytes(ps.key.publicKey, msg.k)) throw authFailed()
+    if (ps === undefined || !equalBytes(ps.key.publicKey, k)) throw authFailed()
+    return ps
+  }
+
+  #openHint (msg: SessionFrame & { t: 'hu' }, now: number): OpenResult {
+    const ps = this.#signer(msg.k)
     const s = [ps.current, ...ps.archived].find(x => x !== undefined && !x.loser && x.remoteIndex === msg.r)
     // The hint must name a frame we really sent on that session, and carry the peer's signature.
     if (s === undefined || (msg.n !== undefined && msg.n >= s.sendCounter)) throw authFailed()
