@@ -4,7 +4,7 @@ import { chmod, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createContactRecord, contactRecordFromWire, contactRecordToWire, decodeContactRecord, encodeContactRecord, generateIdentity } from '@egtp/identity'
+import { RECORD_EXPIRY_GRACE_MS, createContactRecord, contactRecordFromWire, contactRecordToWire, decodeContactRecord, encodeContactRecord, generateIdentity } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
 import { NODE_MAIN, RELAY_MAIN, alive, exec, sleep, start, tempDir, until } from './helpers.ts'
 
@@ -65,7 +65,11 @@ describe('a graceful stop', () => {
     relay.child.kill('SIGKILL')
     await new Promise(resolve => relay.child.once('exit', resolve))
     const sending = exec(['send', b.ready.nodeId, 'are you there?', '--state-dir', join(dir, 'a'), '--timeout-ms', '30000'])
-    await sleep(1_500) // the message waits for a route (the relay is down)
+    // The message waits for a route (the relay is down): wait until the node holds it, however slow the start.
+    await until(async () => {
+      const st = await exec(['status', '--json', '--state-dir', join(dir, 'a')])
+      try { return (JSON.parse(st.out) as { counters: { unacked: { messages: number } } }).counters.unacked.messages > 0 } catch { return false }
+    }, 20_000, 'A holds the message')
     a.child.kill('SIGTERM')
     const [code] = await new Promise<[number | null]>(resolve => a.child.once('exit', (c) => { resolve([c]) }))
     expect(code).toBe(0)
@@ -152,7 +156,8 @@ describe('bad input over the control interfaces harms nothing', () => {
     tampered[tampered.length - 70] = tampered[tampered.length - 70]! ^ 1
     const other = generateIdentity()
     const forged = encodeContactRecord(contactRecordFromWire({ ...contactRecordToWire(own), k: other.publicKey }))
-    const expired = encodeContactRecord(createContactRecord(other, { seq: 1, expiresAt: Date.now() - 1000, endpoints: [] }))
+    // Past the expiry grace for clock skew (RECORD_EXPIRY_GRACE_MS): a recently expired record is still accepted.
+    const expired = encodeContactRecord(createContactRecord(other, { seq: 1, expiresAt: Date.now() - RECORD_EXPIRY_GRACE_MS - 1000, endpoints: [] }))
     const cases: Array<[string, unknown]> = [
       ['tampered', tampered.toString('base64')], ['forged', Buffer.from(forged).toString('base64')],
       ['expired', Buffer.from(expired).toString('base64')], ['garbage', 'bm90IGEgcmVjb3Jk'], ['not a string', 42]
