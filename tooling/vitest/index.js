@@ -12,6 +12,8 @@ export function egtpVitestConfig (overrides = {}) {
     ...overrides,
     test: {
       include: ['test/**/*.test.ts'],
+      // The counts of every package's run, for the summary `pnpm test` prints at its end (test-summary.js).
+      reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
       testTimeout: 20_000,
       hookTimeout: 20_000,
       pool: 'forks',

@@ -1,54 +1,66 @@
 // The IPC control channel of a node started with child_process.fork: the demo and the end-to-end tests
 // drive nodes through it. Commands and answers are plain JSON objects; records travel as base64.
-import { decodeContactRecord } from '@egtp/identity'
-import { isEgtpError } from '@egtp/interface'
-import type { EgtpNode, MemoryDirectory } from '@egtp/node'
+// Bad input (an unknown op, a record that fails verification, missing fields) is answered with a coded
+// error when the command carries an `id`, logged otherwise, and never ends the node.
+import { EgtpError, isEgtpError } from '@egtp/interface'
+import type { ComposedNode } from './compose.ts'
+import { addContact } from './compose.ts'
 
 export type ControlCommand =
-  | { op: 'addContact', record: string }
+  | { op: 'addContact', record: string, id?: number }
   | { op: 'query', id: number, peer: string, type: string, payload: unknown, timeoutMs?: number }
   | { op: 'send', id: number, peer: string, type: string, payload: unknown, timeoutMs?: number }
   | { op: 'stats', id: number }
   | { op: 'record', id: number }
   | { op: 'stop' }
 
-function answer (id: number, work: Promise<unknown>): void {
+function answer (id: number | undefined, work: Promise<unknown>): void {
   work.then(
-    (value) => { process.send?.({ op: 'result', id, ok: true, value }) },
+    (value) => { if (id !== undefined) process.send?.({ op: 'result', id, ok: true, value }) },
     (err: unknown) => {
-      process.send?.({
-        op: 'result',
-        id,
-        ok: false,
-        code: isEgtpError(err) ? err.code : (err as Error).name,
-        message: (err as Error).message
-      })
+      const code = isEgtpError(err) ? err.code : (err as Error).name
+      if (id === undefined) {
+        process.stderr.write(`egtp-node: control command refused: ${(err as Error).message}\n`)
+        return
+      }
+      process.send?.({ op: 'result', id, ok: false, code, message: (err as Error).message })
     }
   )
 }
 
-export function attachControl (node: EgtpNode, directory: MemoryDirectory, stop: () => void, record: () => string): void {
+/** Runs `fn` so that a synchronous throw becomes a rejection (then answered, never uncaught). */
+const attempt = async (fn: () => unknown): Promise<unknown> => await fn()
+
+export function attachControl (composed: ComposedNode, stop: () => void, record: () => string): void {
+  const { node } = composed
   process.on('message', (raw) => {
-    const cmd = raw as ControlCommand
+    const cmd = (typeof raw === 'object' && raw !== null ? raw : {}) as ControlCommand
+    const id = typeof (cmd as { id?: unknown }).id === 'number' ? (cmd as { id: number }).id : undefined
+    const opts = (t: unknown): { timeoutMs?: number } => typeof t === 'number' ? { timeoutMs: t } : {}
     switch (cmd.op) {
       case 'addContact':
-        directory.announce(decodeContactRecord(Buffer.from(cmd.record, 'base64'))).catch(() => {})
+        answer(id, attempt(async () => {
+          if (typeof cmd.record !== 'string') throw new EgtpError('ERR_FIELD', 'record must be a base64 string')
+          return await addContact(composed, cmd.record)
+        }))
         break
       case 'query':
-        answer(cmd.id, node.query(cmd.peer, cmd.type, cmd.payload, cmd.timeoutMs !== undefined ? { timeoutMs: cmd.timeoutMs } : {}))
+        answer(id, attempt(async () => await node.query(cmd.peer, cmd.type, cmd.payload, opts(cmd.timeoutMs))))
         break
       case 'send':
-        answer(cmd.id, node.send(cmd.peer, cmd.type, cmd.payload, cmd.timeoutMs !== undefined ? { timeoutMs: cmd.timeoutMs } : {}))
+        answer(id, attempt(async () => { await node.send(cmd.peer, cmd.type, cmd.payload, opts(cmd.timeoutMs)) }))
         break
       case 'stats':
-        answer(cmd.id, Promise.resolve(JSON.parse(JSON.stringify(node.stats()))))
+        answer(id, attempt(() => JSON.parse(JSON.stringify(node.stats()))))
         break
       case 'record':
-        answer(cmd.id, Promise.resolve(record()))
+        answer(id, attempt(record))
         break
       case 'stop':
         stop()
         break
+      default:
+        answer(id, Promise.reject(new EgtpError('ERR_UNKNOWN_TYPE', `unknown control op ${JSON.stringify((cmd as { op?: unknown }).op)}`)))
     }
   })
   // The parent going away ends this node too.

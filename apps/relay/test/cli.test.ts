@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { generateIdentity } from '@egtp/identity'
+import type { RelayEndpoint } from '@egtp/interface'
+import { relayClient } from '@egtp/relay/client'
 import { RELAY_NODE_FLAGS } from '@egtp/relay/server'
+import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
@@ -84,15 +88,80 @@ describe('egtp-relay (the app, as a process)', () => {
     expect(second.ready.nodeId).toBe(first.ready.nodeId)
   })
 
-  test('invalid configuration exits with status 2 and the usage', async () => {
-    for (const args of [['--listen', 'nowhere'], ['--max-queued-per-client', '-3'], ['--no-such-option']]) {
+  test('invalid configuration exits with status 2 and one line, no stack trace', async ({ onTestFinished }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'egtp-app-relay-'))
+    onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+    const loose = join(dir, 'loose.key')
+    await startRelay(['--key-file', loose], onTestFinished).then(({ child }) => { child.kill('SIGKILL') })
+    await chmod(loose, 0o640)
+    const cases: Array<[string[], RegExp]> = [
+      [['--listen', 'nowhere'], /--listen must be host:port/],
+      [['--max-queued-per-client', '-3'], /--max-queued-per-client must be a positive integer, got "-3"/],
+      [['--max-clients', 'many'], /--max-clients must be a positive integer/],
+      [['--no-such-option'], /Unknown option '--no-such-option'/],
+      [['--key-file', dir], /ERR_KEYSTORE: .*not a regular file/],
+      [['--key-file', loose], /ERR_KEYSTORE_PERMISSIONS/],
+      [['--state-dir', join(loose, 'sub')], /--state-dir .*ENOTDIR/]
+    ]
+    for (const [args, message] of cases) {
       const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
       let err = ''
       child.stderr!.on('data', (c: Buffer) => { err += c.toString() })
       const [code] = await once(child, 'exit') as [number | null]
       expect(code, args.join(' ')).toBe(2)
-      expect(err).toMatch(/usage: egtp-relay/)
+      expect(err.split('\n')[0], args.join(' ')).toMatch(message)
+      expect(err, args.join(' ')).not.toMatch(/\n {4}at /)
     }
+  })
+
+  test('-h prints a usage that describes every flag it lists', async () => {
+    const child = spawn(process.execPath, [MAIN, '-h'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let out = ''
+    child.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+    const [code] = await once(child, 'exit') as [number | null]
+    expect(code).toBe(0)
+    const listed = new Set(out.match(/--[a-z][a-z-]+/g))
+    expect(listed.size).toBeGreaterThan(10)
+    for (const flag of listed) expect(out, flag).toMatch(new RegExp(`^ +(-h, )?${flag}\\b.*\\S`, 'm'))
+  })
+
+  test('/health answers JSON; a graceful stop with --state-dir loses no queued message', async ({ onTestFinished }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'egtp-app-relay-'))
+    onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+    const first = await startRelay(['--state-dir', dir, '--metrics', '127.0.0.1:0'], onTestFinished)
+    const health = await scrape(first.ready.metricsPort!, '/health')
+    expect(health.status).toBe(200)
+    expect(health.type).toMatch(/^application\/json/)
+    expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', nodeId: first.ready.nodeId, persistent: true, queuedMessages: 0 })
+    expect((await stat(join(dir, 'relay.key'))).mode & 0o777).toBe(0o600)
+
+    // B registers, leaves; A hands the relay a message for B.
+    const endpoint: RelayEndpoint = { kind: 'relay', relay: first.ready.nodeId, host: '127.0.0.1', port: first.ready.port }
+    const bId = generateIdentity()
+    const client = (init: Parameters<typeof relayClient>[0], identity = generateIdentity()): ReturnType<ReturnType<typeof relayClient>> => {
+      const c = relayClient(init)({ transport: tcp()(), identity })
+      onTestFinished(() => c.stop())
+      return c
+    }
+    const b1 = client({ relays: [endpoint] }, bId)
+    const registered = new Promise(resolve => { b1.addEventListener('relay:ready', resolve, { once: true }) })
+    await b1.start()
+    await registered
+    await b1.stop()
+    const a = client({ register: false })
+    await a.start()
+    await a.send(bId.nodeId, endpoint, Uint8Array.of(7, 7, 7))
+    await a.stop()
+    expect(JSON.parse((await scrape(first.ready.metricsPort!, '/health')).text).queuedMessages).toBe(1)
+
+    first.child.kill('SIGTERM')
+    expect((await once(first.child, 'exit'))[0]).toBe(0)
+    const second = await startRelay(['--state-dir', dir, '--listen', `127.0.0.1:${first.ready.port}`], onTestFinished)
+    expect(second.ready.nodeId).toBe(first.ready.nodeId)
+    const b2 = client({ relays: [endpoint] }, bId)
+    const got = new Promise<Uint8Array>(resolve => { b2.addEventListener('frame', ({ detail }) => { resolve(detail.frame) }, { once: true }) })
+    await b2.start()
+    expect([...await got]).toEqual([7, 7, 7])
   })
 })
 

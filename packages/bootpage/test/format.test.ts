@@ -1,5 +1,5 @@
 import { isEgtpError } from '@egtp/interface'
-import { contactRecordToWire, generateIdentity, nodeIdFromPublicKey, signCanonical } from '@egtp/identity'
+import { RECORD_EXPIRY_GRACE_MS, contactRecordToWire, generateIdentity, nodeIdFromPublicKey, signCanonical } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
 import {
   BOOTPAGE_CONTEXT, BOOTPAGE_FORMAT, MAX_BOOTPAGE_RECORDS, createBootpage, parseBootpage, parseBootpageKey, verifyBootpage
@@ -161,7 +161,7 @@ describe('page format', () => {
 
   test('records are verified on their own: a forged or expired record in a validly signed page is left out', () => {
     const signer = generateIdentity()
-    const good = trackerRecord(4001)
+    const good = trackerRecord(4001, ['metatracker'], generateIdentity(), Date.now() + 3 * DAY)
     const victim = trackerRecord(4002)
     // Mallory lists the victim's node ID with her own endpoint; she cannot sign as the victim.
     const forged = { ...victim, endpoints: [{ kind: 'tcp' as const, host: '127.0.0.1', port: 6666 }] }
@@ -171,7 +171,7 @@ describe('page format', () => {
     // ...so sign such a page by hand, following docs/protocol/bootpage.md: the page signature holds, and
     // still the forged record is not used (the page key is not trusted to vouch for records).
     const issuedAt = Date.now()
-    const expiresAt = issuedAt + DAY
+    const expiresAt = issuedAt + 3 * DAY
     const records = [good, forged, stale]
     const signature = signCanonical(signer, BOOTPAGE_CONTEXT, { v: 1, k: signer.publicKey, i: issuedAt, x: expiresAt, r: records.map(contactRecordToWire) })
     const page = JSON.stringify({
@@ -184,7 +184,8 @@ describe('page format', () => {
       records: records.map(r => ({ nodeId: r.nodeId, services: r.services, endpoints: r.endpoints, seq: r.seq, expiresAt: new Date(r.expiresAt).toISOString(), publicKey: hex(r.publicKey), signature: hex(r.signature) })),
       signature: hex(signature)
     })
-    const v = verifyBootpage(page, { key: signer.nodeId, now: issuedAt + 2000 })
+    // A record is accepted up to RECORD_EXPIRY_GRACE_MS past its expiry (clock skew): check past that.
+    const v = verifyBootpage(page, { key: signer.nodeId, now: issuedAt + 2000 + RECORD_EXPIRY_GRACE_MS })
     expect(v.trackers.map(r => r.nodeId)).toEqual([good.nodeId])
     expect(v.refused.map(r => [r.index, r.nodeId, r.error.code])).toEqual([[1, victim.nodeId, 'ERR_SIGNATURE'], [2, stale.nodeId, 'ERR_STALE_RECORD']])
   })

@@ -11,9 +11,9 @@
  * import { createNode, memoryDirectory } from '@egtp/node'
  * import { tcp } from '@egtp/tcp'
  * const directory = memoryDirectory()
- * const listen = [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }]
- * const a = await createNode({ commstrats: [tcp({ listen })()], lookup: directory, announcer: directory })
- * const b = await createNode({ commstrats: [tcp({ listen })()], lookup: directory, announcer: directory })
+ * const transport = () => tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }] })()
+ * const a = await createNode({ commstrats: [transport()], lookup: directory, announcer: directory })
+ * const b = await createNode({ commstrats: [transport()], lookup: directory, announcer: directory })
  * b.handle('echo', (payload) => payload)
  * await Promise.all([a.start(), b.start()])
  * console.log(await a.query(b.nodeId, 'echo', { hello: 'world' }))

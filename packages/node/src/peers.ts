@@ -159,6 +159,13 @@ function hasRecord (ctx: NodeContext, peer: Peer): boolean {
   return peer.record !== undefined && peer.record.expiresAt > ctx.clock.now()
 }
 
+/** Whether the peer's current record names a relay one of the node's commstrats can send through. */
+export function hasRelayRoute (ctx: NodeContext, peer: Peer): boolean {
+  const record = peer.record
+  if (record === undefined || record.expiresAt <= ctx.clock.now()) return false
+  return record.endpoints.some(e => e.kind === 'relay' && ctx.commstrats.some(c => c.canSend(e)))
+}
+
 /** Endpoints in preference order: direct ones first, then relays. */
 function endpointsOf (record: ContactRecord): Endpoint[] {
   return [...record.endpoints.filter(e => e.kind !== 'relay'), ...record.endpoints.filter(e => e.kind === 'relay')]

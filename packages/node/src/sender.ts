@@ -6,7 +6,7 @@ import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { clockSkewError } from './errors.ts'
 import { OwnEntry, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
-import { lookupPeer, transmit } from './peers.ts'
+import { hasRelayRoute, lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
 import type { MessageBytes, NodeMessage } from './wire.ts'
@@ -462,6 +462,12 @@ export class Sender {
       for (const e of entries) size += e.bytes.byteLength
       peer.batchBytes = Math.max(1024, Math.min(peer.batchBytes, Math.floor(size / 2)))
       for (const e of entries) this.#enqueue(peer, e)
+      return
+    }
+    // A relay route is temporary by nature: the relay restarts, or the peer has not re-registered yet. Messages
+    // wait for it (re-sent with backoff) until their deadline, as when every endpoint refused (README, 4).
+    if (isEgtpError(err, 'ERR_UNREACHABLE') && hasRelayRoute(this.#ctx, peer)) {
+      this.#ctx.log.trace('no route to %s through its relays yet; %d message(s) wait for a re-send', peer.id, entries.length)
       return
     }
     // Messages that never left this machine fail at once: they certainly were not delivered.

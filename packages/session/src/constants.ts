@@ -74,3 +74,13 @@ export const MAX_PLAINTEXT_BYTES = 1024 * 1024 - 1024
 export const DEFAULT_RECOVERY_QUIET_MS = 5_000
 /** Ed25519 → X25519/node-ID results remembered (each costs a point decompression and a hash). */
 export const DEFAULT_PEER_KEY_CACHE_SIZE = 4_096
+/**
+ * Recovery bound: once faults stop (no more loss, duplication, restarts or clock steps) on a pair that can exchange
+ * frames both ways (directly or through a relay that carries replies), every message still owed is delivered, and
+ * a new one goes through, within this long; the two nodes then hold one confirmed session. On a one-way relayed
+ * path add `idleReceiveTimeoutMs` (the sender learns of a restarted peer only by hearing nothing). Checked by the
+ * explorer (test/explorer) in every explored schedule, with a node that ticks every second and re-sends
+ * unacknowledged messages after 1 s doubling to 4 s: recovery quiet period (5 s) + five paced handshake retries
+ * (5 s) + one re-send interval (4 s) + a tick.
+ */
+export const RECOVERY_BOUND_MS = 15_000

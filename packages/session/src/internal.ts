@@ -21,3 +21,25 @@ export interface ManagerInternals {
 }
 
 export const internals = new WeakMap<object, ManagerInternals>()
+
+/**
+ * Test-only switches that put known defects back, so the explorer (test/explorer) can prove it finds them.
+ * Reachable only by a deep import of this file from tests; never exported from index.ts. All false in use.
+ */
+export const mutations = {
+  /** Answer a frame for an unknown session with nothing: no `hu`, no fresh initiation (the 2004 code). */
+  disableHints: false,
+  /** On a crossover keep our own outgoing session, whatever its rank (the 2004 code's "TODO … pass"). */
+  disableWinnerRule: false,
+  /**
+   * The timestamp lease before issue 10: one hour ahead of the timestamp issued (a restarted node's timestamps
+   * run up to an hour ahead), and a paranoid window with no allowance for it (defect 1).
+   */
+  legacyTimestampLease: false,
+  /** A recovery initiation that does not outrank the refused one (defects 1 and 2: the clock-window livelock). */
+  disableRecoveryOutrank: false,
+  /** A repeated initiation no longer in the cache is refused as a replay (defect 4). */
+  disableInitiationRecognition: false,
+  /** A pending initiation keeps sending early data past the limit while the handshake budget is spent (defect 5). */
+  legacyEarlyDataBudget: false
+}

@@ -8,7 +8,7 @@ import type { NodeIdentity } from '@egtp/identity'
 import * as C from './constants.ts'
 import { ikContext, initiationDigest, messageId, readInitiation, readResponse, writeInitiation, writeResponse } from './ik.ts'
 import type { IkContext } from './ik.ts'
-import { internals } from './internal.ts'
+import { internals, mutations } from './internal.ts'
 import type { SessionInfo } from './internal.ts'
 import { PublicKeyCache, concatBytes, keyPairFromSecret } from './noise/primitives.ts'
 import { TokenBucket } from './rate-limit.ts'
@@ -405,7 +405,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       // A session due for rekey stays usable while the handshake budget is spent; an expired one does not,
       // nor a pending initiation whose early data is used up (the responder would refuse more: ERR_AUTH).
       if (!this.#peerBucket(ps, now)) {
-        if (verdict === 'rekey') return cur
+        if (verdict === 'rekey' || (verdict === 'exhausted' && mutations.legacyEarlyDataBudget)) return cur
         throw this.#rateLimited()
       }
       return this.#initiate(ps, now, verdict === 'exhausted' ? 'rekey' : verdict)
@@ -574,7 +574,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const wallClock = this.#clock.now()
     const offset = payload.timestamp - wallClock
     // A restarted initiator's first timestamps may run up to the lease ahead of its clock (constants.ts).
-    if (this.#clockWindowMs !== undefined && (offset < -this.#clockWindowMs || offset > this.#clockWindowMs + C.TIMESTAMP_LEASE_MS)) {
+    const lease = mutations.legacyTimestampLease ? 0 : C.TIMESTAMP_LEASE_MS
+    if (this.#clockWindowMs !== undefined && (offset < -this.#clockWindowMs || offset > this.#clockWindowMs + lease)) {
       this.#logClockRefusal(ps, offset)
       refuse('ERR_CLOCK_WINDOW', `initiation from ${ps.key.nodeId} is ${Math.round(offset)} ms from our clock (window ${this.#clockWindowMs} ms)`,
         this.#clockNotice(msg.h, wallClock, now))
@@ -582,7 +583,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     if (payload.timestamp <= this.#replay.acceptedFloor(ps.key.nodeId)) {
       // The repeat of an initiation we accepted but no longer cache by hash (the cache is bounded): the same
       // session, found by its initiation ID, not a replay.
-      const known = this.#sessionByInitiation(ps, id)
+      const known = mutations.disableInitiationRecognition ? undefined : this.#sessionByInitiation(ps, id)
       if (known !== undefined) {
         read.hs.wipe()
         this.#cacheInitiation(id, known)
@@ -600,7 +601,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const cur = ps.current
     let s: Session
     let replies: Uint8Array[]
-    if (cur === undefined || compareRank({ timestamp, initiator: nodeIdToBytes(ps.key.nodeId) }, this.#rank(cur)) > 0) {
+    if (cur === undefined || (compareRank({ timestamp, initiator: nodeIdToBytes(ps.key.nodeId) }, this.#rank(cur)) > 0 &&
+      !(mutations.disableWinnerRule && cur.role === 'initiator'))) {
       const localIndex = this.#allocateIndex()
       const { message, keys } = writeResponse(read.hs, localIndex)
       s = new Session({ id: this.#nextId(), peerId: ps.key.nodeId, role: 'responder', timestamp, localIndex, initiationId: id, now, early: read.early })
@@ -660,14 +662,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   /** A peer refused our initiation as outside its clock window: say so (the session layer keeps trying). */
   #openClockRefusal (msg: SessionFrame & { t: 'hc' }): OpenResult {
-    let peerId: string
-    try {
-      peerId = nodeIdFromPublicKey(msg.k)
-    } catch (err) {
-      throw authFailed(err)
-    }
-    const ps = this.#peers.get(peerId)
-    if (ps === undefined || !equalBytes(ps.key.publicKey, msg.k)) throw authFailed()
+    const ps = this.#signer(msg.k)
     // It must name our current initiation to that peer, still pending: it changes no session either way.
     const s = ps.current
     if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !equalBytes(initiationDigest(s.msg1), msg.i)) throw authFailed()
@@ -749,6 +744,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   /** A frame for a session we do not know: sign a hint the sender can check, and initiate when we know who sent it. */
   #unknown (r: number, n: number | undefined, now: number, from: { authenticatedSender?: string, authenticatedSenderKey?: Uint8Array } | undefined): OpenResult {
     const replies: Uint8Array[] = []
+    if (mutations.disableHints) return { replies }
     if (this.#hints.take(now)) {
       const g = signCanonical(this.#identity, C.HINT_CONTEXT, hintValue(r, n))
       replies.push(sessionCodec.encode(n === undefined ? { t: 'hu', r, k: this.#selfKey, g } : { t: 'hu', r, n, k: this.#selfKey, g }))
@@ -774,15 +770,21 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     return { replies }
   }
 
-  #openHint (msg: SessionFrame & { t: 'hu' }, now: number): OpenResult {
+  /** The peer whose key signed a hint or notice: one we hold sessions with, else ERR_AUTH. */
+  #signer (k: Uint8Array): PeerState {
     let peerId: string
     try {
-      peerId = nodeIdFromPublicKey(msg.k)
+      peerId = nodeIdFromPublicKey(k)
     } catch (err) {
       throw authFailed(err)
     }
     const ps = this.#peers.get(peerId)
-    if (ps === undefined || !equalBytes(ps.key.publicKey, msg.k)) throw authFailed()
+    if (ps === undefined || !equalBytes(ps.key.publicKey, k)) throw authFailed()
+    return ps
+  }
+
+  #openHint (msg: SessionFrame & { t: 'hu' }, now: number): OpenResult {
+    const ps = this.#signer(msg.k)
     const s = [ps.current, ...ps.archived].find(x => x !== undefined && !x.loser && x.remoteIndex === msg.r)
     // The hint must name a frame we really sent on that session, and carry the peer's signature.
     if (s === undefined || (msg.n !== undefined && msg.n >= s.sendCounter)) throw authFailed()
@@ -954,7 +956,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const ps = this.#peers.get(peerId)
     if (ps === undefined || this.#working(ps, now)) return
     // A timestamp at the end of the space would exhaust ours for this peer: then recover without outranking it.
-    const floor = refusedTimestamp < C.MAX_ADOPTED_TIMESTAMP ? refusedTimestamp : 0
+    const floor = refusedTimestamp < C.MAX_ADOPTED_TIMESTAMP && !mutations.disableRecoveryOutrank ? refusedTimestamp : 0
     this.#recover.set(peerId, Math.max(this.#recover.get(peerId) ?? 0, floor))
   }
 

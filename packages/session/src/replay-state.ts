@@ -6,6 +6,10 @@ import { EgtpError } from '@egtp/interface'
 import type { Clock, KeyValueStore, Logger } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import { REPLAY_STORE_SHARDS, TIMESTAMP_LEASE_MS } from './constants.ts'
+import { mutations } from './internal.ts'
+
+/** The lease before issue 10, for the explorer's mutation check only (internal.ts). */
+const LEGACY_LEASE_MS = 3_600_000
 
 const RECORD_BYTES = 20 + 8 + 8
 const BOOT_KEY = 'egtp-session-boot'
@@ -97,7 +101,7 @@ export class ReplayState {
       }
     }
     while (this.#records.size > this.#max) this.#evictOldest()
-    this.#ceiling = Math.max(this.#ceiling, this.#clock.now()) + TIMESTAMP_LEASE_MS
+    this.#ceiling = Math.max(this.#ceiling, this.#clock.now()) + (mutations.legacyTimestampLease ? LEGACY_LEASE_MS : TIMESTAMP_LEASE_MS)
     await this.#schedule(BOOT_KEY)
   }
 
@@ -129,7 +133,12 @@ export class ReplayState {
   markIssued (nodeId: string, timestamp: number, wallClock: number): void {
     const r = this.#touch(nodeId)
     r.issued = Math.max(r.issued, timestamp)
-    if (wallClock >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
+    if (mutations.legacyTimestampLease) {
+      if (timestamp >= this.#ceiling - LEGACY_LEASE_MS / 2) {
+        this.#ceiling = timestamp + LEGACY_LEASE_MS
+        void this.#persist(BOOT_KEY)
+      }
+    } else if (wallClock >= this.#ceiling - TIMESTAMP_LEASE_MS / 2) {
       this.#ceiling = Math.max(this.#ceiling, wallClock + TIMESTAMP_LEASE_MS)
       void this.#persist(BOOT_KEY)
     }

@@ -20,7 +20,7 @@ try {
     if (needed.has(name)) return
     needed.add(name)
     const p = byName.get(name)
-    for (const dep of Object.keys(p.json.dependencies ?? {})) if (byName.has(dep)) collect(dep)
+    for (const dep of Object.keys({ ...p.json.dependencies, ...p.json.peerDependencies })) if (byName.has(dep)) collect(dep)
   }
   collect(pkg.name)
 
@@ -39,15 +39,22 @@ try {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: consumer, stdio: 'pipe' })
 
   const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', pkg.name, 'package.json'), 'utf8'))
-  if (JSON.stringify(installed.exports).includes('@egtp/source')) throw new Error(`${pkg.name}: the packed exports map still names the @egtp/source condition`)
-  const subpaths = Object.keys(installed.exports ?? { '.': null }).filter(s => s !== './package.json')
-  const script = subpaths.map(s => {
-    const spec = s === '.' ? pkg.name : `${pkg.name}/${s.slice(2)}`
-    return `{ const m = await import(${JSON.stringify(spec)}); if (Object.keys(m).length === 0) throw new Error('no exports in ' + ${JSON.stringify(spec)}); }`
-  }).join('\n')
-  writeFileSync(join(consumer, 'check.mjs'), script)
-  execFileSync(process.execPath, ['check.mjs'], { cwd: consumer, stdio: 'inherit' })
-  console.log(`pack-check: ${pkg.name} installs from its tarball with ${needed.size - 1} workspace dependencies and imports ${subpaths.join(', ')}`)
+  if (installed.exports === undefined && installed.bin !== undefined) {
+    // An app: each bin npm linked runs and answers --help.
+    const bins = Object.keys(typeof installed.bin === 'string' ? { [pkg.name.split('/').pop()]: installed.bin } : installed.bin)
+    for (const name of bins) execFileSync(join(consumer, 'node_modules', '.bin', name), ['--help'], { cwd: consumer, stdio: 'pipe' })
+    console.log(`pack-check: ${pkg.name} installs from its tarball with ${needed.size - 1} workspace dependencies; ${bins.join(', ')} --help run`)
+  } else {
+    if (JSON.stringify(installed.exports).includes('@egtp/source')) throw new Error(`${pkg.name}: the packed exports map still names the @egtp/source condition`)
+    const subpaths = Object.keys(installed.exports ?? { '.': null }).filter(s => s !== './package.json')
+    const script = subpaths.map(s => {
+      const spec = s === '.' ? pkg.name : `${pkg.name}/${s.slice(2)}`
+      return `{ const m = await import(${JSON.stringify(spec)}); if (Object.keys(m).length === 0) throw new Error('no exports in ' + ${JSON.stringify(spec)}); }`
+    }).join('\n')
+    writeFileSync(join(consumer, 'check.mjs'), script)
+    execFileSync(process.execPath, ['check.mjs'], { cwd: consumer, stdio: 'inherit' })
+    console.log(`pack-check: ${pkg.name} installs from its tarball with ${needed.size - 1} workspace dependencies and imports ${subpaths.join(', ')}`)
+  }
 } catch (err) {
   console.error(`pack-check: ${pkg.name} failed`)
   console.error(err.stderr?.toString() || err.message)
