@@ -62,7 +62,9 @@ const removed = removeLeftovers()
 const log = (line: string): void => { process.stdout.write(`${line}\n`) }
 if (removed.length > 0) log(`removed ${removed.length} namespaces left by earlier runs`)
 const workDir = mkdtempSync(join(tmpdir(), 'egtp-soak-'))
-const world = new World({ workDir, directNodes: 4, natNodes: 4, log })
+/** Nodes that run egtp-node (apps/node) rather than the soak's node: one with a public address, one behind NAT. */
+export const APP_NODES = [3, 7]
+const world = new World({ workDir, directNodes: 4, natNodes: 4, appNodes: APP_NODES, log })
 
 let tornDown = false
 function teardown (): void {
@@ -97,6 +99,7 @@ const cfg: SoakConfig = {
   maxRssBytes: DEFAULT_MAX_RSS_BYTES,
   directNodes: 4,
   natNodes: 4,
+  appNodes: APP_NODES,
   workDir,
   log
 }

@@ -20,6 +20,10 @@ export class SoakProcess {
   /** Set before a kill -9 so the outcome of messages it had in flight is "abandoned", not "unreported". */
   killed = false
   readonly #pending = new Map<number, (r: CallResult) => void>()
+  /** Every JSON line on stdout (after the ready line too: egtp-node prints the messages it receives). */
+  readonly lineListeners: Array<(msg: Record<string, unknown>) => void> = []
+  /** IPC messages that are not answers (e.g. `{op: 'record'}` when a node's contact record changes). */
+  readonly messageListeners: Array<(msg: Record<string, unknown>) => void> = []
   #nextId = 1
 
   constructor (label: string, ns: string, argv: string[], env: Record<string, string> = {}) {
@@ -39,6 +43,7 @@ export class SoakProcess {
         try {
           const msg = JSON.parse(line) as Record<string, unknown>
           if (msg.event === 'ready') { clearTimeout(timer); resolve(msg) }
+          for (const l of this.lineListeners) l(msg)
         } catch { /* not a JSON line */ }
       })
       this.child.once('exit', (code, signal) => {
@@ -52,6 +57,8 @@ export class SoakProcess {
       if (msg.op === 'result' && msg.id !== undefined) {
         this.#pending.get(msg.id)?.(msg)
         this.#pending.delete(msg.id)
+      } else {
+        for (const l of this.messageListeners) l(msg as unknown as Record<string, unknown>)
       }
     })
     this.child.once('exit', () => {
@@ -82,6 +89,12 @@ export class SoakProcess {
     } catch {
       return undefined
     }
+  }
+
+  /** A command that needs no answer (lost, harmlessly, if the child is gone). */
+  tell (cmd: Record<string, unknown>): void {
+    if (this.exited || !this.child.connected) return
+    this.child.send(cmd, () => { /* a child that just exited */ })
   }
 
   kill9 (): void {

@@ -7,7 +7,7 @@ import type { Verdict } from './ledger.ts'
 import { SeededRandom } from './random.ts'
 import { buildSchedule, describeFault } from './schedule.ts'
 import type { Fault, ScheduledFault } from './schedule.ts'
-import { World } from './world.ts'
+import { APP_TEXT_TYPE, World } from './world.ts'
 
 export interface SoakConfig {
   seed: number
@@ -24,6 +24,8 @@ export interface SoakConfig {
   maxRssBytes: number
   directNodes: number
   natNodes: number
+  /** Nodes running egtp-node. */
+  appNodes: readonly number[]
   workDir: string
   log: (line: string) => void
 }
@@ -40,6 +42,10 @@ export interface SoakReport {
   overtaken: number
 }
 
+/** The handler types of the soak's node (src/soak-node.ts). */
+const SOAK_QUERY = 'soak.q'
+const SOAK_MESSAGE = 'soak.m'
+
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 export async function runSoak (cfg: SoakConfig, world: World): Promise<SoakReport> {
@@ -51,7 +57,7 @@ export async function runSoak (cfg: SoakConfig, world: World): Promise<SoakRepor
   const peakRss: Record<string, number> = {}
   const problems: string[] = []
 
-  log(`building the network (prefix ${world.net.prefix}) and starting 2 relays, 2 trackers, a bootpage, ${cfg.directNodes + cfg.natNodes} nodes`)
+  log(`building the network (prefix ${world.net.prefix}) and starting 2 relays, 2 trackers, a bootpage, ${cfg.directNodes + cfg.natNodes} nodes, of which egtp-node: ${cfg.appNodes.map(i => `n${i}`).join(', ')}`)
   await world.build()
   const nodeIds = world.nodes.map(n => n.nodeId)
   const schedule = buildSchedule({
@@ -66,13 +72,23 @@ export async function runSoak (cfg: SoakConfig, world: World): Promise<SoakRepor
     publicHosts: world.publicHosts
   })
 
+  /**
+   * One message with a unique ID, recorded in the ledger. To an egtp-node it is always a one-way `text`
+   * message (egtp-node prints those as they reach its handler; its `echo` queries leave no trace to count).
+   */
   function sendOne (from: number, to: number, kind: 'query' | 'oneway', prefix = 'm', timeoutMs = cfg.messageTimeoutMs): Promise<boolean> {
     const id = `${prefix}${cfg.seed}-${++msgCount}`
     const proc = world.nodes[from]!.proc!
+    const toApp = world.nodes[to]!.app
+    if (toApp) kind = 'oneway'
+    const type = toApp ? APP_TEXT_TYPE : kind === 'query' ? SOAK_QUERY : SOAK_MESSAGE
+    const payload = toApp ? id : { m: id }
     ledger.sent({ id, from, to, kind, sentAt: Date.now() })
-    const work = proc.call({ op: kind === 'query' ? 'query' : 'send', peer: nodeIds[to], msgId: id, timeoutMs }).then((r) => {
-      if (r.ok) ledger.outcome(id, 'ok')
-      else if (r.code === 'KILLED') ledger.outcome(id, 'abandoned', 'KILLED')
+    const work = proc.call({ op: kind === 'query' ? 'query' : 'send', peer: nodeIds[to], type, payload, timeoutMs }).then((r) => {
+      if (r.ok) {
+        ledger.outcome(id, 'ok')
+        if (kind === 'query' && r.value !== id) problems.push(`query ${id} ${from}→${to} was answered ${JSON.stringify(r.value)}`)
+      } else if (r.code === 'KILLED') ledger.outcome(id, 'abandoned', 'KILLED')
       else if (r.code !== 'EXITED') ledger.outcome(id, 'failed', r.code)
       // EXITED: the sender stopped gracefully without telling: no outcome, the verdict names it.
       return r.ok
@@ -154,16 +170,28 @@ export async function runSoak (cfg: SoakConfig, world: World): Promise<SoakRepor
   clearInterval(sampler)
   await world.stopAll()
 
-  // Ordering is not promised; count how often a message was handled after a later one of the same pair.
-  let overtaken = 0
+  // Every handler invocation, per receiving node in the order they ran: the soak's nodes wrote them to their
+  // handled.log, the egtp-node processes printed them.
+  const handledBy = new Map<number, Array<{ id: string, peerId: string }>>()
   for (const n of world.nodes) {
     const file = `${n.dataDir}/handled.log`
-    if (!existsSync(file)) continue
+    if (n.app || !existsSync(file)) continue
+    handledBy.set(n.index, readFileSync(file, 'utf8').split('\n').filter(l => l !== '').map((l) => {
+      const [id, peerId] = l.split(' ') as [string, string]
+      return { id, peerId }
+    }))
+  }
+  for (const h of world.appHandled) {
+    const list = handledBy.get(h.node) ?? []
+    list.push(h)
+    handledBy.set(h.node, list)
+  }
+  // Ordering is not promised; count how often a message was handled after a later one of the same pair.
+  let overtaken = 0
+  for (const [node, list] of handledBy) {
     const latest = new Map<string, number>()
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (line === '') continue
-      const [id, peerId] = line.split(' ') as [string, string]
-      ledger.handled(id, n.index, peerId)
+    for (const { id, peerId } of list) {
+      ledger.handled(id, node, peerId)
       const seq = Number(id.slice(id.indexOf('-') + 1))
       if (seq < (latest.get(peerId) ?? -1)) overtaken++
       else latest.set(peerId, seq)

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createBootpageLoader } from '@egtp/bootpage'
-import { FileKeystore, FileStore, loadOrCreateIdentity, parseNodeId } from '@egtp/identity'
+import { FileKeystore, FileStore, decodeContactRecord, encodeContactRecord, loadOrCreateIdentity, parseNodeId } from '@egtp/identity'
 import { createComponentLogger, isEgtpError } from '@egtp/interface'
 import type { RelayEndpoint } from '@egtp/interface'
 import { trackers } from '@egtp/metatracker/client'
@@ -19,9 +19,11 @@ import { tcp } from '@egtp/tcp'
 const SOAK_QUERY = 'soak.q'
 const SOAK_MESSAGE = 'soak.m'
 
+// The IPC protocol of apps/node/src/control.ts (egtp-node), so the driver speaks one protocol to both.
 type NodeCommand =
-  | { op: 'send' | 'query', id: number, peer: string, msgId: string, timeoutMs: number }
-  | { op: 'mem', id: number }
+  | { op: 'send' | 'query', id: number, peer: string, type: string, payload: unknown, timeoutMs: number }
+  | { op: 'addContact', id?: number, record: string }
+  | { op: 'record' | 'mem', id: number }
   | { op: 'stop' }
 
 const { values: args } = parseArgs({
@@ -82,7 +84,9 @@ node.handle(SOAK_QUERY, (payload, ctx) => handled(payload, ctx.peerId))
 node.handle(SOAK_MESSAGE, (payload, ctx) => { handled(payload, ctx.peerId); return null })
 
 await node.start()
-process.stdout.write(`${JSON.stringify({ event: 'ready', nodeId: node.nodeId, pid: process.pid })}\n`)
+const recordText = (): string => Buffer.from(encodeContactRecord(node.contactRecord()!)).toString('base64')
+process.stdout.write(`${JSON.stringify({ event: 'ready', nodeId: node.nodeId, pid: process.pid, record: recordText() })}\n`)
+node.addEventListener('contact:change', () => { process.send?.({ op: 'record', nodeId: node.nodeId, record: recordText() }) })
 
 function answer (id: number, work: Promise<unknown>): void {
   work.then(
@@ -108,13 +112,16 @@ process.on('message', (raw) => {
   const cmd = raw as NodeCommand
   switch (cmd.op) {
     case 'send':
-      answer(cmd.id, node.send(cmd.peer, SOAK_MESSAGE, { m: cmd.msgId }, { timeoutMs: cmd.timeoutMs }))
+      answer(cmd.id, node.send(cmd.peer, cmd.type, cmd.payload, { timeoutMs: cmd.timeoutMs }))
       break
     case 'query':
-      answer(cmd.id, node.query(cmd.peer, SOAK_QUERY, { m: cmd.msgId }, { timeoutMs: cmd.timeoutMs }).then((v) => {
-        if (v !== cmd.msgId) throw new Error(`query ${cmd.msgId} answered ${JSON.stringify(v)}`)
-        return v
-      }))
+      answer(cmd.id, node.query(cmd.peer, cmd.type, cmd.payload, { timeoutMs: cmd.timeoutMs }))
+      break
+    case 'addContact':
+      answer(cmd.id ?? -1, Promise.resolve().then(() => { node.addContact(decodeContactRecord(Buffer.from(cmd.record, 'base64'))) }))
+      break
+    case 'record':
+      answer(cmd.id, Promise.resolve(recordText()))
       break
     case 'mem':
       answer(cmd.id, Promise.resolve(process.memoryUsage()))

@@ -12,6 +12,9 @@ import { SoakProcess } from './processes.ts'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const repo = resolve(here, '../../..')
 export const RELAY_APP = join(repo, 'apps/relay/dist/main.js')
+export const NODE_APP = join(repo, 'apps/node/dist/main.js')
+/** The one-way message type egtp-node prints when it arrives (its `run` handler): what app nodes receive. */
+export const APP_TEXT_TYPE = 'text'
 export const TRACKER_APP = join(repo, 'apps/metatracker/dist/main.js')
 const SOAK_NODE = join(here, 'soak-node.js')
 const SERVE_FILE = join(here, 'serve-file.js')
@@ -39,6 +42,10 @@ export interface NodeSlot {
   /** Set while a graceful stop is under way: the traffic leaves it alone. */
   stopping: boolean
   skewMs: number
+  /** Runs egtp-node (`apps/node`, `run --json`) instead of the soak's node: no trackers, records handed over. */
+  app: boolean
+  /** Its signed contact record (base64), as last announced. */
+  record: string
 }
 
 interface Service { host: string, dataDir: string, nodeId: string, proc?: SoakProcess }
@@ -47,7 +54,8 @@ export interface WorldInit {
   workDir: string
   directNodes: number
   natNodes: number
-  /** Extra argv for every node (e.g. `--max-old-space-size`). */
+  /** Indices of the nodes that run egtp-node. */
+  appNodes: readonly number[]
   log: (line: string) => void
 }
 
@@ -57,6 +65,8 @@ export class World {
   readonly relays: Service[] = []
   readonly trackers: Service[] = []
   readonly publicHosts: string[] = []
+  /** What the egtp-node processes printed as received: their side of the ledger (the soak's nodes write files). */
+  readonly appHandled: Array<{ id: string, node: number, peerId: string }> = []
   readonly #init: WorldInit
   #bootUrl = ''
   #bootKey = ''
@@ -86,7 +96,7 @@ export class World {
     await Promise.all([0, 1].map(async i => { await this.startTracker(i) }))
     await this.#serveBootpage()
     for (let i = 0; i < directNodes + natNodes; i++) {
-      this.nodes.push({ index: i, host: `n${i}`, direct: i < directNodes, dataDir: this.#dir(`node${i}`), nodeId: '', stopping: false, skewMs: 0 })
+      this.nodes.push({ index: i, host: `n${i}`, direct: i < directNodes, dataDir: this.#dir(`node${i}`), nodeId: '', stopping: false, skewMs: 0, app: this.#init.appNodes.includes(i), record: '' })
     }
     await Promise.all(this.nodes.map(async n => { await this.startNode(n.index) }))
   }
@@ -166,7 +176,9 @@ export class World {
   async startNode (index: number, skewMs = 0): Promise<void> {
     const n = this.nodes[index]!
     const h = this.net.hosts.get(n.host)!
-    const argv = ['--data-dir', n.dataDir, '--bootpage', this.#bootUrl, '--bootpage-key', this.#bootKey]
+    const argv = n.app
+      ? [NODE_APP, 'run', '--state-dir', n.dataDir, '--json']
+      : [SOAK_NODE, '--data-dir', n.dataDir, '--bootpage', this.#bootUrl, '--bootpage-key', this.#bootKey]
     if (n.direct) argv.push('--listen', `${h.ip}:${NODE_PORT}`)
     else {
       // Half the nodes behind NAT prefer the slow relay: senders then use both paths, and messages overtake.
@@ -175,9 +187,38 @@ export class World {
     }
     const pre = skewMs !== 0 ? ['--import', SKEWED_CLOCK] : []
     n.skewMs = skewMs
-    n.proc = new SoakProcess(n.host, h.ns, [...pre, SOAK_NODE, ...argv], skewMs !== 0 ? { EGTP_CLOCK_OFFSET_MS: String(skewMs) } : {})
-    n.nodeId = (await n.proc.ready).nodeId as string
+    const proc = new SoakProcess(n.host, h.ns, [...pre, ...argv], skewMs !== 0 ? { EGTP_CLOCK_OFFSET_MS: String(skewMs) } : {})
+    n.proc = proc
+    if (n.app) {
+      // egtp-node prints each text message it receives, synchronously, before its handler returns.
+      proc.lineListeners.push((msg) => {
+        if (msg.event === 'message' && msg.type === APP_TEXT_TYPE && typeof msg.payload === 'string' && typeof msg.from === 'string') {
+          this.appHandled.push({ id: msg.payload, node: index, peerId: msg.from })
+        }
+      })
+    }
+    proc.messageListeners.push((msg) => {
+      if (msg.op === 'record' && typeof msg.record === 'string') this.#newRecord(index, msg.record)
+    })
+    const ready = await proc.ready
+    n.nodeId = ready.nodeId as string
     n.stopping = false
+    this.#newRecord(index, ready.record as string)
+    // A (re)started egtp-node knows nobody: it gets every record the soak holds.
+    if (n.app) for (const other of this.nodes) if (other !== n && other.record !== '') proc.tell({ op: 'addContact', record: other.record })
+  }
+
+  /**
+   * egtp-node has no trackers (yet): records reach it, and its own reach the soak's nodes, over the IPC
+   * `addContact` command, as the demo does. The soak's nodes find each other through the trackers alone.
+   */
+  #newRecord (index: number, record: string): void {
+    const n = this.nodes[index]!
+    n.record = record
+    for (const other of this.nodes) {
+      if (other === n || (!n.app && !other.app) || other.proc === undefined || other.proc.exited) continue
+      other.proc.tell({ op: 'addContact', record })
+    }
   }
 
   /** Sets the slow relay's delay (ms); `undefined` puts back its usual {@link SLOW_RELAY_DELAY_MS}. */
