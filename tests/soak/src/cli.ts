@@ -3,7 +3,7 @@
 // iptables); without it, it says so and exits 1. Everything it creates carries a per-run prefix and is torn
 // down on exit, SIGINT, SIGTERM and uncaught errors; leftovers of a run killed -9 are removed by the next.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -61,7 +61,16 @@ for (const tool of [['ip', '-V'], ['iptables', '--version']] as const) {
 const removed = removeLeftovers()
 const log = (line: string): void => { process.stdout.write(`${line}\n`) }
 if (removed.length > 0) log(`removed ${removed.length} namespaces left by earlier runs`)
-const workDir = mkdtempSync(join(tmpdir(), 'egtp-soak-'))
+// Work directories of runs killed before they could clean up (their pid is in the name and gone). Those of
+// failed runs are kept on purpose (named egtp-soak-failed-… or egtp-soak-kept-…) for the replay.
+for (const name of readdirSync(tmpdir())) {
+  const m = /^egtp-soak-(\d+)-/.exec(name)
+  if (m === null) continue
+  let alive = true
+  try { process.kill(Number(m[1]), 0) } catch { alive = false }
+  if (!alive) rmSync(join(tmpdir(), name), { recursive: true, force: true })
+}
+const workDir = mkdtempSync(join(tmpdir(), `egtp-soak-${process.pid}-`))
 /** Nodes that run egtp-node (apps/node) rather than the soak's node: one with a public address, one behind NAT. */
 export const APP_NODES = [3, 7]
 const world = new World({ workDir, directNodes: 4, natNodes: 4, appNodes: APP_NODES, log })
@@ -117,6 +126,11 @@ try {
 } finally {
   teardown()
 }
-if (failed || args.keep) log(`work directory kept: ${workDir}`)
-else rmSync(workDir, { recursive: true, force: true })
+if (failed || args.keep) {
+  const kept = workDir.replace(/egtp-soak-\d+-/, failed ? 'egtp-soak-failed-' : 'egtp-soak-kept-')
+  renameSync(workDir, kept)
+  log(`work directory kept: ${kept}`)
+} else {
+  rmSync(workDir, { recursive: true, force: true })
+}
 process.exit(failed ? 1 : 0)
