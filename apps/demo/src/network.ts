@@ -65,7 +65,9 @@ export async function runNetwork (ctx: DemoContext, tl: Timeline, keep: boolean)
 
   const startService = async (name: string, main: string, args: string[]): Promise<Service> => {
     const child = ctx.track(spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env }))
-    const r = await within(START_TIMEOUT_MS, `${name} start`, readReadyLine(child, START_TIMEOUT_MS))
+    const r = await within(START_TIMEOUT_MS, `${name} start`, readReadyLine(child, START_TIMEOUT_MS)).catch((err: unknown) => {
+      throw new Error(`${name} (egtp-${main.split('/').slice(-3, -2)[0] ?? main} ${args.join(' ')}): ${(err as Error).message}`)
+    })
     names.set(r.nodeId as string, name)
     return { name, child, nodeId: r.nodeId as string, host: r.host as string, port: r.port as number, ...(typeof r.record === 'string' ? { record: r.record } : {}) }
   }
@@ -106,7 +108,9 @@ export async function runNetwork (ctx: DemoContext, tl: Timeline, keep: boolean)
   const startNode = async (name: string, prepare?: (node: NodeProcess) => void): Promise<NodeProcess> => {
     const node = new NodeProcess(ctx.track(fork(APPS.node, nodeArgs[name]!, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env })))
     prepare?.(node)
-    await within(START_TIMEOUT_MS, `node ${name} start`, node.ready(START_TIMEOUT_MS, (line) => { if (keep) tl.say(`${name} shows: ${line}`) }))
+    await within(START_TIMEOUT_MS, `node ${name} start`, node.ready(START_TIMEOUT_MS, (line) => { if (keep) tl.say(`${name} shows: ${line}`) })).catch((err: unknown) => {
+      throw new Error(`node ${name} (egtp-node ${nodeArgs[name]!.join(' ')}): ${(err as Error).message}`)
+    })
     names.set(node.nodeId, name)
     await node.onEvent(narrator.listener(name))
     return node
