@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { alive } from './processes.ts'
 
@@ -18,6 +19,9 @@ export const APPS = {
   skewedClock: join(here, 'skewed-clock.js')
 } as const
 
+/** Lines of each child's stderr kept for the failure report. */
+export const STDERR_LINES_KEPT = 30
+
 export class DemoContext {
   readonly work = mkdtempSync(join(tmpdir(), 'egtp-demo-'))
   readonly children: ChildProcess[] = []
@@ -31,9 +35,33 @@ export class DemoContext {
     this.#cleanups.push(fn)
   }
 
-  track<T extends ChildProcess> (child: T): T {
+  /** Each child's last stderr lines (when its stderr is piped), by name. */
+  readonly stderr = new Map<string, string[]>()
+
+  /**
+   * Kill `child` at cleanup. A piped stderr is shown as it comes when DEBUG is set, and otherwise kept (the
+   * last lines) for the report of a failed run, so the timeline stays readable.
+   */
+  track<T extends ChildProcess> (child: T, name?: string): T {
     this.children.push(child)
+    if (child.stderr !== null && name !== undefined) {
+      const kept: string[] = []
+      this.stderr.set(name, kept)
+      const live = (process.env.DEBUG ?? '') !== ''
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        if (live) process.stderr.write(`[${name}] ${line}\n`)
+        kept.push(line)
+        if (kept.length > STDERR_LINES_KEPT) kept.shift()
+      })
+    }
     return child
+  }
+
+  /** The kept stderr of every child, for a failed run. */
+  stderrReport (): string {
+    const parts: string[] = []
+    for (const [name, lines] of this.stderr) if (lines.length > 0) parts.push(`── ${name} stderr (last ${lines.length} lines):\n${lines.join('\n')}`)
+    return parts.join('\n')
   }
 
   /** Kill what is still running and remove the work directory (once). */

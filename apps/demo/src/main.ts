@@ -56,6 +56,7 @@ process.on('exit', () => { ctx.cleanup() })
 const deadline = setTimeout(() => {
   tl.abort(new Error(`the demo did not finish within ${DEMO_DEADLINE_MS / 1000} s`))
   tl.verdict()
+  process.stdout.write(`${ctx.stderrReport()}\n`)
   ctx.cleanup()
   process.exit(1)
 }, DEMO_DEADLINE_MS)
@@ -72,7 +73,12 @@ try {
   tl.abort(err)
 }
 clearTimeout(deadline)
-process.exitCode = tl.verdict() ? 0 : 1
+const passed = tl.verdict()
+if (!passed && (process.env.DEBUG ?? '') === '') {
+  const report = ctx.stderrReport()
+  if (report !== '') process.stdout.write(`${report}\n`)
+}
+process.exitCode = passed ? 0 : 1
 ctx.cleanup()
 // Children are gone; nothing should keep the loop alive, but never hang CI.
 setTimeout(() => process.exit(), 1_000).unref()

@@ -10,7 +10,7 @@ export function meaning (node: string, peerName: (id: unknown) => string, e: Nod
   switch (e.name) {
     case 'session:replaced':
       switch (d.reason) {
-        case 'hint': return { kind: 'hint', text: `hint through the relay: ${peer} does not know ${node}'s session (its state died with it), so ${node} drops that stale session` }
+        case 'hint': return { kind: 'hint', text: `stale session: ${node}'s frames reach the new ${peer}, which has no such session; ${peer}'s signed hint comes back through the relay and ${node} drops the stale session` }
         case 'restart': return { kind: 'restart', text: `${node} sees a newer initiation from ${peer} (it restarted) and replaces the old session` }
         case 'expired': return { kind: 'expired', text: `${node}'s session with ${peer} expired and is replaced` }
         case 'crossover': return { kind: 'crossover', text: `${node} and ${peer} initiated at the same time: the crossover rule keeps one session` }
@@ -22,10 +22,12 @@ export function meaning (node: string, peerName: (id: unknown) => string, e: Nod
         : { kind: 'accepted', text: `${node} accepts ${peer}'s new session` }
     case 'message:dropped':
       if (d.reason === 'duplicate') return { kind: 'duplicate', text: `de-duplication: ${node} drops a re-sent message from ${peer} that it had already handled (its journal survived the kill)` }
-      if (d.reason === 'session') return { kind: 'stale', text: `stale session: ${node} gets frames from ${peer} for a session it no longer has and cannot open them` }
+      if (d.reason === 'session') return { kind: 'stale', text: `stale session: ${node} gets frames for a session it no longer has and cannot open them` }
+      if (d.reason === 'uncertain') return { kind: 'uncertain', text: `${node} cannot tell whether it handled a message from ${peer} just before the kill (not yet in its journal): it refuses it rather than risk handling it twice, and ${peer} is told` }
+      if (d.reason === 'auth') return { kind: 'auth', text: `${node} ignores frames it cannot authenticate (more hints for the session it already dropped)` }
       return { kind: `dropped:${String(d.reason)}`, text: `${node} dropped a message from ${peer} (${String(d.reason)})` }
     case 'message:failed':
-      return { kind: 'failed', text: `${node}: a message to ${peer} was reported failed (${String((d.error as { code?: string } | undefined)?.code ?? '?')})` }
+      return { kind: 'failed', text: `${node}: a message to ${peer} was reported failed to its caller (${String((d.error as { code?: string } | undefined)?.code ?? '?')})` }
     case 'relay:down':
       return { kind: `relay-down:${String((d.endpoint as { relay?: string }).relay)}`, text: `${node} lost its link to relay ${peerName((d.endpoint as { relay?: string }).relay)}` }
     case 'relay:ready':

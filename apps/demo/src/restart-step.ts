@@ -102,12 +102,12 @@ export async function restartStep ({ tl, narrator, a, b, restart, reachable }: R
   const unhandled = all.filter(r => r.ok && !handled.has(r.seq)).length
 
   const m = (node: string, kind: string): number => narrator.take(node, kind)
-  const stale = m('B', 'stale')
   const hints = m('A', 'hint')
+  const uncertain = m('B', 'uncertain')
   const initiations = m('A', 'initiation') + m('B', 'initiation')
   const accepted = m('A', 'accepted') + m('B', 'accepted')
   const duplicates = m('B', 'duplicate')
-  tl.say(`mechanisms: stale session ×${stale} (frames B could not open), hint ×${hints}, new initiation ×${initiations} (accepted ×${accepted}), re-sends ×${retransmissions} (A's retransmissions), de-duplicated ×${duplicates} (re-sent messages B had already handled)`)
+  tl.say(`mechanisms: stale session ended by a hint through the relay ×${hints}, new initiation ×${initiations} (accepted ×${accepted}), re-sends ×${retransmissions} (A's retransmissions), de-duplicated ×${duplicates} (re-sent messages B had already handled), refused as uncertain ×${uncertain}`)
   tl.say(`${whileDown.length} queries were sent while B was down: ${waited.length} answered after waiting ${secs(median(waited))} (median) to ${secs(Math.max(0, ...waited))} (longest)`)
   tl.say(`stream: ${seq} sent, ${delivered} delivered, ${failed.length} reported failed${failed.length > 0 ? ` (${[...new Set(failed.map(f => f.code))].join(', ')})` : ''}, ${lost} lost`)
   tl.check(lost === 0, 'lost = 0: every query was answered or reported failed to A')
