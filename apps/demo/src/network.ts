@@ -105,12 +105,17 @@ export async function runNetwork (ctx: DemoContext, tl: Timeline, keep: boolean)
     C: ['run', '--listen', '127.0.0.1:0', '--state-dir', join(work, 'c'), ...boot],
     B: ['run', '--relay', 'auto', '--state-dir', join(work, 'b'), ...boot]
   }
+  // What a node prints after its ready line: `HH:MM:SS FROM TEXT` for each text message (--keep shows them).
+  const shown = (name: string, line: string): string => {
+    const m = /^\d\d:\d\d:\d\d (\S+) (.*)$/.exec(line)
+    return m === null ? `${name}: ${line}` : `${name} got from ${names.get(m[1]!) ?? m[1]!}: ${m[2]!}`
+  }
   const lives = new Map<string, number>()
   const startNode = async (name: string, prepare?: (node: NodeProcess) => void): Promise<NodeProcess> => {
     const node = new NodeProcess(ctx.track(fork(APPS.node, nodeArgs[name]!, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env }), lives.has(name) ? `${name} (life ${lives.get(name)! + 1})` : name))
     lives.set(name, (lives.get(name) ?? 0) + 1)
     prepare?.(node)
-    await within(START_TIMEOUT_MS, `node ${name} start`, node.ready(START_TIMEOUT_MS, (line) => { if (keep) tl.say(`${name} shows: ${line}`) })).catch((err: unknown) => {
+    await within(START_TIMEOUT_MS, `node ${name} start`, node.ready(START_TIMEOUT_MS, (line) => { if (keep) tl.say(shown(name, line)) })).catch((err: unknown) => {
       throw new Error(`node ${name} (egtp-node ${nodeArgs[name]!.join(' ')}): ${(err as Error).message}`)
     })
     names.set(node.nodeId, name)
