@@ -131,6 +131,10 @@ export async function runNetwork (ctx: DemoContext, tl: Timeline, keep: boolean)
     await b.waitForRecord(r => relaysOf(r).some(id => relayIds.has(id)), RELAY_FOUND_MS)
   } catch { /* checked below */ }
   tl.check(relaysOf(b.record).some(id => relayIds.has(id)), `B found relays through the trackers and advertises ${relaysOf(b.record).map(nameOf).join(' and ') || 'none'} in its signed record`)
+  type TrackerStatus = { nodeId: string, known: boolean, requests: number, failures: number }
+  const trackersOf = async (n: NodeProcess): Promise<TrackerStatus[]> => ((await n.status()).trackers ?? []) as TrackerStatus[]
+  const knowsBoth = await Promise.all([a, b, c].map(async n => (await trackersOf(n)).filter(t => t.known && trackers.some(x => x.nodeId === t.nodeId)).length === 2))
+  tl.check(knowsBoth.every(Boolean), `A, B and C each know T1 and T2 from the verified page (their status)${knowsBoth.every(Boolean) ? '' : `: ${knowsBoth.map((k, i) => `${'ABC'[i]!} ${k ? 'yes' : 'no'}`).join(', ')}`}`)
   tl.check(fetches >= 5, `the bootpage was fetched ${fetches} times (2 relays and 3 nodes started from it; none was handed a record)`)
 
   // ── publish and lookup; A and C direct ──────────────────────────────────────────────────────────────────
@@ -211,7 +215,9 @@ export async function runNetwork (ctx: DemoContext, tl: Timeline, keep: boolean)
   const cb = await firstContact(c, b.nodeId, 10)
   tl.check(cb.answered === 10, `C → B: looked up through T2 and answered after ${Math.round(cb.ms)} ms (${cb.attempts} attempt${cb.attempts === 1 ? '' : 's'}${cb.code !== undefined ? `, last ${cb.code}` : ''}), then ${cb.answered}/10 echo queries`)
   const bc = await firstContact(b, c.nodeId, 10)
-  tl.check(bc.answered === 10, `B → C: looked up and ${bc.answered}/10 echo queries answered`)
+  tl.check(bc.answered === 10, `B → C: looked up and answered after ${Math.round(bc.ms)} ms, then ${bc.answered}/10 echo queries`)
+  const seen = (await trackersOf(c)).filter(t => trackers.some(x => x.nodeId === t.nodeId)).map(t => `${nameOf(t.nodeId)} ${t.requests} request${t.requests === 1 ? '' : 's'}, ${t.failures} failed`)
+  tl.note(`C's tracker client: ${seen.join('; ') || 'no figures'}${cb.ms > 2_500 ? '; the wait before C\'s first answer is the request to the dead T1 timing out' : ''}`)
 
   if (keep) {
     await keepUp(tl, { pageUrl, signer: signer.nodeId, a, b, work })
