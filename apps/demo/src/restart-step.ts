@@ -17,6 +17,8 @@ export const STREAM_INTERVAL_MS = 50
 const BEFORE_KILL = 20
 const AFTER_RESTART = 25
 const WAIT_MS = 25_000
+/** How often A's counters are read during the step (to name the moment re-sends start). */
+const RESEND_POLL_MS = 200
 
 export interface RestartInput {
   tl: Timeline
@@ -48,6 +50,18 @@ export async function restartStep ({ tl, narrator, a, b, restart, reachable }: R
   const retransmissionsBefore = Number((await a.stats()).retransmissions ?? 0)
   narrator.reset()
   narrator.live = true
+  // Re-sends have no event of their own: A's retransmission counter, read while the stream runs, names the
+  // moment they start.
+  let resendsShown = false
+  const watchResends = setInterval(() => {
+    void a.stats().then((st) => {
+      const n = Number(st.retransmissions ?? 0) - retransmissionsBefore
+      if (n > 0 && !resendsShown && narrator.live) {
+        resendsShown = true
+        tl.note(`re-sends: A has re-sent ${n} unacknowledged message${n === 1 ? '' : 's'} so far (its retransmission counter)`)
+      }
+    })
+  }, RESEND_POLL_MS)
 
   const results: Array<Promise<Sent>> = []
   const settled: Sent[] = []
@@ -84,6 +98,7 @@ export async function restartStep ({ tl, narrator, a, b, restart, reachable }: R
   } catch (err) {
     tl.abort(err)
   } finally {
+    clearInterval(watchResends)
     streaming = false
     await stream
   }
@@ -109,7 +124,8 @@ export async function restartStep ({ tl, narrator, a, b, restart, reachable }: R
   const duplicates = m('B', 'duplicate')
   tl.say(`mechanisms: stale session ended by a hint through the relay ×${hints}, new initiation ×${initiations} (accepted ×${accepted}), re-sends ×${retransmissions} (A's retransmissions), de-duplicated ×${duplicates} (re-sent messages B had already handled), refused as uncertain ×${uncertain}`)
   tl.say(`${whileDown.length} queries were sent while B was down: ${waited.length} answered after waiting ${secs(median(waited))} (median) to ${secs(Math.max(0, ...waited))} (longest)`)
-  tl.say(`stream: ${seq} sent, ${delivered} delivered, ${failed.length} reported failed${failed.length > 0 ? ` (${[...new Set(failed.map(f => f.code))].join(', ')})` : ''}, ${lost} lost`)
+  const failedHandled = failed.filter(f => handled.has(f.seq)).length
+  tl.say(`stream: ${seq} sent, ${delivered} delivered, ${failed.length} reported failed${failed.length > 0 ? ` (${[...new Set(failed.map(f => f.code))].join(', ')}; ${failedHandled} of them had in fact been handled by B before the kill: "uncertain" means maybe)` : ''}, ${lost} lost`)
   tl.check(lost === 0, 'lost = 0: every query was answered or reported failed to A')
   tl.check(twice === 0, `no query was handled twice (${handled.size} distinct handled by B across both lives)`)
   tl.check(unhandled === 0, 'every answered query was handled by B')
