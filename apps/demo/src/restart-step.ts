@@ -125,7 +125,7 @@ export async function restartStep ({ tl, narrator, a, b, restart, reachable }: R
   tl.say(`mechanisms: stale session ended by a hint through the relay ×${hints}, new initiation ×${initiations} (accepted ×${accepted}), re-sends ×${retransmissions} (A's retransmissions), de-duplicated ×${duplicates} (re-sent messages B had already handled), refused as uncertain ×${uncertain}`)
   tl.say(`${whileDown.length} queries were sent while B was down: ${waited.length} answered after waiting ${secs(median(waited))} (median) to ${secs(Math.max(0, ...waited))} (longest)`)
   const failedHandled = failed.filter(f => handled.has(f.seq)).length
-  tl.say(`stream: ${seq} sent, ${delivered} delivered, ${failed.length} reported failed${failed.length > 0 ? ` (${[...new Set(failed.map(f => f.code))].join(', ')}; ${failedHandled} of them had in fact been handled by B before the kill: "uncertain" means maybe)` : ''}, ${lost} lost`)
+  tl.say(`stream: ${seq} sent, ${delivered} delivered, ${failed.length} reported failed${failed.length > 0 ? ` (${[...new Set(failed.map(f => f.code))].join(', ')}; B had in fact handled ${failedHandled}: a failure report means "not confirmed", and the caller decides)` : ''}, ${lost} lost`)
   tl.check(lost === 0, 'lost = 0: every query was answered or reported failed to A')
   tl.check(twice === 0, `no query was handled twice (${handled.size} distinct handled by B across both lives)`)
   tl.check(unhandled === 0, 'every answered query was handled by B')
