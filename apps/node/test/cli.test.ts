@@ -4,7 +4,7 @@ import { chmod, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createContactRecord, contactRecordFromWire, contactRecordToWire, decodeContactRecord, encodeContactRecord, generateIdentity } from '@egtp/identity'
+import { createContactRecord, contactRecordFromWire, contactRecordToWire, decodeContactRecord, encodeContactRecord, generateIdentity, RECORD_EXPIRY_GRACE_MS } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
 import { NODE_MAIN, RELAY_MAIN, alive, exec, sleep, start, tempDir, until } from './helpers.ts'
 
@@ -152,7 +152,7 @@ describe('bad input over the control interfaces harms nothing', () => {
     tampered[tampered.length - 70] = tampered[tampered.length - 70]! ^ 1
     const other = generateIdentity()
     const forged = encodeContactRecord(contactRecordFromWire({ ...contactRecordToWire(own), k: other.publicKey }))
-    const expired = encodeContactRecord(createContactRecord(other, { seq: 1, expiresAt: Date.now() - 1000, endpoints: [] }))
+    const expired = encodeContactRecord(createContactRecord(other, { seq: 1, expiresAt: Date.now() - RECORD_EXPIRY_GRACE_MS - 60_000, endpoints: [] }))
     const cases: Array<[string, unknown]> = [
       ['tampered', tampered.toString('base64')], ['forged', Buffer.from(forged).toString('base64')],
       ['expired', Buffer.from(expired).toString('base64')], ['garbage', 'bm90IGEgcmVjb3Jk'], ['not a string', 42]

@@ -51,7 +51,7 @@ Run an EGTP store-and-forward relay. Prints a JSON ready line on stdout; logs on
   --tracker RECORD      a metatracker's signed contact record: a file (base64, or egtp-metatracker's JSON ready
                         line) or the base64 itself (repeatable). The relay publishes its own signed record
                         (service relay, the --announce or --listen address) there, re-signs it before it
-                        expires, and withdraws it on SIGINT/SIGTERM: nodes with --relay auto discover it
+                        expires, and withdraws it on SIGINT/SIGTERM: nodes that pick relays from the trackers find it
   --bootpage URL        a bootpage mirror (repeatable): the trackers come from the signed page
   --bootpage-key KEY    the node ID or hex public key that signs the bootpage (required with --bootpage)
   --record-ttl-ms N     how long the published record is valid; re-signed at half [${DEFAULT_RELAY_RECORD_TTL_MS}]

@@ -271,6 +271,8 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
       }
       return answer as never
     } catch (err) {
+      // Our own node not running yet (a relay client shopping during start) says nothing about the tracker.
+      if (isEgtpError(err, 'ERR_NOT_STARTED')) { stats.requests--; return undefined }
       stats.failures++
       if (this.#trackers.has(trackerId)) this.#failing.add(trackerId)
       if (!isAbortError(err)) this.#log('tracker %s failed %s: %e', trackerId, request.t, err)
@@ -320,8 +322,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   /** One request to `fanout` trackers; with `seeds`, seeds when none is known, or when all fail (then asks once more). */
   async #fanOut<T extends TrackerRequest> (request: T): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> {
     if (this.#trackers.size === 0) await this.#reseed()
-    const askAll = async (): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> =>
-      await Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) })))
+    const askAll = async (): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> => await Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) })))
     const results = await askAll()
     if (this.#seeds === undefined || results.some(r => r.answer !== undefined) || [...this.#trackers.keys()].some(id => !this.#failing.has(id))) return results
     if (await this.#reseed() === 0) return results
@@ -333,10 +334,9 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   /** Call `seeds` (at most once per `minSeedIntervalMs`, one call at a time); how many trackers it added. */
   async #reseed (): Promise<number> {
     const seeds = this.#seeds
-    if (seeds === undefined || this.#shutdown.signal.aborted) return 0
     if (this.#seeding !== undefined) return await this.#seeding
     const now = this.#clock.monotonic()
-    if (this.#lastSeedAt !== undefined && now - this.#lastSeedAt < this.config.minSeedIntervalMs) return 0
+    if (seeds === undefined || this.#shutdown.signal.aborted || (this.#lastSeedAt !== undefined && now - this.#lastSeedAt < this.config.minSeedIntervalMs)) return 0
     this.#lastSeedAt = now
     const run = (async (): Promise<number> => {
       let records: ContactRecord[]
