@@ -169,7 +169,7 @@ export async function runNetwork (ctx: DemoContext, tl: Timeline, keep: boolean)
   })
 
   // ── a relay killed: B moves to the other ───────────────────────────────────────────────────────────────
-  tl.begin('relay killed', 'the relay A uses to reach B dies; B moves to the other and A follows')
+  tl.begin('relay killed', 'the relay B advertises first dies; B moves to the other and A follows')
   try {
     await b.waitForRecord(r => relays.every(x => relaysOf(r).includes(x.nodeId)), RELAY_FOUND_MS)
   } catch { /* then B has one relay: the check below says so */ }
