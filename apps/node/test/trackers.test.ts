@@ -105,6 +105,17 @@ describe('egtp-node with trackers', () => {
     expect(await mt.discover('relay')).toEqual([])
   })
 
+  test('a bootpage no mirror serves: the node runs anyway, says so once, and has no tracker', { timeout: 30_000 }, async ({ onTestFinished }) => {
+    const closed = createServer()
+    await new Promise<void>(resolve => { closed.listen(0, '127.0.0.1', resolve) })
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>(resolve => { closed.close(() => { resolve() }) })
+    const n = await start(NODE_MAIN, ['run', '--listen', '127.0.0.1:0', '--bootpage', `http://127.0.0.1:${port}/bootpage.json`, '--bootpage-key', generateIdentity().nodeId, '--json'], onTestFinished)
+    expect(n.ready.trackers).toEqual([])
+    await until(() => n.stderr().includes('"event":"trackers:none"'), 5_000, 'the notice')
+    expect(n.stderr().match(/trackers:none/g)).toHaveLength(1)
+  })
+
   test('tracker options: every mistake is one line and exit 2', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['run', '--bootpage', 'http://127.0.0.1:9/p.json'], /--bootpage needs --bootpage-key/],

@@ -53,6 +53,9 @@ async function main (): Promise<void> {
   if (config.help) { process.stdout.write(`${USAGE}\n`); return }
   const trackerRecords = config.trackers.map(trackerRecordArg)
   const bootpage = bootpageArgs(config.bootpages, config.bootpageKey)
+  if ((trackerRecords.length > 0 || bootpage !== undefined) && config.announce === undefined && ['0.0.0.0', '::'].includes(config.listen.host)) {
+    throw new ConfigError(`--listen ${config.listen.host} is no address for nodes to dial: give --announce HOST:PORT for the record published to the trackers`)
+  }
   const logger = createComponentLogger(process.env.DEBUG ?? 'egtp:relay*', ({ namespace, level, message }) => {
     process.stderr.write(config.json
       ? `${JSON.stringify({ time: new Date().toISOString(), level, namespace, message })}\n`

@@ -79,7 +79,9 @@ describe('egtp-relay --tracker', () => {
       [['--bootpage', 'http://127.0.0.1:9/p.json'], /--bootpage needs --bootpage-key/],
       [['--bootpage-key', 'abc'], /--bootpage-key needs --bootpage/],
       [['--bootpage', 'ftp://127.0.0.1/p.json', '--bootpage-key', 'a'.repeat(64)], /http: or https:/],
-      [['--record-ttl-ms', '0'], /--record-ttl-ms must be a positive integer/]
+      [['--record-ttl-ms', '0'], /--record-ttl-ms must be a positive integer/],
+      [['--listen', '0.0.0.0:0', '--tracker', 'bm90IGEgcmVjb3Jk'], /--tracker/],
+      [['--listen', '0.0.0.0:0', '--bootpage', 'http://127.0.0.1:9/p.json', '--bootpage-key', 'a'.repeat(64)], /give --announce/]
     ]
     for (const [args, message] of cases) {
       const r = await run(args)

@@ -222,7 +222,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     this.#retryMs = ok && refusals.length === 0 ? this.config.retryMinMs : Math.min(this.#retryMs * 2, Math.max(this.config.retryMinMs, heldMs / 2, 60_000))
     this.#timer = setTimeout(() => { void this.#publish().catch(err => { this.#log.error('publishing failed: %e', err) }) }, delay)
     this.#timer.unref?.()
-    if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${refusals.join('; ')}`)
+    if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${results.length === 0 ? 'no tracker known' : refusals.join('; ')}`)
   }
 
   /**
@@ -345,7 +345,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
         if (!Array.isArray(records)) throw new TypeError('seeds must return an array of contact records')
       } catch (err) {
         if (isEgtpError(err, 'ERR_RATE_LIMITED') || isAbortError(err)) this.#log('no new trackers: %s', (err as Error).message)
-        else this.#log.error('seeding trackers failed: %e', err)
+        else this.#log.error('seeding trackers failed: %s', (err as Error).message)
         return 0
       }
       let added = 0
