@@ -13,7 +13,7 @@ import { createNode } from '@egtp/node'
 import type { EgtpNode } from '@egtp/node'
 import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
-import { redisAvailable, startRedis } from './redis.ts'
+import { redisAvailable, startRedis } from '@egtp/scripts/redis'
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 type Finish = (fn: () => void | Promise<void>) => void

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { heading } from '@egtp/scripts/bench'
 import { writeRecords } from './fixtures/records.ts'
-import { redisAvailable, startRedis } from './fixtures/redis.ts'
+import { redisAvailable, startRedis } from '@egtp/scripts/redis'
 
 type Child = ChildProcessByStdio<Writable, Readable, null>
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000)
