@@ -11,6 +11,7 @@ export function redisAvailable () {
   const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
   if (!found) {
     if (process.env.CI === 'true') throw new Error('redis-server is not installed, and CI=true: the Redis tests must run in CI')
+    // eslint-disable-next-line no-console -- the visible notice of a skip is the point
     console.warn('NOTICE: redis-server is not installed: the Redis store tests are SKIPPED (install redis-server to run them)')
   }
   return found
