@@ -1,224 +1,84 @@
 #!/usr/bin/env node
-// The EGTP demo network, on 127.0.0.1 with real child processes:
-//   a relay (with a persistent queue), node A (directly reachable) and node B (relay-only, persisted key).
-//   A and B exchange queries through the relay; B is killed with SIGKILL and restarted while A keeps
-//   sending; the timeline shows the recovery time and the counts delivered / reported failed / lost.
-// Exits 0 only if every step passed: lost = 0, no duplicate delivery, recovery within the bound.
-// The children log errors only, so the timeline stays readable; DEBUG=egtp:* shows their logs as well.
-import { fork, spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { decodeContactRecord } from '@egtp/identity'
-import { NodeProcess, readReadyLine } from './processes.ts'
+// The EGTP demo, on 127.0.0.1 with real child processes: by default the full network (network.ts), or one of
+// the issue-10 restart scenarios (scenarios.ts). Exits 0 only if every check passed, 1 naming the failed
+// step(s) otherwise, 2 on bad usage. The children log errors only, so the timeline stays readable;
+// DEBUG=egtp:* shows their logs as well.
+import { parseArgs } from 'node:util'
+import { DemoContext } from './context.ts'
+import { runNetwork } from './network.ts'
+import { SCENARIOS, runScenario } from './scenarios.ts'
+import type { Scenario } from './scenarios.ts'
+import { Timeline } from './timeline.ts'
 
-/** Recovery must happen within this (the stated bound of the sessions and node; see the README). */
-const RECOVERY_BOUND_MS = 10_000
-const QUERY_TIMEOUT_MS = 8_000
-const STREAM_INTERVAL_MS = 40
+/** The whole run must end within this, or it fails naming the step it was in (CI must never hang). */
+export const DEMO_DEADLINE_MS = 120_000
 
-type Scenario = 'b-restart' | 'a-restart' | 'both-restart' | 'clock-window-restart' | 'clock-skew'
-const SCENARIOS: readonly Scenario[] = ['b-restart', 'a-restart', 'both-restart', 'clock-window-restart', 'clock-skew']
-const scenarioArg = process.argv.includes('--scenario') ? process.argv[process.argv.indexOf('--scenario') + 1] : 'b-restart'
-if (!SCENARIOS.includes(scenarioArg as Scenario)) {
-  process.stderr.write(`usage: demo [--scenario ${SCENARIOS.join('|')}]\n`)
+const USAGE = `usage: pnpm demo [--keep] [--scenario NAME]      (after a build: node apps/demo/dist/main.js …)
+Starts an EGTP network on 127.0.0.1 in real child processes and prints a timeline of what happens:
+  1. bootstrap: a bootpage signed with egtp-bootpage, served over HTTP; two metatrackers, two relays and
+     nodes A (directly reachable), B (listening nowhere: reached only through a relay, as behind NAT) and C,
+     every one started from the bootpage URL and its key alone
+  2. publish and lookup: A finds C by node ID through the trackers; A and C talk directly
+  3. A and B through a relay
+  4. B killed with SIGKILL and restarted with its state while A keeps sending: the mechanisms named as they
+     happen (stale session, hint through the relay, new initiation, re-sends, de-duplication), how long B was
+     down, how long queued messages waited, and the count delivered / reported failed / lost (must be 0)
+  5. the relay B advertises killed: B moves to the other relay
+  6. a metatracker killed: lookups still answered
+Options:
+  --keep           leave the network up after the checks (until Ctrl-C) and print the egtp-node commands
+                   to join it and chat
+  --scenario NAME  run one of the issue-10 restart checks instead (A, B and one relay; no trackers):
+                   ${SCENARIOS.join(', ')}
+  -h, --help       this text
+Exit status: 0 when every check passed; 1 when one failed (the failed steps are named last); 2 on bad usage.
+Environment: DEBUG=egtp:* shows the children's logs; EGTP_DEMO_SKEW_MS sets B's clock offset for clock-skew.`
+
+let values: { keep?: boolean, scenario?: string, help?: boolean }
+try {
+  values = parseArgs({ options: { keep: { type: 'boolean' }, scenario: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values
+} catch (err) {
+  process.stderr.write(`demo: ${(err as Error).message.split('\n')[0]!}\n${USAGE}\n`)
   process.exit(2)
 }
-const scenario = scenarioArg as Scenario
-/**
- * The paranoid scenarios (issue 10): A refuses initiations outside a 60 s clock window; B sends first, after
- * a restart with its data directory (clock-window-restart) or with its clock 2 minutes ahead (clock-skew).
- */
-const paranoid = scenario === 'clock-window-restart' || scenario === 'clock-skew'
-const CLOCK_WINDOW_MS = 60_000
-const B_CLOCK_OFFSET_MS = scenario === 'clock-skew' ? Number(process.env.EGTP_DEMO_SKEW_MS ?? 120_000) : 0
-
-const here = dirname(fileURLToPath(import.meta.url))
-const nodeMain = join(here, '../../node/dist/main.js')
-const relayMain = join(here, '../../relay/dist/main.js')
-const work = mkdtempSync(join(tmpdir(), 'egtp-demo-'))
-const started = performance.now()
-const children: ChildProcess[] = []
-const failures: string[] = []
-/** Children print errors only unless DEBUG asks for more. */
-const childEnv = { ...process.env, DEBUG: process.env.DEBUG ?? '' }
-
-const t = (): string => `${((performance.now() - started) / 1000).toFixed(2).padStart(6)}s`
-const say = (text: string): void => { process.stdout.write(`${t()}  ${text}\n`) }
-const check = (ok: boolean, text: string): void => {
-  say(`${ok ? 'ok  ' : 'FAIL'} ${text}`)
-  if (!ok) failures.push(text)
+if (values.help === true) {
+  process.stdout.write(`${USAGE}\n`)
+  process.exit(0)
 }
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-function cleanup (): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-  rmSync(work, { recursive: true, force: true })
-}
-process.on('exit', cleanup)
-
-async function main (): Promise<void> {
-  say(`EGTP demo network (${scenario}) in ${work}`)
-
-  // 1. The relay.
-  const relay = spawn(process.execPath, [relayMain, '--listen', '127.0.0.1:0', '--data-dir', join(work, 'relay')], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv })
-  children.push(relay)
-  const relayReady = await readReadyLine(relay, 10_000) as { nodeId: string, host: string, port: number }
-  const relayArg = `${relayReady.nodeId}@${relayReady.host}:${relayReady.port}`
-  say(`relay ${relayReady.nodeId.slice(0, 8)} listening on ${relayReady.host}:${relayReady.port} (persistent queue)`)
-
-  // 2. B, reachable only through the relay, with a persisted key and state.
-  const bArgs = ['--relay', relayArg, '--key-file', join(work, 'b', 'identity.json'), '--data-dir', join(work, 'b')]
-  const bClock = B_CLOCK_OFFSET_MS === 0
-    ? {}
-    : { execArgv: ['--import', join(here, 'skewed-clock.js')], env: { ...childEnv, EGTP_CLOCK_OFFSET_MS: String(B_CLOCK_OFFSET_MS) } }
-  const startB = async (): Promise<NodeProcess> => {
-    const b = new NodeProcess(fork(nodeMain, bArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv, ...bClock }))
-    children.push(b.child)
-    await b.ready(10_000)
-    await b.waitForRecord((r) => decodeContactRecord(Buffer.from(r, 'base64')).endpoints.some(e => e.kind === 'relay'), 10_000)
-    return b
-  }
-  let b = await startB()
-  say(`node B ${b.nodeId.slice(0, 8)} registered with the relay (no listening socket)${B_CLOCK_OFFSET_MS !== 0 ? `, its clock ${B_CLOCK_OFFSET_MS / 1000} s ahead` : ''}`)
-
-  // 3. A, directly reachable, also with a persisted key.
-  const aArgs = ['--listen', '127.0.0.1:0', '--key-file', join(work, 'a', 'identity.json'), '--data-dir', join(work, 'a'),
-    ...(paranoid ? ['--clock-window-ms', String(CLOCK_WINDOW_MS)] : [])]
-  const startA = async (): Promise<NodeProcess> => {
-    const node = new NodeProcess(fork(nodeMain, aArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: childEnv }))
-    children.push(node.child)
-    await node.ready(10_000)
-    return node
-  }
-  let a = await startA()
-  say(`node A ${a.nodeId.slice(0, 8)} listening on TCP${paranoid ? `, paranoid: refuses initiations outside a ${CLOCK_WINDOW_MS / 1000} s clock window` : ''}`)
-  // The demo plays the metatracker: each node learns the other's signed contact record.
-  a.addContact(b.record)
-  b.addContact(a.record)
-
-  if (paranoid) {
-    // B speaks first: its initiation reaches the paranoid A before A has any session with it.
-    const first = await Promise.all(Array.from({ length: 3 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
-    check(first.every((r, i) => r.ok && r.value === i), `B → A first: ${first.filter(r => r.ok).length}/3 answered${first.some(r => !r.ok) ? ` (${first.map(r => r.code).join(', ')})` : ''}`)
-  }
-  // 4. Queries both ways at once: both sides initiate a session at the same instant (a crossover).
-  const [warm, back] = await Promise.all([
-    Promise.all(Array.from({ length: 10 }, async (_, i) => await a.query(b.nodeId, 'echo', `hello ${i}`, QUERY_TIMEOUT_MS))),
-    Promise.all(Array.from({ length: 10 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
-  ])
-  check(warm.every((r, i) => r.ok && r.value === `hello ${i}`), `A → relay → B: ${warm.filter(r => r.ok).length}/10 echo queries answered`)
-  check(back.every((r, i) => r.ok && r.value === i), `B → A (sent at the same time, crossing handshakes): ${back.filter(r => r.ok).length}/10 answered`)
-
-  // 5. A stream of numbered queries; the scenario kills and restarts nodes in the middle.
-  //    b-restart: A → B, B restarts (the 2004 deadlock: B is reached only through the relay).
-  //    a-restart: B → A, A restarts on a new port (B must learn A's new record and renegotiate).
-  //    both-restart: A → B, both restart at once.
-  //    clock-window-restart, clock-skew: B → A, B restarts with its data dir and sends first; A is paranoid.
-  const toA = scenario === 'a-restart' || paranoid
-  const sender = toA ? (): NodeProcess => b : (): NodeProcess => a
-  const receiverName = toA ? 'A' : 'B'
-  const receiverId = toA ? a.nodeId : b.nodeId
-  const received = new Map<number, number>()
-  const listen = (node: NodeProcess): void => {
-    node.onReceived((payload) => { const n = payload as number; received.set(n, (received.get(n) ?? 0) + 1) })
-  }
-  listen(toA ? a : b)
-  const results: Array<Promise<{ seq: number, sentAt: number, ok: boolean, code?: string, at: number }>> = []
-  let seq = 0
-  let streaming = true
-  let paused = false
-  const stream = (async () => {
-    while (streaming) {
-      if (!paused) {
-        const n = seq++
-        const sentAt = performance.now()
-        results.push(sender().query(receiverId, 'seq', n, QUERY_TIMEOUT_MS).then(r => ({ seq: n, sentAt, ok: r.ok, ...(r.code !== undefined ? { code: r.code } : {}), at: performance.now() })))
-      }
-      await sleep(STREAM_INTERVAL_MS)
-    }
-  })()
-  say(`${toA ? 'B' : 'A'} streams numbered queries to ${receiverName} every ${STREAM_INTERVAL_MS} ms`)
-  await sleep(1_500)
-  const killedAt = performance.now()
-  if (scenario === 'both-restart' || paranoid) {
-    paused = true
-    // The sender's own in-flight queries die with it: wait for their answers first, so lost stays meaningful.
-    await Promise.all(results)
-    if (paranoid) {
-      b.child.kill('SIGKILL')
-      say(`B killed with SIGKILL after query #${seq - 1} was answered (its sessions are gone; its timestamp lease is on disk)`)
-    } else {
-      a.child.kill('SIGKILL')
-      b.child.kill('SIGKILL')
-      say(`A and B killed with SIGKILL after query #${seq - 1} (all their sessions are gone)`)
-    }
-  } else if (scenario === 'a-restart') {
-    a.child.kill('SIGKILL')
-    say(`A killed with SIGKILL after query #${seq - 1} was sent`)
-  } else {
-    b.child.kill('SIGKILL')
-    say(`B killed with SIGKILL after query #${seq - 1} was sent (its sessions and in-memory state are gone)`)
-  }
-  await sleep(1_000)
-  if (scenario !== 'a-restart') {
-    b = await startB()
-    listen(b)
-    // B sends first: the demo, as the metatracker would, hands the restarted B A's record.
-    if (paranoid) b.addContact(a.record)
-  }
-  if (scenario === 'a-restart' || scenario === 'both-restart') {
-    a = await startA()
-    if (scenario === 'a-restart') listen(a)
-    // A listens on a new port: the demo (as the metatracker would) hands its new record to B.
-    b.addContact(a.record)
-    a.addContact(b.record)
-  }
-  const restartedAt = performance.now()
-  paused = false
-  const restartedName = scenario === 'both-restart' ? 'A and B' : paranoid ? 'B' : receiverName
-  say(`${restartedName} restarted (same key, same data dir) ${((restartedAt - killedAt) / 1000).toFixed(2)} s after the kill${paranoid ? '; B sends first' : ''}`)
-  await sleep(3_000)
-  streaming = false
-  await stream
-  const settled = await Promise.all(results)
-  const firstAfter = settled.filter(r => r.ok && r.sentAt >= restartedAt).sort((x, y) => x.at - y.at)[0]
-  const recoveryMs = firstAfter === undefined ? Number.POSITIVE_INFINITY : firstAfter.at - restartedAt
-  say(`stream stopped; recovery: query #${firstAfter?.seq ?? '-'}, the first sent after the restart, was answered ${Number.isFinite(recoveryMs) ? (recoveryMs / 1000).toFixed(3) : '∞'} s after it`)
-
-  // 6. After recovery everything flows again.
-  const [after, afterBack] = await Promise.all([
-    Promise.all(Array.from({ length: 20 }, async (_, i) => await a.query(b.nodeId, 'echo', i, QUERY_TIMEOUT_MS))),
-    Promise.all(Array.from({ length: 20 }, async (_, i) => await b.query(a.nodeId, 'echo', i, QUERY_TIMEOUT_MS)))
-  ])
-  check(after.every(r => r.ok) && afterBack.every(r => r.ok), `after recovery: A → B ${after.filter(r => r.ok).length}/20, B → A ${afterBack.filter(r => r.ok).length}/20 echo queries answered`)
-
-  const delivered = settled.filter(r => r.ok).length
-  const failedCodes = new Map<string, number>()
-  for (const r of settled) if (!r.ok) failedCodes.set(r.code ?? '?', (failedCodes.get(r.code ?? '?') ?? 0) + 1)
-  const failed = settled.length - delivered
-  const lost = seq - settled.length
-  const duplicates = [...received.values()].filter(c => c > 1).length
-  const answeredNotReceived = settled.filter(r => r.ok && !received.has(r.seq)).length
-  say(`stream: ${seq} sent, ${delivered} delivered, ${failed} reported failed${failed > 0 ? ` (${[...failedCodes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}, ${lost} lost`)
-  check(lost === 0, 'lost = 0: every query was answered or reported failed')
-  check(duplicates === 0, `no message was handled twice (${received.size} distinct handled by ${receiverName})`)
-  check(answeredNotReceived === 0, `every answered query was handled by ${receiverName}`)
-  check(recoveryMs <= RECOVERY_BOUND_MS, `recovery ${Number.isFinite(recoveryMs) ? `${Math.round(recoveryMs)} ms` : 'never'} within the ${RECOVERY_BOUND_MS} ms bound`)
-
-  await Promise.all([a.stop(), b.stop()])
-  relay.kill('SIGTERM')
-  say(failures.length === 0 ? 'demo passed' : `demo FAILED: ${failures.length} step(s)`)
-  process.exitCode = failures.length === 0 ? 0 : 1
+if (values.scenario !== undefined && !SCENARIOS.includes(values.scenario as Scenario)) {
+  process.stderr.write(`demo: --scenario must be one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(values.scenario)}\n`)
+  process.exit(2)
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
-}).finally(() => {
-  cleanup()
-  // Children are gone; nothing should keep the loop alive, but never hang CI.
-  setTimeout(() => process.exit(), 1_000).unref()
-})
+const ctx = new DemoContext()
+const tl = new Timeline()
+process.on('exit', () => { ctx.cleanup() })
+const deadline = setTimeout(() => {
+  tl.abort(new Error(`the demo did not finish within ${DEMO_DEADLINE_MS / 1000} s`))
+  tl.verdict()
+  process.stdout.write(`${ctx.stderrReport()}\n`)
+  ctx.cleanup()
+  process.exit(1)
+}, DEMO_DEADLINE_MS)
+deadline.unref()
+// --keep waits for Ctrl-C after the checks: no deadline then.
+if (values.keep === true) clearTimeout(deadline)
+
+const scenario = values.scenario as Scenario | undefined
+tl.say(`EGTP demo ${scenario === undefined ? 'network' : `scenario ${scenario}`} on 127.0.0.1 (work directory ${ctx.work})`)
+try {
+  if (scenario !== undefined) await runScenario(scenario, ctx, tl)
+  else await runNetwork(ctx, tl, values.keep === true)
+} catch (err) {
+  tl.abort(err)
+}
+clearTimeout(deadline)
+const passed = tl.verdict()
+if (!passed && (process.env.DEBUG ?? '') === '') {
+  const report = ctx.stderrReport()
+  if (report !== '') process.stdout.write(`${report}\n`)
+}
+process.exitCode = passed ? 0 : 1
+ctx.cleanup()
+// Children are gone; nothing should keep the loop alive, but never hang CI.
+setTimeout(() => process.exit(), 1_000).unref()

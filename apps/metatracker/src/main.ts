@@ -4,12 +4,18 @@
 // (DEBUG=egtp:* for more). Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on invalid configuration.
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
+import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { FileKeystore, MemoryKeystore, encodeContactRecord } from '@egtp/identity'
+import { createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
+import type { BootpageLoader } from '@egtp/bootpage'
+import { FileKeystore, MemoryKeystore, decodeContactRecord, encodeContactRecord, loadOrCreateIdentity } from '@egtp/identity'
+import type { ContactRecord } from '@egtp/interface'
 import { createComponentLogger } from '@egtp/interface'
 import { TRACKER_SERVICE } from '@egtp/metatracker'
+import { trackers } from '@egtp/metatracker/client'
+import type { MetatrackerClient } from '@egtp/metatracker/client'
 import { memoryRecordStore, metatrackerServer, renderPrometheus } from '@egtp/metatracker/server'
 import type { RecordStore } from '@egtp/metatracker/server'
 import { createNode } from '@egtp/node'
@@ -18,12 +24,21 @@ import { tcp } from '@egtp/tcp'
 const usage = `usage: egtp-metatracker [--listen host:port] [--state-dir DIR] [--redis URL] [--metrics host:port]
                         [--record-ttl-ms N] [--max-records N] [--max-record-bytes N]
                         [--publishes-per-second N] [--lookups-per-second N]
+                        [--tracker RECORD]... [--bootpage URL... --bootpage-key KEY]
   --listen      where nodes connect (default 127.0.0.1:0, a free port)
   --state-dir   the tracker's identity (identity.json, mode 0600) and, without --redis, its records (records/),
                 kept across restarts (default: a new identity and memory only)
   --redis       share records with other trackers through Redis/Valkey (redis://host:port[/db], rediss:// for TLS)
   --redis-prefix  key prefix shared by the fleet (default egtp:mt:{fleet}:)
   --metrics     serve Prometheus text on http://host:port/metrics and JSON health on /health (default: off)
+  --record-ttl-ms, --max-records, --max-record-bytes, --publishes-per-second, --lookups-per-second
+                the server's limits (defaults: 1800000, 1000000, 2048, 5, 50)
+  --tracker     a peer tracker's signed contact record: a file (base64, or another egtp-metatracker's JSON
+                ready line) or the base64 itself (repeatable). This tracker publishes its own record
+                (service metatracker) there, so clients find it with discoverTrackers(); withdrawn on exit.
+                Its own record is always held in its own store (discoverable there) with or without this
+  --bootpage    a bootpage mirror (repeatable): the peer trackers come from the signed page
+  --bootpage-key  the node ID or hex public key that signs the bootpage (required with --bootpage)
 Environment: DEBUG (log namespaces, default "egtp:metatracker*"), EGTP_METATRACKER_* equivalents of the options.`
 
 function fail (message: string): never {
@@ -61,6 +76,9 @@ try {
       'max-record-bytes': { type: 'string', default: e('MAX_RECORD_BYTES') },
       'publishes-per-second': { type: 'string', default: e('PUBLISHES_PER_SECOND') },
       'lookups-per-second': { type: 'string', default: e('LOOKUPS_PER_SECOND') },
+      tracker: { type: 'string', multiple: true, default: (e('TRACKERS') ?? '').split(',').filter(v => v !== '') },
+      bootpage: { type: 'string', multiple: true, default: (e('BOOTPAGES') ?? '').split(',').filter(v => v !== '') },
+      'bootpage-key': { type: 'string', default: e('BOOTPAGE_KEY') },
       help: { type: 'boolean', default: false }
     },
     strict: true
@@ -92,6 +110,30 @@ try {
   fail((err as Error).message)
 }
 
+/** A `--tracker` value: a file (base64 record, or a tracker's JSON ready line) or the base64 itself. */
+function trackerRecordArg (value: string): ContactRecord {
+  let text = value
+  try { text = readFileSync(value, 'utf8') } catch { /* not a file: the value itself */ }
+  text = text.trim()
+  if (text.startsWith('{')) {
+    try { text = String((JSON.parse(text.split('\n')[0]!) as { record?: unknown }).record ?? '') } catch { fail(`--tracker ${value}: neither base64 nor a ready line with a record`) }
+  }
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(text)) fail(`--tracker ${value.slice(0, 64)}: neither a readable file nor a base64 contact record`)
+  try {
+    return decodeContactRecord(Buffer.from(text, 'base64'))
+  } catch (err) {
+    fail(`--tracker ${value.slice(0, 64)}: ${(err as Error).message}`)
+  }
+}
+const peerTrackers = (args.tracker ?? []).map(trackerRecordArg)
+const bootpageUrls = args.bootpage ?? []
+const bootpageKey = args['bootpage-key']
+if (bootpageUrls.length > 0 && bootpageKey === undefined) fail('--bootpage needs --bootpage-key KEY (the node ID or hex public key that signs the page)')
+if (bootpageUrls.length === 0 && bootpageKey !== undefined) fail('--bootpage-key needs --bootpage URL')
+if (bootpageKey !== undefined) {
+  try { parseBootpageKey(bootpageKey) } catch (err) { fail(`--bootpage-key: ${(err as Error).message}`) }
+}
+
 const logger = createComponentLogger(env.DEBUG ?? 'egtp:metatracker*', ({ namespace, level, message }) => {
   process.stderr.write(`${new Date().toISOString()} ${level === 'error' ? 'ERROR ' : ''}${namespace} ${message}\n`)
 })
@@ -115,12 +157,34 @@ if (redisUrl !== undefined) {
 }
 
 if (stateDir !== undefined) await mkdir(stateDir, { recursive: true, mode: 0o700 })
+const identity = await loadOrCreateIdentity(stateDir !== undefined ? new FileKeystore(join(stateDir, 'identity.json')) : new MemoryKeystore())
+// With peer trackers (or a bootpage), this tracker publishes its own record (service metatracker) to them
+// through a metatracker client, the node's announcer: the node re-signs and re-announces it on its schedule.
+let loader: BootpageLoader | undefined
+let peers: MetatrackerClient | undefined
+if (peerTrackers.length > 0 || bootpageUrls.length > 0) {
+  try {
+    loader = bootpageUrls.length > 0
+      ? createBootpageLoader({ urls: bootpageUrls, key: bootpageKey!, logger, ...(stateDir !== undefined ? { stateDir: join(stateDir, 'bootpage') } : {}) })
+      : undefined
+  } catch (err) {
+    fail(`--bootpage: ${(err as Error).message}`)
+  }
+  peers = trackers({
+    trackers: peerTrackers.filter(r => r.nodeId !== identity.nodeId),
+    identity,
+    logger,
+    ...(loader !== undefined ? { seeds: async (o: { signal?: AbortSignal }) => (await loader!.load(o)).trackers } : {})
+  })
+}
 const node = await createNode({
-  keystore: stateDir !== undefined ? new FileKeystore(join(stateDir, 'identity.json')) : new MemoryKeystore(),
+  identity,
   commstrats: [tcp({ listen: [{ kind: 'tcp', ...listen }], idleTimeoutMs: 120_000 })({ logger })],
   services: [TRACKER_SERVICE],
+  ...(peers !== undefined ? { announcer: peers, discovery: peers } : {}),
   logger
 })
+peers?.attach(node)
 const tracker = metatrackerServer(serverInit)({ node, store, logger })
 
 let metrics: Server | undefined
@@ -151,6 +215,8 @@ try {
 } catch (err) {
   log.error('could not start: %e', err)
   await tracker.stop().catch(() => {})
+  await peers?.stop().catch(() => {})
+  loader?.close()
   await node.stop().catch(() => {})
   await store.close().catch(() => {})
   process.exit(1)
@@ -166,7 +232,8 @@ process.stdout.write(`${JSON.stringify({
   port: tcpEndpoint?.port ?? null,
   record: Buffer.from(encodeContactRecord(record)).toString('base64'),
   store: store.kind,
-  metricsPort: typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : null
+  metricsPort: typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : null,
+  trackers: peers?.trackerIds() ?? []
 })}\n`)
 
 let stopping = false
@@ -177,6 +244,9 @@ async function shutdown (signal: string): Promise<void> {
   const timer = setTimeout(() => { log.error('stop took over 5 s; exiting'); process.exit(1) }, 5_000)
   timer.unref()
   metrics?.close()
+  // The peer trackers get this tracker's signed goodbye while its node can still send it.
+  await peers?.stop().catch((err: unknown) => { log.error('withdrawing from the peer trackers failed: %e', err) })
+  loader?.close()
   await tracker.stop()
   await node.stop()
   await store.close()

@@ -13,7 +13,7 @@ import { createNode } from '@egtp/node'
 import type { EgtpNode } from '@egtp/node'
 import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
-import { redisAvailable, startRedis } from './redis.ts'
+import { redisAvailable, startRedis } from '@egtp/scripts/redis'
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 type Finish = (fn: () => void | Promise<void>) => void
@@ -132,5 +132,36 @@ describe('egtp-metatracker (the app, as a process)', () => {
     expect(JSON.parse((await get(three.ready.metricsPort!, '/health')).text)).toMatchObject({ status: 'ok', store: 'redis' })
     three.child.kill('SIGTERM')
     expect((await once(three.child, 'exit') as [number | null])[0]).toBe(0)
+  })
+
+  test('--tracker: a tracker publishes its own record (service metatracker) to its peer, and withdraws it on SIGTERM', { timeout: 30_000 }, async ({ onTestFinished }) => {
+    const one = await startTracker(['--listen', '127.0.0.1:0'], onTestFinished)
+    const two = await startTracker(['--listen', '127.0.0.1:0', '--tracker', one.ready.record], onTestFinished)
+    expect((two.ready as unknown as { trackers: string[] }).trackers).toEqual([one.ready.nodeId])
+    const client = await clientNode(onTestFinished, [one.record])
+    const trackersAt = async (): Promise<string[]> => {
+      const answer = await ask(client, one.ready.nodeId, { t: 'md', s: 'metatracker', n: 10 })
+      return (answer.t === 'mda' ? answer.r : []).map(bytes => decodeContactRecord(bytes).nodeId).sort()
+    }
+    // The peer holds its own record and the second tracker's: a client's discoverTrackers() finds both.
+    expect(await trackersAt()).toEqual([one.ready.nodeId, two.ready.nodeId].sort())
+    two.child.kill('SIGTERM')
+    expect((await once(two.child, 'exit') as [number | null])[0]).toBe(0)
+    expect(await trackersAt()).toEqual([one.ready.nodeId])
+  })
+
+  test('--tracker and --bootpage mistakes exit 2 with one line', async () => {
+    for (const [args, message] of [
+      [['--tracker', 'bm90IGEgcmVjb3Jk'], /--tracker/],
+      [['--bootpage', 'http://127.0.0.1:9/p.json'], /--bootpage needs --bootpage-key/],
+      [['--bootpage', 'http://127.0.0.1:9/p.json', '--bootpage-key', 'nonsense'], /--bootpage-key/]
+    ] as Array<[string[], RegExp]>) {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBUG: '' } })
+      let err = ''
+      child.stderr.on('data', (c: Buffer) => { err += c.toString() })
+      const [code] = await once(child, 'exit') as [number | null]
+      expect(code, args.join(' ')).toBe(2)
+      expect(err.split('\n')[0], args.join(' ')).toMatch(message)
+    }
   })
 })

@@ -97,10 +97,10 @@ export function nodeIdArg (name: string, value: string | undefined): string {
   }
 }
 
-/** `--relay off` (none) or `NODEID@host:port`; room for other keywords (a tracker-found `auto`) later. */
+/** `--relay off` (none), `auto` (relays found through the trackers; handled by `run`) or `NODEID@host:port`. */
 export function relayArg (value: string): RelayEndpoint | undefined {
-  if (value === 'off') return undefined
+  if (value === 'off' || value === 'auto') return undefined
   const at = value.indexOf('@')
-  if (at < 1) throw new ConfigError(`--relay must be off or NODEID@host:port, got ${JSON.stringify(value)}`)
+  if (at < 1) throw new ConfigError(`--relay must be off, auto or NODEID@host:port, got ${JSON.stringify(value)}`)
   return { kind: 'relay', relay: nodeIdArg('--relay', value.slice(0, at)), ...hostPort('--relay', value.slice(at + 1)) }
 }

@@ -23,6 +23,10 @@ export interface NodeConfig {
   /** Session replay state and the de-duplication journal; none: nothing on disk. */
   dataDir?: string | undefined
   clockWindowMs?: number | undefined
+  /** `--relay auto`: register with relays found through `extensions.discovery` (the trackers). */
+  relayAuto?: boolean | undefined
+  /** An identity already loaded (the tracker client signs its goodbye with it); else loaded from `keyFile`. */
+  identity?: NodeIdentity | undefined
 }
 
 /**
@@ -31,8 +35,13 @@ export interface NodeConfig {
  */
 export interface NodeExtensions {
   lookups?: Lookup[]
+  /** The node's discovery, and the relay client's (relay shopping for `--relay auto`). */
   discovery?: Discovery
   announcers?: Announcer[]
+  /** Called with the node before it starts (the metatracker client's `attach`). */
+  attach?: (node: EgtpNode) => void
+  /** Called before the node stops (withdraws the node's record from the trackers). */
+  stop?: () => Promise<void>
   /** What `egtp-node status` shows under `trackers`. */
   trackers?: () => unknown[]
 }
@@ -43,6 +52,8 @@ export interface ComposedNode {
   directory: MemoryDirectory
   relays: RelayClient
   trackers: () => unknown[]
+  /** Stop the extensions, then the node. */
+  stop: () => Promise<void>
 }
 
 /** Key, data and state problems are configuration problems (exit 2), with the path in one line. */
@@ -78,7 +89,7 @@ export async function composeNode (config: NodeConfig, logger: ComponentLogger, 
     }
     store = new FileStore(join(config.dataDir, 'state'))
   }
-  const identity = await loadIdentity(config.keyFile)
+  const identity = config.identity ?? await loadIdentity(config.keyFile)
   const directory = memoryDirectory()
   const lookups = [directory, ...(extensions.lookups ?? [])]
   const lookup: Lookup = {
@@ -101,8 +112,12 @@ export async function composeNode (config: NodeConfig, logger: ComponentLogger, 
   const listen = config.listen
   const transport = tcp({ ...(listen !== undefined ? { listen: [{ kind: 'tcp', ...listen }] } : {}) })({ logger })
   commstrats.push(transport)
-  // Always able to send through a peer's relay; registers (to receive through relays) only when given some.
-  const relays = relayClient({ relays: config.relays, register: config.relays.length > 0 })({ transport, identity, logger })
+  // Always able to send through a peer's relay; registers (to receive through relays) only when given some,
+  // or with `auto`, with those the discovery (the trackers) offers.
+  const relayAuto = config.relayAuto === true && extensions.discovery !== undefined
+  const relays = relayClient({ relays: config.relays, register: config.relays.length > 0 || relayAuto })({
+    transport, identity, logger, ...(relayAuto ? { discovery: extensions.discovery } : {})
+  })
   commstrats.push(relays)
   const node = await createNode({
     identity,
@@ -114,7 +129,12 @@ export async function composeNode (config: NodeConfig, logger: ComponentLogger, 
     ...(config.clockWindowMs !== undefined ? { clockWindowMs: config.clockWindowMs } : {}),
     logger
   })
-  return { node, identity, directory, relays, trackers: extensions.trackers ?? (() => []) }
+  extensions.attach?.(node)
+  const stop = async (): Promise<void> => {
+    await extensions.stop?.().catch(() => {})
+    await node.stop()
+  }
+  return { node, identity, directory, relays, trackers: extensions.trackers ?? (() => []), stop }
 }
 
 /** Hand a verified record to the node; coded errors for records that fail verification. */

@@ -12,7 +12,36 @@ export type ControlCommand =
   | { op: 'send', id: number, peer: string, type: string, payload: unknown, timeoutMs?: number }
   | { op: 'stats', id: number }
   | { op: 'record', id: number }
+  | { op: 'events', id?: number }
+  | { op: 'status', id: number }
   | { op: 'stop' }
+
+/**
+ * The events an `events` subscription forwards to the parent as `{ op: 'event', name, detail, at }` (`at`:
+ * the child's `performance.timeOrigin + now()`, ms): what the demo's timeline names as it happens.
+ */
+export const FORWARDED_NODE_EVENTS = ['peer:connect', 'session:new', 'session:replaced', 'message:dropped', 'message:failed', 'peer:clock-skew'] as const
+export const FORWARDED_RELAY_EVENTS = ['relay:ready', 'relay:down', 'relay:undelivered'] as const
+
+/** Event details as plain JSON: errors become `{ code, message }`, bytes are left out. */
+function plain (detail: unknown): unknown {
+  return JSON.parse(JSON.stringify(detail, (_key, value: unknown) => {
+    if (value instanceof Error) return { code: isEgtpError(value) ? value.code : value.name, message: value.message }
+    if (value instanceof Uint8Array) return value.byteLength
+    return value
+  }))
+}
+
+/** Forward the events above to the parent, once however often it subscribes. */
+function forwardEvents (composed: ComposedNode): void {
+  const at = (): number => performance.timeOrigin + performance.now()
+  for (const name of FORWARDED_NODE_EVENTS) {
+    composed.node.addEventListener(name, ({ detail }) => { process.send?.({ op: 'event', name, detail: plain(detail), at: at() }) })
+  }
+  for (const name of FORWARDED_RELAY_EVENTS) {
+    composed.relays.addEventListener(name, ({ detail }) => { process.send?.({ op: 'event', name, detail: plain(detail), at: at() }) })
+  }
+}
 
 function answer (id: number | undefined, work: Promise<unknown>): void {
   work.then(
@@ -33,6 +62,7 @@ const attempt = async (fn: () => unknown): Promise<unknown> => await fn()
 
 export function attachControl (composed: ComposedNode, stop: () => void, record: () => string): void {
   const { node } = composed
+  let forwarding = false
   process.on('message', (raw) => {
     const cmd = (typeof raw === 'object' && raw !== null ? raw : {}) as ControlCommand
     const id = typeof (cmd as { id?: unknown }).id === 'number' ? (cmd as { id: number }).id : undefined
@@ -55,6 +85,14 @@ export function attachControl (composed: ComposedNode, stop: () => void, record:
         break
       case 'record':
         answer(id, attempt(record))
+        break
+      case 'events':
+        if (!forwarding) forwardEvents(composed)
+        forwarding = true
+        answer(id, Promise.resolve({ node: FORWARDED_NODE_EVENTS, relay: FORWARDED_RELAY_EVENTS }))
+        break
+      case 'status':
+        answer(id, attempt(() => plain({ nodeId: node.nodeId, endpoints: node.contactRecord()?.endpoints ?? [], relays: composed.relays.relays(), trackers: composed.trackers() })))
         break
       case 'stop':
         stop()

@@ -7,12 +7,13 @@ import { encodeContactRecord } from '@egtp/identity'
 import { createComponentLogger } from '@egtp/interface'
 import type { ComponentLogger } from '@egtp/interface'
 import { ConfigError, hostPort, list, parse, positiveInt, relayArg, str } from './args.ts'
-import { composeNode, readRecordText } from './compose.ts'
+import { composeNode, loadIdentity, readRecordText } from './compose.ts'
 import type { NodeExtensions } from './compose.ts'
 import { attachControl } from './control.ts'
 import { controlSocketPath, listenControl } from './control-socket.ts'
 import { TEXT_TYPE, controlOperations } from './operations.ts'
 import type { Received, RunState } from './operations.ts'
+import { bootpageArgs, trackerClient, trackerRecordArg } from './trackers.ts'
 
 export const RUN_OPTIONS = {
   listen: { type: 'string' },
@@ -20,14 +21,26 @@ export const RUN_OPTIONS = {
   'key-file': { type: 'string' },
   'data-dir': { type: 'string' },
   'peer-record': { type: 'string', multiple: true },
+  tracker: { type: 'string', multiple: true },
+  bootpage: { type: 'string', multiple: true },
+  'bootpage-key': { type: 'string' },
   'clock-window-ms': { type: 'string' }
 } as const
 
-export const RUN_USAGE = `usage: egtp-node run [--listen HOST:PORT] [--relay off|NODEID@HOST:PORT]... [--state-dir DIR]
-                    [--peer-record FILE]... [--clock-window-ms N] [--json]
+export const RUN_USAGE = `usage: egtp-node run [--listen HOST:PORT] [--relay off|auto|NODEID@HOST:PORT]... [--state-dir DIR]
+                    [--tracker RECORD]... [--bootpage URL... --bootpage-key KEY] [--peer-record FILE]...
+                    [--clock-window-ms N] [--json]
 Serve: answer echo queries, print the text messages that arrive (JSON lines with --json), until SIGINT/SIGTERM.
   --listen HOST:PORT     accept direct TCP connections there (omit for a relay-only node behind NAT)
-  --relay ID@HOST:PORT   register with this relay and advertise it (repeatable); off: none
+  --relay ID@HOST:PORT   register with this relay and advertise it (repeatable); off: none; auto: register with
+                         relays found through the trackers (the default with trackers and no --listen)
+  --tracker RECORD       a metatracker's signed contact record: a file (base64, or egtp-metatracker's JSON
+                         ready line) or the base64 itself (repeatable). The node publishes its own record to
+                         the trackers (withdrawn on exit) and finds peers by node ID alone through them
+  --bootpage URL         a bootpage mirror (http: or https:, repeatable): the trackers come from the signed
+                         page, which is loaded again (at most every 90 s) when every tracker known has failed
+  --bootpage-key KEY     the node ID or hex public key that signs the bootpage (required with --bootpage);
+                         with --state-dir the last good page is kept in DIR/bootpage
   --state-dir DIR        keep the identity (DIR/identity.key, 0600) and state (DIR/data) across runs, write the
                          signed contact record to DIR/record, and serve the control socket DIR/control.sock
                          (0600) that ping/send/query/chat/status use; without it the identity is ephemeral
@@ -36,7 +49,8 @@ Serve: answer echo queries, print the text messages that arrive (JSON lines with
   --json                 JSON lines on stdout (ready line, messages) and stderr (logs)
   --key-file FILE, --data-dir DIR   override the two halves of --state-dir (kept for existing scripts)
 Environment: DEBUG (log namespaces, default "egtp:app-node"), EGTP_NODE_LISTEN, EGTP_NODE_RELAYS,
-EGTP_NODE_STATE_DIR, EGTP_NODE_KEY_FILE, EGTP_NODE_DATA_DIR, EGTP_NODE_PEER_RECORDS, EGTP_NODE_CLOCK_WINDOW_MS.
+EGTP_NODE_STATE_DIR, EGTP_NODE_KEY_FILE, EGTP_NODE_DATA_DIR, EGTP_NODE_PEER_RECORDS, EGTP_NODE_TRACKERS,
+EGTP_NODE_BOOTPAGES (comma-separated), EGTP_NODE_BOOTPAGE_KEY, EGTP_NODE_CLOCK_WINDOW_MS.
 Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on invalid configuration.`
 
 /** How `run` reports: human-readable lines by default, JSON lines with --json. */
@@ -65,10 +79,18 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
   const stateDir = str(values, 'state-dir', env.EGTP_NODE_STATE_DIR)
   const listenText = str(values, 'listen', env.EGTP_NODE_LISTEN)
   const listen = listenText !== undefined ? hostPort('--listen', listenText) : undefined
-  const relays = list(values, 'relay', env.EGTP_NODE_RELAYS).map(relayArg).filter(r => r !== undefined)
-  const relayOff = list(values, 'relay', env.EGTP_NODE_RELAYS).includes('off')
-  if (listen === undefined && relays.length === 0) {
-    throw new ConfigError(relayOff ? '--relay off needs --listen: otherwise nobody can reach this node' : 'give --listen, --relay, or both: otherwise nobody can reach this node')
+  const relayWords = list(values, 'relay', env.EGTP_NODE_RELAYS)
+  const relays = relayWords.map(relayArg).filter(r => r !== undefined)
+  const relayOff = relayWords.includes('off')
+  const trackerRecords = list(values, 'tracker', env.EGTP_NODE_TRACKERS).map(trackerRecordArg)
+  const bootpage = bootpageArgs(list(values, 'bootpage', env.EGTP_NODE_BOOTPAGES), str(values, 'bootpage-key', env.EGTP_NODE_BOOTPAGE_KEY))
+  const tracked = trackerRecords.length > 0 || bootpage !== undefined
+  // `auto` when asked, and by default for a node with trackers that names no relay and has no --listen.
+  const relayAuto = relayWords.includes('auto') || (tracked && listen === undefined && relayWords.length === 0)
+  if (relayAuto && !tracked) throw new ConfigError('--relay auto needs --tracker or --bootpage: relays are found through the trackers')
+  if (relayOff && (relays.length > 0 || relayWords.includes('auto'))) throw new ConfigError('--relay off cannot be combined with other --relay values')
+  if (listen === undefined && relays.length === 0 && !relayAuto) {
+    throw new ConfigError(relayOff ? '--relay off needs --listen: otherwise nobody can reach this node' : 'give --listen, --relay, or both (or --tracker/--bootpage for --relay auto): otherwise nobody can reach this node')
   }
   const clockWindowMs = positiveInt('--clock-window-ms', str(values, 'clock-window-ms', env.EGTP_NODE_CLOCK_WINDOW_MS))
   if (stateDir !== undefined) {
@@ -88,7 +110,9 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
 
   const logger = makeLogger(json)
   const log = logger.forComponent('egtp:app-node')
-  const composed = await composeNode({ listen, relays, keyFile, dataDir, clockWindowMs }, logger, extensions)
+  const identity = await loadIdentity(keyFile)
+  const tracking = trackerClient({ records: trackerRecords, bootpage, stateDir }, identity, logger)
+  const composed = await composeNode({ listen, relays, relayAuto, keyFile, dataDir, clockWindowMs, identity }, logger, mergeExtensions(extensions, tracking?.extensions))
   const { node, directory } = composed
   for (const record of peerRecords) {
     try { await directory.announce(record) } catch (err) { throw new ConfigError(`--peer-record for ${record.nodeId}: ${(err as Error).message}`) }
@@ -128,7 +152,11 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
     await node.start()
   } catch (err) {
     clearInterval(keepAlive)
+    tracking?.loader?.close()
     throw new Error(`could not start: ${(err as Error).message}`, { cause: err })
+  }
+  if (tracking !== undefined && tracking.client.trackerIds().length === 0) {
+    notice(json, 'trackers:none', 'no tracker known yet (the bootpage gave none); still running, loading it again when it is used (at most every 90 s)')
   }
   const recordText = (): string => Buffer.from(encodeContactRecord(node.contactRecord()!)).toString('base64')
   state.recordText = recordText
@@ -144,12 +172,12 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
       control = await listenControl(controlSocketPath(stateDir), controlOperations(composed, state))
     } catch (err) {
       clearInterval(keepAlive)
-      await node.stop()
+      await composed.stop()
       throw new ConfigError(`control socket: ${(err as Error).message}`)
     }
   }
-  log('config %o', { listen: listen ?? null, relays, keyFile: keyFile ?? null, dataDir: dataDir ?? null, clockWindowMs: clockWindowMs ?? null })
-  const ready = { event: 'ready', nodeId: node.nodeId, pid: process.pid, record: recordText(), endpoints: node.contactRecord()?.endpoints ?? [], controlSocket: stateDir !== undefined ? controlSocketPath(stateDir) : null }
+  log('config %o', { listen: listen ?? null, relays, relayAuto, trackers: trackerRecords.map(r => r.nodeId), bootpage: bootpage ?? null, keyFile: keyFile ?? null, dataDir: dataDir ?? null, clockWindowMs: clockWindowMs ?? null })
+  const ready = { event: 'ready', nodeId: node.nodeId, pid: process.pid, record: recordText(), endpoints: node.contactRecord()?.endpoints ?? [], controlSocket: stateDir !== undefined ? controlSocketPath(stateDir) : null, trackers: tracking?.client.trackerIds() ?? [] }
   if (json || legacy || process.send !== undefined) process.stdout.write(`${JSON.stringify(ready)}\n`)
   else {
     process.stdout.write(`egtp-node ${node.nodeId} running (${ready.endpoints.map(e => `${e.kind} ${e.host}:${e.port}`).join(', ') || 'no endpoint yet'})\n`)
@@ -171,7 +199,8 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
     // stop() lets running handlers finish and their replies and acknowledgements go out; what it still
     // holds unacknowledged is reported to its callers. Control clients get those answers: their connections
     // close only afterwards.
-    await node.stop()
+    // The trackers get the node's signed goodbye while it can still send it.
+    await composed.stop()
     await new Promise<void>(resolve => { if (control === undefined) resolve(); else control.close(() => { resolve() }) })
     clearInterval(keepAlive)
     process.exit(0)
@@ -179,4 +208,19 @@ export async function run (argv: readonly string[], extensions: NodeExtensions =
   process.on('SIGINT', () => { void shutdown('SIGINT') })
   process.on('SIGTERM', () => { void shutdown('SIGTERM') })
   if (process.send !== undefined) attachControl(composed, () => { void shutdown('stop command') }, recordText)
+}
+
+/** The caller's extensions and the tracker client's, together. */
+function mergeExtensions (a: NodeExtensions, b: NodeExtensions | undefined): NodeExtensions {
+  if (b === undefined) return a
+  const discovery = a.discovery ?? b.discovery
+  const trackers = a.trackers ?? b.trackers
+  return {
+    lookups: [...(a.lookups ?? []), ...(b.lookups ?? [])],
+    announcers: [...(a.announcers ?? []), ...(b.announcers ?? [])],
+    ...(discovery !== undefined ? { discovery } : {}),
+    ...(trackers !== undefined ? { trackers } : {}),
+    attach: (node) => { a.attach?.(node); b.attach?.(node) },
+    stop: async () => { await Promise.all([a.stop?.(), b.stop?.()]) }
+  }
 }

@@ -7,6 +7,7 @@ import {
   DEFAULT_MESSAGE_TTL_MS, DEFAULT_REGISTRATION_TTL_MS, DEFAULT_SENDER_BYTES_PER_SECOND, DEFAULT_SENDER_MESSAGES_PER_SECOND
 } from '@egtp/relay'
 import type { RelayServerInit } from '@egtp/relay/server'
+import { DEFAULT_RELAY_RECORD_TTL_MS } from './constants.ts'
 
 /** Invalid configuration: one line on stderr, exit status 2. */
 export class ConfigError extends Error {
@@ -37,6 +38,7 @@ export const LIMIT_FLAGS: ReadonlyArray<{ flag: string, key: LimitKey, help: str
 const envName = (flag: string): string => `EGTP_RELAY_${flag.toUpperCase().replace(/-/g, '_')}`
 
 export const USAGE = `usage: egtp-relay [--listen HOST:PORT] [--announce HOST:PORT] [--state-dir DIR] [--metrics HOST:PORT]
+                  [--tracker RECORD]... [--bootpage URL... --bootpage-key KEY] [--record-ttl-ms N]
                   [--key-file FILE] [--data-dir DIR] [--json] [limits…]
 Run an EGTP store-and-forward relay. Prints a JSON ready line on stdout; logs on stderr.
   --listen HOST:PORT    where relay clients and senders connect (default 127.0.0.1:0, a free port)
@@ -46,12 +48,20 @@ Run an EGTP store-and-forward relay. Prints a JSON ready line on stdout; logs on
   --key-file FILE       the identity alone (created 0600 if missing; refused if group or others can read it)
   --data-dir DIR        the queue alone
   --metrics HOST:PORT   serve Prometheus text at /metrics and JSON health at /health (default: off)
+  --tracker RECORD      a metatracker's signed contact record: a file (base64, or egtp-metatracker's JSON ready
+                        line) or the base64 itself (repeatable). The relay publishes its own signed record
+                        (service relay, the --announce or --listen address) there, re-signs it before it
+                        expires, and withdraws it on SIGINT/SIGTERM: nodes that pick relays from the trackers find it
+  --bootpage URL        a bootpage mirror (repeatable): the trackers come from the signed page
+  --bootpage-key KEY    the node ID or hex public key that signs the bootpage (required with --bootpage)
+  --record-ttl-ms N     how long the published record is valid; re-signed at half [${DEFAULT_RELAY_RECORD_TTL_MS}]
   --json                logs as JSON lines
   -h, --help            this text
 Limits (default in brackets):
 ${LIMIT_FLAGS.map(l => `  --${l.flag} N`.padEnd(34) + `${l.help} [${l.fallback}]`).join('\n')}
 Environment: DEBUG (log namespaces, default "egtp:relay*"); EGTP_RELAY_<FLAG> for each flag, e.g.
-EGTP_RELAY_LISTEN, EGTP_RELAY_STATE_DIR, EGTP_RELAY_MAX_CLIENTS.
+EGTP_RELAY_LISTEN, EGTP_RELAY_STATE_DIR, EGTP_RELAY_MAX_CLIENTS; EGTP_RELAY_TRACKERS and EGTP_RELAY_BOOTPAGES
+are comma-separated, EGTP_RELAY_BOOTPAGE_KEY, EGTP_RELAY_RECORD_TTL_MS.
 Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure (e.g. the port is taken), 2 on invalid configuration.`
 
 export interface RelayAppConfig {
@@ -63,6 +73,11 @@ export interface RelayAppConfig {
   dataDir?: string | undefined
   stateDir?: string | undefined
   metrics?: { host: string, port: number } | undefined
+  /** `--tracker` values (files or base64), checked by `publish.ts`. */
+  trackers: string[]
+  bootpages: string[]
+  bootpageKey?: string | undefined
+  recordTtlMs?: number | undefined
   limits: Partial<Pick<RelayServerInit, LimitKey>>
 }
 
@@ -79,11 +94,13 @@ function positiveInt (name: string, value: string): number {
   return n
 }
 
-const STRING_FLAGS = ['listen', 'announce', 'state-dir', 'key-file', 'data-dir', 'metrics', ...LIMIT_FLAGS.map(l => l.flag)]
+const STRING_FLAGS = ['listen', 'announce', 'state-dir', 'key-file', 'data-dir', 'metrics', 'bootpage-key', 'record-ttl-ms', ...LIMIT_FLAGS.map(l => l.flag)]
+const LIST_FLAGS = ['tracker', 'bootpage']
 
 export function parseConfig (argv: readonly string[], env: NodeJS.ProcessEnv): RelayAppConfig {
-  const options: Record<string, { type: 'string' | 'boolean', short?: string }> = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }
+  const options: Record<string, { type: 'string' | 'boolean', short?: string, multiple?: boolean }> = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }
   for (const f of STRING_FLAGS) options[f] = { type: 'string' }
+  for (const f of LIST_FLAGS) options[f] = { type: 'string', multiple: true }
   // `--max-clients -5` is a (bad) value, not an option: parseArgs would call it ambiguous.
   const args: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -91,13 +108,15 @@ export function parseConfig (argv: readonly string[], env: NodeJS.ProcessEnv): R
     const next = argv[i + 1]
     if (/^--[a-z-]+$/.test(t) && STRING_FLAGS.includes(t.slice(2)) && next !== undefined && /^-\d/.test(next)) { args.push(`${t}=${next}`); i++ } else args.push(t)
   }
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | string[] | undefined>
   try {
     values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as typeof values
   } catch (err) {
     throw new ConfigError((err as Error).message.split('\n')[0]!)
   }
   const get = (flag: string): string | undefined => (values[flag] as string | undefined) ?? env[envName(flag)]
+  const getList = (flag: string, envVar: string): string[] => (values[flag] as string[] | undefined) ?? (env[envVar] ?? '').split(',').filter(v => v !== '')
+  const recordTtl = get('record-ttl-ms')
   const stateDir = get('state-dir')
   const limits: RelayAppConfig['limits'] = {}
   for (const l of LIMIT_FLAGS) {
@@ -113,6 +132,10 @@ export function parseConfig (argv: readonly string[], env: NodeJS.ProcessEnv): R
     dataDir: get('data-dir') ?? (stateDir !== undefined ? join(stateDir, 'queue') : undefined),
     stateDir,
     metrics: hostPort('--metrics', get('metrics')),
+    trackers: getList('tracker', 'EGTP_RELAY_TRACKERS'),
+    bootpages: getList('bootpage', 'EGTP_RELAY_BOOTPAGES'),
+    bootpageKey: get('bootpage-key'),
+    recordTtlMs: recordTtl !== undefined ? positiveInt('--record-ttl-ms', recordTtl) : undefined,
     limits
   }
 }

@@ -11,6 +11,8 @@ import { relayServer, renderPrometheus } from '@egtp/relay/server'
 import type { RelayServer } from '@egtp/relay/server'
 import { tcp } from '@egtp/tcp'
 import { ConfigError, USAGE, parseConfig } from './config.ts'
+import { bootpageArgs, publishRelayRecord, trackerRecordArg } from './publish.ts'
+import type { RelayPublisher } from './publish.ts'
 
 function exitWith (err: unknown): never {
   const config = err instanceof ConfigError
@@ -49,6 +51,11 @@ function metricsServer (server: RelayServer, nodeId: string, startedAt: number, 
 async function main (): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env)
   if (config.help) { process.stdout.write(`${USAGE}\n`); return }
+  const trackerRecords = config.trackers.map(trackerRecordArg)
+  const bootpage = bootpageArgs(config.bootpages, config.bootpageKey)
+  if ((trackerRecords.length > 0 || bootpage !== undefined) && config.announce === undefined && ['0.0.0.0', '::'].includes(config.listen.host)) {
+    throw new ConfigError(`--listen ${config.listen.host} is no address for nodes to dial: give --announce HOST:PORT for the record published to the trackers`)
+  }
   const logger = createComponentLogger(process.env.DEBUG ?? 'egtp:relay*', ({ namespace, level, message }) => {
     process.stderr.write(config.json
       ? `${JSON.stringify({ time: new Date().toISOString(), level, namespace, message })}\n`
@@ -102,6 +109,13 @@ async function main (): Promise<void> {
     }
   }
 
+  // Published once serving, so that nodes never discover a relay that does not answer yet.
+  let publisher: RelayPublisher | undefined
+  if (trackerRecords.length > 0 || bootpage !== undefined) {
+    const at = server.endpoint()
+    publisher = await publishRelayRecord({ identity, host: at.host, port: at.port, trackers: trackerRecords, bootpage, stateDir: config.stateDir, recordTtlMs: config.recordTtlMs, logger })
+  }
+
   const address = server.address()
   const metricsAddress = metrics?.address()
   process.stdout.write(`${JSON.stringify({
@@ -110,7 +124,9 @@ async function main (): Promise<void> {
     host: address.host,
     port: address.port,
     endpoint: server.endpoint(),
-    metricsPort: typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : null
+    metricsPort: typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : null,
+    record: publisher?.recordText() ?? null,
+    trackers: publisher?.client.trackerIds() ?? []
   })}\n`)
 
   const shutdown = async (signal: string): Promise<void> => {
@@ -119,6 +135,8 @@ async function main (): Promise<void> {
     log('%s: stopping', signal)
     const timer = setTimeout(() => { log.error('stop took over 5 s; exiting'); process.exit(1) }, 5_000)
     timer.unref()
+    // Withdrawn first: nodes stop picking this relay while it closes.
+    await publisher?.stop().catch((err: unknown) => { log.error('withdrawing the relay record failed: %e', err) })
     const queued = server.stats().queuedMessages
     // stop() closes connections, then the queue's log after its last group commit: with --state-dir every
     // queued message is on disk for the next start.

@@ -168,11 +168,14 @@ describe('egtp-relay (the app, as a process)', () => {
 describe('node flags', () => {
   test('the bin and `pnpm start` run Node with the relay library\'s RELAY_NODE_FLAGS', async () => {
     const shebang = (await readFile(MAIN, 'utf8')).split('\n')[0]!
-    const start = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+    // The installed command is the committed launcher (bin/egtp-relay.js), which imports dist/main.js.
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string }, bin: Record<string, string> }
+    const launcher = (await readFile(new URL(`../${pkg.bin['egtp-relay']!}`, import.meta.url), 'utf8')).split('\n')[0]!
     expect(RELAY_NODE_FLAGS.length).toBeGreaterThan(0)
     for (const flag of RELAY_NODE_FLAGS) {
       expect(shebang.split(' ')).toContain(flag)
-      expect(start.split(' ')).toContain(flag)
+      expect(launcher.split(' ')).toContain(flag)
+      expect(pkg.scripts.start.split(' ')).toContain(flag)
     }
   })
 })

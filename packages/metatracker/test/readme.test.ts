@@ -11,19 +11,21 @@ test('the README example runs, and the README shows exactly this code', async ()
   const logged: unknown[] = []
   const console = { log: (v: unknown) => { logged.push(v) } }
   // README:start
-  const listen = [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }]
+  // Every node listens on 127.0.0.1, port 0 (a free one).
+  const transport = () => tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }] })()
   // A tracker is an EGTP node offering the `metatracker` service, with the server on it.
-  const trackerNode = await createNode({ commstrats: [tcp({ listen })()], services: ['metatracker'] })
+  const trackerNode = await createNode({ commstrats: [transport()], services: ['metatracker'] })
   const tracker = metatrackerServer()({ node: trackerNode })
   await trackerNode.start()
   await tracker.start()
-  const bootstrap = [trackerNode.contactRecord()!] // signed; clients verify it
+  const trackerRecord = trackerNode.contactRecord() // signed; clients verify it
+  if (trackerRecord === undefined) throw new Error('a started node has its contact record')
 
   // Nodes that look peers up, discover relays and publish their own record through the tracker.
-  async function trackedNode () {
+  const trackedNode = async () => {
     const identity = generateIdentity()
-    const mt = trackers({ trackers: bootstrap, identity })
-    const node = await createNode({ identity, commstrats: [tcp({ listen })()], lookup: mt, discovery: mt, announcer: mt })
+    const mt = trackers({ trackers: [trackerRecord], identity })
+    const node = await createNode({ identity, commstrats: [transport()], lookup: mt, discovery: mt, announcer: mt })
     mt.attach(node)
     return { node, mt }
   }

@@ -56,10 +56,10 @@ export const TIMESTAMP_LEASE_MS = 10_000
 /** A clock-window refusal is logged at warn level at most once per peer per this interval (it is always counted). */
 export const CLOCK_REFUSAL_LOG_INTERVAL_MS = 60_000
 /**
- * The highest refused peer timestamp a recovery initiation outranks; above it (a peer at the end of the
- * timestamp space), recovery does not try to outrank it rather than exhaust our timestamps for that peer.
+ * After a peer refused our initiation as outside its clock window (a verified `hc`), we start no initiation to
+ * it for this long and wait for the one it owes us (it initiates on its next tick; a relay may hold it a while).
  */
-export const MAX_ADOPTED_TIMESTAMP = Number.MAX_SAFE_INTEGER - 2 ** 40
+export const DEFAULT_CLOCK_REFUSAL_YIELD_MS = 5_000
 /** The responder side rekeys this much later than the initiator, so both rarely rekey at once. */
 export const RESPONDER_REKEY_DELAY_MS = 30_000
 /** Shards of the persisted replay state (one store key each). */

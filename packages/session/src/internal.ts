@@ -36,8 +36,8 @@ export const mutations = {
    * run up to an hour ahead), and a paranoid window with no allowance for it (defect 1).
    */
   legacyTimestampLease: false,
-  /** A recovery initiation that does not outrank the refused one (defects 1 and 2: the clock-window livelock). */
-  disableRecoveryOutrank: false,
+  /** A verified clock-window notice changes nothing: the refused side keeps its initiation pending (defects 1, 2). */
+  disableRefusalYield: false,
   /** A repeated initiation no longer in the cache is refused as a replay (defect 4). */
   disableInitiationRecognition: false,
   /** A pending initiation keeps sending early data past the limit while the handshake budget is spent (defect 5). */

@@ -30,6 +30,11 @@ class PeerState extends TokenBucket {
   current: Session | undefined = undefined
   /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
   archived: Session[] = NO_SESSIONS
+  /**
+   * Until then (monotonic ms) we start no initiation to this peer: it refused our last one as outside its clock
+   * window and is starting a session of its own, which ours would outrank on our side (the livelock of issue 10).
+   */
+  yieldUntil = -1
   /** When a clock-window refusal by or of this peer was last logged (monotonic ms; -1: never). */
   clockRefusalLoggedAt = -1
 
@@ -44,8 +49,6 @@ interface Rejection {
   readonly code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW' | 'ERR_SELF'
   readonly peerId: string | undefined
   readonly until: number
-  /** The refused initiation's timestamp (a fresh initiation of ours must outrank it). */
-  readonly timestamp: number
   /** ERR_CLOCK_WINDOW: the signed notice sent back, repeated (paced) for repeats of the initiation. */
   readonly notice?: Uint8Array
   noticeAt?: number
@@ -125,12 +128,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #activity = new Set<Session>()
   /** Archived sessions, oldest first. */
   readonly #archivedOrder = new Set<Session>()
-  /**
-   * Peers owed a fresh initiation of ours (their initiation was stale or outside the clock window), with the
-   * timestamp it must exceed: the refused one, so that ours wins on their side over the initiation they still
-   * hold pending (else each side's initiation loses on the other side forever: the clock-window livelock).
-   */
-  readonly #recover = new Map<string, number>()
+  /** Peers owed a fresh initiation of ours (their initiation was stale or outside the clock window). */
+  readonly #recover = new Set<string>()
   /** Refusal notices signed per second (each costs a signature). */
   readonly #notices: TokenBucket
   readonly #handshakes: TokenBucket
@@ -174,7 +173,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       rejectedInitiationCacheMs: positive('rejectedInitiationCacheMs', init.rejectedInitiationCacheMs, C.DEFAULT_REJECTED_INITIATION_CACHE_MS),
       handshakeRetryMs: positive('handshakeRetryMs', init.handshakeRetryMs, C.DEFAULT_HANDSHAKE_RETRY_MS),
       maxHandshakeRetries: positive('maxHandshakeRetries', init.maxHandshakeRetries, C.DEFAULT_MAX_HANDSHAKE_RETRIES),
-      recoveryQuietMs: positive('recoveryQuietMs', init.recoveryQuietMs, C.DEFAULT_RECOVERY_QUIET_MS)
+      recoveryQuietMs: positive('recoveryQuietMs', init.recoveryQuietMs, C.DEFAULT_RECOVERY_QUIET_MS),
+      clockRefusalYieldMs: positive('clockRefusalYieldMs', init.clockRefusalYieldMs, C.DEFAULT_CLOCK_REFUSAL_YIELD_MS)
     }
     if (this.#o.rejectAfterMs < this.#o.rekeyAfterMs) throw new RangeError('SessionManagerInit.rejectAfterMs must be at least rekeyAfterMs')
     const secret = init.identity.x25519SecretKey()
@@ -328,11 +328,11 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         }
         while (ps.archived.length > 0 && now - ps.archived[0]!.archivedAt! >= this.#o.archiveKeepMs) this.#discard(ps, ps.archived[0]!)
       }
-      for (const [peerId, floor] of [...this.#recover]) {
+      for (const peerId of [...this.#recover]) {
         this.#recover.delete(peerId)
         const ps = this.#peers.get(peerId)
         if (ps === undefined || this.#working(ps, now) || !this.#peerBucket(ps, now)) continue
-        const s = this.#initiate(ps, now, 'restart', floor)
+        const s = this.#initiate(ps, now, 'restart')
         out.push({ peer: ps.key, frame: this.#frame(s, undefined, now) })
       }
       for (const [id, v] of this.#initiations) if (!(v instanceof Session) && v.until <= now) this.#initiations.delete(id)
@@ -399,6 +399,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   #sendSession (ps: PeerState, now: number): Session {
     const cur = ps.current
+    if (now < ps.yieldUntil && (cur === undefined || this.#verdict(cur, now) === 'expired')) {
+      throw new EgtpError('ERR_CLOCK_SKEW', `${ps.key.nodeId} refused our session setup as outside its clock window; waiting for its own (retry later)`)
+    }
     if (cur !== undefined) {
       const verdict = this.#verdict(cur, now)
       if (verdict === 'ok') return cur
@@ -434,9 +437,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   /** Start a new session as initiator; it outranks every session with this peer (see #timestamp). */
-  #initiate (ps: PeerState, now: number, reason: ReplaceReason | undefined, floor = 0): Session {
+  #initiate (ps: PeerState, now: number, reason: ReplaceReason | undefined): Session {
     const wallClock = Math.floor(this.#clock.now())
-    const timestamp = this.#timestamp(ps, wallClock, floor)
+    const timestamp = this.#timestamp(ps, wallClock)
     const localIndex = this.#allocateIndex()
     // The peer's X25519 key comes from the bounded cache (recomputed after eviction): a peer state does not keep it.
     const init = writeInitiation(this.#ctx, this.#peerIdentity(ps.key.publicKey).x25519, { publicKey: this.#selfKey, index: localIndex, timestamp })
@@ -461,9 +464,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
    * initiation we accepted — so a new initiation of ours always outranks every session with this peer, even
    * when our clock is behind the peer's (PROTOCOL.md §Sessions, "Timestamps").
    */
-  #timestamp (ps: PeerState, wallClock: number, floor: number): number {
+  #timestamp (ps: PeerState, wallClock: number): number {
     const ts = Math.max(wallClock, this.#replay.bootFloor, this.#replay.issued(ps.key.nodeId) + 1,
-      this.#replay.acceptedFloor(ps.key.nodeId) + 1, floor + 1, ...this.#ranksOf(ps).map(r => r + 1))
+      this.#replay.acceptedFloor(ps.key.nodeId) + 1, ...this.#ranksOf(ps).map(r => r + 1))
     if (ts >= Number.MAX_SAFE_INTEGER) throw new EgtpError('ERR_LIMIT', 'timestamp space exhausted')
     return ts
   }
@@ -532,7 +535,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const cached = this.#initiations.get(id)
     if (cached instanceof Session) return this.#repeatedInitiation(cached, msg, now)
     if (cached !== undefined && cached.until > now) {
-      if (cached.peerId !== undefined) this.#maybeRecover(cached.peerId, cached.code, cached.timestamp, now)
+      if (cached.peerId !== undefined) this.#maybeRecover(cached.peerId, cached.code, now)
       const err: SessionRefusal = new EgtpError(cached.code, 'initiation refused (cached verdict)')
       if (cached.notice !== undefined && now - (cached.noticeAt ?? 0) >= this.#o.handshakeRetryMs) {
         cached.noticeAt = now
@@ -558,15 +561,15 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
     if (peerId.nodeId === this.#selfId) {
       read.hs.wipe()
-      this.#cacheInitiation(id, { code: 'ERR_SELF', peerId: undefined, until: now + this.#o.rejectedInitiationCacheMs, timestamp: 0 })
+      this.#cacheInitiation(id, { code: 'ERR_SELF', peerId: undefined, until: now + this.#o.rejectedInitiationCacheMs })
       throw new EgtpError('ERR_SELF', 'the initiation comes from our own identity')
     }
     const ps = this.#peerState({ nodeId: peerId.nodeId, publicKey: payload.publicKey })
     const refuse = (code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW', text: string, notice?: Uint8Array): never => {
       read.hs.wipe()
       this.#stats.handshakesRejected++
-      this.#cacheInitiation(id, { code, peerId: ps.key.nodeId, until: now + this.#o.rejectedInitiationCacheMs, timestamp: payload.timestamp, ...(notice === undefined ? {} : { notice, noticeAt: now }) })
-      this.#maybeRecover(ps.key.nodeId, code, payload.timestamp, now)
+      this.#cacheInitiation(id, { code, peerId: ps.key.nodeId, until: now + this.#o.rejectedInitiationCacheMs, ...(notice === undefined ? {} : { notice, noticeAt: now }) })
+      this.#maybeRecover(ps.key.nodeId, code, now)
       const err: SessionRefusal = new EgtpError(code, text)
       if (notice !== undefined) err.replies = [notice]
       throw err
@@ -660,7 +663,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       ps.key.nodeId, Math.round(offset), this.#clockWindowMs)
   }
 
-  /** A peer refused our initiation as outside its clock window: say so (the session layer keeps trying). */
+  /** A peer refused our initiation as outside its clock window: give way to its initiation, and say so. */
   #openClockRefusal (msg: SessionFrame & { t: 'hc' }): OpenResult {
     const ps = this.#signer(msg.k)
     // It must name our current initiation to that peer, still pending: it changes no session either way.
@@ -670,8 +673,15 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#stats.clockRefusalsReceived++
     const skewMs = Math.round(this.#clock.now() - msg.w)
     const timestampOffsetMs = Math.round(s.timestamp - msg.w)
-    this.#emit('session:clock-skew', { peer: ps.key, sessionId: s.id, skewMs, timestampOffsetMs })
     const now = this.#clock.monotonic()
+    if (!mutations.disableRefusalYield) {
+      // Give way: drop our refused initiation (its early data is re-sent by the node under the peer's session)
+      // and start none for a while, so the initiation the peer owes us is installed on our side. A genuine
+      // notice names only our pending initiation, so nothing else can be dropped this way.
+      this.#demote(ps, 'refused', undefined, now)
+      ps.yieldUntil = now + this.#o.clockRefusalYieldMs
+    }
+    this.#emit('session:clock-skew', { peer: ps.key, sessionId: s.id, skewMs, timestampOffsetMs })
     if (ps.clockRefusalLoggedAt >= 0 && now - ps.clockRefusalLoggedAt < C.CLOCK_REFUSAL_LOG_INTERVAL_MS) return { peer: ps.key, replies: [] }
     ps.clockRefusalLoggedAt = now
     warnOf(this.#log)('%k refuses our session setup: our clock is %d ms from its clock (our initiation timestamp %d ms), outside its clock window',
@@ -948,16 +958,15 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   /**
-   * A refused initiation from a peer we have no working session with: owe it a fresh initiation of ours, ranked
-   * above the refused one (the peer still holds that one pending and would prefer it to anything lower).
+   * A refused initiation from a peer we have no working session with: owe it a fresh initiation of ours —
+   * unless that peer is itself refusing ours as outside its clock window (then neither side can initiate, and
+   * answering each refusal with an initiation would only trade refusals every tick).
    */
-  #maybeRecover (peerId: string, code: Rejection['code'], refusedTimestamp: number, now: number): void {
+  #maybeRecover (peerId: string, code: Rejection['code'], now: number): void {
     if (code === 'ERR_SELF') return
     const ps = this.#peers.get(peerId)
-    if (ps === undefined || this.#working(ps, now)) return
-    // A timestamp at the end of the space would exhaust ours for this peer: then recover without outranking it.
-    const floor = refusedTimestamp < C.MAX_ADOPTED_TIMESTAMP && !mutations.disableRecoveryOutrank ? refusedTimestamp : 0
-    this.#recover.set(peerId, Math.max(this.#recover.get(peerId) ?? 0, floor))
+    if (ps === undefined || this.#working(ps, now) || now < ps.yieldUntil) return
+    this.#recover.add(peerId)
   }
 
   #nextId (): string {

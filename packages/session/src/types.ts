@@ -35,6 +35,8 @@ export interface SessionManagerInit {
   rejectedInitiationCacheMs?: number
   handshakeRetryMs?: number
   recoveryQuietMs?: number
+  /** After a verified clock-window refusal of our initiation, start none to that peer for this long (ms). */
+  clockRefusalYieldMs?: number
   maxHandshakeRetries?: number
   logger?: Logger
 }
@@ -64,7 +66,7 @@ export interface OpenResult {
   durable?: Promise<void>
 }
 
-export type ReplaceReason = 'crossover' | 'restart' | 'rekey' | 'expired' | 'hint'
+export type ReplaceReason = 'crossover' | 'restart' | 'rekey' | 'expired' | 'hint' | 'refused'
 
 /** Events of a {@link SessionManager}. */
 // A type alias (not an interface): TypedEventTarget needs an index-compatible map.

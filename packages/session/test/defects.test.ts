@@ -134,7 +134,10 @@ describe('defect 3: a clock-window refusal is visible on both sides', () => {
     const tampered = notice.slice()
     tampered[tampered.length - 70] = tampered[tampered.length - 70]! ^ 1
     expect(() => b.open(tampered)).toThrow()
-    // A's own recovery initiation connects them; the old notice then names no pending initiation.
+    // The genuine notice: B gives way (drops its refused initiation, starts none for a while)...
+    b.open(notice)
+    expect(isEgtpError(refusal(() => b.seal(peerOf(alice), text('not yet'))), 'ERR_CLOCK_SKEW')).toBe(true)
+    // ...so A's own recovery initiation connects them; the old notice then names no pending initiation.
     clock.advance(1_000)
     const out = a.tick()
     const res = b.open(out[0]!.frame)
@@ -206,5 +209,28 @@ describe('defect 6: rollback copies of handshake keys are zeroed', () => {
       expect(snap.ck.every(x => x === 0)).toBe(true)
       expect(snap.cs.k === undefined || snap.cs.k.every(x => x === 0)).toBe(true)
     }
+  })
+})
+
+describe('a replayed initiation from the far future cannot make two paranoid nodes trade refusals', () => {
+  it('the refusing node initiates on its own clock, and the pair connects', () => {
+    const clock = new FakeClock()
+    const twoHoursAhead: Clock = { now: () => clock.now() + 7_200_000, monotonic: () => clock.monotonic() }
+    // Captured while B's clock ran two hours ahead, replayed later by someone else.
+    const captured = new SessionManager({ identity: bob, clock: twoHoursAhead, random: seededRandom(9) }).seal(peerOf(alice), text('old')).frame
+    const a = new SessionManager({ identity: alice, clock, random: seededRandom(1), ...WINDOW })
+    const b = new SessionManager({ identity: bob, clock, random: seededRandom(2), ...WINDOW })
+    expect(isEgtpError(refusal(() => a.open(captured)), 'ERR_CLOCK_WINDOW')).toBe(true)
+    clock.advance(1_000)
+    const out = a.tick()
+    expect(out).toHaveLength(1)
+    const res = b.open(out[0]!.frame)
+    for (const r of res.replies) a.open(r)
+    expect(str(b.open(a.seal(peerOf(bob), text('hello')).frame).plaintext)).toBe('hello')
+    expect(str(a.open(b.seal(peerOf(alice), text('back')).frame).plaintext)).toBe('back')
+    clock.advance(1_000)
+    expect(a.tick()).toEqual([])
+    expect(b.tick()).toEqual([])
+    expect(a.stats().handshakesInitiated + b.stats().handshakesInitiated).toBe(1)
   })
 })

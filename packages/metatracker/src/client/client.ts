@@ -1,12 +1,13 @@
 import { MAX_DISCOVER_RECORDS } from '@egtp/codec'
 import { decodeContactRecord, encodeContactRecord, nodeIdToBytes, parseNodeId, verifyContactRecord } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import { EgtpError, TypedEventTarget, disabledComponentLogger, isAbortError, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledComponentLogger, isAbortError, isEgtpError, systemClock } from '@egtp/interface'
 import type { AbortOptions, Announcer, Clock, ContactRecord, Discovery, Logger, Lookup } from '@egtp/interface'
 import type { EgtpNode } from '@egtp/node'
 import { TRACKER_QUERY_TYPE, TRACKER_SERVICE, answerCodec, codeFromWire, requestCodec, signGoodbye } from '../protocol.ts'
 import type { TrackerAnswer, TrackerRequest } from '../protocol.ts'
 import { resolveClientConfig } from './config.ts'
+import { raceAbort, shuffle } from './util.ts'
 import type { MetatrackerClientConfig, MetatrackerClientInit } from './config.ts'
 
 /** What one tracker did for this client. */
@@ -23,10 +24,13 @@ export interface MetatrackerClientEvents extends Record<string, unknown> {
   'tracker:bad-record': { trackerId: string, reason: string }
   /** The node's record was published to `trackerId` (held for `heldMs`). */
   'tracker:announce': { trackerId: string, seq: number, heldMs: number }
+  /** `seeds` was called: `added` trackers were new (or newer records of known ones); `known` now. */
+  'tracker:seeded': { added: number, known: number }
 }
 
 type Answer<T extends TrackerAnswer['t']> = Extract<TrackerAnswer, { t: T }>
 const EXPECTED = { mp: 'mpa', ml: 'mla', md: 'mda', mg: 'mga' } as const
+type AnswerTo<T extends TrackerRequest> = Answer<(typeof EXPECTED)[T['t']]>
 
 /**
  * The node's lookup, discovery and announcer through metatrackers. Give it to `createNode` as `lookup`,
@@ -49,11 +53,18 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   #publishedTo = new Set<string>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #retryMs: number
+  readonly #seeds: MetatrackerClientInit['seeds']
+  /** Trackers whose last request went unanswered (asked last; all of them failing calls `seeds`). */
+  readonly #failing = new Set<string>()
+  #seeding: Promise<number> | undefined
+  #lastSeedAt: number | undefined
 
   constructor (init: MetatrackerClientInit) {
     super()
     this.config = resolveClientConfig(init)
-    if (!Array.isArray(init.trackers) || init.trackers.length === 0) throw new TypeError('trackers must list at least one tracker record')
+    if (init.seeds !== undefined && typeof init.seeds !== 'function') throw new TypeError('seeds must be a function')
+    this.#seeds = init.seeds
+    if (!Array.isArray(init.trackers) || (init.trackers.length === 0 && init.seeds === undefined)) throw new TypeError('trackers must list at least one tracker record (or give seeds)')
     if (init.trackers.length > this.config.maxTrackers) throw new RangeError(`at most maxTrackers (${this.config.maxTrackers}) trackers`)
     this.#clock = init.clock ?? systemClock
     for (const r of init.trackers) this.#addTracker(verifyContactRecord(r, { now: this.#clock.now() }))
@@ -67,6 +78,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     if (this.#node !== undefined && this.#node !== node) throw new TypeError('already attached to another node')
     this.#node = node
     for (const r of this.#trackers.values()) node.addContact(r)
+    if (this.#trackers.size === 0) void this.#reseed()
   }
 
   /** Per-tracker counts, by tracker node ID. */
@@ -124,7 +136,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
 
   async #lookupFresh (id: string): Promise<ContactRecord | undefined> {
     const request: TrackerRequest = { t: 'ml', ids: [nodeIdToBytes(id)] }
-    const results = await Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) })))
+    const results = await this.#fanOut(request)
     let best: { record: ContactRecord, from: string } | undefined
     const got: Array<{ record: ContactRecord, from: string }> = []
     let answered = false
@@ -161,7 +173,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     if (typeof service !== 'string' || service.length === 0 || service.length > 32) throw new TypeError('service must be a string of 1..32 characters')
     const limit = Math.min(options.limit ?? MAX_DISCOVER_RECORDS, MAX_DISCOVER_RECORDS)
     const request: TrackerRequest = { t: 'md', s: service, n: limit }
-    const results = await raceAbort(Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) }))), options.signal)
+    const results = await raceAbort(this.#fanOut(request), options.signal)
     const byId = new Map<string, ContactRecord>()
     for (const { t, answer } of results) {
       for (const bytes of answer?.r ?? []) {
@@ -191,8 +203,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     if (own === undefined || this.#shutdown.signal.aborted) return
     clearTimeout(this.#timer)
     const request: TrackerRequest = { t: 'mp', r: encodeContactRecord(own) }
-    const targets = this.#pick()
-    const results = await Promise.all(targets.map(async t => ({ t, answer: await this.#ask(t, request) })))
+    const results = await this.#fanOut(request)
     if (this.#own !== own || this.#shutdown.signal.aborted) return // superseded while in flight
     let heldMs = Infinity
     const refusals: string[] = []
@@ -211,7 +222,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     this.#retryMs = ok && refusals.length === 0 ? this.config.retryMinMs : Math.min(this.#retryMs * 2, Math.max(this.config.retryMinMs, heldMs / 2, 60_000))
     this.#timer = setTimeout(() => { void this.#publish().catch(err => { this.#log.error('publishing failed: %e', err) }) }, delay)
     this.#timer.unref?.()
-    if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${refusals.join('; ')}`)
+    if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${results.length === 0 ? 'no tracker known' : refusals.join('; ')}`)
   }
 
   /**
@@ -242,7 +253,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   }
 
   /** One request to one tracker; undefined (and counted) when it fails or answers with a refusal. */
-  async #ask<T extends TrackerRequest> (trackerId: string, request: T, timeoutMs = this.config.requestTimeoutMs): Promise<Answer<(typeof EXPECTED)[T['t']]> | undefined> {
+  async #ask<T extends TrackerRequest> (trackerId: string, request: T, timeoutMs = this.config.requestTimeoutMs): Promise<AnswerTo<T> | undefined> {
     const node = this.#node
     if (node === undefined) throw new EgtpError('ERR_NOT_STARTED', 'attach the node to the metatracker client first')
     const stats = this.#statsOf(trackerId)
@@ -252,6 +263,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
       if (!(reply instanceof Uint8Array)) throw new EgtpError('ERR_MALFORMED', 'answer is not bytes')
       const answer = answerCodec.decode(reply)
       if (answer.t !== EXPECTED[request.t]) throw new EgtpError('ERR_MALFORMED', `answer ${answer.t} to ${request.t}`)
+      this.#failing.delete(trackerId) // it answered: alive, even if it refuses
       if (answer.c !== undefined) {
         stats.failures++
         this.#log('tracker %s refused %s: %s', trackerId, request.t, codeFromWire(answer.c))
@@ -259,7 +271,10 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
       }
       return answer as never
     } catch (err) {
+      // Our own node not running yet (a relay client shopping during start) says nothing about the tracker.
+      if (isEgtpError(err, 'ERR_NOT_STARTED')) { stats.requests--; return undefined }
       stats.failures++
+      if (this.#trackers.has(trackerId)) this.#failing.add(trackerId)
       if (!isAbortError(err)) this.#log('tracker %s failed %s: %e', trackerId, request.t, err)
       return undefined
     }
@@ -298,9 +313,68 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     this.#trackers.set(record.nodeId, record)
   }
 
-  /** `fanout` trackers, a random choice each time, so no tracker is always asked first. */
+  /** `fanout` trackers, a random choice each time; those whose last request failed only when too few others are known. */
   #pick (): string[] {
-    return shuffle([...this.#trackers.keys()]).slice(0, this.config.fanout)
+    const ids = shuffle([...this.#trackers.keys()])
+    return [...ids.filter(id => !this.#failing.has(id)), ...ids.filter(id => this.#failing.has(id))].slice(0, this.config.fanout)
+  }
+
+  /** One request to `fanout` trackers; with `seeds`, seeds when none is known, or when all fail (then asks once more). */
+  async #fanOut<T extends TrackerRequest> (request: T): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> {
+    if (this.#trackers.size === 0) await this.#reseed()
+    const askAll = async (): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> => await Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) })))
+    const results = await askAll()
+    if (this.#seeds === undefined || results.some(r => r.answer !== undefined) || [...this.#trackers.keys()].some(id => !this.#failing.has(id))) return results
+    if (await this.#reseed() === 0) return results
+    // The node's own record goes to the new trackers now, not at its next republish.
+    if (request.t !== 'mp' && this.#own !== undefined) void this.#publish().catch(err => { this.#log('publishing to the new trackers failed: %e', err) })
+    return await askAll()
+  }
+
+  /** Call `seeds` (at most once per `minSeedIntervalMs`, one call at a time); how many trackers it added. */
+  async #reseed (): Promise<number> {
+    const seeds = this.#seeds
+    if (this.#seeding !== undefined) return await this.#seeding
+    const now = this.#clock.monotonic()
+    if (seeds === undefined || this.#shutdown.signal.aborted || (this.#lastSeedAt !== undefined && now - this.#lastSeedAt < this.config.minSeedIntervalMs)) return 0
+    this.#lastSeedAt = now
+    const run = (async (): Promise<number> => {
+      let records: ContactRecord[]
+      try {
+        records = await seeds({ signal: this.#shutdown.signal })
+        if (!Array.isArray(records)) throw new TypeError('seeds must return an array of contact records')
+      } catch (err) {
+        if (isEgtpError(err, 'ERR_RATE_LIMITED') || isAbortError(err)) this.#log('no new trackers: %s', (err as Error).message)
+        else this.#log.error('seeding trackers failed: %s', (err as Error).message)
+        return 0
+      }
+      let added = 0
+      for (const record of records.slice(0, 4 * this.config.maxTrackers)) {
+        try { if (this.#takeSeed(record, records)) added++ } catch (err) { this.#log('a seed tracker record was refused: %s', (err as Error).message) }
+      }
+      this.#log('seeded %d new tracker(s); %d known', added, this.#trackers.size)
+      this.safeDispatch('tracker:seeded', { added, known: this.#trackers.size })
+      return added
+    })().finally(() => { this.#seeding = undefined })
+    this.#seeding = run
+    return await run
+  }
+
+  /** Add a seed tracker, making room by dropping a failing tracker the seeds do not list; true if it is new or newer. */
+  #takeSeed (record: ContactRecord, seeds: ContactRecord[]): boolean {
+    const verified = verifyContactRecord(record, { now: this.#clock.now() })
+    if (verified.nodeId === this.#identity?.nodeId) return false
+    const known = this.#trackers.get(verified.nodeId)
+    if (known !== undefined && known.seq >= verified.seq) return false
+    if (known === undefined && this.#trackers.size >= this.config.maxTrackers) {
+      const listed = new Set(seeds.map(r => r.nodeId))
+      const dead = [...this.#failing].find(id => !listed.has(id))
+      if (dead === undefined) return false
+      this.#trackers.delete(dead)
+      this.#failing.delete(dead)
+    }
+    this.#failing.delete(verified.nodeId)
+    return this.addTracker(verified)
   }
 
   #remember (id: string, record: ContactRecord): void {
@@ -308,30 +382,6 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     this.#cache.delete(id)
     if (this.#cache.size >= this.config.maxCachedRecords) this.#cache.delete(this.#cache.keys().next().value!)
     this.#cache.set(id, { record, fetchedAt: this.#clock.now() })
-  }
-}
-
-function shuffle<T> (items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const x = items[i]!
-    items[i] = items[j]!
-    items[j] = x
-  }
-  return items
-}
-
-async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return await promise
-  signal.throwIfAborted()
-  let onAbort: (() => void) | undefined
-  try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
-      onAbort = () => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
-    })])
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
   }
 }
 

@@ -1,14 +1,26 @@
 import type { NodeIdentity } from '@egtp/identity'
-import type { Clock, ComponentLogger, ContactRecord } from '@egtp/interface'
+import type { AbortOptions, Clock, ComponentLogger, ContactRecord } from '@egtp/interface'
 import {
   DEFAULT_CACHE_FRESH_MS, DEFAULT_FANOUT, DEFAULT_GOODBYE_TIMEOUT_MS, DEFAULT_MAX_CACHED_RECORDS, DEFAULT_MAX_TRACKERS,
-  DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_MIN_MS
+  DEFAULT_MIN_SEED_INTERVAL_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_MIN_MS
 } from '../constants.ts'
 
 /** Construction config of {@link trackers}. Every limit has an exported `DEFAULT_*` constant. */
 export interface MetatrackerClientInit {
-  /** The trackers' own signed contact records (from a bootpage, a file, or a tracker's ready line). Verified. */
+  /**
+   * The trackers' own signed contact records (from a bootpage, a file, or a tracker's ready line). Verified.
+   * May be empty when `seeds` is given.
+   */
   trackers: ContactRecord[]
+  /**
+   * Where more trackers come from (e.g. a bootpage: `async (o) => (await loader.load(o)).trackers`). Called
+   * when the client knows no tracker (at `attach` and first use) and again when every tracker it knows has
+   * failed its last request, at most once per `minSeedIntervalMs`; what it returns is added with
+   * `addTracker`. Its errors are logged and swallowed (a rate-limited bootpage loader included).
+   */
+  seeds?: (options: AbortOptions) => Promise<ContactRecord[]>
+  /** Least time between two calls of `seeds` (ms). */
+  minSeedIntervalMs?: number
   /** The node's identity: signs the goodbye sent on stop (without it, records just expire). */
   identity?: NodeIdentity
   /** Trackers asked at once by a lookup or discover, and published to. */
@@ -35,6 +47,7 @@ export interface MetatrackerClientConfig {
   cacheFreshMs: number
   retryMinMs: number
   goodbyeTimeoutMs: number
+  minSeedIntervalMs: number
 }
 
 function int (name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -53,6 +66,7 @@ export function resolveClientConfig (init: MetatrackerClientInit): MetatrackerCl
     maxCachedRecords: int('maxCachedRecords', init.maxCachedRecords, DEFAULT_MAX_CACHED_RECORDS, 0, 10_000_000),
     cacheFreshMs: int('cacheFreshMs', init.cacheFreshMs, DEFAULT_CACHE_FRESH_MS, 0, HOUR_MS),
     retryMinMs: int('retryMinMs', init.retryMinMs, DEFAULT_RETRY_MIN_MS, 1, HOUR_MS),
-    goodbyeTimeoutMs: int('goodbyeTimeoutMs', init.goodbyeTimeoutMs, DEFAULT_GOODBYE_TIMEOUT_MS, 1, HOUR_MS)
+    goodbyeTimeoutMs: int('goodbyeTimeoutMs', init.goodbyeTimeoutMs, DEFAULT_GOODBYE_TIMEOUT_MS, 1, HOUR_MS),
+    minSeedIntervalMs: int('minSeedIntervalMs', init.minSeedIntervalMs, DEFAULT_MIN_SEED_INTERVAL_MS, 0, 24 * HOUR_MS)
   }
 }

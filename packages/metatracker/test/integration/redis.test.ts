@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest'
 import { RedisRecordStore } from '../../src/redis/index.ts'
 import type { HeldRecord } from '../../src/server/store.ts'
 import { ask, rawNode, record, testnet, until } from '../helpers/net.ts'
-import { redisAvailable, startRedis } from '../helpers/redis.ts'
+import { redisAvailable, startRedis } from '@egtp/scripts/redis'
 
 const haveRedis = redisAvailable()
 

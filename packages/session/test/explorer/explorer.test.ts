@@ -79,14 +79,14 @@ describe('session explorer: mutation check (it must find each known defect)', ()
 
   it('finds defect 1 when it is put back: livelock after B restarts with its store when A has a clock window and B speaks first', async () => {
     mutations.legacyTimestampLease = true
-    mutations.disableRecoveryOutrank = true
+    mutations.disableRefusalYield = true
     const r = await expectFound('restart-store-window', 'liveness')
     expect(r.failure!.violation.detail).toMatch(/B→A/)
     expect(r.failure!.trace.some(l => l.includes('ERR_CLOCK_WINDOW'))).toBe(true)
   }, TIMEOUT_MS)
 
   it('finds defect 2 when it is put back: a paranoid node cannot hear a peer whose clock runs 2 min ahead when it speaks first', async () => {
-    mutations.disableRecoveryOutrank = true
+    mutations.disableRefusalYield = true
     const r = await expectFound('skew-window', 'liveness')
     expect(r.failure!.trace.some(l => l.includes('ERR_CLOCK_WINDOW'))).toBe(true)
   }, TIMEOUT_MS)
