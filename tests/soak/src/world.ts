@@ -42,10 +42,8 @@ export interface NodeSlot {
   /** Set while a graceful stop is under way: the traffic leaves it alone. */
   stopping: boolean
   skewMs: number
-  /** Runs egtp-node (`apps/node`, `run --json`) instead of the soak's node: no trackers, records handed over. */
+  /** Runs egtp-node (`apps/node`, `run --json --bootpage …`) instead of the soak's node. */
   app: boolean
-  /** Its signed contact record (base64), as last announced. */
-  record: string
 }
 
 interface Service { host: string, dataDir: string, nodeId: string, proc?: SoakProcess }
@@ -92,11 +90,12 @@ export class World {
     for (let j = 0; j < natNodes; j++) net.addPrivateHost(`n${directNodes + j}`, routers[j % 2]!, 10 + j)
 
     if (natNodes > 0) await this.#proveNat('n0', `n${directNodes}`)
-    await Promise.all([0, 1].map(async i => { await this.startRelay(i) }))
+    // Trackers first: relays publish their records to them, and nodes with `--relay auto` find relays there.
     await Promise.all([0, 1].map(async i => { await this.startTracker(i) }))
     await this.#serveBootpage()
+    await Promise.all([0, 1].map(async i => { await this.startRelay(i) }))
     for (let i = 0; i < directNodes + natNodes; i++) {
-      this.nodes.push({ index: i, host: `n${i}`, direct: i < directNodes, dataDir: this.#dir(`node${i}`), nodeId: '', stopping: false, skewMs: 0, app: this.#init.appNodes.includes(i), record: '' })
+      this.nodes.push({ index: i, host: `n${i}`, direct: i < directNodes, dataDir: this.#dir(`node${i}`), nodeId: '', stopping: false, skewMs: 0, app: this.#init.appNodes.includes(i) })
     }
     await Promise.all(this.nodes.map(async n => { await this.startNode(n.index) }))
   }
@@ -143,7 +142,8 @@ export class World {
     const ns = this.net.hosts.get(host)!.ns
     // Relay 1 listens on loopback and announces the proxy's public address.
     const listen = i === 1 ? ['--listen', `127.0.0.1:${SLOW_RELAY_BACKEND_PORT}`, '--announce', `${ip}:${RELAY_PORT}`] : ['--listen', `${ip}:${RELAY_PORT}`]
-    s.proc = new SoakProcess(host, ns, [RELAY_APP, ...listen, '--data-dir', s.dataDir, '--key-file', join(s.dataDir, 'key')])
+    const trackers = this.trackers.flatMap(t => ['--tracker', (t as Service & { record?: string }).record!])
+    s.proc = new SoakProcess(host, ns, [RELAY_APP, ...listen, '--data-dir', s.dataDir, '--key-file', join(s.dataDir, 'key'), ...trackers])
     s.nodeId = (await s.proc.ready).nodeId as string
     if (i === 1 && this.#proxy === undefined) {
       this.#proxy = new SoakProcess('proxy', ns, [DELAY_PROXY, ip, String(RELAY_PORT), '127.0.0.1', String(SLOW_RELAY_BACKEND_PORT), ...SLOW_RELAY_DELAY_MS.map(String)])
@@ -176,10 +176,10 @@ export class World {
   async startNode (index: number, skewMs = 0): Promise<void> {
     const n = this.nodes[index]!
     const h = this.net.hosts.get(n.host)!
-    const argv = n.app
-      ? [NODE_APP, 'run', '--state-dir', n.dataDir, '--json']
-      : [SOAK_NODE, '--data-dir', n.dataDir, '--bootpage', this.#bootUrl, '--bootpage-key', this.#bootKey]
+    const boot = ['--bootpage', this.#bootUrl, '--bootpage-key', this.#bootKey]
+    const argv = n.app ? [NODE_APP, 'run', '--state-dir', n.dataDir, '--json', ...boot] : [SOAK_NODE, '--data-dir', n.dataDir, ...boot]
     if (n.direct) argv.push('--listen', `${h.ip}:${NODE_PORT}`)
+    else if (n.app) argv.push('--relay', 'auto') // egtp-node behind NAT finds its relays through the trackers
     else {
       // Half the nodes behind NAT prefer the slow relay: senders then use both paths, and messages overtake.
       const relays = index % 2 === 0 ? this.relays : [...this.relays].reverse()
@@ -197,28 +197,9 @@ export class World {
         }
       })
     }
-    proc.messageListeners.push((msg) => {
-      if (msg.op === 'record' && typeof msg.record === 'string') this.#newRecord(index, msg.record)
-    })
     const ready = await proc.ready
     n.nodeId = ready.nodeId as string
     n.stopping = false
-    this.#newRecord(index, ready.record as string)
-    // A (re)started egtp-node knows nobody: it gets every record the soak holds.
-    if (n.app) for (const other of this.nodes) if (other !== n && other.record !== '') proc.tell({ op: 'addContact', record: other.record })
-  }
-
-  /**
-   * egtp-node has no trackers (yet): records reach it, and its own reach the soak's nodes, over the IPC
-   * `addContact` command, as the demo does. The soak's nodes find each other through the trackers alone.
-   */
-  #newRecord (index: number, record: string): void {
-    const n = this.nodes[index]!
-    n.record = record
-    for (const other of this.nodes) {
-      if (other === n || (!n.app && !other.app) || other.proc === undefined || other.proc.exited) continue
-      other.proc.tell({ op: 'addContact', record })
-    }
   }
 
   /** Sets the slow relay's delay (ms); `undefined` puts back its usual {@link SLOW_RELAY_DELAY_MS}. */
