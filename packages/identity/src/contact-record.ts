@@ -47,7 +47,7 @@ function signedFields (nodeIdBytes: Uint8Array, r: { publicKey: unknown, seq: un
 }
 
 // A fresh object with exactly the schema's keys (check() already refused any other key).
-function copyEndpoint (e: Endpoint): Endpoint {
+function copyEndpoint (e: SignedFields['e'][number]): SignedFields['e'][number] {
   return e.kind === 'tcp'
     ? { kind: 'tcp', host: e.host, port: e.port }
     : { kind: 'relay', relay: e.relay, host: e.host, port: e.port }

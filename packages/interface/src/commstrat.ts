@@ -2,18 +2,26 @@ import { uninitializedBytes } from './bytes.ts'
 import type { AbortOptions } from './abort.ts'
 import type { TypedEventTarget } from './events.ts'
 
-/** A way to reach a node, as published in its contact record. */
-export type Endpoint = TcpEndpoint | RelayEndpoint
+/**
+ * A way to reach a node, as published in its contact record. Open: `kind` names the commstrat that claims it
+ * and that commstrat's `canSend` validates the rest, so a new transport adds its own kind without an edit
+ * here. Known kinds: `tcp` ({@link TcpEndpoint}) and `relay` ({@link RelayEndpoint}); what goes on the wire in
+ * a contact record is the codec's schema.
+ */
+export interface Endpoint {
+  kind: string
+  [field: string]: unknown
+}
 
 /** A directly reachable TCP listener. */
-export interface TcpEndpoint {
+export interface TcpEndpoint extends Endpoint {
   kind: 'tcp'
   host: string
   port: number
 }
 
 /** "Reach me through the relay server `relay` (a node ID) listening at host:port." */
-export interface RelayEndpoint {
+export interface RelayEndpoint extends Endpoint {
   kind: 'relay'
   relay: string
   host: string
@@ -139,12 +147,29 @@ export interface CommstratSendOptions extends AbortOptions {
   expectReply?: boolean
 }
 
+/** Cost of a direct transport's endpoints (the default {@link Commstrat.cost}). */
+export const DIRECT_ENDPOINT_COST = 0
+/** Cost of endpoints reached through a relay: tried after direct ones. */
+export const RELAYED_ENDPOINT_COST = 10
+
 /**
  * A communication strategy: carries opaque frames to an endpoint of a peer and delivers inbound frames.
- * It knows nothing of sessions. A send fails fast with `ERR_UNREACHABLE` when the bytes cannot leave.
+ * It knows nothing of sessions. A send fails fast with `ERR_UNREACHABLE` when the bytes cannot leave; what a
+ * failure means for the route is the error's `route` (see `routeFailureOf`).
  */
 export interface Commstrat extends TypedEventTarget<CommstratEvents> {
   readonly kind: string
+  /**
+   * How a node ranks this commstrat's endpoints among a peer's: lower is tried first. Default
+   * {@link DIRECT_ENDPOINT_COST}; a relay says {@link RELAYED_ENDPOINT_COST}.
+   */
+  readonly cost?: number
+  /**
+   * True when a route through this commstrat's endpoints that fails now is expected back by itself (a relay
+   * restarting, a peer re-registering with it): a node keeps messages whose only routes are such waiting
+   * (re-sent until their deadline) instead of failing them at once. Default false.
+   */
+  readonly routesRecover?: boolean
   start: () => Promise<void>
   stop: () => Promise<void>
   /** Whether this commstrat can use `endpoint`. */

@@ -21,8 +21,20 @@ export type EgtpErrorCode =
   | 'ERR_BOOTPAGE_MALFORMED' | 'ERR_BOOTPAGE_EXPIRED' | 'ERR_BOOTPAGE_TOO_LARGE' | 'ERR_BOOTPAGE_HTTP'
   | 'ERR_BOOTPAGE_REDIRECT' | 'ERR_BOOTPAGE_EMPTY'
 
-/** Options common to every error constructor: the cause is always chained. */
-export type EgtpErrorOptions = ErrorOptions
+/**
+ * What a failed send says about the route it tried, set by the commstrat that failed:
+ * - `endpoint`: this endpoint does not reach the peer now (nobody listens, the connection closed, a relay does
+ *   not know the peer): try the peer's other endpoints, then look the peer up again.
+ * - `busy`: the endpoint works but refuses for now (full, rate-limiting): another endpoint may take the
+ *   frame, else it is sent again later.
+ * Without one the failure is the frame's or the caller's (too large, backpressure): no other endpoint helps.
+ */
+export type RouteFailure = 'endpoint' | 'busy'
+
+/** Options of every error constructor: the cause is always chained; `route` as {@link EgtpError.route}. */
+export interface EgtpErrorOptions extends ErrorOptions {
+  route?: RouteFailure
+}
 
 /**
  * The one operational error class of EGTP.
@@ -34,10 +46,13 @@ export type EgtpErrorOptions = ErrorOptions
 export class EgtpError extends Error {
   override readonly name = 'EgtpError'
   readonly code: EgtpErrorCode
+  /** Set on a commstrat's send failure: what it means for the route (see {@link RouteFailure}). */
+  readonly route?: RouteFailure
 
   constructor (code: EgtpErrorCode, message: string, options?: EgtpErrorOptions) {
     super(`${code}: ${message}`, options)
     this.code = code
+    if (options?.route !== undefined) this.route = options.route
   }
 }
 
@@ -52,3 +67,14 @@ export const isEgtpError = (err: unknown, code?: EgtpErrorCode): err is EgtpErro
 /** True for the DOMException an aborted or timed-out signal throws. */
 export const isAbortError = (err: unknown): boolean =>
   err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')
+
+/**
+ * What a send failure means for its route: the error's {@link EgtpError.route} when the commstrat set one;
+ * otherwise `endpoint` for the two codes every commstrat uses when bytes cannot leave (`ERR_UNREACHABLE`,
+ * `ERR_CLOSED`), and `undefined` for anything else.
+ */
+export function routeFailureOf (err: unknown): RouteFailure | undefined {
+  if (!isEgtpError(err)) return undefined
+  if (err.route !== undefined) return err.route
+  return err.code === 'ERR_UNREACHABLE' || err.code === 'ERR_CLOSED' ? 'endpoint' : undefined
+}

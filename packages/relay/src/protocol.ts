@@ -1,7 +1,7 @@
 import { createMessageCodec, relayMessages } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
-import type { EgtpErrorCode } from '@egtp/interface'
+import type { EgtpErrorCode, RouteFailure } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 
@@ -45,7 +45,17 @@ export function codeFromWire (code: string): EgtpErrorCode {
   return WIRE_CODES.has(code as EgtpErrorCode) ? code as EgtpErrorCode : 'ERR_RELAY_REFUSED'
 }
 
+/**
+ * What a relay's refusal means for the route (`EgtpError.route`): a relay that does not know the recipient is
+ * no route to it; a full, rate-limiting or refusing relay is busy (another endpoint may take the frame).
+ */
+const ROUTE_OF: Partial<Record<EgtpErrorCode, RouteFailure>> = {
+  ERR_RELAY_UNKNOWN_RECIPIENT: 'endpoint', ERR_RELAY_FULL: 'busy', ERR_RATE_LIMITED: 'busy', ERR_RELAY_REFUSED: 'busy'
+}
+
 /** An error for a code a relay sent. */
 export function relayError (code: string, what: string): EgtpError {
-  return new EgtpError(codeFromWire(code), what)
+  const known = codeFromWire(code)
+  const route = ROUTE_OF[known]
+  return new EgtpError(known, what, route !== undefined ? { route } : undefined)
 }

@@ -109,10 +109,10 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     return this.#stopping
   }
 
-  canSend (endpoint: Endpoint): boolean {
+  canSend (endpoint: Endpoint): endpoint is TcpEndpoint {
     return typeof endpoint === 'object' && endpoint !== null && endpoint.kind === 'tcp' &&
       typeof endpoint.host === 'string' && endpoint.host !== '' &&
-      Number.isInteger(endpoint.port) && endpoint.port > 0 && endpoint.port < 65_536
+      typeof endpoint.port === 'number' && Number.isInteger(endpoint.port) && endpoint.port > 0 && endpoint.port < 65_536
   }
 
   /**
@@ -133,7 +133,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     const key = formatAddress(endpoint.host, endpoint.port)
     const open = this.#pool.outbound(key)
     if (open !== undefined) return this.#sendOn(open, frame, options) // the hot path: no extra promise
-    return this.#pool.connect(key, endpoint as TcpEndpoint, signal, this.#shutdown.signal)
+    return this.#pool.connect(key, endpoint, signal, this.#shutdown.signal)
       .then(conn => this.#sendOn(conn, frame, options))
   }
 

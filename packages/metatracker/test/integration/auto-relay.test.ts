@@ -50,7 +50,7 @@ describe('relay: auto', () => {
     onTestFinished(async () => { await mt.stop(); await node.stop() })
     node.handle('hi', (_p, ctx) => `hi ${ctx.peerId}`)
     await node.start()
-    const relayIds = (): string[] => (node.contactRecord()?.endpoints ?? []).filter(e => e.kind === 'relay').map(e => (e as { relay: string }).relay).sort()
+    const relayIds = (): string[] => (node.contactRecord()?.endpoints ?? []).filter(e => e.kind === 'relay').map(e => e.relay as string).sort()
     await until(() => relayIds().length === 2, 5000, 'B registered with two relays')
     const firstTwo = relayIds()
 

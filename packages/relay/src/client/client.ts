@@ -1,4 +1,4 @@
-import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
+import { EgtpError, RELAYED_ENDPOINT_COST, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
 import type {
   AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
   RelayEndpoint, ReturnPath, Transport
@@ -57,6 +57,10 @@ interface Candidate {
  */
 export class RelayClient extends TypedEventTarget<RelayClientEvents> implements Commstrat {
   readonly kind = 'relay'
+  /** Through a relay: after a peer's direct endpoints. */
+  readonly cost = RELAYED_ENDPOINT_COST
+  /** A relay restarts and a peer re-registers: a route through one comes back by itself. */
+  readonly routesRecover = true
   readonly #config: RelayClientConfig
   readonly #transport: Transport
   readonly #identity: NodeIdentity
@@ -118,9 +122,9 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     this.#updateAdvertised()
   }
 
-  canSend (endpoint: Endpoint): boolean {
-    return endpoint.kind === 'relay' && typeof endpoint.relay === 'string' && endpoint.relay !== '' &&
-      typeof endpoint.host === 'string' && endpoint.host !== '' && Number.isInteger(endpoint.port) && endpoint.port > 0 && endpoint.port < 65_536
+  canSend (endpoint: Endpoint): endpoint is RelayEndpoint {
+    return endpoint.kind === 'relay' && typeof endpoint.relay === 'string' && endpoint.relay !== '' && typeof endpoint.host === 'string' &&
+      endpoint.host !== '' && typeof endpoint.port === 'number' && Number.isInteger(endpoint.port) && endpoint.port > 0 && endpoint.port < 65_536
   }
 
   /**
@@ -283,7 +287,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#config.connectTimeoutMs)])
       const records = await discovery.discover('relay', { signal, limit: 32 })
       for (const r of records) {
-        for (const e of r.endpoints) if (e.kind === 'tcp') this.#addCandidate({ kind: 'relay', relay: r.nodeId, host: e.host, port: e.port })
+        for (const e of r.endpoints) if (e.kind === 'tcp' && typeof e.host === 'string' && typeof e.port === 'number') this.#addCandidate({ kind: 'relay', relay: r.nodeId, host: e.host, port: e.port })
       }
     } catch (err) {
       this.#log('relay discovery failed: %s', (err as Error).message)

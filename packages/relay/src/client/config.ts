@@ -10,7 +10,7 @@ import {
 /** Construction config of {@link relayClient}. Every limit has an exported `DEFAULT_*` constant. */
 export interface RelayClientInit {
   /** Relays to register with, in order of preference (`kind` may be left out). */
-  relays?: Array<RelayEndpoint | Omit<RelayEndpoint, 'kind'>>
+  relays?: Array<RelayEndpoint | { relay: string, host: string, port: number }>
   /** Register with relays to receive through them (default true); false makes a send-only client. */
   register?: boolean
   /** Relays registered with at once. */

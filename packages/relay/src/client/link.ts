@@ -442,7 +442,7 @@ export class RelayLink {
             this.#ready(conn, msg)
             resolve()
           } else {
-            throw new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`)
+            throw new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`, { route: 'busy' })
           }
         } catch (err) {
           fail(err)
@@ -574,7 +574,7 @@ export class RelayLink {
       case 'rq':
         break
       default:
-        conn.abort(new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`))
+        conn.abort(new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`, { route: 'busy' }))
     }
   }
 

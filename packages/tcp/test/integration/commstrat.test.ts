@@ -1,5 +1,5 @@
 import { isEgtpError } from '@egtp/interface'
-import type { Endpoint, InboundFrame } from '@egtp/interface'
+import type { Endpoint, InboundFrame, TcpEndpoint } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
 import { tcp } from '../../src/index.ts'
 import type { TcpCommstrat, TcpCommstratEvents } from '../../src/index.ts'
@@ -117,7 +117,7 @@ describe('tcp commstrat: connection manager', () => {
 
   test('maxConnections: an outbound dial evicts the least recently used idle connection, or fails with ERR_LIMIT', async () => {
     const peers = await Promise.all([listening(), listening(), listening()])
-    const [e1, e2, e3] = peers.map(p => p.endpoint) as [Endpoint, Endpoint, Endpoint]
+    const [e1, e2, e3] = peers.map(p => p.endpoint) as [TcpEndpoint, TcpEndpoint, TcpEndpoint]
     const clock = fakeClock()
     const a = await client({ maxConnections: 2 }, clock)
     await a.send('p1', e1, Uint8Array.of(1))

@@ -29,7 +29,7 @@ export async function listening (init: TcpInit = {}, components: TcpComponents =
   const strat = make({ listen: [LOOPBACK], ...init }, components)
   await strat.start()
   const endpoint = strat.localEndpoints()[0]
-  if (endpoint?.kind !== 'tcp') throw new Error('no endpoint')
+  if (endpoint === undefined || !strat.canSend(endpoint)) throw new Error('no endpoint')
   return { strat, endpoint }
 }
 
