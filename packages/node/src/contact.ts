@@ -2,7 +2,7 @@ import { MAX_ENDPOINTS } from '@egtp/codec'
 import { contactRecordToWire, createContactRecord } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import type { Announcer, Clock, Commstrat, ContactRecord, Endpoint, Logger } from '@egtp/interface'
-import type { OwnContactMessage } from './sender.ts'
+import type { OwnContactMessage } from './peer-tx.ts'
 import { encodeMessage } from './wire.ts'
 
 /**

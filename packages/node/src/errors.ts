@@ -33,8 +33,8 @@ export function replyBodyForError (err: unknown): { c: string, s: string } {
  * The error for a message to `peer` that could not be delivered in time while the peer refuses our session
  * setup as outside its clock window (it told us, signed): ERR_CLOCK_SKEW naming the peer and the skew.
  */
-export function clockSkewError (peer: { id: string, clockSkew: { skewMs: number } | undefined }, what: string): EgtpError | undefined {
-  if (peer.clockSkew === undefined) return undefined
-  const skew = peer.clockSkew.skewMs
-  return new EgtpError('ERR_CLOCK_SKEW', `${what}: ${peer.id} refuses our sessions as outside its clock window; our clock is ${Math.abs(skew)} ms ${skew >= 0 ? 'ahead of' : 'behind'} its clock`)
+export function clockSkewError (peerId: string, clockSkew: { skewMs: number } | undefined, what: string): EgtpError | undefined {
+  if (clockSkew === undefined) return undefined
+  const skew = clockSkew.skewMs
+  return new EgtpError('ERR_CLOCK_SKEW', `${what}: ${peerId} refuses our sessions as outside its clock window; our clock is ${Math.abs(skew)} ms ${skew >= 0 ? 'ahead of' : 'behind'} its clock`)
 }

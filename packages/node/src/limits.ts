@@ -25,6 +25,7 @@ export const DEFAULT_LIMITS: Readonly<NodeLimits> = Object.freeze({
   maxLateQueries: C.DEFAULT_MAX_LATE_QUERIES,
   recordTtlMs: C.DEFAULT_RECORD_TTL_MS,
   minLookupIntervalMs: C.DEFAULT_MIN_LOOKUP_INTERVAL_MS,
+  relookupAfterMs: C.DEFAULT_RELOOKUP_AFTER_MS,
   lookupTimeoutMs: C.DEFAULT_LOOKUP_TIMEOUT_MS,
   maxPeers: C.DEFAULT_MAX_PEERS,
   maxStatsPeers: C.DEFAULT_MAX_STATS_PEERS,

@@ -1,4 +1,3 @@
-import { MAX_TYPE_CHARS } from '@egtp/codec'
 import { generateIdentity, loadOrCreateIdentity, parseNodeId } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
@@ -8,23 +7,21 @@ import { OwnContact } from './contact.ts'
 import type { NodeContext } from './context.ts'
 import { InboundDedup } from './dedup.ts'
 import { Dispatcher } from './dispatcher.ts'
-import { clockSkewError, errorFromReply } from './errors.ts'
-import { MessageContext } from './handler-context.ts'
-import type { Answerer } from './handler-context.ts'
+import { reportDrop } from './drops.ts'
+import { Handlers, checkType } from './handlers.ts'
 import { newEpoch, toHex } from './ids.ts'
 import { DedupJournal } from './journal.ts'
 import { checkTimeout, resolveLimits } from './limits.ts'
 import type { OutEntry, Settlement } from './outbound.ts'
 import { PeerTable } from './peers.ts'
 import type { Peer } from './peers.ts'
-import { PendingQueries } from './queries.ts'
-import type { PendingQuery } from './queries.ts'
+import { QueryBook } from './query-book.ts'
 import { Receiver } from './receiver.ts'
+import { Router } from './router.ts'
 import { Sender } from './sender.ts'
 import { StatsCollector } from './stats.ts'
 import type { NodeStats } from './stats.ts'
 import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
@@ -59,14 +56,14 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   readonly #commstrats: Commstrat[]
   readonly #announcer: Announcer | undefined
   readonly #shutdown = new AbortController()
-  readonly #handlers = new Map<string, Handler>()
+  readonly #handlers: Handlers
   readonly #peers: PeerTable
   readonly #sender: Sender
   readonly #receiver: Receiver
   readonly #dedup: InboundDedup
   readonly #dispatcher: Dispatcher
   readonly #journal: DedupJournal | undefined
-  readonly #queries: PendingQueries
+  readonly #queries: QueryBook
   readonly #contact: OwnContact
   #state: State = 'new'
   #starting: Promise<void> | undefined
@@ -111,17 +108,22 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     }
     const l = this.#limits
     this.#contact = new OwnContact(identity, this.#clock, l.recordTtlMs, init.services ?? [], this.#log)
-    this.#peers = new PeerTable(ctx, newEpoch(random))
-    this.#sender = new Sender(ctx, this.#peers, () => this.#contact.message)
+    // One direction: receiver → (handlers, queries) → sender → router → peer table; the node only composes.
+    this.#peers = new PeerTable(ctx, newEpoch(random), peer => this.#queries.hasPending(peer))
+    this.#sender = new Sender(ctx, this.#peers, new Router(ctx, this.#peers), this.#contact)
+    this.#queries = new QueryBook(this.#sender, l, this.#clock, this.#stats, this, peerId => { reportDrop(ctx, 'unknown-reply', peerId) })
+    this.#handlers = new Handlers(this.#sender, l, this.#clock, this.#log, this.#shutdown.signal)
     this.#dedup = new InboundDedup({ maxStreams: l.maxDedupStreams, maxStreamsPerPeer: l.maxStreamsPerPeer, maxReorder: l.maxReorder, retentionMs: l.dedupRetentionMs })
     this.#dispatcher = new Dispatcher(l.maxConcurrentHandlers, l.maxQueuedHandlers)
     this.#journal = init.store !== undefined ? new DedupJournal(init.store, this.#dedup, this.#log.newScope('journal')) : undefined
-    this.#queries = new PendingQueries(l.maxLateQueries, l.lateReplyWindowMs)
-    this.#receiver = new Receiver(ctx, this.#peers, this.#sender, this.#dedup, this.#dispatcher, this.#journal, {
-      accepting: () => this.#state === 'running',
-      hasHandler: type => this.#handlers.has(type),
-      invoke: (peer, m, receivedAt) => this.#invoke(peer, m, receivedAt),
-      onReply: (peer, m) => { this.#onReply(peer, m) }
+    this.#receiver = new Receiver(ctx, {
+      peers: this.#peers,
+      acks: this.#sender,
+      handlers: this.#handlers,
+      replies: this.#queries,
+      dedup: this.#dedup,
+      dispatcher: this.#dispatcher,
+      journal: this.#journal
     })
     this.#sessions.addEventListener('session:new', ({ detail }) => {
       this.#stats.handshakes++
@@ -129,12 +131,12 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     })
     this.#sessions.addEventListener('session:clock-skew', ({ detail }) => {
       const peer = this.#peers.get(detail.peer.nodeId)
-      if (peer !== undefined) peer.clockSkew = { skewMs: detail.skewMs, at: this.#clock.monotonic() }
+      peer?.contact.noteClockSkew(detail.skewMs)
       this.safeDispatch('peer:clock-skew', { peerId: detail.peer.nodeId, skewMs: detail.skewMs })
     })
     this.#sessions.addEventListener('session:confirmed', ({ detail }) => {
       const peer = this.#peers.get(detail.peer.nodeId)
-      if (peer !== undefined) peer.clockSkew = undefined
+      peer?.contact.clearClockSkew()
     })
     this.#sessions.addEventListener('session:replaced', ({ detail }) => {
       this.#stats.reset(detail.reason)
@@ -177,6 +179,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
         throw failed.reason
       }
       this.#state = 'running'
+      this.#handlers.open()
       this.#tickTimer = setInterval(() => { this.#tick() }, this.#limits.tickIntervalMs)
       this.#tickTimer.unref?.()
       await this.#refreshRecord()
@@ -206,20 +209,15 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     if (this.#state === 'stopped') return
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
-    const deadline = this.#clock.monotonic() + this.#limits.stopTimeoutMs
-    for (const q of this.#queries.drain()) this.#failQuery(q, new EgtpError('ERR_CLOSED', 'node stopped'), false)
+    this.#handlers.close()
+    this.#queries.failAll(id => this.#peers.get(id), new EgtpError('ERR_CLOSED', 'node stopped'))
     this.#dispatcher.clear()
-    if (wasRunning) {
-      // Let running handlers answer and acknowledgements leave; own messages get their acknowledgements.
-      while (this.#clock.monotonic() < deadline && !this.#quiet()) {
-        for (const p of this.#peers.values()) if (p.acks.size > 0 || p.control.length > 0) this.#sender.schedule(p)
-        await new Promise(resolve => setTimeout(resolve, 5))
-      }
-    }
+    // Let running handlers answer and acknowledgements leave; own messages get their acknowledgements.
+    if (wasRunning) await this.#settleInFlight()
     this.#sender.failAll(e => this.#closeError(e))
     clearInterval(this.#tickTimer)
     this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'node stopped'))
-    for (const p of this.#peers.values()) if (p.ackTimer !== undefined) clearTimeout(p.ackTimer)
+    this.#sender.clearTimers()
     await this.#journal?.flush().catch(() => {})
     await this.#sessions.flush().catch((err: unknown) => { this.#log.error('flushing session state failed: %e', err) })
     this.#detach()
@@ -229,10 +227,19 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#log('stopped')
   }
 
-  #quiet (): boolean {
-    if (this.#dispatcher.running > 0 || this.#sender.unackedMessages > 0) return false
-    for (const p of this.#peers.values()) if (p.flushing || p.acks.size > 0 || p.control.length > 0 || p.queue.length > 0) return false
-    return true
+  /** Wait (at most `stopTimeoutMs`) for running handlers to finish and everything sent to be acknowledged. */
+  async #settleInFlight (): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const bound = new Promise<void>(resolve => { timer = setTimeout(resolve, this.#limits.stopTimeoutMs) })
+    const work = (async () => {
+      await this.#dispatcher.idle()
+      await this.#sender.drained()
+    })()
+    try {
+      await Promise.race([work, bound])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   #closeError (e: OutEntry): EgtpError {
@@ -253,15 +260,12 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    * @throws {TypeError} when `type` already has a handler
    */
   handle (type: string, handler: Handler): void {
-    checkType(type)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (this.#handlers.has(type)) throw new TypeError(`type ${type} already has a handler`)
-    this.#handlers.set(type, handler)
+    this.#handlers.add(type, handler)
   }
 
   /** Remove the handler of `type`; later messages of that type are answered ERR_NO_HANDLER. */
   unhandle (type: string): void {
-    this.#handlers.delete(type)
+    this.#handlers.remove(type)
   }
 
   /**
@@ -286,63 +290,10 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       const peer = this.#target(peerId, type)
       const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.defaultTimeoutMs)
       const softMs = options.softTimeoutMs !== undefined ? checkTimeout('softTimeoutMs', options.softTimeoutMs) : undefined
-      if (this.#queries.size >= this.#limits.maxPendingQueries) throw new EgtpError('ERR_TOO_MANY_PENDING', `${this.#queries.size} queries pending`)
-      return new Promise<T>((resolve, reject) => { this.#startQuery(peer, type, payload, timeoutMs, softMs, options.signal, resolve as (v: unknown) => void, reject) })
+      this.#queries.checkRoom()
+      return new Promise<T>((resolve, reject) => { this.#queries.start(peer, type, payload, timeoutMs, softMs, options.signal, resolve as (v: unknown) => void, reject) })
     } catch (err) {
       return Promise.reject(err)
-    }
-  }
-
-  #startQuery (peer: Peer, type: string, payload: unknown, timeoutMs: number, softMs: number | undefined, signal: AbortSignal | undefined,
-    resolve: (v: unknown) => void, reject: (e: Error) => void): void {
-    let q: PendingQuery | undefined = undefined // set below; the failure callback may run before `pending` exists
-    const entry = this.#sender.submit(peer, 'q', type, payload, timeoutMs, r => {
-      // The query message itself failed (unreachable, uncertain): the query fails with it.
-      if (!r.ok && q !== undefined && this.#queries.take(peer.id, q.key) !== undefined) this.#failQuery(q, r.error, false)
-    })
-    const key = entry.counter
-    let hard: ReturnType<typeof setTimeout> | undefined = undefined
-    let soft: ReturnType<typeof setTimeout> | undefined
-    let onAbort: (() => void) | undefined
-    const pending: PendingQuery = {
-      peerId: peer.id,
-      key,
-      id: entry.id,
-      type,
-      startedAt: entry.createdAt,
-      deadline: entry.deadline,
-      resolve,
-      reject,
-      cleanup: () => {
-        clearTimeout(hard)
-        clearTimeout(soft)
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-      }
-    }
-    q = pending
-    this.#queries.add(pending)
-    peer.pendingQueries++
-    hard = setTimeout(() => {
-      if (this.#queries.take(peer.id, key) === undefined) return
-      this.#queries.remember(pending, this.#clock.monotonic())
-      const held = peer.out.get(key)
-      const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
-      this.#failQuery(pending, clockSkewError(peer, `no reply from ${peer.id} to ${type} within ${timeoutMs} ms`) ??
-        new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
-    }, timeoutMs)
-    if (softMs !== undefined && softMs < timeoutMs) {
-      soft = setTimeout(() => {
-        this.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
-      }, softMs)
-    }
-    if (signal !== undefined) {
-      onAbort = () => {
-        if (this.#queries.take(peer.id, key) === undefined) return
-        this.#sender.forget(peer, key)
-        peer.pendingQueries--
-        reject(signal.reason as Error)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
     }
   }
 
@@ -389,30 +340,12 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   /** Counters and histograms (bounded tables). */
   stats (): NodeStats {
     const s = this.#stats
-    let known = 0
-    for (const _ of this.#peers.values()) known++
-    return {
-      messagesSent: s.messagesSent,
-      messagesReceived: s.messagesReceived,
-      retransmissions: s.retransmissions,
-      duplicates: s.duplicates,
-      framesSent: s.framesSent,
-      framesReceived: s.framesReceived,
-      bytesSent: s.bytesSent,
-      bytesReceived: s.bytesReceived,
-      handshakes: s.handshakes,
-      resets: { ...s.resets },
-      dropped: { ...s.dropped },
-      protocolViolations: s.protocolViolations,
-      failed: { ...s.failed },
+    return s.snapshot({
       queries: { pending: this.#queries.size, succeeded: s.queriesSucceeded, failed: s.queriesFailed, late: s.queriesLate },
       handlers: { running: this.#dispatcher.running, queued: this.#dispatcher.queued },
       unacked: { messages: this.#sender.unackedMessages, bytes: this.#sender.unackedBytes },
-      peers: { known, dedupStreams: this.#dedup.size },
-      rtt: s.rtt.snapshot(),
-      perPeer: s.peers.snapshot(),
-      perType: s.types.snapshot()
-    }
+      peers: { known: this.#peers.size, dedupStreams: this.#dedup.size }
+    })
   }
 
   #target (peerId: string, type: string): Peer {
@@ -423,95 +356,6 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     const id = parseNodeId(peerId)
     if (id === this.nodeId) throw new EgtpError('ERR_SELF', 'a node cannot send to itself')
     return this.#peers.getOrCreate(id)
-  }
-
-  #failQuery (q: PendingQuery, error: EgtpError, timedOut: boolean): void {
-    const peer = this.#peers.get(q.peerId)
-    if (peer !== undefined) {
-      peer.pendingQueries--
-      if (timedOut || error.code === 'ERR_CLOSED') this.#sender.forget(peer, q.key)
-    }
-    this.#stats.queriesFailed++
-    this.#stats.failure(q.peerId, q.type, error.code)
-    if (timedOut || error.code === 'ERR_CLOSED') this.safeDispatch('message:failed', { peerId: q.peerId, type: q.type, messageId: toHex(q.id), error })
-    q.reject(error)
-  }
-
-  #onReply (peer: Peer, m: ReplyMsg): void {
-    const key = peer.out.keyOf(m.m)
-    const now = this.#clock.monotonic()
-    if (typeof key !== 'number') { // not an answer to anything of ours
-      this.#sender.ack(peer, m.m)
-      this.#receiver.drop('unknown-reply', peer.id)
-      return
-    }
-    const q = this.#queries.take(peer.id, key)
-    if (q !== undefined) {
-      this.#sender.forget(peer, key) // the reply implies the query arrived
-      this.#sender.ack(peer, m.m)
-      this.#stats.roundTrip(peer.id, q.type, now - q.startedAt)
-      if (m.e !== undefined) {
-        this.#failQuery(q, errorFromReply(peer.id, q.type, m.e), false)
-      } else {
-        peer.pendingQueries--
-        this.#stats.queriesSucceeded++
-        q.resolve(m.p ?? null)
-      }
-      return
-    }
-    const own = peer.out.own.get(key)
-    if (own !== undefined && own.kind === 'o') { // a one-way message's refusal (no handler)
-      this.#sender.settle(peer, key, m.e !== undefined ? { ok: false, error: errorFromReply(peer.id, own.type, m.e) } : { ok: true })
-      return
-    }
-    this.#sender.ack(peer, m.m)
-    const late = this.#queries.takeLate(peer.id, key, now)
-    if (late !== undefined) {
-      this.#stats.queriesLate++
-      const detail: NodeEvents['query:late'] = { peerId: peer.id, type: late.type, messageId: toHex(late.id), lateByMs: now - late.timedOutAt }
-      if (m.e !== undefined) detail.error = errorFromReply(peer.id, late.type, m.e)
-      else detail.reply = m.p ?? null
-      this.safeDispatch('query:late', detail)
-      return
-    }
-    this.#receiver.drop('unknown-reply', peer.id)
-  }
-
-  #invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number): Promise<unknown> | undefined {
-    const handler = this.#handlers.get(m.y)
-    const isQuery = m.t === 'q'
-    // Only a query's context uses the time left (its signal): a one-way message skips the clock read.
-    const horizonMs = isQuery ? (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt) : (m.d ?? this.#limits.defaultTimeoutMs)
-    const ctx = isQuery
-      ? new MessageContext(peer.id, m.y, m.m, this.#answerer, new InvokedQuery(peer, m.m, m.y, horizonMs), this.#shutdown.signal, horizonMs)
-      : new MessageContext(peer.id, m.y, m.m, undefined, undefined, this.#shutdown.signal, horizonMs)
-    if (handler === undefined) { // unregistered after the message was accepted
-      if (isQuery) ctx.fail(new EgtpError('ERR_NO_HANDLER', `no handler for ${m.y}`))
-      return undefined
-    }
-    let result: unknown
-    try {
-      result = handler(m.p, ctx)
-    } catch (err) {
-      this.#handlerFailed(ctx, err)
-      return undefined
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      return Promise.resolve(result).then(v => { ctx.completed(v) }, (err: unknown) => { this.#handlerFailed(ctx, err) })
-    }
-    ctx.completed(result)
-    return undefined
-  }
-
-  #handlerFailed (ctx: MessageContext, err: unknown): void {
-    if (!ctx.failed(err)) this.#log.error('%s handler failed for a message from %s: %e', ctx.type, ctx.peerId, err)
-  }
-
-  readonly #answerer: Answerer = {
-    answer: (query, body) => {
-      const q = query as InvokedQuery
-      this.#sender.reply(q.peer, q.id, q.type, body, Math.max(1, Math.min(q.horizonMs, this.#limits.dedupRetentionMs)))
-    }
   }
 
   #tick (): void {
@@ -533,7 +377,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
         this.#log.trace('session frame to %s not sent: %e', key.nodeId, err)
         continue
       }
-      peer.publicKey ??= key.publicKey
+      peer.contact.learnKey(key.publicKey)
       this.#sender.sendRaw(peer, frame)
     }
     this.#sender.tick(now)
@@ -565,24 +409,4 @@ function capture (resolve: () => void, reject: (error: EgtpError) => void): void
 function settleByEntry (this: OutEntry, r: Settlement): void {
   if (r.ok) this.resolve!()
   else this.reject!(r.error)
-}
-
-/** A query being handled: what its reply needs. */
-class InvokedQuery {
-  readonly peer: Peer
-  readonly id: Uint8Array
-  readonly type: string
-  readonly horizonMs: number
-  constructor (peer: Peer, id: Uint8Array, type: string, horizonMs: number) {
-    this.peer = peer
-    this.id = id
-    this.type = type
-    this.horizonMs = horizonMs
-  }
-}
-
-function checkType (type: string): void {
-  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_CHARS) {
-    throw new TypeError(`message type must be a string of 1..${MAX_TYPE_CHARS} characters`)
-  }
 }

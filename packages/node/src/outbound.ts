@@ -161,13 +161,16 @@ export class PeerOutbound {
     return first.done === true ? makeMessageId(this.epoch, this.#nextCounter) : first.value.id
   }
 
-  /** Entries due for a re-send (not queued, retry time reached) and entries past their deadline. */
+  /**
+   * Entries due for a re-send (not queued, retry time reached) and entries past their deadline. A query has
+   * no deadline here: its one timeout is the pending query's (the caller forgets the entry when it fires).
+   */
   due (now: number): { retry: OutEntry[], expired: OutEntry[] } {
     const retry: OutEntry[] = []
     const expired: OutEntry[] = []
     for (const map of [this.own, this.replies]) {
       for (const e of map.values()) {
-        if (e.deadline <= now) expired.push(e)
+        if (e.deadline <= now && e.kind !== 'q') expired.push(e)
         else if (!e.queued && e.nextRetryAt <= now) retry.push(e)
       }
     }

@@ -1,75 +1,130 @@
 import { contactRecordFromWire, verifyContactRecord } from '@egtp/identity'
 import type { ContactRecordWire } from '@egtp/identity'
-import { EgtpError, isAbortError, isEgtpError } from '@egtp/interface'
-import type { ContactRecord, Endpoint, OutboundFrame, ReturnPath } from '@egtp/interface'
+import { DIRECT_ENDPOINT_COST, EgtpError, isAbortError } from '@egtp/interface'
+import type { Commstrat, ContactRecord, Endpoint, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
-import { Fifo } from './fifo.ts'
 import { PeerOutbound } from './outbound.ts'
-import type { OutEntry } from './outbound.ts'
+import { PeerTx } from './peer-tx.ts'
 
-/** Everything the node knows about one peer. */
+/** An endpoint of a peer's record with the commstrat that claims it. */
+export interface Route {
+  readonly endpoint: Endpoint
+  readonly strat: Commstrat
+}
+
+/**
+ * How to reach one peer: its key, newest verified record (with its routes ranked by commstrat cost), the
+ * path its last authenticated frame came by, its lookup state and clock-window refusal. Written only through
+ * its own methods, by the peer table (records, lookups), the receiver (paths) and the router (dead paths).
+ */
+export class PeerContact {
+  #publicKey: Uint8Array | undefined
+  #record: ContactRecord | undefined
+  #routes: readonly Route[] = []
+  /** Monotonic ms when the record was learned or last confirmed by a lookup. */
+  #checkedAt = -Infinity
+  #returnPath: ReturnPath | undefined
+  #connected = false
+  #clockSkew: { skewMs: number } | undefined
+  #lastLookupAt = -Infinity
+  #lookup: Promise<boolean> | undefined
+
+  get publicKey (): Uint8Array | undefined { return this.#publicKey }
+  /** The newest verified contact record. */
+  get record (): ContactRecord | undefined { return this.#record }
+  /** The record's endpoints some commstrat can send to, cheapest first (stable among equals). */
+  get routes (): readonly Route[] { return this.#routes }
+  /** The path the last authenticated frame came on (preferred while usable: an open connection first). */
+  get returnPath (): ReturnPath | undefined { return this.#returnPath }
+  /** The last signed clock-window refusal from this peer, until a session with it is confirmed. */
+  get clockSkew (): { skewMs: number } | undefined { return this.#clockSkew }
+  get lookingUp (): boolean { return this.#lookup !== undefined }
+
+  learnKey (publicKey: Uint8Array): void {
+    this.#publicKey ??= publicKey
+  }
+
+  /** An authenticated frame came on `path`: it is the way back. True the first time (a `peer:connect`). */
+  heardOn (path: ReturnPath): boolean {
+    this.#returnPath = path
+    if (this.#connected) return false
+    this.#connected = true
+    return true
+  }
+
+  /** `path` failed or closed: forget it (unless a newer one replaced it meanwhile). */
+  dropPath (path: ReturnPath): void {
+    if (this.#returnPath === path) this.#returnPath = undefined
+  }
+
+  noteClockSkew (skewMs: number): void { this.#clockSkew = { skewMs } }
+  clearClockSkew (): void { this.#clockSkew = undefined }
+
+  /** Whether the record is unexpired at `now` (unix ms). */
+  hasRecord (now: number): boolean {
+    return this.#record !== undefined && this.#record.expiresAt > now
+  }
+
+  /** Monotonic ms since the record was learned or a lookup last ran. */
+  recordAgeMs (monotonicNow: number): number {
+    return monotonicNow - Math.max(this.#checkedAt, this.#lastLookupAt)
+  }
+
+  /** @internal The peer table's: keep a verified record and rank its routes. */
+  adopt (record: ContactRecord, commstrats: readonly Commstrat[], monotonicNow: number): void {
+    this.#record = record
+    this.#publicKey ??= record.publicKey
+    this.#checkedAt = monotonicNow
+    const routes: Array<Route & { cost: number }> = []
+    for (const endpoint of record.endpoints) {
+      const strat = commstrats.find(c => c.canSend(endpoint))
+      if (strat !== undefined) routes.push({ endpoint, strat, cost: strat.cost ?? DIRECT_ENDPOINT_COST })
+    }
+    this.#routes = routes.sort((a, b) => a.cost - b.cost)
+  }
+
+  /** @internal The peer table's: run `lookup` unless one runs or ran within `minIntervalMs` (then undefined). */
+  startLookup (monotonicNow: number, minIntervalMs: number, lookup: () => Promise<boolean>): Promise<boolean> | undefined {
+    if (this.#lookup !== undefined) return this.#lookup
+    if (monotonicNow - this.#lastLookupAt < minIntervalMs) return undefined
+    this.#lastLookupAt = monotonicNow
+    this.#lookup = lookup().finally(() => { this.#lookup = undefined })
+    return this.#lookup
+  }
+
+  canStartLookup (monotonicNow: number, minIntervalMs: number): boolean {
+    return this.#lookup === undefined && monotonicNow - this.#lastLookupAt >= minIntervalMs
+  }
+}
+
+/** Everything the node knows about one peer; each part has one writer (see each class). */
 export class Peer {
   readonly id: string
-  publicKey: Uint8Array | undefined
-  /** The newest verified contact record. */
-  record: ContactRecord | undefined
-  /** The path the last authenticated frame came on (preferred while usable: an open connection first). */
-  returnPath: ReturnPath | undefined
+  readonly contact = new PeerContact()
+  /** Unacknowledged messages (the sender's). */
   readonly out: PeerOutbound
-  /** Reliable messages waiting to be sealed and sent, in order. */
-  readonly queue = new Fifo<OutEntry>()
-  /**
-   * To acknowledge in the next batch: counters of the peer's stream `ackEpoch` (compact), and other IDs in
-   * full; IDs to report uncertain; unreliable messages (error replies).
-   */
-  ackEpoch: Uint8Array | undefined
-  ackCounters: number[] = []
-  readonly acks = new Map<string, Uint8Array>()
-  readonly uncertain = new Map<string, Uint8Array>()
-  readonly control: Uint8Array[] = []
-  ackTimer: ReturnType<typeof setTimeout> | undefined
-  /** Plaintext bytes received from the peer since our last acknowledgement went out. */
-  rxBytesSinceAck = 0
-  flushing = false
-  flushAgain = false
-  flushScheduled = false
-  /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
-  transmitting = 0
-  /** Wakes a flush waiting for a transmit to settle. */
-  transmitSettled: (() => void) | undefined
-  /** Sequence number of our own record last piggybacked to this peer. */
-  ciSentSeq = 0
-  lastLookupAt = -Infinity
-  lookupPromise: Promise<boolean> | undefined
-  connected = false
-  pendingQueries = 0
-  /** The last signed clock-window refusal from this peer, until a session with it is confirmed. */
-  clockSkew: { skewMs: number, at: number } | undefined = undefined
-  /** Most bytes per batch to this peer (shrinks when a transport refuses a frame as too large). */
-  batchBytes: number
+  /** What waits to be packed into batches, and the flush state (the sender's). */
+  readonly tx: PeerTx
 
   constructor (id: string, epoch: Uint8Array, batchBytes: number) {
     this.id = id
     this.out = new PeerOutbound(epoch)
-    this.batchBytes = batchBytes
-  }
-
-  /** Nothing pending: the peer may be evicted from the table. */
-  idle (): boolean {
-    return this.out.size === 0 && this.queue.length === 0 && this.acks.size === 0 && this.ackCounters.length === 0 && this.uncertain.size === 0 &&
-      this.control.length === 0 && !this.flushing && this.transmitting === 0 && this.pendingQueries === 0 && this.lookupPromise === undefined
+    this.tx = new PeerTx(batchBytes)
   }
 }
 
-/** The bounded peer table. */
+/** The bounded peer table; it owns records and lookups. */
 export class PeerTable {
   readonly #ctx: NodeContext
   readonly #epoch: Uint8Array
   readonly #peers = new Map<string, Peer>()
+  readonly #inUse: (peer: Peer) => boolean
 
-  constructor (ctx: NodeContext, epoch: Uint8Array) {
+  /** `inUse` says whether something outside the table still needs the peer (a pending query). */
+  constructor (ctx: NodeContext, epoch: Uint8Array, inUse: (peer: Peer) => boolean) {
     this.#ctx = ctx
     this.#epoch = epoch
+    this.#inUse = inUse
   }
 
   get size (): number {
@@ -86,7 +141,7 @@ export class PeerTable {
     if (p !== undefined) return p
     if (this.#peers.size >= this.#ctx.limits.maxPeers) {
       for (const [k, v] of this.#peers) {
-        if (v.idle()) {
+        if (this.#idle(v)) {
           this.#peers.delete(k)
           break
         }
@@ -102,137 +157,64 @@ export class PeerTable {
     return this.#peers.values()
   }
 
+  /** Nothing pending: the peer may be evicted. */
+  #idle (p: Peer): boolean {
+    return p.out.size === 0 && p.tx.idle() && !p.contact.lookingUp && !this.#inUse(p)
+  }
+
   /**
    * Verify `record` (signature, ID = hash of key, expiry, and that it is `peer`'s) and keep it if newer.
    * @returns whether it replaced what was known
    * @throws {EgtpError} ERR_SIGNATURE | ERR_KEY_MISMATCH | ERR_STALE_RECORD | ERR_FIELD
    */
   offerRecord (peer: Peer, record: ContactRecord): boolean {
-    const verified = verifyContactRecord(record, { now: this.#ctx.clock.now() })
-    if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
-    if (peer.record !== undefined && peer.record.seq >= verified.seq && peer.record.expiresAt > this.#ctx.clock.now()) return false
-    peer.record = verified
-    peer.publicKey ??= verified.publicKey
-    this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
-    return true
+    return this.#offer(peer, record, false)
   }
 
   /** A piggybacked record (`ci`), from its wire form. */
   offerWireRecord (peer: Peer, wire: ContactRecordWire): boolean {
     return this.offerRecord(peer, contactRecordFromWire(wire))
   }
-}
 
-/** Whether a lookup of `peer` would run now (none in flight, none within `minLookupIntervalMs`). */
-export function canLookUp (ctx: NodeContext, peer: Peer): boolean {
-  return ctx.lookup !== undefined && peer.lookupPromise === undefined &&
-    ctx.clock.monotonic() - peer.lastLookupAt >= ctx.limits.minLookupIntervalMs
-}
-
-/**
- * Look the peer up (coalesced with one in flight; at most once per `minLookupIntervalMs`). Resolves true
- * when a usable record is known afterwards. Never throws: failures are logged.
- */
-export async function lookupPeer (ctx: NodeContext, peers: PeerTable, peer: Peer): Promise<boolean> {
-  const lookup = ctx.lookup
-  if (lookup === undefined) return hasRecord(ctx, peer)
-  if (peer.lookupPromise !== undefined) return await peer.lookupPromise
-  const now = ctx.clock.monotonic()
-  if (now - peer.lastLookupAt < ctx.limits.minLookupIntervalMs) return hasRecord(ctx, peer)
-  peer.lastLookupAt = now
-  peer.lookupPromise = (async () => {
-    try {
-      const signal = AbortSignal.any([ctx.shutdown, AbortSignal.timeout(ctx.limits.lookupTimeoutMs)])
-      const record = await lookup.lookup(peer.id, { signal })
-      if (record !== undefined) peers.offerRecord(peer, record)
-    } catch (err) {
-      if (!isAbortError(err) || !ctx.shutdown.aborted) ctx.log.error('lookup of %s failed: %e', peer.id, err)
-    } finally {
-      peer.lookupPromise = undefined
-    }
-    return hasRecord(ctx, peer)
-  })()
-  return await peer.lookupPromise
-}
-
-function hasRecord (ctx: NodeContext, peer: Peer): boolean {
-  return peer.record !== undefined && peer.record.expiresAt > ctx.clock.now()
-}
-
-/** Whether the peer's current record names a relay one of the node's commstrats can send through. */
-export function hasRelayRoute (ctx: NodeContext, peer: Peer): boolean {
-  const record = peer.record
-  if (record === undefined || record.expiresAt <= ctx.clock.now()) return false
-  return record.endpoints.some(e => e.kind === 'relay' && ctx.commstrats.some(c => c.canSend(e)))
-}
-
-/** Endpoints in preference order: direct ones first, then relays. */
-function endpointsOf (record: ContactRecord): Endpoint[] {
-  return [...record.endpoints.filter(e => e.kind !== 'relay'), ...record.endpoints.filter(e => e.kind === 'relay')]
-}
-
-/** The endpoint cannot reach the peer (a relay it is not registered with counts): try the next, then look it up again. */
-const isRouteFailure = (err: unknown): boolean =>
-  isEgtpError(err, 'ERR_UNREACHABLE') || isEgtpError(err, 'ERR_CLOSED') || isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')
-/** The endpoint works but refuses for now (a full or rate-limiting relay): another endpoint may take it. */
-const isRefusal = (err: unknown): boolean =>
-  isEgtpError(err, 'ERR_RELAY_FULL') || isEgtpError(err, 'ERR_RATE_LIMITED') || isEgtpError(err, 'ERR_RELAY_REFUSED')
-
-/**
- * Try the record's endpoints in order. Returns false when every one is a dead route; throws the last
- * refusal when some refused and none took the frame (the sender retries it later), or any other error.
- */
-async function tryEndpoints (ctx: NodeContext, peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<boolean> {
-  const record = peer.record
-  if (record === undefined || record.expiresAt <= ctx.clock.now()) return false
-  let refusal: unknown
-  for (const endpoint of endpointsOf(record)) {
-    const strat = ctx.commstrats.find(c => c.canSend(endpoint))
-    if (strat === undefined) continue
-    try {
-      await strat.send(peer.id, endpoint, frame, { expectReply, signal: ctx.shutdown })
-      return true
-    } catch (err) {
-      if (ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
-      if (isRefusal(err)) refusal = err
-      else if (!isRouteFailure(err)) throw err
-      ctx.log.trace('%s via %s: %e', peer.id, endpoint.kind, err)
-    }
+  #offer (peer: Peer, record: ContactRecord, sameSeq: boolean): boolean {
+    const { clock } = this.#ctx
+    const verified = verifyContactRecord(record, { now: clock.now() })
+    if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
+    const known = peer.contact.record
+    if (known !== undefined && known.expiresAt > clock.now() && (known.seq > verified.seq || (known.seq === verified.seq && !sameSeq))) return false
+    peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
+    this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
+    return true
   }
-  if (refusal !== undefined) throw refusal
-  return false
-}
 
-/**
- * Send a sealed frame to `peer`: on the path its last authenticated frame came by while usable, else the
- * newest record's direct endpoints, then its relays. When nothing can carry it (fast fail), forget the
- * address, look the peer up again and try once more (EGTP v1's rule); then fail.
- * @throws {EgtpError} ERR_UNREACHABLE; other transport errors (ERR_BACKPRESSURE, ERR_FRAME_TOO_LARGE, …) pass through
- */
-export async function transmit (ctx: NodeContext, peers: PeerTable, peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
-  const path = peer.returnPath
-  if (path !== undefined && path.usable()) {
-    try {
-      await path.reply(frame, { signal: ctx.shutdown })
-      return
-    } catch (err) {
-      if (ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
-      if (!isRouteFailure(err)) throw err
-      if (peer.returnPath === path) peer.returnPath = undefined
-    }
-  } else if (path !== undefined) {
-    peer.returnPath = undefined
+  /** Whether {@link lookUp} would run a lookup now. */
+  canLookUp (peer: Peer): boolean {
+    return this.#ctx.lookup !== undefined && peer.contact.canStartLookup(this.#ctx.clock.monotonic(), this.#ctx.limits.minLookupIntervalMs)
   }
-  if (peer.record === undefined) await lookupPeer(ctx, peers, peer)
-  if (await tryEndpoints(ctx, peer, frame, expectReply)) return
-  if (canLookUp(ctx, peer)) {
-    // Fast fail: forget the address, look it up again, resend once. The directory may hand back the same
-    // record (the peer is down); if it knows nothing, the old record stays for later attempts.
-    const known = peer.record
-    peer.record = undefined
-    const found = await lookupPeer(ctx, peers, peer)
-    if (!found && known !== undefined && known.expiresAt > ctx.clock.now()) peer.record = known
-    if (found && await tryEndpoints(ctx, peer, frame, expectReply)) return
+
+  /**
+   * Look the peer up (coalesced with one in flight; at most once per `minLookupIntervalMs`). Resolves true
+   * when the lookup found a verified record (kept unless an older one than known), or, when no lookup ran,
+   * whether a usable record is known. Never throws: failures are logged.
+   */
+  async lookUp (peer: Peer): Promise<boolean> {
+    const ctx = this.#ctx
+    const lookup = ctx.lookup
+    const running = lookup === undefined
+      ? undefined
+      : peer.contact.startLookup(ctx.clock.monotonic(), ctx.limits.minLookupIntervalMs, async () => {
+        try {
+          const signal = AbortSignal.any([ctx.shutdown, AbortSignal.timeout(ctx.limits.lookupTimeoutMs)])
+          const record = await lookup.lookup(peer.id, { signal })
+          if (record === undefined) return false
+          this.#offer(peer, record, true)
+          return true
+        } catch (err) {
+          if (!isAbortError(err) || !ctx.shutdown.aborted) ctx.log.error('lookup of %s failed: %e', peer.id, err)
+          return false
+        }
+      })
+    if (running === undefined) return peer.contact.hasRecord(ctx.clock.now())
+    return await running
   }
-  throw new EgtpError('ERR_UNREACHABLE', `no way to reach ${peer.id}`)
 }

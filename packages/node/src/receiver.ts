@@ -4,30 +4,50 @@ import { refusalReplies } from '@egtp/session'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
+import { reportDrop } from './drops.ts'
 import { bytesKey, counterOf, EPOCH_BYTES, isEpoch } from './ids.ts'
 import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import type { Sender } from './sender.ts'
 import type { DropReason } from './types.ts'
 import { decodeBatch, encodeMessage } from './wire.ts'
 import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
 
-/** What the receiver hands to the node: a message ready for its handler, and replies for pending queries. */
-export interface ReceiverHooks {
+/** The sender's side the receiver needs: acknowledgements in and out, error replies. */
+export interface AckSink {
+  onAck: (peer: Peer, ids: readonly Uint8Array[] | undefined, epoch?: Uint8Array, counters?: readonly number[]) => void
+  onUncertain: (peer: Peer, ids: readonly Uint8Array[]) => void
+  ack: (peer: Peer, id: Uint8Array) => void
+  ackCounter: (peer: Peer, epoch: Uint8Array, counter: number) => void
+  notifyUncertain: (peer: Peer, id: Uint8Array) => void
+  control: (peer: Peer, bytes: Uint8Array) => void
+  received: (peer: Peer, bytes: number) => void
+}
+
+/** Where delivered messages go (the node's handlers). */
+export interface MessageSink {
   /** True while new messages may be delivered (false once stopping). */
-  accepting: () => boolean
-  hasHandler: (type: string) => boolean
+  readonly accepting: boolean
+  has: (type: string) => boolean
   /** Invoke the handler (the message is recorded as delivered and acknowledged before this is called). */
   invoke: (peer: Peer, message: QueryMsg | OnewayMsg, receivedAt: number) => Promise<unknown> | undefined
+}
+
+/** Where replies go (the pending queries). */
+export interface ReplySink {
   /** A reply (or an error report for a one-way message) from `peer`. */
   onReply: (peer: Peer, message: ReplyMsg) => void
 }
 
-/**
- * Acknowledge at once (after the current I/O callbacks) rather than after `ackDelayMs` once this much
- * plaintext arrived since the last acknowledgement: a bulk sender's window is then not held up by the timer.
- */
-const ACK_PROMPT_BYTES = 64 * 1024
+/** What the receiver passes frames on to. */
+export interface ReceiverParts {
+  readonly peers: PeerTable
+  readonly acks: AckSink
+  readonly handlers: MessageSink
+  readonly replies: ReplySink
+  readonly dedup: InboundDedup
+  readonly dispatcher: Dispatcher
+  readonly journal: DedupJournal | undefined
+}
 
 /** Codes of a frame that is not a session frame at all: its path is closed at once (`ReturnPath.reject`). */
 const GARBAGE = new Set(['ERR_MALFORMED', 'ERR_UNKNOWN_TYPE', 'ERR_FIELD', 'ERR_VERSION', 'ERR_FRAME_TOO_LARGE'])
@@ -45,30 +65,26 @@ const SESSION_DROP: Record<string, DropReason> = {
 export class Receiver {
   readonly #ctx: NodeContext
   readonly #peers: PeerTable
-  readonly #sender: Sender
+  readonly #sender: AckSink
+  readonly #handlers: MessageSink
+  readonly #replies: ReplySink
   readonly #dedup: InboundDedup
   readonly #dispatcher: Dispatcher
   readonly #journal: DedupJournal | undefined
-  readonly #hooks: ReceiverHooks
 
-  constructor (ctx: NodeContext, peers: PeerTable, sender: Sender, dedup: InboundDedup, dispatcher: Dispatcher, journal: DedupJournal | undefined, hooks: ReceiverHooks) {
+  constructor (ctx: NodeContext, parts: ReceiverParts) {
     this.#ctx = ctx
-    this.#peers = peers
-    this.#sender = sender
-    this.#dedup = dedup
-    this.#dispatcher = dispatcher
-    this.#journal = journal
-    this.#hooks = hooks
+    this.#peers = parts.peers
+    this.#sender = parts.acks
+    this.#handlers = parts.handlers
+    this.#replies = parts.replies
+    this.#dedup = parts.dedup
+    this.#dispatcher = parts.dispatcher
+    this.#journal = parts.journal
   }
 
   drop (reason: DropReason, peerId?: string, type?: string, error?: Error): void {
-    this.#ctx.stats.drop(reason)
-    if (this.#ctx.events.listenerCount('message:dropped') === 0) return
-    const detail: { reason: DropReason, peerId?: string, type?: string, error?: Error } = { reason }
-    if (peerId !== undefined) detail.peerId = peerId
-    if (type !== undefined) detail.type = type
-    if (error !== undefined) detail.error = error
-    this.#ctx.events.safeDispatch('message:dropped', detail)
+    reportDrop(this.#ctx, reason, peerId, type, error)
   }
 
   #reply (path: InboundFrame['path'], reply: Uint8Array): void {
@@ -111,12 +127,8 @@ export class Receiver {
       this.drop('busy', res.peer.nodeId, undefined, err as Error)
       return
     }
-    peer.publicKey ??= res.peer.publicKey
-    peer.returnPath = path
-    if (!peer.connected) {
-      peer.connected = true
-      this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
-    }
+    peer.contact.learnKey(res.peer.publicKey)
+    if (peer.contact.heardOn(path)) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
     const plaintext = res.plaintext
     if (plaintext === undefined) return
     if (res.durable !== undefined) {
@@ -159,7 +171,7 @@ export class Receiver {
       switch (m.t) {
         case 'k': this.#sender.onAck(peer, m.m, m.e, m.c); break
         case 'u': this.#sender.onUncertain(peer, m.m); break
-        case 'a': this.#hooks.onReply(peer, m); break
+        case 'a': this.#replies.onReply(peer, m); break
         case 'ci':
           try {
             this.#peers.offerWireRecord(peer, m.r)
@@ -178,8 +190,7 @@ export class Receiver {
         }
       }
     }
-    peer.rxBytesSinceAck += plaintext.byteLength
-    if (peer.rxBytesSinceAck >= ACK_PROMPT_BYTES) this.#sender.ackSoon(peer)
+    this.#sender.received(peer, plaintext.byteLength)
   }
 
   #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg, receivedAt: number): void {
@@ -201,11 +212,11 @@ export class Receiver {
         this.drop('reorder-full', peer.id, m.y)
         return
     }
-    if (!this.#hooks.accepting()) {
+    if (!this.#handlers.accepting) {
       this.drop('closing', peer.id, m.y)
       return
     }
-    if (!this.#hooks.hasHandler(m.y)) {
+    if (!this.#handlers.has(m.y)) {
       // Not recorded: every re-send gets the same answer, and a handler registered meanwhile gets it.
       this.#sender.control(peer, noHandlerReply(m.m, m.y))
       this.drop('no-handler', peer.id, m.y)
@@ -234,7 +245,7 @@ export class Receiver {
     this.#dedup.delivered(stream, counter)
     this.#ctx.stats.received(peer.id, message.y, 0)
     this.#sender.ackCounter(peer, stream.epoch, counter)
-    return this.#hooks.invoke(peer, message, receivedAt)
+    return this.#handlers.invoke(peer, message, receivedAt)
   }
 
   /** @internal Called by a {@link Delivery} once it may hand the message over. */

@@ -5,34 +5,28 @@ import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { clockSkewError } from './errors.ts'
 import { OwnEntry, retryDelay } from './outbound.ts'
-import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
-import { hasRelayRoute, lookupPeer, transmit } from './peers.ts'
+import type { OutEntry, OutKey, Settlement } from './outbound.ts'
+import type { Batch, OwnContactMessage } from './peer-tx.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
+import type { Router } from './router.ts'
+import { encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
 import type { MessageBytes, NodeMessage } from './wire.ts'
 
-/** The node's own contact record as a ready `ci` message. */
-export interface OwnContactMessage {
-  seq: number
-  bytes: Uint8Array
+/** Where the sender finds the node's own record to piggyback. */
+export interface OwnContactSource {
+  readonly message: OwnContactMessage | undefined
 }
 
-interface Batch {
-  /** The batch's plaintext in pieces (large messages by reference). */
-  parts: Uint8Array[]
-  entries: OutEntry[]
-  ciSeq: number
-  expectReply: boolean
-}
-
-const MAX_CONTROL_PER_BATCH = 256
+/**
+ * Acknowledge at once (after the current I/O callbacks) rather than after `ackDelayMs` once this much
+ * plaintext arrived since the last acknowledgement: a bulk sender's window is then not held up by the timer.
+ */
+const ACK_PROMPT_BYTES = 64 * 1024
 /**
  * Batches to one peer handed to commstrats and not yet settled before the next one waits. A relay settles a
  * send only once the relay has accepted it: waiting for each would allow one batch per round trip to the relay.
  */
 const MAX_TRANSMITS_IN_FLIGHT = 8
-/** Counters per compact acknowledgement (codec's MAX_ACK_COUNTERS). */
-const MAX_ACK_COUNTERS = 8192
 
 /**
  * The outbound half of a node: holds every reliable message until acknowledged (bounded per peer and in
@@ -43,14 +37,17 @@ const MAX_ACK_COUNTERS = 8192
 export class Sender {
   readonly #ctx: NodeContext
   readonly #peers: PeerTable
-  readonly #contact: () => OwnContactMessage | undefined
+  readonly #router: Router
+  readonly #contact: OwnContactSource
   readonly #active = new Set<Peer>()
   #unackedBytes = 0
   #unackedMessages = 0
+  #drainWaiters: Array<() => void> = []
 
-  constructor (ctx: NodeContext, peers: PeerTable, contact: () => OwnContactMessage | undefined) {
+  constructor (ctx: NodeContext, peers: PeerTable, router: Router, contact: OwnContactSource) {
     this.#ctx = ctx
     this.#peers = peers
+    this.#router = router
     this.#contact = contact
   }
 
@@ -111,7 +108,7 @@ export class Sender {
       bytes = encodeMessage({ t: 'a', m: queryId, e: { c: 'ERR_REMOTE', s: 'the reply could not be encoded' } })
     }
     const key = bytesKey(queryId)
-    peer.acks.delete(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
+    peer.tx.acks.delete(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
@@ -130,39 +127,37 @@ export class Sender {
 
   /** Send an unreliable message (an error reply that is regenerated if the peer re-sends). */
   control (peer: Peer, bytes: Uint8Array): void {
-    if (peer.control.length >= this.#ctx.limits.maxUnackedPerPeer) return
-    peer.control.push(bytes)
+    if (peer.tx.control.length >= this.#ctx.limits.maxUnackedPerPeer) return
+    peer.tx.control.push(bytes)
     this.schedule(peer)
   }
 
   /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
-    peer.acks.set(bytesKey(id), id)
-    this.#armAck(peer, peer.acks.size)
+    peer.tx.acks.set(bytesKey(id), id)
+    this.#armAck(peer, peer.tx.acks.size)
   }
 
   /** Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). */
   ackCounter (peer: Peer, epoch: Uint8Array, counter: number): void {
-    if (peer.ackEpoch === undefined || peer.ackCounters.length === 0) peer.ackEpoch = epoch
-    if (peer.ackEpoch === epoch || isEpoch(peer.ackEpoch, epoch)) {
-      peer.ackCounters.push(counter)
-      this.#armAck(peer, peer.ackCounters.length)
-      return
-    }
-    this.ack(peer, makeMessageId(epoch, counter))
+    if (peer.tx.addAckCounter(epoch, counter)) this.#armAck(peer, peer.tx.ackCounters.length)
+    else this.ack(peer, makeMessageId(epoch, counter))
   }
 
   /**
-   * The peer sent us a lot since our last acknowledgement: send what is pending now (after the current I/O
-   * callbacks) instead of after `ackDelayMs`, so a sender with a full window is not left waiting on the timer.
+   * `bytes` of plaintext arrived from `peer`. After a lot since our last acknowledgement, what is pending
+   * goes now (after the current I/O callbacks) instead of after `ackDelayMs`, so a sender with a full window
+   * is not left waiting on the timer.
    */
-  ackSoon (peer: Peer): void {
-    if (peer.ackCounters.length > 0 || peer.acks.size > 0) this.schedule(peer)
+  received (peer: Peer, bytes: number): void {
+    const tx = peer.tx
+    tx.rxBytesSinceAck += bytes
+    if (tx.rxBytesSinceAck >= ACK_PROMPT_BYTES && (tx.ackCounters.length > 0 || tx.acks.size > 0)) this.schedule(peer)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
-    peer.uncertain.set(bytesKey(id), id)
-    this.#armAck(peer, peer.uncertain.size)
+    peer.tx.uncertain.set(bytesKey(id), id)
+    this.#armAck(peer, peer.tx.uncertain.size)
   }
 
   /** The peer acknowledged these IDs (full, and/or `epoch ‖ counters`). */
@@ -196,7 +191,28 @@ export class Sender {
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
     if (peer.out.size === 0) this.#active.delete(peer)
+    if (this.#unackedMessages === 0 && this.#drainWaiters.length > 0) this.#checkDrained()
     return entry
+  }
+
+  /**
+   * Resolves once nothing is unacknowledged and nothing waits or is on its way to any peer (what is pending
+   * is flushed now). Unbounded: the caller races it against its own deadline.
+   */
+  drained (): Promise<void> {
+    for (const p of this.#peers.values()) if (p.tx.hasWork()) this.schedule(p)
+    return new Promise(resolve => {
+      this.#drainWaiters.push(resolve)
+      this.#checkDrained()
+    })
+  }
+
+  #checkDrained (): void {
+    if (this.#unackedMessages > 0) return
+    for (const p of this.#peers.values()) if (!p.tx.idle()) return
+    const waiters = this.#drainWaiters
+    this.#drainWaiters = []
+    for (const w of waiters) w()
   }
 
   /** The session to `peer` was replaced: send everything unacknowledged again now. */
@@ -208,13 +224,14 @@ export class Sender {
   tick (now: number): void {
     for (const peer of [...this.#active]) {
       const { retry, expired } = peer.out.due(now)
+      if (retry.length > 0 && retry[0]!.attempts > 0) this.#router.recheck(peer, now)
       for (const e of expired) {
         if (e.kind === 'a') {
           this.forget(peer, e.key)
           this.#ctx.stats.drop('reply-expired')
           continue
         }
-        const error = clockSkewError(peer, `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`) ?? (e.kind === 'o' && e.attempts > 0
+        const error = clockSkewError(peer.id, peer.contact.clockSkew, `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`) ?? (e.kind === 'o' && e.attempts > 0
           ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `message ${toHex(e.id)} to ${peer.id} was sent but not acknowledged in time`)
           : new EgtpError('ERR_TIMEOUT', `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`))
         this.settle(peer, e.key, { ok: false, error })
@@ -230,15 +247,9 @@ export class Sender {
     }
   }
 
-  /** Whether anything of our own (queries, one-way) is unacknowledged. */
-  hasUnackedOwn (): boolean {
-    for (const p of this.#active) if (p.out.own.size > 0) return true
-    return false
-  }
-
   /** Send a frame the session manager produced (initiation retransmits, keepalives); failures are logged. */
   sendRaw (peer: Peer, frame: Uint8Array): void {
-    transmit(this.#ctx, this.#peers, peer, frame, false).then(() => {
+    this.#router.transmit(peer, frame, false).then(() => {
       this.#ctx.stats.framesSent++
       this.#ctx.stats.bytesSent += frame.byteLength
     }, (err: unknown) => { this.#ctx.log.trace('session frame to %s failed: %e', peer.id, err) })
@@ -246,10 +257,11 @@ export class Sender {
 
   /** Flush `peer` soon (after the current I/O callbacks, so they share a batch). */
   schedule (peer: Peer): void {
-    if (peer.flushScheduled) return
-    peer.flushScheduled = true
+    const tx = peer.tx
+    if (tx.flushScheduled) return
+    tx.flushScheduled = true
     setImmediate(() => {
-      peer.flushScheduled = false
+      tx.flushScheduled = false
       void this.flush(peer)
     })
   }
@@ -264,20 +276,26 @@ export class Sender {
   #enqueue (peer: Peer, entry: OutEntry): void {
     if (entry.queued) return
     entry.queued = true
-    peer.queue.push(entry)
+    peer.tx.queue.push(entry)
     this.schedule(peer)
   }
 
   #armAck (peer: Peer, size: number): void {
+    const tx = peer.tx
     if (size >= MAX_ACKS_PER_MESSAGE) {
       this.schedule(peer)
-    } else if (peer.ackTimer === undefined && !peer.flushScheduled && !peer.flushing) {
-      peer.ackTimer = setTimeout(() => {
-        peer.ackTimer = undefined
+    } else if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) {
+      tx.ackTimer = setTimeout(() => {
+        tx.ackTimer = undefined
         this.schedule(peer)
       }, this.#ctx.limits.ackDelayMs)
-      peer.ackTimer.unref?.()
+      tx.ackTimer.unref?.()
     }
+  }
+
+  /** Stop: no acknowledgement timer may fire any more. */
+  clearTimers (): void {
+    for (const p of this.#peers.values()) p.tx.clearAckTimer()
   }
 
   #reportFailure (peer: Peer, entry: OutEntry, error: EgtpError): void {
@@ -286,128 +304,65 @@ export class Sender {
     this.#ctx.events.safeDispatch('message:failed', { peerId: peer.id, type: entry.type, messageId: toHex(entry.id), error })
   }
 
-  #hasWork (peer: Peer): boolean {
-    return peer.queue.length > 0 || peer.ackCounters.length > 0 || peer.acks.size > 0 || peer.uncertain.size > 0 || peer.control.length > 0
-  }
-
   /** Seal and send batches until nothing is left for `peer`. One flush per peer runs at a time. */
   async flush (peer: Peer): Promise<void> {
-    if (peer.flushing) {
-      peer.flushAgain = true
+    const tx = peer.tx
+    if (tx.flushing) {
+      tx.flushAgain = true
       return
     }
-    peer.flushing = true
+    tx.flushing = true
     try {
       do {
-        peer.flushAgain = false
-        while (this.#hasWork(peer) && !this.#ctx.shutdown.aborted) {
-          if (peer.publicKey === undefined && !(await this.#resolveKey(peer))) break
-          if (peer.transmitting >= MAX_TRANSMITS_IN_FLIGHT) {
-            await new Promise<void>(resolve => { peer.transmitSettled = resolve })
+        tx.flushAgain = false
+        while (tx.hasWork() && !this.#ctx.shutdown.aborted) {
+          const publicKey = peer.contact.publicKey ?? await this.#resolveKey(peer)
+          if (publicKey === undefined) break
+          if (tx.transmitting >= MAX_TRANSMITS_IN_FLIGHT) {
+            await new Promise<void>(resolve => { tx.transmitSettled = resolve })
             continue
           }
-          const batch = this.#takeBatch(peer)
+          const batch = tx.takeBatch(peer.out, this.#contact.message)
           if (batch === undefined) break
           let frame: OutboundFrame
           try {
-            const { pieces } = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey: peer.publicKey! }, batch.parts)
+            const { pieces } = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey }, batch.parts)
             frame = pieces.length === 1 ? pieces[0]! : pieces
           } catch (err) {
             this.#batchFailed(peer, batch.entries, err)
             continue
           }
-          peer.transmitting++
-          transmit(this.#ctx, this.#peers, peer, frame, batch.expectReply).then(
+          tx.transmitting++
+          this.#router.transmit(peer, frame, batch.expectReply).then(
             () => { this.#batchSent(peer, batch, outboundFrameBytes(frame)) },
             (err: unknown) => { this.#batchFailed(peer, batch.entries, err) }
           ).finally(() => {
-            peer.transmitting--
-            const wake = peer.transmitSettled
-            peer.transmitSettled = undefined
+            tx.transmitting--
+            const wake = tx.transmitSettled
+            tx.transmitSettled = undefined
             wake?.()
+            if (this.#drainWaiters.length > 0) this.#checkDrained()
           })
         }
-      } while (peer.flushAgain && !this.#ctx.shutdown.aborted)
+      } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
-      peer.flushing = false
+      tx.flushing = false
+      if (this.#drainWaiters.length > 0) this.#checkDrained()
     }
   }
 
   /** A first message to a peer never heard from: find its key. Fails the queued messages when impossible. */
-  async #resolveKey (peer: Peer): Promise<boolean> {
-    if (peer.record === undefined) await lookupPeer(this.#ctx, this.#peers, peer)
-    if (peer.publicKey !== undefined) return true
+  async #resolveKey (peer: Peer): Promise<Uint8Array | undefined> {
+    if (peer.contact.record === undefined) await this.#peers.lookUp(peer)
+    const key = peer.contact.publicKey
+    if (key !== undefined) return key
     const error = new EgtpError('ERR_UNREACHABLE', `no contact record for ${peer.id}`)
-    for (const e of peer.queue.drain()) {
+    for (const e of peer.tx.queue.drain()) {
       e.queued = false
       if (e.attempts === 0) this.settle(peer, e.key, { ok: false, error })
     }
-    peer.acks.clear()
-    peer.ackCounters = []
-    peer.uncertain.clear()
-    peer.control.length = 0
-    return false
-  }
-
-  #takeBatch (peer: Peer): Batch | undefined {
-    const parts: MessageBytes[] = []
-    const entries: OutEntry[] = []
-    let size = 0
-    let ciSeq = 0
-    const ci = this.#contact()
-    if (ci !== undefined && peer.ciSentSeq < ci.seq) {
-      parts.push(ci.bytes)
-      size += ci.bytes.byteLength
-      ciSeq = ci.seq
-    }
-    if (peer.ackTimer !== undefined) {
-      clearTimeout(peer.ackTimer)
-      peer.ackTimer = undefined
-    }
-    if (peer.ackCounters.length > 0 || peer.acks.size > 0) peer.rxBytesSinceAck = 0
-    while (peer.ackCounters.length > 0) {
-      const c = peer.ackCounters.length <= MAX_ACK_COUNTERS ? peer.ackCounters : peer.ackCounters.slice(0, MAX_ACK_COUNTERS)
-      peer.ackCounters = peer.ackCounters.length <= MAX_ACK_COUNTERS ? [] : peer.ackCounters.slice(MAX_ACK_COUNTERS)
-      const bytes = encodeMessage({ t: 'k', e: peer.ackEpoch!, c })
-      parts.push(bytes)
-      size += bytes.byteLength
-    }
-    for (const [map, t] of [[peer.acks, 'k'], [peer.uncertain, 'u']] as const) {
-      while (map.size > 0) {
-        const ids: Uint8Array[] = []
-        for (const [k, id] of map) {
-          if (ids.length >= MAX_ACKS_PER_MESSAGE) break
-          ids.push(id)
-          map.delete(k)
-        }
-        const bytes = encodeMessage({ t, m: ids })
-        parts.push(bytes)
-        size += bytes.byteLength
-      }
-    }
-    while (peer.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
-      const bytes = peer.control.shift()!
-      parts.push(bytes)
-      size += bytes.byteLength
-    }
-    let expectReply = false
-    while (peer.queue.length > 0 && parts.length < BATCH_MESSAGES_LIMIT) {
-      const e = peer.queue.peek()!
-      if (peer.out.get(e.key) !== e) { // settled while queued
-        peer.queue.shift()
-        e.queued = false
-        continue
-      }
-      if (size > 0 && size + e.bytes.byteLength > peer.batchBytes) break
-      peer.queue.shift()
-      parts.push(e.bytes)
-      entries.push(e)
-      size += e.bytes.byteLength
-      if (e.kind === 'q') expectReply = true
-    }
-    if (parts.length === 0) return undefined
-    if (this.#hasWork(peer)) peer.flushAgain = true
-    return { parts: encodeBatchParts(peer.out.floor(), parts), entries, ciSeq, expectReply }
+    peer.tx.clearAcks()
+    return undefined
   }
 
   #batchSent (peer: Peer, batch: Batch, frameBytes: number): void {
@@ -415,7 +370,7 @@ export class Sender {
     const { limits, stats } = this.#ctx
     stats.framesSent++
     stats.bytesSent += frameBytes
-    if (batch.ciSeq > peer.ciSentSeq) peer.ciSentSeq = batch.ciSeq
+    if (batch.ciSeq > peer.tx.ciSentSeq) peer.tx.ciSentSeq = batch.ciSeq
     // One jittered delay per batch (and attempt count): the entries went out together. First sends are counted
     // per run of one type.
     let delayFor = -1
@@ -460,14 +415,14 @@ export class Sender {
       // Half of what was refused (batches sealed before the first refusal fail alike: they halve no further).
       let size = 0
       for (const e of entries) size += e.bytes.byteLength
-      peer.batchBytes = Math.max(1024, Math.min(peer.batchBytes, Math.floor(size / 2)))
+      peer.tx.batchBytes = Math.max(1024, Math.min(peer.tx.batchBytes, Math.floor(size / 2)))
       for (const e of entries) this.#enqueue(peer, e)
       return
     }
-    // A relay route is temporary by nature: the relay restarts, or the peer has not re-registered yet. Messages
-    // wait for it (re-sent with backoff) until their deadline, as when every endpoint refused (README, 4).
-    if (isEgtpError(err, 'ERR_UNREACHABLE') && hasRelayRoute(this.#ctx, peer)) {
-      this.#ctx.log.trace('no route to %s through its relays yet; %d message(s) wait for a re-send', peer.id, entries.length)
+    // A route that recovers by itself (a relay restarting, the peer not re-registered yet): messages wait for
+    // it (re-sent with backoff) until their deadline, as when every endpoint refused (README, 4).
+    if (isEgtpError(err, 'ERR_UNREACHABLE') && this.#router.hasRecoveringRoute(peer)) {
+      this.#ctx.log.trace('no route to %s yet; %d message(s) wait for a re-send', peer.id, entries.length)
       return
     }
     // Messages that never left this machine fail at once: they certainly were not delivered.
@@ -475,7 +430,7 @@ export class Sender {
     if (fatal) {
       const error = err as EgtpError
       for (const e of entries) {
-        if (e.attempts === 0 && e.kind !== 'a') this.settle(peer, e.key, { ok: false, error: new EgtpError(error.code, error.message.replace(/^ERR_[A-Z_]+: /, ''), { cause: err }) })
+        if (e.attempts === 0 && e.kind !== 'a') this.settle(peer, e.key, { ok: false, error })
       }
     } else {
       this.#ctx.log.error('sending to %s failed, will retry: %e', peer.id, err)
@@ -484,5 +439,3 @@ export class Sender {
 }
 
 const OK: Settlement = { ok: true }
-
-export type { OutKind }

@@ -187,6 +187,29 @@ export class StatsCollector {
     this.types = new TrafficTable(maxTypes)
   }
 
+  /** The counters, with the gauges other parts hold. */
+  snapshot (live: Pick<NodeStats, 'queries' | 'handlers' | 'unacked' | 'peers'>): NodeStats {
+    return {
+      messagesSent: this.messagesSent,
+      messagesReceived: this.messagesReceived,
+      retransmissions: this.retransmissions,
+      duplicates: this.duplicates,
+      framesSent: this.framesSent,
+      framesReceived: this.framesReceived,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      handshakes: this.handshakes,
+      resets: { ...this.resets },
+      dropped: { ...this.dropped },
+      protocolViolations: this.protocolViolations,
+      failed: { ...this.failed },
+      ...live,
+      rtt: this.rtt.snapshot(),
+      perPeer: this.peers.snapshot(),
+      perType: this.types.snapshot()
+    }
+  }
+
   sent (peerId: string, type: string, bytes: number): void {
     this.messagesSent++
     const p = this.peers.get(peerId)

@@ -30,6 +30,8 @@ export interface NodeLimits {
   maxLateQueries: number
   recordTtlMs: number
   minLookupIntervalMs: number
+  /** Re-sends to a peer whose record is older than this look it up again first (ms). */
+  relookupAfterMs: number
   lookupTimeoutMs: number
   maxPeers: number
   maxStatsPeers: number

@@ -1,0 +1,115 @@
+import { MAX_TYPE_CHARS } from '@egtp/codec'
+import { EgtpError } from '@egtp/interface'
+import type { Clock, Logger } from '@egtp/interface'
+import { MessageContext } from './handler-context.ts'
+import type { Answerer, ReplyBody } from './handler-context.ts'
+import type { Peer } from './peers.ts'
+import type { MessageSink } from './receiver.ts'
+import type { Handler, NodeLimits } from './types.ts'
+import type { OnewayMsg, QueryMsg } from './wire.ts'
+
+/** Where a handler's answer goes: a reliable reply to the peer's query (the sender's `reply`). */
+export interface ReplySender {
+  reply: (peer: Peer, queryId: Uint8Array, type: string, body: ReplyBody, horizonMs: number) => void
+}
+
+/** The handler registry: runs the handler of each delivered message and sends its answer. */
+export class Handlers implements MessageSink {
+  readonly #handlers = new Map<string, Handler>()
+  readonly #replies: ReplySender
+  readonly #limits: NodeLimits
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #shutdown: AbortSignal
+  #accepting = false
+
+  constructor (replies: ReplySender, limits: NodeLimits, clock: Clock, log: Logger, shutdown: AbortSignal) {
+    this.#replies = replies
+    this.#limits = limits
+    this.#clock = clock
+    this.#log = log
+    this.#shutdown = shutdown
+  }
+
+  /** True while new messages are delivered (between start and stop). */
+  get accepting (): boolean {
+    return this.#accepting
+  }
+
+  open (): void { this.#accepting = true }
+  close (): void { this.#accepting = false }
+
+  /** @throws {TypeError} when `type` is not a valid type or already has a handler */
+  add (type: string, handler: Handler): void {
+    checkType(type)
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
+    if (this.#handlers.has(type)) throw new TypeError(`type ${type} already has a handler`)
+    this.#handlers.set(type, handler)
+  }
+
+  remove (type: string): void {
+    this.#handlers.delete(type)
+  }
+
+  has (type: string): boolean {
+    return this.#handlers.has(type)
+  }
+
+  invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number): Promise<unknown> | undefined {
+    const handler = this.#handlers.get(m.y)
+    const isQuery = m.t === 'q'
+    // Only a query's context uses the time left (its signal): a one-way message skips the clock read.
+    const horizonMs = isQuery ? (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt) : (m.d ?? this.#limits.defaultTimeoutMs)
+    const ctx = isQuery
+      ? new MessageContext(peer.id, m.y, m.m, this.#answerer, new InvokedQuery(peer, m.m, m.y, horizonMs), this.#shutdown, horizonMs)
+      : new MessageContext(peer.id, m.y, m.m, undefined, undefined, this.#shutdown, horizonMs)
+    if (handler === undefined) { // unregistered after the message was accepted
+      if (isQuery) ctx.fail(new EgtpError('ERR_NO_HANDLER', `no handler for ${m.y}`))
+      return undefined
+    }
+    let result: unknown
+    try {
+      result = handler(m.p, ctx)
+    } catch (err) {
+      this.#handlerFailed(ctx, err)
+      return undefined
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      return Promise.resolve(result).then(v => { ctx.completed(v) }, (err: unknown) => { this.#handlerFailed(ctx, err) })
+    }
+    ctx.completed(result)
+    return undefined
+  }
+
+  #handlerFailed (ctx: MessageContext, err: unknown): void {
+    if (!ctx.failed(err)) this.#log.error('%s handler failed for a message from %s: %e', ctx.type, ctx.peerId, err)
+  }
+
+  readonly #answerer: Answerer = {
+    answer: (query, body) => {
+      const q = query as InvokedQuery
+      this.#replies.reply(q.peer, q.id, q.type, body, Math.max(1, Math.min(q.horizonMs, this.#limits.dedupRetentionMs)))
+    }
+  }
+}
+
+/** A query being handled: what its reply needs. */
+class InvokedQuery {
+  readonly peer: Peer
+  readonly id: Uint8Array
+  readonly type: string
+  readonly horizonMs: number
+  constructor (peer: Peer, id: Uint8Array, type: string, horizonMs: number) {
+    this.peer = peer
+    this.id = id
+    this.type = type
+    this.horizonMs = horizonMs
+  }
+}
+
+/** @throws {TypeError} unless `type` is a string of 1..MAX_TYPE_CHARS characters */
+export function checkType (type: string): void {
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_CHARS) {
+    throw new TypeError(`message type must be a string of 1..${MAX_TYPE_CHARS} characters`)
+  }
+}

@@ -1,0 +1,154 @@
+import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
+import { Fifo } from './fifo.ts'
+import { isEpoch } from './ids.ts'
+import type { OutEntry, PeerOutbound } from './outbound.ts'
+import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage } from './wire.ts'
+import type { MessageBytes } from './wire.ts'
+
+/** The node's own contact record as a ready `ci` message. */
+export interface OwnContactMessage {
+  seq: number
+  bytes: Uint8Array
+}
+
+/** One batch (one session frame) taken from a peer's pending work. */
+export interface Batch {
+  /** The batch's plaintext in pieces (large messages by reference). */
+  parts: Uint8Array[]
+  entries: OutEntry[]
+  ciSeq: number
+  expectReply: boolean
+}
+
+const MAX_CONTROL_PER_BATCH = 256
+/** Counters per compact acknowledgement (codec's MAX_ACK_COUNTERS, not exported by codec yet). */
+const MAX_ACK_COUNTERS = 8192
+
+/**
+ * What waits to go to one peer besides its unacknowledged messages: the send queue, acknowledgements to
+ * give, unreliable control messages, and the flush state. The sender is its only writer.
+ */
+export class PeerTx {
+  /** Reliable messages waiting to be sealed and sent, in order. */
+  readonly queue = new Fifo<OutEntry>()
+  /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
+  ackEpoch: Uint8Array | undefined
+  ackCounters: number[] = []
+  readonly acks = new Map<string, Uint8Array>()
+  /** IDs to report uncertain. */
+  readonly uncertain = new Map<string, Uint8Array>()
+  /** Unreliable messages (error replies). */
+  readonly control: Uint8Array[] = []
+  ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** Plaintext bytes received from the peer since our last acknowledgement went out. */
+  rxBytesSinceAck = 0
+  flushing = false
+  flushAgain = false
+  flushScheduled = false
+  /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
+  transmitting = 0
+  /** Wakes a flush waiting for a transmit to settle. */
+  transmitSettled: (() => void) | undefined
+  /** Sequence number of our own record last piggybacked to this peer. */
+  ciSentSeq = 0
+  /** Most bytes per batch to this peer (shrinks when a transport refuses a frame as too large). */
+  batchBytes: number
+
+  constructor (batchBytes: number) {
+    this.batchBytes = batchBytes
+  }
+
+  /** Anything to pack into a batch. */
+  hasWork (): boolean {
+    return this.queue.length > 0 || this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0 || this.control.length > 0
+  }
+
+  /** Nothing waits and nothing is on its way. */
+  idle (): boolean {
+    return !this.hasWork() && !this.flushing && this.transmitting === 0
+  }
+
+  /** Queue a compact acknowledgement of `epoch ‖ counter`; false when `epoch` is not the one being acknowledged. */
+  addAckCounter (epoch: Uint8Array, counter: number): boolean {
+    if (this.ackEpoch === undefined || this.ackCounters.length === 0) this.ackEpoch = epoch
+    if (this.ackEpoch !== epoch && !isEpoch(this.ackEpoch, epoch)) return false
+    this.ackCounters.push(counter)
+    return true
+  }
+
+  /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
+  clearAcks (): void {
+    this.acks.clear()
+    this.ackCounters = []
+    this.uncertain.clear()
+    this.control.length = 0
+  }
+
+  clearAckTimer (): void {
+    if (this.ackTimer === undefined) return
+    clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
+  }
+
+  /**
+   * Pack the next batch: our record when the peer has an older one, acknowledgements, control messages, then
+   * queued messages of `out` up to `batchBytes`. `undefined` when there is nothing to send.
+   */
+  takeBatch (out: PeerOutbound, ci: OwnContactMessage | undefined): Batch | undefined {
+    const parts: MessageBytes[] = []
+    const entries: OutEntry[] = []
+    let size = 0
+    let ciSeq = 0
+    if (ci !== undefined && this.ciSentSeq < ci.seq) {
+      parts.push(ci.bytes)
+      size += ci.bytes.byteLength
+      ciSeq = ci.seq
+    }
+    this.clearAckTimer()
+    if (this.ackCounters.length > 0 || this.acks.size > 0) this.rxBytesSinceAck = 0
+    while (this.ackCounters.length > 0) {
+      const all = this.ackCounters.length <= MAX_ACK_COUNTERS
+      const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
+      this.ackCounters = all ? [] : this.ackCounters.slice(MAX_ACK_COUNTERS)
+      const bytes = encodeMessage({ t: 'k', e: this.ackEpoch!, c })
+      parts.push(bytes)
+      size += bytes.byteLength
+    }
+    for (const [map, t] of [[this.acks, 'k'], [this.uncertain, 'u']] as const) {
+      while (map.size > 0) {
+        const ids: Uint8Array[] = []
+        for (const [k, id] of map) {
+          if (ids.length >= MAX_ACKS_PER_MESSAGE) break
+          ids.push(id)
+          map.delete(k)
+        }
+        const bytes = encodeMessage({ t, m: ids })
+        parts.push(bytes)
+        size += bytes.byteLength
+      }
+    }
+    while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
+      const bytes = this.control.shift()!
+      parts.push(bytes)
+      size += bytes.byteLength
+    }
+    let expectReply = false
+    while (this.queue.length > 0 && parts.length < BATCH_MESSAGES_LIMIT) {
+      const e = this.queue.peek()!
+      if (out.get(e.key) !== e) { // settled while queued
+        this.queue.shift()
+        e.queued = false
+        continue
+      }
+      if (size > 0 && size + e.bytes.byteLength > this.batchBytes) break
+      this.queue.shift()
+      parts.push(e.bytes)
+      entries.push(e)
+      size += e.bytes.byteLength
+      if (e.kind === 'q') expectReply = true
+    }
+    if (parts.length === 0) return undefined
+    if (this.hasWork()) this.flushAgain = true
+    return { parts: encodeBatchParts(out.floor(), parts), entries, ciSeq, expectReply }
+  }
+}

@@ -1,0 +1,179 @@
+import { EgtpError } from '@egtp/interface'
+import type { Clock, TypedEventTarget } from '@egtp/interface'
+import { clockSkewError, errorFromReply } from './errors.ts'
+import { toHex } from './ids.ts'
+import type { OutEntry, OutKey, Settlement } from './outbound.ts'
+import type { Peer } from './peers.ts'
+import { PendingQueries } from './queries.ts'
+import type { PendingQuery } from './queries.ts'
+import type { ReplySink } from './receiver.ts'
+import type { StatsCollector } from './stats.ts'
+import type { NodeEvents, NodeLimits } from './types.ts'
+import type { ReplyMsg } from './wire.ts'
+
+/** The sender's side queries need. */
+export interface QuerySender {
+  submit: (peer: Peer, kind: 'q', type: string, payload: unknown, timeoutMs: number, settle: (this: OutEntry, r: Settlement) => void) => OutEntry
+  forget: (peer: Peer, key: OutKey) => OutEntry | undefined
+  settle: (peer: Peer, key: OutKey, result: Settlement) => OutEntry | undefined
+  ack: (peer: Peer, id: Uint8Array) => void
+}
+
+/** Drops a reply that answers nothing of ours. */
+export type UnknownReply = (peerId: string) => void
+
+/**
+ * Queries in flight: each has one timeout, its deadline (the sender holds the query message without one of
+ * its own); a reply settles it, and one that comes after the deadline is reported as `query:late`.
+ */
+export class QueryBook implements ReplySink {
+  readonly #sender: QuerySender
+  readonly #limits: NodeLimits
+  readonly #clock: Clock
+  readonly #stats: StatsCollector
+  readonly #events: TypedEventTarget<NodeEvents>
+  readonly #unknownReply: UnknownReply
+  readonly #pending: PendingQueries
+  /** Pending queries per peer ID (such a peer stays in the table). */
+  readonly #perPeer = new Map<string, number>()
+
+  constructor (sender: QuerySender, limits: NodeLimits, clock: Clock, stats: StatsCollector, events: TypedEventTarget<NodeEvents>, unknownReply: UnknownReply) {
+    this.#sender = sender
+    this.#limits = limits
+    this.#clock = clock
+    this.#stats = stats
+    this.#events = events
+    this.#unknownReply = unknownReply
+    this.#pending = new PendingQueries(limits.maxLateQueries, limits.lateReplyWindowMs)
+  }
+
+  get size (): number {
+    return this.#pending.size
+  }
+
+  hasPending (peer: Peer): boolean {
+    return this.#perPeer.has(peer.id)
+  }
+
+  /** @throws {EgtpError} ERR_TOO_MANY_PENDING */
+  checkRoom (): void {
+    if (this.#pending.size >= this.#limits.maxPendingQueries) throw new EgtpError('ERR_TOO_MANY_PENDING', `${this.#pending.size} queries pending`)
+  }
+
+  start (peer: Peer, type: string, payload: unknown, timeoutMs: number, softMs: number | undefined, signal: AbortSignal | undefined,
+    resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+    let q: PendingQuery | undefined = undefined // set below; the failure callback may run before `pending` exists
+    const entry = this.#sender.submit(peer, 'q', type, payload, timeoutMs, r => {
+      // The query message itself failed (unreachable, uncertain): the query fails with it.
+      if (!r.ok && q !== undefined && this.#pending.take(peer.id, q.key) !== undefined) this.#fail(peer, q, r.error, false)
+    })
+    const key = entry.counter
+    let soft: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    const deadline = setTimeout(() => {
+      if (this.#pending.take(peer.id, key) === undefined) return
+      this.#pending.remember(pending, this.#clock.monotonic())
+      const held = peer.out.get(key)
+      const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
+      this.#fail(peer, pending, clockSkewError(peer.id, peer.contact.clockSkew, `no reply from ${peer.id} to ${type} within ${timeoutMs} ms`) ??
+        new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
+    }, timeoutMs)
+    const pending: PendingQuery = {
+      peerId: peer.id,
+      key,
+      id: entry.id,
+      type,
+      startedAt: entry.createdAt,
+      deadline: entry.deadline,
+      resolve,
+      reject,
+      cleanup: () => {
+        clearTimeout(deadline)
+        clearTimeout(soft)
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+      }
+    }
+    q = pending
+    this.#pending.add(pending)
+    this.#count(peer.id, 1)
+    if (softMs !== undefined && softMs < timeoutMs) {
+      soft = setTimeout(() => {
+        this.#events.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
+      }, softMs)
+    }
+    if (signal !== undefined) {
+      onAbort = () => {
+        if (this.#pending.take(peer.id, key) === undefined) return
+        this.#sender.forget(peer, key)
+        this.#count(peer.id, -1)
+        reject(signal.reason as Error)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+  }
+
+  /** Fail every pending query with `error` (stop). */
+  failAll (peerOf: (id: string) => Peer | undefined, error: EgtpError): void {
+    for (const q of this.#pending.drain()) this.#fail(peerOf(q.peerId), q, error, false)
+  }
+
+  /** Forget timed-out queries past the late-reply window. */
+  sweep (now: number): void {
+    this.#pending.sweep(now)
+  }
+
+  #count (peerId: string, delta: number): void {
+    const n = (this.#perPeer.get(peerId) ?? 0) + delta
+    if (n > 0) this.#perPeer.set(peerId, n)
+    else this.#perPeer.delete(peerId)
+  }
+
+  #fail (peer: Peer | undefined, q: PendingQuery, error: EgtpError, timedOut: boolean): void {
+    this.#count(q.peerId, -1)
+    if (peer !== undefined && (timedOut || error.code === 'ERR_CLOSED')) this.#sender.forget(peer, q.key)
+    this.#stats.queriesFailed++
+    this.#stats.failure(q.peerId, q.type, error.code)
+    if (timedOut || error.code === 'ERR_CLOSED') this.#events.safeDispatch('message:failed', { peerId: q.peerId, type: q.type, messageId: toHex(q.id), error })
+    q.reject(error)
+  }
+
+  onReply (peer: Peer, m: ReplyMsg): void {
+    const key = peer.out.keyOf(m.m)
+    const now = this.#clock.monotonic()
+    if (typeof key !== 'number') { // not an answer to anything of ours
+      this.#sender.ack(peer, m.m)
+      this.#unknownReply(peer.id)
+      return
+    }
+    const q = this.#pending.take(peer.id, key)
+    if (q !== undefined) {
+      this.#sender.forget(peer, key) // the reply implies the query arrived
+      this.#sender.ack(peer, m.m)
+      this.#stats.roundTrip(peer.id, q.type, now - q.startedAt)
+      if (m.e !== undefined) {
+        this.#fail(peer, q, errorFromReply(peer.id, q.type, m.e), false)
+      } else {
+        this.#count(peer.id, -1)
+        this.#stats.queriesSucceeded++
+        q.resolve(m.p ?? null)
+      }
+      return
+    }
+    const own = peer.out.own.get(key)
+    if (own !== undefined && own.kind === 'o') { // a one-way message's refusal (no handler)
+      this.#sender.settle(peer, key, m.e !== undefined ? { ok: false, error: errorFromReply(peer.id, own.type, m.e) } : { ok: true })
+      return
+    }
+    this.#sender.ack(peer, m.m)
+    const late = this.#pending.takeLate(peer.id, key, now)
+    if (late !== undefined) {
+      this.#stats.queriesLate++
+      const detail: NodeEvents['query:late'] = { peerId: peer.id, type: late.type, messageId: toHex(late.id), lateByMs: now - late.timedOutAt }
+      if (m.e !== undefined) detail.error = errorFromReply(peer.id, late.type, m.e)
+      else detail.reply = m.p ?? null
+      this.#events.safeDispatch('query:late', detail)
+      return
+    }
+    this.#unknownReply(peer.id)
+  }
+}
