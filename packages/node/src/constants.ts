@@ -56,7 +56,7 @@ export const DEFAULT_MIN_LOOKUP_INTERVAL_MS = 1000
  * Default age of a peer's record (since learned or last looked up) after which unacknowledged re-sends to it
  * look it up again first (ms): a peer that moved to another relay is found although the old one takes its mail.
  */
-export const DEFAULT_RELOOKUP_AFTER_MS = 10_000
+export const DEFAULT_RELOOKUP_AFTER_MS = 5000
 /** Default bound on one lookup (ms). */
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 5000
 /** Default most peers in the peer table (idle peers with nothing pending are evicted first). */

@@ -24,6 +24,8 @@ export class PeerContact {
   /** Monotonic ms when the record was learned or last confirmed by a lookup. */
   #checkedAt = -Infinity
   #returnPath: ReturnPath | undefined
+  /** Monotonic ms of the last authenticated frame (on `returnPath`). */
+  #heardAt = -Infinity
   #connected = false
   #clockSkew: { skewMs: number } | undefined
   #lastLookupAt = -Infinity
@@ -44,16 +46,22 @@ export class PeerContact {
     this.#publicKey ??= publicKey
   }
 
+  /** Monotonic ms since the last authenticated frame from the peer. */
+  silentForMs (monotonicNow: number): number {
+    return monotonicNow - this.#heardAt
+  }
+
   /** An authenticated frame came on `path`: it is the way back. True the first time (a `peer:connect`). */
-  heardOn (path: ReturnPath): boolean {
+  heardOn (path: ReturnPath, monotonicNow: number): boolean {
     this.#returnPath = path
+    this.#heardAt = monotonicNow
     if (this.#connected) return false
     this.#connected = true
     return true
   }
 
   /** `path` failed or closed: forget it (unless a newer one replaced it meanwhile). */
-  dropPath (path: ReturnPath): void {
+  dropPath (path: ReturnPath | undefined): void {
     if (this.#returnPath === path) this.#returnPath = undefined
   }
 

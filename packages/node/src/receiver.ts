@@ -128,7 +128,7 @@ export class Receiver {
       return
     }
     peer.contact.learnKey(res.peer.publicKey)
-    if (peer.contact.heardOn(path)) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
+    if (peer.contact.heardOn(path, this.#ctx.clock.monotonic())) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
     const plaintext = res.plaintext
     if (plaintext === undefined) return
     if (res.durable !== undefined) {

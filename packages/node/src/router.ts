@@ -56,12 +56,16 @@ export class Router {
   }
 
   /**
-   * Messages to `peer` went unacknowledged: when its record is older than `relookupAfterMs`, look it up
-   * again (in the background) so the re-send goes where the peer is now (it may have moved to another relay
-   * while the old one still takes its mail).
+   * Messages to `peer` went unacknowledged and are due again. Older than `relookupAfterMs`, what we know of
+   * where it is may be wrong (it may have moved to another relay while the old one still takes its mail): a
+   * return path that long silent is forgotten (re-sends go by the record), and a record that old is looked
+   * up again (in the background).
    */
   recheck (peer: Peer, now: number): void {
-    if (peer.contact.recordAgeMs(now) >= this.#ctx.limits.relookupAfterMs && this.#peers.canLookUp(peer)) void this.#peers.lookUp(peer)
+    const contact = peer.contact
+    const afterMs = this.#ctx.limits.relookupAfterMs
+    if (contact.returnPath !== undefined && contact.silentForMs(now) >= afterMs) contact.dropPath(contact.returnPath)
+    if (contact.recordAgeMs(now) >= afterMs && this.#peers.canLookUp(peer)) void this.#peers.lookUp(peer)
   }
 
   /**
