@@ -1,6 +1,6 @@
 /** Bytes of a message ID: the sender's epoch ‖ a big-endian u64 counter (PROTOCOL.md §Node messages). */
 export const EPOCH_BYTES = 8
-export const MESSAGE_ID_LENGTH = 16
+const MESSAGE_ID_LENGTH = 16
 
 /** A fresh random epoch: identifies one run of a node as a sender. */
 export function newEpoch (random: (n: number) => Uint8Array): Uint8Array {
@@ -32,10 +32,6 @@ export function bytesKey (bytes: Uint8Array): string {
   return String.fromCharCode.apply(null, bytes as unknown as number[])
 }
 
-/** The epoch part of a message ID as a map key. */
-export function epochKeyOf (id: Uint8Array): string {
-  return bytesKey(id.subarray(0, EPOCH_BYTES))
-}
 
 /** Lowercase hex, for message IDs shown to applications and logs. */
 export function toHex (bytes: Uint8Array): string {

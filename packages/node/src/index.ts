@@ -20,19 +20,12 @@
  * await Promise.all([a.stop(), b.stop()])
  * ```
  */
-export {
-  DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_MAX_PENDING_QUERIES, DEFAULT_MAX_UNACKED_PER_PEER,
-  DEFAULT_MAX_UNACKED_BYTES_PER_PEER, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_BATCH_BYTES, REFERENCED_PAYLOAD_BYTES,
-  DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_HANDLERS, DEFAULT_ACK_DELAY_MS, DEFAULT_RETRY_INITIAL_MS,
-  DEFAULT_RETRY_MAX_MS, DEFAULT_DEDUP_RETENTION_MS, DEFAULT_MAX_DEDUP_STREAMS, DEFAULT_MAX_STREAMS_PER_PEER,
-  DEFAULT_MAX_REORDER, DEFAULT_TICK_INTERVAL_MS, DEFAULT_STOP_TIMEOUT_MS, DEFAULT_LATE_REPLY_WINDOW_MS,
-  DEFAULT_MAX_LATE_QUERIES, DEFAULT_RECORD_TTL_MS, DEFAULT_MIN_LOOKUP_INTERVAL_MS, DEFAULT_LOOKUP_TIMEOUT_MS,
-  DEFAULT_MAX_PEERS, DEFAULT_MAX_STATS_PEERS, DEFAULT_MAX_STATS_TYPES, MAX_REMOTE_ERROR_CHARS
-} from './constants.ts'
+// Each limit's default by name: `@egtp/node/defaults` (documented here as one object, DEFAULT_LIMITS).
+export { MAX_TIMEOUT_MS, REFERENCED_PAYLOAD_BYTES, MAX_REMOTE_ERROR_CHARS } from './constants.ts'
 export { createNode, EgtpNode } from './node.ts'
 export { DEFAULT_LIMITS } from './limits.ts'
 export { RemoteError } from './errors.ts'
-export { memoryDirectory, DEFAULT_DIRECTORY_MAX_RECORDS, DEFAULT_DISCOVER_LIMIT } from './directory.ts'
+export { memoryDirectory } from './directory.ts'
 export type { MemoryDirectory, MemoryDirectoryInit } from './directory.ts'
 export { RTT_BUCKETS_MS, OTHER_KEY } from './stats.ts'
 export type { NodeStats, TrafficStats, HistogramSnapshot } from './stats.ts'

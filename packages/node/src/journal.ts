@@ -1,4 +1,4 @@
-import { createMessageCodec, defineMessage, encodeValue, f } from '@egtp/codec'
+import { createMessageCodec, defineMessage, f } from '@egtp/codec'
 import type { KeyValueStore, Logger } from '@egtp/interface'
 import type { DedupStream, InboundDedup } from './dedup.ts'
 
@@ -101,6 +101,3 @@ export class DedupJournal {
     }
   }
 }
-
-// Exported for tests: the raw encoder, so a test can plant a corrupt or crafted journal.
-export const encodeJournalForTest = (value: unknown): Uint8Array => encodeValue(value)

@@ -18,6 +18,7 @@ import type { Peer } from './peers.ts'
 import { QueryBook } from './query-book.ts'
 import { Receiver } from './receiver.ts'
 import { Router } from './router.ts'
+import { followSessions } from './session-events.ts'
 import { Sender } from './sender.ts'
 import { StatsCollector } from './stats.ts'
 import type { NodeStats } from './stats.ts'
@@ -125,28 +126,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       dispatcher: this.#dispatcher,
       journal: this.#journal
     })
-    this.#sessions.addEventListener('session:new', ({ detail }) => {
-      this.#stats.handshakes++
-      this.safeDispatch('session:new', { peerId: detail.peer.nodeId, sessionId: detail.sessionId, role: detail.role })
-    })
-    this.#sessions.addEventListener('session:clock-skew', ({ detail }) => {
-      const peer = this.#peers.get(detail.peer.nodeId)
-      peer?.contact.noteClockSkew(detail.skewMs)
-      this.safeDispatch('peer:clock-skew', { peerId: detail.peer.nodeId, skewMs: detail.skewMs })
-    })
-    this.#sessions.addEventListener('session:confirmed', ({ detail }) => {
-      const peer = this.#peers.get(detail.peer.nodeId)
-      peer?.contact.clearClockSkew()
-    })
-    this.#sessions.addEventListener('session:replaced', ({ detail }) => {
-      this.#stats.reset(detail.reason)
-      const evt: NodeEvents['session:replaced'] = { peerId: detail.peer.nodeId, oldSessionId: detail.oldSessionId, reason: detail.reason }
-      if (detail.newSessionId !== undefined) evt.newSessionId = detail.newSessionId
-      this.safeDispatch('session:replaced', evt)
-      // Frames sent under the old session may be lost (a restarted peer cannot open them): send again.
-      const peer = this.#peers.get(detail.peer.nodeId)
-      if (peer !== undefined && detail.reason !== 'rekey') this.#sender.resendAll(peer)
-    })
+    followSessions(ctx, this.#peers, this.#sender)
   }
 
   /** The node's current signed contact record (after start). */

@@ -1,7 +1,9 @@
 import type { EgtpError } from '@egtp/interface'
 import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
-import { BYTES_MESSAGE_ID_OFFSET } from './wire.ts'
-import type { MessageBytes } from './wire.ts'
+import type { StatsCollector } from './stats.ts'
+import type { NodeLimits } from './types.ts'
+import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
+import type { MessageBytes, NodeMessage } from './wire.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
@@ -82,6 +84,73 @@ export class OwnEntry implements OutEntry {
     const head = this.bytes instanceof Uint8Array ? this.bytes : this.bytes.head
     return head.subarray(BYTES_MESSAGE_ID_OFFSET, BYTES_MESSAGE_ID_OFFSET + 16)
   }
+}
+
+/**
+ * Encode an own query or one-way message. A byte-string payload is written straight away (its ID read from
+ * the message when needed: `id` undefined; a large one referenced, not copied); anything else goes through
+ * the codec.
+ * @throws {RangeError} when the payload cannot be encoded
+ */
+export function encodeOwnMessage (kind: 'q' | 'o', epoch: Uint8Array, counter: number, type: string, payload: unknown,
+  timeoutMs: number): { id: Uint8Array | undefined, bytes: MessageBytes } {
+  try {
+    const bytes = payload instanceof Uint8Array ? encodeOwnBytesMessage(kind, epoch, counter, type, payload, timeoutMs) : undefined
+    if (bytes !== undefined) return { id: undefined, bytes }
+    const id = makeMessageId(epoch, counter)
+    return { id, bytes: encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload) }
+  } catch (err) {
+    throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** Encode a reply; one that cannot be encoded or exceeds `maxBytes` becomes an ERR_REMOTE reply (`failed` is told). */
+export function encodeReply (queryId: Uint8Array, body: { p: unknown } | { e: { c: string, s: string } }, maxBytes: number,
+  failed: (err: unknown) => void): Uint8Array {
+  try {
+    const bytes = encodePayloadMessage({ t: 'a', m: queryId, ...body } as NodeMessage, 'p' in body ? body.p : undefined)
+    if (bytes.byteLength > maxBytes) throw new RangeError('reply too large')
+    return bytes
+  } catch (err) {
+    failed(err)
+    return encodeMessage({ t: 'a', m: queryId, e: { c: 'ERR_REMOTE', s: 'the reply could not be encoded' } })
+  }
+}
+
+/**
+ * Entries of one batch were handed over at `now`: count the attempt and set the next re-send, one jittered
+ * delay per batch (and attempt count: the entries went out together). First sends are counted in stats per
+ * run of one type, re-sends as retransmissions.
+ */
+export function markSent (entries: readonly OutEntry[], now: number, limits: NodeLimits, stats: StatsCollector, peerId: string): void {
+  let delayFor = -1
+  let delay = 0
+  let runType: string | undefined
+  let runCount = 0
+  let runBytes = 0
+  for (const e of entries) {
+    e.queued = false
+    e.attempts++
+    e.lastSentAt = now
+    if (e.attempts !== delayFor) {
+      delayFor = e.attempts
+      delay = retryDelay(e.attempts, limits.retryInitialMs, limits.retryMaxMs)
+    }
+    e.nextRetryAt = now + delay
+    if (e.attempts === 1) {
+      if (e.type !== runType) {
+        if (runType !== undefined) stats.sentMany(peerId, runType, runCount, runBytes)
+        runType = e.type
+        runCount = 0
+        runBytes = 0
+      }
+      runCount++
+      runBytes += e.bytes.byteLength
+    } else {
+      stats.retransmissions++
+    }
+  }
+  if (runType !== undefined) stats.sentMany(peerId, runType, runCount, runBytes)
 }
 
 /** Backoff: `initialMs · 2^(attempts-1)` capped at `maxMs`, with ±20% jitter. */

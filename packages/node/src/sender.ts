@@ -4,13 +4,11 @@ import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { clockSkewError } from './errors.ts'
-import { OwnEntry, retryDelay } from './outbound.ts'
+import { OwnEntry, encodeOwnMessage, encodeReply, markSent, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Batch, OwnContactMessage } from './peer-tx.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Router } from './router.ts'
-import { encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
-import type { MessageBytes, NodeMessage } from './wire.ts'
 
 /** Where the sender finds the node's own record to piggyback. */
 export interface OwnContactSource {
@@ -71,19 +69,7 @@ export class Sender {
       throw new EgtpError('ERR_TOO_MANY_PENDING', `${peer.out.size} messages to ${peer.id} await acknowledgement`)
     }
     const counter = peer.out.allocateCounter()
-    let id: Uint8Array | undefined
-    let bytes: MessageBytes | undefined
-    try {
-      // A byte-string payload is written straight away (its ID read from the message when needed; a large one
-      // referenced, not copied); anything else goes through the codec.
-      if (payload instanceof Uint8Array) bytes = encodeOwnBytesMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
-      if (bytes === undefined) {
-        id = makeMessageId(peer.out.epoch, counter)
-        bytes = encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
-      }
-    } catch (err) {
-      throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
-    }
+    const { id, bytes } = encodeOwnMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
     if (bytes.byteLength > limits.maxMessageBytes) {
       throw new RangeError(`message of ${bytes.byteLength} bytes exceeds maxMessageBytes ${limits.maxMessageBytes}`)
     }
@@ -99,14 +85,9 @@ export class Sender {
 
   /** Send a reply to the peer's query `queryId`, held until acknowledged or `horizonMs` passes. */
   reply (peer: Peer, queryId: Uint8Array, type: string, body: { p: unknown } | { e: { c: string, s: string } }, horizonMs: number): void {
-    let bytes: Uint8Array
-    try {
-      bytes = encodePayloadMessage({ t: 'a', m: queryId, ...body } as NodeMessage, 'p' in body ? body.p : undefined)
-      if (bytes.byteLength > this.#ctx.limits.maxMessageBytes) throw new RangeError('reply too large')
-    } catch (err) {
+    const bytes = encodeReply(queryId, body, this.#ctx.limits.maxMessageBytes, err => {
       this.#ctx.log.error('reply to %s %s cannot be encoded: %e', peer.id, type, err)
-      bytes = encodeMessage({ t: 'a', m: queryId, e: { c: 'ERR_REMOTE', s: 'the reply could not be encoded' } })
-    }
+    })
     const key = bytesKey(queryId)
     peer.tx.acks.delete(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
     if (peer.out.get(key) !== undefined) return // answered already
@@ -371,36 +352,7 @@ export class Sender {
     stats.framesSent++
     stats.bytesSent += frameBytes
     if (batch.ciSeq > peer.tx.ciSentSeq) peer.tx.ciSentSeq = batch.ciSeq
-    // One jittered delay per batch (and attempt count): the entries went out together. First sends are counted
-    // per run of one type.
-    let delayFor = -1
-    let delay = 0
-    let runType: string | undefined
-    let runCount = 0
-    let runBytes = 0
-    for (const e of batch.entries) {
-      e.queued = false
-      e.attempts++
-      e.lastSentAt = now
-      if (e.attempts !== delayFor) {
-        delayFor = e.attempts
-        delay = retryDelay(e.attempts, limits.retryInitialMs, limits.retryMaxMs)
-      }
-      e.nextRetryAt = now + delay
-      if (e.attempts === 1) {
-        if (e.type !== runType) {
-          if (runType !== undefined) stats.sentMany(peer.id, runType, runCount, runBytes)
-          runType = e.type
-          runCount = 0
-          runBytes = 0
-        }
-        runCount++
-        runBytes += e.bytes.byteLength
-      } else {
-        stats.retransmissions++
-      }
-    }
-    if (runType !== undefined) stats.sentMany(peer.id, runType, runCount, runBytes)
+    markSent(batch.entries, now, limits, stats, peer.id)
   }
 
   #batchFailed (peer: Peer, entries: OutEntry[], err: unknown): void {
