@@ -169,7 +169,7 @@ export class PeerOutbound {
   readonly own = new Map<number, OutEntry>()
   /** Replies to the peer's queries, keyed by the query ID. */
   readonly replies = new Map<string, OutEntry>()
-  bytes = 0
+  #bytes = 0
   #nextCounter = 1
 
   constructor (epoch: Uint8Array) {
@@ -178,6 +178,11 @@ export class PeerOutbound {
 
   get size (): number {
     return this.own.size + this.replies.size
+  }
+
+  /** Bytes of every held message. */
+  get bytes (): number {
+    return this.#bytes
   }
 
   /** The next message ID in this stream. */
@@ -199,7 +204,7 @@ export class PeerOutbound {
       if (this.replies.has(entry.key)) throw new Error('duplicate outbound entry')
       this.replies.set(entry.key, entry)
     }
-    this.bytes += entry.bytes.byteLength
+    this.#bytes += entry.bytes.byteLength
   }
 
   get (key: OutKey): OutEntry | undefined {
@@ -217,7 +222,7 @@ export class PeerOutbound {
     if (entry === undefined) return undefined
     if (typeof key === 'number') this.own.delete(key)
     else this.replies.delete(key)
-    this.bytes -= entry.bytes.byteLength
+    this.#bytes -= entry.bytes.byteLength
     return entry
   }
 
