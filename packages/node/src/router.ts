@@ -56,16 +56,20 @@ export class Router {
   }
 
   /**
-   * Messages to `peer` went unacknowledged and are due again. Older than `relookupAfterMs`, what we know of
-   * where it is may be wrong (it may have moved to another relay while the old one still takes its mail): a
-   * return path that long silent is forgotten (re-sends go by the record), and a record that old is looked
-   * up again (in the background).
+   * Messages to `peer` went unacknowledged and are due again. When its record is older than
+   * `relookupAfterMs` it is looked up again (in the background): the peer may have moved (to another relay,
+   * while the old one still takes its mail). If that finds a newer record and the return path has been silent
+   * as long, the path is forgotten too: re-sends then go where the new record says.
    */
   recheck (peer: Peer, now: number): void {
     const contact = peer.contact
     const afterMs = this.#ctx.limits.relookupAfterMs
-    if (contact.returnPath !== undefined && contact.silentForMs(now) >= afterMs) contact.dropPath(contact.returnPath)
-    if (contact.recordAgeMs(now) >= afterMs && this.#peers.canLookUp(peer)) void this.#peers.lookUp(peer)
+    if (contact.recordAgeMs(now) < afterMs || !this.#peers.canLookUp(peer)) return
+    const known = contact.record
+    void this.#peers.lookUp(peer).then(() => {
+      const path = contact.returnPath
+      if (path !== undefined && contact.record !== known && contact.silentForMs(this.#ctx.clock.monotonic()) >= afterMs) contact.dropPath(path)
+    })
   }
 
   /**
