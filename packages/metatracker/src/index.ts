@@ -27,6 +27,7 @@ export {
   verifyGoodbye
 } from './protocol.ts'
 export type { TrackerRequest, TrackerAnswer } from './protocol.ts'
+export { contactRecordFromText } from './record-text.ts'
 export {
   DEFAULT_RECORD_TTL_MS, DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORD_BYTES, DEFAULT_PUBLISHES_PER_SECOND,
   DEFAULT_LOOKUPS_PER_SECOND, DEFAULT_MAX_TRACKED_SENDERS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_FLUSH_INTERVAL_MS,
