@@ -26,6 +26,11 @@ export interface MetatrackerClientEvents extends Record<string, unknown> {
   'tracker:announce': { trackerId: string, seq: number, heldMs: number }
   /** `seeds` was called: `added` trackers were new (or newer records of known ones); `known` now. */
   'tracker:seeded': { added: number, known: number }
+  /**
+   * `trackerId` refused the node's record as expired while it is still valid by this machine's clock: this
+   * clock is at least `behindMs` behind the tracker's (fix it, e.g. with NTP; peers cannot find the node).
+   */
+  'tracker:clock-skew': { trackerId: string, behindMs: number }
 }
 
 type Answer<T extends TrackerAnswer['t']> = Extract<TrackerAnswer, { t: T }>
@@ -59,6 +64,8 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   #publishedTo = new Set<string>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #retryMs: number
+  /** When the clock-skew error was last logged (monotonic ms): once a minute is enough. */
+  #skewLoggedAt = -Infinity
   readonly #seeds: MetatrackerClientInit['seeds']
   /** Trackers whose last request went unanswered (asked last; all of them failing calls `seeds`). */
   readonly #failing = new Set<string>()
@@ -233,7 +240,9 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     const refusals: string[] = []
     for (const { t, answer } of results) {
       if (answer?.h === undefined) {
-        refusals.push(`${t}: ${answer?.c ?? 'no answer'}`)
+        const code = answer?.c !== undefined ? codeFromWire(answer.c) : undefined
+        if (code === 'ERR_RECORD_EXPIRED') this.#clockBehind(t, own)
+        refusals.push(`${t}: ${code ?? 'no answer'}`)
         continue
       }
       heldMs = Math.min(heldMs, answer.h)
@@ -247,6 +256,18 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     this.#timer = setTimeout(() => { void this.#publish().catch(err => { this.#log.error('publishing failed: %e', err) }) }, delay)
     this.#timer.unref?.()
     if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${results.length === 0 ? 'no tracker known' : refusals.join('; ')}`)
+  }
+
+  /** A tracker refused our record as expired although our clock says it is valid: our clock is behind. */
+  #clockBehind (trackerId: string, own: ContactRecord): void {
+    const behindMs = own.expiresAt - this.#clock.now()
+    if (behindMs <= 0) return
+    this.safeDispatch('tracker:clock-skew', { trackerId, behindMs })
+    const now = this.#clock.monotonic()
+    if (now - this.#skewLoggedAt < 60_000) return
+    this.#skewLoggedAt = now
+    this.#log.error('tracker %s refused our record as expired, yet it is valid for another %d s by this machine\'s clock: this clock is at least %d s behind the tracker\'s; fix the clock (NTP), or peers cannot find this node',
+      trackerId, Math.round(behindMs / 1000), Math.round(behindMs / 1000))
   }
 
   /**
