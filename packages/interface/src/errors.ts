@@ -47,7 +47,7 @@ export class EgtpError extends Error {
   override readonly name = 'EgtpError'
   readonly code: EgtpErrorCode
   /** Set on a commstrat's send failure: what it means for the route (see {@link RouteFailure}). */
-  readonly route?: RouteFailure
+  declare readonly route?: RouteFailure
 
   constructor (code: EgtpErrorCode, message: string, options?: EgtpErrorOptions) {
     super(`${code}: ${message}`, options)

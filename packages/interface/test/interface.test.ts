@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import {
-  EgtpError, isEgtpError, isAbortError, TypedEventTarget, createComponentLogger, formatLogMessage,
+  EgtpError, isEgtpError, isAbortError, routeFailureOf, TypedEventTarget, createComponentLogger, formatLogMessage,
   namespaceMatcher, MemoryStore, anySignal, disabledLogger, joinOutboundFrame, outboundFrameBytes, uninitializedBytes
 } from '../src/index.ts'
 
@@ -35,6 +35,18 @@ describe('EgtpError', () => {
     expect(isEgtpError(foreign, 'ERR_AUTH')).toBe(true)
     expect(isEgtpError(new TypeError('x'))).toBe(false)
     expect(isEgtpError('ERR_AUTH')).toBe(false)
+  })
+
+  test('routeFailureOf: the route the commstrat named, else endpoint for bytes that cannot leave, else none', () => {
+    expect(routeFailureOf(new EgtpError('ERR_RELAY_FULL', 'full', { route: 'busy' }))).toBe('busy')
+    expect(new EgtpError('ERR_RELAY_FULL', 'full', { route: 'busy' }).route).toBe('busy')
+    expect(routeFailureOf(new EgtpError('ERR_UNREACHABLE', 'x'))).toBe('endpoint')
+    expect(routeFailureOf(new EgtpError('ERR_CLOSED', 'x'))).toBe('endpoint')
+    expect(routeFailureOf(new EgtpError('ERR_UNREACHABLE', 'x', { route: 'busy' }))).toBe('busy')
+    expect(routeFailureOf(new EgtpError('ERR_FRAME_TOO_LARGE', 'x'))).toBeUndefined()
+    expect(routeFailureOf(new EgtpError('ERR_BACKPRESSURE', 'x'))).toBeUndefined()
+    expect(routeFailureOf(new TypeError('ERR_UNREACHABLE'))).toBeUndefined()
+    expect('route' in new EgtpError('ERR_TIMEOUT', 'x')).toBe(false)
   })
 
   test('abort errors are recognised', () => {
