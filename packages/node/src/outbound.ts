@@ -87,18 +87,26 @@ export class OwnEntry implements OutEntry {
 }
 
 /**
- * Encode an own query or one-way message. A byte-string payload is written straight away (its ID read from
- * the message when needed: `id` undefined; a large one referenced, not copied); anything else goes through
- * the codec.
+ * Encode an own query or one-way message whose payload is a byte string, straight away (its ID is read from
+ * the message when needed; a large payload is referenced, not copied); `undefined` when it needs the codec.
  * @throws {RangeError} when the payload cannot be encoded
  */
-export function encodeOwnMessage (kind: 'q' | 'o', epoch: Uint8Array, counter: number, type: string, payload: unknown,
-  timeoutMs: number): { id: Uint8Array | undefined, bytes: MessageBytes } {
+export function encodeOwnBytes (kind: 'q' | 'o', epoch: Uint8Array, counter: number, type: string, payload: Uint8Array,
+  timeoutMs: number): MessageBytes | undefined {
   try {
-    const bytes = payload instanceof Uint8Array ? encodeOwnBytesMessage(kind, epoch, counter, type, payload, timeoutMs) : undefined
-    if (bytes !== undefined) return { id: undefined, bytes }
-    const id = makeMessageId(epoch, counter)
-    return { id, bytes: encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload) }
+    return encodeOwnBytesMessage(kind, epoch, counter, type, payload, timeoutMs)
+  } catch (err) {
+    throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * Encode an own query or one-way message through the codec.
+ * @throws {RangeError} when the payload cannot be encoded
+ */
+export function encodeOwnPayload (kind: 'q' | 'o', id: Uint8Array, type: string, payload: unknown, timeoutMs: number): MessageBytes {
+  try {
+    return encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
   } catch (err) {
     throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
   }

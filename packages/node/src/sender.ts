@@ -4,7 +4,7 @@ import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { clockSkewError } from './errors.ts'
-import { OwnEntry, encodeOwnMessage, encodeReply, markSent, retryDelay } from './outbound.ts'
+import { OwnEntry, encodeOwnBytes, encodeOwnPayload, encodeReply, markSent, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Batch, OwnContactMessage } from './peer-tx.ts'
 import type { Peer, PeerTable } from './peers.ts'
@@ -69,7 +69,13 @@ export class Sender {
       throw new EgtpError('ERR_TOO_MANY_PENDING', `${peer.out.size} messages to ${peer.id} await acknowledgement`)
     }
     const counter = peer.out.allocateCounter()
-    const { id, bytes } = encodeOwnMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
+    // No object per message: a byte-string payload's ID stays in its encoded bytes (OwnEntry reads it there).
+    let id: Uint8Array | undefined
+    let bytes = payload instanceof Uint8Array ? encodeOwnBytes(kind, peer.out.epoch, counter, type, payload, timeoutMs) : undefined
+    if (bytes === undefined) {
+      id = makeMessageId(peer.out.epoch, counter)
+      bytes = encodeOwnPayload(kind, id, type, payload, timeoutMs)
+    }
     if (bytes.byteLength > limits.maxMessageBytes) {
       throw new RangeError(`message of ${bytes.byteLength} bytes exceeds maxMessageBytes ${limits.maxMessageBytes}`)
     }
