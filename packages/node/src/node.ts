@@ -24,7 +24,7 @@ import { Sender } from './sender.ts'
 import { StatsCollector } from './stats.ts'
 import type { NodeStats } from './stats.ts'
 import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
+import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
