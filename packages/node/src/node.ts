@@ -220,6 +220,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     if (this.#state === 'stopped') return
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
+    this.#window.close() // before anything is settled: a waiting writer must not take the room stop makes
     const deadline = this.#clock.monotonic() + this.#limits.stopTimeoutMs
     for (const q of this.#queries.drain()) this.#failQuery(q, new EgtpError('ERR_CLOSED', 'node stopped'), false)
     this.#dispatcher.clear()
@@ -233,7 +234,6 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#sender.failAll(e => this.#closeError(e))
     clearInterval(this.#tickTimer)
     this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'node stopped'))
-    this.#window.close()
     this.#connector.close()
     for (const p of this.#peers.values()) if (p.ackTimer !== undefined) clearTimeout(p.ackTimer)
     await this.#journal?.flush().catch(() => {})
@@ -457,7 +457,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    * @throws {EgtpError} ERR_CLOSED, ERR_NOT_STARTED, ERR_SELF, ERR_BAD_NODE_ID
    */
   async disconnect (peerId: string, options: DisconnectOptions = {}): Promise<number> {
-    const peer = this.#peer(peerId)
+    const peer = this.#peer(peerId, false)
+    if (peer === undefined) {
+      this.#sessions.drop(peerId) // nothing pending; a session may exist (the peer reached us, then was evicted)
+      return 0
+    }
     return await this.#connector.disconnect(peer, options.signal)
   }
 
@@ -496,13 +500,15 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     return this.#peer(peerId)
   }
 
-  #peer (peerId: string): Peer {
+  #peer (peerId: string): Peer
+  #peer (peerId: string, create: false): Peer | undefined
+  #peer (peerId: string, create = true): Peer | undefined {
     if (this.#state !== 'running') throw new EgtpError(this.#state === 'new' ? 'ERR_NOT_STARTED' : 'ERR_CLOSED', `node is ${this.#state}`)
     const known = this.#peers.get(peerId) // IDs in the table are already validated and normalised
     if (known !== undefined) return known
     const id = parseNodeId(peerId)
     if (id === this.nodeId) throw new EgtpError('ERR_SELF', 'a node cannot send to itself')
-    return this.#peers.getOrCreate(id)
+    return create ? this.#peers.getOrCreate(id) : this.#peers.get(id)
   }
 
   #failQuery (q: PendingQuery, error: EgtpError, timedOut: boolean): void {
