@@ -1,4 +1,6 @@
 // Flow control of send: writable(peer) / ready(peer) / 'peer:drain' and sendStream, over real TCP on 127.0.0.1.
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { isEgtpError } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
 import { DEFAULT_SEND_HIGH_WATER_MESSAGES } from '../../src/index.ts'
@@ -108,6 +110,39 @@ describe('send window', () => {
     expect(a.writable(silent)).toBe(false)
     expect(await a.ready(silent).catch(code)).toBe('ERR_CLOSED')
     expect(DEFAULT_SEND_HIGH_WATER_MESSAGES).toBe(4096)
+  })
+
+  test('the README loops run as shown and deliver everything', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const node = await startNode(dir, onTestFinished, { limits: { sendHighWaterMessages: 32 } })
+    const b = await startNode(dir, onTestFinished)
+    const got: unknown[] = []
+    b.handle('item', (p) => { got.push(p) })
+    const peerId = b.nodeId
+    const items = Array.from({ length: 500 }, (_, i) => i)
+    const failed: unknown[] = []
+    const onFailed = (err: unknown): void => { failed.push(err) }
+    // README:loop
+    for (const item of items) {
+      if (!node.writable(peerId)) await node.ready(peerId)
+      node.send(peerId, 'item', item).catch(onFailed)
+    }
+    // README:end
+    await until(() => got.length === 500, 5000, 'the loop\'s items')
+    // README:stream
+    const writer = node.sendStream(peerId, 'item').getWriter()
+    for (const item of items) await writer.write(item)
+    await writer.close()
+    // README:end
+    expect(got.length).toBe(1000)
+    expect(failed).toEqual([])
+    const self = await readFile(fileURLToPath(import.meta.url), 'utf8')
+    const readme = await readFile(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
+    for (const marker of ['// README:loop', '// README:stream']) {
+      const start = self.indexOf(marker) + marker.length + 1
+      const block = self.slice(start, self.indexOf('    // README:end', start))
+      expect(readme).toContain(block.split('\n').map(l => l.slice(4)).join('\n').trim())
+    }
   })
 
   test('argument checks', async ({ onTestFinished }) => {
