@@ -103,8 +103,9 @@ export class SendWindow {
 
   #fits (peer: Peer): boolean {
     const l = this.#ctx.limits
+    const total = this.#hooks.totalBytes()
     return peer.out.size < this.highWaterMessages && peer.out.bytes < this.highWaterBytes &&
-      this.#hooks.totalBytes() + l.maxMessageBytes <= l.maxUnackedBytes
+      (total === 0 || total + l.maxMessageBytes <= l.maxUnackedBytes)
   }
 
   #check (peer: Peer): void {

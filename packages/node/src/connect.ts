@@ -136,6 +136,7 @@ export class Connector {
     if (peer.publicKey === undefined) throw new EgtpError('ERR_UNREACHABLE', `no contact record for ${peer.id}`)
     if (attempt.settled) throw new EgtpError('ERR_CLOSED', 'connect attempt ended')
     const established = ctx.sessions.isEstablished(peer.id)
+    if (established && peer.returnPath?.usable() === true) return { peerId: peer.id, handshake: false } // warm already
     // Listen before sending: the answer can arrive before `transmit` settles.
     const confirmed = established ? undefined : new Promise<void>(resolve => { attempt.confirmed = resolve })
     const { pieces } = ctx.sessions.sealParts({ nodeId: peer.id, publicKey: peer.publicKey }, [encodeBatch(undefined, [])])
