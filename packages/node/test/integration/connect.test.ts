@@ -11,6 +11,18 @@ import { silentPeer } from './silent-peer.ts'
 
 const code = (err: unknown): string => isEgtpError(err) ? err.code : err instanceof Error ? err.name : String(err)
 
+/** A node with a connect to a silent peer in flight for 50 ms, then `end`: what the connect rejected with. */
+async function connectEndedBy (cleanup: (fn: () => Promise<void>) => void, end: (a: EgtpNode, silent: string) => Promise<void>): Promise<{ a: EgtpNode, silent: string, outcome: string }> {
+  const dir = memoryDirectory()
+  const a = await startNode(dir, cleanup)
+  const silent = await silentPeer(dir, cleanup)
+  const pending = a.connect(silent).catch(code)
+  await new Promise(resolve => setTimeout(resolve, 50))
+  await end(a, silent)
+  const outcome = await pending
+  return { a, silent, outcome: typeof outcome === 'string' ? outcome : 'connected' }
+}
+
 async function tcpNode (dir: MemoryDirectory, cleanup: (fn: () => Promise<void>) => void): Promise<{ node: EgtpNode, strat: ReturnType<ReturnType<typeof tcp>> }> {
   const strat = tcp({ listen: LISTEN })()
   const node = await createNode({ commstrats: [strat], lookup: dir, announcer: dir })
@@ -105,13 +117,8 @@ describe('connect', () => {
   })
 
   test('stop rejects a connect in flight with ERR_CLOSED', async ({ onTestFinished }) => {
-    const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const silent = await silentPeer(dir, onTestFinished)
-    const pending = a.connect(silent).catch(code)
-    await new Promise(resolve => setTimeout(resolve, 50))
-    await a.stop()
-    expect(await pending).toBe('ERR_CLOSED')
+    const { outcome } = await connectEndedBy(onTestFinished, async (a) => { await a.stop() })
+    expect(outcome).toBe('ERR_CLOSED')
   })
 })
 
@@ -153,13 +160,8 @@ describe('disconnect', () => {
   })
 
   test('a connect in flight rejects with ERR_DISCONNECTED; disconnecting an unknown peer is harmless', async ({ onTestFinished }) => {
-    const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const silent = await silentPeer(dir, onTestFinished)
-    const pending = a.connect(silent).catch(code)
-    await new Promise(resolve => setTimeout(resolve, 50))
-    await a.disconnect(silent)
-    expect(await pending).toBe('ERR_DISCONNECTED')
+    const { a, silent, outcome } = await connectEndedBy(onTestFinished, async (a, silent) => { await a.disconnect(silent) })
+    expect(outcome).toBe('ERR_DISCONNECTED')
     // Sent (the silent peer's socket took it) but never acknowledged: delivery uncertain.
     const sent = a.send(silent, 'note', 'x').catch(code)
     await until(() => a.stats().messagesSent === 1, 2000, 'the message to leave')
