@@ -18,7 +18,11 @@ export type DisconnectOptions = AbortOptions
 /** What `connect` found or set up. */
 export interface PeerConnection {
   readonly peerId: string
-  /** The kind of path the peer's frames arrive on (`tcp`, `relay`, …); `none` when none did yet. */
+  /**
+   * The kind of path the peer's frames last arrived on (`tcp`, `relay`, …), which the node answers on first;
+   * `none` when no such path is open (a session was up, and the frame went out on a new connection to the
+   * peer's endpoints, which carries the next messages).
+   */
   readonly path: string
   /** The path's description (connection and address), for logs. */
   readonly description: string
