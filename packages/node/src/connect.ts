@@ -4,7 +4,7 @@ import type { NodeContext } from './context.ts'
 import { lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Sender } from './sender.ts'
-import { encodeBatch } from './wire.ts'
+import { encodeBatch } from '@egtp/codec/node'
 
 /** Per-call options of `connect`. */
 export interface ConnectOptions extends AbortOptions {
