@@ -6,7 +6,7 @@ import type { Answerer, ReplyBody } from './handler-context.ts'
 import type { Peer } from './peers.ts'
 import type { MessageSink } from './receiver.ts'
 import type { Handler, NodeLimits } from './types.ts'
-import type { OnewayMsg, QueryMsg } from './wire.ts'
+import type { OnewayMsg, QueryMsg } from '@egtp/codec/node'
 
 /** Where a handler's answer goes: a reliable reply to the peer's query (the sender's `reply`). */
 export interface ReplySender {

@@ -1,18 +1,20 @@
 import { generateIdentity, loadOrCreateIdentity, parseNodeId } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
-import type { Announcer, Clock, Commstrat, ContactRecord, InboundFrame, Logger } from '@egtp/interface'
+import type { AbortOptions, Announcer, Clock, Commstrat, ContactRecord, InboundFrame, Logger } from '@egtp/interface'
 import { SessionManager } from '@egtp/session'
+import { SendWindow } from './backpressure.ts'
+import { Connector } from './connect.ts'
+import type { ConnectOptions, DisconnectOptions, PeerConnection } from './connect.ts'
 import { OwnContact } from './contact.ts'
 import type { NodeContext } from './context.ts'
 import { InboundDedup } from './dedup.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { reportDrop } from './drops.ts'
 import { Handlers, checkType } from './handlers.ts'
-import { newEpoch, toHex } from './ids.ts'
+import { newEpoch } from './ids.ts'
 import { DedupJournal } from './journal.ts'
 import { checkTimeout, resolveLimits } from './limits.ts'
-import type { OutEntry, Settlement } from './outbound.ts'
 import { PeerTable } from './peers.ts'
 import type { Peer } from './peers.ts'
 import { QueryBook } from './query-book.ts'
@@ -20,6 +22,9 @@ import { Receiver } from './receiver.ts'
 import { Router } from './router.ts'
 import { followSessions } from './session-events.ts'
 import { Sender } from './sender.ts'
+import { submitOneway } from './oneway.ts'
+import { sendStream } from './send-stream.ts'
+import type { SendStreamOptions } from './send-stream.ts'
 import { StatsCollector } from './stats.ts'
 import type { NodeStats } from './stats.ts'
 import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
@@ -66,6 +71,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   readonly #journal: DedupJournal | undefined
   readonly #queries: QueryBook
   readonly #contact: OwnContact
+  readonly #window: SendWindow
+  readonly #connector: Connector
   #state: State = 'new'
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -111,8 +118,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#contact = new OwnContact(identity, this.#clock, l.recordTtlMs, init.services ?? [], this.#log)
     // One direction: receiver → (handlers, queries) → sender → router → peer table; the node only composes.
     this.#peers = new PeerTable(ctx, newEpoch(random), peer => this.#queries.hasPending(peer))
-    this.#sender = new Sender(ctx, this.#peers, new Router(ctx, this.#peers), this.#contact)
+    const router = new Router(ctx, this.#peers)
+    this.#window = new SendWindow(ctx, { totalBytes: () => this.#sender.unackedBytes })
+    this.#sender = new Sender(ctx, this.#peers, router, this.#contact, peer => { this.#window.released(peer) })
     this.#queries = new QueryBook(this.#sender, l, this.#clock, this.#stats, this, peerId => { reportDrop(ctx, 'unknown-reply', peerId) })
+    this.#connector = new Connector(ctx, this.#peers, this.#sender, router, this.#queries)
     this.#handlers = new Handlers(this.#sender, l, this.#clock, this.#log, this.#shutdown.signal)
     this.#dedup = new InboundDedup({ maxStreams: l.maxDedupStreams, maxStreamsPerPeer: l.maxStreamsPerPeer, maxReorder: l.maxReorder, retentionMs: l.dedupRetentionMs })
     this.#dispatcher = new Dispatcher(l.maxConcurrentHandlers, l.maxQueuedHandlers)
@@ -189,14 +199,16 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     if (this.#state === 'stopped') return
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
+    this.#window.close() // before anything is settled: a waiting writer must not take the room stop makes
     this.#handlers.close()
     this.#queries.failAll(id => this.#peers.get(id), new EgtpError('ERR_CLOSED', 'node stopped'))
     this.#dispatcher.clear()
     // Let running handlers answer and acknowledgements leave; own messages get their acknowledgements.
     if (wasRunning) await this.#settleInFlight()
-    this.#sender.failAll(e => this.#closeError(e))
+    this.#sender.failAll()
     clearInterval(this.#tickTimer)
     this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'node stopped'))
+    this.#connector.close()
     this.#sender.clearTimers()
     await this.#journal?.flush().catch(() => {})
     await this.#sessions.flush().catch((err: unknown) => { this.#log.error('flushing session state failed: %e', err) })
@@ -220,12 +232,6 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     } finally {
       clearTimeout(timer)
     }
-  }
-
-  #closeError (e: OutEntry): EgtpError {
-    return e.kind === 'o' && e.attempts > 0
-      ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `node stopped before message ${toHex(e.id)} was acknowledged`)
-      : new EgtpError('ERR_CLOSED', 'node stopped')
   }
 
   #detach (): void {
@@ -290,28 +296,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       options?.signal?.throwIfAborted()
       const peer = this.#target(peerId, type)
       const timeoutMs = options?.timeoutMs === undefined ? this.#limits.defaultTimeoutMs : checkTimeout('timeoutMs', options.timeoutMs)
-      const signal = options?.signal
-      if (signal === undefined) {
-        // No closure per message: the entry holds the promise's functions, one shared settle calls them.
-        const promise = new Promise<void>(capture)
-        const resolve = capturedResolve
-        const reject = capturedReject
-        capturedResolve = capturedReject = undefined
-        this.#sender.submit(peer, 'o', type, payload, timeoutMs, settleByEntry, resolve, reject)
-        return promise
-      }
-      return new Promise<void>((resolve, reject) => {
-        let onAbort: (() => void) | undefined = undefined
-        const entry = this.#sender.submit(peer, 'o', type, payload, timeoutMs, r => {
-          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
-          if (r.ok) resolve()
-          else reject(r.error)
-        })
-        onAbort = () => {
-          if (this.#sender.forget(peer, entry.key) !== undefined) reject(signal.reason as Error)
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-      })
+      return submitOneway(this.#sender, peer, type, payload, timeoutMs, options?.signal)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -328,14 +313,84 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     })
   }
 
+  /**
+   * Establish a session with `peerId` ahead of the first message: look it up, open a transport connection,
+   * complete the handshake. A message sent after it resolves goes as a data frame (no handshake on its path).
+   * Concurrent calls for one peer share the work. Resolves at once when a session is up and a connection open.
+   * @throws {EgtpError} ERR_UNREACHABLE (no record, no endpoint answered), ERR_TIMEOUT (`timeoutMs`, default
+   *   `limits.connectTimeoutMs`), ERR_CLOCK_SKEW (a paranoid peer refused our clock), ERR_RATE_LIMITED,
+   *   ERR_DISCONNECTED (`disconnect` was called meanwhile), ERR_CLOSED, ERR_NOT_STARTED, ERR_SELF, ERR_BAD_NODE_ID;
+   *   rethrows `signal.reason` on abort
+   */
+  async connect (peerId: string, options: ConnectOptions = {}): Promise<PeerConnection> {
+    options.signal?.throwIfAborted()
+    const peer = this.#peer(peerId)
+    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.connectTimeoutMs)
+    return await this.#connector.connect(peer, timeoutMs, options.signal)
+  }
+
+  /**
+   * Close the sessions and transport connections with `peerId`. Its unacknowledged messages are reported
+   * failed (ERR_DISCONNECTED when never sent, ERR_DELIVERY_UNCERTAIN when sent), its pending queries fail with
+   * ERR_DISCONNECTED, a `connect` in flight rejects with ERR_DISCONNECTED; acknowledgements owed to it go out
+   * first (within `limits.disconnectTimeoutMs`; an abort of `signal` only shortens that wait). A later
+   * message or `connect` sets up a new session. Dispatches `peer:disconnect`.
+   * @returns how many messages and queries were reported failed
+   * @throws {EgtpError} ERR_CLOSED, ERR_NOT_STARTED, ERR_SELF, ERR_BAD_NODE_ID
+   */
+  async disconnect (peerId: string, options: DisconnectOptions = {}): Promise<number> {
+    const peer = this.#peer(peerId, false)
+    if (peer === undefined) {
+      this.#sessions.drop(peerId) // nothing pending; a session may exist (the peer reached us, then was evicted)
+      return 0
+    }
+    return await this.#connector.disconnect(peer, options.signal)
+  }
+
+  /**
+   * Whether one more `send` or `query` to `peerId` fits the send window (its unacknowledged messages and bytes
+   * under `limits.sendHighWaterMessages` / `sendHighWaterBytes`). When false, `peer:drain` is dispatched and
+   * {@link ready} resolves as soon as acknowledgements make room. False when the node is not running.
+   */
+  writable (peerId: string): boolean {
+    if (this.#state !== 'running') return false
+    return this.#window.writable(this.#peer(peerId))
+  }
+
+  /**
+   * Resolves once `peerId`'s send window has room (at once when it has).
+   * @throws {EgtpError} ERR_CLOSED when the node stops first, ERR_NOT_STARTED; rethrows `signal.reason` on abort
+   */
+  async ready (peerId: string, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    await this.#window.ready(this.#peer(peerId), options)
+  }
+
+  /**
+   * A `WritableStream` of one-way messages of `type` to `peerId` whose backpressure is the send window:
+   * `await writer.write(payload)` resolves when the message is accepted; `close()` when all were acknowledged.
+   * The first failed message errors the stream.
+   */
+  sendStream (peerId: string, type: string, options: SendStreamOptions = {}): WritableStream<unknown> {
+    checkType(type)
+    this.#peer(peerId)
+    return sendStream(this, peerId, type, options)
+  }
+
   #target (peerId: string, type: string): Peer {
     checkType(type)
+    return this.#peer(peerId)
+  }
+
+  #peer (peerId: string): Peer
+  #peer (peerId: string, create: false): Peer | undefined
+  #peer (peerId: string, create = true): Peer | undefined {
     if (this.#state !== 'running') throw new EgtpError(this.#state === 'new' ? 'ERR_NOT_STARTED' : 'ERR_CLOSED', `node is ${this.#state}`)
     const known = this.#peers.get(peerId) // IDs in the table are already validated and normalised
     if (known !== undefined) return known
     const id = parseNodeId(peerId)
     if (id === this.nodeId) throw new EgtpError('ERR_SELF', 'a node cannot send to itself')
-    return this.#peers.getOrCreate(id)
+    return create ? this.#peers.getOrCreate(id) : this.#peers.get(id)
   }
 
   #tick (): void {
@@ -347,20 +402,9 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     } catch (err) {
       this.#log.error('session tick failed: %e', err)
     }
-    for (const { peer: key, frame } of frames) {
-      // A recovery initiation may go to a peer we never exchanged a message with (its initiation was refused
-      // before it reached the node): it needs a peer entry to be routed (found through lookup).
-      let peer
-      try {
-        peer = this.#peers.getOrCreate(key.nodeId)
-      } catch (err) {
-        this.#log.trace('session frame to %s not sent: %e', key.nodeId, err)
-        continue
-      }
-      peer.contact.learnKey(key.publicKey)
-      this.#sender.sendRaw(peer, frame)
-    }
+    this.#sender.sendSessionFrames(frames)
     this.#sender.tick(now)
+    this.#window.tick()
     this.#queries.sweep(now)
     if (++this.#ticks % 40 === 0) this.#dedup.sweep(this.#clock.now())
     if (this.#contact.stale()) void this.#refreshRecord()
@@ -375,18 +419,4 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       this.#log.error('refreshing the contact record failed: %e', err)
     }
   }
-}
-
-let capturedResolve: (() => void) | undefined
-let capturedReject: ((error: EgtpError) => void) | undefined
-/** A promise executor that hands its functions over (synchronously, through the two variables above). */
-function capture (resolve: () => void, reject: (error: EgtpError) => void): void {
-  capturedResolve = resolve
-  capturedReject = reject
-}
-
-/** The `settle` of entries that carry their promise's functions. */
-function settleByEntry (this: OutEntry, r: Settlement): void {
-  if (r.ok) this.resolve!()
-  else this.reject!(r.error)
 }

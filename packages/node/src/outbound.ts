@@ -2,8 +2,9 @@ import type { EgtpError } from '@egtp/interface'
 import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
 import type { StatsCollector } from './stats.ts'
 import type { NodeLimits } from './types.ts'
-import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
-import type { MessageBytes, NodeMessage } from './wire.ts'
+import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '@egtp/codec/node'
+import type { MessageBytes, NodeMessage } from '@egtp/codec/node'
+import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
@@ -94,7 +95,7 @@ export class OwnEntry implements OutEntry {
 export function encodeOwnBytes (kind: 'q' | 'o', epoch: Uint8Array, counter: number, type: string, payload: Uint8Array,
   timeoutMs: number): MessageBytes | undefined {
   try {
-    return encodeOwnBytesMessage(kind, epoch, counter, type, payload, timeoutMs)
+    return encodeOwnBytesMessage(kind, epoch, counter, type, payload, timeoutMs, REFERENCED_PAYLOAD_BYTES)
   } catch (err) {
     throw new RangeError(`payload cannot be encoded: ${(err as Error).message}`, { cause: err })
   }

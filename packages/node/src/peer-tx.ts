@@ -1,9 +1,9 @@
-import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
-import { Fifo } from './fifo.ts'
+import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '@egtp/codec'
+import { encodeBatchParts, encodeMessage } from '@egtp/codec/node'
+import type { MessageBytes } from '@egtp/codec/node'
+import { Fifo } from '@egtp/interface'
 import { isEpoch } from './ids.ts'
 import type { OutEntry, PeerOutbound } from './outbound.ts'
-import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage } from './wire.ts'
-import type { MessageBytes } from './wire.ts'
 
 /** The node's own contact record as a ready `ci` message. */
 export interface OwnContactMessage {
@@ -21,8 +21,6 @@ export interface Batch {
 }
 
 const MAX_CONTROL_PER_BATCH = 256
-/** Counters per compact acknowledgement (codec's MAX_ACK_COUNTERS, not exported by codec yet). */
-const MAX_ACK_COUNTERS = 8192
 
 /**
  * What waits to go to one peer besides its unacknowledged messages: the send queue, acknowledgements to
@@ -133,7 +131,7 @@ export class PeerTx {
       size += bytes.byteLength
     }
     let expectReply = false
-    while (this.queue.length > 0 && parts.length < BATCH_MESSAGES_LIMIT) {
+    while (this.queue.length > 0 && parts.length < MAX_BATCH_MESSAGES) {
       const e = this.queue.peek()!
       if (out.get(e.key) !== e) { // settled while queued
         this.queue.shift()

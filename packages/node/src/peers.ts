@@ -65,6 +65,12 @@ export class PeerContact {
     if (this.#returnPath === path) this.#returnPath = undefined
   }
 
+  /** `disconnect`: the way back is closed and the next frame counts as a new connection. */
+  disconnected (): void {
+    this.#returnPath = undefined
+    this.#connected = false
+  }
+
   noteClockSkew (skewMs: number): void { this.#clockSkew = { skewMs } }
   clearClockSkew (): void { this.#clockSkew = undefined }
 

@@ -81,6 +81,13 @@ export class PendingQueries {
     }
   }
 
+  /** The pending queries to `peerId` (not taken). */
+  ofPeer (peerId: string): PendingQuery[] {
+    const out: PendingQuery[] = []
+    for (const q of this.#pending.values()) if (q.peerId === peerId) out.push(q)
+    return out
+  }
+
   /** Remove and return every pending query. */
   drain (): PendingQuery[] {
     const all = [...this.#pending.values()]

@@ -9,7 +9,7 @@ import type { PendingQuery } from './queries.ts'
 import type { ReplySink } from './receiver.ts'
 import type { StatsCollector } from './stats.ts'
 import type { NodeEvents, NodeLimits } from './types.ts'
-import type { ReplyMsg } from './wire.ts'
+import type { ReplyMsg } from '@egtp/codec/node'
 
 /** The sender's side queries need. */
 export interface QuerySender {
@@ -110,6 +110,17 @@ export class QueryBook implements ReplySink {
       }
       signal.addEventListener('abort', onAbort, { once: true })
     }
+  }
+
+  /** Fail every query to `peer` still waiting for its reply (as timed out: forgotten, `message:failed`); how many. */
+  failPeer (peer: Peer, error: EgtpError): number {
+    let n = 0
+    for (const q of this.#pending.ofPeer(peer.id)) {
+      if (this.#pending.take(peer.id, q.key) === undefined) continue
+      this.#fail(peer, q, error, true)
+      n++
+    }
+    return n
   }
 
   /** Fail every pending query with `error` (stop). */

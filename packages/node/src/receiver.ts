@@ -9,8 +9,8 @@ import { bytesKey, counterOf, EPOCH_BYTES, isEpoch } from './ids.ts'
 import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { DropReason } from './types.ts'
-import { decodeBatch, encodeMessage } from './wire.ts'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
+import { decodeBatch, encodeMessage } from '@egtp/codec/node'
+import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 /** The sender's side the receiver needs: acknowledgements in and out, error replies. */
 export interface AckSink {

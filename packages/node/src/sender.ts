@@ -9,6 +9,7 @@ import type { OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Batch, OwnContactMessage } from './peer-tx.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Router } from './router.ts'
+import { DrainWaiters } from './drain.ts'
 
 /** Where the sender finds the node's own record to piggyback. */
 export interface OwnContactSource {
@@ -40,13 +41,17 @@ export class Sender {
   readonly #active = new Set<Peer>()
   #unackedBytes = 0
   #unackedMessages = 0
-  #drainWaiters: Array<() => void> = []
+  /** Waiting for every peer (`peer` undefined: and nothing unacknowledged) or one peer to have nothing on its way. */
+  readonly #drain = new DrainWaiters()
+  /** Called whenever an entry of `peer` is released (the send window's drain hook). */
+  readonly #released: ((peer: Peer) => void) | undefined
 
-  constructor (ctx: NodeContext, peers: PeerTable, router: Router, contact: OwnContactSource) {
+  constructor (ctx: NodeContext, peers: PeerTable, router: Router, contact: OwnContactSource, released?: (peer: Peer) => void) {
     this.#ctx = ctx
     this.#peers = peers
     this.#router = router
     this.#contact = contact
+    this.#released = released
   }
 
   get unackedBytes (): number {
@@ -178,7 +183,8 @@ export class Sender {
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
     if (peer.out.size === 0) this.#active.delete(peer)
-    if (this.#unackedMessages === 0 && this.#drainWaiters.length > 0) this.#checkDrained()
+    this.#released?.(peer)
+    if (this.#unackedMessages === 0 && this.#drain.waiting) this.#checkDrained()
     return entry
   }
 
@@ -188,18 +194,24 @@ export class Sender {
    */
   drained (): Promise<void> {
     for (const p of this.#peers.values()) if (p.tx.hasWork()) this.schedule(p)
-    return new Promise(resolve => {
-      this.#drainWaiters.push(resolve)
-      this.#checkDrained()
-    })
+    return this.#drain.wait(undefined, undefined, () => { this.#checkDrained() })
+  }
+
+  /**
+   * Resolves once what waits for `peer` (acknowledgements owed, control messages) went out (it is flushed
+   * now), or when `bound` aborts.
+   */
+  flushed (peer: Peer, bound: AbortSignal): Promise<void> {
+    if (peer.tx.hasWork()) this.schedule(peer)
+    return this.#drain.wait(peer, bound, () => { this.#checkDrained() })
   }
 
   #checkDrained (): void {
-    if (this.#unackedMessages > 0) return
-    for (const p of this.#peers.values()) if (!p.tx.idle()) return
-    const waiters = this.#drainWaiters
-    this.#drainWaiters = []
-    for (const w of waiters) w()
+    this.#drain.check(() => {
+      if (this.#unackedMessages > 0) return false
+      for (const p of this.#peers.values()) if (!p.tx.idle()) return false
+      return true
+    })
   }
 
   /** The session to `peer` was replaced: send everything unacknowledged again now. */
@@ -227,10 +239,37 @@ export class Sender {
     }
   }
 
-  /** Report every held message failed (stop). */
-  failAll (errorFor: (entry: OutEntry) => EgtpError): void {
+  /**
+   * Report every held message failed (stop): ERR_DELIVERY_UNCERTAIN for a one-way message that was sent,
+   * else ERR_CLOSED.
+   */
+  failAll (): void {
     for (const peer of [...this.#active]) {
-      for (const e of [...peer.out.entries()]) this.settle(peer, e.key, { ok: false, error: errorFor(e) })
+      for (const e of [...peer.out.entries()]) {
+        const error = e.kind === 'o' && e.attempts > 0
+          ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `node stopped before message ${toHex(e.id)} was acknowledged`)
+          : new EgtpError('ERR_CLOSED', 'node stopped')
+        this.settle(peer, e.key, { ok: false, error })
+      }
+    }
+  }
+
+  /**
+   * Send the frames the session manager produced on its tick. A recovery initiation may go to a peer we never
+   * exchanged a message with (its initiation was refused before it reached the node): it needs a peer entry
+   * to be routed (found through lookup).
+   */
+  sendSessionFrames (frames: ReadonlyArray<{ peer: { nodeId: string, publicKey: Uint8Array }, frame: Uint8Array }>): void {
+    for (const { peer: key, frame } of frames) {
+      let peer
+      try {
+        peer = this.#peers.getOrCreate(key.nodeId)
+      } catch (err) {
+        this.#ctx.log.trace('session frame to %s not sent: %e', key.nodeId, err)
+        continue
+      }
+      peer.contact.learnKey(key.publicKey)
+      this.sendRaw(peer, frame)
     }
   }
 
@@ -328,13 +367,13 @@ export class Sender {
             const wake = tx.transmitSettled
             tx.transmitSettled = undefined
             wake?.()
-            if (this.#drainWaiters.length > 0) this.#checkDrained()
+            if (this.#drain.waiting) this.#checkDrained()
           })
         }
       } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
       tx.flushing = false
-      if (this.#drainWaiters.length > 0) this.#checkDrained()
+      if (this.#drain.waiting) this.#checkDrained()
     }
   }
 
