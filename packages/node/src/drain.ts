@@ -12,13 +12,19 @@ interface Waiter {
  */
 export class DrainWaiters {
   #waiters: Waiter[] = []
+  readonly #allSettled: () => boolean
+
+  /** `allSettled`: nothing unacknowledged, and nothing waits or is on its way to any peer. */
+  constructor (allSettled: () => boolean) {
+    this.#allSettled = allSettled
+  }
 
   get waiting (): boolean {
     return this.#waiters.length > 0
   }
 
-  /** Resolves once `settled(peer)` (or, for `undefined`, `allSettled()`) holds at a check, or `bound` aborts. */
-  wait (peer: Peer | undefined, bound: AbortSignal | undefined, check: () => void): Promise<void> {
+  /** Resolves once `peer` is idle (`undefined`: everything settled) at a check, or `bound` aborts. */
+  wait (peer: Peer | undefined, bound: AbortSignal | undefined): Promise<void> {
     return new Promise(resolve => {
       const cut = (): void => {
         this.#waiters = this.#waiters.filter(w => w !== waiter)
@@ -28,16 +34,16 @@ export class DrainWaiters {
       this.#waiters.push(waiter)
       if (bound?.aborted === true) return cut()
       bound?.addEventListener('abort', cut, { once: true })
-      check()
+      this.check()
     })
   }
 
   /** Resolve the waiters whose condition holds now. */
-  check (allSettled: () => boolean): void {
+  check (): void {
     let all: boolean | undefined
     const waiting: Waiter[] = []
     for (const w of this.#waiters) {
-      const done = w.peer !== undefined ? w.peer.tx.idle() : (all ??= allSettled())
+      const done = w.peer !== undefined ? w.peer.tx.idle() : (all ??= this.#allSettled())
       if (done) w.resolve()
       else waiting.push(w)
     }

@@ -1,4 +1,4 @@
-import { EgtpError, isEgtpError } from '@egtp/interface'
+import { EgtpError, isEgtpError, toHex } from '@egtp/interface'
 import { MAX_REMOTE_ERROR_CHARS } from './constants.ts'
 
 /**
@@ -27,6 +27,20 @@ export function replyBodyForError (err: unknown): { c: string, s: string } {
   let message = err instanceof Error ? err.message : String(err)
   if (isEgtpError(err)) message = message.replace(/^ERR_[A-Z_]+: /, '')
   return { c: code, s: message.slice(0, MAX_REMOTE_ERROR_CHARS) }
+}
+
+/** Why a message given up at its deadline failed (a peer refusing our clock says so). */
+export function expiryError (peerId: string, clockSkew: { skewMs: number } | undefined, e: { kind: string, id: Uint8Array, attempts: number }): EgtpError {
+  return clockSkewError(peerId, clockSkew, `message ${toHex(e.id)} to ${peerId} could not be delivered in time`) ?? (e.kind === 'o' && e.attempts > 0
+    ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `message ${toHex(e.id)} to ${peerId} was sent but not acknowledged in time`)
+    : new EgtpError('ERR_TIMEOUT', `message ${toHex(e.id)} to ${peerId} could not be delivered in time`))
+}
+
+/** Why a message still held when the node stopped failed: uncertain when a one-way message was sent. */
+export function stopError (e: { kind: string, id: Uint8Array, attempts: number }): EgtpError {
+  return e.kind === 'o' && e.attempts > 0
+    ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `node stopped before message ${toHex(e.id)} was acknowledged`)
+    : new EgtpError('ERR_CLOSED', 'node stopped')
 }
 
 /**

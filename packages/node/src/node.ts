@@ -1,7 +1,7 @@
 import { generateIdentity, loadOrCreateIdentity, parseNodeId } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
-import type { AbortOptions, Announcer, Clock, Commstrat, ContactRecord, InboundFrame, Logger } from '@egtp/interface'
+import type { AbortOptions, Announcer, Clock, ContactRecord, Logger } from '@egtp/interface'
 import { SessionManager } from '@egtp/session'
 import { SendWindow } from './backpressure.ts'
 import { Connector } from './connect.ts'
@@ -20,6 +20,7 @@ import type { Peer } from './peers.ts'
 import { QueryBook } from './query-book.ts'
 import { Receiver } from './receiver.ts'
 import { Router } from './router.ts'
+import { Transports } from './transports.ts'
 import { followSessions } from './session-events.ts'
 import { Sender } from './sender.ts'
 import { submitOneway } from './oneway.ts'
@@ -59,7 +60,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   readonly #log: Logger
   readonly #stats: StatsCollector
   readonly #sessions: SessionManager
-  readonly #commstrats: Commstrat[]
+  readonly #transports: Transports
   readonly #announcer: Announcer | undefined
   readonly #shutdown = new AbortController()
   readonly #handlers: Handlers
@@ -73,13 +74,12 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   readonly #contact: OwnContact
   readonly #window: SendWindow
   readonly #connector: Connector
+  readonly #router: Router
   #state: State = 'new'
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
   #tickTimer: ReturnType<typeof setInterval> | undefined
   #ticks = 0
-  readonly #onFrame = (evt: CustomEvent<InboundFrame>): void => { this.#receiver.onFrame(evt.detail) }
-  readonly #onEndpoints = (): void => { if (this.#state === 'running') void this.#refreshRecord() }
 
   /** @internal Use {@link createNode}. */
   constructor (init: NodeInit, identity: NodeIdentity) {
@@ -90,7 +90,9 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#clock = init.clock ?? systemClock
     this.#log = (init.logger ?? disabledComponentLogger).forComponent('node')
     this.#stats = new StatsCollector(this.#limits.maxStatsPeers, this.#limits.maxStatsTypes)
-    this.#commstrats = [...(init.commstrats ?? [])]
+    this.#transports = new Transports([...(init.commstrats ?? [])], frame => { this.#receiver.onFrame(frame) }, () => {
+      if (this.#state === 'running') void this.#refreshRecord()
+    })
     this.#announcer = init.announcer
     const random = init.random ?? defaultRandom
     this.#sessions = new SessionManager({
@@ -110,7 +112,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       limits: this.#limits,
       stats: this.#stats,
       events: this,
-      commstrats: this.#commstrats,
+      commstrats: this.#transports.list,
       lookup: init.lookup,
       shutdown: this.#shutdown.signal
     }
@@ -118,7 +120,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#contact = new OwnContact(identity, this.#clock, l.recordTtlMs, init.services ?? [], this.#log)
     // One direction: receiver → (handlers, queries) → sender → router → peer table; the node only composes.
     this.#peers = new PeerTable(ctx, newEpoch(random), peer => this.#queries.hasPending(peer))
-    const router = new Router(ctx, this.#peers)
+    const router = this.#router = new Router(ctx, this.#peers)
     this.#window = new SendWindow(ctx, { totalBytes: () => this.#sender.unackedBytes })
     this.#sender = new Sender(ctx, this.#peers, router, this.#contact, peer => { this.#window.released(peer) })
     this.#queries = new QueryBook(this.#sender, l, this.#clock, this.#stats, this, peerId => { reportDrop(ctx, 'unknown-reply', peerId) })
@@ -156,17 +158,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#starting = (async () => {
       await this.#sessions.start()
       await this.#journal?.load(this.#clock.now())
-      for (const c of this.#commstrats) {
-        c.addEventListener('frame', this.#onFrame)
-        c.addEventListener('endpoints:change', this.#onEndpoints)
-      }
-      const started = await Promise.allSettled(this.#commstrats.map(async c => { await c.start() }))
-      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed !== undefined) {
-        await Promise.allSettled(this.#commstrats.map(async c => { await c.stop() }))
-        this.#detach()
+      try {
+        await this.#transports.start()
+      } catch (err) {
         this.#state = 'stopped'
-        throw failed.reason
+        throw err
       }
       this.#state = 'running'
       this.#handlers.open()
@@ -212,8 +208,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#sender.clearTimers()
     await this.#journal?.flush().catch(() => {})
     await this.#sessions.flush().catch((err: unknown) => { this.#log.error('flushing session state failed: %e', err) })
-    this.#detach()
-    await Promise.allSettled(this.#commstrats.map(async c => { await c.stop() }))
+    await this.#transports.stop()
     this.#sessions.close()
     this.#state = 'stopped'
     this.#log('stopped')
@@ -223,23 +218,10 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   async #settleInFlight (): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined
     const bound = new Promise<void>(resolve => { timer = setTimeout(resolve, this.#limits.stopTimeoutMs) })
-    const work = (async () => {
-      await this.#dispatcher.idle()
-      await this.#sender.drained()
-    })()
-    try {
-      await Promise.race([work, bound])
-    } finally {
-      clearTimeout(timer)
-    }
+    await Promise.race([this.#dispatcher.idle().then(async () => { await this.#sender.drained() }), bound])
+    clearTimeout(timer)
   }
 
-  #detach (): void {
-    for (const c of this.#commstrats) {
-      c.removeEventListener('frame', this.#onFrame)
-      c.removeEventListener('endpoints:change', this.#onEndpoints)
-    }
-  }
 
   /**
    * Register the handler of message type `type` (queries and one-way messages).
@@ -402,7 +384,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     } catch (err) {
       this.#log.error('session tick failed: %e', err)
     }
-    this.#sender.sendSessionFrames(frames)
+    this.#router.sendSessionFrames(frames)
     this.#sender.tick(now)
     this.#window.tick()
     this.#queries.sweep(now)
@@ -412,7 +394,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
 
   async #refreshRecord (): Promise<void> {
     try {
-      const record = this.#contact.refresh(this.#commstrats)
+      const record = this.#contact.refresh(this.#transports.list)
       this.safeDispatch('contact:change', record)
       await this.#contact.announce(this.#announcer, AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#limits.lookupTimeoutMs)]))
     } catch (err) {

@@ -47,6 +47,33 @@ export class Router {
   }
 
   /**
+   * Send the frames the session manager produced on its tick. A recovery initiation may go to a peer we never
+   * exchanged a message with (its initiation was refused before it reached the node): it needs a peer entry
+   * to be routed (found through lookup).
+   */
+  sendSessionFrames (frames: ReadonlyArray<{ peer: { nodeId: string, publicKey: Uint8Array }, frame: Uint8Array }>): void {
+    for (const { peer: key, frame } of frames) {
+      let peer
+      try {
+        peer = this.#peers.getOrCreate(key.nodeId)
+      } catch (err) {
+        this.#ctx.log.trace('session frame to %s not sent: %e', key.nodeId, err)
+        continue
+      }
+      peer.contact.learnKey(key.publicKey)
+      this.#sendRaw(peer, frame)
+    }
+  }
+
+  /** Send a frame the session manager produced (initiation retransmits, keepalives); failures are logged. */
+  #sendRaw (peer: Peer, frame: Uint8Array): void {
+    this.transmit(peer, frame, false).then(() => {
+      this.#ctx.stats.framesSent++
+      this.#ctx.stats.bytesSent += frame.byteLength
+    }, (err: unknown) => { this.#ctx.log.trace('session frame to %s failed: %e', peer.id, err) })
+  }
+
+  /**
    * Whether the peer's record names a route whose commstrat says failures there recover by themselves (a
    * relay): messages then wait for it within their deadline instead of failing at once.
    */

@@ -3,7 +3,7 @@ import { EgtpError, isEgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
-import { clockSkewError } from './errors.ts'
+import { expiryError, stopError } from './errors.ts'
 import { OwnEntry, encodeOwnBytes, encodeOwnPayload, encodeReply, markSent, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Batch, OwnContactMessage } from './peer-tx.ts'
@@ -42,7 +42,7 @@ export class Sender {
   #unackedBytes = 0
   #unackedMessages = 0
   /** Waiting for every peer (`peer` undefined: and nothing unacknowledged) or one peer to have nothing on its way. */
-  readonly #drain = new DrainWaiters()
+  readonly #drain = new DrainWaiters(() => this.#unackedMessages === 0 && [...this.#peers.values()].every(p => p.tx.idle()))
   /** Called whenever an entry of `peer` is released (the send window's drain hook). */
   readonly #released: ((peer: Peer) => void) | undefined
 
@@ -184,7 +184,7 @@ export class Sender {
     this.#unackedMessages--
     if (peer.out.size === 0) this.#active.delete(peer)
     this.#released?.(peer)
-    if (this.#unackedMessages === 0 && this.#drain.waiting) this.#checkDrained()
+    if (this.#unackedMessages === 0 && this.#drain.waiting) this.#drain.check()
     return entry
   }
 
@@ -194,7 +194,7 @@ export class Sender {
    */
   drained (): Promise<void> {
     for (const p of this.#peers.values()) if (p.tx.hasWork()) this.schedule(p)
-    return this.#drain.wait(undefined, undefined, () => { this.#checkDrained() })
+    return this.#drain.wait(undefined, undefined)
   }
 
   /**
@@ -203,15 +203,7 @@ export class Sender {
    */
   flushed (peer: Peer, bound: AbortSignal): Promise<void> {
     if (peer.tx.hasWork()) this.schedule(peer)
-    return this.#drain.wait(peer, bound, () => { this.#checkDrained() })
-  }
-
-  #checkDrained (): void {
-    this.#drain.check(() => {
-      if (this.#unackedMessages > 0) return false
-      for (const p of this.#peers.values()) if (!p.tx.idle()) return false
-      return true
-    })
+    return this.#drain.wait(peer, bound)
   }
 
   /** The session to `peer` was replaced: send everything unacknowledged again now. */
@@ -230,10 +222,7 @@ export class Sender {
           this.#ctx.stats.drop('reply-expired')
           continue
         }
-        const error = clockSkewError(peer.id, peer.contact.clockSkew, `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`) ?? (e.kind === 'o' && e.attempts > 0
-          ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `message ${toHex(e.id)} to ${peer.id} was sent but not acknowledged in time`)
-          : new EgtpError('ERR_TIMEOUT', `message ${toHex(e.id)} to ${peer.id} could not be delivered in time`))
-        this.settle(peer, e.key, { ok: false, error })
+        this.settle(peer, e.key, { ok: false, error: expiryError(peer.id, peer.contact.clockSkew, e) })
       }
       for (const e of retry) this.#enqueue(peer, e)
     }
@@ -245,40 +234,8 @@ export class Sender {
    */
   failAll (): void {
     for (const peer of [...this.#active]) {
-      for (const e of [...peer.out.entries()]) {
-        const error = e.kind === 'o' && e.attempts > 0
-          ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `node stopped before message ${toHex(e.id)} was acknowledged`)
-          : new EgtpError('ERR_CLOSED', 'node stopped')
-        this.settle(peer, e.key, { ok: false, error })
-      }
+      for (const e of [...peer.out.entries()]) this.settle(peer, e.key, { ok: false, error: stopError(e) })
     }
-  }
-
-  /**
-   * Send the frames the session manager produced on its tick. A recovery initiation may go to a peer we never
-   * exchanged a message with (its initiation was refused before it reached the node): it needs a peer entry
-   * to be routed (found through lookup).
-   */
-  sendSessionFrames (frames: ReadonlyArray<{ peer: { nodeId: string, publicKey: Uint8Array }, frame: Uint8Array }>): void {
-    for (const { peer: key, frame } of frames) {
-      let peer
-      try {
-        peer = this.#peers.getOrCreate(key.nodeId)
-      } catch (err) {
-        this.#ctx.log.trace('session frame to %s not sent: %e', key.nodeId, err)
-        continue
-      }
-      peer.contact.learnKey(key.publicKey)
-      this.sendRaw(peer, frame)
-    }
-  }
-
-  /** Send a frame the session manager produced (initiation retransmits, keepalives); failures are logged. */
-  sendRaw (peer: Peer, frame: Uint8Array): void {
-    this.#router.transmit(peer, frame, false).then(() => {
-      this.#ctx.stats.framesSent++
-      this.#ctx.stats.bytesSent += frame.byteLength
-    }, (err: unknown) => { this.#ctx.log.trace('session frame to %s failed: %e', peer.id, err) })
   }
 
   /** Flush `peer` soon (after the current I/O callbacks, so they share a batch). */
@@ -367,13 +324,13 @@ export class Sender {
             const wake = tx.transmitSettled
             tx.transmitSettled = undefined
             wake?.()
-            if (this.#drain.waiting) this.#checkDrained()
+            if (this.#drain.waiting) this.#drain.check()
           })
         }
       } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
       tx.flushing = false
-      if (this.#drain.waiting) this.#checkDrained()
+      if (this.#drain.waiting) this.#drain.check()
     }
   }
 
