@@ -45,7 +45,11 @@ export function codeFromWire (code: string): EgtpErrorCode {
   return WIRE_CODES.has(code as EgtpErrorCode) ? code as EgtpErrorCode : 'ERR_RELAY_REFUSED'
 }
 
-/** An error for a code a relay sent. */
+/**
+ * An error for a code a relay sent. It is about this relay as a way to the peer (`scope: 'endpoint'`), and
+ * temporary except for a message too large for it.
+ */
 export function relayError (code: string, what: string): EgtpError {
-  return new EgtpError(codeFromWire(code), what)
+  const c = codeFromWire(code)
+  return new EgtpError(c, what, { scope: 'endpoint', retryable: c !== 'ERR_FRAME_TOO_LARGE' })
 }

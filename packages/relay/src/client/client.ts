@@ -234,7 +234,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       if (link.register && link.failures >= this.#config.maxRelayFailures && this.#ranked().length > 0) {
         this.#log('replacing relay %s after %d failures', link.key, link.failures)
         if (candidate !== undefined) candidate.bannedUntil = this.#clock.monotonic() + this.#config.relayBanMs
-        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} was replaced after repeated failures`))
+        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} was replaced after repeated failures`, { retryable: true, scope: 'endpoint' }))
         this.#links.delete(link.key)
         this.#fill()
       }
@@ -291,7 +291,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     if (!this.#started) return
     for (const link of this.#registered()) {
       if (link.state === 'backoff' && this.#ranked().length > 0) {
-        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} replaced`))
+        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} replaced`, { retryable: true, scope: 'endpoint' }))
         this.#links.delete(link.key)
       }
     }
@@ -362,12 +362,17 @@ class RelayReturnPath implements ReturnPath {
       await this.#link.send(this.#from, frame, options?.signal)
     } catch (err) {
       if (!isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')) throw err
-      throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err })
+      throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err, retryable: true, scope: 'endpoint' })
     }
   }
 
+  /**
+   * While the link's connection is up. When it is down a reply would wait for the reconnection (or fail at its
+   * deadline), while the node could use the sender's contact record at once; the next frame the sender sends
+   * through this relay makes a new path.
+   */
   usable (): boolean {
-    return this.#link.state !== 'closed'
+    return this.#link.state === 'ready'
   }
 }
 

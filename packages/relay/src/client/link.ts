@@ -40,8 +40,6 @@ interface OutMsg {
   size: number
   deadline: number
   written: boolean
-  /** Handed to a working connection before it dropped: waits for a reconnection until its deadline. */
-  patient: boolean
   resolve: () => void
   reject: (err: unknown) => void
   cleanup: (() => void) | undefined
@@ -171,6 +169,11 @@ export class SeqMap<T> {
 
 const noop = (): void => {}
 
+/** A failure of this relay as a way to the peer: another endpoint may work now (see EgtpErrorScope). */
+const AT_ENDPOINT = { retryable: true, scope: 'endpoint' } as const
+/** Too large for this relay: another endpoint may take it, this one never will. */
+const TOO_LARGE = { retryable: false, scope: 'endpoint' } as const
+
 const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /**
@@ -269,21 +272,21 @@ export class RelayLink {
     const payload = frame instanceof Uint8Array || size >= OWN_FRAME_BYTES ? frame : joinOutboundFrame(frame)
     if (this.state === 'closed') return Promise.reject(new EgtpError('ERR_CLOSED', 'relay client stopped'))
     if (size > this.maxMessageBytes) {
-      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
+      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`, TOO_LARGE))
     }
     // Fail fast while the relay is known to be unreachable (the node then tries the peer's next endpoint);
     // past a short pause, a new send tries the relay again at once.
     const now = this.#clock.monotonic()
     if (this.state === 'backoff' && now - this.#lastFailureAt < this.#config.reconnectMinMs) {
-      return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`))
+      return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`, AT_ENDPOINT))
     }
     if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + size > this.#config.maxPendingSendBytes) {
-      return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`))
+      return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`, AT_ENDPOINT))
     }
     this.lastUsed = now
     return new Promise<void>((resolve, reject) => {
       const msg: OutMsg = {
-        m: -1, to, payload, size, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
+        m: -1, to, payload, size, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, resolve, reject, cleanup: undefined
       }
       if (signal !== undefined) this.#watch(signal, msg)
       this.#queue.push(msg)
@@ -346,8 +349,8 @@ export class RelayLink {
       if (msg.deadline > now) continue
       this.#drop(msg)
       msg.reject(msg.written
-        ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} did not confirm a message in time`)
-        : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} could not take a message in time`))
+        ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} did not confirm a message in time`, AT_ENDPOINT)
+        : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} could not take a message in time`, AT_ENDPOINT))
     }
     if (this.state !== 'ready' || this.#conn === undefined) return
     const silent = now - this.#lastRx
@@ -378,10 +381,10 @@ export class RelayLink {
       this.failures++
       this.#lastFailureAt = this.#clock.monotonic()
       this.#log('relay %s: connect failed (%d): %s', this.key, this.failures, (err as Error).message)
-      // Fail fast: messages sent while the relay was down fail now. Those it had been given before the
-      // connection dropped wait for a reconnection until their deadline.
-      const unreachable = isEgtpError(err) ? err : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`, { cause: err })
-      this.#failImpatient(unreachable)
+      // Fail fast: messages sent while the relay was down fail now (the node tries the peer's next endpoint).
+      // A refusal keeps its code (ERR_RELAY_FULL, ERR_AUTH, …); anything else means the relay cannot be reached.
+      const unreachable = new EgtpError(isEgtpError(err) ? err.code : 'ERR_UNREACHABLE', `relay ${this.key} could not be used`, { cause: err, ...AT_ENDPOINT })
+      this.#failAll(unreachable, unreachable)
       this.#backoff()
     }
   }
@@ -478,27 +481,26 @@ export class RelayLink {
     this.state = 'ready'
     this.everReady = true
     this.failures = 0
-    // In-flight messages of the dropped connection go first, in their original order.
-    const again = [...this.#inflight.values()]
-    this.#inflight.clear()
-    for (const m of again) this.#queueBytes += m.size
-    this.#queue.unshiftAll(again)
     conn.addEventListener('message', ({ detail }) => { this.#onFrame(conn, detail) })
-    conn.addEventListener('close', () => { this.#onClose(conn) })
+    conn.addEventListener('close', ({ detail }) => { this.#onClose(conn, detail.error) })
     this.#log('relay %s: ready as %s (%d queued there)', this.key, this.register ? 'client' : 'sender', welcome.q ?? 0)
     this.#hooks.stateChange(this)
     this.#schedule()
   }
 
-  #onClose (conn: Conn): void {
+  #onClose (conn: Conn, error: Error | undefined): void {
     if (this.#conn !== conn) return
     this.#conn = undefined
     if (this.state === 'closed') return
     this.failures++
     this.#log('relay %s: connection dropped', this.key)
-    for (const m of this.#inflight.values()) m.patient = true
-    for (const m of this.#queue.values()) m.patient = true
-    // Unacknowledged messages stay in #inflight and are written again first on the next connection.
+    // The close is known: nothing waits for a reconnection (or its deadline), so the node tries the peer's next
+    // endpoint at once. A written message the relay had not confirmed may have been taken: if it is delivered
+    // twice, the receiving node's de-duplication drops the copy.
+    const cause = error ?? new EgtpError('ERR_CLOSED', `relay ${this.key} closed the connection`)
+    this.#failAll(
+      new EgtpError('ERR_UNREACHABLE', `the connection to relay ${this.key} closed`, { cause, ...AT_ENDPOINT }),
+      new EgtpError('ERR_UNREACHABLE', `the connection to relay ${this.key} closed before it confirmed the message (it may have taken it)`, { cause, ...AT_ENDPOINT }))
     this.state = 'backoff'
     if (this.failures === 1) {
       // First drop: reconnect at once (the relay replaced our connection, or a blip).
@@ -620,14 +622,6 @@ export class RelayLink {
     if (msg.m >= 0 && this.#inflight.get(msg.m) === msg) this.#inflight.delete(msg.m)
   }
 
-  #failImpatient (err: Error): void {
-    for (const msg of this.#queue.values()) {
-      if (msg.patient) continue
-      this.#drop(msg)
-      msg.reject(err)
-    }
-  }
-
   #failAll (unwritten: Error, written: Error): void {
     const all = [...this.#inflight.values(), ...this.#queue.drain()]
     this.#inflight.clear()
@@ -700,7 +694,7 @@ export class RelayLink {
       this.#queueBytes -= size
       if (size > this.maxMessageBytes) {
         msg.cleanup?.()
-        msg.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
+        msg.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`, TOO_LARGE))
         continue
       }
       const m = msg.m = this.#nextM++

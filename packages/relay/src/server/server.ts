@@ -194,7 +194,12 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     const now = this.#clock.monotonic()
     const limits = this.#config
     const sc = new ServerConnection(this.#nextNum++, conn, this.#random(RELAY_NONCE_BYTES), now, limits, this.#counters)
-    if (this.#state !== 'started' || this.#conns.size >= this.#config.maxConnections) {
+    if (this.#state !== 'started') {
+      // Stopping: not a full relay (a client would read that as a refusal to wait out, not a relay going away).
+      sc.closeWith('ERR_CLOSED', 'relay stopping')
+      return
+    }
+    if (this.#conns.size >= this.#config.maxConnections) {
       this.#refuse('ERR_RELAY_FULL')
       sc.closeWith('ERR_RELAY_FULL', 'too many connections')
       return
@@ -486,12 +491,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     this.#forgetIdle()
     if (this.#store !== undefined && mono - this.#lastCompactCheck >= this.#config.compactIntervalMs) {
       this.#lastCompactCheck = mono
-      const mailbox = this.#mailbox
-      const live = mailbox.totalBytes + mailbox.totalMessages * 64 + mailbox.clients.size * 48
-      this.#store.maybeCompact(live, () => [...mailbox.clients.values()].map(q => ({
-        // The registration names the first live id; the E records that follow continue from it.
-        idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.firstId, retain: q.retain, items: q.items.slice(q.head)
-      })))
+      this.#store.maybeCompact(this.#mailbox)
     }
   }
 }
