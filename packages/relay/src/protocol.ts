@@ -14,6 +14,15 @@ export type RelayMessage = MessageOf<(typeof relayMessages)[number]>
 /** Domain separation of the hello signature: never valid as any other EGTP signature. */
 export const HELLO_CONTEXT = 'egtp/relay/hello/v1'
 
+/**
+ * The first message number (`rs` `m`) a client uses on a connection (PROTOCOL.md §4.2, "Numbering"). From 2^16 up
+ * to 2^32 every number encodes in 5 bytes, at least as long as any queue position (`rd` `i`) below 2^32. That lets
+ * the relay turn a one-entry `rs` frame carrying a large message into the `rd` frame that delivers it, in place,
+ * writing the `rd` head over the `rs` head (server: `deliverInPlace` in wire.ts). A client numbering otherwise is
+ * still served: the relay then copies the message (checked by test/numbering.test.ts).
+ */
+export const FIRST_MESSAGE_NUMBER = 0x10000
+
 /** What a node registers as: `client` receives its own messages; `sender` only sends. */
 export type RelayRole = 'client' | 'sender'
 

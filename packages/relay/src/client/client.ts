@@ -1,13 +1,14 @@
-import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
 import type {
-  AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
-  RelayEndpoint, ReturnPath, Transport
+  Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
+  RelayEndpoint, Transport
 } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { resolveClientConfig } from './config.ts'
 import type { RelayClientConfig, RelayClientInit } from './config.ts'
 import { RelayLink, linkKey } from './link.ts'
+import { RelayReturnPath } from './return-path.ts'
 
 /** What the relay client needs: a transport to dial relays, the node's identity, optionally discovery. */
 export interface RelayClientComponents {
@@ -326,53 +327,6 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     if (key === this.#advertised) return
     this.#advertised = key
     this.safeDispatch('endpoints:change', endpoints)
-  }
-}
-
-/** The way back: through the same relay, to the sender it authenticated. */
-class RelayReturnPath implements ReturnPath {
-  readonly kind = 'relay'
-  readonly authenticatedSender: string
-  readonly #link: RelayLink
-  readonly #from: Uint8Array
-
-  constructor (link: RelayLink, from: string, fromBytes: Uint8Array) {
-    this.#link = link
-    this.authenticatedSender = from
-    this.#from = fromBytes
-  }
-
-  /** Whether this is the way back to `from` through `link`. */
-  leadsTo (link: RelayLink, from: string): boolean {
-    return this.#link === link && this.authenticatedSender === from
-  }
-
-  get description (): string {
-    return `relay ${this.#link.endpoint.relay.slice(0, 8)} from ${this.authenticatedSender.slice(0, 8)}`
-  }
-
-  /**
-   * @throws {EgtpError} ERR_UNREACHABLE when the sender is no longer reachable through this relay (it left:
-   *   the relay says ERR_RELAY_UNKNOWN_RECIPIENT), so the node falls back to the sender's contact record;
-   *   otherwise as {@link RelayClient.send}
-   */
-  async reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    try {
-      await this.#link.send(this.#from, frame, options?.signal)
-    } catch (err) {
-      if (!isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')) throw err
-      throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err, retryable: true, scope: 'endpoint' })
-    }
-  }
-
-  /**
-   * While the link's connection is up. When it is down a reply would wait for the reconnection (or fail at its
-   * deadline), while the node could use the sender's contact record at once; the next frame the sender sends
-   * through this relay makes a new path.
-   */
-  usable (): boolean {
-    return this.#link.state === 'ready'
   }
 }
 
