@@ -105,7 +105,9 @@ export class Router {
       }
       // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue. A
       // large message is copied into its own delivery frame, which is then pushed without another copy.
-      // A large message alone in its frame (as clients send them) becomes its delivery frame in place.
+      // A large message alone in its frame (as clients send them) becomes its delivery frame in place. That
+      // relies on the wire contract of message numbers (FIRST_MESSAGE_NUMBER, PROTOCOL.md §4.2 "Numbering"):
+      // deliverInPlace checks that the rd head fits in the rs head, and the message is copied when it does not.
       let item: QueuedMessage
       if (size >= OWN_FRAME_BYTES) {
         const inPlace = entries.length === 1 ? deliverInPlace(frame, e.p, queue.nextId, sc.peerBytes) : undefined
