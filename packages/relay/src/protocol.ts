@@ -1,15 +1,11 @@
-import { createMessageCodec, relayMessages } from '@egtp/codec'
-import type { MessageOf } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
 import type { EgtpErrorCode } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 
-/** Encoder and validating decoder of every relay frame (schemas in @egtp/codec, PROTOCOL.md §Relay). */
-export const relayCodec = createMessageCodec(relayMessages)
-
-/** Any relay frame, discriminated by `t`. */
-export type RelayMessage = MessageOf<(typeof relayMessages)[number]>
+/** Encoder and validating decoder of every relay frame, and the frame type (both owned by @egtp/codec/relay). */
+export { relayCodec } from '@egtp/codec/relay'
+export type { RelayMessage } from '@egtp/codec/relay'
 
 /** Domain separation of the hello signature: never valid as any other EGTP signature. */
 export const HELLO_CONTEXT = 'egtp/relay/hello/v1'
@@ -18,7 +14,7 @@ export const HELLO_CONTEXT = 'egtp/relay/hello/v1'
  * The first message number (`rs` `m`) a client uses on a connection (PROTOCOL.md §4.2, "Numbering"). From 2^16 up
  * to 2^32 every number encodes in 5 bytes, at least as long as any queue position (`rd` `i`) below 2^32. That lets
  * the relay turn a one-entry `rs` frame carrying a large message into the `rd` frame that delivers it, in place,
- * writing the `rd` head over the `rs` head (server: `deliverInPlace` in wire.ts). A client numbering otherwise is
+ * writing the `rd` head over the `rs` head (server: `deliverInPlace` of `@egtp/codec/relay`). A client numbering otherwise is
  * still served: the relay then copies the message (checked by test/numbering.test.ts).
  */
 export const FIRST_MESSAGE_NUMBER = 0x10000

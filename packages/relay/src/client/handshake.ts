@@ -1,7 +1,6 @@
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual } from '@egtp/interface'
 import type { Conn } from '@egtp/interface'
 import type { NodeIdentity } from '@egtp/identity'
-import { equalBytes } from '../bytes.ts'
 import { relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage, RelayRole } from '../protocol.ts'
 import { solveWork } from '../work.ts'
@@ -43,7 +42,7 @@ export function handshake (conn: Conn, signal: AbortSignal, p: HandshakeParams, 
         const msg = relayCodec.decode(detail)
         if (msg.t === 'rr') throw relayError(msg.c, `relay ${p.key} refused: ${msg.s}`)
         if (stage === 'challenge' && msg.t === 'rc') {
-          if (!equalBytes(msg.id, p.relayIdBytes)) throw new EgtpError('ERR_AUTH', `${p.key} is not the relay it was advertised as`)
+          if (!bytesEqual(msg.id, p.relayIdBytes)) throw new EgtpError('ERR_AUTH', `${p.key} is not the relay it was advertised as`)
           const hello = { t: 'rh' as const, k: p.identity.publicKey, g: signHello(p.identity, msg.n, msg.id, p.role), r: p.role, d: p.track }
           stage = 'welcome'
           // Under load the relay asks a new registration for a proof of work (bounded by the codec's maximum).

@@ -1,5 +1,5 @@
 import { nodeIdFromBytes } from '@egtp/identity'
-import { equalBytes } from '../bytes.ts'
+import { bytesEqual } from '@egtp/interface'
 
 /** One delivered message as `rd` carries it: queue position, sender node ID (20 bytes), payload. */
 export interface Delivered { readonly i: number, readonly f: Uint8Array, readonly p: Uint8Array }
@@ -39,7 +39,7 @@ export class Inbox {
       // ID: most entries skip the comparison.)
       if (e.f !== this.#lastFromView) {
         this.#lastFromView = e.f
-        if (!equalBytes(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
+        if (!bytesEqual(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
       }
       if (!deliver(this.#lastFromText, this.#lastFrom, e.p)) return
     }

@@ -1,7 +1,9 @@
 import { MAX_RELAY_BATCH } from '@egtp/codec'
+import { Fifo } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import { FIRST_MESSAGE_NUMBER } from '../protocol.ts'
-import { OWN_FRAME_BYTES, encodeSend, encodeSendOne } from '../wire.ts'
+import { encodeSend, encodeSendOne } from '@egtp/codec/relay'
+import { OWN_FRAME_BYTES } from '../constants.ts'
 import { Custody } from './custody.ts'
 import type { CustodyLimits } from './custody.ts'
 import { SeqMap } from './seq-map.ts'
@@ -28,38 +30,6 @@ interface OutMsg {
 }
 
 const noop = (): void => {}
-
-/** A FIFO with O(1) shift. */
-class Fifo<T> {
-  #items: T[] = []
-  #head = 0
-  get length (): number { return this.#items.length - this.#head }
-  peek (): T | undefined { return this.#items[this.#head] }
-  push (item: T): void { this.#items.push(item) }
-  shift (): T | undefined {
-    const item = this.#items[this.#head]
-    if (item === undefined) return undefined
-    this.#items[this.#head++] = undefined as T
-    if (this.#head === this.#items.length) { this.#items = []; this.#head = 0 } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
-      this.#head = 0
-    }
-    return item
-  }
-  remove (item: T): boolean {
-    const i = this.#items.indexOf(item, this.#head)
-    if (i < 0) return false
-    this.#items.splice(i, 1)
-    return true
-  }
-  drain (): T[] {
-    const out = this.#items.slice(this.#head)
-    this.#items = []
-    this.#head = 0
-    return out
-  }
-  values (): T[] { return this.#items.slice(this.#head) }
-}
 
 /**
  * The sending side of one relay link: messages waiting (in order), in flight (written and numbered, until the

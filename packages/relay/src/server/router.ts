@@ -1,6 +1,7 @@
+import { bytesEqual } from '@egtp/interface'
 import type { Clock, EgtpErrorCode } from '@egtp/interface'
-import { equalBytes } from '../bytes.ts'
-import { OWN_FRAME_BYTES, deliverInPlace, encodeDeliverOne } from '../wire.ts'
+import { deliverInPlace, encodeDeliverOne } from '@egtp/codec/relay'
+import { OWN_FRAME_BYTES } from '../constants.ts'
 import type { RelayServerConfig } from './config.ts'
 import type { ServerConnection } from './connection.ts'
 import { idKey } from './mailbox.ts'
@@ -91,7 +92,7 @@ export class Router {
       else if (bucket !== undefined && !bucket.take(size, mono)) code = 'ERR_RATE_LIMITED'
       else if (store?.failed !== undefined) code = 'ERR_RELAY_STORE'
       // Batches usually go to one recipient: look it up once per run of the same recipient.
-      if (lastTo === undefined || !equalBytes(e.to, lastTo)) {
+      if (lastTo === undefined || (e.to !== lastTo && !bytesEqual(e.to, lastTo))) {
         lastTo = e.to
         const key = idKey(e.to)
         queue = this.#d.mailbox.clients.get(key)

@@ -19,7 +19,7 @@ import { Router } from './router.ts'
 import { sourceOf } from './source.ts'
 import { LogStore } from './store.ts'
 import type { LogDamage } from './store.ts'
-import { decodeRelay } from '../wire.ts'
+import { decodeRelay } from '@egtp/codec/relay'
 import type { RelayServerStats } from './metrics.ts'
 
 /** What the relay server needs from its host: a transport to listen on and the relay's own identity. */
