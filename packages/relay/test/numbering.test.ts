@@ -10,15 +10,12 @@ import { decodeRelay, deliverInPlace, encodeDeliverOne, encodeSendOne } from '@e
 import { OWN_FRAME_BYTES } from '../src/constants.ts'
 import { MemoryNetwork } from './helpers/memory-transport.ts'
 import { RawRelayConn } from './helpers/raw.ts'
-import { bytes, collect, registered, startClient, startServer, until } from './helpers/setup.ts'
+import { bytes, collect, serverWithClient, startClient, until } from './helpers/setup.ts'
 
 describe('message numbers (wire contract)', () => {
   test('the relay client numbers from FIRST_MESSAGE_NUMBER, each number in 5 bytes, increasing', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
-    const server = await startServer(net.transport(), onTestFinished)
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId } = await serverWithClient(net, onTestFinished)
     const a = await startClient(net.transport(), onTestFinished, { register: false })
     const known = net.conns.length
     await a.send(bId.nodeId, server.endpoint(), bytes(10))
@@ -59,10 +56,7 @@ describe('message numbers (wire contract)', () => {
 
   test('a client numbering from 1 is still served: its large message arrives intact (copied)', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
-    const server = await startServer(net.transport(), onTestFinished)
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId, b } = await serverWithClient(net, onTestFinished)
     const got = collect(b)
     const raw = await RawRelayConn.open(net.transport(), server.endpoint())
     onTestFinished(() => raw.close())
