@@ -2,15 +2,16 @@ import { isEgtpError } from '@egtp/interface'
 import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
 import { createNode } from '../../src/index.ts'
-import { LISTEN, memoryDirectory, sleep, startNode, until } from './helpers.ts'
+import { LISTEN, memoryDirectory, sleep, startMemoryNode, startNode, until } from './helpers.ts'
 
 const code = (err: unknown): string => isEgtpError(err) ? err.code : `not coded: ${String(err)}`
 
 describe('backpressure', () => {
   test('a handler that blocks: the receiver refuses beyond its handler queue, the sender fails with ERR_TOO_MANY_PENDING, nothing is lost', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished, { limits: { maxUnackedPerPeer: 40, retryInitialMs: 100, retryMaxMs: 300 } })
-    const b = await startNode(dir, onTestFinished, { limits: { maxConcurrentHandlers: 2, maxQueuedHandlers: 4 } })
+    // A protocol test: the in-memory network of @egtp/testing (the next test needs a real socket's window).
+    const a = await startMemoryNode(dir, onTestFinished, { limits: { maxUnackedPerPeer: 40, retryInitialMs: 100, retryMaxMs: 300 } })
+    const b = await startMemoryNode(dir, onTestFinished, { limits: { maxConcurrentHandlers: 2, maxQueuedHandlers: 4 } })
     let open: () => void = () => {}
     const gate = new Promise<void>(resolve => { open = resolve })
     const delivered = new Map<number, number>()
@@ -29,7 +30,7 @@ describe('backpressure', () => {
         expect(await a.send(b.nodeId, 'job', refusedAt).then(() => 'ok', code)).toBe('ERR_TOO_MANY_PENDING')
         break
       }
-      await sleep(1)
+      await new Promise(resolve => setImmediate(resolve)) // let frames and acknowledgements move between sends
     }
     expect(refusedAt).toBeGreaterThan(0)
     await until(() => (b.stats().dropped.busy ?? 0) > 0, 5000, 'b to refuse a message')
