@@ -7,10 +7,10 @@ export interface Direction {
   fate: (bytes: number) => number | undefined
   /** Whether frames may overtake each other (jitter without the in-order guarantee). */
   reorder: () => boolean
-  /** Checked again when a frame is due: a partition that began while it was in flight drops it. */
-  passes: () => boolean
-  /** Counts a delivered frame. */
-  delivered: (bytes: number) => void
+  /** Checked when a frame is due: a partition that began while it was in flight drops it (false). */
+  arrive: () => boolean
+  /** Frames that were in flight when their connection ended. */
+  discard: (frames: number) => void
 }
 
 /** The limits of one connection (resolved from the network's init). */
@@ -152,10 +152,8 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
       const { frame } = this.#queue.shift()!
       this.#queuedBytes -= frame.byteLength
       const peer = this.#peer
-      if (peer !== undefined && !peer.#finished && this.#out.passes()) {
-        this.#out.delivered(frame.byteLength)
-        peer.safeDispatch('message', frame)
-      }
+      if (peer === undefined || peer.#finished) this.#out.discard(1)
+      else if (this.#out.arrive()) peer.safeDispatch('message', frame)
       if (this.#finished) return // a listener aborted us
     }
     if (this.#waiters.size > 0 && this.#queuedBytes < this.#limits.maxQueuedBytesPerConn) {
@@ -206,6 +204,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
     if (this.#finished) return
     this.#finished = true
     this.#cancelTimer()
+    if (this.#queue.length > 0) this.#out.discard(this.#queue.length)
     this.#queue = []
     this.#queuedBytes = 0
     this.#rejectWaiters()

@@ -42,6 +42,10 @@ export interface MemoryNetworkStats {
   lost: number
   /** Dropped by a partition (at send or while in flight). */
   cut: number
+  /** In flight when their connection ended (abort, or the other end closed). */
+  discarded: number
+  /** Sent and not yet delivered, lost, cut or discarded. */
+  inFlight: number
   /** Connections opened so far. */
   connections: number
 }
@@ -87,7 +91,8 @@ export class MemoryNetwork {
   #partitions: Array<{ a: Set<number>, b: Set<number> | undefined }> = []
   #nextPort = 1
   #nextConn = 1
-  readonly #stats: MemoryNetworkStats = { sent: 0, delivered: 0, lost: 0, cut: 0, connections: 0 }
+  #idleWaiters = new Set<() => void>()
+  readonly #stats: MemoryNetworkStats = { sent: 0, delivered: 0, lost: 0, cut: 0, discarded: 0, inFlight: 0, connections: 0 }
 
   constructor (init: MemoryNetworkInit = {}) {
     checkConditions('memoryNetwork', init)
@@ -197,22 +202,54 @@ export class MemoryNetwork {
           return undefined
         }
         const c = conditions()
-        if (c.loss === 0 && c.jitterMs === 0) return c.latencyMs
-        const random = this.#random(key)
-        if (c.loss > 0 && random() < c.loss) {
+        const random = c.loss === 0 && c.jitterMs === 0 ? undefined : this.#random(key)
+        if (random !== undefined && c.loss > 0 && random() < c.loss) {
           this.#stats.lost++
           return undefined
         }
-        return c.latencyMs + (c.jitterMs > 0 ? random() * c.jitterMs : 0)
+        this.#stats.inFlight++
+        return c.latencyMs + (random !== undefined && c.jitterMs > 0 ? random() * c.jitterMs : 0)
       },
       reorder: () => conditions().reorder,
-      passes: () => {
-        if (this.reachable(from, to)) return true
-        this.#stats.cut++
-        return false
+      arrive: () => {
+        const passes = this.reachable(from, to)
+        if (passes) this.#stats.delivered++
+        else this.#stats.cut++
+        this.#landed(1)
+        return passes
       },
-      delivered: () => { this.#stats.delivered++ }
+      discard: (frames) => {
+        this.#stats.discarded += frames
+        this.#landed(frames)
+      }
     }
+  }
+
+  #landed (frames: number): void {
+    this.#stats.inFlight -= frames
+    if (this.#stats.inFlight === 0) for (const wake of [...this.#idleWaiters]) wake()
+  }
+
+  /**
+   * Resolves once no frame is in flight anywhere on this network (every frame sent has arrived or been
+   * dropped). A frame sent synchronously from the `frame` event of one that arrived counts as in flight
+   * before that one lands (an echo keeps the network unsettled); an answer sent later may not.
+   * @throws rethrows `signal.reason` on abort
+   */
+  async settled (options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options
+    signal?.throwIfAborted()
+    if (this.#stats.inFlight === 0) return
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.#idleWaiters.delete(wake)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const wake = (): void => { done(); resolve() }
+      const onAbort = (): void => { done(); reject(signal?.reason) }
+      this.#idleWaiters.add(wake)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
   }
 
   #random (key: string): Random {

@@ -205,3 +205,25 @@ describe('memory connections: close semantics like tcp', () => {
     expect(atB[0]!.frame).toEqual(Uint8Array.of(1, 2, 3))
   })
 })
+
+describe('settled and startNetwork arguments', () => {
+  test('settled resolves once every frame has arrived or been dropped, and honours its signal', async () => {
+    const { net, a, b } = await pair({ latencyMs: 20, loss: 0.5, seed: 5 })
+    const atB = framesOf(b)
+    for (let i = 0; i < 20; i++) await a.send('b', b.endpoint, Uint8Array.of(i))
+    expect(net.stats().inFlight).toBeGreaterThan(0)
+    await expect(net.settled({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
+    await net.settled()
+    const s = net.stats()
+    expect(s).toMatchObject({ inFlight: 0, sent: 20 })
+    expect(atB.length).toBe(s.delivered)
+    expect(s.delivered + s.lost).toBe(20)
+  })
+
+  test('startNetwork refuses a bad node count or node factory', async () => {
+    const { startNetwork } = await import('../src/index.ts')
+    const directory = { lookup: async () => undefined, announce: async () => {} }
+    await expect(startNetwork({ nodes: 0, node: async () => { throw new Error('not called') }, directory })).rejects.toThrow(RangeError)
+    await expect(startNetwork({ nodes: 2, node: undefined as never, directory })).rejects.toThrow(TypeError)
+  })
+})
