@@ -25,5 +25,7 @@ export type { LinkConditions, MemoryNetworkInit, MemoryNetworkStats } from './ne
 export { MemoryCommstrat } from './commstrat.ts'
 export type { MemoryCommstratInit, MemoryCommstratStats } from './commstrat.ts'
 export { MemoryConn } from './conn.ts'
+export { seededRandom } from './random.ts'
+export type { Random } from './random.ts'
 export { startNetwork, MAX_NETWORK_NODES } from './start-network.ts'
 export type { NetworkNode, NodeParts, StartNetworkOptions, TestNetwork } from './start-network.ts'
