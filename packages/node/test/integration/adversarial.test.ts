@@ -56,7 +56,9 @@ async function arena (cleanup: (fn: () => Promise<void> | void) => void, authTim
   const dir = memoryDirectory()
   const strat = tcp({ listen: LISTEN, authTimeoutMs })()
   const node = await createNode({
-    commstrats: [strat], lookup: dir, announcer: dir, ...(maxHandshakesPerSecond !== undefined ? { sessions: { maxHandshakesPerSecond } } : {})
+    commstrats: [strat], lookup: dir, announcer: dir, ...(maxHandshakesPerSecond !== undefined ? { sessions: { maxHandshakesPerSecond } } : {}),
+    // The hand never acknowledges the node's replies: stop need not wait the default 2 s for them.
+    limits: { stopTimeoutMs: 100 }
   })
   cleanup(async () => { await node.stop() })
   await node.start()

@@ -49,7 +49,8 @@ describe('backpressure', () => {
   test('a peer that stops reading: transport queue and unacknowledged bytes stay bounded, sends fail with coded errors', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const maxQueuedBytesPerConn = 256 * 1024
-    const strat = tcp({ listen: LISTEN, maxQueuedBytesPerConn, sendTimeoutMs: 300 })()
+    // closeTimeoutMs: at the end neither side can drain its full connection; stop need not wait the default 2 s.
+    const strat = tcp({ listen: LISTEN, maxQueuedBytesPerConn, sendTimeoutMs: 300, closeTimeoutMs: 200 })()
     const a = await createNode({
       commstrats: [strat], lookup: dir, announcer: dir,
       limits: { maxUnackedBytesPerPeer: 12 * 1024 * 1024, retryInitialMs: 200, retryMaxMs: 400, stopTimeoutMs: 200 }
@@ -57,7 +58,7 @@ describe('backpressure', () => {
     onTestFinished(async () => { await a.stop() })
     await a.start()
     // b reads at most ~1 KB/s: its socket stops being drained and the TCP window fills.
-    const b = await startNode(dir, onTestFinished, { limits: { stopTimeoutMs: 200 } }, { throttle: { inBytesPerSec: 1000, burstBytes: 70_000 } })
+    const b = await startNode(dir, onTestFinished, { limits: { stopTimeoutMs: 200 } }, { throttle: { inBytesPerSec: 1000, burstBytes: 70_000 }, closeTimeoutMs: 200 })
     const got: number[] = []
     b.handle('blob', (p) => { got.push((p as { n: number }).n) })
     expect(await a.query(b.nodeId, 'ping').catch(code)).toBe('ERR_NO_HANDLER') // session is up; the bucket is mostly spent

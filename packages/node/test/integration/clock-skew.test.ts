@@ -14,7 +14,8 @@ describe('a paranoid node and a peer whose clock runs two minutes ahead', () => 
     const dir = memoryDirectory()
     const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
     const a = await startMemoryNode(dir, cleanup, { clockWindowMs: 60_000 })
-    const b = await startMemoryNode(dir, cleanup, { clock: ahead })
+    // b re-sends after 200 ms, not the default 1 s, once its own initiation has been refused
+    const b = await startMemoryNode(dir, cleanup, { clock: ahead, limits: { retryInitialMs: 200 } })
     a.handle('echo', (p) => p)
     b.handle('echo', (p) => p)
     const skews: number[] = []
