@@ -3,9 +3,13 @@
 //   echo   64 B query, one in flight (raw: 64 B ping-pong on one connection)
 //   fresh  a fresh peer's first reply: new client identity, dial, handshake, query, reply (raw: connect + ping-pong)
 //   bulk   64 KiB one-way, acknowledged (raw: 64 KiB frames written as fast as the socket drains)
+//   idle   server heap per idle peer: IDLE_N client nodes (this process) each send one query and stay connected
 // Usage: node --import tsx --conditions=@egtp/source [--cpu-prof --cpu-prof-dir=DIR] bench/rt.bench.ts
-//          [--only echo,fresh,bulk] [--rounds 3] [--quick]
-// The child gets this process's node flags, so `--cpu-prof` profiles both. CPU figures are per operation, in µs.
+//          [--only echo,fresh,bulk,idle] [--rounds 3] [--quick] [--window 128] [--server-dist]
+// The child gets this process's node flags, so `--cpu-prof` profiles both; with --server-dist it runs the built
+// dist under plain node instead (tsx's keepNames adds ~256 B to every named closure: heap figures of the sources
+// are inflated). CPU figures are per operation, in µs (user + system, all threads of the process).
+// Environment: ECHO_N, FRESH_N, IDLE_N (sample counts), EGTP_ONLY=1 (echo without its raw baseline), HIST=1.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { connect } from 'node:net'
@@ -19,7 +23,7 @@ import { createNode } from '../src/index.ts'
 import type { EgtpNode } from '../src/index.ts'
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean' }, window: { type: 'string' } }
+  options: { only: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean' }, window: { type: 'string' }, 'server-dist': { type: 'boolean' } }
 })
 const only = args.only?.split(',')
 const ROUNDS = Number(args.rounds ?? 3)
@@ -31,7 +35,7 @@ const BULK_WINDOW = Number(args.window ?? 128)
 
 // ---- the server process ----
 interface Counts { rawFrames: number, egtpMessages: number, cpu: NodeJS.CpuUsage, heap: number }
-const child = fork(new URL('./fixtures/rt-server.ts', import.meta.url), [], { execArgv: process.execArgv, stdio: 'inherit' })
+const child = fork(new URL('./fixtures/rt-server.mjs', import.meta.url), [], { execArgv: args['server-dist'] === true ? [] : process.execArgv, stdio: 'inherit' })
 process.once('exit', () => { child.kill() })
 const [ready] = await once(child, 'message') as [{ rawPort: number, record: string }]
 const record: ContactRecord = decodeContactRecord(Buffer.from(ready.record, 'base64'))
@@ -208,10 +212,34 @@ async function bulkEgtp (): Promise<void> {
   record1({ name: `bulk egtp (window ${BULK_WINDOW})`, values: [], unit: '', cpuClient: r.cpuClient, cpuServer: r.cpuServer, sysClient: r.sysClient, sysServer: r.sysServer, rate: r.ops * body64k.byteLength / r.secs / 1e6, rateUnit: 'MB/s' })
 }
 
+// ---- (d) server heap per idle peer ----
+const IDLE_N = Number(process.env.IDLE_N ?? (quick ? 100 : 300))
+async function serverHeap (): Promise<number> {
+  child.send({ op: 'heap' })
+  const [m] = await once(child, 'message') as [{ heap: number }]
+  return m.heap
+}
+async function idleEgtp (): Promise<void> {
+  const before = await serverHeap()
+  const clients: EgtpNode[] = []
+  for (let i = 0; i < IDLE_N; i++) {
+    const a = await client()
+    await a.query(record.nodeId, 'noop', null)
+    clients.push(a)
+  }
+  await new Promise(resolve => setTimeout(resolve, 50)) // acknowledgements (ack delay) settle
+  const after = await serverHeap()
+  console.log(`idle egtp                    server heap per idle peer ${((after - before) / IDLE_N / 1024).toFixed(2)} KiB (${IDLE_N} peers${args['server-dist'] === true ? ', dist' : ', sources under tsx'})`)
+  record1({ name: 'idle egtp (KiB per peer)', values: [], unit: '', cpuClient: 0, cpuServer: 0, rate: (after - before) / IDLE_N / 1024, rateUnit: 'KiB' })
+  await Promise.all(clients.map(async a => { await a.stop() }))
+  await new Promise(resolve => setTimeout(resolve, 200))
+}
+
 const cases: Array<[string, Array<() => Promise<void>>]> = [
   ['echo', process.env.EGTP_ONLY === '1' ? [echoEgtp] : [echoRaw, echoEgtp]],
   ['fresh', [freshRaw, freshEgtp]],
-  ['bulk', [bulkRaw, bulkEgtp]]
+  ['bulk', [bulkRaw, bulkEgtp]],
+  ['idle', [idleEgtp]]
 ]
 for (let round = 0; round < ROUNDS; round++) {
   console.log(`\n## round ${round + 1} of ${ROUNDS}`)
@@ -224,7 +252,7 @@ console.log('\n## medians over rounds')
 for (const [name, list] of results) {
   const med = (xs: number[]): number => q(xs, 0.5)
   const parts: string[] = []
-  if (list[0]!.rate !== undefined) parts.push(`${med(list.map(s => s.rate!)).toFixed(0)} ${list[0]!.rateUnit!}`)
+  if (list[0]!.rate !== undefined) parts.push(`${med(list.map(s => s.rate!)).toFixed(list[0]!.rateUnit === 'KiB' ? 2 : 0)} ${list[0]!.rateUnit!}`)
   if (list[0]!.values.length > 0) {
     parts.push(`median ${med(list.map(s => q(s.values, 0.5))).toFixed(2)} ${list[0]!.unit}`)
     parts.push(`p99 ${med(list.map(s => q(s.values, 0.99))).toFixed(2)} ${list[0]!.unit}`)

@@ -46,4 +46,29 @@ for (let i = 0; i < M; i++) {
   await c.stop()
 }
 console.log(`fresh (incl. 20 ms after): per op: socket writes ${(writes / M).toFixed(2)}, frames ${(frames / M).toFixed(2)}, setTimeout ${(timers / M).toFixed(2)}`)
+
+// bulk: 64 KiB one-way with 128 in flight: frames the receiver sends back (acknowledgements) per message
+{
+  const a2 = await createNode({ commstrats: [tcp({ listen: L })()], lookup: dir, announcer: dir })
+  await a2.start()
+  const big = new Uint8Array(64 * 1024)
+  await a2.send(b.nodeId, 'm', big)
+  const n = 2000
+  const back0 = b.stats().framesSent
+  const out0 = a2.stats().framesSent
+  let started = 0
+  let inflight = 0
+  await new Promise<void>(resolve => {
+    const next = (): void => {
+      while (inflight < 128 && started < n) {
+        started++
+        inflight++
+        void a2.send(b.nodeId, 'm', big).then(() => { inflight--; if (started === n && inflight === 0) resolve(); else next() })
+      }
+    }
+    next()
+  })
+  console.log(`bulk 64 KiB: frames per message: out ${((a2.stats().framesSent - out0) / n).toFixed(2)}, back (acks) ${((b.stats().framesSent - back0) / n).toFixed(2)}`)
+  await a2.stop()
+}
 await a.stop(); await b.stop()
