@@ -1,9 +1,8 @@
 import { contactRecordFromWire, verifyContactRecord } from '@egtp/identity'
 import type { ContactRecordWire } from '@egtp/identity'
-import { EgtpError, isAbortError, isEgtpError } from '@egtp/interface'
+import { EgtpError, Fifo, isAbortError, isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint, OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
-import { Fifo } from './fifo.ts'
 import { PeerOutbound } from './outbound.ts'
 import type { OutEntry } from './outbound.ts'
 

@@ -9,8 +9,8 @@ import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Sender } from './sender.ts'
 import type { DropReason } from './types.ts'
-import { decodeBatch, encodeMessage } from './wire.ts'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
+import { decodeBatch, encodeMessage } from '@egtp/codec/node'
+import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 /** What the receiver hands to the node: a message ready for its handler, and replies for pending queries. */
 export interface ReceiverHooks {

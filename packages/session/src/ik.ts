@@ -8,8 +8,8 @@ import type { NoiseProtocol } from './noise/handshake.ts'
 import { KEY_LEN, sodiumLoaded } from './noise/primitives.ts'
 import type { KeyPair, PublicKeyCache } from './noise/primitives.ts'
 import type { CipherState } from './noise/state.ts'
-import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from './wire.ts'
-import type { InitiationPayload } from './wire.ts'
+import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from '@egtp/codec/session'
+import type { InitiationPayload } from '@egtp/codec/session'
 
 const encoder = new TextEncoder()
 const PROLOGUE = encoder.encode(SESSION_PROLOGUE)

@@ -6,7 +6,7 @@ import type { SessionKey } from './ik.ts'
 import type { HandshakeState } from './noise/handshake.ts'
 import { CIPHERS, TAG_LEN } from './noise/primitives.ts'
 import { ReplayWindow } from './replay-window.ts'
-import { dataFrame, dataFrameHead } from './wire.ts'
+import { dataFrame, dataFrameHead } from '@egtp/codec/session'
 
 const cipher = CIPHERS.ChaChaPoly
 const EMPTY = new Uint8Array(0)
