@@ -160,7 +160,7 @@ export const RELAYED_ENDPOINT_COST = 10
 /**
  * A communication strategy: carries opaque frames to an endpoint of a peer and delivers inbound frames.
  * It knows nothing of sessions. A send fails fast with `ERR_UNREACHABLE` when the bytes cannot leave; what a
- * failure means for the route is the error's `route` (see `routeFailureOf`).
+ * failure means is the error's `scope` and `retryable` (see `failureScopeOf`).
  */
 export interface Commstrat extends TypedEventTarget<CommstratEvents> {
   readonly kind: string
@@ -169,12 +169,6 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
    * {@link DIRECT_ENDPOINT_COST}; a relay says {@link RELAYED_ENDPOINT_COST}.
    */
   readonly cost?: number
-  /**
-   * True when a route through this commstrat's endpoints that fails now is expected back by itself (a relay
-   * restarting, a peer re-registering with it): a node keeps messages whose only routes are such waiting
-   * (re-sent until their deadline) instead of failing them at once. Default false.
-   */
-  readonly routesRecover?: boolean
   start: () => Promise<void>
   stop: () => Promise<void>
   /** Whether this commstrat can use `endpoint`. */

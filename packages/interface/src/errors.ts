@@ -22,18 +22,19 @@ export type EgtpErrorCode =
   | 'ERR_BOOTPAGE_REDIRECT' | 'ERR_BOOTPAGE_EMPTY'
 
 /**
- * What a failed send says about the route it tried, set by the commstrat that failed:
- * - `endpoint`: this endpoint does not reach the peer now (nobody listens, the connection closed, a relay does
- *   not know the peer): try the peer's other endpoints, then look the peer up again.
- * - `busy`: the endpoint works but refuses for now (full, rate-limiting): another endpoint may take the
- *   frame, else it is sent again later.
- * Without one the failure is the frame's or the caller's (too large, backpressure): no other endpoint helps.
+ * What a failed send failed at, said by the commstrat that knows (its caller need not know its error codes):
+ * - `endpoint`: this way to the peer (a relay that is down, full, or does not know the peer; a connection that
+ *   closed). Another endpoint of the peer may work now.
+ * - `peer`: the peer itself (it refused the frame); every endpoint would fail alike.
  */
-export type RouteFailure = 'endpoint' | 'busy'
+export type EgtpErrorScope = 'endpoint' | 'peer'
 
-/** Options of every error constructor: the cause is always chained; `route` as {@link EgtpError.route}. */
+/** Options common to every error constructor: the cause is always chained. */
 export interface EgtpErrorOptions extends ErrorOptions {
-  route?: RouteFailure
+  /** The same attempt may succeed later (the condition is temporary). Unset: unknown. */
+  retryable?: boolean
+  /** What the failure is about; see {@link EgtpErrorScope}. Unset: not a send failure, or unknown. */
+  scope?: EgtpErrorScope
 }
 
 /**
@@ -46,13 +47,16 @@ export interface EgtpErrorOptions extends ErrorOptions {
 export class EgtpError extends Error {
   override readonly name = 'EgtpError'
   readonly code: EgtpErrorCode
-  /** Set on a commstrat's send failure: what it means for the route (see {@link RouteFailure}). */
-  declare readonly route?: RouteFailure
+  /** See {@link EgtpErrorOptions.retryable}. */
+  readonly retryable?: boolean
+  /** See {@link EgtpErrorScope}. */
+  readonly scope?: EgtpErrorScope
 
   constructor (code: EgtpErrorCode, message: string, options?: EgtpErrorOptions) {
     super(`${code}: ${message}`, options)
     this.code = code
-    if (options?.route !== undefined) this.route = options.route
+    if (options?.retryable !== undefined) this.retryable = options.retryable
+    if (options?.scope !== undefined) this.scope = options.scope
   }
 }
 
@@ -69,12 +73,12 @@ export const isAbortError = (err: unknown): boolean =>
   err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')
 
 /**
- * What a send failure means for its route: the error's {@link EgtpError.route} when the commstrat set one;
- * otherwise `endpoint` for the two codes every commstrat uses when bytes cannot leave (`ERR_UNREACHABLE`,
- * `ERR_CLOSED`), and `undefined` for anything else.
+ * The scope of a send failure: the error's {@link EgtpError.scope} when the commstrat set one; otherwise
+ * `endpoint` for the two codes every commstrat uses when bytes cannot leave by that way (`ERR_UNREACHABLE`,
+ * `ERR_CLOSED`), and `undefined` for anything else (the frame's or the caller's failure: no other endpoint helps).
  */
-export function routeFailureOf (err: unknown): RouteFailure | undefined {
+export function failureScopeOf (err: unknown): EgtpErrorScope | undefined {
   if (!isEgtpError(err)) return undefined
-  if (err.route !== undefined) return err.route
+  if (err.scope !== undefined) return err.scope
   return err.code === 'ERR_UNREACHABLE' || err.code === 'ERR_CLOSED' ? 'endpoint' : undefined
 }

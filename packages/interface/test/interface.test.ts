@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import {
-  EgtpError, isEgtpError, isAbortError, routeFailureOf, TypedEventTarget, createComponentLogger, formatLogMessage,
+  EgtpError, isEgtpError, isAbortError, failureScopeOf, TypedEventTarget, createComponentLogger, formatLogMessage,
   namespaceMatcher, MemoryStore, anySignal, disabledLogger, joinOutboundFrame, outboundFrameBytes, uninitializedBytes
 } from '../src/index.ts'
 
@@ -28,6 +28,14 @@ describe('EgtpError', () => {
     expect(isEgtpError(err)).toBe(true)
     expect(isEgtpError(err, 'ERR_UNREACHABLE')).toBe(true)
     expect(isEgtpError(err, 'ERR_TIMEOUT')).toBe(false)
+    expect(err.retryable).toBeUndefined()
+    expect(err.scope).toBeUndefined()
+  })
+
+  test('a send failure says what failed and whether to try again', () => {
+    const err = new EgtpError('ERR_RELAY_FULL', 'relay r is full', { retryable: true, scope: 'endpoint' })
+    expect(err).toMatchObject({ code: 'ERR_RELAY_FULL', retryable: true, scope: 'endpoint' })
+    expect(new EgtpError('ERR_REMOTE', 'refused', { retryable: false, scope: 'peer' })).toMatchObject({ retryable: false, scope: 'peer' })
   })
 
   test('isEgtpError works across copies of the class (by name and code)', () => {
@@ -37,16 +45,14 @@ describe('EgtpError', () => {
     expect(isEgtpError('ERR_AUTH')).toBe(false)
   })
 
-  test('routeFailureOf: the route the commstrat named, else endpoint for bytes that cannot leave, else none', () => {
-    expect(routeFailureOf(new EgtpError('ERR_RELAY_FULL', 'full', { route: 'busy' }))).toBe('busy')
-    expect(new EgtpError('ERR_RELAY_FULL', 'full', { route: 'busy' }).route).toBe('busy')
-    expect(routeFailureOf(new EgtpError('ERR_UNREACHABLE', 'x'))).toBe('endpoint')
-    expect(routeFailureOf(new EgtpError('ERR_CLOSED', 'x'))).toBe('endpoint')
-    expect(routeFailureOf(new EgtpError('ERR_UNREACHABLE', 'x', { route: 'busy' }))).toBe('busy')
-    expect(routeFailureOf(new EgtpError('ERR_FRAME_TOO_LARGE', 'x'))).toBeUndefined()
-    expect(routeFailureOf(new EgtpError('ERR_BACKPRESSURE', 'x'))).toBeUndefined()
-    expect(routeFailureOf(new TypeError('ERR_UNREACHABLE'))).toBeUndefined()
-    expect('route' in new EgtpError('ERR_TIMEOUT', 'x')).toBe(false)
+  test('failureScopeOf: the scope the commstrat named, else endpoint for bytes that cannot leave, else none', () => {
+    expect(failureScopeOf(new EgtpError('ERR_RELAY_FULL', 'full', { scope: 'endpoint', retryable: true }))).toBe('endpoint')
+    expect(failureScopeOf(new EgtpError('ERR_UNREACHABLE', 'x'))).toBe('endpoint')
+    expect(failureScopeOf(new EgtpError('ERR_CLOSED', 'x'))).toBe('endpoint')
+    expect(failureScopeOf(new EgtpError('ERR_UNREACHABLE', 'x', { scope: 'peer' }))).toBe('peer')
+    expect(failureScopeOf(new EgtpError('ERR_FRAME_TOO_LARGE', 'x'))).toBeUndefined()
+    expect(failureScopeOf(new EgtpError('ERR_BACKPRESSURE', 'x'))).toBeUndefined()
+    expect(failureScopeOf(new TypeError('ERR_UNREACHABLE'))).toBeUndefined()
   })
 
   test('abort errors are recognised', () => {

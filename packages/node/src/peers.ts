@@ -182,23 +182,22 @@ export class PeerTable {
    * @throws {EgtpError} ERR_SIGNATURE | ERR_KEY_MISMATCH | ERR_STALE_RECORD | ERR_FIELD
    */
   offerRecord (peer: Peer, record: ContactRecord): boolean {
-    return this.#offer(peer, record, false)
+    const { clock } = this.#ctx
+    // Not newer than a live verified one (the same record piggybacked again, or a lookup's answer): nothing to
+    // learn, so no signature check (an Ed25519 verification per new session otherwise). A bad record that
+    // claims an older seq is ignored.
+    const known = peer.contact.record
+    if (known !== undefined && record.nodeId === peer.id && known.seq >= record.seq && known.expiresAt > clock.now()) return false
+    const verified = verifyContactRecord(record, { now: clock.now() })
+    if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
+    peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
+    this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
+    return true
   }
 
   /** A piggybacked record (`ci`), from its wire form. */
   offerWireRecord (peer: Peer, wire: ContactRecordWire): boolean {
     return this.offerRecord(peer, contactRecordFromWire(wire))
-  }
-
-  #offer (peer: Peer, record: ContactRecord, sameSeq: boolean): boolean {
-    const { clock } = this.#ctx
-    const verified = verifyContactRecord(record, { now: clock.now() })
-    if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
-    const known = peer.contact.record
-    if (known !== undefined && known.expiresAt > clock.now() && (known.seq > verified.seq || (known.seq === verified.seq && !sameSeq))) return false
-    peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
-    this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
-    return true
   }
 
   /** Whether {@link lookUp} would run a lookup now. */
@@ -221,7 +220,7 @@ export class PeerTable {
           const signal = AbortSignal.any([ctx.shutdown, AbortSignal.timeout(ctx.limits.lookupTimeoutMs)])
           const record = await lookup.lookup(peer.id, { signal })
           if (record === undefined) return false
-          this.#offer(peer, record, true)
+          this.offerRecord(peer, record)
           return true
         } catch (err) {
           if (!isAbortError(err) || !ctx.shutdown.aborted) ctx.log.error('lookup of %s failed: %e', peer.id, err)

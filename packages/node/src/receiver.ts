@@ -21,6 +21,8 @@ export interface AckSink {
   notifyUncertain: (peer: Peer, id: Uint8Array) => void
   control: (peer: Peer, bytes: Uint8Array) => void
   received: (peer: Peer, bytes: number) => void
+  /** Send what waits for `peer` now. */
+  flush: (peer: Peer) => Promise<void>
 }
 
 /** Where delivered messages go (the node's handlers). */
@@ -135,6 +137,9 @@ export class Receiver {
       res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
     } else {
       this.#process(peer, plaintext)
+      // A handshake response just went to the transport: what the handlers answered goes now too, so both
+      // leave in one write and the initiator wakes once (not once for the response, once for the reply).
+      if (res.replies.length > 0 && peer.tx.queue.length > 0) void this.#sender.flush(peer)
     }
   }
 

@@ -1,4 +1,4 @@
-import { EgtpError, routeFailureOf } from '@egtp/interface'
+import { EgtpError, failureScopeOf, isEgtpError } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import type { Peer, PeerTable } from './peers.ts'
@@ -6,7 +6,7 @@ import type { Peer, PeerTable } from './peers.ts'
 /**
  * Where sealed frames to a peer go: the path its last authenticated frame came by while usable, else its
  * record's routes cheapest first (each commstrat's `cost`), then a fresh lookup. What a failure means is the
- * commstrat's to say (`routeFailureOf`): the router knows no transport.
+ * commstrat's to say (`failureScopeOf`, `retryable`): the router knows no transport.
  */
 export class Router {
   readonly #ctx: NodeContext
@@ -18,10 +18,11 @@ export class Router {
   }
 
   /**
-   * Send a sealed frame to `peer`. When nothing can carry it (fast fail), look the peer up again and try once
-   * more (EGTP v1's rule); then fail.
-   * @throws {EgtpError} ERR_UNREACHABLE; a busy endpoint's refusal when some refused and none took it; other
-   *   transport errors (ERR_BACKPRESSURE, ERR_FRAME_TOO_LARGE, …) pass through
+   * Send a sealed frame to `peer`. When no route takes it, look the peer up again and try once more (EGTP v1's
+   * fast fail; at most once per `minLookupIntervalMs`); then fail.
+   * @throws {EgtpError} the last `retryable` failure of a route when there was one (the frame waits for its
+   *   re-send), else ERR_UNREACHABLE; a failure that is not about the endpoint (ERR_BACKPRESSURE,
+   *   ERR_FRAME_TOO_LARGE, a `scope: 'peer'` refusal, …) passes through at once
    */
   async transmit (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
     const ctx = this.#ctx
@@ -33,16 +34,22 @@ export class Router {
         return
       } catch (err) {
         if (ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
-        if (routeFailureOf(err) !== 'endpoint') throw err
+        if (failureScopeOf(err) !== 'endpoint') throw err
         contact.dropPath(path)
       }
     } else if (path !== undefined) {
       contact.dropPath(path)
     }
     if (contact.record === undefined) await this.#peers.lookUp(peer)
-    if (await this.#tryRoutes(peer, frame, expectReply)) return
+    let temporary = await this.#tryRoutes(peer, frame, expectReply)
+    if (temporary === true) return
     // Fast fail: look it up again, resend once. The directory may hand back the same record (the peer is down).
-    if (this.#peers.canLookUp(peer) && await this.#peers.lookUp(peer) && await this.#tryRoutes(peer, frame, expectReply)) return
+    if (this.#peers.canLookUp(peer) && await this.#peers.lookUp(peer)) {
+      const again = await this.#tryRoutes(peer, frame, expectReply)
+      if (again === true) return
+      temporary = again ?? temporary
+    }
+    if (temporary !== undefined) throw temporary
     throw new EgtpError('ERR_UNREACHABLE', `no way to reach ${peer.id}`)
   }
 
@@ -74,15 +81,6 @@ export class Router {
   }
 
   /**
-   * Whether the peer's record names a route whose commstrat says failures there recover by themselves (a
-   * relay): messages then wait for it within their deadline instead of failing at once.
-   */
-  hasRecoveringRoute (peer: Peer): boolean {
-    if (!peer.contact.hasRecord(this.#ctx.clock.now())) return false
-    return peer.contact.routes.some(r => r.strat.routesRecover === true)
-  }
-
-  /**
    * Messages to `peer` went unacknowledged and are due again. When its record is older than
    * `relookupAfterMs` it is looked up again (in the background): the peer may have moved (to another relay,
    * while the old one still takes its mail). If that finds a newer record and the return path has been silent
@@ -100,26 +98,25 @@ export class Router {
   }
 
   /**
-   * Try the record's routes in order. Returns false when every one is a dead route; throws the last busy
-   * refusal when some refused and none took the frame (the sender retries it later), or any other error.
+   * Try the record's routes in order: true when one took the frame; else the last failure that may pass
+   * (`retryable`), or undefined when every route is dead. A failure not about the endpoint is thrown.
    */
-  async #tryRoutes (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<boolean> {
+  async #tryRoutes (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<true | EgtpError | undefined> {
     const ctx = this.#ctx
-    if (!peer.contact.hasRecord(ctx.clock.now())) return false
-    let refusal: unknown
+    if (!peer.contact.hasRecord(ctx.clock.now())) return undefined
+    let temporary: EgtpError | undefined
     for (const { endpoint, strat } of peer.contact.routes) {
       try {
         await strat.send(peer.id, endpoint, frame, { expectReply, signal: ctx.shutdown })
         return true
       } catch (err) {
         if (ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
-        const failure = routeFailureOf(err)
-        if (failure === undefined) throw err
-        if (failure === 'busy') refusal = err
+        // A frame too large for this route goes back to the sender, which halves its batches.
+        if (failureScopeOf(err) !== 'endpoint' || isEgtpError(err, 'ERR_FRAME_TOO_LARGE')) throw err
+        if (isEgtpError(err) && err.retryable === true) temporary = err
         ctx.log.trace('%s via %s: %e', peer.id, endpoint.kind, err)
       }
     }
-    if (refusal !== undefined) throw refusal
-    return false
+    return temporary
   }
 }

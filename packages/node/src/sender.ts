@@ -373,10 +373,10 @@ export class Sender {
       for (const e of entries) this.#enqueue(peer, e)
       return
     }
-    // A route that recovers by itself (a relay restarting, the peer not re-registered yet): messages wait for
-    // it (re-sent with backoff) until their deadline, as when every endpoint refused (README, 4).
-    if (isEgtpError(err, 'ERR_UNREACHABLE') && this.#router.hasRecoveringRoute(peer)) {
-      this.#ctx.log.trace('no route to %s yet; %d message(s) wait for a re-send', peer.id, entries.length)
+    // A route that may pass (a relay restarting or full, the peer not re-registered yet): messages wait for it
+    // (re-sent with backoff) until their deadline (README, 4).
+    if (isEgtpError(err) && err.retryable === true) {
+      this.#ctx.log.trace('no route to %s yet (%e); %d message(s) wait for a re-send', peer.id, err, entries.length)
       return
     }
     // Messages that never left this machine fail at once: they certainly were not delivered.

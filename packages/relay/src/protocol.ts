@@ -1,5 +1,5 @@
 import { EgtpError } from '@egtp/interface'
-import type { EgtpErrorCode, RouteFailure } from '@egtp/interface'
+import type { EgtpErrorCode } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 
@@ -9,6 +9,15 @@ export type { RelayMessage } from '@egtp/codec/relay'
 
 /** Domain separation of the hello signature: never valid as any other EGTP signature. */
 export const HELLO_CONTEXT = 'egtp/relay/hello/v1'
+
+/**
+ * The first message number (`rs` `m`) a client uses on a connection (PROTOCOL.md §4.2, "Numbering"). From 2^16 up
+ * to 2^32 every number encodes in 5 bytes, at least as long as any queue position (`rd` `i`) below 2^32. That lets
+ * the relay turn a one-entry `rs` frame carrying a large message into the `rd` frame that delivers it, in place,
+ * writing the `rd` head over the `rs` head (server: `deliverInPlace` of `@egtp/codec/relay`). A client numbering otherwise is
+ * still served: the relay then copies the message (checked by test/numbering.test.ts).
+ */
+export const FIRST_MESSAGE_NUMBER = 0x10000
 
 /** What a node registers as: `client` receives its own messages; `sender` only sends. */
 export type RelayRole = 'client' | 'sender'
@@ -42,16 +51,10 @@ export function codeFromWire (code: string): EgtpErrorCode {
 }
 
 /**
- * What a relay's refusal means for the route (`EgtpError.route`): a relay that does not know the recipient is
- * no route to it; a full, rate-limiting or refusing relay is busy (another endpoint may take the frame).
+ * An error for a code a relay sent. It is about this relay as a way to the peer (`scope: 'endpoint'`), and
+ * temporary except for a message too large for it.
  */
-const ROUTE_OF: Partial<Record<EgtpErrorCode, RouteFailure>> = {
-  ERR_RELAY_UNKNOWN_RECIPIENT: 'endpoint', ERR_RELAY_FULL: 'busy', ERR_RATE_LIMITED: 'busy', ERR_RELAY_REFUSED: 'busy'
-}
-
-/** An error for a code a relay sent. */
 export function relayError (code: string, what: string): EgtpError {
-  const known = codeFromWire(code)
-  const route = ROUTE_OF[known]
-  return new EgtpError(known, what, route !== undefined ? { route } : undefined)
+  const c = codeFromWire(code)
+  return new EgtpError(c, what, { scope: 'endpoint', retryable: c !== 'ERR_FRAME_TOO_LARGE' })
 }
