@@ -1,7 +1,7 @@
 // The session manager: a sans-I/O state machine from plaintext to wire frames and back (PROTOCOL.md §Sessions).
 // No sockets, no timers, no Date.now(): time comes from the injected clock, the node calls tick().
 import { randomBytes } from 'node:crypto'
-import { EgtpError, TokenBucket, TypedEventTarget, bytesEqual, disabledLogger, systemClock, warnOf } from '@egtp/interface'
+import { EgtpError, TokenBucket, TypedEventTarget, bytesEqual, disabledLogger, systemClock, toHex, warnOf } from '@egtp/interface'
 import type { Clock, Logger } from '@egtp/interface'
 import { checkPeerKey, nodeIdFromPublicKey, nodeIdToBytes, signCanonical, verifyCanonical, x25519PublicKeyFromEd25519 } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -75,7 +75,6 @@ interface PeerIdentity {
 type Limits = Required<Omit<SessionManagerInit, 'identity' | 'clock' | 'store' | 'random' | 'logger' | 'clockWindowMs'>>
 
 const EMPTY = new Uint8Array(0)
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 /** Base64 of a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good). */
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
 
@@ -1008,7 +1007,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       established: s.established,
       confirmed: s.confirmed,
       timestamp: s.timestamp,
-      initiator: hex(this.#rank(s).initiator),
+      initiator: toHex(this.#rank(s).initiator),
       localIndex: s.localIndex,
       remoteIndex: s.remoteIndex,
       sendCounter: s.sendCounter
