@@ -123,6 +123,9 @@ export class Receiver {
       res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
     } else {
       this.#process(peer, plaintext)
+      // A handshake response just went to the transport: what the handlers answered goes now too, so both
+      // leave in one write and the initiator wakes once (not once for the response, once for the reply).
+      if (res.replies.length > 0 && peer.queue.length > 0) void this.#sender.flush(peer)
     }
   }
 

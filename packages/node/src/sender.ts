@@ -47,10 +47,14 @@ export class Sender {
   #unackedBytes = 0
   #unackedMessages = 0
 
-  constructor (ctx: NodeContext, peers: PeerTable, contact: () => OwnContactMessage | undefined) {
+  /** Called whenever an entry of `peer` is released (the send window's drain hook). */
+  readonly #released: ((peer: Peer) => void) | undefined
+
+  constructor (ctx: NodeContext, peers: PeerTable, contact: () => OwnContactMessage | undefined, released?: (peer: Peer) => void) {
     this.#ctx = ctx
     this.#peers = peers
     this.#contact = contact
+    this.#released = released
   }
 
   get unackedBytes (): number {
@@ -195,6 +199,7 @@ export class Sender {
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
     if (peer.out.size === 0) this.#active.delete(peer)
+    this.#released?.(peer)
     return entry
   }
 

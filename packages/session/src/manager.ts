@@ -347,6 +347,17 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     return ps?.current !== undefined && this.#verdict(ps.current, this.#clock.monotonic()) === 'ok'
   }
 
+  /**
+   * True when the current session with the peer is usable and its handshake is complete on our side (we
+   * initiated and the peer answered, or it initiated and confirmed): a seal sends a plain data frame, with
+   * no handshake message riding along.
+   */
+  isEstablished (peerId: string): boolean {
+    const cur = this.#peers.get(peerId)?.current
+    if (cur === undefined || this.#verdict(cur, this.#clock.monotonic()) !== 'ok') return false
+    return cur.role === 'initiator' ? cur.established : cur.confirmed
+  }
+
   /** Forget a peer: wipe all its sessions. Its replay record stays (replay protection outlives sessions). */
   drop (peerId: string): void {
     const ps = this.#peers.get(peerId)

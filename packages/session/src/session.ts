@@ -23,6 +23,11 @@ function nonce (n: number): Uint8Array {
   return NONCE
 }
 
+/** Zero a raw key (a KeyObject cannot be zeroed from JS: it is dropped for GC). */
+function zero (key: SessionKey | undefined): void {
+  if (key instanceof Uint8Array) key.fill(0)
+}
+
 /** Ordering key of a session: its initiation's timestamp, then the initiator's raw node ID. */
 export interface SessionRank {
   readonly timestamp: number
@@ -101,7 +106,10 @@ export class Session extends ReplayWindow {
     this.#send = send
     this.#recv = recv
     // The initiator never sends early data again once it has transport keys.
-    if (this.role === 'initiator') this.#early = undefined
+    if (this.role === 'initiator') {
+      zero(this.#early)
+      this.#early = undefined
+    }
   }
 
   /** Seal under the early key (initiator before message 2) or the transport key. */
@@ -152,8 +160,11 @@ export class Session extends ReplayWindow {
     return plaintext
   }
 
-  /** Forget every key and the handshake. KeyObjects cannot be zeroed from JS: they are dropped for GC. */
+  /** Forget every key (raw ones zeroed; KeyObjects cannot be zeroed from JS: they are dropped for GC) and the handshake. */
   wipe (): void {
+    zero(this.#early)
+    zero(this.#send)
+    zero(this.#recv)
     this.#early = this.#send = this.#recv = undefined
     this.hs?.wipe()
     this.hs = undefined
