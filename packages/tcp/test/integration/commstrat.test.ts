@@ -1,12 +1,12 @@
 import { isEgtpError } from '@egtp/interface'
 import type { Endpoint, InboundFrame } from '@egtp/interface'
+import { commstratCompliance } from '@egtp/testing/compliance'
 import { describe, expect, test } from 'vitest'
 import { tcp } from '../../src/index.ts'
 import type { TcpCommstrat, TcpCommstratEvents } from '../../src/index.ts'
-import { commstratSuite } from '../commstrat-suite.ts'
 import { LOOPBACK, fakeClock, listening, make, nextEvent, rawClient, settle, socketClosed } from './helpers.ts'
 
-commstratSuite('tcp', async () => {
+commstratCompliance('tcp', async () => {
   const a = tcp()()
   const b = tcp({ listen: [LOOPBACK] })()
   const dead = tcp({ listen: [LOOPBACK] })()
