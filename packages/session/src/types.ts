@@ -41,6 +41,16 @@ export interface SessionManagerInit {
   logger?: Logger
 }
 
+/**
+ * What the transport knows about where an inbound frame came from (the second argument of `open`).
+ */
+export interface FrameOrigin {
+  /** The sender's node ID when the path authenticated it (a relay names the client it verified). */
+  authenticatedSender?: string
+  /** That sender's Ed25519 key, when the path knows it: lets an unknown-session frame be answered with an initiation. */
+  authenticatedSenderKey?: Uint8Array
+}
+
 /** What `seal` returns: one wire frame and the session it was sealed under. */
 export interface SealResult {
   frame: Uint8Array
