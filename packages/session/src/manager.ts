@@ -8,6 +8,7 @@ import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/
 import type { Clock } from '@egtp/interface'
 import { ClockRefusals } from './clock-refusal.ts'
 import * as C from './constants.ts'
+import { CookieJar, CookieResponder } from './cookie.ts'
 import { authFailed } from './errors.ts'
 import { Hints } from './hints.ts'
 import { ikContext } from './ik.ts'
@@ -55,6 +56,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #responder: Responder
   readonly #hints: Hints
   readonly #clockRefusals: ClockRefusals
+  readonly #cookies: CookieResponder
+  readonly #cookieJar: CookieJar
   readonly #stats: Counters = newCounters()
   readonly #events: Array<[keyof SessionEvents, SessionEvents[keyof SessionEvents]]> = []
   #started = false
@@ -82,12 +85,15 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const emit = <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]): void => { this.#events.push([type, detail]) }
     const table = this.#table = new SessionTable({
       selfId: identity.nodeId, selfIdBytes: identity.nodeIdBytes, clock, random, limits, emit, log,
-      onWipe: (s) => { this.#responder.forget(s) }
+      onWipe: (s) => { this.#responder.forget(s) },
+      initiationExtras: (s, now) => this.#cookieJar.macFor(s, now)
     })
     const common = { clock, limits, table, stats, emit }
     const initiator = this.#initiator = new Initiator({ ...common, selfKey: identity.publicKey, ctx, replay, lifetime, log })
     const clockRefusals = this.#clockRefusals = new ClockRefusals({ ...common, identity, log, clockWindowMs })
-    this.#responder = new Responder({ ...common, selfId: identity.nodeId, ctx, replay, lifetime, initiator, clockRefusals, log })
+    this.#cookieJar = new CookieJar(table, stats)
+    const admission = this.#cookies = new CookieResponder({ clock, limits, stats, log, random, staticKey: ctx.staticKey.publicKey, identityKey: identity.publicKey })
+    this.#responder = new Responder({ ...common, selfId: identity.nodeId, ctx, replay, lifetime, initiator, clockRefusals, admission, log })
     this.#hints = new Hints({ ...common, identity, log, lifetime, initiator })
     internals.set(this, {
       sessions: (peerId) => this.#table.inspect(peerId),
@@ -174,7 +180,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
    * Open one wire frame.
    * @param from what the transport knows about the frame's origin: a relay names the sender it authenticated
    *   (`authenticatedSender`, and its key when known), which lets an unknown-session frame be answered with a
-   *   fresh initiation.
+   *   fresh initiation; `source` labels the transport source, which a responder under load makes an initiator
+   *   prove (a cookie reply, `hk`) and limits handshakes by.
    * @returns the authenticated peer and plaintext (when the frame carried data) and frames to send back
    * @throws {EgtpError} ERR_AUTH, ERR_REPLAY, ERR_SELF, ERR_CLOCK_WINDOW, ERR_RATE_LIMITED, codec errors
    *   (ERR_MALFORMED, ERR_FIELD, ERR_UNKNOWN_TYPE, ERR_VERSION), ERR_CLOSED, ERR_NOT_STARTED; a refusal may
@@ -205,7 +212,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         return this.#table.deliver(s, s.open('transport', msg.n, msg.c), now, [], true)
       }
       case 'hi':
-        return this.#responder.open(msg, now, () => {})
+        return this.#responder.open(msg, now, from?.source)
       case 'hr': {
         const s = this.#table.byIndex(msg.r)
         if (s === undefined) return this.#hints.unknown(msg.r, msg.n, now, from)
@@ -215,6 +222,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         return this.#hints.open(msg, now)
       case 'hc':
         return this.#clockRefusals.open(msg)
+      case 'hk':
+        return this.#cookieJar.open(msg, now)
     }
   }
 
@@ -272,6 +281,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#closed = true
     this.#table.clear()
     this.#responder.clear()
+    this.#cookies.clear()
     this.#ctx.keyCache.clear()
     this.#events.length = 0
   }

@@ -33,8 +33,13 @@ export function resolveLimits (init: SessionManagerInit): { limits: Limits, cloc
     handshakeRetryMs: positive('handshakeRetryMs', init.handshakeRetryMs, C.DEFAULT_HANDSHAKE_RETRY_MS),
     maxHandshakeRetries: positive('maxHandshakeRetries', init.maxHandshakeRetries, C.DEFAULT_MAX_HANDSHAKE_RETRIES),
     recoveryQuietMs: positive('recoveryQuietMs', init.recoveryQuietMs, C.DEFAULT_RECOVERY_QUIET_MS),
-    clockRefusalYieldMs: positive('clockRefusalYieldMs', init.clockRefusalYieldMs, C.DEFAULT_CLOCK_REFUSAL_YIELD_MS)
+    clockRefusalYieldMs: positive('clockRefusalYieldMs', init.clockRefusalYieldMs, C.DEFAULT_CLOCK_REFUSAL_YIELD_MS),
+    handshakeLoadThresholdPerSecond: 0,
+    maxHandshakesPerSourcePerSecond: positive('maxHandshakesPerSourcePerSecond', init.maxHandshakesPerSourcePerSecond, C.DEFAULT_MAX_HANDSHAKES_PER_SOURCE_PER_SECOND),
+    maxHandshakeSources: positive('maxHandshakeSources', init.maxHandshakeSources, C.DEFAULT_MAX_HANDSHAKE_SOURCES)
   }
+  limits.handshakeLoadThresholdPerSecond = positive('handshakeLoadThresholdPerSecond', init.handshakeLoadThresholdPerSecond,
+    limits.maxHandshakesPerSecond * C.DEFAULT_HANDSHAKE_LOAD_FRACTION)
   if (limits.rejectAfterMs < limits.rekeyAfterMs) throw new RangeError('SessionManagerInit.rejectAfterMs must be at least rekeyAfterMs')
   return { limits, clockWindowMs: init.clockWindowMs }
 }

@@ -29,7 +29,8 @@ const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1')
 
 /**
  * Per peer: its key, sessions, and (as a subclass: one object per peer) its handshake token bucket. Each field
- * has one writer: `current`/`archived` the table, `yieldUntil`/`clockRefusalLoggedAt` clock-refusal.ts.
+ * has one writer: `current`/`archived` the table, `yieldUntil`/`clockRefusalLoggedAt` clock-refusal.ts,
+ * `cookie` cookie.ts.
  */
 export class PeerState extends TokenBucket {
   readonly key: PeerKey
@@ -43,6 +44,8 @@ export class PeerState extends TokenBucket {
   yieldUntil = -1
   /** When a clock-window refusal by or of this peer was last logged (monotonic ms; -1: never). */
   clockRefusalLoggedAt = -1
+  /** The cookie this peer (a responder under load) gave us, and when it arrived (monotonic ms). */
+  cookie: { readonly value: Uint8Array, readonly at: number } | undefined = undefined
 
   constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
     super(handshakesPerSecond, now)
@@ -71,6 +74,8 @@ export interface SessionTableInit {
   log: (formatter: string, ...args: unknown[]) => void
   /** A session leaves the table for good (the responder forgets it from its initiation cache). */
   onWipe: (s: Session) => void
+  /** The extra fields of an initiation frame of `s` (the cookie MAC of cookie.ts), if any. */
+  initiationExtras: (s: Session, now: number) => { m: Uint8Array } | undefined
 }
 
 export class SessionTable {
@@ -287,6 +292,8 @@ export class SessionTable {
     const data = plaintext === undefined ? undefined : s.seal(plaintext)
     if (s.role === 'initiator') {
       msg = data === undefined ? { t: 'hi', h: s.msg1! } : { t: 'hi', h: s.msg1!, n: data.n, c: data.c }
+      const extras = this.#i.initiationExtras(s, now)
+      if (extras !== undefined) msg.m = extras.m
     } else {
       msg = data === undefined ? { t: 'hr', r: s.remoteIndex!, h: s.msg2! } : { t: 'hr', r: s.remoteIndex!, h: s.msg2!, n: data.n, c: data.c }
     }

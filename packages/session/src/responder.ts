@@ -5,6 +5,7 @@ import { EgtpError } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { ClockRefusals } from './clock-refusal.ts'
+import type { CookieResponder } from './cookie.ts'
 import { authFailed, rateLimited, refusal } from './errors.ts'
 import { messageId, readInitiation, writeResponse } from './ik.ts'
 import type { IkContext } from './ik.ts'
@@ -43,6 +44,8 @@ export interface ResponderInit {
   lifetime: Lifetime
   initiator: Initiator
   clockRefusals: ClockRefusals
+  /** Runs after the cache and before any DH work: the cookie check of a responder under load (cookie.ts). */
+  admission: CookieResponder
   stats: Counters
   log: (formatter: string, ...args: unknown[]) => void
 }
@@ -68,10 +71,10 @@ export class Responder {
   }
 
   /**
-   * An initiation frame. `admit` runs after the cache (a known initiation costs no DH and needs no admission)
-   * and before any DH work: the cookie check of a responder under load (cookie.ts).
+   * An initiation frame from transport `source`. A known one (cached by hash) costs no DH and needs no
+   * admission; a new one is admitted (cookie.ts) before any DH work.
    */
-  open (msg: SessionFrame & { t: 'hi' }, now: number, admit: (msg: SessionFrame & { t: 'hi' }, now: number) => void): OpenResult {
+  open (msg: SessionFrame & { t: 'hi' }, now: number, source: string | undefined): OpenResult {
     const { table, replay, stats, clockRefusals } = this.#i
     const id = messageId(msg.h)
     const cached = this.#initiations.get(id)
@@ -85,7 +88,7 @@ export class Responder {
       }
       throw refusal(cached.code, 'initiation refused (cached verdict)', replies, cached.first)
     }
-    admit(msg, now)
+    this.#i.admission.admit(msg, source, now)
     if (!this.#handshakes.take(now)) throw rateLimited()
     let read
     try {

@@ -10,7 +10,7 @@ export function newCounters (): Counters {
   return {
     handshakesInitiated: 0, handshakesAccepted: 0, handshakesRejected: 0, framesSealed: 0, framesOpened: 0,
     authFailures: 0, replaysRejected: 0, clockWindowRejected: 0, clockRefusalsSent: 0, clockRefusalsReceived: 0,
-    hintsSent: 0, hintsAccepted: 0, rateLimited: 0
+    hintsSent: 0, hintsAccepted: 0, rateLimited: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0, sourceRateLimited: 0
   }
 }
 

@@ -165,7 +165,7 @@ export class ModelNode {
       return undefined
     }
     const msg = readDataFrame(res.frame) ?? sessionCodec.decode(res.frame)
-    if (msg.t !== 'hu' && msg.t !== 'hc' && msg.n !== undefined) {
+    if (msg.t !== 'hu' && msg.t !== 'hc' && msg.t !== 'hk' && msg.n !== undefined) {
       const key = res.sessionId
       const seen = this.sentCounters.get(key) ?? new Set<number>()
       if (seen.has(msg.n)) w.violate('nonce reuse', `${this.name} sealed counter ${msg.n} twice under session ${key}`)
