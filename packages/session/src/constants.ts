@@ -102,7 +102,8 @@ export const COOKIE_SECRET_LATENCY_MS = 5_000
 export const UNDER_LOAD_HOLD_MS = 1_000
 /**
  * The default of `handshakeLoadThresholdPerSecond` as a fraction of `maxHandshakesPerSecond`: a responder is
- * under load once more initiations than this needed Diffie-Hellman work within a second (250/s by default).
+ * under load once more new initiations than this arrived within a second (250/s by default), so it asks for
+ * proof of address well before the DH budget runs out.
  */
 export const DEFAULT_HANDSHAKE_LOAD_FRACTION = 0.25
 /** Under load: initiations with a valid cookie MAC processed per proven source per second (WireGuard: 20/s). */

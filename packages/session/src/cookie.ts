@@ -1,7 +1,7 @@
 // Proof of address under load: WireGuard's cookie reply (whitepaper §5.4.4 and §5.4.7), on EGTP frames.
 //
-// A responder is under load once more initiations than `handshakeLoadThresholdPerSecond` needed DH work within a
-// second (and for UNDER_LOAD_HOLD_MS after). Under load, an initiation from transport source A is processed
+// A responder is under load once more than `handshakeLoadThresholdPerSecond` new initiations (not known by hash)
+// arrived within a second, and for UNDER_LOAD_HOLD_MS after. Under load, an initiation from transport source A is processed
 // only when it carries mac2 = MAC(τ, h ‖ mac1), where τ = MAC(Rm, A) is the cookie for A under a secret Rm
 // replaced every COOKIE_SECRET_ROTATION_MS, and mac1 = MAC(HASH(COOKIE_MAC1_LABEL ‖ Sr), h) binds it to this
 // responder's static key Sr and to the initiation's Noise message h. Without a valid mac2 the responder does no
@@ -19,6 +19,7 @@ import {
   UNDER_LOAD_HOLD_MS
 } from './constants.ts'
 import { authFailed, refusal } from './errors.ts'
+import { mutations } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { SessionTable } from './peer-table.ts'
 import { TokenBucket } from './rate-limit.ts'
@@ -65,7 +66,7 @@ export class CookieResponder {
   readonly #i: CookieResponderInit
   readonly #mac1Key: Uint8Array
   readonly #sealKey: Uint8Array
-  /** Initiations that needed DH work: empty means under load. */
+  /** New initiations (not known by hash) arriving: empty means under load. */
   readonly #load: TokenBucket
   readonly #sources = new Map<string, TokenBucket>()
   readonly #warnings: SourceWarnings
@@ -91,13 +92,13 @@ export class CookieResponder {
    * @throws {EgtpError} ERR_RATE_LIMITED (with the cookie reply as its {@link refusalReplies})
    */
   admit (msg: SessionFrame & { t: 'hi' }, source: string | undefined, now: number): void {
-    if (source !== undefined) {
-      if (typeof source !== 'string' || source.length > MAX_SOURCE_LABEL_LENGTH) {
-        throw new RangeError(`open: from.source must be a string of at most ${MAX_SOURCE_LABEL_LENGTH} characters`)
-      }
-      if (this.underLoad(now)) this.#prove(msg, source, now)
+    if (source !== undefined && (typeof source !== 'string' || source.length > MAX_SOURCE_LABEL_LENGTH)) {
+      throw new RangeError(`open: from.source must be a string of at most ${MAX_SOURCE_LABEL_LENGTH} characters`)
     }
+    // Every new initiation counts, proven or not (WireGuard counts its queue of handshake packets): a flood
+    // keeps us under load for as long as it lasts, even though it causes no DH work.
     if (!this.#load.take(now)) this.#underLoadUntil = now + UNDER_LOAD_HOLD_MS
+    if (source !== undefined && this.underLoad(now)) this.#prove(msg, source, now)
   }
 
   #prove (msg: SessionFrame & { t: 'hi' }, source: string, now: number): void {
@@ -161,6 +162,7 @@ export class CookieJar {
    * @throws {EgtpError} ERR_AUTH
    */
   open (msg: SessionFrame & { t: 'hk' }, now: number): OpenResult {
+    if (mutations.ignoreCookieReplies) return { replies: [] }
     const ps = this.#table.signer(msg.k)
     const s = ps.current
     if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined) throw authFailed()

@@ -39,8 +39,8 @@ export interface SessionManagerInit {
   clockRefusalYieldMs?: number
   maxHandshakeRetries?: number
   /**
-   * Under load (cookie replies instead of DH work) once more initiations than this needed DH work within a
-   * second. Default: `maxHandshakesPerSecond` × DEFAULT_HANDSHAKE_LOAD_FRACTION.
+   * Under load (cookie replies instead of DH work) once more new initiations than this arrived within a second.
+   * Default: `maxHandshakesPerSecond` × DEFAULT_HANDSHAKE_LOAD_FRACTION.
    */
   handshakeLoadThresholdPerSecond?: number
   /** Under load: initiations with a valid cookie MAC processed per proven transport source per second. */
