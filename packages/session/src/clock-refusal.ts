@@ -1,31 +1,24 @@
 // Paranoid mode's clock window (PROTOCOL.md §Sessions, "Clock window"): refusing an initiation whose timestamp
 // is too far from our clock with a signed notice, and giving way when a peer refuses ours that way.
 import { warnOf } from '@egtp/interface'
-import type { Clock, Logger } from '@egtp/interface'
+import type { Logger } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { CLOCK_REFUSAL_CONTEXT, CLOCK_REFUSAL_LOG_INTERVAL_MS, TIMESTAMP_LEASE_MS } from './constants.ts'
 import { authFailed } from './errors.ts'
 import { initiationDigest } from './ik.ts'
 import { mutations } from './internal.ts'
-import type { Limits } from './options.ts'
-import type { PeerState, SessionTable } from './peer-table.ts'
+import type { PartInit, PeerState } from './peer-table.ts'
 import { TokenBucket } from './rate-limit.ts'
-import type { Counters } from './stats.ts'
-import type { OpenResult, SessionEvents } from './types.ts'
+import type { OpenResult } from './types.ts'
 import { clockRefusalValue, equalBytes, sessionCodec } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
 
-export interface ClockRefusalsInit {
+export interface ClockRefusalsInit extends PartInit {
   identity: NodeIdentity
-  clock: Clock
   log: Logger
-  limits: Limits
   /** Paranoid mode: the window, or undefined (every timestamp is accepted). */
   clockWindowMs: number | undefined
-  table: SessionTable
-  stats: Counters
-  emit: <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]) => void
 }
 
 export class ClockRefusals {

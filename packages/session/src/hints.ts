@@ -1,7 +1,7 @@
 // Unknown-session hints (PROTOCOL.md §Sessions, "Hints"): a signed "I do not know this session" for a frame
 // on an index we do not hold (plus a fresh initiation when the path named its sender), and acting on a
 // verified hint about one of ours.
-import type { Clock, Logger } from '@egtp/interface'
+import type { Logger } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { HINT_CONTEXT } from './constants.ts'
@@ -9,24 +9,17 @@ import { authFailed } from './errors.ts'
 import type { Initiator } from './initiator.ts'
 import { mutations } from './internal.ts'
 import type { Lifetime } from './lifetime.ts'
-import type { Limits } from './options.ts'
-import type { PeerState, SessionTable } from './peer-table.ts'
+import type { PartInit, PeerState } from './peer-table.ts'
 import { TokenBucket } from './rate-limit.ts'
-import type { Counters } from './stats.ts'
-import type { FrameOrigin, OpenResult, SessionEvents } from './types.ts'
+import type { FrameOrigin, OpenResult } from './types.ts'
 import { hintValue, sessionCodec } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
 
-export interface HintsInit {
+export interface HintsInit extends PartInit {
   identity: NodeIdentity
-  clock: Clock
   log: Logger
-  limits: Limits
-  table: SessionTable
   lifetime: Lifetime
   initiator: Initiator
-  stats: Counters
-  emit: <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]) => void
 }
 
 export class Hints {

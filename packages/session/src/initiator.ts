@@ -1,30 +1,22 @@
 // Our side of a handshake: which session a send goes on, starting an initiation (and its timestamp), reading
 // the response that establishes it, and retransmitting it until it is confirmed (PROTOCOL.md §Sessions).
 import { EgtpError } from '@egtp/interface'
-import type { Clock } from '@egtp/interface'
 import { authFailed, rateLimited } from './errors.ts'
 import { messageId, readResponse, writeInitiation } from './ik.ts'
 import type { IkContext } from './ik.ts'
 import { mutations } from './internal.ts'
 import type { Lifetime } from './lifetime.ts'
-import type { Limits } from './options.ts'
-import type { PeerState, SessionTable } from './peer-table.ts'
+import type { PartInit, PeerState } from './peer-table.ts'
 import type { ReplayState } from './replay-state.ts'
 import { Session } from './session.ts'
-import type { Counters } from './stats.ts'
-import type { OpenResult, ReplaceReason, SessionEvents } from './types.ts'
+import type { OpenResult, ReplaceReason } from './types.ts'
 import type { SessionFrame } from './wire.ts'
 
-export interface InitiatorInit {
+export interface InitiatorInit extends PartInit {
   selfKey: Uint8Array
-  clock: Clock
-  limits: Limits
   ctx: IkContext
   replay: ReplayState
-  table: SessionTable
   lifetime: Lifetime
-  stats: Counters
-  emit: <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]) => void
   log: (formatter: string, ...args: unknown[]) => void
 }
 

@@ -8,6 +8,7 @@ import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
 import { authFailed } from './errors.ts'
 import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
+import type { Counters } from './stats.ts'
 import { TokenBucket } from './rate-limit.ts'
 import { Session } from './session.ts'
 import type { SessionRank } from './session.ts'
@@ -64,13 +65,25 @@ export interface PeerIdentity {
   readonly x25519: Uint8Array
 }
 
+/** Queue an event; the manager dispatches it once the state change is complete. */
+export type Emit = <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]) => void
+
+/** What every part of a SessionManager is given: the clock, the limits, the table, the counters, the event queue. */
+export interface PartInit {
+  clock: Clock
+  limits: Limits
+  table: SessionTable
+  stats: Counters
+  emit: Emit
+}
+
 export interface SessionTableInit {
   selfId: string
   selfIdBytes: Uint8Array
   clock: Clock
   random: (n: number) => Uint8Array
   limits: Limits
-  emit: <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]) => void
+  emit: Emit
   log: (formatter: string, ...args: unknown[]) => void
   /** A session leaves the table for good (the responder forgets it from its initiation cache). */
   onWipe: (s: Session) => void

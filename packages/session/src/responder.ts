@@ -2,7 +2,6 @@
 // cost none), refusing replays and out-of-window timestamps (cached verdicts), settling a crossover by rank, and
 // owing a fresh initiation of ours to a peer whose initiation we refused (PROTOCOL.md §Sessions).
 import { EgtpError } from '@egtp/interface'
-import type { Clock } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { ClockRefusals } from './clock-refusal.ts'
 import type { CookieResponder } from './cookie.ts'
@@ -13,11 +12,10 @@ import type { Initiator } from './initiator.ts'
 import { mutations } from './internal.ts'
 import type { Lifetime } from './lifetime.ts'
 import type { Limits } from './options.ts'
-import type { PeerIdentity, PeerState, SessionTable } from './peer-table.ts'
+import type { PartInit, PeerIdentity, PeerState } from './peer-table.ts'
 import { TokenBucket } from './rate-limit.ts'
 import type { ReplayState } from './replay-state.ts'
 import { Session, compareRank } from './session.ts'
-import type { Counters } from './stats.ts'
 import type { OpenResult, PeerKey } from './types.ts'
 import { equalBytes } from './wire.ts'
 import type { SessionFrame } from './wire.ts'
@@ -34,19 +32,15 @@ interface Rejection {
   noticeAt?: number
 }
 
-export interface ResponderInit {
+export interface ResponderInit extends PartInit {
   selfId: string
-  clock: Clock
-  limits: Limits
   ctx: IkContext
   replay: ReplayState
-  table: SessionTable
   lifetime: Lifetime
   initiator: Initiator
   clockRefusals: ClockRefusals
   /** Runs after the cache and before any DH work: the cookie check of a responder under load (cookie.ts). */
   admission: CookieResponder
-  stats: Counters
   log: (formatter: string, ...args: unknown[]) => void
 }
 
