@@ -5,7 +5,8 @@
  * no round trip, the initiation repeated on every frame until confirmed (so a restarted peer heals even over a
  * one-way relay path), one deterministic winner per peer pair (higher initiation timestamp, then higher node
  * ID), signed unknown-session hints, archived receive keys for late messages, replay state that survives
- * restarts, idle expiry and rekeying. Time comes from an injected clock; the node drives `tick()`.
+ * restarts, idle expiry and rekeying, and WireGuard's cookie reply under load (proof of address, per-source
+ * handshake budgets). Time comes from an injected clock; the node drives `tick()`.
  *
  * @example
  * ```ts
