@@ -1,6 +1,6 @@
 // Paranoid mode's clock window (PROTOCOL.md §Sessions, "Clock window"): refusing an initiation whose timestamp
 // is too far from our clock with a signed notice, and giving way when a peer refuses ours that way.
-import { warnOf } from '@egtp/interface'
+import { warnOf, bytesEqual, TokenBucket } from '@egtp/interface'
 import type { Logger } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -9,10 +9,9 @@ import { authFailed } from './errors.ts'
 import { initiationDigest } from './ik.ts'
 import { mutations } from './internal.ts'
 import type { PartInit, PeerState } from './peer-table.ts'
-import { TokenBucket } from './rate-limit.ts'
 import type { OpenResult } from './types.ts'
-import { clockRefusalValue, equalBytes, sessionCodec } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+import { clockRefusalValue, sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
 
 export interface ClockRefusalsInit extends PartInit {
   identity: NodeIdentity
@@ -28,7 +27,7 @@ export class ClockRefusals {
 
   constructor (init: ClockRefusalsInit) {
     this.#i = init
-    this.#notices = new TokenBucket(init.limits.maxHintsPerSecond, init.clock.monotonic())
+    this.#notices = new TokenBucket(init.limits.maxHintsPerSecond, init.limits.maxHintsPerSecond, init.clock.monotonic())
   }
 
   get windowMs (): number | undefined {
@@ -45,7 +44,7 @@ export class ClockRefusals {
 
   /** The signed notice that tells an initiator its timestamp is outside our window (and our clock). Rate-limited. */
   notice (msg1: Uint8Array, wallClock: number, now: number): Uint8Array | undefined {
-    if (!this.#notices.take(now)) return undefined
+    if (!this.#notices.tryTake(1, now)) return undefined
     const i = initiationDigest(msg1)
     const w = Math.max(0, Math.floor(wallClock))
     const g = signCanonical(this.#i.identity, CLOCK_REFUSAL_CONTEXT, clockRefusalValue(i, w))
@@ -73,7 +72,7 @@ export class ClockRefusals {
     const ps = table.signer(msg.k)
     // It must name our current initiation to that peer, still pending: it changes no session either way.
     const s = ps.current
-    if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !equalBytes(initiationDigest(s.msg1), msg.i)) throw authFailed()
+    if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !bytesEqual(initiationDigest(s.msg1), msg.i)) throw authFailed()
     if (!verifyCanonical(msg.k, CLOCK_REFUSAL_CONTEXT, clockRefusalValue(msg.i, msg.w), msg.g)) throw authFailed()
     this.#i.stats.clockRefusalsReceived++
     const skewMs = Math.round(clock.now() - msg.w)

@@ -12,7 +12,7 @@
 // carried (EGTP keys are public: it would filter nothing), so `hi` frames are unchanged unless a cookie is held.
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { blake2s } from '@noble/hashes/blake2.js'
-import { SourceWarnings } from '@egtp/interface'
+import { SourceWarnings, bytesEqual, TokenBucket } from '@egtp/interface'
 import type { Clock, Logger } from '@egtp/interface'
 import {
   COOKIE_KEY_LABEL, COOKIE_MAC1_LABEL, COOKIE_SECRET_LATENCY_MS, COOKIE_SECRET_ROTATION_MS, MAX_SOURCE_LABEL_LENGTH,
@@ -22,12 +22,11 @@ import { authFailed, refusal } from './errors.ts'
 import { mutations } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { SessionTable } from './peer-table.ts'
-import { TokenBucket } from './rate-limit.ts'
 import type { Session } from './session.ts'
 import type { Counters } from './stats.ts'
 import type { OpenResult } from './types.ts'
-import { equalBytes, sessionCodec } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+import { sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
 
 const encoder = new TextEncoder()
 const MAC1_LABEL = encoder.encode(COOKIE_MAC1_LABEL)
@@ -78,7 +77,7 @@ export class CookieResponder {
     this.#i = init
     this.#mac1Key = labelledKey(MAC1_LABEL, init.staticKey)
     this.#sealKey = labelledKey(KEY_LABEL, init.staticKey)
-    this.#load = new TokenBucket(init.limits.handshakeLoadThresholdPerSecond, init.clock.monotonic())
+    this.#load = new TokenBucket(init.limits.handshakeLoadThresholdPerSecond, init.limits.handshakeLoadThresholdPerSecond, init.clock.monotonic())
     this.#warnings = new SourceWarnings(init.log, { now: () => init.clock.monotonic() })
   }
 
@@ -97,7 +96,7 @@ export class CookieResponder {
     }
     // Every new initiation counts, proven or not (WireGuard counts its queue of handshake packets): a flood
     // keeps us under load for as long as it lasts, even though it causes no DH work.
-    if (!this.#load.take(now)) this.#underLoadUntil = now + UNDER_LOAD_HOLD_MS
+    if (!this.#load.tryTake(1, now)) this.#underLoadUntil = now + UNDER_LOAD_HOLD_MS
     if (source !== undefined && this.underLoad(now)) this.#prove(msg, source, now)
   }
 
@@ -105,7 +104,7 @@ export class CookieResponder {
     const { stats } = this.#i
     const mac1 = mac(this.#mac1Key, msg.h)
     const cookie = mac(this.#secretFor(now), encoder.encode(source))
-    if (msg.m === undefined || !equalBytes(msg.m, mac(cookie, msg.h, mac1))) {
+    if (msg.m === undefined || !bytesEqual(msg.m, mac(cookie, msg.h, mac1))) {
       stats.cookieRepliesSent++
       this.#warnings.warn(source, 'cookie', 'under load: initiations from %s get a cookie reply until they prove the address', source)
       throw refusal('ERR_RATE_LIMITED', 'under load: the initiation carries no valid cookie MAC (answered with a cookie reply)', [this.#reply(cookie, mac1)])
@@ -113,9 +112,9 @@ export class CookieResponder {
     let budget = this.#sources.get(source)
     if (budget === undefined) {
       if (this.#sources.size >= this.#i.limits.maxHandshakeSources) this.#sources.delete(this.#sources.keys().next().value!)
-      this.#sources.set(source, budget = new TokenBucket(this.#i.limits.maxHandshakesPerSourcePerSecond, now))
+      this.#sources.set(source, budget = new TokenBucket(this.#i.limits.maxHandshakesPerSourcePerSecond, this.#i.limits.maxHandshakesPerSourcePerSecond, now))
     }
-    if (!budget.take(now)) {
+    if (!budget.tryTake(1, now)) {
       stats.sourceRateLimited++
       this.#warnings.warn(source, 'source-budget', 'under load: refusing initiations from %s beyond %d per second', source, this.#i.limits.maxHandshakesPerSourcePerSecond)
       throw refusal('ERR_RATE_LIMITED', 'under load: too many handshakes from this source')
@@ -177,7 +176,7 @@ export class CookieJar {
     this.#stats.cookieRepliesReceived++
     const held = ps.cookie
     ps.cookie = { value: cookie, at: now }
-    if (held !== undefined && now - held.at < COOKIE_LIFETIME_MS && equalBytes(held.value, cookie)) return { replies: [] }
+    if (held !== undefined && now - held.at < COOKIE_LIFETIME_MS && bytesEqual(held.value, cookie)) return { replies: [] }
     return { replies: [this.#table.frame(s, undefined, now)] }
   }
 

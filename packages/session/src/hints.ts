@@ -1,6 +1,7 @@
 // Unknown-session hints (PROTOCOL.md §Sessions, "Hints"): a signed "I do not know this session" for a frame
 // on an index we do not hold (plus a fresh initiation when the path named its sender), and acting on a
 // verified hint about one of ours.
+import { TokenBucket } from '@egtp/interface'
 import type { Logger } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -10,10 +11,9 @@ import type { Initiator } from './initiator.ts'
 import { mutations } from './internal.ts'
 import type { Lifetime } from './lifetime.ts'
 import type { PartInit, PeerState } from './peer-table.ts'
-import { TokenBucket } from './rate-limit.ts'
 import type { FrameOrigin, OpenResult } from './types.ts'
-import { hintValue, sessionCodec } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+import { hintValue, sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
 
 export interface HintsInit extends PartInit {
   identity: NodeIdentity
@@ -29,7 +29,7 @@ export class Hints {
 
   constructor (init: HintsInit) {
     this.#i = init
-    this.#budget = new TokenBucket(init.limits.maxHintsPerSecond, init.clock.monotonic())
+    this.#budget = new TokenBucket(init.limits.maxHintsPerSecond, init.limits.maxHintsPerSecond, init.clock.monotonic())
   }
 
   /** A frame for a session we do not know: sign a hint the sender can check, and initiate when we know who sent it. */
@@ -37,7 +37,7 @@ export class Hints {
     const { identity, table } = this.#i
     const replies: Uint8Array[] = []
     if (mutations.disableHints) return { replies }
-    if (this.#budget.take(now)) {
+    if (this.#budget.tryTake(1, now)) {
       const g = signCanonical(identity, HINT_CONTEXT, hintValue(r, n))
       replies.push(sessionCodec.encode(n === undefined ? { t: 'hu', r, k: identity.publicKey, g } : { t: 'hu', r, n, k: identity.publicKey, g }))
       this.#i.stats.hintsSent++
@@ -52,7 +52,7 @@ export class Hints {
           ps = undefined
         }
       }
-      if (ps !== undefined && !this.#i.lifetime.working(ps.current, now) && ps.take(now)) {
+      if (ps !== undefined && !this.#i.lifetime.working(ps.current, now) && ps.tryTake(1, now)) {
         const cur = ps.current
         const s = cur !== undefined && cur.role === 'initiator' && !cur.established ? cur : this.#i.initiator.initiate(ps, now, 'restart')
         replies.push(table.frame(s, undefined, now))

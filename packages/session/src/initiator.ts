@@ -10,7 +10,7 @@ import type { PartInit, PeerState } from './peer-table.ts'
 import type { ReplayState } from './replay-state.ts'
 import { Session } from './session.ts'
 import type { OpenResult, ReplaceReason } from './types.ts'
-import type { SessionFrame } from './wire.ts'
+import type { SessionFrame } from '@egtp/codec/session'
 
 export interface InitiatorInit extends PartInit {
   selfKey: Uint8Array
@@ -40,13 +40,13 @@ export class Initiator {
       if (verdict === 'ok') return cur
       // A session due for rekey stays usable while the handshake budget is spent; an expired one does not,
       // nor a pending initiation whose early data is used up (the responder would refuse more: ERR_AUTH).
-      if (!ps.take(now)) {
+      if (!ps.tryTake(1, now)) {
         if (verdict === 'rekey' || (verdict === 'exhausted' && mutations.legacyEarlyDataBudget)) return cur
         throw rateLimited()
       }
       return this.initiate(ps, now, verdict === 'exhausted' ? 'rekey' : verdict)
     }
-    if (!ps.take(now)) throw rateLimited()
+    if (!ps.tryTake(1, now)) throw rateLimited()
     return this.initiate(ps, now, undefined)
   }
 

@@ -26,8 +26,8 @@ import type { Counters } from './stats.ts'
 import type {
   FrameOrigin, OpenResult, PeerKey, SealPartsResult, SealResult, SessionEvents, SessionManagerInit, SessionStats
 } from './types.ts'
-import { readDataFrame, sessionCodec } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+import { readDataFrame, sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
 
 /**
  * Sessions with every peer of one node. `seal` turns plaintext for a peer into one wire frame (starting a Noise
@@ -262,6 +262,17 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   hasSession (peerId: string): boolean {
     const cur = this.#table.peer(peerId)?.current
     return cur !== undefined && this.#lifetime.verdict(cur, this.#clock.monotonic()) === 'ok'
+  }
+
+  /**
+   * True when the current session with the peer is usable and its handshake is complete on our side (we
+   * initiated and the peer answered, or it initiated and confirmed): a seal sends a plain data frame, with
+   * no handshake message riding along.
+   */
+  isEstablished (peerId: string): boolean {
+    const cur = this.#table.peer(peerId)?.current
+    if (cur === undefined || this.#lifetime.verdict(cur, this.#clock.monotonic()) !== 'ok') return false
+    return cur.role === 'initiator' ? cur.established : cur.confirmed
   }
 
   /** Forget a peer: wipe all its sessions. Its replay record stays (replay protection outlives sessions). */

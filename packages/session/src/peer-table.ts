@@ -1,7 +1,7 @@
 // The session table: each peer's current and archived sessions, the index by receiver index, the bounds on
 // both, and the one way every frame of a session is written. Owns every session's place; the handshake logic
 // (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual, TokenBucket } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { checkPeerKey, nodeIdFromPublicKey, nodeIdToBytes, x25519PublicKeyFromEd25519 } from '@egtp/identity'
 import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
@@ -9,12 +9,11 @@ import { authFailed } from './errors.ts'
 import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { Counters } from './stats.ts'
-import { TokenBucket } from './rate-limit.ts'
 import { Session } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
-import { equalBytes, sessionCodec } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+import { sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
 
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
@@ -49,7 +48,7 @@ export class PeerState extends TokenBucket {
   cookie: { readonly value: Uint8Array, readonly at: number } | undefined = undefined
 
   constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
-    super(handshakesPerSecond, now)
+    super(handshakesPerSecond, handshakesPerSecond, now)
     this.key = key
   }
 
@@ -124,7 +123,7 @@ export class SessionTable {
     }
     if (peer.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
     const ps = this.#peers.get(peer.nodeId)
-    if (ps !== undefined && equalBytes(ps.key.publicKey, peer.publicKey)) return ps
+    if (ps !== undefined && bytesEqual(ps.key.publicKey, peer.publicKey)) return ps
     checkPeerKey(peer.nodeId, peer.publicKey)
     // From here on the peer is known by the canonical (lowercase) form of its node ID.
     const id = this.identity(peer.publicKey)
@@ -166,7 +165,7 @@ export class SessionTable {
       throw authFailed(err)
     }
     const ps = this.#peers.get(peerId)
-    if (ps === undefined || !equalBytes(ps.key.publicKey, k)) throw authFailed()
+    if (ps === undefined || !bytesEqual(ps.key.publicKey, k)) throw authFailed()
     return ps
   }
 

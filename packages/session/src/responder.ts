@@ -1,7 +1,7 @@
 // The responder's side of a handshake: reading an initiation (one DH set, then cached by hash so its repeats
 // cost none), refusing replays and out-of-window timestamps (cached verdicts), settling a crossover by rank, and
 // owing a fresh initiation of ours to a peer whose initiation we refused (PROTOCOL.md §Sessions).
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual, TokenBucket } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { ClockRefusals } from './clock-refusal.ts'
 import type { CookieResponder } from './cookie.ts'
@@ -13,12 +13,11 @@ import { mutations } from './internal.ts'
 import type { Lifetime } from './lifetime.ts'
 import type { Limits } from './options.ts'
 import type { PartInit, PeerIdentity, PeerState } from './peer-table.ts'
-import { TokenBucket } from './rate-limit.ts'
 import type { ReplayState } from './replay-state.ts'
 import { Session, compareRank } from './session.ts'
 import type { OpenResult, PeerKey } from './types.ts'
-import { equalBytes } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+
+import type { SessionFrame } from '@egtp/codec/session'
 
 /** A cached verdict on an initiation that was refused, so a replayed burst costs one DH set per period. */
 interface Rejection {
@@ -57,7 +56,7 @@ export class Responder {
   constructor (init: ResponderInit) {
     this.#i = init
     this.#o = init.limits
-    this.#handshakes = new TokenBucket(init.limits.maxHandshakesPerSecond, init.clock.monotonic())
+    this.#handshakes = new TokenBucket(init.limits.maxHandshakesPerSecond, init.limits.maxHandshakesPerSecond, init.clock.monotonic())
   }
 
   get cachedInitiations (): number {
@@ -83,7 +82,7 @@ export class Responder {
       throw refusal(cached.code, 'initiation refused (cached verdict)', replies, cached.first)
     }
     this.#i.admission.admit(msg, source, now)
-    if (!this.#handshakes.take(now)) throw rateLimited()
+    if (!this.#handshakes.tryTake(1, now)) throw rateLimited()
     let read
     try {
       read = readInitiation(this.#i.ctx, msg.h)
@@ -94,7 +93,7 @@ export class Responder {
     let peerId: PeerIdentity
     try {
       peerId = table.identity(payload.publicKey)
-      if (!equalBytes(peerId.x25519, read.remoteStatic)) throw authFailed()
+      if (!bytesEqual(peerId.x25519, read.remoteStatic)) throw authFailed()
     } catch (err) {
       read.hs.wipe()
       throw authFailed(err)
@@ -132,7 +131,7 @@ export class Responder {
       }
       refuse('ERR_REPLAY', 'initiation is not newer than the last one accepted from this peer')
     }
-    if (!ps.take(now)) {
+    if (!ps.tryTake(1, now)) {
       read.hs.wipe()
       throw rateLimited()
     }
@@ -227,7 +226,7 @@ export class Responder {
     for (const peerId of [...this.#recover]) {
       this.#recover.delete(peerId)
       const ps = table.peer(peerId)
-      if (ps === undefined || lifetime.working(ps.current, now) || !ps.take(now)) continue
+      if (ps === undefined || lifetime.working(ps.current, now) || !ps.tryTake(1, now)) continue
       const s = initiator.initiate(ps, now, 'restart')
       out.push({ peer: ps.key, frame: table.frame(s, undefined, now) })
     }

@@ -6,7 +6,7 @@ import { identityFromSeed } from '@egtp/identity'
 import { COOKIE_SECRET_ROTATION_MS, SessionManager, refusalReplies } from '../src/index.ts'
 import type { FrameOrigin, SessionManagerInit } from '../src/index.ts'
 import { inspectSessions } from '../src/testing.ts'
-import { sessionCodec } from '../src/wire.ts'
+import { sessionCodec } from '@egtp/codec/session'
 import { FakeClock, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
 
 const alice = identity(1)

@@ -170,6 +170,7 @@ export class ConnectionPool {
       source: conn.remoteHost,
       reply: async (frame, options) => { await conn.send(frame, options) },
       usable: () => !conn.closed,
+      close: async () => { await conn.close() },
       authenticated: () => {
         if (m.authenticated) return
         m.authenticated = true
