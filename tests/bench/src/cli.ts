@@ -78,6 +78,8 @@ for (const name of only) {
 }
 const onlyScenarios = only.filter(o => scenarioNames.has(o))
 const onlyImpls = only.filter(o => implNames.has(o))
+// EGTP and EGTP@base are a pair: selecting one with --compare-egtp selects both.
+if (sources.base !== undefined && (onlyImpls.includes('egtp') || onlyImpls.includes('egtp@base'))) onlyImpls.push('egtp', 'egtp@base')
 if (onlyImpls.includes('egtp@base') && sources.base === undefined) fail('--only egtp@base needs --compare-egtp DIR')
 
 const scenarios = SCENARIOS.filter(s => onlyScenarios.length === 0 || onlyScenarios.includes(s.name))

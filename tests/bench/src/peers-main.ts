@@ -4,7 +4,7 @@ import { failStartup, serveParent } from './ipc.ts'
 import { loadImpl, parseSourceArgs } from './impl/index.ts'
 import type { FreshPeer } from './impl/types.ts'
 
-const CONCURRENCY = 16
+const CONCURRENCY = Number(process.env.BENCH_PEERS_CONCURRENCY ?? 16)
 const [name, addressJson, countText] = process.argv.slice(2)
 try {
   const impl = await loadImpl(name!, parseSourceArgs(process.argv))
