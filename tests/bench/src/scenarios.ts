@@ -19,7 +19,7 @@ export interface Settings {
   bulkBurst: number
 }
 
-export const FULL: Omit<Settings, 'rounds' | 'quick'> = { measureMs: 1500, freshPeers: 200, idlePeers: 5000, onewayBurst: 20_000, bulkBurst: 400 }
+export const FULL: Omit<Settings, 'rounds' | 'quick'> = { measureMs: 1500, freshPeers: 200, idlePeers: 5000, onewayBurst: 20_000, bulkBurst: 1000 }
 export const QUICK: Omit<Settings, 'rounds' | 'quick'> = { measureMs: 150, freshPeers: 20, idlePeers: 500, onewayBurst: 2_000, bulkBurst: 40 }
 
 export type Figures = Record<string, number>
@@ -135,14 +135,17 @@ async function fresh (impl: string, ctx: Context): Promise<Figures> {
   return await withServer(impl, 'echo', n + warmUp, ctx, async server => {
     const factory = await client(impl, ctx.sources)
     const times: number[] = []
+    let cpuBefore = 0
     for (let i = 0; i < n + warmUp; i++) {
+      if (i === warmUp) cpuBefore = await server.ask<number>('cpu')
       const peer = await factory.fresh(server.ready)
       const t = performance.now()
       await peer.run(SMALL)
       if (i >= warmUp) times.push(performance.now() - t)
       await peer.dispose()
     }
-    return { fresh_median_ms: median(times), fresh_p99_ms: percentile(times, 0.99) }
+    const serverCpuMs = (await server.ask<number>('cpu')) - cpuBefore
+    return { fresh_median_ms: median(times), fresh_p99_ms: percentile(times, 0.99), fresh_server_cpu_ms: serverCpuMs / n }
   })
 }
 

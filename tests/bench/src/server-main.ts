@@ -1,5 +1,5 @@
 // A server child: `server-main.js <impl> <echo|sink> <maxPeers> [--relay <endpoint JSON>] [EGTP sources]`.
-// Answers `expect` (resolves once that many payload bytes arrived), `mem` (heap and RSS after a full GC) and
+// Answers `expect` (resolves once that many payload bytes arrived), `cpu` (CPU ms so far), `mem` (heap and RSS after a full GC) and
 // `eld-start`/`eld-stop` (event-loop delay while traffic flows).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { IntervalHistogram } from 'node:perf_hooks'
@@ -26,6 +26,10 @@ try {
     expect: async (msg) => {
       const bytes = msg.bytes as number
       while (server.receivedBytes() < bytes) await new Promise(resolve => setTimeout(resolve, 1))
+    },
+    cpu: async () => {
+      const { user, system } = process.cpuUsage()
+      return (user + system) / 1000
     },
     mem: async () => {
       for (let i = 0; i < 3; i++) {

@@ -18,6 +18,7 @@ interface Row {
 export const ROWS: readonly Row[] = [
   { metric: 'fresh_median_ms', label: 'fresh peer: connect + handshake + first 64 B reply, median', unit: 'ms', lowerIsBetter: true },
   { metric: 'fresh_p99_ms', label: 'fresh peer, p99', unit: 'ms', lowerIsBetter: true },
+  { metric: 'fresh_server_cpu_ms', label: 'fresh peer: server CPU per peer', unit: 'ms', lowerIsBetter: true },
   { metric: 'echo1_rtps', label: 'echo 64 B, 1 in flight', unit: 'rt/s' },
   { metric: 'echo1_p99_us', label: 'echo 64 B, 1 in flight, p99 latency', unit: 'µs', lowerIsBetter: true },
   { metric: 'echo64_rtps', label: 'echo 64 B, 64 in flight', unit: 'rt/s' },
