@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
+import { checkBootpageSource, createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
 import type { BootpageLoader } from '@egtp/bootpage'
-import { FileKeystore, MemoryKeystore, decodeContactRecord, encodeContactRecord, loadOrCreateIdentity } from '@egtp/identity'
+import { FileKeystore, MemoryKeystore, encodeContactRecord, loadOrCreateIdentity } from '@egtp/identity'
 import type { ContactRecord } from '@egtp/interface'
 import { createComponentLogger } from '@egtp/interface'
-import { TRACKER_SERVICE } from '@egtp/metatracker'
+import { TRACKER_SERVICE, contactRecordFromText } from '@egtp/metatracker'
 import { trackers } from '@egtp/metatracker/client'
 import type { MetatrackerClient } from '@egtp/metatracker/client'
 import { memoryRecordStore, metatrackerServer, renderPrometheus } from '@egtp/metatracker/server'
@@ -114,13 +114,8 @@ try {
 function trackerRecordArg (value: string): ContactRecord {
   let text = value
   try { text = readFileSync(value, 'utf8') } catch { /* not a file: the value itself */ }
-  text = text.trim()
-  if (text.startsWith('{')) {
-    try { text = String((JSON.parse(text.split('\n')[0]!) as { record?: unknown }).record ?? '') } catch { fail(`--tracker ${value}: neither base64 nor a ready line with a record`) }
-  }
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(text)) fail(`--tracker ${value.slice(0, 64)}: neither a readable file nor a base64 contact record`)
   try {
-    return decodeContactRecord(Buffer.from(text, 'base64'))
+    return contactRecordFromText(text)
   } catch (err) {
     fail(`--tracker ${value.slice(0, 64)}: ${(err as Error).message}`)
   }
@@ -128,10 +123,11 @@ function trackerRecordArg (value: string): ContactRecord {
 const peerTrackers = (args.tracker ?? []).map(trackerRecordArg)
 const bootpageUrls = args.bootpage ?? []
 const bootpageKey = args['bootpage-key']
-if (bootpageUrls.length > 0 && bootpageKey === undefined) fail('--bootpage needs --bootpage-key KEY (the node ID or hex public key that signs the page)')
 if (bootpageUrls.length === 0 && bootpageKey !== undefined) fail('--bootpage-key needs --bootpage URL')
-if (bootpageKey !== undefined) {
+if (bootpageUrls.length > 0) {
+  if (bootpageKey === undefined) fail('--bootpage needs --bootpage-key KEY (the node ID or hex public key that signs the page)')
   try { parseBootpageKey(bootpageKey) } catch (err) { fail(`--bootpage-key: ${(err as Error).message}`) }
+  try { checkBootpageSource({ urls: bootpageUrls, key: bootpageKey }) } catch (err) { fail(`--bootpage: ${(err as Error).message}`) }
 }
 
 const logger = createComponentLogger(env.DEBUG ?? 'egtp:metatracker*', ({ namespace, level, message }) => {

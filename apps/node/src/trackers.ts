@@ -3,11 +3,11 @@
 // keep @egtp/node from knowing either package: this is where they meet.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
+import { checkBootpageSource, createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
 import type { BootpageLoader } from '@egtp/bootpage'
-import { decodeContactRecord } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import type { ComponentLogger, ContactRecord } from '@egtp/interface'
+import { contactRecordFromText } from '@egtp/metatracker'
 import { trackers } from '@egtp/metatracker/client'
 import type { MetatrackerClient } from '@egtp/metatracker/client'
 import { ConfigError } from './args.ts'
@@ -28,17 +28,8 @@ export interface TrackerConfig {
  * the JSON ready line of `egtp-metatracker` (its `record`), or the base64 text itself. Verified.
  */
 export function trackerRecordArg (value: string): ContactRecord {
-  let text = value
-  if (existsSync(value)) {
-    try { text = readFileSync(value, 'utf8') } catch (err) { throw new ConfigError(`--tracker ${value}: ${(err as Error).message}`) }
-  }
-  text = text.trim()
-  if (text.startsWith('{')) {
-    try { text = String((JSON.parse(text.split('\n')[0]!) as { record?: unknown }).record ?? '') } catch { throw new ConfigError(`--tracker ${value}: neither base64 nor a ready line with a record`) }
-  }
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(text)) throw new ConfigError(`--tracker ${value.slice(0, 64)}: neither a readable file nor a base64 contact record`)
   try {
-    return decodeContactRecord(Buffer.from(text, 'base64'))
+    return contactRecordFromText(existsSync(value) ? readFileSync(value, 'utf8') : value)
   } catch (err) {
     throw new ConfigError(`--tracker ${value.slice(0, 64)}: ${(err as Error).message}`)
   }
@@ -52,11 +43,7 @@ export function bootpageArgs (urls: string[], key: string | undefined): TrackerC
   }
   if (key === undefined) throw new ConfigError('--bootpage needs --bootpage-key KEY (the node ID or hex public key that signs the page)')
   try { parseBootpageKey(key) } catch (err) { throw new ConfigError(`--bootpage-key: ${(err as Error).message}`) }
-  for (const url of urls) {
-    let parsed: URL
-    try { parsed = new URL(url) } catch { throw new ConfigError(`--bootpage must be an http: or https: URL, got ${JSON.stringify(url)}`) }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`--bootpage must be an http: or https: URL, got ${JSON.stringify(url)}`)
-  }
+  try { checkBootpageSource({ urls, key }) } catch (err) { throw new ConfigError(`--bootpage: ${(err as Error).message}`) }
   return { urls, key }
 }
 

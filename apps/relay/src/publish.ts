@@ -5,12 +5,12 @@
 // node carries them does not matter.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
+import { checkBootpageSource, createBootpageLoader, parseBootpageKey } from '@egtp/bootpage'
 import type { BootpageLoader } from '@egtp/bootpage'
-import { createContactRecord, decodeContactRecord, encodeContactRecord } from '@egtp/identity'
+import { createContactRecord, encodeContactRecord } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import type { ComponentLogger, ContactRecord } from '@egtp/interface'
-import { RELAY_SERVICE } from '@egtp/metatracker'
+import { RELAY_SERVICE, contactRecordFromText } from '@egtp/metatracker'
 import { trackers } from '@egtp/metatracker/client'
 import type { MetatrackerClient } from '@egtp/metatracker/client'
 import { createNode } from '@egtp/node'
@@ -22,17 +22,8 @@ import { DEFAULT_RELAY_RECORD_TTL_MS } from './constants.ts'
 
 /** A `--tracker` value: a file (base64 record, or egtp-metatracker's JSON ready line) or the base64 itself. */
 export function trackerRecordArg (value: string): ContactRecord {
-  let text = value
-  if (existsSync(value)) {
-    try { text = readFileSync(value, 'utf8') } catch (err) { throw new ConfigError(`--tracker ${value}: ${(err as Error).message}`) }
-  }
-  text = text.trim()
-  if (text.startsWith('{')) {
-    try { text = String((JSON.parse(text.split('\n')[0]!) as { record?: unknown }).record ?? '') } catch { throw new ConfigError(`--tracker ${value}: neither base64 nor a ready line with a record`) }
-  }
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(text)) throw new ConfigError(`--tracker ${value.slice(0, 64)}: neither a readable file nor a base64 contact record`)
   try {
-    return decodeContactRecord(Buffer.from(text, 'base64'))
+    return contactRecordFromText(existsSync(value) ? readFileSync(value, 'utf8') : value)
   } catch (err) {
     throw new ConfigError(`--tracker ${value.slice(0, 64)}: ${(err as Error).message}`)
   }
@@ -46,9 +37,7 @@ export function bootpageArgs (urls: string[], key: string | undefined): { urls: 
   }
   if (key === undefined) throw new ConfigError('--bootpage needs --bootpage-key KEY (the node ID or hex public key that signs the page)')
   try { parseBootpageKey(key) } catch (err) { throw new ConfigError(`--bootpage-key: ${(err as Error).message}`) }
-  for (const url of urls) {
-    if (!/^https?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) throw new ConfigError(`--bootpage must be an http: or https: URL, got ${JSON.stringify(url)}`)
-  }
+  try { checkBootpageSource({ urls, key }) } catch (err) { throw new ConfigError(`--bootpage: ${(err as Error).message}`) }
   return { urls, key }
 }
 

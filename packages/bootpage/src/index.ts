@@ -13,7 +13,7 @@ export {
 export { BOOTPAGE_FORMAT_VERSION, MAX_BOOTPAGE_RECORDS } from '@egtp/codec'
 export { createBootpage, parseBootpage, verifyBootpage, bootpageSignatureHolds } from './format.ts'
 export type { Bootpage, VerifiedBootpage, RefusedRecord, CreateBootpageInit, VerifyBootpageOptions } from './format.ts'
-export { parseBootpageKey } from './key.ts'
+export { checkBootpageSource, parseBootpageKey } from './key.ts'
 export type { BootpageSigner } from './key.ts'
 export { createBootpageLoader, BootpageLoader } from './loader.ts'
 export type { BootpageLoaderInit, BootpageResult, BootpageLoaderEvents } from './loader.ts'

@@ -1,4 +1,6 @@
 import { EgtpError } from '@egtp/interface'
+import { MAX_BOOTPAGE_URLS } from './constants.ts'
+import { parsePageUrl } from './http.ts'
 import { NODE_ID_TEXT_LENGTH, PUBLIC_KEY_BYTES, checkPeerKey, nodeIdFromPublicKey, parseNodeId } from '@egtp/identity'
 
 /** Who must have signed a page: a node ID (the page then carries the key that hashes to it) or the key itself. */
@@ -47,4 +49,15 @@ export function checkSigner (signer: BootpageSigner, publicKey: Uint8Array): voi
   if (!Buffer.from(signer.publicKey).equals(Buffer.from(publicKey))) {
     throw new EgtpError('ERR_KEY_MISMATCH', `the page is signed by ${nodeIdFromPublicKey(publicKey)}, not by the configured key ${signer.nodeId}`)
   }
+}
+
+/**
+ * Check where a bootpage comes from before anything is fetched (e.g. command-line options): 1..
+ * {@link MAX_BOOTPAGE_URLS} http(s) URLs and a signer key, which is required (an unsigned page is worthless).
+ * @throws {TypeError|RangeError|EgtpError} naming what is wrong, as {@link createBootpageLoader} would
+ */
+export function checkBootpageSource (source: { urls: ReadonlyArray<string | URL>, key: string | Uint8Array | undefined }): { urls: URL[], signer: BootpageSigner } {
+  if (source.key === undefined) throw new TypeError('a bootpage needs its signer key (the node ID or hex public key that signs the page)')
+  if (source.urls.length === 0 || source.urls.length > MAX_BOOTPAGE_URLS) throw new RangeError(`a bootpage needs 1..${MAX_BOOTPAGE_URLS} URLs, got ${source.urls.length}`)
+  return { urls: source.urls.map(parsePageUrl), signer: parseBootpageKey(source.key) }
 }

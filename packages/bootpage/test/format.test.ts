@@ -2,7 +2,7 @@ import { isEgtpError } from '@egtp/interface'
 import { RECORD_EXPIRY_GRACE_MS, contactRecordToWire, generateIdentity, nodeIdFromPublicKey, signCanonical } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
 import {
-  BOOTPAGE_CONTEXT, BOOTPAGE_FORMAT, MAX_BOOTPAGE_RECORDS, createBootpage, parseBootpage, parseBootpageKey, verifyBootpage
+  BOOTPAGE_CONTEXT, BOOTPAGE_FORMAT, MAX_BOOTPAGE_RECORDS, checkBootpageSource, createBootpage, parseBootpage, parseBootpageKey, verifyBootpage
 } from '../src/index.ts'
 import { DAY, fixture, trackerRecord } from './helpers.ts'
 
@@ -211,5 +211,17 @@ describe('page format', () => {
     expect(code(() => parseBootpageKey('abc'))).toBe('ERR_BAD_NODE_ID')
     expect(code(() => parseBootpageKey(id.nodeId.replace(/.$/, '1')))).toBe('ERR_BAD_NODE_ID')
     expect(() => parseBootpageKey(new Uint8Array(31))).toThrow(RangeError)
+  })
+
+  test('checkBootpageSource: http(s) URLs and a signer key, checked before anything is fetched', () => {
+    const id = generateIdentity()
+    const ok = checkBootpageSource({ urls: ['http://127.0.0.1:9/p', 'https://example.test/p'], key: id.nodeId })
+    expect(ok.urls.map(u => u.protocol)).toEqual(['http:', 'https:'])
+    expect(ok.signer).toEqual({ kind: 'node-id', nodeId: id.nodeId })
+    expect(() => checkBootpageSource({ urls: ['http://127.0.0.1:9/p'], key: undefined })).toThrow(/signer key/)
+    expect(() => checkBootpageSource({ urls: [], key: id.nodeId })).toThrow(RangeError)
+    expect(() => checkBootpageSource({ urls: ['ftp://127.0.0.1/p'], key: id.nodeId })).toThrow(/http: or https:/)
+    expect(() => checkBootpageSource({ urls: ['not a url'], key: id.nodeId })).toThrow(/not a URL/)
+    expect(code(() => checkBootpageSource({ urls: ['http://127.0.0.1:9/p'], key: 'abc' }))).toBe('ERR_BAD_NODE_ID')
   })
 })

@@ -21,6 +21,12 @@ export const DEFAULT_FANOUT = 3
 export const DEFAULT_MAX_TRACKERS = 16
 /** Default bound on one request to one tracker (ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 3000
+/**
+ * Default time a lookup or discover waits for the other trackers once one has answered with records (ms): long
+ * enough for healthy trackers on a LAN or a continent to answer too (a newer record wins), short enough that a
+ * dead tracker costs this, not `requestTimeoutMs`.
+ */
+export const DEFAULT_SETTLE_MS = 150
 /** Default most looked-up records a client caches. */
 export const DEFAULT_MAX_CACHED_RECORDS = 10_000
 /**

@@ -7,7 +7,7 @@ import type { EgtpNode } from '@egtp/node'
 import { TRACKER_QUERY_TYPE, TRACKER_SERVICE, answerCodec, codeFromWire, requestCodec, signGoodbye } from '../protocol.ts'
 import type { TrackerAnswer, TrackerRequest } from '../protocol.ts'
 import { resolveClientConfig } from './config.ts'
-import { raceAbort, shuffle } from './util.ts'
+import { raceAbort, settleEarly, shuffle } from './util.ts'
 import type { MetatrackerClientConfig, MetatrackerClientInit } from './config.ts'
 
 /** What one tracker did for this client. */
@@ -26,11 +26,22 @@ export interface MetatrackerClientEvents extends Record<string, unknown> {
   'tracker:announce': { trackerId: string, seq: number, heldMs: number }
   /** `seeds` was called: `added` trackers were new (or newer records of known ones); `known` now. */
   'tracker:seeded': { added: number, known: number }
+  /**
+   * `trackerId` refused the node's record as expired while it is still valid by this machine's clock: this
+   * clock is at least `behindMs` behind the tracker's (fix it, e.g. with NTP; peers cannot find the node).
+   */
+  'tracker:clock-skew': { trackerId: string, behindMs: number }
 }
 
 type Answer<T extends TrackerAnswer['t']> = Extract<TrackerAnswer, { t: T }>
 const EXPECTED = { mp: 'mpa', ml: 'mla', md: 'mda', mg: 'mga' } as const
 type AnswerTo<T extends TrackerRequest> = Answer<(typeof EXPECTED)[T['t']]>
+/** One tracker's part of a fan-out; `late` when it had not answered by the time the fan-out returned. */
+interface FanOutResult<T extends TrackerRequest> {
+  t: string
+  answer: AnswerTo<T> | undefined
+  late?: Promise<{ t: string, answer: AnswerTo<T> | undefined }>
+}
 
 /**
  * The node's lookup, discovery and announcer through metatrackers. Give it to `createNode` as `lookup`,
@@ -53,6 +64,8 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   #publishedTo = new Set<string>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #retryMs: number
+  /** When the clock-skew error was last logged (monotonic ms): once a minute is enough. */
+  #skewLoggedAt = -Infinity
   readonly #seeds: MetatrackerClientInit['seeds']
   /** Trackers whose last request went unanswered (asked last; all of them failing calls `seeds`). */
   readonly #failing = new Set<string>()
@@ -136,16 +149,15 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
 
   async #lookupFresh (id: string): Promise<ContactRecord | undefined> {
     const request: TrackerRequest = { t: 'ml', ids: [nodeIdToBytes(id)] }
-    const results = await this.#fanOut(request)
+    const results = await this.#fanOut(request, answer => answer.r.length > 0)
     let best: { record: ContactRecord, from: string } | undefined
     const got: Array<{ record: ContactRecord, from: string }> = []
     let answered = false
-    for (const { t, answer } of results) {
+    for (const { t, answer, late } of results) {
+      if (late !== undefined) void late.then(l => { this.#lateLookup(id, l.t, l.answer) })
       if (answer === undefined) continue
       answered = true
-      for (const bytes of answer.r) {
-        const record = this.#checkRecord(t, bytes, r => r.nodeId === id ? undefined : 'a record of another node')
-        if (record === undefined) continue
+      for (const record of this.#recordsOf(id, t, answer)) {
         got.push({ record, from: t })
         if (best === undefined || record.seq > best.record.seq) best = { record, from: t }
       }
@@ -164,6 +176,25 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     return record
   }
 
+  #recordsOf (id: string, trackerId: string, answer: { r: Uint8Array[] }): ContactRecord[] {
+    const out: ContactRecord[] = []
+    for (const bytes of answer.r) {
+      const record = this.#checkRecord(trackerId, bytes, r => r.nodeId === id ? undefined : 'a record of another node')
+      if (record !== undefined) out.push(record)
+    }
+    return out
+  }
+
+  /** A tracker that answered a lookup after it returned: its newer record replaces the cached one; an older one marks it stale. */
+  #lateLookup (id: string, trackerId: string, answer: { r: Uint8Array[] } | undefined): void {
+    if (answer === undefined) return
+    for (const record of this.#recordsOf(id, trackerId, answer)) {
+      const cached = this.#cache.get(id)
+      if (cached === undefined || record.seq > cached.record.seq) this.#remember(id, record)
+      else if (record.seq < cached.record.seq) this.#bad(trackerId, 'an older record than another tracker had')
+    }
+  }
+
   /**
    * Up to `limit` records offering `service` (e.g. `relay`), merged from several trackers, verified, newest
    * per node, in random order.
@@ -173,7 +204,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     if (typeof service !== 'string' || service.length === 0 || service.length > 32) throw new TypeError('service must be a string of 1..32 characters')
     const limit = Math.min(options.limit ?? MAX_DISCOVER_RECORDS, MAX_DISCOVER_RECORDS)
     const request: TrackerRequest = { t: 'md', s: service, n: limit }
-    const results = await raceAbort(this.#fanOut(request), options.signal)
+    const results = await raceAbort(this.#fanOut(request, answer => answer.r.length > 0), options.signal)
     const byId = new Map<string, ContactRecord>()
     for (const { t, answer } of results) {
       for (const bytes of answer?.r ?? []) {
@@ -209,7 +240,9 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     const refusals: string[] = []
     for (const { t, answer } of results) {
       if (answer?.h === undefined) {
-        refusals.push(`${t}: ${answer?.c ?? 'no answer'}`)
+        const code = answer?.c !== undefined ? codeFromWire(answer.c) : undefined
+        if (code === 'ERR_RECORD_EXPIRED') this.#clockBehind(t, own)
+        refusals.push(`${t}: ${code ?? 'no answer'}`)
         continue
       }
       heldMs = Math.min(heldMs, answer.h)
@@ -223,6 +256,18 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     this.#timer = setTimeout(() => { void this.#publish().catch(err => { this.#log.error('publishing failed: %e', err) }) }, delay)
     this.#timer.unref?.()
     if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${results.length === 0 ? 'no tracker known' : refusals.join('; ')}`)
+  }
+
+  /** A tracker refused our record as expired although our clock says it is valid: our clock is behind. */
+  #clockBehind (trackerId: string, own: ContactRecord): void {
+    const behindMs = own.expiresAt - this.#clock.now()
+    if (behindMs <= 0) return
+    this.safeDispatch('tracker:clock-skew', { trackerId, behindMs })
+    const now = this.#clock.monotonic()
+    if (now - this.#skewLoggedAt < 60_000) return
+    this.#skewLoggedAt = now
+    this.#log.error('tracker %s refused our record as expired, yet it is valid for another %d s by this machine\'s clock: this clock is at least %d s behind the tracker\'s; fix the clock (NTP), or peers cannot find this node',
+      trackerId, Math.round(behindMs / 1000), Math.round(behindMs / 1000))
   }
 
   /**
@@ -319,10 +364,20 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     return [...ids.filter(id => !this.#failing.has(id)), ...ids.filter(id => this.#failing.has(id))].slice(0, this.config.fanout)
   }
 
-  /** One request to `fanout` trackers; with `seeds`, seeds when none is known, or when all fail (then asks once more). */
-  async #fanOut<T extends TrackerRequest> (request: T): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> {
+  /**
+   * One request to `fanout` trackers; with `seeds`, seeds when none is known, or when all fail (then asks once
+   * more). With `useful`, returns once one answer is useful and the others had `settleMs` more: an answer still
+   * pending then is `undefined`, with the request itself as `late`.
+   */
+  async #fanOut<T extends TrackerRequest> (request: T, useful?: (answer: AnswerTo<T>) => boolean): Promise<Array<FanOutResult<T>>> {
     if (this.#trackers.size === 0) await this.#reseed()
-    const askAll = async (): Promise<Array<{ t: string, answer: AnswerTo<T> | undefined }>> => await Promise.all(this.#pick().map(async t => ({ t, answer: await this.#ask(t, request) })))
+    const askAll = async (): Promise<Array<FanOutResult<T>>> => {
+      const picked = this.#pick()
+      const asks = picked.map(async t => ({ t, answer: await this.#ask(t, request) }))
+      if (useful === undefined) return await Promise.all(asks)
+      const settled = await settleEarly(asks, r => r.answer !== undefined && useful(r.answer), this.config.settleMs)
+      return settled.map((r, i) => r ?? { t: picked[i]!, answer: undefined, late: asks[i]! })
+    }
     const results = await askAll()
     if (this.#seeds === undefined || results.some(r => r.answer !== undefined) || [...this.#trackers.keys()].some(id => !this.#failing.has(id))) return results
     if (await this.#reseed() === 0) return results

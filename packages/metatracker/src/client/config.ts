@@ -2,7 +2,7 @@ import type { NodeIdentity } from '@egtp/identity'
 import type { AbortOptions, Clock, ComponentLogger, ContactRecord } from '@egtp/interface'
 import {
   DEFAULT_CACHE_FRESH_MS, DEFAULT_FANOUT, DEFAULT_GOODBYE_TIMEOUT_MS, DEFAULT_MAX_CACHED_RECORDS, DEFAULT_MAX_TRACKERS,
-  DEFAULT_MIN_SEED_INTERVAL_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_MIN_MS
+  DEFAULT_MIN_SEED_INTERVAL_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_MIN_MS, DEFAULT_SETTLE_MS
 } from '../constants.ts'
 
 /** Construction config of {@link trackers}. Every limit has an exported `DEFAULT_*` constant. */
@@ -29,6 +29,11 @@ export interface MetatrackerClientInit {
   maxTrackers?: number
   /** Bound on one request to one tracker (ms). */
   requestTimeoutMs?: number
+  /**
+   * Once one tracker answered a lookup or discover with records, how long the others still get (ms); a tracker
+   * that answers later still counts (a newer record it returns replaces the cached one).
+   */
+  settleMs?: number
   maxCachedRecords?: number
   /** A looked-up record answers again without asking for this long (ms); after that it is only a fallback. */
   cacheFreshMs?: number
@@ -43,6 +48,7 @@ export interface MetatrackerClientConfig {
   fanout: number
   maxTrackers: number
   requestTimeoutMs: number
+  settleMs: number
   maxCachedRecords: number
   cacheFreshMs: number
   retryMinMs: number
@@ -63,6 +69,7 @@ export function resolveClientConfig (init: MetatrackerClientInit): MetatrackerCl
     fanout: int('fanout', init.fanout, DEFAULT_FANOUT, 1, 64),
     maxTrackers: int('maxTrackers', init.maxTrackers, DEFAULT_MAX_TRACKERS, 1, 1024),
     requestTimeoutMs: int('requestTimeoutMs', init.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 1, HOUR_MS),
+    settleMs: int('settleMs', init.settleMs, DEFAULT_SETTLE_MS, 0, HOUR_MS),
     maxCachedRecords: int('maxCachedRecords', init.maxCachedRecords, DEFAULT_MAX_CACHED_RECORDS, 0, 10_000_000),
     cacheFreshMs: int('cacheFreshMs', init.cacheFreshMs, DEFAULT_CACHE_FRESH_MS, 0, HOUR_MS),
     retryMinMs: int('retryMinMs', init.retryMinMs, DEFAULT_RETRY_MIN_MS, 1, HOUR_MS),
