@@ -1,6 +1,7 @@
 // Raw AEAD in this process, no network: ChaCha20-Poly1305 (IETF, 12-byte nonce) seal + open, through
 // node:crypto (a fresh output buffer per call) and through sodium-native (into buffers allocated once).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { measure } from '@egtp/scripts/bench'
 import sodium from 'sodium-native'
 
 export const AEAD_IMPLS = ['aead-node', 'aead-sodium'] as const
@@ -40,18 +41,7 @@ function sodiumNative (size: number): SealOpen {
   }
 }
 
-/** Seal + open operations per second of `size`-byte messages for `ms` (after a warm-up). */
-export async function measureAead (impl: string, size: number, ms: number): Promise<number> {
-  const op = impl === 'aead-node' ? nodeCrypto(size) : sodiumNative(size)
-  for (let i = 0; i < 200; i++) op()
-  let ops = 0
-  const start = performance.now()
-  let elapsed = 0
-  while (elapsed < ms) {
-    for (let i = 0; i < 20; i++) op()
-    ops += 20
-    elapsed = performance.now() - start
-  }
-  await new Promise(resolve => setImmediate(resolve)) // let the other side of the run breathe between figures
-  return ops / (elapsed / 1000)
+/** Seal + open operations per second of `size`-byte messages, measured for `ms` after a warm-up. */
+export function measureAead (impl: string, size: number, ms: number): number {
+  return measure(`${impl} ${size} B`, impl === 'aead-node' ? nodeCrypto(size) : sodiumNative(size), { minMs: ms, rounds: 1 }).opsPerSec
 }

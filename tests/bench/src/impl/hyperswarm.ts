@@ -1,8 +1,9 @@
 // Hyperswarm's encrypted stream over plain TCP: Noise XX, then libsodium secretstream (through sodium-native).
 // Each write is one message and each 'data' event one message, so no framing of our own.
 import { createServer, connect } from 'node:net'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { listenLoopback } from './tcp-listen.ts'
 import { ReplyQueue, onceEvent } from './types.ts'
 import type { ClientConn, FreshPeer, Impl, ServeOptions, ServerHandle } from './types.ts'
 
@@ -49,17 +50,7 @@ export function hyperswarmImpl (): Impl {
         if (opts.mode === 'echo') stream.on('data', (msg: Buffer) => { stream.write(msg) })
         else stream.on('data', (msg: Buffer) => { received += msg.byteLength })
       })
-      server.maxConnections = opts.maxPeers + 100
-      await new Promise<void>(resolve => server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, resolve))
-      const { port } = server.address() as AddressInfo
-      return {
-        address: { host: '127.0.0.1', port },
-        receivedBytes: () => received,
-        stop: async () => {
-          for (const s of streams) s.destroy()
-          await new Promise(resolve => server.close(resolve))
-        }
-      }
+      return await listenLoopback(server, opts.maxPeers, streams, () => received)
     },
     connect: async (address) => {
       const stream = await open(address)

@@ -1,6 +1,7 @@
 // Raw node:net with u32 big-endian length-prefixed frames: no crypto, the ceiling of the machine's loopback.
 import { createServer, connect } from 'node:net'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { listenLoopback } from './tcp-listen.ts'
 import { ReplyQueue, onceEvent } from './types.ts'
 import type { ClientConn, FreshPeer, Impl, ServeOptions, ServerHandle } from './types.ts'
 
@@ -89,17 +90,7 @@ export function rawImpl (perWrite = 1): Impl {
           socket.on('data', (chunk: Buffer) => { splitter.push(chunk, f => { received += f.byteLength }) })
         }
       })
-      server.maxConnections = opts.maxPeers + 100
-      await new Promise<void>(resolve => server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, resolve))
-      const { port } = server.address() as AddressInfo
-      return {
-        address: { host: '127.0.0.1', port },
-        receivedBytes: () => received,
-        stop: async () => {
-          for (const s of sockets) s.destroy()
-          await new Promise(resolve => server.close(resolve))
-        }
-      }
+      return await listenLoopback(server, opts.maxPeers, sockets, () => received)
     },
     connect: async (address) => rawConn(await dialTcp(address), perWrite),
     fresh: async (address): Promise<FreshPeer> => {
