@@ -2,7 +2,23 @@
 // to the server (each gets its first reply, then stays connected and silent) and reports ready.
 import { failStartup, serveParent } from './ipc.ts'
 import { loadImpl, parseSourceArgs } from './impl/index.ts'
-import type { FreshPeer } from './impl/types.ts'
+import type { FreshPeer, Impl } from './impl/types.ts'
+
+/** A peer that failed to set up (a handshake timing out on a loaded machine) is tried again, a few times. */
+const ATTEMPTS = 3
+
+async function connectOne (impl: Impl, address: unknown, payload: Uint8Array): Promise<FreshPeer> {
+  for (let attempt = 1; ; attempt++) {
+    const peer = await impl.fresh(address)
+    try {
+      await peer.run(payload)
+      return peer
+    } catch (err) {
+      await peer.dispose().catch(() => {})
+      if (attempt === ATTEMPTS) throw err
+    }
+  }
+}
 
 const CONCURRENCY = Number(process.env.BENCH_PEERS_CONCURRENCY ?? 16)
 const [name, addressJson, countText] = process.argv.slice(2)
@@ -17,9 +33,7 @@ try {
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < count) {
       next++
-      const peer = await impl.fresh(address)
-      await peer.run(payload)
-      peers.push(peer)
+      peers.push(await connectOne(impl, address, payload))
     }
   }))
   serveParent({ count: peers.length, ms: performance.now() - start }, {}, async () => {})

@@ -24,7 +24,13 @@ async function node (listen: string[], maxConnections: number): Promise<Libp2p> 
       // open hundreds.
       inboundConnectionThreshold: 1e9,
       maxIncomingPendingConnections: 1e6,
-      maxConnections
+      maxConnections,
+      // Thousands of peers set up at once on 2 shared cores: handshakes can take longer than the 5-10 s defaults.
+      dialTimeout: 60_000,
+      addressDialTimeout: 60_000,
+      inboundUpgradeTimeout: 60_000,
+      inboundStreamProtocolNegotiationTimeout: 60_000,
+      outboundStreamProtocolNegotiationTimeout: 60_000
     },
     // The monitor pings every connection, and nothing here serves ping.
     connectionMonitor: { enabled: false }
