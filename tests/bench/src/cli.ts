@@ -24,6 +24,8 @@ Options:
   --only NAME[,NAME]    scenarios and/or implementations (repeatable)
                           scenarios: ${SCENARIOS.map(s => s.name).join(', ')}
                           implementations: raw, libp2p, hyperswarm, egtp, egtp@base, aead-node, aead-sodium
+  --idle-peers N        idle peers on one server (default ${FULL.idlePeers}, or ${QUICK.idlePeers} with --quick)
+  --idle-rounds N       rounds of the idle scenario (default 1: setting up thousands of peers takes minutes)
   --json FILE           also write every figure (each round's) as JSON
   --egtp-from DIR       load EGTP from the built checkout at DIR instead of this workspace
   --compare-egtp DIR    add an EGTP@base column loaded from DIR (before/after, interleaved in one run)
@@ -47,6 +49,8 @@ const { values } = (() => {
         rounds: { type: 'string' },
         only: { type: 'string', multiple: true },
         json: { type: 'string' },
+        'idle-peers': { type: 'string' },
+        'idle-rounds': { type: 'string' },
         'egtp-from': { type: 'string' },
         'compare-egtp': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
@@ -84,7 +88,20 @@ if (onlyImpls.includes('egtp@base') && sources.base === undefined) fail('--only 
 
 const scenarios = SCENARIOS.filter(s => onlyScenarios.length === 0 || onlyScenarios.includes(s.name))
 const impls = [...implNames].filter(i => (onlyImpls.length === 0 || onlyImpls.includes(i)) && (i !== 'egtp@base' || sources.base !== undefined))
-const settings: Settings = { ...(values.quick ? QUICK : FULL), quick: values.quick, rounds }
+const count = (name: 'idle-peers' | 'idle-rounds', fallback: number, max: number): number => {
+  const text = values[name]
+  const n = text === undefined ? fallback : Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > max) fail(`--${name} must be an integer from 1 to ${max}, not ${text}`)
+  return n
+}
+const base = values.quick ? QUICK : FULL
+const settings: Settings = {
+  ...base,
+  quick: values.quick,
+  rounds,
+  idlePeers: count('idle-peers', base.idlePeers, 20_000),
+  idleRounds: Math.min(rounds, count('idle-rounds', 1, 99))
+}
 
 const results = await runPlan({ scenarios, impls, settings, sources, progress: line => { process.stderr.write(`${line}\n`) } })
 process.stdout.write(`\n${renderReport(results, { egtp: sources.egtp ?? 'this workspace', ...(sources.base === undefined ? {} : { base: sources.base }) })}\n`)

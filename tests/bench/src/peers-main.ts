@@ -34,6 +34,9 @@ try {
     while (next < count) {
       next++
       peers.push(await connectOne(impl, address, payload))
+      if (process.env.BENCH_PEERS_PROGRESS !== undefined && peers.length % 250 === 0) {
+        process.stderr.write(`${name}: ${peers.length} idle peers in ${((performance.now() - start) / 1000).toFixed(1)} s\n`)
+      }
     }
   }))
   serveParent({ count: peers.length, ms: performance.now() - start }, {}, async () => {})

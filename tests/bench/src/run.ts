@@ -34,6 +34,7 @@ export async function runPlan (plan: Plan): Promise<Results> {
   }
   for (let round = 0; round < plan.settings.rounds; round++) {
     for (const scenario of plan.scenarios) {
+      if (round >= (scenario.rounds?.(plan.settings) ?? Infinity)) continue
       const impls = scenario.impls.filter(i => plan.impls.includes(i))
       const rotated = impls.map((_, k) => impls[(k + round) % impls.length]!)
       for (const impl of rotated) {

@@ -14,13 +14,15 @@ export interface Settings {
   measureMs: number
   freshPeers: number
   idlePeers: number
+  /** Rounds of the idle scenario (its setup takes minutes): the first ones. */
+  idleRounds: number
   /** Messages per one-way burst (64 B) and per bulk burst (64 KiB). */
   onewayBurst: number
   bulkBurst: number
 }
 
-export const FULL: Omit<Settings, 'rounds' | 'quick'> = { measureMs: 1500, freshPeers: 200, idlePeers: 5000, onewayBurst: 20_000, bulkBurst: 1000 }
-export const QUICK: Omit<Settings, 'rounds' | 'quick'> = { measureMs: 150, freshPeers: 20, idlePeers: 500, onewayBurst: 2_000, bulkBurst: 40 }
+export const FULL: Omit<Settings, 'rounds' | 'quick' | 'idleRounds'> = { measureMs: 1500, freshPeers: 200, idlePeers: 5000, onewayBurst: 20_000, bulkBurst: 1000 }
+export const QUICK: Omit<Settings, 'rounds' | 'quick' | 'idleRounds'> = { measureMs: 150, freshPeers: 20, idlePeers: 500, onewayBurst: 2_000, bulkBurst: 40 }
 
 export type Figures = Record<string, number>
 
@@ -35,6 +37,8 @@ export interface Scenario {
   name: string
   /** Implementations it applies to. */
   impls: readonly string[]
+  /** How many rounds it runs (default: all). */
+  rounds?: (settings: Settings) => number
   run: (impl: string, ctx: Context) => Promise<Figures>
 }
 
@@ -204,7 +208,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'oneway', impls: NET, run: (impl, ctx) => oneWay(impl, ctx, SMALL, ctx.settings.onewayBurst, 'oneway') },
   { name: 'bulk', impls: NET, run: (impl, ctx) => oneWay(impl, ctx, LARGE, ctx.settings.bulkBurst, 'bulk_mbps') },
   { name: 'relay', impls: EGTP, run: relayed },
-  { name: 'idle', impls: NET, run: idle },
+  { name: 'idle', impls: NET, rounds: s => s.idleRounds, run: idle },
   {
     name: 'aead',
     impls: ['aead-node', 'aead-sodium'],

@@ -6,6 +6,12 @@ import type { ClientConn, FreshPeer, Impl, ServeOptions, ServerHandle } from './
 
 interface EgtpAddress { record: string }
 
+/**
+ * Connections stay up while idle, as the other implementations' do: the idle scenario sets up thousands of
+ * peers, which takes longer than @egtp/tcp's DEFAULT_IDLE_TIMEOUT_MS (5 min) on a loaded machine.
+ */
+const IDLE_TIMEOUT_MS = 3_600_000
+
 /** Window of sends in flight for one-way messages: `send` resolves when the peer's handler got the message. */
 export function sendWindow (api: EgtpApi, payloadBytes: number): number {
   // Small messages: the node's own bound on unacknowledged messages per peer (DEFAULT_MAX_UNACKED_PER_PEER);
@@ -44,7 +50,7 @@ const until = async (ok: () => boolean, what: string, ms = 10_000): Promise<void
 export function egtpImpl (api: EgtpApi, name = 'egtp'): Impl {
   const clientNode = async (address: unknown): Promise<{ node: EgtpNode, peer: string }> => {
     const record = api.decodeContactRecord(Buffer.from((address as EgtpAddress).record, 'base64'))
-    const transport = api.tcp()()
+    const transport = api.tcp({ idleTimeoutMs: IDLE_TIMEOUT_MS })()
     const viaRelay = record.endpoints.some(e => e.kind === 'relay')
     const identity = api.generateIdentity()
     const commstrats = viaRelay ? [transport, api.relayClient({ register: false })({ transport, identity })] : [transport]
@@ -59,8 +65,8 @@ export function egtpImpl (api: EgtpApi, name = 'egtp'): Impl {
       const limit = opts.maxPeers + 100
       const identity = api.generateIdentity()
       const transport = opts.relay === undefined
-        ? api.tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], maxConnections: limit, maxInboundPerAddress: limit })()
-        : api.tcp()()
+        ? api.tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], maxConnections: limit, maxInboundPerAddress: limit, idleTimeoutMs: IDLE_TIMEOUT_MS })()
+        : api.tcp({ idleTimeoutMs: IDLE_TIMEOUT_MS })()
       const relays = opts.relay === undefined ? undefined : api.relayClient({ relays: [opts.relay as never] })({ transport, identity })
       const node = await api.createNode({ identity, commstrats: relays === undefined ? [transport] : [transport, relays] })
       let received = 0
