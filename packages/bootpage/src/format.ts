@@ -1,5 +1,5 @@
 import { BOOTPAGE_FORMAT_VERSION, MAX_BOOTPAGE_RECORDS, bootpageSignedValue } from '@egtp/codec'
-import { EgtpError, isEgtpError } from '@egtp/interface'
+import { EgtpError, isEgtpError, toHex } from '@egtp/interface'
 import type { ContactRecord } from '@egtp/interface'
 import {
   PUBLIC_KEY_BYTES, SIGNATURE_BYTES, contactRecordToWire, nodeIdFromPublicKey, signCanonical, verifyCanonical,
@@ -82,7 +82,6 @@ function hexBytes (v: unknown, length: number, path: string): Uint8Array {
   return Uint8Array.from(Buffer.from(v, 'hex'))
 }
 
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 // One spelling per instant (what toISOString writes), so a person reads exactly what is signed.
 function isoTime (v: unknown, path: string): number {

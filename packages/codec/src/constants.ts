@@ -12,3 +12,6 @@ export const MAX_FRAME_BYTES_LIMIT = 16 * 1024 * 1024
 export const DEFAULT_MAX_DEPTH = 16
 /** Default largest number of array items + map entries in one decoded value. */
 export const DEFAULT_MAX_ITEMS = 65_536
+
+/** Default longest byte-string field of a message schema (`f.bytes()` without `max`), 1 MiB. */
+export const DEFAULT_MAX_FIELD_BYTES = 1024 * 1024

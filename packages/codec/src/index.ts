@@ -10,10 +10,13 @@
  * const wire = encodeFrame(codec.encode({ t: 'o', m: new Uint8Array(16), y: 'chat', p: 'hi' }))
  * for (const body of new FrameDecoder().push(wire)) console.log(codec.decode(body))
  * ```
+ *
+ * The wire of each layer, fast (hand-written encoders and readers byte-identical to these schemas), is in the
+ * subpaths `@egtp/codec/node`, `@egtp/codec/relay` and `@egtp/codec/session`.
  */
 export {
   PROTOCOL_VERSION, FRAME_HEADER_BYTES, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT, DEFAULT_MAX_DEPTH,
-  DEFAULT_MAX_ITEMS
+  DEFAULT_MAX_ITEMS, DEFAULT_MAX_FIELD_BYTES
 } from './constants.ts'
 export { CodecError } from './errors.ts'
 export type { CodecErrorCode } from './errors.ts'
@@ -40,5 +43,5 @@ export { ContactRecordMessage, contactRecordFields, recordMessages, MAX_ENDPOINT
 export { BOOTPAGE_FORMAT_VERSION, MAX_BOOTPAGE_RECORDS, bootpageSignedFields, bootpageSignedValue } from './messages/bootpage.ts'
 export {
   QueryMessage, ReplyMessage, OnewayMessage, AckMessage, ContactInfoMessage, nodeMessages, MAX_TYPE_CHARS,
-  MAX_ACKS_PER_MESSAGE
+  MAX_ACKS_PER_MESSAGE, MAX_ACK_COUNTERS, MAX_BATCH_MESSAGES
 } from './messages/node.ts'

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ITEMS, FRAME_HEADER_BYTES, PROTOCOL_VERSION } from './constants.ts'
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_FIELD_BYTES, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ITEMS, FRAME_HEADER_BYTES, PROTOCOL_VERSION } from './constants.ts'
 import { CodecError } from './errors.ts'
 import { malformed, packValue } from './msgpack.ts'
 import type { DecodeLimits } from './msgpack.ts'
@@ -169,7 +169,7 @@ export const f = {
   /** Bytes: exactly `len`, or between `min` and `max` (default max 1 MiB). */
   bytes (opts: { len?: number, min?: number, max?: number } = {}): Field<Uint8Array> {
     const min = opts.len ?? opts.min ?? 0
-    const max = opts.len ?? opts.max ?? 1024 * 1024
+    const max = opts.len ?? opts.max ?? DEFAULT_MAX_FIELD_BYTES
     const sized = (v: Uint8Array, path: string): Uint8Array => {
       if (v.byteLength < min || v.byteLength > max) {
         throw fieldError(path, opts.len !== undefined ? `expected ${opts.len} bytes, got ${v.byteLength}` : `expected ${min}..${max} bytes, got ${v.byteLength}`)

@@ -1,4 +1,5 @@
 import { CodecError } from './errors.ts'
+import { MAX_POOLED_BYTES, copyBytes, slabBytes, writeArrayHeader, writeBinHeader, writeU32, writeUint } from './fast/primitives.ts'
 import { decodeUtf8, malformed, skipValue, unpackTrusted } from './msgpack.ts'
 
 /**
@@ -29,13 +30,8 @@ export class Writer {
   finish (): Uint8Array {
     const n = this.pos
     if (n > MAX_POOLED_BYTES) return this.buf.slice(0, n)
-    if (slabPos + n > SLAB_BYTES) {
-      slab = new Uint8Array(SLAB_BYTES)
-      slabPos = 0
-    }
-    const out = slab.subarray(slabPos, slabPos + n)
+    const out = slabBytes(n)
     copyBytes(this.buf, 0, out, 0, n)
-    slabPos = (slabPos + n + 7) & ~7
     return out
   }
 
@@ -46,35 +42,9 @@ export class Writer {
     this.pos += n
   }
 
-  #u32 (v: number): void {
-    const b = this.buf
-    b[this.pos] = v >>> 24
-    b[this.pos + 1] = v >>> 16
-    b[this.pos + 2] = v >>> 8
-    b[this.pos + 3] = v
-    this.pos += 4
-  }
-
   uint (v: number): void {
     this.ensure(9)
-    const b = this.buf
-    if (v < 0x80) {
-      b[this.pos++] = v
-    } else if (v < 0x100) {
-      b[this.pos++] = 0xcc
-      b[this.pos++] = v
-    } else if (v < 0x10000) {
-      b[this.pos++] = 0xcd
-      b[this.pos++] = v >>> 8
-      b[this.pos++] = v
-    } else if (v < 0x1_0000_0000) {
-      b[this.pos++] = 0xce
-      this.#u32(v)
-    } else {
-      b[this.pos++] = 0xcf
-      this.#u32(Math.floor(v / 0x1_0000_0000))
-      this.#u32(v >>> 0)
-    }
+    this.pos = writeUint(this.buf, this.pos, v)
   }
 
   bool (v: boolean): void {
@@ -96,29 +66,21 @@ export class Writer {
       b[this.pos++] = n
     } else {
       b[this.pos++] = op32
-      this.#u32(n)
+      this.pos = writeU32(b, this.pos, n)
     }
   }
 
   mapHeader (n: number): void { this.#header(n, 0x80, 15, 0, 0xde, 0xdf) }
-  arrayHeader (n: number): void { this.#header(n, 0x90, 15, 0, 0xdc, 0xdd) }
+  arrayHeader (n: number): void {
+    this.ensure(5)
+    this.pos = writeArrayHeader(this.buf, this.pos, n)
+  }
 
   bin (v: Uint8Array): void {
     const n = v.byteLength
     this.ensure(5 + n)
-    const b = this.buf
-    if (n < 0x100) {
-      b[this.pos++] = 0xc4
-      b[this.pos++] = n
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xc5
-      b[this.pos++] = n >>> 8
-      b[this.pos++] = n
-    } else {
-      b[this.pos++] = 0xc6
-      this.#u32(n)
-    }
-    copyBytes(v, 0, b, this.pos, n)
+    this.pos = writeBinHeader(this.buf, this.pos, n)
+    copyBytes(v, 0, this.buf, this.pos, n)
     this.pos += n
   }
 
@@ -146,21 +108,6 @@ export class Writer {
 }
 
 const encoder = new TextEncoder()
-
-/** Output slabs for {@link Writer.finish}: results up to MAX_POOLED_BYTES share one. */
-const SLAB_BYTES = 8 * 1024
-const MAX_POOLED_BYTES = 1024
-let slab = new Uint8Array(SLAB_BYTES)
-let slabPos = 0
-
-/** `TypedArray.set` has a fixed cost that dominates for the few bytes of keys and IDs: loop below 64. */
-function copyBytes (from: Uint8Array, fromPos: number, to: Uint8Array, toPos: number, n: number): void {
-  if (n < 64) {
-    for (let i = 0; i < n; i++) to[toPos + i] = from[fromPos + i]!
-  } else {
-    to.set(fromPos === 0 && n === from.byteLength ? from : from.subarray(fromPos, fromPos + n), toPos)
-  }
-}
 
 /** A msgpack reader for compiled schemas, with the depth and item budget of one decode. */
 export class Reader {

@@ -1,13 +1,14 @@
-/** Raw node ID length: the first 20 bytes of the domain-separated SHA-256 of the Ed25519 public key. */
-export const NODE_ID_BYTES = 20
+/**
+ * Raw node ID length (the first 20 bytes of the domain-separated SHA-256 of the Ed25519 public key) and the
+ * Ed25519 key and signature sizes: wire sizes, defined once in @egtp/codec.
+ */
+export { NODE_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '@egtp/codec'
 /** Text form length: unpadded lowercase RFC 4648 base32 of the 20 bytes (160 bits = 32 characters exactly). */
 export const NODE_ID_TEXT_LENGTH = 32
 /** Domain separator hashed before the public key to derive a node ID. */
 export const NODE_ID_DOMAIN = 'egtp/node-id/v1'
-/** Ed25519 sizes. */
-export const PUBLIC_KEY_BYTES = 32
+/** Ed25519 seed size. */
 export const SEED_BYTES = 32
-export const SIGNATURE_BYTES = 64
 /** Prefix of every message signed by `signCanonical`, so EGTP signatures never verify in another protocol. */
 export const SIGNED_MESSAGE_PREFIX = 'egtp/signed/v1\n'
 /** Longest context string `signCanonical` accepts (bytes of UTF-8; the length is written in one byte). */

@@ -4,7 +4,8 @@
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { DEFAULT_PUBLIC_KEY_CACHE_SIZE, MAX_PUBLIC_KEY_CACHE_SIZE, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from './constants.ts'
-import { checkBytes, equalBytes, toU8 } from './util.ts'
+import { bytesEqual } from '@egtp/interface'
+import { checkBytes, toU8 } from './util.ts'
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const PLACEHOLDER_X = Buffer.alloc(PUBLIC_KEY_BYTES).toString('base64url')
@@ -49,7 +50,7 @@ export function publicKeyOf (privateKey: KeyObject): Uint8Array {
   const x = privateKey.export({ format: 'jwk' }).x
   if (typeof x !== 'string') throw new Error('node:crypto exported an Ed25519 JWK without x')
   const publicKey = new Uint8Array(Buffer.from(x, 'base64url'))
-  if (publicKey.byteLength !== PUBLIC_KEY_BYTES || equalBytes(publicKey, new Uint8Array(PUBLIC_KEY_BYTES))) {
+  if (publicKey.byteLength !== PUBLIC_KEY_BYTES || bytesEqual(publicKey, new Uint8Array(PUBLIC_KEY_BYTES))) {
     throw new Error('node:crypto returned an invalid Ed25519 public key')
   }
   return publicKey

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, toHex } from '@egtp/interface'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { base32Encode } from './base32.ts'
 import { PUBLIC_KEY_BYTES, SEED_BYTES } from './constants.ts'
 import { importSeed, publicKeyOf, signWith } from './ed25519.ts'
 import { nodeIdBytesFromPublicKey } from './node-id.ts'
-import { checkBytes, copyBytes, toHex } from './util.ts'
+import { checkBytes, copyBytes } from './util.ts'
 
 /**
  * A node's identity: an Ed25519 key pair, the node ID it hashes to, and the X25519 static key derived from it

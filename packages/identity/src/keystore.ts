@@ -1,12 +1,11 @@
 import { mkdir, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { EgtpError, isEgtpError } from '@egtp/interface'
+import { EgtpError, isEgtpError, toHex } from '@egtp/interface'
 import type { AbortOptions } from '@egtp/interface'
 import { KEYSTORE_FORMAT_VERSION, MAX_KEYSTORE_FILE_BYTES, SEED_BYTES } from './constants.ts'
 import { DIR_MODE, errnoCode, writeFileAtomic } from './fs-util.ts'
 import { generateIdentity, identityFromSeed } from './identity.ts'
 import type { NodeIdentity } from './identity.ts'
-import { toHex } from './util.ts'
 
 export interface KeystoreSaveOptions extends AbortOptions {
   /** Replace a different identity already stored. Default false: saving over another key is ERR_KEY_EXISTS. */

@@ -1,8 +1,8 @@
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual } from '@egtp/interface'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { base32Decode, base32Encode } from './base32.ts'
 import { NODE_ID_BYTES, NODE_ID_DOMAIN, NODE_ID_TEXT_LENGTH, PUBLIC_KEY_BYTES } from './constants.ts'
-import { checkBytes, equalBytes } from './util.ts'
+import { checkBytes } from './util.ts'
 
 const DOMAIN = new TextEncoder().encode(NODE_ID_DOMAIN)
 
@@ -83,7 +83,7 @@ export function checkPeerKey (nodeId: string, publicKey: Uint8Array): void {
   if (publicKey.byteLength !== PUBLIC_KEY_BYTES) {
     throw new EgtpError('ERR_KEY_MISMATCH', `public key for ${nodeId} has ${publicKey.byteLength} bytes, not ${PUBLIC_KEY_BYTES}`)
   }
-  if (!equalBytes(nodeIdBytesFromPublicKey(publicKey), expected)) {
+  if (!bytesEqual(nodeIdBytesFromPublicKey(publicKey), expected)) {
     throw new EgtpError('ERR_KEY_MISMATCH', `the public key does not belong to node ${nodeId}`)
   }
 }

@@ -4,19 +4,10 @@ export function checkBytes (label: string, value: unknown, len?: number): assert
   if (len !== undefined && value.byteLength !== len) throw new RangeError(`${label} must be ${len} bytes, got ${value.byteLength}`)
 }
 
-export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  let diff = 0
-  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
-}
-
 /** A plain Uint8Array over a Buffer's bytes (no copy). Public APIs return Uint8Array, never Buffer. */
 export function toU8 (buf: Uint8Array): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
 }
-
-export const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 
 /** A plain Uint8Array copy. (`Buffer#slice` is a view, not a copy: never use `.slice()` on caller input.) */
 export const copyBytes = (b: Uint8Array): Uint8Array => new Uint8Array(b)

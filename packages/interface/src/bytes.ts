@@ -13,3 +13,30 @@ export function uninitializedBytes (n: number): Uint8Array {
   const b = NodeBuffer.allocUnsafeSlow(n)
   return new Uint8Array(b.buffer, b.byteOffset, n)
 }
+
+/**
+ * Whether `a` and `b` hold the same bytes, in time that depends only on their lengths (never on where they
+ * differ): safe for secrets, keys and MACs.
+ */
+export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  let diff = 0
+  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
+}
+
+/** Whether `bytes` begins with `prefix` (not constant-time: for public framing bytes only). */
+export function bytesStartWith (bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.byteLength < prefix.byteLength) return false
+  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false
+  return true
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Lowercase hex of `bytes`, for IDs shown to applications and logs. */
+export function toHex (bytes: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < bytes.byteLength; i++) s += HEX[bytes[i]!]!
+  return s
+}

@@ -118,6 +118,11 @@ export interface ReturnPath {
    * transport closes the path's connection at once with `error`. Optional: a shared path (a relay) leaves it out.
    */
   reject?: (error: Error) => void
+  /**
+   * Close the connection this path answers on (gracefully), as when the node disconnects from the peer.
+   * Optional: a shared path (a relay, which carries other peers' frames too) leaves it out.
+   */
+  close?: () => Promise<void>
 }
 
 /** An inbound frame with its path. */
@@ -153,6 +158,11 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
   send: (peerId: string, endpoint: Endpoint, frame: OutboundFrame, options?: CommstratSendOptions) => Promise<void>
   /** Endpoints to advertise in the node's contact record. */
   localEndpoints: () => Endpoint[]
+  /**
+   * Close this commstrat's own connection to `endpoint` of peer `peerId` (gracefully), if it keeps one: the
+   * node disconnects from the peer. Optional: a commstrat whose connections are shared (a relay) leaves it out.
+   */
+  disconnect?: (peerId: string, endpoint: Endpoint) => Promise<void>
 }
 
 /** Options for opening a listener. */

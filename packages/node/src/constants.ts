@@ -59,5 +59,16 @@ export const DEFAULT_MAX_PEERS = 10_000
 /** Default most peers and message types tracked individually in stats. */
 export const DEFAULT_MAX_STATS_PEERS = 256
 export const DEFAULT_MAX_STATS_TYPES = 64
+/** Default bound on one `connect` (lookup, transport connection and handshake), ms. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+/** Default longest wait of `disconnect` for the acknowledgements owed to the peer to go out (ms). */
+export const DEFAULT_DISCONNECT_TIMEOUT_MS = 1000
+/**
+ * Default high-water mark of the send window, in unacknowledged messages to one peer: `writable(peer)` is false
+ * at or above it (and never above `maxUnackedPerPeer`).
+ */
+export const DEFAULT_SEND_HIGH_WATER_MESSAGES = 4096
+/** Default high-water mark of the send window, in unacknowledged bytes to one peer. */
+export const DEFAULT_SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024
 /** Longest error message sent back to a caller when a handler throws. */
 export const MAX_REMOTE_ERROR_CHARS = 1024

@@ -3,7 +3,7 @@ import { contactRecordToWire, createContactRecord } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import type { Announcer, Clock, Commstrat, ContactRecord, Endpoint, Logger } from '@egtp/interface'
 import type { OwnContactMessage } from './sender.ts'
-import { encodeMessage } from './wire.ts'
+import { encodeMessage } from '@egtp/codec/node'
 
 /**
  * The node's own signed contact record, built from its commstrats' endpoints. Sequence numbers never go

@@ -37,12 +37,8 @@ export function epochKeyOf (id: Uint8Array): string {
   return bytesKey(id.subarray(0, EPOCH_BYTES))
 }
 
-/** Lowercase hex, for message IDs shown to applications and logs. */
-export function toHex (bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.byteLength; i++) s += bytes[i]!.toString(16).padStart(2, '0')
-  return s
-}
+/** Lowercase hex, for message IDs shown to applications and logs (the one shared helper). */
+export { toHex } from '@egtp/interface'
 
 /** Whether the first 8 bytes of `id` equal `epoch`. */
 export function isEpoch (id: Uint8Array, epoch: Uint8Array): boolean {

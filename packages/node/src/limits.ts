@@ -28,7 +28,11 @@ export const DEFAULT_LIMITS: Readonly<NodeLimits> = Object.freeze({
   lookupTimeoutMs: C.DEFAULT_LOOKUP_TIMEOUT_MS,
   maxPeers: C.DEFAULT_MAX_PEERS,
   maxStatsPeers: C.DEFAULT_MAX_STATS_PEERS,
-  maxStatsTypes: C.DEFAULT_MAX_STATS_TYPES
+  maxStatsTypes: C.DEFAULT_MAX_STATS_TYPES,
+  connectTimeoutMs: C.DEFAULT_CONNECT_TIMEOUT_MS,
+  disconnectTimeoutMs: C.DEFAULT_DISCONNECT_TIMEOUT_MS,
+  sendHighWaterMessages: C.DEFAULT_SEND_HIGH_WATER_MESSAGES,
+  sendHighWaterBytes: C.DEFAULT_SEND_HIGH_WATER_BYTES
 })
 
 /**
@@ -45,6 +49,7 @@ export function resolveLimits (limits: Partial<NodeLimits> = {}): NodeLimits {
     out[k] = v
   }
   if (out.defaultTimeoutMs > C.MAX_TIMEOUT_MS) throw new RangeError(`limits.defaultTimeoutMs exceeds ${C.MAX_TIMEOUT_MS}`)
+  if (out.connectTimeoutMs > C.MAX_TIMEOUT_MS) throw new RangeError(`limits.connectTimeoutMs exceeds ${C.MAX_TIMEOUT_MS}`)
   if (out.dedupRetentionMs <= C.MAX_TIMEOUT_MS) {
     throw new RangeError(`limits.dedupRetentionMs must outlast the longest sender retry horizon (${C.MAX_TIMEOUT_MS} ms)`)
   }

@@ -4,6 +4,10 @@ import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
 import type { Announcer, Clock, Commstrat, ContactRecord, InboundFrame, Logger } from '@egtp/interface'
 import { SessionManager } from '@egtp/session'
+import type { AbortOptions } from '@egtp/interface'
+import { SendWindow } from './backpressure.ts'
+import { Connector } from './connect.ts'
+import type { ConnectOptions, DisconnectOptions, PeerConnection } from './connect.ts'
 import { OwnContact } from './contact.ts'
 import type { NodeContext } from './context.ts'
 import { InboundDedup } from './dedup.ts'
@@ -21,10 +25,12 @@ import { PendingQueries } from './queries.ts'
 import type { PendingQuery } from './queries.ts'
 import { Receiver } from './receiver.ts'
 import { Sender } from './sender.ts'
+import { sendStream } from './send-stream.ts'
+import type { SendStreamOptions } from './send-stream.ts'
 import { StatsCollector } from './stats.ts'
 import type { NodeStats } from './stats.ts'
 import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
+import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
@@ -68,6 +74,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   readonly #journal: DedupJournal | undefined
   readonly #queries: PendingQueries
   readonly #contact: OwnContact
+  readonly #window: SendWindow
+  readonly #connector: Connector
   #state: State = 'new'
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -112,7 +120,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     const l = this.#limits
     this.#contact = new OwnContact(identity, this.#clock, l.recordTtlMs, init.services ?? [], this.#log)
     this.#peers = new PeerTable(ctx, newEpoch(random))
-    this.#sender = new Sender(ctx, this.#peers, () => this.#contact.message)
+    this.#window = new SendWindow(ctx, { totalBytes: () => this.#sender.unackedBytes })
+    this.#sender = new Sender(ctx, this.#peers, () => this.#contact.message, peer => { this.#window.released(peer) })
     this.#dedup = new InboundDedup({ maxStreams: l.maxDedupStreams, maxStreamsPerPeer: l.maxStreamsPerPeer, maxReorder: l.maxReorder, retentionMs: l.dedupRetentionMs })
     this.#dispatcher = new Dispatcher(l.maxConcurrentHandlers, l.maxQueuedHandlers)
     this.#journal = init.store !== undefined ? new DedupJournal(init.store, this.#dedup, this.#log.newScope('journal')) : undefined
@@ -122,6 +131,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       hasHandler: type => this.#handlers.has(type),
       invoke: (peer, m, receivedAt) => this.#invoke(peer, m, receivedAt),
       onReply: (peer, m) => { this.#onReply(peer, m) }
+    })
+    this.#connector = new Connector(ctx, this.#peers, this.#sender, {
+      failQueries: (peer, error) => {
+        for (const q of this.#queries.ofPeer(peer.id)) if (this.#queries.take(peer.id, q.key) !== undefined) this.#failQuery(q, error, true)
+      }
     })
     this.#sessions.addEventListener('session:new', ({ detail }) => {
       this.#stats.handshakes++
@@ -206,6 +220,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     if (this.#state === 'stopped') return
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
+    this.#window.close() // before anything is settled: a waiting writer must not take the room stop makes
     const deadline = this.#clock.monotonic() + this.#limits.stopTimeoutMs
     for (const q of this.#queries.drain()) this.#failQuery(q, new EgtpError('ERR_CLOSED', 'node stopped'), false)
     this.#dispatcher.clear()
@@ -219,6 +234,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#sender.failAll(e => this.#closeError(e))
     clearInterval(this.#tickTimer)
     this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'node stopped'))
+    this.#connector.close()
     for (const p of this.#peers.values()) if (p.ackTimer !== undefined) clearTimeout(p.ackTimer)
     await this.#journal?.flush().catch(() => {})
     await this.#sessions.flush().catch((err: unknown) => { this.#log.error('flushing session state failed: %e', err) })
@@ -415,14 +431,84 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     }
   }
 
+  /**
+   * Establish a session with `peerId` ahead of the first message: look it up, open a transport connection,
+   * complete the handshake. A message sent after it resolves goes as a data frame (no handshake on its path).
+   * Concurrent calls for one peer share the work. Resolves at once when a session is up and a connection open.
+   * @throws {EgtpError} ERR_UNREACHABLE (no record, no endpoint answered), ERR_TIMEOUT (`timeoutMs`, default
+   *   `limits.connectTimeoutMs`), ERR_CLOCK_SKEW (a paranoid peer refused our clock), ERR_RATE_LIMITED,
+   *   ERR_DISCONNECTED (`disconnect` was called meanwhile), ERR_CLOSED, ERR_NOT_STARTED, ERR_SELF, ERR_BAD_NODE_ID;
+   *   rethrows `signal.reason` on abort
+   */
+  async connect (peerId: string, options: ConnectOptions = {}): Promise<PeerConnection> {
+    options.signal?.throwIfAborted()
+    const peer = this.#peer(peerId)
+    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.connectTimeoutMs)
+    return await this.#connector.connect(peer, timeoutMs, options.signal)
+  }
+
+  /**
+   * Close the sessions and transport connections with `peerId`. Its unacknowledged messages are reported
+   * failed (ERR_DISCONNECTED when never sent, ERR_DELIVERY_UNCERTAIN when sent), its pending queries fail with
+   * ERR_DISCONNECTED, a `connect` in flight rejects with ERR_DISCONNECTED; acknowledgements owed to it go out
+   * first (within `limits.disconnectTimeoutMs`; an abort of `signal` only shortens that wait). A later
+   * message or `connect` sets up a new session. Dispatches `peer:disconnect`.
+   * @returns how many messages and queries were reported failed
+   * @throws {EgtpError} ERR_CLOSED, ERR_NOT_STARTED, ERR_SELF, ERR_BAD_NODE_ID
+   */
+  async disconnect (peerId: string, options: DisconnectOptions = {}): Promise<number> {
+    const peer = this.#peer(peerId, false)
+    if (peer === undefined) {
+      this.#sessions.drop(peerId) // nothing pending; a session may exist (the peer reached us, then was evicted)
+      return 0
+    }
+    return await this.#connector.disconnect(peer, options.signal)
+  }
+
+  /**
+   * Whether one more `send` or `query` to `peerId` fits the send window (its unacknowledged messages and bytes
+   * under `limits.sendHighWaterMessages` / `sendHighWaterBytes`). When false, `peer:drain` is dispatched and
+   * {@link ready} resolves as soon as acknowledgements make room. False when the node is not running.
+   */
+  writable (peerId: string): boolean {
+    if (this.#state !== 'running') return false
+    return this.#window.writable(this.#peer(peerId))
+  }
+
+  /**
+   * Resolves once `peerId`'s send window has room (at once when it has).
+   * @throws {EgtpError} ERR_CLOSED when the node stops first, ERR_NOT_STARTED; rethrows `signal.reason` on abort
+   */
+  async ready (peerId: string, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    await this.#window.ready(this.#peer(peerId), options)
+  }
+
+  /**
+   * A `WritableStream` of one-way messages of `type` to `peerId` whose backpressure is the send window:
+   * `await writer.write(payload)` resolves when the message is accepted; `close()` when all were acknowledged.
+   * The first failed message errors the stream.
+   */
+  sendStream (peerId: string, type: string, options: SendStreamOptions = {}): WritableStream<unknown> {
+    checkType(type)
+    this.#peer(peerId)
+    return sendStream(this, peerId, type, options)
+  }
+
   #target (peerId: string, type: string): Peer {
     checkType(type)
+    return this.#peer(peerId)
+  }
+
+  #peer (peerId: string): Peer
+  #peer (peerId: string, create: false): Peer | undefined
+  #peer (peerId: string, create = true): Peer | undefined {
     if (this.#state !== 'running') throw new EgtpError(this.#state === 'new' ? 'ERR_NOT_STARTED' : 'ERR_CLOSED', `node is ${this.#state}`)
     const known = this.#peers.get(peerId) // IDs in the table are already validated and normalised
     if (known !== undefined) return known
     const id = parseNodeId(peerId)
     if (id === this.nodeId) throw new EgtpError('ERR_SELF', 'a node cannot send to itself')
-    return this.#peers.getOrCreate(id)
+    return create ? this.#peers.getOrCreate(id) : this.#peers.get(id)
   }
 
   #failQuery (q: PendingQuery, error: EgtpError, timedOut: boolean): void {
@@ -537,6 +623,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       this.#sender.sendRaw(peer, frame)
     }
     this.#sender.tick(now)
+    this.#window.tick()
     this.#queries.sweep(now)
     if (++this.#ticks % 40 === 0) this.#dedup.sweep(this.#clock.now())
     if (this.#contact.stale()) void this.#refreshRecord()

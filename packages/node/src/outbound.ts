@@ -1,7 +1,7 @@
 import type { EgtpError } from '@egtp/interface'
 import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
-import { BYTES_MESSAGE_ID_OFFSET } from './wire.ts'
-import type { MessageBytes } from './wire.ts'
+import { BYTES_MESSAGE_ID_OFFSET } from '@egtp/codec/node'
+import type { MessageBytes } from '@egtp/codec/node'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'

@@ -1,9 +1,8 @@
 import { contactRecordFromWire, verifyContactRecord } from '@egtp/identity'
 import type { ContactRecordWire } from '@egtp/identity'
-import { EgtpError, isAbortError, isEgtpError } from '@egtp/interface'
+import { EgtpError, Fifo, isAbortError, isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint, OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
-import { Fifo } from './fifo.ts'
 import { PeerOutbound } from './outbound.ts'
 import type { OutEntry } from './outbound.ts'
 
@@ -108,6 +107,9 @@ export class PeerTable {
    * @throws {EgtpError} ERR_SIGNATURE | ERR_KEY_MISMATCH | ERR_STALE_RECORD | ERR_FIELD
    */
   offerRecord (peer: Peer, record: ContactRecord): boolean {
+    // Not newer than a live verified one (the same record piggybacked again): nothing to learn, so no signature
+    // check (an Ed25519 verification per new session otherwise). A bad record that claims an older seq is ignored.
+    if (peer.record !== undefined && record.nodeId === peer.id && peer.record.seq >= record.seq && peer.record.expiresAt > this.#ctx.clock.now()) return false
     const verified = verifyContactRecord(record, { now: this.#ctx.clock.now() })
     if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
     if (peer.record !== undefined && peer.record.seq >= verified.seq && peer.record.expiresAt > this.#ctx.clock.now()) return false

@@ -82,6 +82,13 @@ export class PendingQueries {
   }
 
   /** Remove and return every pending query. */
+  /** The pending queries to `peerId` (not taken). */
+  ofPeer (peerId: string): PendingQuery[] {
+    const out: PendingQuery[] = []
+    for (const q of this.#pending.values()) if (q.peerId === peerId) out.push(q)
+    return out
+  }
+
   drain (): PendingQuery[] {
     const all = [...this.#pending.values()]
     this.#pending.clear()

@@ -9,8 +9,8 @@ import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Sender } from './sender.ts'
 import type { DropReason } from './types.ts'
-import { decodeBatch, encodeMessage } from './wire.ts'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from './wire.ts'
+import { decodeBatch, encodeMessage } from '@egtp/codec/node'
+import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 /** What the receiver hands to the node: a message ready for its handler, and replies for pending queries. */
 export interface ReceiverHooks {
@@ -123,6 +123,9 @@ export class Receiver {
       res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
     } else {
       this.#process(peer, plaintext)
+      // A handshake response just went to the transport: what the handlers answered goes now too, so both
+      // leave in one write and the initiator wakes once (not once for the response, once for the reply).
+      if (res.replies.length > 0 && peer.queue.length > 0) void this.#sender.flush(peer)
     }
   }
 

@@ -1,4 +1,4 @@
-import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
+import { MAX_ACKS_PER_MESSAGE, MAX_ACK_COUNTERS, MAX_BATCH_MESSAGES } from '@egtp/codec'
 import { EgtpError, isEgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
@@ -8,8 +8,9 @@ import { OwnEntry, retryDelay } from './outbound.ts'
 import type { OutEntry, OutKey, OutKind, Settlement } from './outbound.ts'
 import { hasRelayRoute, lookupPeer, transmit } from './peers.ts'
 import type { Peer, PeerTable } from './peers.ts'
-import { BATCH_MESSAGES_LIMIT, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from './wire.ts'
-import type { MessageBytes, NodeMessage } from './wire.ts'
+import { encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '@egtp/codec/node'
+import type { MessageBytes, NodeMessage } from '@egtp/codec/node'
+import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
 
 /** The node's own contact record as a ready `ci` message. */
 export interface OwnContactMessage {
@@ -31,8 +32,6 @@ const MAX_CONTROL_PER_BATCH = 256
  * send only once the relay has accepted it: waiting for each would allow one batch per round trip to the relay.
  */
 const MAX_TRANSMITS_IN_FLIGHT = 8
-/** Counters per compact acknowledgement (codec's MAX_ACK_COUNTERS). */
-const MAX_ACK_COUNTERS = 8192
 
 /**
  * The outbound half of a node: holds every reliable message until acknowledged (bounded per peer and in
@@ -48,10 +47,14 @@ export class Sender {
   #unackedBytes = 0
   #unackedMessages = 0
 
-  constructor (ctx: NodeContext, peers: PeerTable, contact: () => OwnContactMessage | undefined) {
+  /** Called whenever an entry of `peer` is released (the send window's drain hook). */
+  readonly #released: ((peer: Peer) => void) | undefined
+
+  constructor (ctx: NodeContext, peers: PeerTable, contact: () => OwnContactMessage | undefined, released?: (peer: Peer) => void) {
     this.#ctx = ctx
     this.#peers = peers
     this.#contact = contact
+    this.#released = released
   }
 
   get unackedBytes (): number {
@@ -79,7 +82,7 @@ export class Sender {
     try {
       // A byte-string payload is written straight away (its ID read from the message when needed; a large one
       // referenced, not copied); anything else goes through the codec.
-      if (payload instanceof Uint8Array) bytes = encodeOwnBytesMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs)
+      if (payload instanceof Uint8Array) bytes = encodeOwnBytesMessage(kind, peer.out.epoch, counter, type, payload, timeoutMs, REFERENCED_PAYLOAD_BYTES)
       if (bytes === undefined) {
         id = makeMessageId(peer.out.epoch, counter)
         bytes = encodePayloadMessage({ t: kind, m: id, y: type, p: payload ?? null, d: timeoutMs }, payload)
@@ -196,6 +199,7 @@ export class Sender {
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
     if (peer.out.size === 0) this.#active.delete(peer)
+    this.#released?.(peer)
     return entry
   }
 
@@ -391,7 +395,7 @@ export class Sender {
       size += bytes.byteLength
     }
     let expectReply = false
-    while (peer.queue.length > 0 && parts.length < BATCH_MESSAGES_LIMIT) {
+    while (peer.queue.length > 0 && parts.length < MAX_BATCH_MESSAGES) {
       const e = peer.queue.peek()!
       if (peer.out.get(e.key) !== e) { // settled while queued
         peer.queue.shift()

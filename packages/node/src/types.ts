@@ -34,6 +34,14 @@ export interface NodeLimits {
   maxPeers: number
   maxStatsPeers: number
   maxStatsTypes: number
+  /** Bound on one `connect` (ms). Default {@link DEFAULT_CONNECT_TIMEOUT_MS}. */
+  connectTimeoutMs: number
+  /** Longest wait of `disconnect` for owed acknowledgements to go out (ms). */
+  disconnectTimeoutMs: number
+  /** Send window per peer, in unacknowledged messages (`writable`, `ready`, `peer:drain`); capped at `maxUnackedPerPeer`. */
+  sendHighWaterMessages: number
+  /** Send window per peer, in unacknowledged bytes; capped at `maxUnackedBytesPerPeer - maxMessageBytes`. */
+  sendHighWaterBytes: number
 }
 
 /** Session options passed through to the SessionManager (timers and limits). */
@@ -134,6 +142,13 @@ export interface NodeEvents extends Record<string, unknown> {
   'query:impatient': { peerId: string, type: string, messageId: string, elapsedMs: number }
   /** A reply arrived after its query timed out. */
   'query:late': { peerId: string, type: string, messageId: string, lateByMs: number, reply?: unknown, error?: EgtpError }
+  /**
+   * The peer's send window has room again after `writable(peer)` (or `ready`, or a send stream) found it full:
+   * write more.
+   */
+  'peer:drain': { peerId: string }
+  /** `disconnect(peer)` closed the peer's sessions and connections; `failed` messages and queries were reported failed. */
+  'peer:disconnect': { peerId: string, failed: number }
   /** The node's own contact record was re-signed. */
   'contact:change': ContactRecord
 }

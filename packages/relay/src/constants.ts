@@ -102,3 +102,12 @@ export const DEFAULT_SHOP_INTERVAL_MS = 300_000
 export const DEFAULT_MAX_RELAY_FAILURES = 3
 /** A replaced relay is not tried again for this long. */
 export const DEFAULT_RELAY_BAN_MS = 10 * 60_000
+
+// ---- storage of large messages (server) and sends that travel alone (client) ----
+
+/**
+ * Messages of at least this many bytes are stored by the relay as their own one-entry `rd` frame (see
+ * `encodeDeliverOne` in @egtp/codec/relay): the copy out of the received frame is also the frame that delivers
+ * them. The client sends a message of this size from its own pieces, alone in its `rs` frame.
+ */
+export const OWN_FRAME_BYTES = 8 * 1024

@@ -1,15 +1,11 @@
-import { createMessageCodec, relayMessages } from '@egtp/codec'
-import type { MessageOf } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
 import type { EgtpErrorCode } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 
-/** Encoder and validating decoder of every relay frame (schemas in @egtp/codec, PROTOCOL.md §Relay). */
-export const relayCodec = createMessageCodec(relayMessages)
-
-/** Any relay frame, discriminated by `t`. */
-export type RelayMessage = MessageOf<(typeof relayMessages)[number]>
+/** Encoder and validating decoder of every relay frame, and the frame type (both owned by @egtp/codec/relay). */
+export { relayCodec } from '@egtp/codec/relay'
+export type { RelayMessage } from '@egtp/codec/relay'
 
 /** Domain separation of the hello signature: never valid as any other EGTP signature. */
 export const HELLO_CONTEXT = 'egtp/relay/hello/v1'

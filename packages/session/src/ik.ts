@@ -5,24 +5,26 @@ import type { KeyObject } from 'node:crypto'
 import { SESSION_PROLOGUE } from './constants.ts'
 import { HandshakeState, parseProtocolName } from './noise/handshake.ts'
 import type { NoiseProtocol } from './noise/handshake.ts'
-import { KEY_LEN } from './noise/primitives.ts'
+import { KEY_LEN, sodiumLoaded } from './noise/primitives.ts'
 import type { KeyPair, PublicKeyCache } from './noise/primitives.ts'
 import type { CipherState } from './noise/state.ts'
-import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from './wire.ts'
-import type { InitiationPayload } from './wire.ts'
+import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from '@egtp/codec/session'
+import type { InitiationPayload } from '@egtp/codec/session'
 
 const encoder = new TextEncoder()
 const PROLOGUE = encoder.encode(SESSION_PROLOGUE)
 const EARLY_LABEL = encoder.encode('egtp/early-data/v1')
 
 /**
- * A symmetric key as a node:crypto KeyObject. The raw bytes are zeroed as soon as the KeyObject holds them, so
- * the only copy lives in OpenSSL's memory (JavaScript cannot zero a KeyObject: it is dropped for GC).
+ * A symmetric key: its raw bytes when libsodium seals small frames (zeroed by `Session.wipe`), else a
+ * node:crypto KeyObject (the raw bytes are zeroed as soon as it holds them; JavaScript cannot zero a KeyObject:
+ * it is dropped for GC).
  */
-export type SessionKey = KeyObject
+export type SessionKey = KeyObject | Uint8Array
 
 function toSessionKey (raw: Uint8Array): SessionKey {
-  const key = createSecretKey(raw)
+  // `raw` may be the handshake's own key (wiped with it): the session gets a copy either way.
+  const key = sodiumLoaded ? raw.slice() : createSecretKey(raw)
   raw.fill(0)
   return key
 }

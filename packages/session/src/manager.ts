@@ -1,7 +1,7 @@
 // The session manager: a sans-I/O state machine from plaintext to wire frames and back (PROTOCOL.md §Sessions).
 // No sockets, no timers, no Date.now(): time comes from the injected clock, the node calls tick().
 import { randomBytes } from 'node:crypto'
-import { EgtpError, TypedEventTarget, disabledLogger, systemClock, warnOf } from '@egtp/interface'
+import { EgtpError, TokenBucket, TypedEventTarget, bytesEqual, disabledLogger, systemClock, warnOf } from '@egtp/interface'
 import type { Clock, Logger } from '@egtp/interface'
 import { checkPeerKey, nodeIdFromPublicKey, nodeIdToBytes, signCanonical, verifyCanonical, x25519PublicKeyFromEd25519 } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -11,15 +11,14 @@ import type { IkContext } from './ik.ts'
 import { internals, mutations } from './internal.ts'
 import type { SessionInfo } from './internal.ts'
 import { PublicKeyCache, concatBytes, keyPairFromSecret } from './noise/primitives.ts'
-import { TokenBucket } from './rate-limit.ts'
 import { ReplayState } from './replay-state.ts'
 import { Session, compareRank } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type {
   OpenResult, PeerKey, ReplaceReason, SealPartsResult, SealResult, SessionEvents, SessionManagerInit, SessionStats
 } from './types.ts'
-import { clockRefusalValue, equalBytes, hintValue, readDataFrame, sessionCodec } from './wire.ts'
-import type { SessionFrame } from './wire.ts'
+import { clockRefusalValue, hintValue, readDataFrame, sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
 
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
@@ -39,7 +38,7 @@ class PeerState extends TokenBucket {
   clockRefusalLoggedAt = -1
 
   constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
-    super(handshakesPerSecond, now)
+    super(handshakesPerSecond, handshakesPerSecond, now)
     this.key = key
   }
 }
@@ -185,9 +184,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
     this.#replay = new ReplayState({ store: init.store, clock: this.#clock, maxRecords: this.#o.maxReplayRecords, logger: this.#log })
     const now = this.#clock.monotonic()
-    this.#handshakes = new TokenBucket(this.#o.maxHandshakesPerSecond, now)
-    this.#hints = new TokenBucket(this.#o.maxHintsPerSecond, now)
-    this.#notices = new TokenBucket(this.#o.maxHintsPerSecond, now)
+    this.#handshakes = new TokenBucket(this.#o.maxHandshakesPerSecond, this.#o.maxHandshakesPerSecond, now)
+    this.#hints = new TokenBucket(this.#o.maxHintsPerSecond, this.#o.maxHintsPerSecond, now)
+    this.#notices = new TokenBucket(this.#o.maxHintsPerSecond, this.#o.maxHintsPerSecond, now)
     this.#stats = {
       peers: 0, sessions: 0, currentSessions: 0, archivedSessions: 0, cachedInitiations: 0, replayRecords: 0,
       handshakesInitiated: 0, handshakesAccepted: 0, handshakesRejected: 0, framesSealed: 0, framesOpened: 0,
@@ -347,6 +346,17 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   hasSession (peerId: string): boolean {
     const ps = this.#peers.get(peerId)
     return ps?.current !== undefined && this.#verdict(ps.current, this.#clock.monotonic()) === 'ok'
+  }
+
+  /**
+   * True when the current session with the peer is usable and its handshake is complete on our side (we
+   * initiated and the peer answered, or it initiated and confirmed): a seal sends a plain data frame, with
+   * no handshake message riding along.
+   */
+  isEstablished (peerId: string): boolean {
+    const cur = this.#peers.get(peerId)?.current
+    if (cur === undefined || this.#verdict(cur, this.#clock.monotonic()) !== 'ok') return false
+    return cur.role === 'initiator' ? cur.established : cur.confirmed
   }
 
   /** Forget a peer: wipe all its sessions. Its replay record stays (replay protection outlives sessions). */
@@ -543,7 +553,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       }
       throw err
     }
-    if (!this.#handshakes.take(now)) throw this.#rateLimited()
+    if (!this.#handshakes.tryTake(1, now)) throw this.#rateLimited()
     let read
     try {
       read = readInitiation(this.#ctx, msg.h)
@@ -554,7 +564,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     let peerId: PeerIdentity
     try {
       peerId = this.#peerIdentity(payload.publicKey)
-      if (!equalBytes(peerId.x25519, read.remoteStatic)) throw authFailed()
+      if (!bytesEqual(peerId.x25519, read.remoteStatic)) throw authFailed()
     } catch (err) {
       read.hs.wipe()
       throw authFailed(err)
@@ -646,7 +656,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   /** The signed notice that tells an initiator its timestamp is outside our window (and our clock). Rate-limited. */
   #clockNotice (msg1: Uint8Array, wallClock: number, now: number): Uint8Array | undefined {
-    if (!this.#notices.take(now)) return undefined
+    if (!this.#notices.tryTake(1, now)) return undefined
     const i = initiationDigest(msg1)
     const w = Math.max(0, Math.floor(wallClock))
     const g = signCanonical(this.#identity, C.CLOCK_REFUSAL_CONTEXT, clockRefusalValue(i, w))
@@ -668,7 +678,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const ps = this.#signer(msg.k)
     // It must name our current initiation to that peer, still pending: it changes no session either way.
     const s = ps.current
-    if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !equalBytes(initiationDigest(s.msg1), msg.i)) throw authFailed()
+    if (s === undefined || s.role !== 'initiator' || s.established || s.msg1 === undefined || !bytesEqual(initiationDigest(s.msg1), msg.i)) throw authFailed()
     if (!verifyCanonical(msg.k, C.CLOCK_REFUSAL_CONTEXT, clockRefusalValue(msg.i, msg.w), msg.g)) throw authFailed()
     this.#stats.clockRefusalsReceived++
     const skewMs = Math.round(this.#clock.now() - msg.w)
@@ -755,7 +765,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   #unknown (r: number, n: number | undefined, now: number, from: { authenticatedSender?: string, authenticatedSenderKey?: Uint8Array } | undefined): OpenResult {
     const replies: Uint8Array[] = []
     if (mutations.disableHints) return { replies }
-    if (this.#hints.take(now)) {
+    if (this.#hints.tryTake(1, now)) {
       const g = signCanonical(this.#identity, C.HINT_CONTEXT, hintValue(r, n))
       replies.push(sessionCodec.encode(n === undefined ? { t: 'hu', r, k: this.#selfKey, g } : { t: 'hu', r, n, k: this.#selfKey, g }))
       this.#stats.hintsSent++
@@ -789,7 +799,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       throw authFailed(err)
     }
     const ps = this.#peers.get(peerId)
-    if (ps === undefined || !equalBytes(ps.key.publicKey, k)) throw authFailed()
+    if (ps === undefined || !bytesEqual(ps.key.publicKey, k)) throw authFailed()
     return ps
   }
 
@@ -819,7 +829,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
     if (peer.nodeId === this.#selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
     const ps = this.#peers.get(peer.nodeId)
-    if (ps !== undefined && equalBytes(ps.key.publicKey, peer.publicKey)) return ps
+    if (ps !== undefined && bytesEqual(ps.key.publicKey, peer.publicKey)) return ps
     checkPeerKey(peer.nodeId, peer.publicKey)
     // From here on the peer is known by the canonical (lowercase) form of its node ID.
     const id = this.#peerIdentity(peer.publicKey)
@@ -857,7 +867,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   }
 
   #peerBucket (ps: PeerState, now: number): boolean {
-    return ps.take(now)
+    return ps.tryTake(1, now)
   }
 
   /** Make `s` the current session of `ps`, archiving the one it replaces. */

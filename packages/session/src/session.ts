@@ -6,7 +6,7 @@ import type { SessionKey } from './ik.ts'
 import type { HandshakeState } from './noise/handshake.ts'
 import { CIPHERS, TAG_LEN } from './noise/primitives.ts'
 import { ReplayWindow } from './replay-window.ts'
-import { dataFrame, dataFrameHead } from './wire.ts'
+import { dataFrame, dataFrameHead } from '@egtp/codec/session'
 
 const cipher = CIPHERS.ChaChaPoly
 const EMPTY = new Uint8Array(0)
@@ -21,6 +21,11 @@ function nonce (n: number): Uint8Array {
   NONCE[4] = lo; NONCE[5] = lo >>> 8; NONCE[6] = lo >>> 16; NONCE[7] = lo >>> 24
   NONCE[8] = hi; NONCE[9] = hi >>> 8; NONCE[10] = hi >>> 16; NONCE[11] = hi >>> 24
   return NONCE
+}
+
+/** Zero a raw key (a KeyObject cannot be zeroed from JS: it is dropped for GC). */
+function zero (key: SessionKey | undefined): void {
+  if (key instanceof Uint8Array) key.fill(0)
 }
 
 /** Ordering key of a session: its initiation's timestamp, then the initiator's raw node ID. */
@@ -101,7 +106,10 @@ export class Session extends ReplayWindow {
     this.#send = send
     this.#recv = recv
     // The initiator never sends early data again once it has transport keys.
-    if (this.role === 'initiator') this.#early = undefined
+    if (this.role === 'initiator') {
+      zero(this.#early)
+      this.#early = undefined
+    }
   }
 
   /** Seal under the early key (initiator before message 2) or the transport key. */
@@ -152,8 +160,11 @@ export class Session extends ReplayWindow {
     return plaintext
   }
 
-  /** Forget every key and the handshake. KeyObjects cannot be zeroed from JS: they are dropped for GC. */
+  /** Forget every key (raw ones zeroed; KeyObjects cannot be zeroed from JS: they are dropped for GC) and the handshake. */
   wipe (): void {
+    zero(this.#early)
+    zero(this.#send)
+    zero(this.#recv)
     this.#early = this.#send = this.#recv = undefined
     this.hs?.wipe()
     this.hs = undefined

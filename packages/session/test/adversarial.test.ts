@@ -6,7 +6,7 @@ import { createComponentLogger, isEgtpError } from '@egtp/interface'
 import { signCanonical, verifyCanonical } from '@egtp/identity'
 import { HINT_CONTEXT, SessionManager } from '../src/index.ts'
 import { inspectSessions, injectEphemerals, keyPairFromSecret } from '../src/testing.ts'
-import { sessionCodec } from '../src/wire.ts'
+import { sessionCodec } from '@egtp/codec/session'
 import { FakeClock, connect, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
 
 const alice = identity(1)

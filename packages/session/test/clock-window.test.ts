@@ -28,8 +28,14 @@ describe("scenario 6: B's clock is an hour behind", () => {
     const { a, b } = setup({})
     const res = a.open(b.seal(peerOf(alice), text('hi from the past')).frame)
     expect(str(res.plaintext)).toBe('hi from the past')
-    b.open(res.replies[0]!)
+    expect(a.isEstablished(bob.nodeId)).toBe(false) // A answered; B has not confirmed yet
+    expect(b.isEstablished(alice.nodeId)).toBe(false) // B's initiation is unanswered
+    const confirm = b.open(res.replies[0]!)
+    expect(b.isEstablished(alice.nodeId)).toBe(true)
+    a.open(confirm.replies[0]!)
     expect(a.hasSession(bob.nodeId)).toBe(true)
+    expect(a.isEstablished(bob.nodeId)).toBe(true)
+    expect(a.isEstablished(alice.nodeId)).toBe(false) // unknown peer
   })
 
   it('in paranoid mode A refuses it with ERR_CLOCK_WINDOW, counts it, keeps no session, then connects with its own initiation', () => {

@@ -6,7 +6,7 @@ import { isEgtpError } from '@egtp/interface'
 import { NOISE_PROTOCOL, SessionManager } from '../src/index.ts'
 import { ikContext, writeInitiation } from '../src/ik.ts'
 import { PublicKeyCache, keyPairFromSecret } from '../src/noise/primitives.ts'
-import { sessionCodec } from '../src/wire.ts'
+import { sessionCodec } from '@egtp/codec/session'
 import { inspectSessions } from '../src/testing.ts'
 import { FakeClock, identity, peerOf, seededRandom, text } from './helpers/fixtures.ts'
 

@@ -169,6 +169,7 @@ export class ConnectionPool {
       description: `tcp ${conn.id} ${conn.remoteAddress}`,
       reply: async (frame, options) => { await conn.send(frame, options) },
       usable: () => !conn.closed,
+      close: async () => { await conn.close() },
       authenticated: () => {
         if (m.authenticated) return
         m.authenticated = true

@@ -142,6 +142,12 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     return conn.send(frame, options)
   }
 
+  /** Close the managed outbound connection to `endpoint` (gracefully), if one is open. */
+  async disconnect (_peerId: string, endpoint: Endpoint): Promise<void> {
+    if (!this.canSend(endpoint)) return
+    await this.#pool.outbound(formatAddress(endpoint.host, endpoint.port))?.close()
+  }
+
   /** The endpoints to advertise: `init.announce`, else the bound non-wildcard listeners of `start()`. */
   localEndpoints (): Endpoint[] {
     if (this.#config.announce !== undefined) return this.#config.announce.map(e => ({ ...e }))

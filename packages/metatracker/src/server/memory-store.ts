@@ -1,6 +1,6 @@
 import { contactRecordFromWire } from '@egtp/identity'
 import { createMessageCodec, recordMessages } from '@egtp/codec'
-import { disabledComponentLogger } from '@egtp/interface'
+import { bytesEqual, disabledComponentLogger } from '@egtp/interface'
 import type { ComponentLogger, Logger } from '@egtp/interface'
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_RECORDS } from '../constants.ts'
 import { RecordLog } from './record-log.ts'
@@ -85,7 +85,7 @@ export class MemoryRecordStore implements RecordStore {
     if (held !== undefined && held.expiresAt > now) {
       if (held.seq > record.seq) return 'stale'
       if (held.seq === record.seq) {
-        if (!equalBytes(held.bytes, record.bytes)) return 'stale'
+        if (!bytesEqual(held.bytes, record.bytes)) return 'stale'
         held.expiresAt = Math.max(held.expiresAt, record.expiresAt)
         this.#log?.append({ op: 'put', expiresAt: held.expiresAt, bytes: held.bytes })
         return 'refreshed'
@@ -196,12 +196,6 @@ export class MemoryRecordStore implements RecordStore {
       if (index.ids.length === 0) this.#byService.delete(s)
     }
   }
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** The embedded store (see {@link MemoryRecordStore}); durable when given `dataDir`. Call `open` before use. */

@@ -15,7 +15,7 @@ import { describe, expect, test } from 'vitest'
 import { createNode } from '../../src/index.ts'
 import type { EgtpNode } from '../../src/index.ts'
 import { makeMessageId, newEpoch } from '../../src/ids.ts'
-import { decodeBatch, encodeBatch, encodePayloadMessage } from '../../src/wire.ts'
+import { decodeBatch, encodeBatch, encodePayloadMessage } from '@egtp/codec/node'
 import { LISTEN, memoryDirectory, until } from './helpers.ts'
 
 const framed = (body: Uint8Array): Uint8Array => {

@@ -1,11 +1,12 @@
 import { MAX_RELAY_BATCH } from '@egtp/codec'
-import { EgtpError, isEgtpError, joinOutboundFrame, outboundFrameBytes } from '@egtp/interface'
+import { EgtpError, Fifo, isEgtpError, joinOutboundFrame, outboundFrameBytes, toHex } from '@egtp/interface'
 import type { Clock, Conn, EgtpErrorCode, Logger, OutboundFrame, RelayEndpoint, Transport } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
 import type { RelayMessage, RelayRole } from '../protocol.ts'
-import { OWN_FRAME_BYTES, decodeRelay, encodeSend, encodeSendOne } from '../wire.ts'
+import { decodeRelay, encodeSend, encodeSendOne } from '@egtp/codec/relay'
+import { OWN_FRAME_BYTES } from '../constants.ts'
 import { solveWork } from '../work.ts'
 
 export interface LinkConfig {
@@ -49,43 +50,6 @@ interface OutMsg {
 
 /** An accepted message kept for its delivered notice (the written message itself: no extra object). */
 interface Custody { readonly to: Uint8Array, readonly payload: OutboundFrame, readonly size: number }
-
-/** A FIFO with O(1) shift. */
-class Fifo<T> {
-  #items: T[] = []
-  #head = 0
-  get length (): number { return this.#items.length - this.#head }
-  peek (): T | undefined { return this.#items[this.#head] }
-  push (item: T): void { this.#items.push(item) }
-  shift (): T | undefined {
-    const item = this.#items[this.#head]
-    if (item === undefined) return undefined
-    this.#items[this.#head++] = undefined as T
-    if (this.#head === this.#items.length) { this.#items = []; this.#head = 0 } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
-      this.#head = 0
-    }
-    return item
-  }
-  /** Put items back in front, in order. */
-  unshiftAll (items: T[]): void {
-    this.#items = items.concat(this.#items.slice(this.#head))
-    this.#head = 0
-  }
-  remove (item: T): boolean {
-    const i = this.#items.indexOf(item, this.#head)
-    if (i < 0) return false
-    this.#items.splice(i, 1)
-    return true
-  }
-  drain (): T[] {
-    const out = this.#items.slice(this.#head)
-    this.#items = []
-    this.#head = 0
-    return out
-  }
-  values (): T[] { return this.#items.slice(this.#head) }
-}
 
 /**
  * Values under increasing integer keys (message numbers): added at the end, removed anywhere, taken from the
@@ -170,8 +134,6 @@ export class SeqMap<T> {
 }
 
 const noop = (): void => {}
-
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /**
  * One relay, one connection at a time: authentication, the send window and accept acks, pushed deliveries

@@ -2,7 +2,7 @@ import { MAX_RELAY_BATCH } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
 import type { Conn } from '@egtp/interface'
 import { relayCodec } from '../protocol.ts'
-import { encodeDeliver } from '../wire.ts'
+import { encodeDeliver } from '@egtp/codec/relay'
 import type { RelayMessage, RelayRole } from '../protocol.ts'
 import type { ClientQueue } from './mailbox.ts'
 

@@ -19,7 +19,8 @@ import { SenderBucket } from './rate.ts'
 import { sourceOf } from './source.ts'
 import { LogStore } from './store.ts'
 import type { LogDamage } from './store.ts'
-import { OWN_FRAME_BYTES, decodeRelay, deliverInPlace, encodeDeliverOne } from '../wire.ts'
+import { decodeRelay, deliverInPlace, encodeDeliverOne } from '@egtp/codec/relay'
+import { OWN_FRAME_BYTES } from '../constants.ts'
 import type { RelayServerStats } from './metrics.ts'
 
 /** What the relay server needs from its host: a transport to listen on and the relay's own identity. */

@@ -8,7 +8,7 @@ import { SessionManager, refusalReplies } from '../../src/index.ts'
 import type { PeerKey, SessionManagerInit } from '../../src/index.ts'
 import { injectEphemerals, inspectSessions, keyPairFromSecret } from '../../src/testing.ts'
 import { messageId } from '../../src/ik.ts'
-import { readDataFrame, sessionCodec } from '../../src/wire.ts'
+import { readDataFrame, sessionCodec } from '@egtp/codec/session'
 import { identity, seededRandom } from '../helpers/fixtures.ts'
 import type { World } from './model.ts'
 

@@ -47,6 +47,26 @@ describe('tcp commstrat: connection manager', () => {
     expect(b.stats()).toMatchObject({ connections: 1, inbound: 1 })
   })
 
+  test('disconnect(peerId, endpoint) and ReturnPath.close() close the connection, gracefully; a later send dials again', async () => {
+    const { strat: b, endpoint } = await listening()
+    const atB = framesOf(b)
+    const a = await client()
+    await a.send('b', endpoint, Uint8Array.of(1))
+    await expect.poll(() => atB.length).toBe(1)
+    expect(a.stats().connections).toBe(1)
+    await a.disconnect('b', endpoint)
+    await expect.poll(() => a.stats().connections + b.stats().connections).toBe(0)
+    await a.disconnect('b', endpoint) // none open: nothing to do
+    await a.disconnect('b', { kind: 'relay', relay: 'x', host: '127.0.0.1', port: 1 }) // not ours: nothing to do
+    await a.send('b', endpoint, Uint8Array.of(2))
+    await expect.poll(() => atB.length).toBe(2)
+    expect(atB[1]!.frame[0]).toBe(2)
+    // The receiving side closes the connection a frame came on through its path.
+    await atB[1]!.path.close!()
+    expect(atB[1]!.path.usable()).toBe(false)
+    await expect.poll(() => a.stats().connections + b.stats().connections).toBe(0)
+  })
+
   test('replies go back on the inbound connection: one connection carries both directions', async () => {
     const { strat: b, endpoint } = await listening()
     b.addEventListener('frame', ({ detail }) => { void detail.path.reply(detail.frame) })

@@ -1,8 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { relayCodec } from '../src/protocol.ts'
-import type { RelayMessage } from '../src/protocol.ts'
-import { decodeRelay, deliverInPlace, encodeDeliver, encodeDeliverOne, encodeSend, encodeSendOne } from '../src/wire.ts'
+import { decodeRelay, deliverInPlace, encodeDeliver, encodeDeliverOne, encodeSend, encodeSendOne, relayCodec } from '../src/relay.ts'
+import type { RelayMessage } from '../src/relay.ts'
 
 const id = fc.uint8Array({ minLength: 20, maxLength: 20 })
 const payload = fc.oneof(

@@ -1,8 +1,16 @@
-// The session wire (PROTOCOL.md §Sessions): codec frames hi/hr/hd/hu and the fixed binary payloads carried
-// inside the Noise messages.
+/*
+ * The session wire (PROTOCOL.md §Sessions): the codec of frames hi/hr/hd/hu/hc, the fixed binary payloads carried
+ * inside the Noise messages, the values hints and clock notices sign, and a fast path for `hd`, almost every
+ * frame: written and read here directly, byte for byte what the schema codec writes (canonical: fixed key order,
+ * shortest integers; proven by test/fast-session.test.ts and the wire corpus). Anything that is not exactly such
+ * a frame goes to `sessionCodec.decode`, which validates it and names the error.
+ */
 import { EgtpError, uninitializedBytes } from '@egtp/interface'
-import { createMessageCodec, sessionMessages } from '@egtp/codec'
-import type { MessageOf } from '@egtp/codec'
+import { DEFAULT_MAX_FIELD_BYTES } from '../constants.ts'
+import { sessionMessages } from '../messages/session.ts'
+import { createMessageCodec } from '../schema.ts'
+import type { MessageOf } from '../schema.ts'
+import { binHeaderBytes, binLengthAt, uintAt, uintBytes, writeBinHeader, writeUint } from './primitives.ts'
 
 /** The codec of session frames. */
 export const sessionCodec = createMessageCodec(sessionMessages)
@@ -64,85 +72,28 @@ export function clockRefusalValue (i: Uint8Array, w: number): { i: Uint8Array, w
   return { i, w }
 }
 
-/** Unsigned big-endian comparison of equal-length byte strings. */
-export function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  const len = Math.min(a.byteLength, b.byteLength)
-  for (let i = 0; i < len; i++) {
-    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
-  }
-  return a.byteLength - b.byteLength
-}
-
-export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  let diff = 0
-  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
-}
-
-// ---- fast path for transport frames ----
-// `hd` is almost every frame, so it is written and read here directly, byte for byte what the codec writes
-// (canonical: fixed key order, shortest integers; checked against sessionCodec by test/wire.test.ts). Anything
-// that is not exactly such a frame goes to sessionCodec.decode, which validates it and names the error.
-
 /** 0x85 = map of 5, then "t": "hd", "v": 1, "r". */
 const HD_HEAD = Uint8Array.of(0x85, 0xa1, 0x74, 0xa2, 0x68, 0x64, 0xa1, 0x76, 0x01, 0xa1, 0x72)
 const KEY_N0 = 0xa1
 const KEY_N1 = 0x6e
 const KEY_C1 = 0x63
-/** The codec's bound on a bytes field (f.bytes default max). */
-const MAX_C_BYTES = 1024 * 1024
 const TAG_BYTES = 16
-
-function uintBytes (v: number): number {
-  return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
-}
-
-function put32 (out: Uint8Array, off: number, v: number): void {
-  out[off] = v >>> 24
-  out[off + 1] = v >>> 16
-  out[off + 2] = v >>> 8
-  out[off + 3] = v
-}
-
-function get32 (b: Uint8Array, off: number): number {
-  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0
-}
-
-function putUint (out: Uint8Array, off: number, v: number): number {
-  if (v < 0x80) { out[off] = v; return off + 1 }
-  if (v < 0x100) { out[off] = 0xcc; out[off + 1] = v; return off + 2 }
-  if (v < 0x1_0000) { out[off] = 0xcd; out[off + 1] = v >>> 8; out[off + 2] = v; return off + 3 }
-  if (v < 0x1_0000_0000) { out[off] = 0xce; put32(out, off + 1, v); return off + 5 }
-  out[off] = 0xcf
-  put32(out, off + 1, Math.floor(v / 0x1_0000_0000))
-  put32(out, off + 5, v >>> 0)
-  return off + 9
-}
 
 /** Bytes before the ciphertext in an `hd` frame for receiver index `r`, counter `n`, `cLength` bytes of ciphertext. */
 function dataHeadBytes (r: number, n: number, cLength: number): number {
-  const binHead = cLength < 0x100 ? 2 : cLength < 0x1_0000 ? 3 : 5
-  return HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHead
+  return HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHeaderBytes(cLength)
 }
 
 /** Write an `hd` frame's bytes up to its ciphertext into `frame`; returns where the ciphertext starts. */
 function writeDataHead (frame: Uint8Array, r: number, n: number, cLength: number): number {
   frame.set(HD_HEAD)
-  let off = putUint(frame, HD_HEAD.byteLength, r)
+  let off = writeUint(frame, HD_HEAD.byteLength, r)
   frame[off++] = KEY_N0
   frame[off++] = KEY_N1
-  off = putUint(frame, off, n)
+  off = writeUint(frame, off, n)
   frame[off++] = KEY_N0
   frame[off++] = KEY_C1
-  if (cLength < 0x100) {
-    frame[off++] = 0xc4; frame[off++] = cLength
-  } else if (cLength < 0x1_0000) {
-    frame[off++] = 0xc5; frame[off++] = cLength >>> 8; frame[off++] = cLength
-  } else {
-    frame[off] = 0xc6; put32(frame, off + 1, cLength); off += 5
-  }
-  return off
+  return writeBinHeader(frame, off, cLength)
 }
 
 /**
@@ -161,38 +112,6 @@ export function dataFrameHead (r: number, n: number, cLength: number): Uint8Arra
   return head
 }
 
-/** Read position of the fast reader (module state: the reader is synchronous and not reentrant). */
-let pos = 0
-
-/** A shortest-form unsigned integer at `pos` (advanced past it), or -1. */
-function getUint (b: Uint8Array): number {
-  const off = pos
-  const h = b[off]
-  if (h === undefined) return -1
-  if (h < 0x80) { pos = off + 1; return h }
-  let v: number
-  if (h === 0xcc && off + 2 <= b.byteLength) {
-    v = b[off + 1]!
-    if (v < 0x80) return -1
-    pos = off + 2
-  } else if (h === 0xcd && off + 3 <= b.byteLength) {
-    v = (b[off + 1]! << 8) | b[off + 2]!
-    if (v < 0x100) return -1
-    pos = off + 3
-  } else if (h === 0xce && off + 5 <= b.byteLength) {
-    v = get32(b, off + 1)
-    if (v < 0x1_0000) return -1
-    pos = off + 5
-  } else if (h === 0xcf && off + 9 <= b.byteLength) {
-    v = get32(b, off + 1) * 0x1_0000_0000 + get32(b, off + 5)
-    if (v < 0x1_0000_0000 || v > Number.MAX_SAFE_INTEGER) return -1
-    pos = off + 9
-  } else {
-    return -1
-  }
-  return v
-}
-
 /**
  * Read a canonical `hd` frame without the generic codec. Returns undefined for anything else (including
  * non-canonical encodings), so the caller falls back to `sessionCodec.decode`; `c` is a view into `bytes`.
@@ -201,29 +120,20 @@ export function readDataFrame (bytes: Uint8Array): { t: 'hd', r: number, n: numb
   const len = bytes.byteLength
   if (len < HD_HEAD.byteLength + 1 + 2 + 1 + 2 + 2 + TAG_BYTES) return undefined
   for (let i = 0; i < HD_HEAD.byteLength; i++) if (bytes[i] !== HD_HEAD[i]) return undefined
-  pos = HD_HEAD.byteLength
-  const r = getUint(bytes)
+  let pos = HD_HEAD.byteLength
+  const r = uintAt(bytes, pos, len)
   if (r < 0 || r > 0xffff_ffff) return undefined
+  pos += uintBytes(r)
   if (bytes[pos] !== KEY_N0 || bytes[pos + 1] !== KEY_N1) return undefined
   pos += 2
-  const n = getUint(bytes)
+  const n = uintAt(bytes, pos, len)
   if (n < 0) return undefined
-  let off = pos
-  if (bytes[off] !== KEY_N0 || bytes[off + 1] !== KEY_C1) return undefined
-  off += 2
-  let cLength: number
-  const h = bytes[off]
-  if (h === 0xc4 && off + 2 <= len) {
-    cLength = bytes[off + 1]!; off += 2
-  } else if (h === 0xc5 && off + 3 <= len) {
-    cLength = (bytes[off + 1]! << 8) | bytes[off + 2]!; off += 3
-    if (cLength < 0x100) return undefined
-  } else if (h === 0xc6 && off + 5 <= len) {
-    cLength = get32(bytes, off + 1); off += 5
-    if (cLength < 0x1_0000) return undefined
-  } else {
-    return undefined
-  }
-  if (off + cLength !== len || cLength < TAG_BYTES || cLength > MAX_C_BYTES) return undefined
-  return { t: 'hd', r, n, c: bytes.subarray(off) }
+  pos += uintBytes(n)
+  if (bytes[pos] !== KEY_N0 || bytes[pos + 1] !== KEY_C1) return undefined
+  pos += 2
+  const cLength = binLengthAt(bytes, pos, len)
+  if (cLength < 0) return undefined
+  pos += binHeaderBytes(cLength)
+  if (pos + cLength !== len || cLength < TAG_BYTES || cLength > DEFAULT_MAX_FIELD_BYTES) return undefined
+  return { t: 'hd', r, n, c: bytes.subarray(pos) }
 }

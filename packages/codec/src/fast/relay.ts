@@ -1,61 +1,41 @@
-import { MAX_FRAME_BYTES_LIMIT, MAX_RELAY_BATCH } from '@egtp/codec'
-import type { OutboundFrame } from '@egtp/interface'
-import { relayCodec } from './protocol.ts'
-import type { RelayMessage } from './protocol.ts'
-
 /*
- * Fast paths for the two bulk frames, `rs` (send) and `rd` (deliver). They write the exact bytes the schema
- * codec writes (canonical msgpack: `t`, `v`, then the schema's fields in order) into one buffer of the exact
- * size, copying each payload once; and they read that canonical layout straight into entries whose payloads
- * are views of the frame. Anything else (another type, another field order, a limit crossed) goes through the
- * validating schema decoder, which decides: the fast reader accepts only inputs that decoder also accepts,
- * with the same result.
+ * The relay's wire, fast: the two bulk frames, `rs` (send) and `rd` (deliver), and the `rv` notices. They write the
+ * exact bytes the schema codec (messages/relay.ts) writes (canonical msgpack: `t`, `v`, then the schema's fields
+ * in order) into one buffer of the exact size, copying each payload once; and they read that canonical layout
+ * straight into entries whose payloads are views of the frame. Anything else (another type, another field order,
+ * a limit crossed) goes through the validating schema decoder, which decides: the fast reader accepts only
+ * inputs that decoder also accepts, with the same result.
  */
+import type { OutboundFrame } from '@egtp/interface'
+import { MAX_FRAME_BYTES_LIMIT } from '../constants.ts'
+import { NODE_ID_BYTES } from '../messages/common.ts'
+import { MAX_RELAY_BATCH, relayMessages } from '../messages/relay.ts'
+import { createMessageCodec } from '../schema.ts'
+import type { MessageOf } from '../schema.ts'
+import {
+  arrayHeaderBytes, arrayLengthAt, binHeaderBytes, binLengthAt, bytesAt, putBytes, uintAt, uintBytes, writeArrayHeader,
+  writeBinHeader, writeUint
+} from './primitives.ts'
+
+/** Encoder and validating decoder of every relay frame (PROTOCOL.md §Relay). */
+export const relayCodec = createMessageCodec(relayMessages)
+
+/** Any relay frame, discriminated by `t`. */
+export type RelayMessage = MessageOf<(typeof relayMessages)[number]>
 
 /** One entry of an `rs` frame: message number, recipient node ID (20 bytes), payload. */
 export interface SendEntry { m: number, to: Uint8Array, p: Uint8Array }
 /** One entry of an `rd` frame: queue position, sender node ID (20 bytes), payload. */
 export interface DeliverEntry { i: number, f: Uint8Array, p: Uint8Array }
 
-const ID_BYTES = 20
+const ID_BYTES = NODE_ID_BYTES
 // {"t": "rs", "v": 1, "e": [...]} and {"t": "rd", ...}: map of 3, the tag, the version, the key "e".
 const RS_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x73, 0xa1, 0x76, 0x01, 0xa1, 0x65)
 const RD_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x64, 0xa1, 0x76, 0x01, 0xa1, 0x65)
+// {"t": "rv", "v": 1, "m": [...]}: delivered notices, one per message when the sender tracks deliveries.
+const RV_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x76, 0xa1, 0x76, 0x01, 0xa1, 0x6d)
 const HEAD_BYTES = RS_HEAD.byteLength
-
-const uintBytes = (v: number): number => v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
-const binHeaderBytes = (n: number): number => n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
-const arrayHeaderBytes = (n: number): number => n <= 15 ? 1 : n < 0x10000 ? 3 : 5
-
-function writeUint (b: Uint8Array, pos: number, v: number): number {
-  if (v < 0x80) { b[pos] = v; return pos + 1 }
-  if (v < 0x100) { b[pos] = 0xcc; b[pos + 1] = v; return pos + 2 }
-  if (v < 0x10000) { b[pos] = 0xcd; b[pos + 1] = v >>> 8; b[pos + 2] = v; return pos + 3 }
-  if (v < 0x1_0000_0000) {
-    b[pos] = 0xce; b[pos + 1] = v >>> 24; b[pos + 2] = v >>> 16; b[pos + 3] = v >>> 8; b[pos + 4] = v
-    return pos + 5
-  }
-  const hi = Math.floor(v / 0x1_0000_0000)
-  const lo = v >>> 0
-  b[pos] = 0xcf
-  b[pos + 1] = hi >>> 24; b[pos + 2] = hi >>> 16; b[pos + 3] = hi >>> 8; b[pos + 4] = hi
-  b[pos + 5] = lo >>> 24; b[pos + 6] = lo >>> 16; b[pos + 7] = lo >>> 8; b[pos + 8] = lo
-  return pos + 9
-}
-
-function writeBinHeader (b: Uint8Array, pos: number, n: number): number {
-  if (n < 0x100) { b[pos] = 0xc4; b[pos + 1] = n; return pos + 2 }
-  if (n < 0x10000) { b[pos] = 0xc5; b[pos + 1] = n >>> 8; b[pos + 2] = n; return pos + 3 }
-  b[pos] = 0xc6; b[pos + 1] = n >>> 24; b[pos + 2] = n >>> 16; b[pos + 3] = n >>> 8; b[pos + 4] = n
-  return pos + 5
-}
-
-function copy (from: Uint8Array, to: Uint8Array, pos: number): number {
-  const n = from.byteLength
-  if (n < 64) for (let i = 0; i < n; i++) to[pos + i] = from[i]!
-  else to.set(from, pos)
-  return pos + n
-}
+const F_KEY = Uint8Array.of(0xa1, 0x66) // "f"
 
 /**
  * Encode a batch frame: `rs` entries `{ m, to, p }` from {@link Sendable}s, or `rd` entries `{ i, f, p }`
@@ -72,9 +52,7 @@ function encodeBatch (send: boolean, entries: ReadonlyArray<Sendable | Deliverab
   const buf = Buffer.allocUnsafe(size)
   const b = new Uint8Array(buf.buffer, buf.byteOffset, size)
   b.set(send ? RS_HEAD : RD_HEAD, 0)
-  let pos = HEAD_BYTES
-  if (n <= 15) b[pos++] = 0x90 | n
-  else { b[pos] = 0xdc; b[pos + 1] = n >>> 8; b[pos + 2] = n; pos += 3 }
+  let pos = writeArrayHeader(b, HEAD_BYTES, n)
   for (let k = start; k < end; k++) {
     let num: number, id: Uint8Array
     const e = entries[k]!
@@ -101,12 +79,10 @@ function encodeBatch (send: boolean, entries: ReadonlyArray<Sendable | Deliverab
     pos += ID_BYTES
     b[pos] = 0xa1; b[pos + 1] = 0x70
     pos = writeBinHeader(b, pos + 2, len)
-    pos = copy(p, b, pos)
+    pos = putBytes(p, b, pos)
   }
   return pos === size ? b : b.subarray(0, pos)
 }
-
-const F_KEY = Uint8Array.of(0xa1, 0x66) // "f"
 
 /** A message as the send encoder reads it. */
 export interface Sendable { readonly m: number, readonly to: Uint8Array, readonly payload: Uint8Array }
@@ -131,7 +107,7 @@ export function encodeSendOne (m: number, to: Uint8Array, payload: OutboundFrame
   pos = writeUint(head, pos + 4, m)
   head[pos] = 0xa2; head[pos + 1] = 0x74; head[pos + 2] = 0x6f // "to"
   head[pos + 3] = 0xc4; head[pos + 4] = ID_BYTES
-  pos = copy(to, head, pos + 5)
+  pos = putBytes(to, head, pos + 5)
   head[pos] = 0xa1; head[pos + 1] = 0x70
   pos = writeBinHeader(head, pos + 2, size)
   if (pos !== head.byteLength) throw new Error('encodeSendOne: size mismatch')
@@ -145,12 +121,6 @@ export interface Deliverable { readonly id: number, readonly from: Uint8Array, r
 export function encodeDeliver (items: readonly Deliverable[], start = 0, end = items.length): Uint8Array {
   return encodeBatch(false, items, start, end)
 }
-
-/**
- * Messages of at least this many bytes are stored by the relay as their own one-entry `rd` frame (see
- * {@link encodeDeliverOne}): the copy out of the received frame is also the frame that delivers them.
- */
-export const OWN_FRAME_BYTES = 8 * 1024
 
 /** `encodeDeliver([{ id, from, payload }])`, and the payload's place in it (a view of the frame). */
 export function encodeDeliverOne (id: number, from: Uint8Array, payload: Uint8Array): { frame: Uint8Array, payload: Uint8Array } {
@@ -178,55 +148,18 @@ export function deliverInPlace (rs: Uint8Array, payload: Uint8Array, id: number,
   b[pos] = 0x91
   b[pos + 1] = 0x83; b[pos + 2] = 0xa1; b[pos + 3] = 0x69
   pos = writeUint(b, pos + 4, id)
-  pos = copy(F_KEY, b, pos)
+  pos = putBytes(F_KEY, b, pos)
   b[pos] = 0xc4; b[pos + 1] = ID_BYTES
-  pos = copy(from, b, pos + 2)
+  pos = putBytes(from, b, pos + 2)
   b[pos] = 0xa1; b[pos + 1] = 0x70
   pos = writeBinHeader(b, pos + 2, n)
   return pos === head ? b : undefined
 }
 
-/** Reads the canonical layout; returns -1 (fall back to the schema decoder) at anything else. */
-class FastReader {
-  b: Uint8Array
-  pos = 0
-  constructor (b: Uint8Array) { this.b = b }
-
-  uint (): number {
-    const b = this.b
-    const pos = this.pos
-    if (pos >= b.byteLength) return -1
-    const t = b[pos]!
-    if (t < 0x80) { this.pos = pos + 1; return t }
-    if (t === 0xcc && pos + 2 <= b.byteLength) { this.pos = pos + 2; return b[pos + 1]! }
-    if (t === 0xcd && pos + 3 <= b.byteLength) { this.pos = pos + 3; return (b[pos + 1]! << 8) | b[pos + 2]! }
-    if (t === 0xce && pos + 5 <= b.byteLength) {
-      this.pos = pos + 5
-      return ((b[pos + 1]! << 24) >>> 0) + ((b[pos + 2]! << 16) | (b[pos + 3]! << 8) | b[pos + 4]!)
-    }
-    return -1
-  }
-
-  bytes (expected: Uint8Array): boolean {
-    const b = this.b
-    const pos = this.pos
-    const n = expected.byteLength
-    if (pos + n > b.byteLength) return false
-    for (let i = 0; i < n; i++) if (b[pos + i] !== expected[i]) return false
-    this.pos = pos + n
-    return true
-  }
-
-  /** The array header of a batch: 1..MAX_RELAY_BATCH entries, or -1. */
-  batchLength (): number {
-    const b = this.b
-    const pos = this.pos
-    if (pos >= b.byteLength) return -1
-    const t = b[pos]!
-    let n = -1
-    if (t >= 0x91 && t <= 0x9f) { n = t & 0x0f; this.pos = pos + 1 } else if (t === 0xdc && pos + 3 <= b.byteLength) { n = (b[pos + 1]! << 8) | b[pos + 2]!; this.pos = pos + 3 }
-    return n >= 1 && n <= MAX_RELAY_BATCH ? n : -1
-  }
+/** The array header of a batch at `pos`: 1..MAX_RELAY_BATCH entries, or -1. */
+function batchLengthAt (b: Uint8Array, pos: number, end: number): number {
+  const n = arrayLengthAt(b, pos, end)
+  return n >= 1 && n <= MAX_RELAY_BATCH ? n : -1
 }
 
 /**
@@ -236,10 +169,9 @@ class FastReader {
 function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] | undefined {
   const end = b.byteLength
   let pos = HEAD_BYTES
-  let n: number
-  const t = b[pos]!
-  if (t >= 0x91 && t <= 0x9f) { n = t & 0x0f; pos += 1 } else if (t === 0xdc && pos + 3 <= end) { n = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else return undefined
-  if (n < 1 || n > MAX_RELAY_BATCH) return undefined
+  const n = batchLengthAt(b, pos, end)
+  if (n < 0) return undefined
+  pos += arrayHeaderBytes(n)
   const out: Array<SendEntry | DeliverEntry> = new Array<SendEntry | DeliverEntry>(n)
   const k1 = send ? 0x6d : 0x69
   let lastId: Uint8Array | undefined
@@ -248,12 +180,9 @@ function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] 
     // {k1: uint, ("to" | "f"): bin8(20), "p": bin}
     if (pos + 4 > end || b[pos] !== 0x83 || b[pos + 1] !== 0xa1 || b[pos + 2] !== k1) return undefined
     pos += 3
-    let num: number
-    const u = b[pos]!
-    if (u < 0x80) { num = u; pos += 1 } else if (u === 0xcc && pos + 2 <= end) { num = b[pos + 1]!; pos += 2 } else if (u === 0xcd && pos + 3 <= end) { num = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else if (u === 0xce && pos + 5 <= end) {
-      num = ((b[pos + 1]! << 24) >>> 0) + ((b[pos + 2]! << 16) | (b[pos + 3]! << 8) | b[pos + 4]!)
-      pos += 5
-    } else return undefined
+    const num = uintAt(b, pos, end)
+    if (num < 0) return undefined
+    pos += uintBytes(num)
     if (send) {
       if (pos + 3 > end || b[pos] !== 0xa2 || b[pos + 1] !== 0x74 || b[pos + 2] !== 0x6f) return undefined
       pos += 3
@@ -273,12 +202,9 @@ function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] 
     pos += ID_BYTES
     if (b[pos] !== 0xa1 || b[pos + 1] !== 0x70) return undefined
     pos += 2
-    let len: number
-    const h = pos < end ? b[pos]! : 0
-    if (h === 0xc4 && pos + 2 <= end) { len = b[pos + 1]!; pos += 2 } else if (h === 0xc5 && pos + 3 <= end) { len = (b[pos + 1]! << 8) | b[pos + 2]!; pos += 3 } else if (h === 0xc6 && pos + 5 <= end) {
-      len = ((b[pos + 1]! << 24) >>> 0) + ((b[pos + 2]! << 16) | (b[pos + 3]! << 8) | b[pos + 4]!)
-      pos += 5
-    } else return undefined
+    const len = binLengthAt(b, pos, end)
+    if (len < 0) return undefined
+    pos += binHeaderBytes(len)
     if (len < 1 || len > MAX_FRAME_BYTES_LIMIT || pos + len > end) return undefined
     const p = b.subarray(pos, pos + len)
     pos += len
@@ -287,28 +213,22 @@ function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] 
   return pos === end ? out as SendEntry[] | DeliverEntry[] : undefined
 }
 
-// {"t": "rv", "v": 1, "m": [...]}: delivered notices, one per message when the sender tracks deliveries.
-const RV_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x76, 0xa1, 0x76, 0x01, 0xa1, 0x6d)
-
-function readNumbers (bytes: Uint8Array): number[] | undefined {
-  const r = new FastReader(bytes)
-  if (!r.bytes(RV_HEAD)) return undefined
-  const n = r.batchLength()
+/** The numbers of a canonical `rv` frame, or `undefined`. */
+function readNumbers (b: Uint8Array): number[] | undefined {
+  const end = b.byteLength
+  if (!bytesAt(b, 0, end, RV_HEAD)) return undefined
+  let pos = HEAD_BYTES
+  const n = batchLengthAt(b, pos, end)
   if (n < 0) return undefined
+  pos += arrayHeaderBytes(n)
   const out: number[] = new Array<number>(n)
   for (let k = 0; k < n; k++) {
-    const m = r.uint()
+    const m = uintAt(b, pos, end)
     if (m < 0) return undefined
     out[k] = m
+    pos += uintBytes(m)
   }
-  return r.pos === bytes.byteLength ? out : undefined
-}
-
-/** Whether `bytes` begins with `prefix`. */
-function bytesEqual (bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.byteLength < prefix.byteLength) return false
-  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false
-  return true
+  return pos === end ? out : undefined
 }
 
 /**
@@ -316,12 +236,13 @@ function bytesEqual (bytes: Uint8Array, prefix: Uint8Array): boolean {
  * of `bytes`). @throws {CodecError} as `relayCodec.decode`
  */
 export function decodeRelay (bytes: Uint8Array): RelayMessage {
-  if (bytes.byteLength > HEAD_BYTES && bytes[0] === 0x83 && bytes[3] === 0xa2 && bytes[4] === 0x72) {
+  const end = bytes.byteLength
+  if (end > HEAD_BYTES && bytes[0] === 0x83 && bytes[3] === 0xa2 && bytes[4] === 0x72) {
     if (bytes[5] === 0x73) {
-      const e = bytesEqual(bytes, RS_HEAD) ? readBatch(bytes, true) as SendEntry[] | undefined : undefined
+      const e = bytesAt(bytes, 0, end, RS_HEAD) ? readBatch(bytes, true) as SendEntry[] | undefined : undefined
       if (e !== undefined) return { t: 'rs', e }
     } else if (bytes[5] === 0x64) {
-      const e = bytesEqual(bytes, RD_HEAD) ? readBatch(bytes, false) as DeliverEntry[] | undefined : undefined
+      const e = bytesAt(bytes, 0, end, RD_HEAD) ? readBatch(bytes, false) as DeliverEntry[] | undefined : undefined
       if (e !== undefined) return { t: 'rd', e }
     } else if (bytes[5] === 0x76) {
       const m = readNumbers(bytes)

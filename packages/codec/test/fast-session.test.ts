@@ -1,7 +1,7 @@
 // The transport-frame fast path writes and reads exactly the codec's canonical bytes.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { dataFrame, readDataFrame, sessionCodec } from '../src/wire.ts'
+import { dataFrame, readDataFrame, sessionCodec } from '../src/session.ts'
 
 const edges = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x1_0000, 0xffff_ffff]
 const nEdges = [...edges, 0x1_0000_0000, Number.MAX_SAFE_INTEGER]

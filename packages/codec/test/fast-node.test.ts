@@ -1,27 +1,27 @@
-import { CodecError, createMessageCodec, encodeValue, nodeMessages } from '@egtp/codec'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { counterOf, makeMessageId, toHex } from '../src/ids.ts'
-import { REFERENCED_PAYLOAD_BYTES } from '../src/constants.ts'
-import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/wire.ts'
-import type { MessageBytes } from '../src/wire.ts'
+import { CodecError, createMessageCodec, encodeValue, nodeMessages } from '../src/index.ts'
+import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/node.ts'
+import type { MessageBytes } from '../src/node.ts'
+
+/** The node's threshold for referencing an own message's byte payload (its REFERENCED_PAYLOAD_BYTES). */
+const REFERENCED_PAYLOAD_BYTES = 16 * 1024
+
+/** A message ID: `epoch ‖ big-endian u64 counter` (as the node makes them). */
+function makeMessageId (epoch: Uint8Array, counter: number): Uint8Array {
+  const id = new Uint8Array(16)
+  id.set(epoch, 0)
+  const view = new DataView(id.buffer)
+  view.setUint32(8, Math.floor(counter / 0x1_0000_0000))
+  view.setUint32(12, counter >>> 0)
+  return id
+}
 
 const joinMessage = (m: MessageBytes): Uint8Array => m instanceof Uint8Array ? m : new Uint8Array(Buffer.concat([m.head, m.payload, m.tail]))
 
-// The node's own limits (src/wire.ts): the reference decoder must refuse with the same errors.
+// The node's own limits (nodeCodec): the reference decoder must refuse with the same errors.
 const codec = createMessageCodec(nodeMessages, { maxItems: 1 << 24 })
 const epoch = new Uint8Array(8).fill(7)
-
-describe('message IDs', () => {
-  test('epoch ‖ big-endian counter, up to 2^53', () => {
-    for (const c of [1, 255, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
-      const id = makeMessageId(epoch, c)
-      expect(id.subarray(0, 8)).toEqual(epoch)
-      expect(counterOf(id)).toBe(c)
-    }
-    expect(toHex(makeMessageId(epoch, 1))).toBe('07070707070707070000000000000001')
-  })
-})
 
 describe('batches', () => {
   const q = encodeMessage({ t: 'q', m: makeMessageId(epoch, 1), y: 'ping', p: { n: 1 }, d: 1000 })
@@ -125,7 +125,7 @@ describe('fast paths (byte-identical to the schema codec)', () => {
   test('an own message is written from epoch and counter, its ID readable in place', () => {
     fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.string({ minLength: 1, maxLength: 31, unit: fc.integer({ min: 0, max: 127 }).map(c => String.fromCharCode(c)) }), bytes, d, (t, c, y, p, dd) => {
       const m = makeMessageId(epoch, c)
-      const own = encodeOwnBytesMessage(t, epoch, c, y, p, dd)!
+      const own = encodeOwnBytesMessage(t, epoch, c, y, p, dd, REFERENCED_PAYLOAD_BYTES)!
       const viaCodec = codec.encode(dd === undefined ? { t, m, y, p } : { t, m, y, p, d: dd })
       expect(Buffer.from(joinMessage(own)).equals(Buffer.from(viaCodec))).toBe(true)
       const head = own instanceof Uint8Array ? own : own.head
@@ -136,7 +136,7 @@ describe('fast paths (byte-identical to the schema codec)', () => {
   test('a large byte payload is referenced, not copied, and batches as if it were copied', () => {
     const big = new Uint8Array(REFERENCED_PAYLOAD_BYTES + 5).map((_, i) => i * 13)
     fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 40 }), d, fc.array(bytes, { maxLength: 3 }), (c, dd, small) => {
-      const own = encodeOwnBytesMessage('o', epoch, c, 'big', big, dd)!
+      const own = encodeOwnBytesMessage('o', epoch, c, 'big', big, dd, REFERENCED_PAYLOAD_BYTES)!
       expect(own instanceof Uint8Array).toBe(false)
       if (own instanceof Uint8Array) return
       expect(own.payload).toBe(big)

@@ -1,4 +1,7 @@
-/** An array-backed queue with O(1) amortised shift. */
+/**
+ * An array-backed first-in first-out queue with O(1) amortised `shift` (a head index instead of `Array#shift`,
+ * compacted once the consumed prefix is both large and most of the array).
+ */
 export class Fifo<T> {
   #items: Array<T | undefined> = []
   #head = 0
@@ -17,8 +20,14 @@ export class Fifo<T> {
     else this.#items.unshift(item)
   }
 
+  /** Put items back at the front, in order (the first of `items` is next). */
+  unshiftAll (items: readonly T[]): void {
+    this.#items = items.concat(this.#items.slice(this.#head) as T[])
+    this.#head = 0
+  }
+
   peek (): T | undefined {
-    return this.#items[this.#head]
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined
   }
 
   shift (): T | undefined {
@@ -33,6 +42,19 @@ export class Fifo<T> {
       this.#head = 0
     }
     return item
+  }
+
+  /** Remove the first occurrence of `item` (O(n)); whether it was queued. */
+  remove (item: T): boolean {
+    const i = this.#items.indexOf(item, this.#head)
+    if (i < 0) return false
+    this.#items.splice(i, 1)
+    return true
+  }
+
+  /** The queued items, first first (a copy). */
+  values (): T[] {
+    return this.#items.slice(this.#head) as T[]
   }
 
   /** Remove and return everything. */

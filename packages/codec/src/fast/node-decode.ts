@@ -1,0 +1,164 @@
+// The node's fast readers: batches, query/one-way messages and compact acknowledgements as node.ts and the node's
+// sender write them. Whatever they accept, the schema codec accepts with the same result; anything else goes to it.
+import { PROTOCOL_VERSION } from '../constants.ts'
+import { CodecError } from '../errors.ts'
+import { MAX_ACK_COUNTERS, MAX_BATCH_MESSAGES } from '../messages/node.ts'
+import { BATCH_KEY_F, BATCH_KEY_T, BATCH_KEY_V, BATCH_KEY_X, nodeCodec } from './node.ts'
+import type { AckMsg, NodeMessage, OnewayMsg, QueryMsg } from './node-types.ts'
+import { arrayHeaderBytes, arrayLengthAt, binHeaderBytes, binLengthAt, plainBytes, uintAt, uintBytes } from './primitives.ts'
+
+export interface DecodedBatch {
+  floor: Uint8Array | undefined
+  /** Each entry is a validated message or the error that rejected it (one bad message spoils only itself). */
+  messages: Array<NodeMessage | CodecError>
+}
+
+/**
+ * Decode untrusted plaintext: a batch whose entries are validated one by one.
+ * @throws {CodecError} when the plaintext is not a batch at all
+ */
+export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
+  const fast = decodeCanonicalBatch(plaintext)
+  if (fast !== undefined) return fast
+  const batch = nodeCodec.decode(plaintext)
+  if (batch.t !== 'b') throw new CodecError('ERR_UNKNOWN_TYPE', `expected a batch, got ${batch.t}`)
+  const messages: Array<NodeMessage | CodecError> = []
+  for (const bytes of batch.x) messages.push(decodeEntry(bytes))
+  return { floor: batch.f, messages }
+}
+
+/** One entry of a batch: validated message, or the error that rejected it. */
+function decodeEntry (bytes: Uint8Array): NodeMessage | CodecError {
+  const fast = decodeCanonicalMessage(bytes, 0, bytes.byteLength)
+  if (fast !== undefined) return fast
+  try {
+    const m = nodeCodec.decode(bytes)
+    if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+    return m
+  } catch (err) {
+    return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
+  }
+}
+
+/**
+ * The fast reader of a batch as node.ts writes it (canonical field order and header forms). Anything else,
+ * valid or not, gives `undefined` and goes to the schema codec.
+ */
+function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined {
+  const b = plainBytes(plaintext)
+  const end = b.byteLength
+  const h = b[0]
+  if ((h !== 0x83 && h !== 0x84) || end < 11) return undefined
+  if (b[1] !== BATCH_KEY_T[0] || b[2] !== BATCH_KEY_T[1] || b[3] !== BATCH_KEY_T[2] || b[4] !== BATCH_KEY_T[3]) return undefined
+  if (b[5] !== BATCH_KEY_V[0] || b[6] !== BATCH_KEY_V[1] || b[7] !== BATCH_KEY_V[2]) return undefined
+  let pos = 8
+  let floor: Uint8Array | undefined
+  if (h === 0x84) {
+    if (pos + 20 > end || b[pos] !== BATCH_KEY_F[0] || b[pos + 1] !== BATCH_KEY_F[1] || b[pos + 2] !== BATCH_KEY_F[2] || b[pos + 3] !== BATCH_KEY_F[3]) return undefined
+    floor = b.subarray(pos + 4, pos + 20)
+    pos += 20
+  }
+  if (pos + 3 > end || b[pos] !== BATCH_KEY_X[0] || b[pos + 1] !== BATCH_KEY_X[1]) return undefined
+  pos += 2
+  const n = arrayLengthAt(b, pos, end)
+  if (n < 0) return undefined
+  pos += arrayHeaderBytes(n)
+  if (n > MAX_BATCH_MESSAGES || n > end - pos) return undefined
+  const messages: Array<NodeMessage | CodecError> = []
+  for (let i = 0; i < n; i++) {
+    if (pos + 2 > end) return undefined
+    const len = binLengthAt(b, pos, end)
+    if (len < 0) return undefined
+    pos += binHeaderBytes(len)
+    if (len < 1 || pos + len > end) return undefined
+    messages.push(decodeCanonicalMessage(b, pos, pos + len) ?? decodeCanonicalAck(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
+    pos += len
+  }
+  if (pos !== end) return undefined
+  return { floor, messages }
+}
+
+/**
+ * The fast reader of a query or one-way message as `encodeBytesMessage` writes it (payload a byte string,
+ * a small integer or nil; ASCII type). Anything else gives `undefined` (the schema codec decodes it).
+ */
+function decodeCanonicalMessage (v: Uint8Array, start: number, end: number): QueryMsg | OnewayMsg | undefined {
+  const o = start
+  const h = v[o]
+  if ((h !== 0x85 && h !== 0x86) || end - o < 34) return undefined
+  if (v[o + 1] !== 0xa1 || v[o + 2] !== 0x74 || v[o + 3] !== 0xa1) return undefined
+  const tc = v[o + 4]
+  if (tc !== 0x6f && tc !== 0x71) return undefined
+  if (v[o + 5] !== 0xa1 || v[o + 6] !== 0x76 || v[o + 7] !== PROTOCOL_VERSION) return undefined
+  if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x6d || v[o + 10] !== 0xc4 || v[o + 11] !== 16) return undefined
+  if (v[o + 28] !== 0xa1 || v[o + 29] !== 0x79) return undefined
+  const sh = v[o + 30]!
+  if (sh < 0xa1 || sh > 0xbf) return undefined
+  const ylen = sh & 0x1f
+  let pos = o + 31
+  if (pos + ylen + 3 > end) return undefined
+  let y = ''
+  for (let i = pos; i < pos + ylen; i++) {
+    const c = v[i]!
+    if (c >= 0x80) return undefined
+    y += String.fromCharCode(c)
+  }
+  pos += ylen
+  if (v[pos] !== 0xa1 || v[pos + 1] !== 0x70) return undefined
+  pos += 2
+  const ph = v[pos]!
+  let p: unknown
+  if (ph <= 0x7f) {
+    p = ph
+    pos += 1
+  } else if (ph === 0xc0) {
+    p = null
+    pos += 1
+  } else {
+    const len = binLengthAt(v, pos, end)
+    if (len < 0) return undefined
+    pos += binHeaderBytes(len)
+    if (pos + len > end) return undefined
+    p = v.subarray(pos, pos + len)
+    pos += len
+  }
+  let d: number | undefined
+  if (h === 0x86) {
+    if (pos + 3 > end || v[pos] !== 0xa1 || v[pos + 1] !== 0x64) return undefined
+    pos += 2
+    d = uintAt(v, pos, end)
+    if (d < 0) return undefined
+    pos += uintBytes(d)
+  }
+  if (pos !== end) return undefined
+  const m = v.subarray(o + 12, o + 28)
+  const t = tc === 0x6f ? 'o' : 'q'
+  return (d === undefined ? { t, m, y, p } : { t, m, y, p, d }) as QueryMsg | OnewayMsg
+}
+
+/**
+ * The fast reader of a compact acknowledgement as the sender writes it (`{ t: 'k', v, e, c }`); anything else
+ * gives `undefined` (the schema codec decodes it).
+ */
+function decodeCanonicalAck (v: Uint8Array, start: number, end: number): AckMsg | undefined {
+  const o = start
+  if (end - o < 22 || v[o] !== 0x84) return undefined
+  if (v[o + 1] !== 0xa1 || v[o + 2] !== 0x74 || v[o + 3] !== 0xa1 || v[o + 4] !== 0x6b) return undefined
+  if (v[o + 5] !== 0xa1 || v[o + 6] !== 0x76 || v[o + 7] !== PROTOCOL_VERSION) return undefined
+  if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x65 || v[o + 10] !== 0xc4 || v[o + 11] !== 8) return undefined
+  if (v[o + 20] !== 0xa1 || v[o + 21] !== 0x63) return undefined
+  let pos = o + 22
+  const n = arrayLengthAt(v, pos, end)
+  if (n < 0) return undefined
+  pos += arrayHeaderBytes(n)
+  if (n < 1 || n > MAX_ACK_COUNTERS || n > end - pos) return undefined
+  const c = new Array<number>(n)
+  for (let i = 0; i < n; i++) {
+    const x = uintAt(v, pos, end)
+    if (x < 0) return undefined
+    c[i] = x
+    pos += uintBytes(x)
+  }
+  if (pos !== end) return undefined
+  return { t: 'k', e: v.subarray(o + 12, o + 20), c }
+}

@@ -1,0 +1,12 @@
+/**
+ * @packageDocumentation
+ * `@egtp/codec/session`: the session wire. The codec of session frames, the fixed binary payloads inside the
+ * Noise messages, the values hints and clock notices sign, and a fast writer and reader of `hd` transport frames,
+ * byte-identical to the schema codec.
+ */
+export {
+  sessionCodec, encodeInitiationPayload, decodeInitiationPayload, encodeResponsePayload, decodeResponsePayload,
+  hintValue, clockRefusalValue, dataFrame, dataFrameHead, readDataFrame, INITIATION_PAYLOAD_BYTES,
+  RESPONSE_PAYLOAD_BYTES
+} from './fast/session.ts'
+export type { SessionFrame, InitiationPayload } from './fast/session.ts'

@@ -1,0 +1,42 @@
+import { createSecretKey, randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { CIPHERS, SODIUM_AEAD_MAX_BYTES, TAG_LEN, sodiumLoaded } from '../src/noise/primitives.ts'
+
+// ChaChaPoly goes through libsodium for small inputs with a raw key, through node:crypto otherwise (a KeyObject
+// key, or a large input): both must give the same bytes and refuse the same forgeries.
+const cipher = CIPHERS.ChaChaPoly
+const SIZES = [1, 15, 16, 64, 1000, SODIUM_AEAD_MAX_BYTES, SODIUM_AEAD_MAX_BYTES + 1, 64 * 1024]
+
+describe('ChaChaPoly through libsodium and node:crypto', () => {
+  it('libsodium is loaded here (the optional dependency is installed in this workspace)', () => {
+    expect(process.env.EGTP_NO_SODIUM === '1' || sodiumLoaded).toBe(true)
+  })
+
+  it.each(SIZES)('%i bytes: same ciphertext, with and without associated data, whole and in parts, into a frame', (size) => {
+    const raw = randomBytes(32)
+    const key = new Uint8Array(raw)
+    const object = createSecretKey(raw)
+    const nonce = cipher.nonce(7)
+    const plaintext = new Uint8Array(randomBytes(size))
+    const ad = new Uint8Array(randomBytes(32))
+    for (const a of [new Uint8Array(0), ad]) {
+      const viaRaw = cipher.encrypt(key, nonce, a, plaintext)
+      const viaObject = cipher.encrypt(object, nonce, a, plaintext)
+      expect(Buffer.from(viaRaw).equals(Buffer.from(viaObject))).toBe(true)
+      expect(Buffer.from(cipher.decrypt(key, nonce, a, viaObject)).equals(Buffer.from(plaintext))).toBe(true)
+      expect(Buffer.from(cipher.decrypt(object, nonce, a, viaRaw)).equals(Buffer.from(plaintext))).toBe(true)
+      const forged = viaRaw.slice()
+      forged[0]! ^= 1
+      expect(() => cipher.decrypt(key, nonce, a, forged)).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+      expect(() => cipher.decrypt(object, nonce, a, forged)).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+    }
+    const expected = Buffer.from(cipher.encrypt(object, nonce, new Uint8Array(0), plaintext))
+    const half = Math.floor(size / 2)
+    const parts = [plaintext.subarray(0, half), plaintext.subarray(half)]
+    expect(Buffer.concat(cipher.encryptParts(key, nonce, parts)).equals(expected)).toBe(true)
+    expect(Buffer.concat(cipher.encryptParts(object, nonce, parts)).equals(expected)).toBe(true)
+    const frame = new Uint8Array(size + TAG_LEN + 5)
+    cipher.encryptInto(key, nonce, plaintext, frame, 5)
+    expect(Buffer.from(frame.subarray(5)).equals(expected)).toBe(true)
+  })
+})
