@@ -21,8 +21,21 @@ export type EgtpErrorCode =
   | 'ERR_BOOTPAGE_MALFORMED' | 'ERR_BOOTPAGE_EXPIRED' | 'ERR_BOOTPAGE_TOO_LARGE' | 'ERR_BOOTPAGE_HTTP'
   | 'ERR_BOOTPAGE_REDIRECT' | 'ERR_BOOTPAGE_EMPTY'
 
+/**
+ * What a failed send failed at, said by the commstrat that knows (its caller need not know its error codes):
+ * - `endpoint`: this way to the peer (a relay that is down, full, or does not know the peer; a connection that
+ *   closed). Another endpoint of the peer may work now.
+ * - `peer`: the peer itself (it refused the frame); every endpoint would fail alike.
+ */
+export type EgtpErrorScope = 'endpoint' | 'peer'
+
 /** Options common to every error constructor: the cause is always chained. */
-export type EgtpErrorOptions = ErrorOptions
+export interface EgtpErrorOptions extends ErrorOptions {
+  /** The same attempt may succeed later (the condition is temporary). Unset: unknown. */
+  retryable?: boolean
+  /** What the failure is about; see {@link EgtpErrorScope}. Unset: not a send failure, or unknown. */
+  scope?: EgtpErrorScope
+}
 
 /**
  * The one operational error class of EGTP.
@@ -34,10 +47,16 @@ export type EgtpErrorOptions = ErrorOptions
 export class EgtpError extends Error {
   override readonly name = 'EgtpError'
   readonly code: EgtpErrorCode
+  /** See {@link EgtpErrorOptions.retryable}. */
+  readonly retryable?: boolean
+  /** See {@link EgtpErrorScope}. */
+  readonly scope?: EgtpErrorScope
 
   constructor (code: EgtpErrorCode, message: string, options?: EgtpErrorOptions) {
     super(`${code}: ${message}`, options)
     this.code = code
+    if (options?.retryable !== undefined) this.retryable = options.retryable
+    if (options?.scope !== undefined) this.scope = options.scope
   }
 }
 

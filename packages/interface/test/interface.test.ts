@@ -28,6 +28,14 @@ describe('EgtpError', () => {
     expect(isEgtpError(err)).toBe(true)
     expect(isEgtpError(err, 'ERR_UNREACHABLE')).toBe(true)
     expect(isEgtpError(err, 'ERR_TIMEOUT')).toBe(false)
+    expect(err.retryable).toBeUndefined()
+    expect(err.scope).toBeUndefined()
+  })
+
+  test('a send failure says what failed and whether to try again', () => {
+    const err = new EgtpError('ERR_RELAY_FULL', 'relay r is full', { retryable: true, scope: 'endpoint' })
+    expect(err).toMatchObject({ code: 'ERR_RELAY_FULL', retryable: true, scope: 'endpoint' })
+    expect(new EgtpError('ERR_REMOTE', 'refused', { retryable: false, scope: 'peer' })).toMatchObject({ retryable: false, scope: 'peer' })
   })
 
   test('isEgtpError works across copies of the class (by name and code)', () => {

@@ -1,4 +1,8 @@
-/** Every limit of the relay server and client, with its default. Each one is configurable in the init objects. */
+/**
+ * `@egtp/relay/defaults`: every limit of the relay server and client, with its default. Each one is configurable
+ * in the init objects (RelayServerInit, RelayClientInit), under the same name without `DEFAULT_`.
+ * @packageDocumentation
+ */
 
 // ---- server ----
 

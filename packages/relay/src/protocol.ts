@@ -10,6 +10,15 @@ export type { RelayMessage } from '@egtp/codec/relay'
 /** Domain separation of the hello signature: never valid as any other EGTP signature. */
 export const HELLO_CONTEXT = 'egtp/relay/hello/v1'
 
+/**
+ * The first message number (`rs` `m`) a client uses on a connection (PROTOCOL.md §4.2, "Numbering"). From 2^16 up
+ * to 2^32 every number encodes in 5 bytes, at least as long as any queue position (`rd` `i`) below 2^32. That lets
+ * the relay turn a one-entry `rs` frame carrying a large message into the `rd` frame that delivers it, in place,
+ * writing the `rd` head over the `rs` head (server: `deliverInPlace` of `@egtp/codec/relay`). A client numbering otherwise is
+ * still served: the relay then copies the message (checked by test/numbering.test.ts).
+ */
+export const FIRST_MESSAGE_NUMBER = 0x10000
+
 /** What a node registers as: `client` receives its own messages; `sender` only sends. */
 export type RelayRole = 'client' | 'sender'
 
@@ -41,7 +50,11 @@ export function codeFromWire (code: string): EgtpErrorCode {
   return WIRE_CODES.has(code as EgtpErrorCode) ? code as EgtpErrorCode : 'ERR_RELAY_REFUSED'
 }
 
-/** An error for a code a relay sent. */
+/**
+ * An error for a code a relay sent. It is about this relay as a way to the peer (`scope: 'endpoint'`), and
+ * temporary except for a message too large for it.
+ */
 export function relayError (code: string, what: string): EgtpError {
-  return new EgtpError(codeFromWire(code), what)
+  const c = codeFromWire(code)
+  return new EgtpError(c, what, { scope: 'endpoint', retryable: c !== 'ERR_FRAME_TOO_LARGE' })
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { SeqMap } from '../src/client/link.ts'
+import { SeqMap } from '../src/client/seq-map.ts'
 
 test('SeqMap behaves as a Map under increasing keys (set, get, delete anywhere, shift from the front)', () => {
   const op = fc.oneof(

@@ -7,7 +7,7 @@ import type { TcpEndpoint } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
 import { relayServer } from '../src/index.ts'
 import type { RelayServer, RelayServerInit } from '../src/index.ts'
-import { MemoryNetwork } from './helpers/memory-transport.ts'
+import { MemoryNetwork, cut } from './helpers/memory-transport.ts'
 import { RawRelayConn } from './helpers/raw.ts'
 import { collect, registered, startClient, str, text, until } from './helpers/setup.ts'
 import type { Cleanup } from './helpers/setup.ts'
@@ -227,5 +227,51 @@ describe('persistent queue', () => {
     await until(() => later.length === 1)
     expect(str(later[0]!.frame)).toBe('queued')
     expect(got).toHaveLength(200)
+  })
+
+  test('a forgotten mailbox made again never reuses positions (PROTOCOL §4.3), across restarts and a compaction', async ({ onTestFinished }) => {
+    const net = new MemoryNetwork()
+    const dir = await tempDir(onTestFinished)
+    const relayId = generateIdentity()
+    const compacting = { compactMinBytes: 1, compactIntervalMs: 1 }
+    let server = await persistentServer(net, onTestFinished, dir, relayId, compacting)
+    const listen = server.address()
+    const bId = generateIdentity()
+    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
+    await registered(b)
+    const atB = collect(b)
+    // A only sends (its mailbox is forgotten as soon as it is away and empty); its client keeps running, and
+    // with it the positions it has received from this relay (the epoch does not change).
+    const a = await startClient(net.transport('127.0.0.2'), onTestFinished, { register: false, trackDelivery: false })
+    const atA = collect(a)
+    const replies = async (from: number, to: number): Promise<void> => {
+      for (let k = 0; ; k++) {
+        try { await a.send(bId.nodeId, server.endpoint(), text(`q${from}`)); break } catch (err) { if (k > 100) throw err }
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+      await until(() => atB.some(f => str(f.frame) === `q${from}`))
+      const path = atB.find(f => str(f.frame) === `q${from}`)!.path
+      for (let i = from; i < to; i++) await path.reply(text(`r${i}`))
+      await until(() => atA.length === to, 3000, `replies up to r${to - 1}`)
+    }
+    await replies(0, 5)
+    await until(() => server.stats().queuedMessages === 0)
+    // Restart 1: A's mailbox (empty, A away) is forgotten at start; A comes back to a new one.
+    await server.stop()
+    server = await persistentServer(net, onTestFinished, dir, relayId, { listen, ...compacting })
+    await replies(5, 8)
+    // While the relay runs: A's connection is cut, its mailbox forgotten, and a compaction drops its records;
+    // after restart 2 only the log's header can say where new mailboxes start.
+    cut(net, c => c.direction === 'inbound' && c.remoteAddress.startsWith('127.0.0.2:'))
+    await until(() => server.stats().clients === 1, 3000, 'A\'s mailbox forgotten')
+    const compactions = server.stats().compactions
+    // Dead records (messages for B, delivered) make the log worth compacting again.
+    const c = await startClient(net.transport(), onTestFinished, { register: false, trackDelivery: false })
+    for (let i = 0; i < 20; i++) await c.send(bId.nodeId, server.endpoint(), text('filler'.padEnd(500, '.')))
+    await until(() => server.stats().compactions > compactions, 3000, 'a compaction')
+    await server.stop()
+    server = await persistentServer(net, onTestFinished, dir, relayId, { listen, ...compacting })
+    await replies(8, 11)
+    expect(atA.map(f => str(f.frame))).toEqual(Array.from({ length: 11 }, (_, i) => `r${i}`))
   })
 })

@@ -16,7 +16,11 @@ export const LAYERS = {
   '@egtp/node': ['@egtp/interface', '@egtp/codec', '@egtp/identity', '@egtp/session'],
   '@egtp/relay': ['@egtp/interface', '@egtp/codec', '@egtp/identity', '@egtp/node'],
   '@egtp/metatracker': ['@egtp/interface', '@egtp/codec', '@egtp/identity', '@egtp/node'],
-  '@egtp/bootpage': ['@egtp/interface', '@egtp/codec', '@egtp/identity']
+  '@egtp/bootpage': ['@egtp/interface', '@egtp/codec', '@egtp/identity'],
+  // The test kit: its in-memory commstrat, compliance suite and startNetwork need only the contracts. It takes
+  // createNode (and any real commstrat) by injection, because node, tcp and relay test with it: an edge to
+  // any of them would be a cycle in the workspace graph (turbo refuses one even through devDependencies).
+  '@egtp/testing': ['@egtp/interface']
 }
 
 /** Node builtins that mean "sockets": forbidden in packages that must not know the network. */

@@ -33,9 +33,13 @@ try {
     tarballs[name] = `file:${join(work, file)}`
   }
 
+  // Optional peers (vitest for @egtp/testing/compliance) are what a consumer of the subpath that needs them
+  // installs; npm leaves them out, so the consumer here names them to import every subpath.
+  const optionalPeers = Object.fromEntries(Object.entries(pkg.peerDependencies ?? {})
+    .filter(([dep]) => pkg.peerDependenciesMeta?.[dep]?.optional === true && !byName.has(dep)))
   const consumer = join(work, 'consumer')
   execFileSync('mkdir', ['-p', consumer])
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: tarballs }))
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { ...optionalPeers, ...tarballs } }))
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: consumer, stdio: 'pipe' })
 
   const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', pkg.name, 'package.json'), 'utf8'))

@@ -2,15 +2,16 @@ import { isEgtpError } from '@egtp/interface'
 import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
 import { createNode } from '../../src/index.ts'
-import { LISTEN, memoryDirectory, sleep, startNode, until } from './helpers.ts'
+import { LISTEN, memoryDirectory, sleep, startMemoryNode, startNode, until } from './helpers.ts'
 
 const code = (err: unknown): string => isEgtpError(err) ? err.code : `not coded: ${String(err)}`
 
 describe('backpressure', () => {
   test('a handler that blocks: the receiver refuses beyond its handler queue, the sender fails with ERR_TOO_MANY_PENDING, nothing is lost', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished, { limits: { maxUnackedPerPeer: 40, retryInitialMs: 100, retryMaxMs: 300 } })
-    const b = await startNode(dir, onTestFinished, { limits: { maxConcurrentHandlers: 2, maxQueuedHandlers: 4 } })
+    // A protocol test: the in-memory network of @egtp/testing (the next test needs a real socket's window).
+    const a = await startMemoryNode(dir, onTestFinished, { limits: { maxUnackedPerPeer: 40, retryInitialMs: 100, retryMaxMs: 300 } })
+    const b = await startMemoryNode(dir, onTestFinished, { limits: { maxConcurrentHandlers: 2, maxQueuedHandlers: 4 } })
     let open: () => void = () => {}
     const gate = new Promise<void>(resolve => { open = resolve })
     const delivered = new Map<number, number>()
@@ -29,7 +30,7 @@ describe('backpressure', () => {
         expect(await a.send(b.nodeId, 'job', refusedAt).then(() => 'ok', code)).toBe('ERR_TOO_MANY_PENDING')
         break
       }
-      await sleep(1)
+      await new Promise(resolve => setImmediate(resolve)) // let frames and acknowledgements move between sends
     }
     expect(refusedAt).toBeGreaterThan(0)
     await until(() => (b.stats().dropped.busy ?? 0) > 0, 5000, 'b to refuse a message')
@@ -48,7 +49,8 @@ describe('backpressure', () => {
   test('a peer that stops reading: transport queue and unacknowledged bytes stay bounded, sends fail with coded errors', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const maxQueuedBytesPerConn = 256 * 1024
-    const strat = tcp({ listen: LISTEN, maxQueuedBytesPerConn, sendTimeoutMs: 300 })()
+    // closeTimeoutMs: at the end neither side can drain its full connection; stop need not wait the default 2 s.
+    const strat = tcp({ listen: LISTEN, maxQueuedBytesPerConn, sendTimeoutMs: 300, closeTimeoutMs: 200 })()
     const a = await createNode({
       commstrats: [strat], lookup: dir, announcer: dir,
       limits: { maxUnackedBytesPerPeer: 12 * 1024 * 1024, retryInitialMs: 200, retryMaxMs: 400, stopTimeoutMs: 200 }
@@ -56,7 +58,7 @@ describe('backpressure', () => {
     onTestFinished(async () => { await a.stop() })
     await a.start()
     // b reads at most ~1 KB/s: its socket stops being drained and the TCP window fills.
-    const b = await startNode(dir, onTestFinished, { limits: { stopTimeoutMs: 200 } }, { throttle: { inBytesPerSec: 1000, burstBytes: 70_000 } })
+    const b = await startNode(dir, onTestFinished, { limits: { stopTimeoutMs: 200 } }, { throttle: { inBytesPerSec: 1000, burstBytes: 70_000 }, closeTimeoutMs: 200 })
     const got: number[] = []
     b.handle('blob', (p) => { got.push((p as { n: number }).n) })
     expect(await a.query(b.nodeId, 'ping').catch(code)).toBe('ERR_NO_HANDLER') // session is up; the bucket is mostly spent

@@ -1,10 +1,10 @@
-// Issue 10 defects 2 and 3 at the node level, over real sockets: a paranoid node talks to a peer whose clock
+// Issue 10 defects 2 and 3 at the node level (on the in-memory network of @egtp/testing): a paranoid node talks to a peer whose clock
 // runs ahead (its own session carries both directions), and when neither side can accept the other's
 // initiation, the sender is told why: ERR_CLOCK_SKEW naming the skew, not a bare timeout.
 import { isEgtpError, systemClock } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
-import { memoryDirectory, startNode } from './helpers.ts'
+import { memoryDirectory, startMemoryNode } from './helpers.ts'
 
 const TWO_MINUTES = 120_000
 const ahead: Clock = { now: () => Date.now() + TWO_MINUTES, monotonic: () => systemClock.monotonic() }
@@ -13,8 +13,9 @@ describe('a paranoid node and a peer whose clock runs two minutes ahead', () => 
   test('the skewed peer speaks first: both directions deliver, and it hears of its skew', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
-    const a = await startNode(dir, cleanup, { clockWindowMs: 60_000 })
-    const b = await startNode(dir, cleanup, { clock: ahead })
+    const a = await startMemoryNode(dir, cleanup, { clockWindowMs: 60_000 })
+    // b re-sends after 200 ms, not the default 1 s, once its own initiation has been refused
+    const b = await startMemoryNode(dir, cleanup, { clock: ahead, limits: { retryInitialMs: 200 } })
     a.handle('echo', (p) => p)
     b.handle('echo', (p) => p)
     const skews: number[] = []
@@ -29,8 +30,8 @@ describe('a paranoid node and a peer whose clock runs two minutes ahead', () => 
   test('both paranoid, the skew beyond both windows: no session can form, and the send fails with ERR_CLOCK_SKEW', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
-    const a = await startNode(dir, cleanup, { clockWindowMs: 60_000 })
-    const b = await startNode(dir, cleanup, { clock: ahead, clockWindowMs: 60_000 })
+    const a = await startMemoryNode(dir, cleanup, { clockWindowMs: 60_000 })
+    const b = await startMemoryNode(dir, cleanup, { clock: ahead, clockWindowMs: 60_000 })
     a.handle('note', () => {})
     let err: unknown
     try {
@@ -48,8 +49,8 @@ describe('a paranoid node and a peer whose clock runs two minutes ahead', () => 
     // A knows no record of B (B publishes elsewhere), so A's own initiation has no way to B.
     const dirA = memoryDirectory()
     const dirB = memoryDirectory()
-    const a = await startNode(dirA, cleanup, { clockWindowMs: 60_000 })
-    const b = await startNode(dirB, cleanup, { clock: ahead, lookup: dirA })
+    const a = await startMemoryNode(dirA, cleanup, { clockWindowMs: 60_000 })
+    const b = await startMemoryNode(dirA, cleanup, { clock: ahead, lookup: dirA, announcer: dirB }) // dirA's network, dirB's directory
     a.handle('note', () => {})
     let err: unknown
     try {

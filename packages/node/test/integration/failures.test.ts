@@ -1,8 +1,9 @@
-import { EgtpError, isEgtpError } from '@egtp/interface'
+import { EgtpError, isEgtpError, systemClock } from '@egtp/interface'
+import type { Clock } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
 import { RemoteError } from '../../src/index.ts'
 import type { NodeEvents } from '../../src/index.ts'
-import { memoryDirectory, sleep, startNode, until } from './helpers.ts'
+import { memoryDirectory, startMemoryNode, until } from './helpers.ts'
 
 const rejection = async (p: Promise<unknown>): Promise<EgtpError> => {
   try {
@@ -14,11 +15,12 @@ const rejection = async (p: Promise<unknown>): Promise<EgtpError> => {
   throw new Error('expected a rejection')
 }
 
-describe('query failures over TCP', () => {
+// Protocol tests: sockets add nothing here, so the nodes talk over the in-memory network of @egtp/testing.
+describe('query failures', () => {
   test('a handler that never replies gives ERR_TIMEOUT, and its signal is aborted at the caller\'s deadline', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const b = await startNode(dir, onTestFinished)
+    const a = await startMemoryNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
     let handlerSignal: AbortSignal | undefined
     b.handle('never', (_p, ctx) => { handlerSignal = ctx.signal; ctx.defer() })
     // The session is up first, so the deadline measures the handler, not the dial and handshake on a busy machine.
@@ -37,8 +39,8 @@ describe('query failures over TCP', () => {
 
   test('the soft timeout fires query:impatient while the query stays open and still resolves', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const b = await startNode(dir, onTestFinished)
+    const a = await startMemoryNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
     let release: () => void = () => {}
     b.handle('slow', async (p) => { await new Promise<void>(resolve => { release = resolve }); return p })
     const impatient: Array<NodeEvents['query:impatient']> = []
@@ -56,8 +58,8 @@ describe('query failures over TCP', () => {
 
   test('a reply after the hard timeout is reported by query:late and counted, not lost', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const b = await startNode(dir, onTestFinished)
+    const a = await startMemoryNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
     let release: () => void = () => {}
     b.handle('slow', async (p) => { await new Promise<void>(resolve => { release = resolve }); return { late: p } })
     b.handle('slowfail', async () => { await new Promise<void>(resolve => { release = resolve }); throw new Error('too late to fail') })
@@ -78,8 +80,8 @@ describe('query failures over TCP', () => {
 
   test('a handler that throws gives ERR_REMOTE with the remote code and message', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const b = await startNode(dir, onTestFinished)
+    const a = await startMemoryNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
     b.handle('throws', () => { throw new Error('boom') })
     b.handle('rejects', async () => { throw new EgtpError('ERR_LIMIT', 'quota spent') })
     b.handle('fails', (_p, ctx) => { ctx.fail(new Error('explicit')) })
@@ -101,8 +103,8 @@ describe('query failures over TCP', () => {
 
   test('a type without a handler gives ERR_NO_HANDLER to queries and one-way messages', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const b = await startNode(dir, onTestFinished)
+    const a = await startMemoryNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
     const dropped: Array<NodeEvents['message:dropped']> = []
     b.addEventListener('message:dropped', ({ detail }) => { dropped.push(detail) })
     expect((await rejection(a.query(b.nodeId, 'nope'))).code).toBe('ERR_NO_HANDLER')
@@ -120,8 +122,11 @@ describe('query failures over TCP', () => {
 
   test('a reply to no remembered query (past the late window) is ignored and counted as unknown-reply', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished, { limits: { lateReplyWindowMs: 1 } })
-    const b = await startNode(dir, onTestFinished)
+    // a's clock is moved past lateReplyWindowMs instead of waiting for it
+    let offsetMs = 0
+    const clock: Clock = { now: () => systemClock.now() + offsetMs, monotonic: () => systemClock.monotonic() + offsetMs }
+    const a = await startMemoryNode(dir, onTestFinished, { clock, limits: { lateReplyWindowMs: 1 } })
+    const b = await startMemoryNode(dir, onTestFinished)
     let release: () => void = () => {}
     b.handle('slow', async () => { await new Promise<void>(resolve => { release = resolve }); return 'stale' })
     b.handle('fast', (p) => p)
@@ -130,7 +135,7 @@ describe('query failures over TCP', () => {
     a.addEventListener('message:dropped', ({ detail }) => { dropped.push(detail) })
     a.addEventListener('query:late', ({ detail }) => { late.push(detail) })
     expect((await rejection(a.query(b.nodeId, 'slow', null, { timeoutMs: 100 }))).code).toBe('ERR_TIMEOUT')
-    await sleep(20)
+    offsetMs += 20
     release()
     await until(() => dropped.length === 1, 5000, 'the unknown reply to be dropped')
     expect(dropped[0]).toMatchObject({ reason: 'unknown-reply', peerId: b.nodeId })
@@ -144,20 +149,25 @@ describe('query failures over TCP', () => {
 
   test('each reply is bound to its peer: two peers answering the same query counter do not cross', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const a = await startNode(dir, onTestFinished)
-    const b = await startNode(dir, onTestFinished)
-    const c = await startNode(dir, onTestFinished)
+    const a = await startMemoryNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
+    const c = await startMemoryNode(dir, onTestFinished)
     // a's first query to b and to c carry the same counter in a's stream; c answers first.
-    b.handle('who', async () => { await sleep(50); return 'b' })
+    let cAnswered: () => void = () => {}
+    const afterC = new Promise<void>(resolve => { cAnswered = resolve })
+    b.handle('who', async () => { await afterC; return 'b' })
     c.handle('who', () => 'c')
-    const [fromB, fromC] = await Promise.all([a.query(b.nodeId, 'who'), a.query(c.nodeId, 'who')])
+    const [fromB, fromC] = await Promise.all([
+      a.query(b.nodeId, 'who'),
+      a.query(c.nodeId, 'who').then(reply => { cAnswered(); return reply })
+    ])
     expect([fromB, fromC]).toEqual(['b', 'c'])
     expect(a.stats().dropped['unknown-reply'] ?? 0).toBe(0)
   })
 
   test('calls before start, after stop, to itself or to a bad ID fail with coded errors', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
-    const b = await startNode(dir, onTestFinished)
+    const b = await startMemoryNode(dir, onTestFinished)
     const { createNode } = await import('../../src/index.ts')
     const fresh = await createNode({ lookup: dir })
     expect((await rejection(fresh.query(b.nodeId, 'x'))).code).toBe('ERR_NOT_STARTED')

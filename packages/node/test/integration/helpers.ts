@@ -1,3 +1,5 @@
+import { memoryNetwork } from '@egtp/testing'
+import type { MemoryNetwork } from '@egtp/testing'
 import { tcp } from '@egtp/tcp'
 import type { TcpInit } from '@egtp/tcp'
 import { createNode, memoryDirectory } from '../../src/index.ts'
@@ -10,6 +12,28 @@ export async function startNode (
   directory: MemoryDirectory, cleanup: (fn: () => Promise<void>) => void, init: NodeInit = {}, tcpInit: TcpInit = {}
 ): Promise<EgtpNode> {
   const node = await createNode({ commstrats: [tcp({ listen: LISTEN, ...tcpInit })()], lookup: directory, announcer: directory, ...init })
+  cleanup(async () => { await node.stop() })
+  await node.start()
+  return node
+}
+
+const networks = new WeakMap<MemoryDirectory, MemoryNetwork>()
+
+/** The in-memory network (of @egtp/testing) the nodes of `directory` share. */
+export function networkOf (directory: MemoryDirectory): MemoryNetwork {
+  let net = networks.get(directory)
+  if (net === undefined) networks.set(directory, net = memoryNetwork())
+  return net
+}
+
+/**
+ * As {@link startNode}, on the in-memory network of `directory` instead of sockets: for protocol tests where
+ * real sockets add nothing. A node started again gets a new port, as a restarted process on port 0 would.
+ */
+export async function startMemoryNode (
+  directory: MemoryDirectory, cleanup: (fn: () => Promise<void>) => void, init: NodeInit = {}
+): Promise<EgtpNode> {
+  const node = await createNode({ commstrats: [networkOf(directory).commstrat()], lookup: directory, announcer: directory, ...init })
   cleanup(async () => { await node.stop() })
   await node.start()
   return node

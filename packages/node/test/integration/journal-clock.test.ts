@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FileKeystore, FileStore } from '@egtp/identity'
 import type { Clock } from '@egtp/interface'
-import { tcp } from '@egtp/tcp'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createNode, memoryDirectory } from '../../src/index.ts'
 import type { EgtpNode } from '../../src/index.ts'
-import { LISTEN, until } from './helpers.ts'
+import { networkOf, until } from './helpers.ts'
 
 const HOUR = 3_600_000
 const skewed = (offsetMs: number): Clock => ({ now: () => Date.now() + offsetMs, monotonic: () => performance.now() })
@@ -28,7 +27,7 @@ describe('the de-duplication journal across a restart whose clock moved', () => 
     const directory = memoryDirectory()
     let handled = 0
     const receiver = async (offsetMs: number): Promise<{ node: EgtpNode, crash: () => Promise<void> }> => {
-      const transport = tcp({ listen: LISTEN })()
+      const transport = networkOf(directory).commstrat() // sockets add nothing here: the in-memory network
       const node = await createNode({
         keystore: new FileKeystore(join(dir, 'key')),
         store: new FileStore(join(dir, 'data')),
@@ -44,15 +43,20 @@ describe('the de-duplication journal across a restart whose clock moved', () => 
       cleanups.push(async () => { await node.stop() })
       return { node, crash: async () => { await transport.stop() } }
     }
-    const sender = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: directory, announcer: directory })
+    // Quick retries, so the re-send reaches the restarted receiver well before the send's deadline.
+    const sender = await createNode({
+      commstrats: [networkOf(directory).commstrat()], lookup: directory, announcer: directory, limits: { retryInitialMs: 100, retryMaxMs: 300 }
+    })
     cleanups.push(async () => { await sender.stop() })
     await sender.start()
 
     const first = await receiver(firstOffsetMs)
-    const outcome = sender.send(first.node.nodeId, 'o', 'once', { timeoutMs: 10_000 }).then(() => 'ok', (err: { code?: string }) => err.code ?? 'error')
+    const outcome = sender.send(first.node.nodeId, 'o', 'once', { timeoutMs: 4_000 }).then(() => 'ok', (err: { code?: string }) => err.code ?? 'error')
     await until(() => handled === 1, 5_000, 'the first delivery')
     await first.crash() // like kill -9: no acknowledgement, no goodbye; the journal holds the message in flight
-    await receiver(secondOffsetMs)
+    const second = await receiver(secondOffsetMs)
+    // The re-sent message reached the restarted receiver, which recognised it from its journal (and drops it as uncertain).
+    await until(() => (second.node.stats().dropped.uncertain ?? 0) > 0, 4_000, 'the re-send to reach the restarted receiver')
     const result = await outcome
     return { handled, outcome: result }
   }

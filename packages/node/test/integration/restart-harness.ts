@@ -135,6 +135,13 @@ export class Stream {
     return after[firstOk]!.settledAt! - since
   }
 
+  /** How many messages sent at or after `since` were reported delivered so far. */
+  deliveredSince (since: number): number {
+    let n = 0
+    for (const s of this.sent) if (s.at >= since && s.outcome === 'ok') n++
+    return n
+  }
+
   counts (): Record<string, number> {
     const c: Record<string, number> = {}
     for (const s of this.sent) c[s.outcome ?? 'unsettled'] = (c[s.outcome ?? 'unsettled'] ?? 0) + 1

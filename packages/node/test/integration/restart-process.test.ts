@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { decodeContactRecord } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
-import { memoryDirectory, sleep } from './helpers.ts'
+import { memoryDirectory, sleep, until } from './helpers.ts'
 import type { MemoryDirectory } from './helpers.ts'
 import { RECOVERY_BOUND_MS, Side, Stream, tempDir } from './restart-harness.ts'
 
@@ -61,13 +61,13 @@ describe('restart recovery with a real child process', () => {
     expect(await a.node!.query(peer.nodeId, 'q', { key: 'warm' })).toBe('warm')
 
     const stream = new Stream(a, peer, 10, 3000)
-    await sleep(500)
+    await until(() => stream.deliveredSince(0) >= 40, 10_000, 'traffic before the kill')
     first.process.kill('SIGKILL')
     await once(first.process, 'exit')
-    await sleep(200)
+    await sleep(200) // down for 200 ms: the scenario
     const second = await startPeer(peerDir, dir, children)
     expect(second.nodeId).toBe(first.nodeId)
-    await sleep(1500)
+    await until(() => stream.deliveredSince(second.readyAt) >= 100, RECOVERY_BOUND_MS + 10_000, 'traffic after the restart')
     await stream.finish()
     second.process.stdin!.end()
     await once(second.process, 'exit')

@@ -1,10 +1,17 @@
 import { describe, expect, test } from 'vitest'
-import { memoryDirectory, sleep } from './helpers.ts'
+import { memoryDirectory, until } from './helpers.ts'
 import { RECOVERY_BOUND_MS, Side, Stream, tempDir } from './restart-harness.ts'
 import type { Sent } from './restart-harness.ts'
 
 const TIMEOUT_MS = 5000
 const INTERVAL_MS = 10
+/** Traffic that must have flowed before a restart, and after it before the streams end (instead of fixed sleeps). */
+const BEFORE = 20
+const AFTER = 100
+
+const flowing = async (stream: Stream, since: number, n: number): Promise<void> => {
+  await until(() => stream.deliveredSince(since) >= n, RECOVERY_BOUND_MS + 10_000, `${n} messages delivered`)
+}
 
 /** Every message sent was delivered exactly once or reported failed; nothing delivered twice. */
 function expectExactlyOnceOrReported (stream: Stream, receiver: Side): void {
@@ -52,11 +59,11 @@ describe('restart recovery (in process, persisted key and data directory)', () =
     const { a, b } = await startedPair(onTestFinished)
     const idBefore = b.nodeId
     const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
-    await sleep(300)
+    await flowing(ab, 0, BEFORE)
     await b.restart(200)
     expect(b.nodeId).toBe(idBefore)
     const restartedAt = b.startedAt
-    await sleep(1500)
+    await flowing(ab, restartedAt, AFTER)
     await ab.finish()
     const recovery = ab.recoveryMs(restartedAt)
     console.log(`B restart: recovered in ${Math.round(recovery)} ms`, ab.counts())
@@ -68,10 +75,10 @@ describe('restart recovery (in process, persisted key and data directory)', () =
     const { a, b } = await startedPair(onTestFinished)
     const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
     const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
-    await sleep(300)
+    await Promise.all([flowing(ab, 0, BEFORE), flowing(ba, 0, BEFORE)])
     await a.restart(200)
     const restartedAt = a.startedAt
-    await sleep(1500)
+    await Promise.all([flowing(ab, restartedAt, AFTER), flowing(ba, restartedAt, AFTER)])
     await expectRecoveredBothWays('A restart', a, b, ab, ba, restartedAt)
   })
 
@@ -79,10 +86,11 @@ describe('restart recovery (in process, persisted key and data directory)', () =
     const { a, b } = await startedPair(onTestFinished)
     const ab = new Stream(a, b, INTERVAL_MS, TIMEOUT_MS)
     const ba = new Stream(b, a, INTERVAL_MS, TIMEOUT_MS)
-    await sleep(300)
-    await Promise.all([a.restart(100), (async () => { await sleep(50); await b.restart(250) })()])
+    await Promise.all([flowing(ab, 0, BEFORE), flowing(ba, 0, BEFORE)])
+    // b goes down 50 ms after a (the offset is the scenario, not a wait for something)
+    await Promise.all([a.restart(100), (async () => { await new Promise(resolve => setTimeout(resolve, 50)); await b.restart(250) })()])
     const restartedAt = Math.max(a.startedAt, b.startedAt)
-    await sleep(1500)
+    await Promise.all([flowing(ab, restartedAt, AFTER), flowing(ba, restartedAt, AFTER)])
     await expectRecoveredBothWays('both restart', a, b, ab, ba, restartedAt)
   })
 
@@ -101,7 +109,7 @@ describe('restart recovery (in process, persisted key and data directory)', () =
       a.node!.query(b.nodeId, 'q', { key: `burst-ab-${i}` }, { timeoutMs: TIMEOUT_MS }),
       b.node!.query(a.nodeId, 'q', { key: `burst-ba-${i}` }, { timeoutMs: TIMEOUT_MS })
     ])))
-    await sleep(1000)
+    await Promise.all([flowing(ab, restartedAt, AFTER / 2), flowing(ba, restartedAt, AFTER / 2)])
     expect(burst.every(r => r.status === 'fulfilled'), JSON.stringify(burst.find(r => r.status === 'rejected'))).toBe(true)
     await expectRecoveredBothWays('crossover', a, b, ab, ba, restartedAt)
     for (let i = 0; i < 50; i++) {

@@ -1,13 +1,14 @@
-import { EgtpError, TypedEventTarget, disabledLogger, isEgtpError, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
 import type {
-  AbortOptions, Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
-  RelayEndpoint, ReturnPath, Transport
+  Clock, Commstrat, CommstratEvents, CommstratSendOptions, ComponentLogger, Discovery, EgtpErrorCode, Endpoint, Logger, OutboundFrame,
+  RelayEndpoint, Transport
 } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { resolveClientConfig } from './config.ts'
 import type { RelayClientConfig, RelayClientInit } from './config.ts'
 import { RelayLink, linkKey } from './link.ts'
+import { RelayReturnPath } from './return-path.ts'
 
 /** What the relay client needs: a transport to dial relays, the node's identity, optionally discovery. */
 export interface RelayClientComponents {
@@ -234,7 +235,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       if (link.register && link.failures >= this.#config.maxRelayFailures && this.#ranked().length > 0) {
         this.#log('replacing relay %s after %d failures', link.key, link.failures)
         if (candidate !== undefined) candidate.bannedUntil = this.#clock.monotonic() + this.#config.relayBanMs
-        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} was replaced after repeated failures`))
+        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} was replaced after repeated failures`, { retryable: true, scope: 'endpoint' }))
         this.#links.delete(link.key)
         this.#fill()
       }
@@ -291,7 +292,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     if (!this.#started) return
     for (const link of this.#registered()) {
       if (link.state === 'backoff' && this.#ranked().length > 0) {
-        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} replaced`))
+        link.close(new EgtpError('ERR_UNREACHABLE', `relay ${link.key} replaced`, { retryable: true, scope: 'endpoint' }))
         this.#links.delete(link.key)
       }
     }
@@ -326,48 +327,6 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
     if (key === this.#advertised) return
     this.#advertised = key
     this.safeDispatch('endpoints:change', endpoints)
-  }
-}
-
-/** The way back: through the same relay, to the sender it authenticated. */
-class RelayReturnPath implements ReturnPath {
-  readonly kind = 'relay'
-  readonly authenticatedSender: string
-  readonly #link: RelayLink
-  readonly #from: Uint8Array
-
-  constructor (link: RelayLink, from: string, fromBytes: Uint8Array) {
-    this.#link = link
-    this.authenticatedSender = from
-    this.#from = fromBytes
-  }
-
-  /** Whether this is the way back to `from` through `link`. */
-  leadsTo (link: RelayLink, from: string): boolean {
-    return this.#link === link && this.authenticatedSender === from
-  }
-
-  get description (): string {
-    return `relay ${this.#link.endpoint.relay.slice(0, 8)} from ${this.authenticatedSender.slice(0, 8)}`
-  }
-
-  /**
-   * @throws {EgtpError} ERR_UNREACHABLE when the sender is no longer reachable through this relay (it left:
-   *   the relay says ERR_RELAY_UNKNOWN_RECIPIENT), so the node falls back to the sender's contact record;
-   *   otherwise as {@link RelayClient.send}
-   */
-  async reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    try {
-      await this.#link.send(this.#from, frame, options?.signal)
-    } catch (err) {
-      if (!isEgtpError(err, 'ERR_RELAY_UNKNOWN_RECIPIENT')) throw err
-      throw new EgtpError('ERR_UNREACHABLE', `${this.authenticatedSender} is no longer reachable through relay ${this.#link.key}`, { cause: err })
-    }
-  }
-
-  usable (): boolean {
-    return this.#link.state !== 'closed'
   }
 }
 

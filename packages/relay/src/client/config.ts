@@ -7,7 +7,10 @@ import {
   DEFAULT_SENDER_IDLE_MS, DEFAULT_SHOP_INTERVAL_MS
 } from '../constants.ts'
 
-/** Construction config of {@link relayClient}. Every limit has an exported `DEFAULT_*` constant. */
+/**
+ * Construction config of {@link relayClient}. Every limit left out takes its default: the `DEFAULT_*` constant of
+ * the same name in `@egtp/relay/defaults` (README, "Limits & security").
+ */
 export interface RelayClientInit {
   /** Relays to register with, in order of preference (`kind` may be left out). */
   relays?: Array<RelayEndpoint | Omit<RelayEndpoint, 'kind'>>

@@ -1,26 +1,24 @@
-import { MAX_RELAY_BATCH } from '@egtp/codec'
-import { EgtpError, Fifo, isEgtpError, joinOutboundFrame, outboundFrameBytes, toHex } from '@egtp/interface'
+import { EgtpError, isEgtpError, joinOutboundFrame, outboundFrameBytes, toHex } from '@egtp/interface'
 import type { Clock, Conn, EgtpErrorCode, Logger, OutboundFrame, RelayEndpoint, Transport } from '@egtp/interface'
 import { nodeIdFromBytes, nodeIdToBytes } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import { codeFromWire, relayCodec, relayError, signHello } from '../protocol.ts'
-import type { RelayMessage, RelayRole } from '../protocol.ts'
-import { decodeRelay, encodeSend, encodeSendOne } from '@egtp/codec/relay'
+import { codeFromWire, relayCodec, relayError } from '../protocol.ts'
+import type { RelayMessage } from '../protocol.ts'
+import { decodeRelay } from '@egtp/codec/relay'
 import { OWN_FRAME_BYTES } from '../constants.ts'
-import { solveWork } from '../work.ts'
+import { Backoff } from './backoff.ts'
+import type { BackoffConfig } from './backoff.ts'
+import { handshake } from './handshake.ts'
+import type { Welcome } from './handshake.ts'
+import { Inbox } from './inbox.ts'
+import { Keepalive } from './keepalive.ts'
+import { SendWindow } from './send-window.ts'
+import type { SendWindowConfig } from './send-window.ts'
 
-export interface LinkConfig {
+export interface LinkConfig extends SendWindowConfig, BackoffConfig {
   connectTimeoutMs: number
   sendTimeoutMs: number
-  maxPendingSends: number
-  maxPendingSendBytes: number
-  maxInflightSends: number
-  maxTrackedDeliveries: number
-  maxTrackedDeliveryBytes: number
-  maxBatchBytes: number
   keepaliveMs: number
-  reconnectMinMs: number
-  reconnectMaxMs: number
 }
 
 export interface LinkHooks {
@@ -32,113 +30,16 @@ export interface LinkHooks {
   stateChange: (link: RelayLink) => void
 }
 
-interface OutMsg {
-  /** Message number on the current connection, once written. */
-  m: number
-  to: Uint8Array
-  /** The frame to pass on: one buffer, or (large ones only) the pieces the node sealed, not copied together. */
-  payload: OutboundFrame
-  size: number
-  deadline: number
-  written: boolean
-  /** Handed to a working connection before it dropped: waits for a reconnection until its deadline. */
-  patient: boolean
-  resolve: () => void
-  reject: (err: unknown) => void
-  cleanup: (() => void) | undefined
-}
-
-/** An accepted message kept for its delivered notice (the written message itself: no extra object). */
-interface Custody { readonly to: Uint8Array, readonly payload: OutboundFrame, readonly size: number }
+/** A failure of this relay as a way to the peer: another endpoint may work now (see EgtpErrorScope). */
+const AT_ENDPOINT = { retryable: true, scope: 'endpoint' } as const
+/** Too large for this relay: another endpoint may take it, this one never will. */
+const TOO_LARGE = { retryable: false, scope: 'endpoint' } as const
 
 /**
- * Values under increasing integer keys (message numbers): added at the end, removed anywhere, taken from the
- * front in key order. A Map without the hashing: the send window is one of these.
- */
-export class SeqMap<T> {
-  #items: Array<T | undefined> = []
-  #head = 0
-  /** Key of `#items[#head]`. */
-  #first = 0
-  #size = 0
-
-  get size (): number { return this.#size }
-
-  /** Add `value` under `key`, larger than every key added since the map was last empty. */
-  set (key: number, value: T): void {
-    if (this.#size === 0) { this.#items = []; this.#head = 0; this.#first = key }
-    const at = this.#head + (key - this.#first)
-    if (!Number.isSafeInteger(key) || at < this.#items.length) throw new RangeError(`key ${key} does not follow the last one`)
-    while (this.#items.length < at) this.#items.push(undefined)
-    this.#items.push(value)
-    this.#size++
-  }
-
-  get (key: number): T | undefined {
-    const at = this.#head + (key - this.#first)
-    return at >= this.#head && at < this.#items.length ? this.#items[at] : undefined
-  }
-
-  delete (key: number): boolean {
-    const at = this.#head + (key - this.#first)
-    if (at < this.#head || at >= this.#items.length || this.#items[at] === undefined) return false
-    this.#items[at] = undefined
-    this.#size--
-    this.#skip()
-    return true
-  }
-
-  /** The smallest key present (`undefined` when empty). */
-  firstKey (): number | undefined {
-    return this.#size === 0 ? undefined : this.#first
-  }
-
-  /** Remove and return the value of the smallest key. */
-  shift (): T | undefined {
-    if (this.#size === 0) return undefined
-    const value = this.#items[this.#head]
-    this.#items[this.#head] = undefined
-    this.#size--
-    this.#skip()
-    return value
-  }
-
-  values (): T[] {
-    const out: T[] = []
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const v = this.#items[i]
-      if (v !== undefined) out.push(v)
-    }
-    return out
-  }
-
-  clear (): void {
-    this.#items = []
-    this.#head = 0
-    this.#size = 0
-  }
-
-  /** Move the front past removed slots; compact once the dead prefix dominates. */
-  #skip (): void {
-    if (this.#size === 0) { this.clear(); return }
-    const items = this.#items
-    let head = this.#head
-    while (items[head] === undefined) head++
-    this.#first += head - this.#head
-    this.#head = head
-    if (head > 1024 && head * 2 > items.length) {
-      this.#items = items.slice(head)
-      this.#head = 0
-    }
-  }
-}
-
-const noop = (): void => {}
-
-/**
- * One relay, one connection at a time: authentication, the send window and accept acks, pushed deliveries
- * with duplicate suppression, keepalive, and reconnection with jittered backoff. Sends survive a dropped
- * connection: they are written again on the next one (the relay may then see a duplicate; sessions drop it).
+ * One relay, one connection at a time: a state machine over its parts, each holding its own state: the
+ * handshake, the {@link SendWindow} (numbering, batching, accept acks, custody), the {@link Inbox} (redelivery
+ * de-duplication, acks), the {@link Keepalive} and the {@link Backoff}. When the connection closes, every pending
+ * send fails at once (the node tries the peer's next endpoint); registered links reconnect.
  */
 export class RelayLink {
   readonly key: string
@@ -147,12 +48,7 @@ export class RelayLink {
   /** Registered links receive; the others only send. */
   register: boolean
   state: 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed' = 'idle'
-  /** Consecutive failed connects or drops. */
-  failures = 0
   everReady = false
-  /** Messages received through this relay, and messages it accepted: its record of service. */
-  received = 0
-  accepted = 0
   lastUsed: number
   maxMessageBytes = Number.MAX_SAFE_INTEGER
 
@@ -163,32 +59,13 @@ export class RelayLink {
   readonly #log: Logger
   readonly #hooks: LinkHooks
   readonly #track: boolean
+  readonly #window: SendWindow
+  readonly #inbox = new Inbox()
+  readonly #keepalive: Keepalive
+  readonly #backoff: Backoff
   #conn: Conn | undefined
   #abort = new AbortController()
   #epoch = ''
-  #lastDelivered = -1
-  readonly #queue = new Fifo<OutMsg>()
-  #queueBytes = 0
-  readonly #inflight = new SeqMap<OutMsg>()
-  readonly #custody = new Map<number, Custody>()
-  /** Messages waiting on each caller's abort signal (one listener per signal, see #watch). */
-  readonly #aborters = new Map<AbortSignal, { msgs: Set<OutMsg>, onAbort: () => void }>()
-  #custodyBytes = 0
-  /**
-   * Message numbers start at 2^16: always encoded in 5 bytes (up to 2^32), at least as long as any queue
-   * position the relay writes in their place when it delivers a large message from the frame it came in.
-   */
-  #nextM = 0x10000
-  #ackPending = -1
-  #ackSent = -1
-  #pongs: number[] = []
-  #lastRx = 0
-  #lastFrom = new Uint8Array(0)
-  #lastFromView: Uint8Array | undefined
-  #lastFromText = ''
-  #lastFailureAt = -Infinity
-  #pingSent = false
-  #retryTimer: ReturnType<typeof setTimeout> | undefined
   #writing = false
   #scheduled = false
 
@@ -206,18 +83,23 @@ export class RelayLink {
     this.#log = deps.log
     this.#hooks = deps.hooks
     this.#track = deps.track
+    this.#window = new SendWindow(deps.config, deps.track)
+    this.#keepalive = new Keepalive(deps.config.keepaliveMs)
+    this.#backoff = new Backoff(deps.config, deps.clock)
     this.lastUsed = deps.clock.monotonic()
   }
 
   /** Messages waiting or in flight. */
-  get pending (): number {
-    return this.#queue.length + this.#inflight.size
-  }
+  get pending (): number { return this.#window.pending }
+  /** Consecutive failed connects or drops. */
+  get failures (): number { return this.#backoff.failures }
+  /** Messages received through this relay, and messages it accepted: its record of service. */
+  get received (): number { return this.#inbox.received }
+  get accepted (): number { return this.#window.accepted }
 
   /** Start connecting (no-op unless idle). */
   connect (): void {
-    if (this.state !== 'idle') return
-    void this.#connect()
+    if (this.state === 'idle') void this.#connect()
   }
 
   /**
@@ -230,59 +112,23 @@ export class RelayLink {
     if (size === 0) return Promise.reject(new TypeError('frame must not be empty'))
     const payload = frame instanceof Uint8Array || size >= OWN_FRAME_BYTES ? frame : joinOutboundFrame(frame)
     if (this.state === 'closed') return Promise.reject(new EgtpError('ERR_CLOSED', 'relay client stopped'))
-    if (size > this.maxMessageBytes) {
-      return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
-    }
+    if (size > this.maxMessageBytes) return Promise.reject(this.#tooLarge(size))
     // Fail fast while the relay is known to be unreachable (the node then tries the peer's next endpoint);
     // past a short pause, a new send tries the relay again at once.
-    const now = this.#clock.monotonic()
-    if (this.state === 'backoff' && now - this.#lastFailureAt < this.#config.reconnectMinMs) {
-      return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`))
+    if (this.state === 'backoff' && this.#backoff.recentlyFailed()) {
+      return Promise.reject(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`, AT_ENDPOINT))
     }
-    if (this.pending >= this.#config.maxPendingSends || this.#queueBytes + size > this.#config.maxPendingSendBytes) {
-      return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`))
+    if (!this.#window.hasRoom(size)) {
+      return Promise.reject(new EgtpError('ERR_BACKPRESSURE', `too many messages waiting for relay ${this.key}`, AT_ENDPOINT))
     }
-    this.lastUsed = now
-    return new Promise<void>((resolve, reject) => {
-      const msg: OutMsg = {
-        m: -1, to, payload, size, deadline: this.lastUsed + this.#config.sendTimeoutMs, written: false, patient: false, resolve, reject, cleanup: undefined
-      }
-      if (signal !== undefined) this.#watch(signal, msg)
-      this.#queue.push(msg)
-      this.#queueBytes += size
-      if (this.state === 'ready') this.#schedule()
-      else if (this.state === 'idle' || this.state === 'backoff') void this.#connect()
-    })
+    this.lastUsed = this.#clock.monotonic()
+    const sent = this.#window.add(to, payload, size, this.lastUsed + this.#config.sendTimeoutMs, signal)
+    if (this.state === 'ready') this.#schedule()
+    else if (this.state === 'idle' || this.state === 'backoff') void this.#connect()
+    return sent
   }
 
-  /**
-   * Fail `msg` when `signal` aborts. Callers usually pass one long-lived signal for every send (the node's
-   * shutdown signal), so each signal gets a single listener, shared by its waiting messages: one listener
-   * per message would pile up thousands on that signal (and trip Node's MaxListeners warning past 10).
-   */
-  #watch (signal: AbortSignal, msg: OutMsg): void {
-    let waiting = this.#aborters.get(signal)
-    if (waiting === undefined) {
-      const msgs = new Set<OutMsg>()
-      const onAbort = (): void => {
-        for (const m of [...msgs]) { this.#drop(m); m.reject(signal.reason) }
-      }
-      waiting = { msgs, onAbort }
-      this.#aborters.set(signal, waiting)
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-    const w = waiting
-    w.msgs.add(msg)
-    msg.cleanup = () => {
-      w.msgs.delete(msg)
-      if (w.msgs.size === 0 && this.#aborters.get(signal) === w) {
-        signal.removeEventListener('abort', w.onAbort)
-        this.#aborters.delete(signal)
-      }
-    }
-  }
-
-  /** Register from now on: a send-only link reconnects as a client (its pending sends are written again). */
+  /** Register from now on: a send-only link reconnects as a client. */
   upgrade (): void {
     if (this.register) return
     this.register = true
@@ -294,9 +140,9 @@ export class RelayLink {
   close (err: Error = new EgtpError('ERR_CLOSED', 'relay client stopped')): void {
     if (this.state === 'closed') return
     this.state = 'closed'
-    clearTimeout(this.#retryTimer)
+    this.#backoff.cancel()
     this.#abort.abort(err)
-    this.#failAll(err, err)
+    this.#window.failAll(err, err)
     const conn = this.#conn
     this.#conn = undefined
     conn?.close().catch(() => {})
@@ -304,28 +150,24 @@ export class RelayLink {
 
   /** Periodic: deadlines, keepalive, dead-connection detection. */
   tick (now: number): void {
-    for (const msg of [...this.#queue.values(), ...this.#inflight.values()]) {
-      if (msg.deadline > now) continue
-      this.#drop(msg)
-      msg.reject(msg.written
-        ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} did not confirm a message in time`)
-        : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} could not take a message in time`))
-    }
+    this.#window.expire(now, written => written
+      ? new EgtpError('ERR_DELIVERY_UNCERTAIN', `relay ${this.key} did not confirm a message in time`, AT_ENDPOINT)
+      : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} could not take a message in time`, AT_ENDPOINT))
     if (this.state !== 'ready' || this.#conn === undefined) return
-    const silent = now - this.#lastRx
-    if (silent > 2 * this.#config.keepaliveMs) {
-      this.#conn.abort(new EgtpError('ERR_TIMEOUT', `relay ${this.key} went silent`))
-    } else if (silent > this.#config.keepaliveMs && !this.#pingSent) {
-      this.#pingSent = true
-      this.#writeNow({ t: 'ri', n: now >>> 0, r: false })
-    }
+    const due = this.#keepalive.check(now)
+    if (due === 'dead') this.#conn.abort(new EgtpError('ERR_TIMEOUT', `relay ${this.key} went silent`))
+    else if (due === 'ping') this.#writeNow({ t: 'ri', n: now >>> 0, r: false })
+  }
+
+  #tooLarge (size: number): EgtpError {
+    return new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`, TOO_LARGE)
   }
 
   // ---- connecting ----
 
   async #connect (): Promise<void> {
     this.state = 'connecting'
-    clearTimeout(this.#retryTimer)
+    this.#backoff.cancel()
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#config.connectTimeoutMs)])
     let conn: Conn | undefined
     try {
@@ -333,19 +175,24 @@ export class RelayLink {
         signal, connectTimeoutMs: this.#config.connectTimeoutMs
       })
       if (this.#isClosed()) { await conn.close(); return }
-      await this.#handshake(conn, signal)
+      const params = { key: this.key, relayIdBytes: this.relayIdBytes, identity: this.#identity, role: this.register ? 'client' as const : 'sender' as const, track: this.#track }
+      await handshake(conn, signal, params, welcome => { this.#ready(conn!, welcome) })
     } catch (err) {
       conn?.abort(err as Error)
       if (this.#isClosed()) return
-      this.failures++
-      this.#lastFailureAt = this.#clock.monotonic()
-      this.#log('relay %s: connect failed (%d): %s', this.key, this.failures, (err as Error).message)
-      // Fail fast: messages sent while the relay was down fail now. Those it had been given before the
-      // connection dropped wait for a reconnection until their deadline.
-      const unreachable = isEgtpError(err) ? err : new EgtpError('ERR_UNREACHABLE', `relay ${this.key} is unreachable`, { cause: err })
-      this.#failImpatient(unreachable)
-      this.#backoff()
+      this.#backoff.failed()
+      this.#log('relay %s: connect failed (%d): %s', this.key, this.#backoff.failures, (err as Error).message)
+      // Fail fast: messages sent while the relay was down fail now (the node tries the peer's next endpoint).
+      // A refusal keeps its code (ERR_RELAY_FULL, ERR_AUTH, …); anything else means the relay cannot be reached.
+      const unreachable = new EgtpError(isEgtpError(err) ? err.code : 'ERR_UNREACHABLE', `relay ${this.key} could not be used`, { cause: err, ...AT_ENDPOINT })
+      this.#window.failAll(unreachable, unreachable)
+      this.#enterBackoff()
     }
+  }
+
+  /** (A method: the state changes across the awaits above, which narrowing cannot see.) */
+  #isClosed (): boolean {
+    return this.state === 'closed'
   }
 
   /**
@@ -353,123 +200,64 @@ export class RelayLink {
    * messages whose fate (a relay restart losing them) they would learn on reconnecting.
    */
   #wantsConnection (): boolean {
-    return this.register || this.pending > 0 || this.#custody.size > 0
+    return this.register || this.pending > 0 || this.#window.custody.size > 0
   }
 
-  #isClosed (): boolean {
-    return this.state === 'closed'
-  }
-
-  #backoff (): void {
+  #enterBackoff (): void {
     this.state = 'backoff'
     this.#hooks.stateChange(this)
     if (this.state !== 'backoff') return // the client replaced or closed the link
     if (!this.#wantsConnection()) { this.state = 'idle'; return }
-    const base = Math.min(this.#config.reconnectMaxMs, this.#config.reconnectMinMs * 2 ** Math.min(20, this.failures - 1))
-    const delay = this.failures <= 0 ? 0 : Math.round(base * (0.5 + Math.random()))
-    this.#retryTimer = setTimeout(() => { if (this.state === 'backoff') void this.#connect() }, delay)
-    this.#retryTimer.unref?.()
+    this.#backoff.schedule(() => { if (this.state === 'backoff') void this.#connect() })
   }
 
-  #handshake (conn: Conn, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let stage: 'challenge' | 'welcome' = 'challenge'
-      const solving = new AbortController() // stops a proof of work in progress once the handshake is over
-      const cleanup = (): void => {
-        solving.abort()
-        conn.removeEventListener('message', onMessage)
-        conn.removeEventListener('close', onClose)
-        signal.removeEventListener('abort', onAbort)
-      }
-      const fail = (err: unknown): void => { cleanup(); reject(err) }
-      const onMessage = ({ detail }: CustomEvent<Uint8Array>): void => {
-        try {
-          const msg = relayCodec.decode(detail)
-          if (msg.t === 'rr') throw relayError(msg.c, `relay ${this.key} refused: ${msg.s}`)
-          if (stage === 'challenge' && msg.t === 'rc') {
-            if (!equal(msg.id, this.relayIdBytes)) throw new EgtpError('ERR_AUTH', `${this.key} is not the relay it was advertised as`)
-            const role: RelayRole = this.register ? 'client' : 'sender'
-            const hello = {
-              t: 'rh' as const, k: this.#identity.publicKey, g: signHello(this.#identity, msg.n, msg.id, role), r: role, d: this.#track
-            }
-            stage = 'welcome'
-            // Under load the relay asks a new registration for a proof of work (bounded by the codec's maximum).
-            const work = msg.w !== undefined && msg.w > 0 && role === 'client'
-              ? solveWork(msg.n, this.#identity.publicKey, msg.w, AbortSignal.any([signal, solving.signal]))
-              : Promise.resolve(undefined)
-            work.then(p => conn.send(relayCodec.encode(p !== undefined ? { ...hello, p } : hello))).catch(fail)
-          } else if (stage === 'welcome' && msg.t === 'rw') {
-            cleanup()
-            // Synchronously: frames following the welcome in the same read must find the ready handlers.
-            this.#ready(conn, msg)
-            resolve()
-          } else {
-            throw new EgtpError('ERR_RELAY_REFUSED', `unexpected ${msg.t} from relay ${this.key}`)
-          }
-        } catch (err) {
-          fail(err)
-        }
-      }
-      const onClose = (): void => { fail(new EgtpError('ERR_UNREACHABLE', `relay ${this.key} closed the connection`)) }
-      const onAbort = (): void => { fail(signal.reason) }
-      conn.addEventListener('message', onMessage)
-      conn.addEventListener('close', onClose)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-
-  #ready (conn: Conn, welcome: Extract<RelayMessage, { t: 'rw' }>): void {
+  #ready (conn: Conn, welcome: Welcome): void {
     const epoch = toHex(welcome.e)
-    if (this.#epoch !== '' && epoch !== this.#epoch) {
+    const newEpoch = this.#epoch !== '' && epoch !== this.#epoch
+    // Notices refer to the old connection's numbers: the relay still holds these, but will not report them.
+    const held = this.#window.custody.clear()
+    if (newEpoch) {
       // The relay lost its queue (a restart without persistence): what it had accepted is gone, unless it
       // was delivered and the notice lost with it.
-      for (const [, c] of this.#custody) this.#hooks.undelivered(this, nodeIdFromBytes(c.to), joinOutboundFrame(c.payload), 'ERR_DELIVERY_UNCERTAIN')
-      this.#lastDelivered = -1
+      for (const c of held) this.#hooks.undelivered(this, nodeIdFromBytes(c.to), joinOutboundFrame(c.payload), 'ERR_DELIVERY_UNCERTAIN')
     }
-    // Notices refer to the old connection's numbers: the relay still holds these, but will not report them.
-    this.#custody.clear()
-    this.#custodyBytes = 0
+    this.#inbox.reset(newEpoch)
     this.#epoch = epoch
     this.#conn = conn
     this.maxMessageBytes = welcome.x
-    this.#ackPending = -1
-    this.#ackSent = -1
-    this.#pongs = []
-    this.#lastRx = this.#clock.monotonic()
-    this.#pingSent = false
+    this.#keepalive.reset(this.#clock.monotonic())
     this.state = 'ready'
     this.everReady = true
-    this.failures = 0
-    // In-flight messages of the dropped connection go first, in their original order.
-    const again = [...this.#inflight.values()]
-    this.#inflight.clear()
-    for (const m of again) this.#queueBytes += m.size
-    this.#queue.unshiftAll(again)
+    this.#backoff.succeeded()
     conn.addEventListener('message', ({ detail }) => { this.#onFrame(conn, detail) })
-    conn.addEventListener('close', () => { this.#onClose(conn) })
+    conn.addEventListener('close', ({ detail }) => { this.#onClose(conn, detail.error) })
     this.#log('relay %s: ready as %s (%d queued there)', this.key, this.register ? 'client' : 'sender', welcome.q ?? 0)
     this.#hooks.stateChange(this)
     this.#schedule()
   }
 
-  #onClose (conn: Conn): void {
+  #onClose (conn: Conn, error: Error | undefined): void {
     if (this.#conn !== conn) return
     this.#conn = undefined
     if (this.state === 'closed') return
-    this.failures++
+    this.#backoff.dropped()
     this.#log('relay %s: connection dropped', this.key)
-    for (const m of this.#inflight.values()) m.patient = true
-    for (const m of this.#queue.values()) m.patient = true
-    // Unacknowledged messages stay in #inflight and are written again first on the next connection.
+    // The close is known: nothing waits for a reconnection (or its deadline), so the node tries the peer's next
+    // endpoint at once. A written message the relay had not confirmed may have been taken: if it is delivered
+    // twice, the receiving node's de-duplication drops the copy.
+    const cause = error ?? new EgtpError('ERR_CLOSED', `relay ${this.key} closed the connection`)
+    this.#window.failAll(
+      new EgtpError('ERR_UNREACHABLE', `the connection to relay ${this.key} closed`, { cause, ...AT_ENDPOINT }),
+      new EgtpError('ERR_UNREACHABLE', `the connection to relay ${this.key} closed before it confirmed the message (it may have taken it)`, { cause, ...AT_ENDPOINT }))
     this.state = 'backoff'
-    if (this.failures === 1) {
+    if (this.#backoff.failures === 1) {
       // First drop: reconnect at once (the relay replaced our connection, or a blip).
       this.#hooks.stateChange(this)
       if (this.state !== 'backoff') return
       if (!this.#wantsConnection()) { this.state = 'idle'; return }
       void this.#connect()
     } else {
-      this.#backoff()
+      this.#enterBackoff()
     }
   }
 
@@ -477,8 +265,7 @@ export class RelayLink {
 
   #onFrame (conn: Conn, frame: Uint8Array): void {
     if (this.#conn !== conn) return
-    this.#lastRx = this.#clock.monotonic()
-    this.#pingSent = false
+    this.#keepalive.heard(this.#clock.monotonic())
     let msg: RelayMessage
     try {
       msg = decodeRelay(frame)
@@ -487,48 +274,32 @@ export class RelayLink {
       return
     }
     switch (msg.t) {
-      case 'rd': {
-        for (const e of msg.e) {
-          if (e.i <= this.#lastDelivered) continue // a redelivery after a lost ack: dispatched already
-          this.#lastDelivered = e.i
-          this.received++
-          // Batches usually come from one sender: encode its ID once.
-          // (The decoder hands out one view for a repeated ID: most entries skip the comparison.)
-          if (e.f !== this.#lastFromView) {
-            this.#lastFromView = e.f
-            if (!equal(e.f, this.#lastFrom)) { this.#lastFrom = e.f.slice(); this.#lastFromText = nodeIdFromBytes(e.f) }
-          }
-          // A view of the frame, as a transport hands up its frames (no per-message copy).
-          this.#hooks.deliver(this, this.#lastFromText, this.#lastFrom, e.p)
-          if (this.state === 'closed') return
-        }
-        this.#ackPending = Math.max(this.#ackPending, msg.e[msg.e.length - 1]!.i)
+      case 'rd':
+        this.#inbox.accept(msg.e, (from, fromBytes, payload) => {
+          this.#hooks.deliver(this, from, fromBytes, payload)
+          return this.state !== 'closed'
+        })
         this.#schedule()
         break
-      }
-      case 'ry': this.#onAccepted(msg.m); break
+      case 'ry':
+        this.#window.acceptedUpTo(msg.m)
+        this.#schedule()
+        break
       case 'rx':
-        for (const e of msg.e) {
-          const out = this.#inflight.get(e.m)
-          if (out === undefined) continue
-          this.#inflight.delete(e.m)
-          out.cleanup?.()
-          out.reject(relayError(e.c, `relay ${this.key} refused the message`))
-        }
+        for (const e of msg.e) this.#window.refused(e.m, relayError(e.c, `relay ${this.key} refused the message`))
         this.#schedule()
         break
       case 'rv':
-        for (const m of msg.m) this.#untrack(m)
+        for (const m of msg.m) this.#window.custody.take(m)
         break
       case 'rl':
         for (const e of msg.e) {
-          const c = this.#untrack(e.m)
-          if (c === undefined) continue
-          this.#hooks.undelivered(this, nodeIdFromBytes(c.to), joinOutboundFrame(c.payload), codeFromWire(e.c))
+          const c = this.#window.custody.take(e.m)
+          if (c !== undefined) this.#hooks.undelivered(this, nodeIdFromBytes(c.to), joinOutboundFrame(c.payload), codeFromWire(e.c))
         }
         break
       case 'ri':
-        if (!msg.r) { this.#pongs.push(msg.n); this.#schedule() }
+        if (!msg.r) { this.#keepalive.pinged(msg.n); this.#schedule() }
         break
       case 'rr':
         this.#log('relay %s closes the connection: %s %s', this.key, msg.c, msg.s)
@@ -540,65 +311,7 @@ export class RelayLink {
     }
   }
 
-  #onAccepted (upTo: number): void {
-    const inflight = this.#inflight
-    for (let m = inflight.firstKey(); m !== undefined && m <= upTo; m = inflight.firstKey()) {
-      const out = inflight.shift()!
-      out.cleanup?.()
-      this.accepted++
-      if (this.#track) {
-        // Bounded: the oldest entries are forgotten (their loss could then not be reported).
-        while (this.#custody.size > 0 && (this.#custody.size >= this.#config.maxTrackedDeliveries ||
-          this.#custodyBytes + out.size > this.#config.maxTrackedDeliveryBytes)) this.#untrack(this.#custody.keys().next().value!)
-        this.#custody.set(m, out)
-        this.#custodyBytes += out.size
-      }
-      const resolve = out.resolve
-      // Kept as custody: let go of the settled promise's functions.
-      out.resolve = noop
-      out.reject = noop
-      out.cleanup = undefined
-      resolve()
-    }
-    this.#schedule()
-  }
-
-  #untrack (m: number): Custody | undefined {
-    const c = this.#custody.get(m)
-    if (c === undefined) return undefined
-    this.#custody.delete(m)
-    this.#custodyBytes -= c.size
-    return c
-  }
-
   // ---- writing ----
-
-  #drop (msg: OutMsg): void {
-    msg.cleanup?.()
-    if (this.#queue.remove(msg)) {
-      this.#queueBytes -= msg.size
-      return
-    }
-    if (msg.m >= 0 && this.#inflight.get(msg.m) === msg) this.#inflight.delete(msg.m)
-  }
-
-  #failImpatient (err: Error): void {
-    for (const msg of this.#queue.values()) {
-      if (msg.patient) continue
-      this.#drop(msg)
-      msg.reject(err)
-    }
-  }
-
-  #failAll (unwritten: Error, written: Error): void {
-    const all = [...this.#inflight.values(), ...this.#queue.drain()]
-    this.#inflight.clear()
-    this.#queueBytes = 0
-    for (const m of all) {
-      m.cleanup?.()
-      m.reject(m.written ? written : unwritten)
-    }
-  }
 
   #writeNow (msg: RelayMessage): void {
     this.#conn?.send(relayCodec.encode(msg)).catch((err: Error) => { this.#conn?.abort(err) })
@@ -629,62 +342,22 @@ export class RelayLink {
     }
   }
 
+  /** Everything due now, in one socket write: pongs, the ack, and every batch the window allows. */
   #build (): OutboundFrame[] {
     const out: OutboundFrame[] = []
-    for (const n of this.#pongs) out.push(relayCodec.encode({ t: 'ri', n, r: true }))
-    this.#pongs = []
-    if (this.#ackPending > this.#ackSent) {
-      this.#ackSent = this.#ackPending
-      out.push(relayCodec.encode({ t: 'ra', i: this.#ackPending }))
-    }
-    // Every batch the window allows now (they go out in one socket write).
+    for (const n of this.#keepalive.takePongs()) out.push(relayCodec.encode({ t: 'ri', n, r: true }))
+    const ack = this.#inbox.takeAck()
+    if (ack !== undefined) out.push(relayCodec.encode({ t: 'ra', i: ack }))
     for (;;) {
-      const batch = this.#sendBatch()
+      const batch = this.#window.nextBatch(this.maxMessageBytes, size => this.#tooLarge(size))
       if (batch === undefined) break
       out.push(batch)
     }
     return out
-  }
-
-  /**
-   * The next `rs` frame: waiting messages, as many as the window, the batch and the frame allow. A large message
-   * alone is sent as head + payload, without copying the payload into the frame.
-   */
-  #sendBatch (): OutboundFrame | undefined {
-    const entries: OutMsg[] = []
-    let bytes = 0
-    while (this.#queue.length > 0 && entries.length < MAX_RELAY_BATCH && this.#inflight.size < this.#config.maxInflightSends) {
-      const msg = this.#queue.peek()!
-      const size = msg.size
-      // A large message travels alone: the relay then delivers it from the frame it arrived in (no copy).
-      if (entries.length > 0 && (bytes + size > this.#config.maxBatchBytes || size >= OWN_FRAME_BYTES)) break
-      this.#queue.shift()
-      this.#queueBytes -= size
-      if (size > this.maxMessageBytes) {
-        msg.cleanup?.()
-        msg.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `${size} bytes exceed the relay's ${this.maxMessageBytes}`))
-        continue
-      }
-      const m = msg.m = this.#nextM++
-      msg.written = true
-      this.#inflight.set(m, msg)
-      entries.push(msg)
-      bytes += size
-      if (size >= OWN_FRAME_BYTES) break
-    }
-    if (entries.length === 1 && bytes >= OWN_FRAME_BYTES) return encodeSendOne(entries[0]!.m, entries[0]!.to, entries[0]!.payload, bytes)
-    // Batched messages are small, and small ones are one buffer (see send).
-    return entries.length > 0 ? encodeSend(entries as Array<OutMsg & { payload: Uint8Array }>) : undefined
   }
 }
 
 /** Links are keyed by relay ID and address. */
 export function linkKey (e: RelayEndpoint): string {
   return `${e.relay}@${e.host}:${e.port}`
-}
-
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -10,7 +10,10 @@ import {
   DEFAULT_MAX_CLIENTS_PER_SOURCE, DEFAULT_WORK_BITS, DEFAULT_WORK_LOAD_PERCENT, DEFAULT_WORK_NEW_CLIENTS_PER_SECOND
 } from '../constants.ts'
 
-/** Construction config of {@link relayServer}. Every limit has an exported `DEFAULT_*` constant. */
+/**
+ * Construction config of {@link relayServer}. Every limit left out takes its default: the `DEFAULT_*` constant of
+ * the same name in `@egtp/relay/defaults` (README, "Limits & security").
+ */
 export interface RelayServerInit {
   /** Where to listen. Default `127.0.0.1` port 0 (a free port; read it back with `address()`). */
   listen?: TcpEndpoint

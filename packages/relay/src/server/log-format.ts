@@ -165,6 +165,7 @@ export async function replay (fh: FileHandle, mailbox: Mailbox, toText: (id: Uin
         continue
       }
       epoch = rec[2]
+      if (isUint(rec[4])) mailbox.firstFreeId = Math.max(mailbox.firstFreeId, rec[4])
       continue
     }
     if (epoch === undefined && !recover) throw storeError('relay log has no valid header')
@@ -190,7 +191,8 @@ function apply (rec: unknown, mailbox: Mailbox, toText: (id: Uint8Array) => stri
       const q = queue ?? mailbox.register(toText(rec[1]), rec[1], rec[2], true)!.queue
       q.lastSeen = rec[2]
       if (gapped !== undefined && rec[3] > q.nextId && q.length > 0) gapped.add(q)
-      q.nextId = Math.max(q.nextId, rec[3])
+      // A replayed registration continues exactly where it was (not at the mailbox's first free position).
+      q.nextId = queue === undefined ? rec[3] : Math.max(q.nextId, rec[3])
       q.retain = rec[4]
       return true
     }

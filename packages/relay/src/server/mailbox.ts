@@ -106,6 +106,13 @@ export class Mailbox {
   readonly limits: MailboxLimits
   totalBytes = 0
   totalMessages = 0
+  /**
+   * The first position of a new mailbox: above every position a forgotten mailbox used in this epoch. A node
+   * whose mailbox was forgotten (a sender-only node that left, an idle registration given up) and that comes
+   * back keeps its position tracking across the reconnection (same epoch), and drops any position it has
+   * already received as a redelivery: positions are never reused (PROTOCOL.md §4.3). Persisted in the log.
+   */
+  firstFreeId = 1
   /** Client registrations (retained queues) per known source. */
   readonly #bySource = new Map<string, number>()
 
@@ -122,11 +129,13 @@ export class Mailbox {
     }
     if (!force && this.clients.size >= this.limits.maxClients) return undefined
     const queue = new ClientQueue(id, idBytes, now)
+    queue.nextId = this.firstFreeId
     this.clients.set(queue.key, queue)
     return { queue, created: true }
   }
 
   unregister (queue: ClientQueue): void {
+    this.firstFreeId = Math.max(this.firstFreeId, queue.nextId)
     this.#count(queue, -1)
     queue.shiftUpTo(Number.MAX_SAFE_INTEGER)
     this.clients.delete(queue.key)

@@ -13,14 +13,13 @@ import type { AdmissionRefusal } from './admission.ts'
 import { resolveServerConfig } from './config.ts'
 import type { RelayServerConfig, RelayServerInit } from './config.ts'
 import { ServerConnection } from './connection.ts'
-import { Mailbox, idKey } from './mailbox.ts'
-import type { ClientQueue, QueuedMessage } from './mailbox.ts'
-import { SenderBucket } from './rate.ts'
+import { Mailbox } from './mailbox.ts'
+import type { ClientQueue } from './mailbox.ts'
+import { Router } from './router.ts'
 import { sourceOf } from './source.ts'
 import { LogStore } from './store.ts'
 import type { LogDamage } from './store.ts'
-import { decodeRelay, deliverInPlace, encodeDeliverOne } from '@egtp/codec/relay'
-import { OWN_FRAME_BYTES } from '../constants.ts'
+import { decodeRelay } from '@egtp/codec/relay'
 import type { RelayServerStats } from './metrics.ts'
 
 /** What the relay server needs from its host: a transport to listen on and the relay's own identity. */
@@ -60,9 +59,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   readonly #random: (n: number) => Uint8Array
   readonly #mailbox: Mailbox
   readonly #conns = new Map<number, ServerConnection>()
-  /** The connection each registered client currently receives on. */
-  readonly #receivers = new Map<string, ServerConnection>()
-  readonly #buckets = new Map<string, SenderBucket>()
+  readonly #router: Router
   readonly #admission: Admission
   readonly #warnings: SourceWarnings
   #listener: Listener | undefined
@@ -93,6 +90,16 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     this.#admission = new Admission(this.#config, this.#mailbox, this.#clock)
     this.#warnings = new SourceWarnings(this.#log, { now: () => this.#clock.monotonic() })
     this.#epoch = this.#random(RELAY_EPOCH_BYTES)
+    this.#router = new Router({
+      config: this.#config,
+      mailbox: this.#mailbox,
+      clock: this.#clock,
+      counters: this.#counters,
+      conns: this.#conns,
+      store: () => this.#store,
+      refuse: code => { this.#refuse(code) },
+      violation: (sc, what) => { this.#violation(sc, what) }
+    })
   }
 
   /**
@@ -178,7 +185,7 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       connections: this.#conns.size,
       authenticated,
       clients: this.#mailbox.clients.size,
-      connectedClients: this.#receivers.size,
+      connectedClients: this.#router.receivers.size,
       queuedMessages: this.#mailbox.totalMessages,
       queuedBytes: this.#mailbox.totalBytes,
       ...this.#counters,
@@ -195,7 +202,12 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     const now = this.#clock.monotonic()
     const limits = this.#config
     const sc = new ServerConnection(this.#nextNum++, conn, this.#random(RELAY_NONCE_BYTES), now, limits, this.#counters)
-    if (this.#state !== 'started' || this.#conns.size >= this.#config.maxConnections) {
+    if (this.#state !== 'started') {
+      // Stopping: not a full relay (a client would read that as a refusal to wait out, not a relay going away).
+      sc.closeWith('ERR_CLOSED', 'relay stopping')
+      return
+    }
+    if (this.#conns.size >= this.#config.maxConnections) {
       this.#refuse('ERR_RELAY_FULL')
       sc.closeWith('ERR_RELAY_FULL', 'too many connections')
       return
@@ -220,14 +232,8 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
   #onClose (sc: ServerConnection): void {
     if (!this.#conns.delete(sc.num)) return
     sc.state = 'closed'
-    if (sc.queue !== undefined && this.#receivers.get(sc.queue.key) === sc) {
-      this.#receivers.delete(sc.queue.key)
-      sc.queue.attached = false
-      sc.queue.lastSeen = this.#clock.now()
-      this.safeDispatch('client:disconnect', { nodeId: sc.queue.id })
-    }
-    const bucket = this.#buckets.get(sc.peer)
-    if (bucket !== undefined && --bucket.refs <= 0) this.#buckets.delete(sc.peer)
+    const away = this.#router.detach(sc)
+    if (away !== undefined) this.safeDispatch('client:disconnect', { nodeId: away.id })
   }
 
   #violation (sc: ServerConnection, what: string): void {
@@ -259,8 +265,8 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       return
     }
     switch (msg.t) {
-      case 'rs': this.#onSend(sc, msg.e, frame); break
-      case 'ra': this.#onAck(sc, msg.i); break
+      case 'rs': this.#router.send(sc, msg.e, frame); break
+      case 'ra': this.#router.ack(sc, msg.i); break
       case 'rp':
         if (sc.queue === undefined) { this.#violation(sc, 'poll without registration'); return }
         sc.pollBudget = Math.min(sc.pollBudget + msg.n, this.#config.maxQueuedMessagesPerClient)
@@ -308,23 +314,11 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       return
     }
     const queue = registered?.queue
+    this.#router.attach(sc, queue)
     if (registered !== undefined && queue !== undefined) {
-      const previous = this.#receivers.get(queue.key)
-      // The newest connection wins: the old one is usually a dead socket of a restarted client.
-      if (previous !== undefined) previous.closeWith('ERR_RELAY_REFUSED', 'replaced by a newer connection of the same node')
-      this.#receivers.set(queue.key, sc)
-      queue.attached = true
       if (msg.r === 'client') this.#mailbox.retainFor(queue, source)
-      sc.queue = queue
-      sc.nextPush = queue.firstId
       if (registered.created || msg.r === 'client') this.#store?.register(queue)
     }
-    let bucket = this.#buckets.get(sc.peer)
-    if (bucket === undefined) {
-      bucket = new SenderBucket(this.#config.senderMessagesPerSecond, this.#config.senderBytesPerSecond, this.#clock.monotonic())
-      this.#buckets.set(sc.peer, bucket)
-    }
-    bucket.refs++
     sc.state = 'ready'
     sc.send({
       t: 'rw',
@@ -363,95 +357,6 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
     this.#refused[code] = (this.#refused[code] ?? 0) + 1
   }
 
-  #onSend (sc: ServerConnection, entries: Array<{ m: number, to: Uint8Array, p: Uint8Array }>, frame: Uint8Array): void {
-    const now = this.#clock.now()
-    const mono = this.#clock.monotonic()
-    const bucket = this.#buckets.get(sc.peer)
-    const store = this.#store
-    let lastAccepted = -1
-    let durable: Promise<void> | undefined
-    const pending: number[] = []
-    let lastTo: Uint8Array | undefined
-    let queue: ClientQueue | undefined
-    let receiver: ServerConnection | undefined
-    for (const e of entries) {
-      if (e.m <= sc.lastM) { this.#violation(sc, 'message numbers must increase'); return }
-      sc.lastM = e.m
-      const size = e.p.byteLength
-      let code: EgtpErrorCode | undefined
-      if (size > this.#config.maxMessageBytes) code = 'ERR_FRAME_TOO_LARGE'
-      else if (bucket !== undefined && !bucket.take(size, mono)) code = 'ERR_RATE_LIMITED'
-      else if (store?.failed !== undefined) code = 'ERR_RELAY_STORE'
-      // Batches usually go to one recipient: look it up once per run of the same recipient.
-      if (lastTo === undefined || !sameId(e.to, lastTo)) {
-        lastTo = e.to
-        const key = idKey(e.to)
-        queue = this.#mailbox.clients.get(key)
-        receiver = this.#receivers.get(key)
-      }
-      code ??= this.#mailbox.refusal(queue, size)
-      if (code !== undefined || queue === undefined) {
-        this.#refuse(code ??= 'ERR_RELAY_UNKNOWN_RECIPIENT')
-        sc.refusals.push({ m: e.m, c: code })
-        continue
-      }
-      // Copy: the frame may be a view into a larger socket buffer that must not stay alive with the queue. A
-      // large message is copied into its own delivery frame, which is then pushed without another copy.
-      // A large message alone in its frame (as clients send them) becomes its delivery frame in place.
-      let item: QueuedMessage
-      if (size >= OWN_FRAME_BYTES) {
-        const inPlace = entries.length === 1 ? deliverInPlace(frame, e.p, queue.nextId, sc.peerBytes) : undefined
-        const own = inPlace !== undefined ? { frame: inPlace, payload: e.p } : encodeDeliverOne(queue.nextId, sc.peerBytes, e.p)
-        item = this.#mailbox.append(queue, sc.peerBytes, own.payload, own.frame, now, sc.num, e.m)
-      } else {
-        item = this.#mailbox.append(queue, sc.peerBytes, e.p.slice(), undefined, now, sc.num, e.m)
-      }
-      this.#counters.accepted++
-      if (store !== undefined) {
-        durable = store.enqueue(queue, item)
-        pending.push(e.m)
-      }
-      lastAccepted = e.m
-      if (receiver !== undefined && receiver.push) receiver.schedule()
-    }
-    if (durable === undefined) {
-      if (lastAccepted >= 0) sc.acceptedUpTo = lastAccepted
-      if (sc.checkBacklog()) sc.schedule()
-      return
-    }
-    if (sc.checkBacklog()) sc.schedule()
-    // Accept only once durable: the sender's ack means the relay has taken responsibility.
-    durable.then(() => {
-      sc.acceptedUpTo = Math.max(sc.acceptedUpTo, lastAccepted)
-      sc.schedule()
-    }, () => {
-      for (const m of pending) { this.#refuse('ERR_RELAY_STORE'); sc.refusals.push({ m, c: 'ERR_RELAY_STORE' }) }
-      sc.schedule()
-    })
-  }
-
-  #onAck (sc: ServerConnection, upTo: number): void {
-    const queue = sc.queue
-    if (queue === undefined) { this.#violation(sc, 'ack without registration'); return }
-    if (upTo >= sc.nextPush) { this.#violation(sc, 'ack of a message not delivered'); return }
-    const removed = this.#mailbox.remove(queue, upTo)
-    if (removed.length === 0) return
-    this.#store?.remove(queue, upTo)
-    this.#counters.delivered += removed.length
-    let senders: Set<ServerConnection> | undefined
-    for (const item of removed) {
-      sc.inflightBytes -= item.payload.byteLength
-      if (item.conn === 0) continue
-      const sender = this.#conns.get(item.conn)
-      if (sender === undefined || !sender.notices) continue
-      sender.delivered.push(item.m)
-      ;(senders ??= new Set()).add(sender)
-    }
-    if (sc.inflightBytes < 0) sc.inflightBytes = 0
-    if (senders !== undefined) for (const s of senders) if (s.checkBacklog()) s.schedule()
-    sc.schedule()
-  }
-
   // ---- housekeeping ----
 
   #forgetIdle (): void {
@@ -463,7 +368,6 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
 
   #sweep (): void {
     const mono = this.#clock.monotonic()
-    const now = this.#clock.now()
     for (const sc of this.#conns.values()) {
       if (sc.state === 'auth' && mono - sc.opened > this.#config.authTimeoutMs) {
         this.#counters.authTimeouts++
@@ -472,27 +376,11 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
       }
       else if (mono - sc.lastActivity > this.#config.idleTimeoutMs) sc.closeWith('ERR_TIMEOUT', 'idle')
     }
-    const expired = this.#mailbox.expire(now, this.#config.messageTtlMs, q => this.#receivers.get(q.key)?.nextPush ?? 0)
-    for (const { queue, upTo } of expired) {
-      const removed = this.#mailbox.remove(queue, upTo)
-      this.#store?.remove(queue, upTo)
-      this.#counters.expired += removed.length
-      for (const item of removed) {
-        const sender = item.conn === 0 ? undefined : this.#conns.get(item.conn)
-        if (sender === undefined) continue
-        sender.lost.push({ m: item.m, c: 'ERR_TIMEOUT' })
-        if (sender.checkBacklog()) sender.schedule()
-      }
-    }
+    this.#router.expire()
     this.#forgetIdle()
     if (this.#store !== undefined && mono - this.#lastCompactCheck >= this.#config.compactIntervalMs) {
       this.#lastCompactCheck = mono
-      const mailbox = this.#mailbox
-      const live = mailbox.totalBytes + mailbox.totalMessages * 64 + mailbox.clients.size * 48
-      this.#store.maybeCompact(live, () => [...mailbox.clients.values()].map(q => ({
-        // The registration names the first live id; the E records that follow continue from it.
-        idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.firstId, retain: q.retain, items: q.items.slice(q.head)
-      })))
+      this.#store.maybeCompact(this.#mailbox)
     }
   }
 }
@@ -507,11 +395,4 @@ export class RelayServer extends TypedEventTarget<RelayServerEvents> {
  */
 export function relayServer (init: RelayServerInit = {}): (components: RelayServerComponents) => RelayServer {
   return (components) => new RelayServer(init, components)
-}
-
-function sameId (a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -15,7 +15,8 @@ import type { ClientQueue, Mailbox, QueuedMessage } from './mailbox.ts'
  * few and testable: a torn final record (crash mid-append) or corruption.
  *
  * File: MAGIC, then records: u32 length | u32 crc32(length bytes) | u32 crc32(body) | body (msgpack array):
- *   ['H', 1, epoch, createdAt]            header, first record
+ *   ['H', 1, epoch, createdAt, firstFree] header, first record; firstFree (optional): the first position of a
+ *                                         new mailbox (Mailbox.firstFreeId when the log was written)
  *   ['R', client, lastSeen, nextId, retain] registration (repeated on each reconnect)
  *   ['U', client]                         unregistration (idle client forgotten)
  *   ['E', client, id, from, at, payload]  enqueue; id is always the queue's next id
@@ -68,7 +69,19 @@ export interface OpenedStore {
   damage?: LogDamage
 }
 
-type Snapshot = Array<{ idBytes: Uint8Array, lastSeen: number, nextId: number, retain: boolean, items: QueuedMessage[] }>
+/** The live state a compaction or a repair writes: every mailbox and the first free position. */
+interface Snapshot {
+  firstFreeId: number
+  clients: Array<{ idBytes: Uint8Array, lastSeen: number, nextId: number, retain: boolean, items: QueuedMessage[] }>
+}
+
+function snapshotOf (mailbox: Mailbox): Snapshot {
+  return {
+    firstFreeId: mailbox.firstFreeId,
+    // The registration names the first live id; the E records that follow continue from it.
+    clients: [...mailbox.clients.values()].map(q => ({ idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.firstId, retain: q.retain, items: q.items.slice(q.head) }))
+  }
+}
 
 /** The append-only log behind a persistent relay. */
 export class LogStore {
@@ -81,7 +94,7 @@ export class LogStore {
   #batch: Deferred | undefined
   #running = false
   #compactRequested = false
-  #snapshot: (() => Snapshot) | undefined
+  #mailbox: Mailbox | undefined
   #failed: EgtpError | undefined
   compactions = 0
 
@@ -143,10 +156,7 @@ export class LogStore {
     const keptAs = `${path}.damaged-${init.now()}`
     await rename(path, keptAs)
     const epoch = init.random(RELAY_EPOCH_BYTES)
-    const snapshot: Snapshot = [...mailbox.clients.values()].map(q => ({
-      idBytes: q.idBytes, lastSeen: q.lastSeen, nextId: q.firstId, retain: q.retain, items: q.items.slice(q.head)
-    }))
-    await writeFileAtomically(init.dataDir, path, snapshotRecords(epoch, init.now(), snapshot))
+    await writeFileAtomically(init.dataDir, path, snapshotRecords(epoch, init.now(), snapshotOf(mailbox)))
     const damage: LogDamage = { droppedBytes: replayed.droppedBytes, droppedRecords: replayed.droppedRecords, regions: replayed.regions, keptAs }
     init.logger.error('relay log %s was damaged: kept %d messages for %d clients, dropped %d bytes in %d regions and %d records; new epoch; the damaged file is %s',
       path, mailbox.totalMessages, mailbox.clients.size, damage.droppedBytes, damage.regions, damage.droppedRecords, keptAs)
@@ -192,10 +202,11 @@ export class LogStore {
     while (this.#running) await new Promise(resolve => setImmediate(resolve))
   }
 
-  /** Rewrite the log from the live state when it is mostly dead records. `liveBytes` estimates the live data. */
-  maybeCompact (liveBytes: number, snapshot: () => Snapshot): void {
+  /** Rewrite the log from `mailbox` when it is mostly dead records. */
+  maybeCompact (mailbox: Mailbox): void {
+    const liveBytes = mailbox.totalBytes + mailbox.totalMessages * 64 + mailbox.clients.size * 48
     if (this.#fileBytes < this.#init.compactMinBytes || this.#fileBytes < 2 * liveBytes) return
-    this.#snapshot = snapshot
+    this.#mailbox = mailbox
     this.#compactRequested = true
     this.#batch ??= deferred()
     this.#kick()
@@ -229,10 +240,10 @@ export class LogStore {
       while (this.#pending.length > 0 || this.#compactRequested) {
         batch = this.#batch
         this.#batch = undefined
-        if (this.#compactRequested && this.#snapshot !== undefined) {
+        if (this.#compactRequested && this.#mailbox !== undefined) {
           // The snapshot is taken now, synchronously: it already contains every pending record's effect.
           this.#compactRequested = false
-          const snapshot = this.#snapshot()
+          const snapshot = snapshotOf(this.#mailbox)
           this.#pending = []
           await this.#rewrite(snapshot)
         } else {
@@ -271,8 +282,8 @@ export class LogStore {
 
 /** A whole log holding `snapshot`. */
 function snapshotRecords (epoch: Uint8Array, now: number, snapshot: Snapshot): Uint8Array[] {
-  const records: Uint8Array[] = [MAGIC, encodeRecord(['H', 1, epoch, now])]
-  for (const client of snapshot) {
+  const records: Uint8Array[] = [MAGIC, encodeRecord(['H', 1, epoch, now, snapshot.firstFreeId])]
+  for (const client of snapshot.clients) {
     records.push(encodeRecord(['R', client.idBytes, client.lastSeen, client.nextId, client.retain]))
     for (const item of client.items) records.push(encodeRecord(['E', client.idBytes, item.id, item.from, item.at, item.payload]))
   }

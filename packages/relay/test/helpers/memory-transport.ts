@@ -28,7 +28,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
   async send (frame: OutboundFrame): Promise<void> {
     if (this.closed) throw new EgtpError('ERR_CLOSED', `${this.id} is closed`)
     const copy = joinOutboundFrame(frame).slice()
-    if (this.record) this.sent.push(copy)
+    if (this.record) this.sent.push(copy.slice()) // its own copy: the receiver may rewrite a frame in place
     this.#outbox.push(copy)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true

@@ -20,6 +20,15 @@ export async function startClient (transport: Transport, cleanup: Cleanup, init:
   return client
 }
 
+/** A relay server on `net` and client B registered with it (B's identity returned too). */
+export async function serverWithClient (net: { transport: () => Transport }, cleanup: Cleanup): Promise<{ server: RelayServer, bId: NodeIdentity, b: RelayClient }> {
+  const server = await startServer(net.transport(), cleanup)
+  const bId = generateIdentity()
+  const b = await startClient(net.transport(), cleanup, { relays: [server.endpoint()] }, bId)
+  await registered(b)
+  return { server, bId, b }
+}
+
 /** Resolves once `client` advertises at least `n` relay endpoints. */
 export async function registered (client: RelayClient, n = 1, timeoutMs = 5000): Promise<void> {
   await until(() => client.localEndpoints().length >= n, timeoutMs, `registration with ${n} relay(s)`)

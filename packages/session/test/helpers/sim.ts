@@ -4,21 +4,13 @@
 import { MemoryStore } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import type { NodeIdentity } from '@egtp/identity'
+import { seededRandom } from '@egtp/testing'
 import { SessionManager, refusalReplies } from '../../src/index.ts'
 import type { PeerKey, SessionManagerInit } from '../../src/index.ts'
 import { inspectSessions } from '../../src/testing.ts'
 
-/** Mulberry32: small, fast, seedable. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Mulberry32: small, fast, seedable (the one of @egtp/testing). */
+export const prng = seededRandom
 
 export interface LinkConfig {
   /** Delay range (ms). Random delays reorder frames. */
