@@ -1,4 +1,4 @@
-import { EgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual } from '@egtp/interface'
 import { MAX_BOOTPAGE_URLS } from './constants.ts'
 import { parsePageUrl } from './http.ts'
 import { NODE_ID_TEXT_LENGTH, PUBLIC_KEY_BYTES, checkPeerKey, nodeIdFromPublicKey, parseNodeId } from '@egtp/identity'
@@ -45,8 +45,8 @@ export function checkSigner (signer: BootpageSigner, publicKey: Uint8Array): voi
     }
     return
   }
-  // Public keys are not secret: a plain comparison is fine.
-  if (!Buffer.from(signer.publicKey).equals(Buffer.from(publicKey))) {
+  // Public keys are not secret: any comparison would do (this one is the shared constant-time helper).
+  if (!bytesEqual(signer.publicKey, publicKey)) {
     throw new EgtpError('ERR_KEY_MISMATCH', `the page is signed by ${nodeIdFromPublicKey(publicKey)}, not by the configured key ${signer.nodeId}`)
   }
 }

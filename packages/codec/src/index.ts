@@ -31,7 +31,7 @@ export {
   publicKeyField, signatureField, messageIdField, indexField
 } from './messages/common.ts'
 export {
-  SessionInit, SessionResponse, SessionData, SessionUnknownHint, SessionClockRefusal, sessionMessages, MAX_HANDSHAKE_BYTES
+  SessionInit, SessionResponse, SessionData, SessionUnknownHint, SessionClockRefusal, SessionCookieReply, sessionMessages, MAX_HANDSHAKE_BYTES
 } from './messages/session.ts'
 export { RelayChallenge, RelayHello, RelayWelcome, RelayClose, RelaySend, RelayAccepted, RelayRefused, RelayLost, RelayDelivered, RelayDeliver, RelayAck, RelayPoll, RelayPollDone, RelayPing, relayMessages, RELAY_NONCE_BYTES, RELAY_EPOCH_BYTES, MAX_RELAY_BATCH, MAX_RELAY_WORK_BITS, MAX_RELAY_WORK_BYTES } from './messages/relay.ts'
 export {

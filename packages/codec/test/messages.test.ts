@@ -41,7 +41,9 @@ describe('round trips for every message type', () => {
       { t: 'hi', h: new Uint8Array(140), n: 0, c: new Uint8Array(40) },
       { t: 'hr', r: 0xffffffff, h: new Uint8Array(52), n: 3, c: new Uint8Array(17) },
       { t: 'hd', r: 2, n: 2 ** 40, c: new Uint8Array(16) },
-      { t: 'hu', r: 9, n: 1, k: new Uint8Array(32), g: new Uint8Array(64) }
+      { t: 'hu', r: 9, n: 1, k: new Uint8Array(32), g: new Uint8Array(64) },
+      { t: 'hi', h: new Uint8Array(140), n: 1, c: new Uint8Array(20), m: new Uint8Array(16) },
+      { t: 'hk', k: new Uint8Array(32), x: new Uint8Array(24), c: new Uint8Array(32) }
     ],
     record: [record1]
   }

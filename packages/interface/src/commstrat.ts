@@ -111,6 +111,11 @@ export interface ReturnPath {
    * `undefined` on raw TCP. Sessions still authenticate every frame end to end.
    */
   authenticatedSender?: string
+  /**
+   * Where the frame came from as this transport sees it, for per-source limits: the remote IP for tcp,
+   * `relay:<relayId>:<authenticated sender>` for a relay. Optional: a path that cannot tell leaves it out.
+   */
+  source?: string
   /** Send a frame back the way this one came (a relay path reaches the original sender through the relay). */
   reply: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
   /** False once the path can no longer carry a reply (its connection closed). */

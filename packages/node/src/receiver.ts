@@ -1,6 +1,7 @@
 import { isEgtpError } from '@egtp/interface'
 import type { InboundFrame } from '@egtp/interface'
 import { refusalReplies } from '@egtp/session'
+import type { FrameOrigin } from '@egtp/session'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
@@ -100,7 +101,9 @@ export class Receiver {
     stats.bytesReceived += frame.byteLength
     let res
     try {
-      res = sessions.open(frame, path.authenticatedSender !== undefined ? { authenticatedSender: path.authenticatedSender } : {})
+      const from: FrameOrigin = path.source !== undefined ? { source: path.source } : {}
+      if (path.authenticatedSender !== undefined) from.authenticatedSender = path.authenticatedSender
+      res = sessions.open(frame, from)
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
       if (GARBAGE.has(code)) {
@@ -110,7 +113,8 @@ export class Receiver {
         path.reject?.(err as Error)
       }
       this.drop(SESSION_DROP[code] ?? (code.startsWith('ERR_') && code !== 'ERR_HANDSHAKE' && code !== 'ERR_UNKNOWN_SESSION' ? 'decode' : 'session'), undefined, undefined, err as Error)
-      // A refusal may carry a notice for the sender (the signed clock-window notice): it goes back the same way.
+      // A refusal may carry a notice for the sender (the signed clock-window notice, a responder's cookie reply
+      // under load): it goes back the same way.
       for (const reply of refusalReplies(err)) this.#reply(path, reply)
       return
     }

@@ -23,6 +23,7 @@ describe('store and forward', () => {
     await until(() => atB.length === 1)
     expect(str(atB[0]!.frame)).toBe('query')
     expect(atB[0]!.path).toMatchObject({ kind: 'relay', authenticatedSender: aId.nodeId })
+    expect(atB[0]!.path.source).toBe(`relay:${server.endpoint().relay}:${aId.nodeId}`)
     expect(atB[0]!.path.usable()).toBe(true)
     await atB[0]!.path.reply(text('response'))
     await until(() => atA.length === 1)

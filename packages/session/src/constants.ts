@@ -84,3 +84,31 @@ export const DEFAULT_PEER_KEY_CACHE_SIZE = 4_096
  * (5 s) + one re-send interval (4 s) + a tick.
  */
 export const RECOVERY_BOUND_MS = 15_000
+
+// ---- proof of address under load: WireGuard's cookie reply (PROTOCOL.md §Sessions, "Under load") ----
+
+/** Label of the mac1 key, BLAKE2s(label ‖ responder's static X25519 key) (WireGuard LABEL_MAC1). */
+export const COOKIE_MAC1_LABEL = 'egtp/mac1/v1'
+/** Label of the key sealing cookie replies, BLAKE2s(label ‖ responder's static X25519 key) (WireGuard LABEL_COOKIE). */
+export const COOKIE_KEY_LABEL = 'egtp/cookie/v1'
+/** A responder replaces the secret its cookies are MACs under this often (WireGuard COOKIE_SECRET_MAX_AGE, 2 min). */
+export const COOKIE_SECRET_ROTATION_MS = 120_000
+/**
+ * An initiator uses a cookie for the rotation period less this margin after it arrived, so it never sends a
+ * MAC under a secret the responder has already replaced (WireGuard COOKIE_SECRET_LATENCY).
+ */
+export const COOKIE_SECRET_LATENCY_MS = 5_000
+/** Once under load, a responder stays under load at least this long (WireGuard UNDER_LOAD_AFTER_TIME). */
+export const UNDER_LOAD_HOLD_MS = 1_000
+/**
+ * The default of `handshakeLoadThresholdPerSecond` as a fraction of `maxHandshakesPerSecond`: a responder is
+ * under load once more new initiations than this arrived within a second (250/s by default), so it asks for
+ * proof of address well before the DH budget runs out.
+ */
+export const DEFAULT_HANDSHAKE_LOAD_FRACTION = 0.25
+/** Under load: initiations with a valid cookie MAC processed per proven source per second (WireGuard: 20/s). */
+export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE_PER_SECOND = 20
+/** Per-source budgets remembered under load; the oldest is forgotten first. */
+export const DEFAULT_MAX_HANDSHAKE_SOURCES = 4_096
+/** Longest transport source label `open` accepts in `from.source` (a relay label holds two node IDs). */
+export const MAX_SOURCE_LABEL_LENGTH = 256

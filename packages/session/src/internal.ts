@@ -41,5 +41,7 @@ export const mutations = {
   /** A repeated initiation no longer in the cache is refused as a replay (defect 4). */
   disableInitiationRecognition: false,
   /** A pending initiation keeps sending early data past the limit while the handshake budget is spent (defect 5). */
-  legacyEarlyDataBudget: false
+  legacyEarlyDataBudget: false,
+  /** An initiator ignores cookie replies: a responder under load never hears an initiation it can admit. */
+  ignoreCookieReplies: false
 }

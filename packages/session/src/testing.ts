@@ -10,11 +10,11 @@
  * const msg1 = hs.writeMessage()
  * ```
  */
-export { HandshakeState, parseProtocolName } from './noise/handshake.ts'
-export type { HandshakeInit, HandshakePattern, NoiseProtocol, Token } from './noise/handshake.ts'
+export { HandshakeState } from './noise/handshake.ts'
+export type { HandshakeInit } from './noise/handshake.ts'
 export { CipherState, SymmetricState } from './noise/state.ts'
-export { keyPairFromSecret, generateKeyPair, CIPHERS, HASHES } from './noise/primitives.ts'
-export type { KeyPair, NoiseCipher, NoiseHash } from './noise/primitives.ts'
+export { keyPairFromSecret } from './noise/primitives.ts'
+export type { KeyPair } from './noise/primitives.ts'
 export { ReplayWindow } from './replay-window.ts'
 
 import { internals } from './internal.ts'

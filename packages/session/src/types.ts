@@ -38,7 +38,33 @@ export interface SessionManagerInit {
   /** After a verified clock-window refusal of our initiation, start none to that peer for this long (ms). */
   clockRefusalYieldMs?: number
   maxHandshakeRetries?: number
+  /**
+   * Under load (cookie replies instead of DH work) once more new initiations than this arrived within a second.
+   * Default: `maxHandshakesPerSecond` × DEFAULT_HANDSHAKE_LOAD_FRACTION.
+   */
+  handshakeLoadThresholdPerSecond?: number
+  /** Under load: initiations with a valid cookie MAC processed per proven transport source per second. */
+  maxHandshakesPerSourcePerSecond?: number
+  /** Under load: per-source budgets remembered (the oldest is forgotten first). */
+  maxHandshakeSources?: number
   logger?: Logger
+}
+
+/**
+ * What the transport knows about where an inbound frame came from (the second argument of `open`).
+ */
+export interface FrameOrigin {
+  /** The sender's node ID when the path authenticated it (a relay names the client it verified). */
+  authenticatedSender?: string
+  /** That sender's Ed25519 key, when the path knows it: lets an unknown-session frame be answered with an initiation. */
+  authenticatedSenderKey?: Uint8Array
+  /**
+   * Where the frame came from as the transport sees it: a label the node supplies (the remote IP for TCP,
+   * `relay:<relayId>:<authenticated sender>` for a relayed frame), at most MAX_SOURCE_LABEL_LENGTH characters.
+   * A responder under load makes an initiator prove it can receive at this source (a cookie reply) and limits
+   * handshakes per source. Without it, an initiation is handled as before (the global budget only).
+   */
+  source?: string
 }
 
 /** What `seal` returns: one wire frame and the session it was sealed under. */
@@ -111,4 +137,10 @@ export interface SessionStats {
   hintsSent: number
   hintsAccepted: number
   rateLimited: number
+  /** Under load: initiations without a valid cookie MAC, answered with a cookie reply (no DH work). */
+  cookieRepliesSent: number
+  /** Cookie replies that answered one of our pending initiations (we re-send it with the cookie MAC). */
+  cookieRepliesReceived: number
+  /** Under load: initiations with a valid cookie MAC refused because their source spent its budget. */
+  sourceRateLimited: number
 }

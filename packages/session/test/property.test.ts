@@ -4,7 +4,7 @@
 // Replay a failure with EGTP_PROPERTY_SEED=<seed> (and EGTP_PROPERTY_RUNS for more runs).
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { DEFAULT_RECOVERY_QUIET_MS } from '../src/index.ts'
+import { DEFAULT_RECOVERY_QUIET_MS } from '../src/defaults.ts'
 import { Simulator } from './helpers/sim.ts'
 import { Traffic } from './helpers/traffic.ts'
 import { identity } from './helpers/fixtures.ts'

@@ -3,7 +3,8 @@
 // responder restarted with its persisted replay state.
 import { describe, expect, it } from 'vitest'
 import { MemoryStore, isEgtpError } from '@egtp/interface'
-import { DEFAULT_ARCHIVE_KEEP_MS, SessionManager } from '../src/index.ts'
+import { DEFAULT_ARCHIVE_KEEP_MS } from '../src/defaults.ts'
+import { SessionManager } from '../src/index.ts'
 import { inspectSessions } from '../src/testing.ts'
 import { FakeClock, connect, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
 

@@ -2,7 +2,7 @@
 // replay.test.ts and self.test.ts,
 // 5's exhaustive interleavings in crossover.test.ts). Two nodes A and B with persistent keys.
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS } from '../src/index.ts'
+import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS } from '../src/defaults.ts'
 import { Simulator } from './helpers/sim.ts'
 import type { SimInit, SimNode } from './helpers/sim.ts'
 import { Traffic } from './helpers/traffic.ts'

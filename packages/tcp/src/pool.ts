@@ -167,6 +167,7 @@ export class ConnectionPool {
     const path: ReturnPath = {
       kind: 'tcp',
       description: `tcp ${conn.id} ${conn.remoteAddress}`,
+      source: conn.remoteHost,
       reply: async (frame, options) => { await conn.send(frame, options) },
       usable: () => !conn.closed,
       close: async () => { await conn.close() },

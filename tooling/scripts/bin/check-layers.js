@@ -79,6 +79,9 @@ export function checkLayers (root) {
     const devDeps = new Set([...deps, ...Object.keys(pkg.json.devDependencies ?? {})])
     const isApp = pkg.group === 'apps'
     const isLibrary = pkg.group === 'packages' && pkg.json.private !== true
+    // A private package under tests/ (e.g. the bench suite) is never installed by anyone: its sources may use
+    // its devDependencies (peers it compares against, test-only tools).
+    const srcDeps = pkg.group === 'tests' && pkg.json.private === true ? devDeps : deps
 
     // package.json edges
     for (const dep of deps) {
@@ -117,7 +120,7 @@ export function checkLayers (root) {
         if (/\/(src|dist)(\/|$)/.test(spec.slice(dep.length))) {
           violations.push(`${rel(file)} imports ${spec}: deep imports are forbidden, use the package's exports`)
         }
-        if (!(inSrc ? deps : devDeps).has(dep)) {
+        if (!(inSrc ? srcDeps : devDeps).has(dep)) {
           violations.push(`${rel(file)} imports ${dep}${target ? ` (${entryOf(dep)})` : ''}, which ${rel(join(pkg.dir, 'package.json'))} does not declare${inSrc ? ' in dependencies' : ''}`)
           continue
         }

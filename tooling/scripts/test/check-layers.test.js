@@ -18,4 +18,10 @@ describe('check-layers', () => {
     expect(violations).toContainEqual(expect.stringMatching(/packages\/session\/src\/index\.ts imports node:net: @egtp\/session must not know sockets/))
     expect(violations).toContainEqual(expect.stringMatching(/packages\/session\/package\.json declares @noble\/ciphers, which nothing in packages\/session\/src imports/))
   })
+
+  test('a private package under tests/ may import its devDependencies from src; any other package may not', () => {
+    const violations = checkLayers(resolve(here, 'fixtures/bad'))
+    expect(violations.filter(v => v.includes('tests/private-bench'))).toEqual([])
+    expect(violations).toContainEqual(expect.stringMatching(/tests\/public-suite\/src\/index\.ts imports peer-lib, which tests\/public-suite\/package\.json does not declare in dependencies/))
+  })
 })

@@ -105,27 +105,27 @@ export function putBytes (from: Uint8Array, to: Uint8Array, pos: number): number
  * beyond 2^53. It is `uintBytes(value)` bytes long.
  */
 export function uintAt (b: Uint8Array, pos: number, end: number): number {
-  if (pos >= end) return -1
-  const h = b[pos]!
+  const h = pos < end ? b[pos]! : 0xc1
   if (h < 0x80) return h
-  let v: number
-  if (h === 0xcc && pos + 2 <= end) {
-    v = b[pos + 1]!
-    return v >= 0x80 ? v : -1
-  }
-  if (h === 0xcd && pos + 3 <= end) {
-    v = (b[pos + 1]! << 8) | b[pos + 2]!
+  if (h === 0xcc) return pos + 2 <= end && b[pos + 1]! >= 0x80 ? b[pos + 1]! : -1
+  if (h === 0xcd) {
+    if (pos + 3 > end) return -1
+    const v = (b[pos + 1]! << 8) | b[pos + 2]!
     return v >= 0x100 ? v : -1
   }
-  if (h === 0xce && pos + 5 <= end) {
-    v = readU32(b, pos + 1)
+  return h === 0xce || h === 0xcf ? wideUintAt(b, pos, end, h) : -1
+}
+
+/** {@link uintAt} of a u32 or u64 (kept out of line so the common small cases inline). */
+function wideUintAt (b: Uint8Array, pos: number, end: number, h: number): number {
+  if (h === 0xce) {
+    if (pos + 5 > end) return -1
+    const v = readU32(b, pos + 1)
     return v >= 0x1_0000 ? v : -1
   }
-  if (h === 0xcf && pos + 9 <= end) {
-    v = readU32(b, pos + 1) * 0x1_0000_0000 + readU32(b, pos + 5)
-    return v >= 0x1_0000_0000 && v <= Number.MAX_SAFE_INTEGER ? v : -1
-  }
-  return -1
+  if (pos + 9 > end) return -1
+  const v = readU32(b, pos + 1) * 0x1_0000_0000 + readU32(b, pos + 5)
+  return v >= 0x1_0000_0000 && v <= Number.MAX_SAFE_INTEGER ? v : -1
 }
 
 /** The length in a shortest-form bin header at `pos` (whole before `end`), or -1. It is `binHeaderBytes(length)` long. */

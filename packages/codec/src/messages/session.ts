@@ -17,7 +17,12 @@ export const SessionInit = defineMessage('hi', {
   h: f.bytes({ min: 96, max: MAX_HANDSHAKE_BYTES }),
   /** Counter (the AEAD nonce) and ciphertext of early data under the early-data key; absent on a bare initiation. */
   n: f.optional(f.uint()),
-  c: f.optional(f.bytes({ min: 16 }))
+  c: f.optional(f.bytes({ min: 16 })),
+  /**
+   * The cookie MAC ("mac2", WireGuard §5.4.4): keyed BLAKE2s-128 under the cookie a responder under load gave
+   * this initiator (an `hk` frame), over `h` and its mac1. Absent unless the initiator holds a fresh cookie.
+   */
+  m: f.optional(f.bytes({ len: 16 }))
 })
 
 export const SessionResponse = defineMessage('hr', {
@@ -60,4 +65,19 @@ export const SessionClockRefusal = defineMessage('hc', {
   g: signatureField()
 })
 
-export const sessionMessages = [SessionInit, SessionResponse, SessionData, SessionUnknownHint, SessionClockRefusal] as const
+/**
+ * The cookie reply of a responder under load (WireGuard §5.4.7): instead of doing DH work for an initiation
+ * that carries no valid cookie MAC, it sends the initiator a cookie — a MAC of the initiation's transport
+ * source under a rotating secret — sealed with XChaCha20-Poly1305 under a key derived from the responder's
+ * static key, with the initiation's mac1 as associated data (so it answers that initiation only).
+ */
+export const SessionCookieReply = defineMessage('hk', {
+  /** The responder's Ed25519 public key: names the peer whose pending initiation this answers. */
+  k: publicKeyField(),
+  /** Random 24-byte XChaCha20 nonce. */
+  x: f.bytes({ len: 24 }),
+  /** The sealed 16-byte cookie and its 16-byte tag. */
+  c: f.bytes({ len: 32 })
+})
+
+export const sessionMessages = [SessionInit, SessionResponse, SessionData, SessionUnknownHint, SessionClockRefusal, SessionCookieReply] as const

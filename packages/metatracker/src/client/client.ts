@@ -1,12 +1,13 @@
 import { MAX_DISCOVER_RECORDS } from '@egtp/codec'
-import { decodeContactRecord, encodeContactRecord, nodeIdToBytes, parseNodeId, verifyContactRecord } from '@egtp/identity'
+import { decodeContactRecord, nodeIdToBytes, parseNodeId, verifyContactRecord } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, isAbortError, isEgtpError, systemClock } from '@egtp/interface'
 import type { AbortOptions, Announcer, Clock, ContactRecord, Discovery, Logger, Lookup } from '@egtp/interface'
 import type { EgtpNode } from '@egtp/node'
-import { TRACKER_QUERY_TYPE, TRACKER_SERVICE, answerCodec, codeFromWire, requestCodec, signGoodbye } from '../protocol.ts'
+import { TRACKER_QUERY_TYPE, TRACKER_SERVICE, answerCodec, codeFromWire, requestCodec } from '../protocol.ts'
 import type { TrackerAnswer, TrackerRequest } from '../protocol.ts'
 import { resolveClientConfig } from './config.ts'
+import { RecordPublisher } from './publisher.ts'
 import { raceAbort, settleEarly, shuffle } from './util.ts'
 import type { MetatrackerClientConfig, MetatrackerClientInit } from './config.ts'
 
@@ -60,12 +61,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   readonly #inflight = new Map<string, Promise<ContactRecord | undefined>>()
   readonly #shutdown = new AbortController()
   #node: EgtpNode | undefined
-  #own: ContactRecord | undefined
-  #publishedTo = new Set<string>()
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #retryMs: number
-  /** When the clock-skew error was last logged (monotonic ms): once a minute is enough. */
-  #skewLoggedAt = -Infinity
+  readonly #publisher: RecordPublisher
   readonly #seeds: MetatrackerClientInit['seeds']
   /** Trackers whose last request went unanswered (asked last; all of them failing calls `seeds`). */
   readonly #failing = new Set<string>()
@@ -83,7 +79,15 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     for (const r of init.trackers) this.#addTracker(verifyContactRecord(r, { now: this.#clock.now() }))
     this.#identity = init.identity
     this.#log = (init.logger ?? disabledComponentLogger).forComponent('metatracker-client')
-    this.#retryMs = this.config.retryMinMs
+    this.#publisher = new RecordPublisher({
+      config: this.config,
+      clock: this.#clock,
+      log: this.#log,
+      identity: this.#identity,
+      fanOut: async request => await this.#fanOut(request),
+      ask: async (trackerId, request, timeoutMs) => await this.#ask(trackerId, request, timeoutMs),
+      dispatch: (type, detail) => { this.safeDispatch(type, detail as never) }
+    })
   }
 
   /** The node requests travel through (before it starts): learns the trackers' records. */
@@ -225,49 +229,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
   async announce (record: ContactRecord, options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     if (this.#shutdown.signal.aborted) return
-    this.#own = record
-    await raceAbort(this.#publish(), options.signal)
-  }
-
-  async #publish (): Promise<void> {
-    const own = this.#own
-    if (own === undefined || this.#shutdown.signal.aborted) return
-    clearTimeout(this.#timer)
-    const request: TrackerRequest = { t: 'mp', r: encodeContactRecord(own) }
-    const results = await this.#fanOut(request)
-    if (this.#own !== own || this.#shutdown.signal.aborted) return // superseded while in flight
-    let heldMs = Infinity
-    const refusals: string[] = []
-    for (const { t, answer } of results) {
-      if (answer?.h === undefined) {
-        const code = answer?.c !== undefined ? codeFromWire(answer.c) : undefined
-        if (code === 'ERR_RECORD_EXPIRED') this.#clockBehind(t, own)
-        refusals.push(`${t}: ${code ?? 'no answer'}`)
-        continue
-      }
-      heldMs = Math.min(heldMs, answer.h)
-      this.#publishedTo.add(t)
-      this.safeDispatch('tracker:announce', { trackerId: t, seq: own.seq, heldMs: answer.h })
-    }
-    const ok = heldMs !== Infinity
-    // Publish again at half the shortest hold (every tracker keeps it), or soon after a failure.
-    const delay = ok && refusals.length === 0 ? Math.max(1000, heldMs / 2) : this.#retryMs
-    this.#retryMs = ok && refusals.length === 0 ? this.config.retryMinMs : Math.min(this.#retryMs * 2, Math.max(this.config.retryMinMs, heldMs / 2, 60_000))
-    this.#timer = setTimeout(() => { void this.#publish().catch(err => { this.#log.error('publishing failed: %e', err) }) }, delay)
-    this.#timer.unref?.()
-    if (!ok) throw new EgtpError('ERR_UNREACHABLE', `no tracker accepted record seq ${own.seq}: ${results.length === 0 ? 'no tracker known' : refusals.join('; ')}`)
-  }
-
-  /** A tracker refused our record as expired although our clock says it is valid: our clock is behind. */
-  #clockBehind (trackerId: string, own: ContactRecord): void {
-    const behindMs = own.expiresAt - this.#clock.now()
-    if (behindMs <= 0) return
-    this.safeDispatch('tracker:clock-skew', { trackerId, behindMs })
-    const now = this.#clock.monotonic()
-    if (now - this.#skewLoggedAt < 60_000) return
-    this.#skewLoggedAt = now
-    this.#log.error('tracker %s refused our record as expired, yet it is valid for another %d s by this machine\'s clock: this clock is at least %d s behind the tracker\'s; fix the clock (NTP), or peers cannot find this node',
-      trackerId, Math.round(behindMs / 1000), Math.round(behindMs / 1000))
+    await raceAbort(this.#publisher.announce(record), options.signal)
   }
 
   /**
@@ -276,14 +238,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
    */
   async withdraw (options: AbortOptions = {}): Promise<number> {
     options.signal?.throwIfAborted()
-    clearTimeout(this.#timer)
-    const own = this.#own
-    if (own === undefined || this.#identity === undefined) return 0
-    const request: TrackerRequest = { t: 'mg', id: this.#identity.nodeIdBytes, k: this.#identity.publicKey, q: own.seq, g: signGoodbye(this.#identity, own.seq) }
-    const targets = [...this.#publishedTo]
-    this.#publishedTo.clear()
-    const answers = await raceAbort(Promise.all(targets.map(async t => await this.#ask(t, request, this.config.goodbyeTimeoutMs))), options.signal)
-    return answers.filter(a => a?.d === true).length
+    return await raceAbort(this.#publisher.withdraw(), options.signal)
   }
 
   /** Send the goodbye (bounded by `goodbyeTimeoutMs`) and stop publishing. Call before the node stops. */
@@ -292,7 +247,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     try {
       await this.withdraw()
     } finally {
-      clearTimeout(this.#timer)
+      this.#publisher.stop()
       this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'metatracker client stopped'))
     }
   }
@@ -382,7 +337,7 @@ export class MetatrackerClient extends TypedEventTarget<MetatrackerClientEvents>
     if (this.#seeds === undefined || results.some(r => r.answer !== undefined) || [...this.#trackers.keys()].some(id => !this.#failing.has(id))) return results
     if (await this.#reseed() === 0) return results
     // The node's own record goes to the new trackers now, not at its next republish.
-    if (request.t !== 'mp' && this.#own !== undefined) void this.#publish().catch(err => { this.#log('publishing to the new trackers failed: %e', err) })
+    if (request.t !== 'mp') this.#publisher.republish()
     return await askAll()
   }
 

@@ -10,7 +10,8 @@ import fc from 'fast-check'
 import { identityFromSeed } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
-import { DEFAULT_MAX_ARCHIVED_PER_PEER, DEFAULT_MAX_CACHED_INITIATIONS, SessionManager } from '@egtp/session'
+import { SessionManager } from '@egtp/session'
+import { DEFAULT_MAX_ARCHIVED_PER_PEER, DEFAULT_MAX_CACHED_INITIATIONS } from '@egtp/session/defaults'
 import { describe, expect, test } from 'vitest'
 
 const SEED = Number(process.env.EGTP_FUZZ_SEED ?? 2004)

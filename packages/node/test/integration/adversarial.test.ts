@@ -4,7 +4,7 @@
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { once } from 'node:events'
-import { FrameDecoder } from '@egtp/codec'
+import { FrameDecoder, createMessageCodec, sessionMessages } from '@egtp/codec'
 import { generateIdentity } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import type { TcpEndpoint } from '@egtp/interface'
@@ -17,6 +17,8 @@ import type { EgtpNode } from '../../src/index.ts'
 import { makeMessageId, newEpoch } from '../../src/ids.ts'
 import { decodeBatch, encodeBatch, encodePayloadMessage } from '@egtp/codec/node'
 import { LISTEN, memoryDirectory, until } from './helpers.ts'
+
+const sessionCodec = createMessageCodec(sessionMessages)
 
 const framed = (body: Uint8Array): Uint8Array => {
   const out = new Uint8Array(4 + body.byteLength)
@@ -196,5 +198,37 @@ describe('replays and forgeries over TCP', () => {
     // Each accepted initiation cost one peer entry; refused ones cost nothing.
     expect(s.handshakes).toBeLessThan(initiations.length)
     expect(s.peers.known).toBeLessThanOrEqual(s.handshakes + 1)
+  }, 30_000)
+
+  test('under load a real node proves its address with the cookie reply and its query is answered while the flood goes on', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const strat = tcp({ listen: LISTEN })()
+    // B is under load past 20 new initiations a second (lifted down by name): the flood below keeps it there.
+    const b = await createNode({ commstrats: [strat], lookup: dir, announcer: dir, sessions: { handshakeLoadThresholdPerSecond: 20 } })
+    onTestFinished(async () => { await b.stop() })
+    await b.start()
+    const a = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
+    onTestFinished(async () => { await a.stop() })
+    await a.start()
+    b.handle('echo', p => p)
+    const initiations: Uint8Array[] = []
+    for (let i = 0; i < 400; i++) {
+      const m = new SessionManager({ identity: generateIdentity() })
+      initiations.push(m.seal(nodeKey(b), query('echo', i)).frame)
+      m.close()
+    }
+    const flood = await Wire.open(strat.localEndpoints()[0] as TcpEndpoint, onTestFinished)
+    // 200 initiations a second from throwaway identities, none of which answers its cookie reply.
+    const timer = setInterval(() => { for (const f of initiations.splice(0, 10)) flood.send(f) }, 50)
+    onTestFinished(() => { clearInterval(timer) })
+    await until(() => flood.frames.filter(f => sessionCodec.decode(f).t === 'hk').length > 0, 5_000, 'the first cookie reply')
+    expect(await a.query(b.nodeId, 'echo', 'proven', { timeoutMs: 10_000 })).toBe('proven')
+    // Answered while the flood (ten times the load threshold) was still going: B was under load throughout.
+    expect(initiations.length).toBeGreaterThan(0)
+    clearInterval(timer)
+    // Past the threshold, the flood's initiations got cookie replies only (no DH work, no response).
+    const types = flood.frames.map(f => sessionCodec.decode(f).t)
+    expect(types.filter(t => t === 'hk').length).toBeGreaterThan(types.filter(t => t !== 'hk').length)
+    expect(b.stats().dropped['rate-limited']).toBeGreaterThan(0)
   }, 30_000)
 })

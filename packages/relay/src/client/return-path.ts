@@ -24,6 +24,11 @@ export class RelayReturnPath implements ReturnPath {
     return `relay ${this.#link.endpoint.relay.slice(0, 8)} from ${this.authenticatedSender.slice(0, 8)}`
   }
 
+  /** The relay and the sender it authenticated: a source a responder under load can make prove itself. */
+  get source (): string {
+    return `relay:${this.#link.endpoint.relay}:${this.authenticatedSender}`
+  }
+
   /**
    * @throws {EgtpError} ERR_UNREACHABLE when the sender is no longer reachable through this relay (it left:
    *   the relay says ERR_RELAY_UNKNOWN_RECIPIENT), so the node falls back to the sender's contact record;

@@ -121,6 +121,22 @@ export const configs: Record<string, Config> = {
     sends: [['A', 'B', 2], ['C', 'B', 1]],
     depth: 4
   },
+  /**
+   * B is always under load (a load threshold below one initiation per second, lifted down by name): every new
+   * initiation to it must first prove its source with a cookie reply. A and C initiate to B while B initiates
+   * to A.
+   */
+  'under-load': {
+    name: 'under-load',
+    nodes: [
+      { name: 'A', persistent: false },
+      { name: 'B', persistent: false, options: { handshakeLoadThresholdPerSecond: 0.5 } },
+      { name: 'C', persistent: false }
+    ],
+    setup: [],
+    sends: [['A', 'B', 1], ['C', 'B', 1], ['B', 'A', 1]],
+    depth: 4
+  },
   /** Defect 5: three early-data messages per initiation and one handshake per second; A sends five at once. */
   'handshake-budget': {
     name: 'handshake-budget',

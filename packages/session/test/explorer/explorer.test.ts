@@ -56,6 +56,11 @@ describe('session explorer: nothing found on the configurations of the issue\'s 
   it('min-caches: one cached initiation, a third node evicts A\'s while A repeats it', async () => { await expectClean('min-caches') }, TIMEOUT_MS)
   // defect 5
   it('handshake-budget: early data past the budget of one handshake per second', async () => { await expectClean('handshake-budget') }, TIMEOUT_MS)
+  it('under-load: B answers initiations with a cookie reply first while under load', async () => {
+    await expectClean('under-load')
+    const { world } = await replay(configs['under-load']!, ['send A B', 'settle'])
+    expect(world.nodes.get('B')!.manager.stats().cookieRepliesSent).toBeGreaterThan(0)
+  }, TIMEOUT_MS)
 })
 
 describe('session explorer: mutation check (it must find each known defect)', () => {
@@ -102,6 +107,12 @@ describe('session explorer: mutation check (it must find each known defect)', ()
     mutations.legacyEarlyDataBudget = true
     const r = await expectFound('handshake-budget', 'accepted initiation refused')
     expect(r.failure!.violation.detail).toMatch(/ERR_AUTH/)
+  }, TIMEOUT_MS)
+
+  it('finds an initiator that ignores cookie replies: a responder under load never admits its initiation', async () => {
+    mutations.ignoreCookieReplies = true
+    const r = await expectFound('under-load', 'liveness')
+    expect(r.failure!.trace.some(l => l.includes('ERR_RATE_LIMITED'))).toBe(true)
   }, TIMEOUT_MS)
 })
 

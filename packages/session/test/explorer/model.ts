@@ -22,7 +22,8 @@
 //   (exact token counts, the owed-recovery set, cached verdicts' expiry) is covered only through those times
 //   and the clock. Two states that differ only there are merged: a stated source of incompleteness.
 import { createHash } from 'node:crypto'
-import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS, RECOVERY_BOUND_MS } from '../../src/index.ts'
+import { DEFAULT_IDLE_RECEIVE_TIMEOUT_MS } from '../../src/defaults.ts'
+import { RECOVERY_BOUND_MS } from '../../src/index.ts'
 import { inspectSessions } from '../../src/testing.ts'
 import { ModelNode, MESSAGE_DEADLINE_MS, RETRY_INITIAL_MS, hashOf } from './node.ts'
 import type { Config, Frame, NodeName } from './node.ts'

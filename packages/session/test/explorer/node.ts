@@ -165,7 +165,7 @@ export class ModelNode {
       return undefined
     }
     const msg = readDataFrame(res.frame) ?? sessionCodec.decode(res.frame)
-    if (msg.t !== 'hu' && msg.t !== 'hc' && msg.n !== undefined) {
+    if (msg.t !== 'hu' && msg.t !== 'hc' && msg.t !== 'hk' && msg.n !== undefined) {
       const key = res.sessionId
       const seen = this.sentCounters.get(key) ?? new Set<number>()
       if (seen.has(msg.n)) w.violate('nonce reuse', `${this.name} sealed counter ${msg.n} twice under session ${key}`)
@@ -199,7 +199,10 @@ export class ModelNode {
     const init = msg.t === 'hi' ? messageId(msg.h) : undefined
     let res
     try {
-      res = this.manager.open(f.bytes, f.relayed ? { authenticatedSender: from.identity.nodeId, authenticatedSenderKey: from.identity.publicKey } : undefined)
+      // The transport source, as @egtp/node labels it: the sender's address, or the relay and the sender it names.
+      res = this.manager.open(f.bytes, f.relayed
+        ? { authenticatedSender: from.identity.nodeId, authenticatedSenderKey: from.identity.publicKey, source: `relay:R:${from.identity.nodeId}` }
+        : { source: `addr:${from.name}` })
     } catch (err) {
       const code = errCode(err)
       w.note(`${this.name} open ${msg.t} from ${f.from}: ${code}`)
@@ -209,7 +212,7 @@ export class ModelNode {
       if (fresh && (msg.t === 'hr' || msg.t === 'hd') && msg.n !== undefined && code === 'ERR_REPLAY') {
         w.violate('fresh frame refused as a replay', `${this.name} refused a first delivery of ${f.from}'s ${msg.t} counter ${msg.n}`)
       }
-      // A refusal's notice (the signed clock-window notice) goes back like any reply.
+      // A refusal's notice (the signed clock-window notice, a cookie reply) goes back like any reply.
       for (const reply of refusalReplies(err)) w.reply(this, from, reply, f.relayed)
       return
     }

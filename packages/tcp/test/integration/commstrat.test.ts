@@ -118,6 +118,7 @@ describe('tcp commstrat: connection manager', () => {
     const atA = framesOf(a)
     await a.send('b', endpoint, Uint8Array.of(1), { expectReply: true })
     await expect.poll(() => atB.length).toBe(1)
+    expect(atB[0]!.path.source).toBe('127.0.0.1') // the remote IP: a session responder's per-source label
     clock.advance(500)
     await settle(60)
     expect(a.stats().connections).toBe(1) // idle for 500 ms > 40 ms, but a reply is expected

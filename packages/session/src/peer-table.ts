@@ -1,0 +1,348 @@
+// The session table: each peer's current and archived sessions, the index by receiver index, the bounds on
+// both, and the one way every frame of a session is written. Owns every session's place; the handshake logic
+// (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
+import { EgtpError, bytesEqual, TokenBucket, toHex } from '@egtp/interface'
+import type { Clock } from '@egtp/interface'
+import { checkPeerKey, nodeIdFromPublicKey, nodeIdToBytes, x25519PublicKeyFromEd25519 } from '@egtp/identity'
+import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
+import { authFailed } from './errors.ts'
+import type { SessionInfo } from './internal.ts'
+import type { Limits } from './options.ts'
+import type { Counters } from './stats.ts'
+import { Session } from './session.ts'
+import type { SessionRank } from './session.ts'
+import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
+import { sessionCodec } from '@egtp/codec/session'
+import type { SessionFrame } from '@egtp/codec/session'
+
+/** No archived sessions: shared by every peer until its first session is archived (most never have one). */
+const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
+const EMPTY = new Uint8Array(0)
+/** Base64 of a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good). */
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+/**
+ * A flat copy of a string built piece by piece (a node ID's text is a tree of one-character pieces, ~1 KB, until
+ * something reads it character by character): every peer state and replay record holds its node ID.
+ */
+const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1')
+
+/**
+ * Per peer: its key, sessions, and (as a subclass: one object per peer) its handshake token bucket. Each field
+ * has one writer: `current`/`archived` the table, `yieldUntil`/`clockRefusalLoggedAt` clock-refusal.ts,
+ * `cookie` cookie.ts.
+ */
+export class PeerState extends TokenBucket {
+  readonly key: PeerKey
+  current: Session | undefined = undefined
+  /** Replaced sessions (and initiations that lost on arrival), oldest first: receive only. */
+  archived: Session[] = NO_SESSIONS
+  /**
+   * Until then (monotonic ms) we start no initiation to this peer: it refused our last one as outside its clock
+   * window and is starting a session of its own, which ours would outrank on our side (the livelock of issue 10).
+   */
+  yieldUntil = -1
+  /** When a clock-window refusal by or of this peer was last logged (monotonic ms; -1: never). */
+  clockRefusalLoggedAt = -1
+  /** The cookie this peer (a responder under load) gave us, and when it arrived (monotonic ms). */
+  cookie: { readonly value: Uint8Array, readonly at: number } | undefined = undefined
+
+  constructor (key: PeerKey, handshakesPerSecond: number, now: number) {
+    super(handshakesPerSecond, handshakesPerSecond, now)
+    this.key = key
+  }
+
+  /** The current session, then the archived ones. */
+  sessions (): Session[] {
+    return this.current === undefined ? [...this.archived] : [this.current, ...this.archived]
+  }
+}
+
+/** What a peer's Ed25519 key maps to (each costs a point decompression and a hash: cached). */
+export interface PeerIdentity {
+  readonly nodeId: string
+  readonly x25519: Uint8Array
+}
+
+/** Queue an event; the manager dispatches it once the state change is complete. */
+export type Emit = <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]) => void
+
+/** What every part of a SessionManager is given: the clock, the limits, the table, the counters, the event queue. */
+export interface PartInit {
+  clock: Clock
+  limits: Limits
+  table: SessionTable
+  stats: Counters
+  emit: Emit
+}
+
+export interface SessionTableInit {
+  selfId: string
+  selfIdBytes: Uint8Array
+  clock: Clock
+  random: (n: number) => Uint8Array
+  limits: Limits
+  emit: Emit
+  log: (formatter: string, ...args: unknown[]) => void
+  /** A session leaves the table for good (the responder forgets it from its initiation cache). */
+  onWipe: (s: Session) => void
+  /** The extra fields of an initiation frame of `s` (the cookie MAC of cookie.ts), if any. */
+  initiationExtras: (s: Session, now: number) => { m: Uint8Array } | undefined
+}
+
+export class SessionTable {
+  readonly #i: SessionTableInit
+  readonly #peers = new Map<string, PeerState>()
+  readonly #byIndex = new Map<number, Session>()
+  readonly #peerKeys = new Map<string, PeerIdentity>()
+  /** Current sessions, least recently active first (evicted first when the table is full). */
+  readonly #activity = new Set<Session>()
+  /** Archived sessions, oldest first. */
+  readonly #archivedOrder = new Set<Session>()
+  #sessionCount = 0
+  /** The session #touch last moved to the end of #activity (undefined once anything else changes it). */
+  #lastTouched: Session | undefined
+  #seq = 0
+
+  constructor (init: SessionTableInit) {
+    this.#i = init
+  }
+
+  get sessionCount (): number { return this.#sessionCount }
+  get peerCount (): number { return this.#peers.size }
+  peer (peerId: string): PeerState | undefined { return this.#peers.get(peerId) }
+  peers (): IterableIterator<PeerState> { return this.#peers.values() }
+  byIndex (index: number): Session | undefined { return this.#byIndex.get(index) }
+  /** The state of the peer `s` belongs to (every registered session has one). */
+  owner (s: Session): PeerState { return this.#peers.get(s.peerId)! }
+
+  /** The peer state for a caller-supplied key, checked against its node ID on first use. */
+  peerFor (peer: PeerKey): PeerState {
+    if (peer === null || typeof peer !== 'object' || typeof peer.nodeId !== 'string' || !(peer.publicKey instanceof Uint8Array)) {
+      throw new TypeError('peer must be { nodeId: string, publicKey: Uint8Array }')
+    }
+    if (peer.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
+    const ps = this.#peers.get(peer.nodeId)
+    if (ps !== undefined && bytesEqual(ps.key.publicKey, peer.publicKey)) return ps
+    checkPeerKey(peer.nodeId, peer.publicKey)
+    // From here on the peer is known by the canonical (lowercase) form of its node ID.
+    const id = this.identity(peer.publicKey)
+    if (id.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
+    return this.peerState({ nodeId: id.nodeId, publicKey: peer.publicKey })
+  }
+
+  identity (publicKey: Uint8Array): PeerIdentity {
+    const k = b64(publicKey)
+    let id = this.#peerKeys.get(k)
+    if (id === undefined) {
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519PublicKeyFromEd25519(publicKey) }
+      if (this.#peerKeys.size >= DEFAULT_PEER_KEY_CACHE_SIZE) this.#peerKeys.delete(this.#peerKeys.keys().next().value!)
+      this.#peerKeys.set(k, id)
+    }
+    return id
+  }
+
+  /** The state of a peer whose key is already checked (it authenticated), created on first use. */
+  peerState (peer: PeerKey): PeerState {
+    let ps = this.#peers.get(peer.nodeId)
+    if (ps === undefined) {
+      // Our own copy of the key: a small typed array whose bytes stay inside it (V8 allocates no separate
+      // ArrayBuffer until something asks for .buffer). The raw node ID is decoded only when needed.
+      const publicKey = new Uint8Array(32)
+      publicKey.set(peer.publicKey)
+      ps = new PeerState(Object.freeze({ nodeId: peer.nodeId, publicKey }), this.#i.limits.maxHandshakesPerPeerPerSecond, this.#i.clock.monotonic())
+      this.#peers.set(peer.nodeId, ps)
+    }
+    return ps
+  }
+
+  /** The peer whose key signed a hint or notice: one we hold sessions with, else ERR_AUTH. */
+  signer (k: Uint8Array): PeerState {
+    let peerId: string
+    try {
+      peerId = nodeIdFromPublicKey(k)
+    } catch (err) {
+      throw authFailed(err)
+    }
+    const ps = this.#peers.get(peerId)
+    if (ps === undefined || !bytesEqual(ps.key.publicKey, k)) throw authFailed()
+    return ps
+  }
+
+  /** The ordering key of `s`: the initiator's node ID is ours or, for a responder, the peer's (decoded when asked for). */
+  rank (s: Session): SessionRank {
+    return { timestamp: s.timestamp, initiator: s.role === 'initiator' ? this.#i.selfIdBytes : nodeIdToBytes(s.peerId) }
+  }
+
+  nextId (): string {
+    return `s${(++this.#seq).toString(36)}`
+  }
+
+  allocateIndex (): number {
+    for (let i = 0; i < 64; i++) {
+      const b = this.#i.random(4)
+      const index = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
+      if (!this.#byIndex.has(index)) return index
+    }
+    throw new EgtpError('ERR_LIMIT', 'could not allocate a receiver index')
+  }
+
+  /** Make `s` the current session of `ps`, archiving the one it replaces. */
+  install (ps: PeerState, s: Session, reason: ReplaceReason, now: number): void {
+    const old = ps.current
+    ps.current = s
+    this.#activity.add(s)
+    this.#lastTouched = undefined
+    if (old !== undefined) {
+      this.#activity.delete(old)
+      this.archive(ps, old, now)
+      this.#i.emit('session:replaced', { peer: ps.key, oldSessionId: old.id, newSessionId: s.id, reason })
+    }
+    this.#i.emit('session:new', { peer: ps.key, sessionId: s.id, role: s.role })
+  }
+
+  /** The current session ends without a successor; it stays open for late frames. */
+  demote (ps: PeerState, reason: ReplaceReason, newSessionId: string | undefined, now: number): void {
+    const old = ps.current
+    if (old === undefined) return
+    ps.current = undefined
+    this.#activity.delete(old)
+    this.archive(ps, old, now)
+    this.#i.log('session %s with %k ended: %s', old.id, ps.key.nodeId, reason)
+    this.#i.emit('session:replaced', { peer: ps.key, oldSessionId: old.id, ...(newSessionId === undefined ? {} : { newSessionId }), reason })
+  }
+
+  archive (ps: PeerState, s: Session, now: number): void {
+    s.archivedAt = now
+    // Nothing is sent on an archived session: drop what only sending needed.
+    s.msg2 = undefined
+    if (ps.archived === NO_SESSIONS) ps.archived = []
+    ps.archived.push(s)
+    this.#archivedOrder.add(s)
+    while (ps.archived.length > this.#i.limits.maxArchivedPerPeer) this.discard(ps, ps.archived[0]!)
+  }
+
+  /** Remove an archived (or current) session for good and wipe its keys. */
+  discard (ps: PeerState, s: Session): void {
+    const i = ps.archived.indexOf(s)
+    if (i >= 0) ps.archived.splice(i, 1)
+    if (ps.current === s) {
+      ps.current = undefined
+      this.#activity.delete(s)
+    }
+    this.#unregister(s)
+  }
+
+  /** Wipe the archived sessions of `ps` older than `keepMs`. */
+  expireArchived (ps: PeerState, now: number, keepMs: number): void {
+    while (ps.archived.length > 0 && now - ps.archived[0]!.archivedAt! >= keepMs) this.discard(ps, ps.archived[0]!)
+  }
+
+  register (s: Session): void {
+    if (this.#sessionCount >= this.#i.limits.maxSessions) this.#evictOne()
+    if (s.localIndex >= 0) this.#byIndex.set(s.localIndex, s)
+    this.#sessionCount++
+  }
+
+  #unregister (s: Session): void {
+    if (s.wiped) return
+    if (s.localIndex >= 0 && this.#byIndex.get(s.localIndex) === s) this.#byIndex.delete(s.localIndex)
+    this.#i.onWipe(s)
+    this.#activity.delete(s)
+    this.#archivedOrder.delete(s)
+    s.wipe()
+    this.#sessionCount--
+  }
+
+  /** The table is full: drop the oldest archived session, else the least recently active current one. */
+  #evictOne (): void {
+    const victim = this.#archivedOrder.values().next().value ?? this.#activity.values().next().value
+    if (victim === undefined) throw new EgtpError('ERR_LIMIT', 'session table full')
+    const ps = this.owner(victim)
+    if (ps.current === victim) this.demote(ps, 'expired', undefined, this.#i.clock.monotonic())
+    this.discard(ps, victim)
+  }
+
+  touch (s: Session): void {
+    // Already the most recently active (a burst to one peer): nothing to reorder.
+    if (this.#lastTouched === s || !this.#activity.has(s)) return
+    this.#activity.delete(s)
+    this.#activity.add(s)
+    this.#lastTouched = s
+  }
+
+  /** Forget a peer: wipe all its sessions. */
+  drop (peerId: string): void {
+    const ps = this.#peers.get(peerId)
+    if (ps === undefined) return
+    for (const s of ps.sessions()) this.#unregister(s)
+    ps.current = undefined
+    ps.archived = NO_SESSIONS
+    this.#peers.delete(peerId)
+  }
+
+  /** Forget peers that hold no session any more. */
+  prune (): void {
+    for (const [id, ps] of this.#peers) if (ps.current === undefined && ps.archived.length === 0) this.#peers.delete(id)
+  }
+
+  /** Wipe every session and forget every peer. */
+  clear (): void {
+    for (const ps of this.#peers.values()) for (const s of ps.sessions()) this.#unregister(s)
+    this.#peers.clear()
+  }
+
+  /** One frame on `s`: the handshake message rides along until the peer confirmed (heal without a return path). */
+  frame (s: Session, plaintext: Uint8Array | undefined, now: number): Uint8Array {
+    s.lastSendAt = now
+    this.touch(s)
+    if (s.role === 'initiator' ? s.established : s.confirmed) {
+      // The hot path: a transport frame, encoded without the generic codec (same bytes).
+      return s.sealDataFrame(plaintext ?? EMPTY)
+    }
+    let msg: SessionFrame
+    const data = plaintext === undefined ? undefined : s.seal(plaintext)
+    if (s.role === 'initiator') {
+      msg = data === undefined ? { t: 'hi', h: s.msg1! } : { t: 'hi', h: s.msg1!, n: data.n, c: data.c }
+      const extras = this.#i.initiationExtras(s, now)
+      if (extras !== undefined) msg.m = extras.m
+    } else {
+      msg = data === undefined ? { t: 'hr', r: s.remoteIndex!, h: s.msg2! } : { t: 'hr', r: s.remoteIndex!, h: s.msg2!, n: data.n, c: data.c }
+    }
+    s.lastHandshakeAt = now
+    return sessionCodec.encode(msg)
+  }
+
+  /** What `open` returns for a frame that authenticated on `s`; a transport frame confirms a responder session. */
+  deliver (s: Session, plaintext: Uint8Array | undefined, now: number, replies: Uint8Array[], transport: boolean, durable?: Promise<void>): OpenResult {
+    const ps = this.owner(s)
+    s.lastReceiveAt = now
+    if (transport && s.role === 'responder' && !s.confirmed) {
+      s.confirmed = true
+      s.msg2 = undefined
+      this.#i.emit('session:confirmed', { peer: ps.key, sessionId: s.id })
+    }
+    if (ps.current === s) this.touch(s)
+    const res: OpenResult = { peer: ps.key, sessionId: s.id, replies }
+    if (plaintext !== undefined && plaintext.byteLength > 0) res.plaintext = plaintext
+    if (durable !== undefined) res.durable = durable
+    return res
+  }
+
+  inspect (peerId: string): SessionInfo[] {
+    const ps = this.#peers.get(peerId)
+    if (ps === undefined) return []
+    return ps.sessions().map(s => ({
+      id: s.id,
+      role: s.role,
+      current: s === ps.current,
+      loser: s.loser,
+      established: s.established,
+      confirmed: s.confirmed,
+      timestamp: s.timestamp,
+      initiator: toHex(this.rank(s).initiator),
+      localIndex: s.localIndex,
+      remoteIndex: s.remoteIndex,
+      sendCounter: s.sendCounter
+    }))
+  }
+}

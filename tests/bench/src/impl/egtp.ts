@@ -1,0 +1,110 @@
+// EGTP: two real nodes over @egtp/tcp, driven through the public API as an application would (handlers,
+// query, send). Relayed: the server node is relay-only (no listener), registered with a relay server.
+import type { EgtpNode } from '@egtp/node'
+import type { EgtpApi } from './egtp-loader.ts'
+import type { ClientConn, FreshPeer, Impl, ServeOptions, ServerHandle } from './types.ts'
+
+interface EgtpAddress { record: string }
+
+/**
+ * Connections stay up while idle, as the other implementations' do: the idle scenario sets up thousands of
+ * peers, which takes longer than @egtp/tcp's DEFAULT_IDLE_TIMEOUT_MS (5 min) on a loaded machine.
+ */
+const IDLE_TIMEOUT_MS = 3_600_000
+
+/** Window of sends in flight for one-way messages: `send` resolves when the peer's handler got the message. */
+export function sendWindow (api: EgtpApi, payloadBytes: number): number {
+  // Small messages: the node's own bound on unacknowledged messages per peer (DEFAULT_MAX_UNACKED_PER_PEER);
+  // large ones: 128 x 64 KiB = 8 MiB, half of DEFAULT_MAX_UNACKED_BYTES_PER_PEER.
+  return payloadBytes >= 16 * 1024 ? 128 : api.DEFAULT_MAX_UNACKED_PER_PEER
+}
+
+/** Run `n` operations with at most `window` in flight. */
+export function pump (n: number, window: number, op: () => Promise<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let started = 0
+    let done = 0
+    const next = (): void => {
+      while (started - done < window && started < n) {
+        started++
+        op().then(() => {
+          done++
+          if (done === n) resolve()
+          else next()
+        }, reject)
+      }
+    }
+    if (n === 0) resolve()
+    else next()
+  })
+}
+
+const until = async (ok: () => boolean, what: string, ms = 10_000): Promise<void> => {
+  const deadline = performance.now() + ms
+  while (!ok()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+export function egtpImpl (api: EgtpApi, name = 'egtp'): Impl {
+  const clientNode = async (address: unknown): Promise<{ node: EgtpNode, peer: string }> => {
+    const record = api.decodeContactRecord(Buffer.from((address as EgtpAddress).record, 'base64'))
+    const transport = api.tcp({ idleTimeoutMs: IDLE_TIMEOUT_MS })()
+    const viaRelay = record.endpoints.some(e => e.kind === 'relay')
+    const identity = api.generateIdentity()
+    const commstrats = viaRelay ? [transport, api.relayClient({ register: false })({ transport, identity })] : [transport]
+    const node = await api.createNode({ identity, commstrats })
+    await node.start()
+    node.addContact(record)
+    return { node, peer: record.nodeId }
+  }
+  return {
+    name,
+    serve: async (opts: ServeOptions): Promise<ServerHandle> => {
+      const limit = opts.maxPeers + 100
+      const identity = api.generateIdentity()
+      const transport = opts.relay === undefined
+        ? api.tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], maxConnections: limit, maxInboundPerAddress: limit, idleTimeoutMs: IDLE_TIMEOUT_MS })()
+        : api.tcp({ idleTimeoutMs: IDLE_TIMEOUT_MS })()
+      const relays = opts.relay === undefined ? undefined : api.relayClient({ relays: [opts.relay as never] })({ transport, identity })
+      const node = await api.createNode({ identity, commstrats: relays === undefined ? [transport] : [transport, relays] })
+      let received = 0
+      node.handle('echo', payload => payload)
+      node.handle('m', payload => { received += (payload as Uint8Array).byteLength })
+      await node.start()
+      const kind = relays === undefined ? 'tcp' : 'relay'
+      await until(() => node.contactRecord()?.endpoints.some(e => e.kind === kind) === true, `a ${kind} endpoint in the contact record`)
+      return {
+        address: { record: Buffer.from(api.encodeContactRecord(node.contactRecord()!)).toString('base64') },
+        receivedBytes: () => received,
+        stop: async () => {
+          await node.stop()
+          await relays?.stop()
+          await transport.stop()
+        }
+      }
+    },
+    connect: async (address): Promise<ClientConn> => {
+      const { node, peer } = await clientNode(address)
+      await node.query(peer, 'echo', new Uint8Array(1)) // the session is up before anything is timed
+      let window = 0
+      return {
+        request: async (payload) => { await node.query(peer, 'echo', payload) },
+        sendMany: async (payload, n) => {
+          window = sendWindow(api, payload.byteLength)
+          await pump(n, window, () => node.send(peer, 'm', payload))
+        },
+        get sendNote () { return `node.send, a window of ${window} sends in flight (each resolves when delivered)` },
+        close: async () => { await node.stop() }
+      }
+    },
+    fresh: async (address): Promise<FreshPeer> => {
+      const { node, peer } = await clientNode(address)
+      return {
+        run: async (payload) => { await node.query(peer, 'echo', payload) },
+        dispose: async () => { await node.stop() }
+      }
+    }
+  }
+}

@@ -1,0 +1,2 @@
+import { egtpVitestConfig } from '@egtp/vitest-config'
+export default egtpVitestConfig()
