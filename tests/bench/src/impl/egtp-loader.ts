@@ -52,7 +52,8 @@ export async function loadEgtp (from?: string): Promise<EgtpApi> {
   return {
     from: from === undefined ? 'workspace' : resolve(from),
     createNode: node.createNode,
-    DEFAULT_MAX_UNACKED_PER_PEER: node.DEFAULT_MAX_UNACKED_PER_PEER,
+    // DEFAULT_LIMITS is in the root exports of every version (the DEFAULT_* constants moved to /defaults).
+    DEFAULT_MAX_UNACKED_PER_PEER: node.DEFAULT_LIMITS.maxUnackedPerPeer,
     tcp: tcp.tcp,
     generateIdentity: identity.generateIdentity,
     encodeContactRecord: identity.encodeContactRecord,
