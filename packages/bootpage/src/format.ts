@@ -2,7 +2,7 @@ import { BOOTPAGE_FORMAT_VERSION, MAX_BOOTPAGE_RECORDS, bootpageSignedValue } fr
 import { EgtpError, isEgtpError, toHex } from '@egtp/interface'
 import type { ContactRecord } from '@egtp/interface'
 import {
-  PUBLIC_KEY_BYTES, SIGNATURE_BYTES, contactRecordToWire, nodeIdFromPublicKey, signCanonical, verifyCanonical,
+  PUBLIC_KEY_BYTES, SIGNATURE_BYTES, contactRecordToWire, nodeIdFromPublicKey, parseNodeId, signCanonical, verifyCanonical,
   verifyContactRecord
 } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
@@ -98,8 +98,14 @@ function recordFromJson (v: unknown, path: string): ContactRecord {
   if (!isObject(v)) throw malformed(`${path}: expected an object`)
   exactKeys(v, ['nodeId', 'services', 'endpoints', 'seq', 'expiresAt', 'publicKey', 'signature'], path)
   if (typeof v.nodeId !== 'string') throw malformed(`${path}.nodeId: expected a node ID`)
+  let nodeId: string
+  try {
+    nodeId = parseNodeId(v.nodeId) // the canonical (lowercase) form: base32 is read case-insensitively
+  } catch (err) {
+    throw malformed(`${path}.nodeId: ${(err as Error).message}`, err)
+  }
   const record = {
-    nodeId: v.nodeId,
+    nodeId,
     publicKey: hexBytes(v.publicKey, PUBLIC_KEY_BYTES, `${path}.publicKey`),
     seq: v.seq,
     expiresAt: isoTime(v.expiresAt, `${path}.expiresAt`),

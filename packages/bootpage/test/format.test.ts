@@ -224,4 +224,13 @@ describe('page format', () => {
     expect(() => checkBootpageSource({ urls: ['not a url'], key: id.nodeId })).toThrow(/not a URL/)
     expect(code(() => checkBootpageSource({ urls: ['http://127.0.0.1:9/p'], key: 'abc' }))).toBe('ERR_BAD_NODE_ID')
   })
+
+  test('a record\'s node ID in another letter case is the same record: the verified page gives the canonical form', () => {
+    const { signer, records, page } = fixture()
+    const upper = page.replace(records[0]!.nodeId, records[0]!.nodeId.toUpperCase())
+    expect(upper).not.toBe(page)
+    const verified = verifyBootpage(upper, { key: signer.nodeId })
+    expect(verified.records[0]!.nodeId).toBe(records[0]!.nodeId)
+    expect(verified).toEqual(verifyBootpage(page, { key: signer.nodeId }))
+  })
 })
