@@ -28,9 +28,4 @@ export {
 } from './protocol.ts'
 export type { TrackerRequest, TrackerAnswer } from './protocol.ts'
 export { contactRecordFromText } from './record-text.ts'
-export {
-  DEFAULT_RECORD_TTL_MS, DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORD_BYTES, DEFAULT_PUBLISHES_PER_SECOND,
-  DEFAULT_LOOKUPS_PER_SECOND, DEFAULT_MAX_TRACKED_SENDERS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_FLUSH_INTERVAL_MS,
-  DEFAULT_FANOUT, DEFAULT_MAX_TRACKERS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_SETTLE_MS, DEFAULT_MAX_CACHED_RECORDS, DEFAULT_CACHE_FRESH_MS, DEFAULT_RETRY_MIN_MS,
-  DEFAULT_GOODBYE_TIMEOUT_MS, DEFAULT_MIN_SEED_INTERVAL_MS, DEFAULT_AUTO_RELAYS, DEFAULT_AUTO_RELAY_CHECK_MS
-} from './constants.ts'
+// Each limit's default by name: `@egtp/metatracker/defaults` (the README lists every option with its default).

@@ -18,12 +18,8 @@
  * await b.send('peer-a', a.localEndpoints()[0]!, Uint8Array.of(1, 2, 3), { expectReply: true })
  * ```
  */
-export {
-  DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS,
-  DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INBOUND_PER_ADDRESS, DEFAULT_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_AUTH_TIMEOUT_MS,
-  DEFAULT_SEND_TIMEOUT_MS, DEFAULT_EXPECT_REPLY_KEEP_MS, DEFAULT_CLOSE_TIMEOUT_MS, MAX_TIMEOUT_MS,
-  MAX_QUEUED_BYTES_LIMIT, FLUSH_THRESHOLD_BYTES
-} from './constants.ts'
+// Each option's default by name: `@egtp/tcp/defaults` (the README's option table documents them).
+export { MAX_FRAME_BYTES_LIMIT, MAX_TIMEOUT_MS, MAX_QUEUED_BYTES_LIMIT, FLUSH_THRESHOLD_BYTES } from './constants.ts'
 export type { TcpInit, TcpThrottleInit } from './config.ts'
 export { tcp, TcpCommstrat } from './tcp.ts'
 export type { TcpComponents, TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats } from './types.ts'

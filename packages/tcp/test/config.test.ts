@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest'
+import { MAX_FRAME_BYTES_LIMIT, tcp } from '../src/index.ts'
 import {
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_INBOUND_PER_ADDRESS, DEFAULT_MAX_QUEUED_BYTES_PER_CONN, MAX_FRAME_BYTES_LIMIT, tcp
-} from '../src/index.ts'
+  DEFAULT_MAX_INBOUND_PER_ADDRESS, DEFAULT_MAX_QUEUED_BYTES_PER_CONN
+} from '../src/defaults.ts'
 import { resolveConfig } from '../src/config.ts'
 
 describe('config', () => {

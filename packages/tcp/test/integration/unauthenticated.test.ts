@@ -7,7 +7,7 @@ import type { InboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import { describe, expect, test } from 'vitest'
 import type { TcpCommstrat, TcpCommstratEvents } from '../../src/index.ts'
-import { DEFAULT_AUTH_TIMEOUT_MS } from '../../src/index.ts'
+import { DEFAULT_AUTH_TIMEOUT_MS } from '../../src/defaults.ts'
 import { bytes, listening, make, nextEvent, rawClient, settle, socketClosed } from './helpers.ts'
 
 type CloseEvent = TcpCommstratEvents['connection:close']
