@@ -31,6 +31,7 @@ export class Child {
 
   /** Fork `script` (a file of this package's dist) and wait for its `ready` message. */
   static async start (script: string, args: string[], execArgv: string[] = []): Promise<Child> {
+    execArgv = [...execArgv, ...childNodeArgs()]
     const child = fork(new URL(script, import.meta.url), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const kill = (): void => { child.kill('SIGKILL') }
     process.once('exit', kill) // a bench that throws leaves no child behind
@@ -64,6 +65,14 @@ export class Child {
 }
 
 type Handler = (msg: Record<string, unknown>) => Promise<unknown>
+
+/**
+ * Extra Node flags for every child, from EGTP_BENCH_CHILD_NODE_ARGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the servers: NODE_OPTIONS refuses --cpu-prof.
+ */
+function childNodeArgs (): string[] {
+  return (process.env.EGTP_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(arg => arg !== '')
+}
 
 /** Child side: announce `ready`, then answer requests with `handlers[op]`; `stop` runs `onStop` and exits. */
 export function serveParent (ready: unknown, handlers: Record<string, Handler>, onStop: () => Promise<void>): void {
