@@ -2,7 +2,7 @@ import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '@egt
 import { encodeBatchParts, encodeMessage } from '@egtp/codec/node'
 import type { MessageBytes } from '@egtp/codec/node'
 import { Fifo } from '@egtp/interface'
-import { isEpoch } from './ids.ts'
+import { counterOf, isEpoch } from './ids.ts'
 import type { OutEntry, PeerOutbound } from './outbound.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -38,6 +38,8 @@ export class PeerTx {
   /** Unreliable messages (error replies). */
   readonly control: Uint8Array[] = []
   ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; 0: none waits). */
+  ackDueAt = 0
   /** Plaintext bytes received from the peer since our last acknowledgement went out. */
   rxBytesSinceAck = 0
   flushing = false
@@ -61,6 +63,11 @@ export class PeerTx {
     return this.queue.length > 0 || this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0 || this.control.length > 0
   }
 
+  /** Acknowledgements (or uncertainty reports) wait. */
+  hasAcks (): boolean {
+    return this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0
+  }
+
   /** Nothing waits and nothing is on its way. */
   idle (): boolean {
     return !this.hasWork() && !this.flushing && this.transmitting === 0
@@ -72,6 +79,15 @@ export class PeerTx {
     if (this.ackEpoch !== epoch && !isEpoch(this.ackEpoch, epoch)) return false
     this.ackCounters.push(counter)
     return true
+  }
+
+  /**
+   * Forget the compact acknowledgement of `id` when it is the latest one waiting (a reply to that query goes
+   * instead, and acknowledges it).
+   */
+  dropAckCounter (id: Uint8Array): void {
+    const n = this.ackCounters.length
+    if (n > 0 && this.ackCounters[n - 1] === counterOf(id) && isEpoch(id, this.ackEpoch!)) this.ackCounters.pop()
   }
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
@@ -102,8 +118,8 @@ export class PeerTx {
       size += ci.bytes.byteLength
       ciSeq = ci.seq
     }
-    this.clearAckTimer()
     if (this.ackCounters.length > 0 || this.acks.size > 0) this.rxBytesSinceAck = 0
+    this.ackDueAt = 0 // every acknowledgement goes in this batch
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
