@@ -333,21 +333,36 @@ export class Sender {
           }
           tx.transmitting++
           this.#router.transmit(peer, frame, batch.expectReply).then(
-            () => { this.#batchSent(peer, batch, outboundFrameBytes(frame)) },
-            (err: unknown) => { this.#batchFailed(peer, batch.entries, err) }
-          ).finally(() => {
-            tx.transmitting--
-            const wake = tx.transmitSettled
-            tx.transmitSettled = undefined
-            wake?.()
-            if (this.#drain.waiting) this.#drain.check()
-          })
+            () => {
+              try {
+                this.#batchSent(peer, batch, outboundFrameBytes(frame))
+              } finally {
+                this.#transmitted(tx)
+              }
+            },
+            (err: unknown) => {
+              try {
+                this.#batchFailed(peer, batch.entries, err)
+              } finally {
+                this.#transmitted(tx)
+              }
+            }
+          )
         }
       } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
       tx.flushing = false
       if (this.#drain.waiting) this.#drain.check()
     }
+  }
+
+  /** A batch's transmit settled: wake a flush waiting for room, and drain waiters. */
+  #transmitted (tx: Peer['tx']): void {
+    tx.transmitting--
+    const wake = tx.transmitSettled
+    tx.transmitSettled = undefined
+    wake?.()
+    if (this.#drain.waiting) this.#drain.check()
   }
 
   /** A first message to a peer never heard from: find its key. Fails the queued messages when impossible. */
