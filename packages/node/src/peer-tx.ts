@@ -45,6 +45,8 @@ export class PeerTx {
   flushing = false
   flushAgain = false
   flushScheduled = false
+  /** The scheduled flush (one function per peer, made on its first flush, not one per schedule). */
+  flushSoon: (() => void) | undefined
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
@@ -128,19 +130,8 @@ export class PeerTx {
       parts.push(bytes)
       size += bytes.byteLength
     }
-    for (const [map, t] of [[this.acks, 'k'], [this.uncertain, 'u']] as const) {
-      while (map.size > 0) {
-        const ids: Uint8Array[] = []
-        for (const [k, id] of map) {
-          if (ids.length >= MAX_ACKS_PER_MESSAGE) break
-          ids.push(id)
-          map.delete(k)
-        }
-        const bytes = encodeMessage({ t, m: ids })
-        parts.push(bytes)
-        size += bytes.byteLength
-      }
-    }
+    if (this.acks.size > 0) size += takeIds(this.acks, 'k', parts)
+    if (this.uncertain.size > 0) size += takeIds(this.uncertain, 'u', parts)
     while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
       const bytes = this.control.shift()!
       parts.push(bytes)
@@ -165,4 +156,28 @@ export class PeerTx {
     if (this.hasWork()) this.flushAgain = true
     return { parts: encodeBatchParts(out.floor(), parts), entries, ciSeq, expectReply }
   }
+}
+
+/** Empty `map` into messages of type `t` (up to MAX_ACKS_PER_MESSAGE IDs each) appended to `parts`; their bytes. */
+function takeIds (map: Map<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
+  let size = 0
+  while (map.size > 0) {
+    let ids: Uint8Array[]
+    if (map.size === 1) { // the usual case (one reply to acknowledge): no entry arrays, no new table from clear()
+      const k = map.keys().next().value!
+      ids = [map.get(k)!]
+      map.delete(k)
+    } else {
+      ids = []
+      for (const [k, id] of map) {
+        if (ids.length >= MAX_ACKS_PER_MESSAGE) break
+        ids.push(id)
+        map.delete(k)
+      }
+    }
+    const bytes = encodeMessage({ t, m: ids })
+    parts.push(bytes)
+    size += bytes.byteLength
+  }
+  return size
 }

@@ -46,7 +46,7 @@ export class PendingQueries {
 
   /** Whether any query to `peerId` waits. */
   hasPeer (peerId: string): boolean {
-    return this.#pending.has(peerId)
+    return (this.#pending.get(peerId)?.size ?? 0) > 0
   }
 
   add (q: PendingQuery): void {
@@ -69,8 +69,7 @@ export class PendingQueries {
     const ofPeer = this.#pending.get(peerId)
     const q = ofPeer?.get(key)
     if (q === undefined) return undefined
-    ofPeer!.delete(key)
-    if (ofPeer!.size === 0) this.#pending.delete(peerId)
+    ofPeer!.delete(key) // an emptied map stays (no new one per query to a peer asked one at a time): sweep drops it
     this.#size--
     q.cleanup?.()
     return q
@@ -95,8 +94,9 @@ export class PendingQueries {
     return e.timedOutAt + this.#lateWindowMs > now ? e : undefined
   }
 
-  /** Forget late entries past the window. */
+  /** Forget late entries past the window, and the emptied maps of peers. */
   sweep (now: number): void {
+    for (const [peerId, ofPeer] of this.#pending) if (ofPeer.size === 0) this.#pending.delete(peerId)
     for (const [k, e] of this.#late) {
       if (e.timedOutAt + this.#lateWindowMs > now) break
       this.#late.delete(k)

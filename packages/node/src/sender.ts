@@ -245,10 +245,11 @@ export class Sender {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    setImmediate(() => {
+    tx.flushSoon ??= () => {
       tx.flushScheduled = false
       void this.flush(peer)
-    })
+    }
+    setImmediate(tx.flushSoon)
   }
 
   #hold (peer: Peer, entry: OutEntry): void {
