@@ -120,7 +120,15 @@ export class Receiver {
       for (const reply of refusalReplies(err)) this.#reply(path, reply)
       return
     }
-    for (const reply of res.replies) this.#reply(path, reply)
+    if (res.confirmationOnly === true) {
+      // Our handshake completed: the bare confirmation goes after what arrived with the response (this frame's
+      // data, the next frames of the same read) was handed over, so the peer, woken by it, does not compete
+      // with our handlers for the CPU first.
+      const replies = res.replies
+      setImmediate(() => { for (const reply of replies) this.#reply(path, reply) })
+    } else {
+      for (const reply of res.replies) this.#reply(path, reply)
+    }
     if (res.peer === undefined) return
     // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
     // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
@@ -145,7 +153,7 @@ export class Receiver {
       this.#process(peer, plaintext)
       // A handshake response just went to the transport: what the handlers answered goes now too, so both
       // leave in one write and the initiator wakes once (not once for the response, once for the reply).
-      if (res.replies.length > 0 && peer.tx.queue.length > 0) void this.#sender.flush(peer)
+      if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) void this.#sender.flush(peer)
     }
   }
 
