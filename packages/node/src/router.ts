@@ -67,6 +67,17 @@ export class Router {
   }
 
   /**
+   * A frame to `peer` is about to be sealed: when no open path reaches it, let the cheapest route start
+   * connecting now, so that the connection opens while the frame (a handshake initiation) is sealed.
+   */
+  prepare (peer: Peer): void {
+    const contact = peer.contact
+    if (contact.returnPath?.usable() === true || !contact.hasRecord(this.#ctx.clock.now())) return
+    const route = contact.routes[0]
+    route?.strat.prepare?.(peer.id, route.endpoint)
+  }
+
+  /**
    * Send the frames the session manager produced on its tick. A recovery initiation may go to a peer we never
    * exchanged a message with (its initiation was refused before it reached the node): it needs a peer entry
    * to be routed (found through lookup).

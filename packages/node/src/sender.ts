@@ -312,6 +312,8 @@ export class Sender {
       return
     }
     tx.flushing = true
+    // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while).
+    if (peer.contact.publicKey !== undefined) this.#router.prepare(peer)
     try {
       do {
         tx.flushAgain = false
