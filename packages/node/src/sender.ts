@@ -113,7 +113,7 @@ export class Sender {
     const now = this.#ctx.clock.monotonic()
     const entry: OutEntry = {
       key, id: queryId, kind: 'a', counter: 0, type, bytes, deadline: now + horizonMs, createdAt: now, attempts: 0,
-      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}, resolve: undefined, reject: undefined
+      nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}, resolve: undefined, reject: undefined
     }
     this.#hold(peer, entry)
     this.#enqueue(peer, entry)
@@ -256,7 +256,7 @@ export class Sender {
     peer.out.add(entry)
     this.#unackedBytes += entry.bytes.byteLength
     this.#unackedMessages++
-    this.#active.add(peer)
+    if (peer.out.size === 1) this.#active.add(peer) // it left #active when its last entry went (forget)
   }
 
   #enqueue (peer: Peer, entry: OutEntry): void {

@@ -14,7 +14,7 @@ function entry (out: PeerOutbound, kind: 'q' | 'o' | 'a', now: number, deadline:
   const { id, counter } = kind === 'a' ? { id: new Uint8Array(16).fill(9), counter: 0 } : out.allocate()
   const e: OutEntry = {
     key: kind === 'a' ? 'reply' : counter, id, kind, counter, type: 't', bytes: new Uint8Array(10), deadline, createdAt: now, attempts: 0,
-    lastSentAt: 0, nextRetryAt: now + 100, queued: false, settle: r => { settled.push(r) }
+    nextRetryAt: now + 100, queued: false, settle: r => { settled.push(r) }
   }
   out.add(e)
   return e
