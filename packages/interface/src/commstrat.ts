@@ -136,6 +136,13 @@ export interface ReturnPath {
    * Optional: a shared path (a relay, which carries other peers' frames too) leaves it out.
    */
   close?: () => Promise<void>
+  /**
+   * The consumer calls this when it is done with `frame`'s bytes (a frame that arrived on this path) and keeps no
+   * view of them: the transport may then write a later frame into the same memory instead of allocating (tcp
+   * does so for large frames it had to reassemble). Call it only as the frame's sole listener, and never for
+   * bytes handed on to anyone. Optional: a path that cannot reuse memory leaves it out.
+   */
+  recycle?: (frame: Uint8Array) => void
 }
 
 /** An inbound frame with its path. */

@@ -5,6 +5,7 @@ import type { NodeLimits } from './types.ts'
 import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '@egtp/codec/node'
 import type { MessageBytes, NodeMessage } from '@egtp/codec/node'
 import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
+import { CounterRing } from './counter-ring.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
@@ -32,7 +33,6 @@ export interface OutEntry {
   readonly createdAt: number
   /** Times handed to a commstrat successfully. */
   attempts: number
-  lastSentAt: number
   nextRetryAt: number
   /** Waiting in the peer's send queue (not to be queued twice). */
   queued: boolean
@@ -56,7 +56,6 @@ export class OwnEntry implements OutEntry {
   readonly deadline: number
   readonly createdAt: number
   attempts = 0
-  lastSentAt = 0
   nextRetryAt: number
   queued = false
   settle: (this: OutEntry, result: Settlement) => void
@@ -140,7 +139,6 @@ export function markSent (entries: readonly OutEntry[], now: number, limits: Nod
   for (const e of entries) {
     e.queued = false
     e.attempts++
-    e.lastSentAt = now
     if (e.attempts !== delayFor) {
       delayFor = e.attempts
       delay = retryDelay(e.attempts, limits.retryInitialMs, limits.retryMaxMs)
@@ -175,7 +173,7 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
 export class PeerOutbound {
   readonly epoch: Uint8Array
   /** Queries and one-way messages by counter, in counter order. */
-  readonly own = new Map<number, OutEntry>()
+  readonly own = new CounterRing<OutEntry>()
   /** Replies to the peer's queries, keyed by the query ID. */
   readonly replies = new Map<string, OutEntry>()
   #bytes = 0
@@ -240,8 +238,8 @@ export class PeerOutbound {
    * oldest unsettled message's ID, or the next counter's when nothing is outstanding.
    */
   floor (): Uint8Array {
-    const first = this.own.values().next()
-    return first.done === true ? makeMessageId(this.epoch, this.#nextCounter) : first.value.id
+    const first = this.own.first()
+    return first === undefined ? makeMessageId(this.epoch, this.#nextCounter) : first.id
   }
 
   /**
@@ -251,7 +249,7 @@ export class PeerOutbound {
   due (now: number): { retry: OutEntry[], expired: OutEntry[] } {
     const retry: OutEntry[] = []
     const expired: OutEntry[] = []
-    for (const map of [this.own, this.replies]) {
+    for (const map of [this.own, this.replies] as const) {
       for (const e of map.values()) {
         if (e.deadline <= now && e.kind !== 'q') expired.push(e)
         else if (!e.queued && e.nextRetryAt <= now) retry.push(e)

@@ -13,6 +13,7 @@ import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { DropReason } from './types.ts'
 import { decodeBatch, encodeMessage } from '@egtp/codec/node'
+import { isDataFrame } from '@egtp/codec/session'
 import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 /** The sender's side the receiver needs: acknowledgements in and out, error replies. */
@@ -106,6 +107,8 @@ export class Receiver {
       const from: FrameOrigin = path.source !== undefined ? { source: path.source } : {}
       if (path.authenticatedSender !== undefined) from.authenticatedSender = path.authenticatedSender
       res = sessions.open(frame, from)
+      // A data frame was opened into new memory and nothing keeps its bytes: the transport may reuse them.
+      if (path.recycle !== undefined && isDataFrame(frame)) path.recycle(frame)
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
       if (GARBAGE.has(code)) {

@@ -168,7 +168,8 @@ export class ConnectionPool {
       kind: 'tcp',
       description: `tcp ${conn.id} ${conn.remoteAddress}`,
       source: conn.remoteHost,
-      reply: async (frame, options) => { await conn.send(frame, options) },
+      reply: (frame, options) => conn.send(frame, options), // conn.send never throws: it rejects
+      recycle: frame => { conn.recycle(frame) },
       usable: () => !conn.closed,
       close: async () => { await conn.close() },
       authenticated: () => {
@@ -265,6 +266,7 @@ export class ConnectionPool {
     const { config, clock, log } = this.#init
     const now = clock.monotonic()
     for (const [conn, m] of this.#managed) {
+      conn.trimSpare()
       if (now - conn.lastActivity < config.idleTimeoutMs || !this.#isIdle(conn, m, now)) continue
       this.#idleClosed++
       log.trace('closing idle %s %s', conn.id, conn.remoteAddress)
