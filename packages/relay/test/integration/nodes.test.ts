@@ -1,5 +1,6 @@
 // Issue test 1 with real nodes: queries A → B and B → A through a real relay on 127.0.0.1, between two
 // relay-only nodes (neither listens, so the relay is the only path both ways).
+import { isDeepStrictEqual } from 'node:util'
 import { describe, expect, test } from 'vitest'
 import { until } from '../helpers/setup.ts'
 import { tcpServer } from './helpers.ts'
@@ -36,5 +37,34 @@ describe('issue test 1: queries both ways through the relay', () => {
     await until(() => relay.stats().queuedMessages === 0)
     expect(relay.stats()).toMatchObject({ connectedClients: 2, queuedBytes: 0 })
     expect(relay.stats().delivered).toBeGreaterThan(0)
+  })
+})
+
+describe('large messages through the relay', () => {
+  test('hundreds of large payloads kept by the handler arrive intact (the receiver recycles the relay connection\'s memory)', async ({ onTestFinished }) => {
+    const relay = await tcpServer(onTestFinished)
+    const directory = memoryDirectory()
+    const got = new Map<number, Uint8Array>()
+    const setup = (node: EgtpNode): void => {
+      node.handle('bulk', (p) => {
+        const bytes = p as Uint8Array
+        got.set(bytes[0]! | (bytes[1]! << 8), bytes) // kept: later frames must not overwrite it
+      })
+    }
+    const a = (await startRelayOnlyNode(onTestFinished, relay, directory, persisted(), setup)).node
+    const b = (await startRelayOnlyNode(onTestFinished, relay, directory, persisted(), setup)).node
+    const payload = (i: number): Uint8Array => {
+      const p = new Uint8Array(20_000 + (i % 5) * 7_000).map((_, j) => (j * 131 + i * 17) & 0xff)
+      p[0] = i & 0xff
+      p[1] = i >> 8
+      return p
+    }
+    const n = 200
+    const window = 16
+    for (let start = 0; start < n; start += window) {
+      await Promise.all(Array.from({ length: Math.min(window, n - start) }, async (_, k) => { await a.send(b.nodeId, 'bulk', payload(start + k)) }))
+    }
+    expect(got.size).toBe(n)
+    for (let i = 0; i < n; i++) expect(isDeepStrictEqual(got.get(i), payload(i))).toBe(true)
   })
 })
