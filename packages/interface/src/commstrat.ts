@@ -199,6 +199,13 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
    * node disconnects from the peer. Optional: a commstrat whose connections are shared (a relay) leaves it out.
    */
   disconnect?: (peerId: string, endpoint: Endpoint) => Promise<void>
+  /**
+   * Start opening what a send to `endpoint` will need (a connection), without sending anything, so that the
+   * opening overlaps the caller's work before its {@link Commstrat.send} (a node seals a handshake meanwhile).
+   * Optional and best effort: it never throws; a failure shows on the send that follows, and a connection
+   * no send uses closes when idle.
+   */
+  prepare?: (peerId: string, endpoint: Endpoint) => void
 }
 
 /** Options for opening a listener. */

@@ -2,7 +2,7 @@ import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '@egt
 import { encodeBatchParts, encodeMessage } from '@egtp/codec/node'
 import type { MessageBytes } from '@egtp/codec/node'
 import { Fifo } from '@egtp/interface'
-import { isEpoch } from './ids.ts'
+import { counterOf, isEpoch } from './ids.ts'
 import type { OutEntry, PeerOutbound } from './outbound.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -38,11 +38,15 @@ export class PeerTx {
   /** Unreliable messages (error replies). */
   readonly control: Uint8Array[] = []
   ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; 0: none waits). */
+  ackDueAt = 0
   /** Plaintext bytes received from the peer since our last acknowledgement went out. */
   rxBytesSinceAck = 0
   flushing = false
   flushAgain = false
   flushScheduled = false
+  /** The scheduled flush (one function per peer, made on its first flush, not one per schedule). */
+  flushSoon: (() => void) | undefined
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
@@ -61,6 +65,11 @@ export class PeerTx {
     return this.queue.length > 0 || this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0 || this.control.length > 0
   }
 
+  /** Acknowledgements (or uncertainty reports) wait. */
+  hasAcks (): boolean {
+    return this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0
+  }
+
   /** Nothing waits and nothing is on its way. */
   idle (): boolean {
     return !this.hasWork() && !this.flushing && this.transmitting === 0
@@ -72,6 +81,15 @@ export class PeerTx {
     if (this.ackEpoch !== epoch && !isEpoch(this.ackEpoch, epoch)) return false
     this.ackCounters.push(counter)
     return true
+  }
+
+  /**
+   * Forget the compact acknowledgement of `id` when it is the latest one waiting (a reply to that query goes
+   * instead, and acknowledges it).
+   */
+  dropAckCounter (id: Uint8Array): void {
+    const n = this.ackCounters.length
+    if (n > 0 && this.ackCounters[n - 1] === counterOf(id) && isEpoch(id, this.ackEpoch!)) this.ackCounters.pop()
   }
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
@@ -102,8 +120,8 @@ export class PeerTx {
       size += ci.bytes.byteLength
       ciSeq = ci.seq
     }
-    this.clearAckTimer()
     if (this.ackCounters.length > 0 || this.acks.size > 0) this.rxBytesSinceAck = 0
+    this.ackDueAt = 0 // every acknowledgement goes in this batch
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
@@ -112,19 +130,8 @@ export class PeerTx {
       parts.push(bytes)
       size += bytes.byteLength
     }
-    for (const [map, t] of [[this.acks, 'k'], [this.uncertain, 'u']] as const) {
-      while (map.size > 0) {
-        const ids: Uint8Array[] = []
-        for (const [k, id] of map) {
-          if (ids.length >= MAX_ACKS_PER_MESSAGE) break
-          ids.push(id)
-          map.delete(k)
-        }
-        const bytes = encodeMessage({ t, m: ids })
-        parts.push(bytes)
-        size += bytes.byteLength
-      }
-    }
+    if (this.acks.size > 0) size += takeIds(this.acks, 'k', parts)
+    if (this.uncertain.size > 0) size += takeIds(this.uncertain, 'u', parts)
     while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
       const bytes = this.control.shift()!
       parts.push(bytes)
@@ -149,4 +156,28 @@ export class PeerTx {
     if (this.hasWork()) this.flushAgain = true
     return { parts: encodeBatchParts(out.floor(), parts), entries, ciSeq, expectReply }
   }
+}
+
+/** Empty `map` into messages of type `t` (up to MAX_ACKS_PER_MESSAGE IDs each) appended to `parts`; their bytes. */
+function takeIds (map: Map<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
+  let size = 0
+  while (map.size > 0) {
+    let ids: Uint8Array[]
+    if (map.size === 1) { // the usual case (one reply to acknowledge): no entry arrays, no new table from clear()
+      const k = map.keys().next().value!
+      ids = [map.get(k)!]
+      map.delete(k)
+    } else {
+      ids = []
+      for (const [k, id] of map) {
+        if (ids.length >= MAX_ACKS_PER_MESSAGE) break
+        ids.push(id)
+        map.delete(k)
+      }
+    }
+    const bytes = encodeMessage({ t, m: ids })
+    parts.push(bytes)
+    size += bytes.byteLength
+  }
+  return size
 }

@@ -100,7 +100,9 @@ export class Sender {
       this.#ctx.log.error('reply to %s %s cannot be encoded: %e', peer.id, type, err)
     })
     const key = bytesKey(queryId)
-    peer.tx.acks.delete(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
+    // The reply acknowledges the query (PROTOCOL §3.3.1): no acknowledgement of it goes beside the reply.
+    peer.tx.acks.delete(key)
+    peer.tx.dropAckCounter(queryId)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
@@ -243,10 +245,11 @@ export class Sender {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    setImmediate(() => {
+    tx.flushSoon ??= () => {
       tx.flushScheduled = false
       void this.flush(peer)
-    })
+    }
+    setImmediate(tx.flushSoon)
   }
 
   #hold (peer: Peer, entry: OutEntry): void {
@@ -263,17 +266,31 @@ export class Sender {
     this.schedule(peer)
   }
 
+  /**
+   * An acknowledgement waits: it goes with the next batch, or alone `ackDelayMs` after the oldest waiting one.
+   * The per-peer timer is not cleared when a batch takes the acknowledgements (that would cost a timer per
+   * round trip): when it fires with nothing waiting it does nothing, and it waits again for a younger one.
+   */
   #armAck (peer: Peer, size: number): void {
     const tx = peer.tx
     if (size >= MAX_ACKS_PER_MESSAGE) {
       this.schedule(peer)
-    } else if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) {
-      tx.ackTimer = setTimeout(() => {
-        tx.ackTimer = undefined
-        this.schedule(peer)
-      }, this.#ctx.limits.ackDelayMs)
-      tx.ackTimer.unref?.()
+      return
     }
+    if (tx.ackDueAt === 0) tx.ackDueAt = performance.now() + this.#ctx.limits.ackDelayMs
+    if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) this.#startAckTimer(peer, this.#ctx.limits.ackDelayMs)
+  }
+
+  #startAckTimer (peer: Peer, ms: number): void {
+    const tx = peer.tx
+    tx.ackTimer = setTimeout(() => {
+      tx.ackTimer = undefined
+      if (!tx.hasAcks()) return // a batch took them
+      const waitMs = tx.ackDueAt - performance.now()
+      if (waitMs >= 1) this.#startAckTimer(peer, Math.ceil(waitMs))
+      else this.schedule(peer)
+    }, ms)
+    tx.ackTimer.unref?.()
   }
 
   /** Stop: no acknowledgement timer may fire any more. */
@@ -295,6 +312,8 @@ export class Sender {
       return
     }
     tx.flushing = true
+    // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while).
+    if (peer.contact.publicKey !== undefined) this.#router.prepare(peer)
     try {
       do {
         tx.flushAgain = false
@@ -317,21 +336,36 @@ export class Sender {
           }
           tx.transmitting++
           this.#router.transmit(peer, frame, batch.expectReply).then(
-            () => { this.#batchSent(peer, batch, outboundFrameBytes(frame)) },
-            (err: unknown) => { this.#batchFailed(peer, batch.entries, err) }
-          ).finally(() => {
-            tx.transmitting--
-            const wake = tx.transmitSettled
-            tx.transmitSettled = undefined
-            wake?.()
-            if (this.#drain.waiting) this.#drain.check()
-          })
+            () => {
+              try {
+                this.#batchSent(peer, batch, outboundFrameBytes(frame))
+              } finally {
+                this.#transmitted(tx)
+              }
+            },
+            (err: unknown) => {
+              try {
+                this.#batchFailed(peer, batch.entries, err)
+              } finally {
+                this.#transmitted(tx)
+              }
+            }
+          )
         }
       } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
       tx.flushing = false
       if (this.#drain.waiting) this.#drain.check()
     }
+  }
+
+  /** A batch's transmit settled: wake a flush waiting for room, and drain waiters. */
+  #transmitted (tx: Peer['tx']): void {
+    tx.transmitting--
+    const wake = tx.transmitSettled
+    tx.transmitSettled = undefined
+    wake?.()
+    if (this.#drain.waiting) this.#drain.check()
   }
 
   /** A first message to a peer never heard from: find its key. Fails the queued messages when impossible. */

@@ -168,7 +168,7 @@ export class ConnectionPool {
       kind: 'tcp',
       description: `tcp ${conn.id} ${conn.remoteAddress}`,
       source: conn.remoteHost,
-      reply: async (frame, options) => { await conn.send(frame, options) },
+      reply: (frame, options) => conn.send(frame, options), // conn.send never throws: it rejects
       recycle: frame => { conn.recycle(frame) },
       usable: () => !conn.closed,
       close: async () => { await conn.close() },
