@@ -3,7 +3,7 @@ import type { ContactRecordWire } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import type { ContactRecord, InboundFrame } from '@egtp/interface'
 import { refusalReplies } from '@egtp/session'
-import type { FrameOrigin } from '@egtp/session'
+import type { FrameOrigin, OpenResult } from '@egtp/session'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
@@ -123,41 +123,59 @@ export class Receiver {
       for (const reply of refusalReplies(err)) this.#reply(path, reply)
       return
     }
+    // Our handshake response to an initiation that carried data is held until that data was handled: the frame
+    // carrying the handlers' answers carries the response too (one frame for the initiator to open, not two).
+    let held = res.responseOnly === true && res.plaintext !== undefined && res.durable === undefined ? res.replies : undefined
     if (res.confirmationOnly === true) {
       // Our handshake completed: the bare confirmation goes after what arrived with the response (this frame's
       // data, the next frames of the same read) was handed over, so the peer, woken by it, does not compete
       // with our handlers for the CPU first.
       const replies = res.replies
       setImmediate(() => { for (const reply of replies) this.#reply(path, reply) })
-    } else {
+    } else if (held === undefined) {
       for (const reply of res.replies) this.#reply(path, reply)
     }
-    if (res.peer === undefined) return
+    try {
+      held = this.#deliver(res, path, held)
+    } finally {
+      if (held !== undefined) for (const reply of held) this.#reply(path, reply)
+    }
+  }
+
+  /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */
+  #deliver (res: OpenResult, path: InboundFrame['path'], held: Uint8Array[] | undefined): Uint8Array[] | undefined {
+    if (res.peer === undefined) return held
     // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
     // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
     // nor becomes the peer's return path, or a replay would divert our traffic for the peer to the replayer.
     const fresh = res.plaintext !== undefined || res.replies.length > 0
-    if (!fresh) return
+    if (!fresh) return held
     path.authenticated?.()
     let peer: Peer
     try {
       peer = this.#peers.getOrCreate(res.peer.nodeId)
     } catch (err) {
       this.drop('busy', res.peer.nodeId, undefined, err as Error)
-      return
+      return held
     }
     peer.contact.learnKey(res.peer.publicKey)
     if (peer.contact.heardOn(path, this.#ctx.clock.monotonic())) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
     const plaintext = res.plaintext
-    if (plaintext === undefined) return
+    if (plaintext === undefined) return held
     if (res.durable !== undefined) {
       res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
-    } else {
-      this.#process(peer, plaintext)
-      // A handshake response just went to the transport: what the handlers answered goes now too, so both
-      // leave in one write and the initiator wakes once (not once for the response, once for the reply).
-      if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) void this.#sender.flush(peer)
+      return held
     }
+    this.#process(peer, plaintext)
+    // A handshake response just went (or waits) for the transport: what the handlers answered goes now too, so
+    // the initiator wakes once (not once for the response, once for the reply).
+    if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) {
+      const before = peer.tx.transmitting
+      void this.#sender.flush(peer)
+      // A frame sealed on the new session went out: it carries the response, which needs no frame of its own.
+      if (peer.tx.transmitting > before) return undefined
+    }
+    return held
   }
 
   #process (peer: Peer, plaintext: Uint8Array): void {

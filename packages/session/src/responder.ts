@@ -164,7 +164,9 @@ export class Responder {
       replies = this.#handshakeReplies(ps, s, now, true)
     }
     this.#cache(id, s)
-    return table.deliver(s, this.#early(s, msg), now, replies, false, durable)
+    const res = table.deliver(s, this.#early(s, msg), now, replies, false, durable)
+    if (ps.current === s && replies.length > 0) res.responseOnly = true
+    return res
   }
 
   /** A known initiation (repeated on every frame until confirmed): no DH, just the early data. */

@@ -96,6 +96,12 @@ export interface OpenResult {
    * the application sees its data).
    */
   confirmationOnly?: true
+  /**
+   * True when `replies` is just our handshake response on the peer's current session: every frame sealed to the
+   * peer carries that response until the peer confirms, so when one goes out now (the answer to `plaintext`),
+   * the replies may be left out (the initiator then opens one frame, not two).
+   */
+  responseOnly?: true
 }
 
 export type ReplaceReason = 'crossover' | 'restart' | 'rekey' | 'expired' | 'hint' | 'refused'

@@ -24,7 +24,9 @@ describe('SessionManager basics', () => {
     expect(opened.peer?.nodeId).toBe(alice.nodeId)
     expect(opened.replies).toHaveLength(1)
     expect(opened.confirmationOnly).toBeUndefined() // the handshake response: the initiator waits for it
+    expect(opened.responseOnly).toBe(true) // it rides on every frame we seal to Alice until she confirms
     const back = a.open(opened.replies[0]!)
+    expect(back.responseOnly).toBeUndefined()
     expect(back.plaintext).toBeUndefined()
     expect(back.replies).toHaveLength(1) // a confirmation
     expect(back.confirmationOnly).toBe(true)

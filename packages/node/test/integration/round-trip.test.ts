@@ -23,6 +23,22 @@ describe('round trip', () => {
     expect(client.stats().unacked.messages).toBe(0)
   })
 
+  test("a fresh peer's first query: the server answers with one frame (its handshake response rides on the reply), then the client confirms", async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const limits = { ackDelayMs: 60_000, stopTimeoutMs: 200 }
+    const client = await startNode(dir, onTestFinished, { limits })
+    const server = await startNode(dir, onTestFinished, { limits })
+    server.handle('echo', p => p)
+    const payload = new Uint8Array(64).fill(7)
+    expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
+    expect(server.stats().framesSent).toBe(1)
+    expect(client.stats().framesReceived).toBe(1)
+    // The client's bare confirmation follows (after the reply was handed over): the server's session is confirmed.
+    await expect.poll(() => server.stats().framesReceived).toBe(2)
+    expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
+    expect(server.stats().framesSent).toBe(2)
+  })
+
   test('queries with different timeouts under the one deadline timer time out in deadline order', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const client = await startNode(dir, onTestFinished)
