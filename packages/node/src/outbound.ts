@@ -168,16 +168,19 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
   return base * (0.8 + 0.4 * random())
 }
 
+/** What an idle peer's maps are: one shared empty map, never written (a Map costs ~230 bytes per peer). */
+const NO_OWN: ReadonlyMap<number, OutEntry> = new Map()
+const NO_REPLIES: ReadonlyMap<string, OutEntry> = new Map()
+
 /**
  * The sans-I/O bookkeeping of messages to one peer that are not acknowledged yet: counters, the floor
- * announced to the receiver, and which entries are due for a re-send or past their deadline.
+ * announced to the receiver, and which entries are due for a re-send or past their deadline. Its maps exist
+ * only while they hold something (most peers are idle most of the time).
  */
 export class PeerOutbound {
   readonly epoch: Uint8Array
-  /** Queries and one-way messages by counter, in counter order. */
-  readonly own = new Map<number, OutEntry>()
-  /** Replies to the peer's queries, keyed by the query ID. */
-  readonly replies = new Map<string, OutEntry>()
+  #own: Map<number, OutEntry> | undefined
+  #replies: Map<string, OutEntry> | undefined
   #bytes = 0
   #nextCounter = 1
 
@@ -185,8 +188,18 @@ export class PeerOutbound {
     this.epoch = epoch
   }
 
+  /** Queries and one-way messages by counter, in counter order. */
+  get own (): ReadonlyMap<number, OutEntry> {
+    return this.#own ?? NO_OWN
+  }
+
+  /** Replies to the peer's queries, keyed by the query ID. */
+  get replies (): ReadonlyMap<string, OutEntry> {
+    return this.#replies ?? NO_REPLIES
+  }
+
   get size (): number {
-    return this.own.size + this.replies.size
+    return (this.#own?.size ?? 0) + (this.#replies?.size ?? 0)
   }
 
   /** Bytes of every held message. */
@@ -207,17 +220,19 @@ export class PeerOutbound {
 
   add (entry: OutEntry): void {
     if (typeof entry.key === 'number') {
-      if (this.own.has(entry.key)) throw new Error('duplicate outbound entry')
-      this.own.set(entry.key, entry)
+      const own = this.#own ??= new Map()
+      if (own.has(entry.key)) throw new Error('duplicate outbound entry')
+      own.set(entry.key, entry)
     } else {
-      if (this.replies.has(entry.key)) throw new Error('duplicate outbound entry')
-      this.replies.set(entry.key, entry)
+      const replies = this.#replies ??= new Map()
+      if (replies.has(entry.key)) throw new Error('duplicate outbound entry')
+      replies.set(entry.key, entry)
     }
     this.#bytes += entry.bytes.byteLength
   }
 
   get (key: OutKey): OutEntry | undefined {
-    return typeof key === 'number' ? this.own.get(key) : this.replies.get(key)
+    return typeof key === 'number' ? this.#own?.get(key) : this.#replies?.get(key)
   }
 
   /** The key an acknowledged or answered message ID maps to: its counter when it is ours. */
@@ -225,12 +240,17 @@ export class PeerOutbound {
     return isEpoch(id, this.epoch) ? counterOf(id) : bytesKey(id)
   }
 
-  /** Forget an entry (acknowledged or given up). Does not settle it. */
+  /** Forget an entry (acknowledged or given up). Does not settle it. A map left empty is dropped. */
   remove (key: OutKey): OutEntry | undefined {
     const entry = this.get(key)
     if (entry === undefined) return undefined
-    if (typeof key === 'number') this.own.delete(key)
-    else this.replies.delete(key)
+    if (typeof key === 'number') {
+      this.#own!.delete(key)
+      if (this.#own!.size === 0) this.#own = undefined
+    } else {
+      this.#replies!.delete(key)
+      if (this.#replies!.size === 0) this.#replies = undefined
+    }
     this.#bytes -= entry.bytes.byteLength
     return entry
   }
@@ -240,8 +260,8 @@ export class PeerOutbound {
    * oldest unsettled message's ID, or the next counter's when nothing is outstanding.
    */
   floor (): Uint8Array {
-    const first = this.own.values().next()
-    return first.done === true ? makeMessageId(this.epoch, this.#nextCounter) : first.value.id
+    const first = this.#own?.values().next()
+    return first === undefined || first.done === true ? makeMessageId(this.epoch, this.#nextCounter) : first.value.id
   }
 
   /**
@@ -251,7 +271,8 @@ export class PeerOutbound {
   due (now: number): { retry: OutEntry[], expired: OutEntry[] } {
     const retry: OutEntry[] = []
     const expired: OutEntry[] = []
-    for (const map of [this.own, this.replies]) {
+    for (const map of [this.#own, this.#replies]) {
+      if (map === undefined) continue
       for (const e of map.values()) {
         if (e.deadline <= now && e.kind !== 'q') expired.push(e)
         else if (!e.queued && e.nextRetryAt <= now) retry.push(e)
@@ -262,7 +283,7 @@ export class PeerOutbound {
 
   /** Every entry, replies last (for a re-send after the session was replaced). */
   * entries (): IterableIterator<OutEntry> {
-    yield * this.own.values()
-    yield * this.replies.values()
+    if (this.#own !== undefined) yield * this.#own.values()
+    if (this.#replies !== undefined) yield * this.#replies.values()
   }
 }

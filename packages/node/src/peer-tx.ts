@@ -32,9 +32,9 @@ export class PeerTx {
   /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
   ackEpoch: Uint8Array | undefined
   ackCounters: number[] = []
-  readonly acks = new Map<string, Uint8Array>()
-  /** IDs to report uncertain. */
-  readonly uncertain = new Map<string, Uint8Array>()
+  /** IDs to acknowledge in full, and IDs to report uncertain: maps only while they hold something. */
+  #acks: Map<string, Uint8Array> | undefined
+  #uncertain: Map<string, Uint8Array> | undefined
   /** Unreliable messages (error replies). */
   readonly control: Uint8Array[] = []
   ackTimer: ReturnType<typeof setTimeout> | undefined
@@ -56,9 +56,35 @@ export class PeerTx {
     this.batchBytes = batchBytes
   }
 
+  /** How many IDs wait to be acknowledged in full. */
+  get fullAcks (): number {
+    return this.#acks?.size ?? 0
+  }
+
+  /** How many IDs wait to be reported uncertain. */
+  get uncertainIds (): number {
+    return this.#uncertain?.size ?? 0
+  }
+
+  /** Acknowledge `id` (its key `key`) in full. */
+  addAck (key: string, id: Uint8Array): void {
+    (this.#acks ??= new Map()).set(key, id)
+  }
+
+  /** No full acknowledgement of `key` after all (a reply acknowledges it). */
+  deleteAck (key: string): void {
+    if (this.#acks === undefined) return
+    this.#acks.delete(key)
+    if (this.#acks.size === 0) this.#acks = undefined
+  }
+
+  addUncertain (key: string, id: Uint8Array): void {
+    (this.#uncertain ??= new Map()).set(key, id)
+  }
+
   /** Anything to pack into a batch. */
   hasWork (): boolean {
-    return this.queue.length > 0 || this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0 || this.control.length > 0
+    return this.queue.length > 0 || this.ackCounters.length > 0 || this.#acks !== undefined || this.#uncertain !== undefined || this.control.length > 0
   }
 
   /** Nothing waits and nothing is on its way. */
@@ -76,9 +102,9 @@ export class PeerTx {
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
   clearAcks (): void {
-    this.acks.clear()
+    this.#acks = undefined
     this.ackCounters = []
-    this.uncertain.clear()
+    this.#uncertain = undefined
     this.control.length = 0
   }
 
@@ -103,7 +129,7 @@ export class PeerTx {
       ciSeq = ci.seq
     }
     this.clearAckTimer()
-    if (this.ackCounters.length > 0 || this.acks.size > 0) this.rxBytesSinceAck = 0
+    if (this.ackCounters.length > 0 || this.#acks !== undefined) this.rxBytesSinceAck = 0
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
@@ -112,19 +138,10 @@ export class PeerTx {
       parts.push(bytes)
       size += bytes.byteLength
     }
-    for (const [map, t] of [[this.acks, 'k'], [this.uncertain, 'u']] as const) {
-      while (map.size > 0) {
-        const ids: Uint8Array[] = []
-        for (const [k, id] of map) {
-          if (ids.length >= MAX_ACKS_PER_MESSAGE) break
-          ids.push(id)
-          map.delete(k)
-        }
-        const bytes = encodeMessage({ t, m: ids })
-        parts.push(bytes)
-        size += bytes.byteLength
-      }
-    }
+    if (this.#acks !== undefined) size += takeIds(this.#acks, 'k', parts)
+    this.#acks = undefined
+    if (this.#uncertain !== undefined) size += takeIds(this.#uncertain, 'u', parts)
+    this.#uncertain = undefined
     while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
       const bytes = this.control.shift()!
       parts.push(bytes)
@@ -149,4 +166,25 @@ export class PeerTx {
     if (this.hasWork()) this.flushAgain = true
     return { parts: encodeBatchParts(out.floor(), parts), entries, ciSeq, expectReply }
   }
+}
+
+/** Every ID of `map` as `t` messages of at most MAX_ACKS_PER_MESSAGE IDs each, appended to `parts`; their bytes. */
+function takeIds (map: ReadonlyMap<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
+  let size = 0
+  let ids: Uint8Array[] = []
+  for (const id of map.values()) {
+    ids.push(id)
+    if (ids.length === MAX_ACKS_PER_MESSAGE) {
+      size += pushIds(t, ids, parts)
+      ids = []
+    }
+  }
+  if (ids.length > 0) size += pushIds(t, ids, parts)
+  return size
+}
+
+function pushIds (t: 'k' | 'u', ids: Uint8Array[], parts: MessageBytes[]): number {
+  const bytes = encodeMessage({ t, m: ids })
+  parts.push(bytes)
+  return bytes.byteLength
 }

@@ -100,7 +100,7 @@ export class Sender {
       this.#ctx.log.error('reply to %s %s cannot be encoded: %e', peer.id, type, err)
     })
     const key = bytesKey(queryId)
-    peer.tx.acks.delete(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
+    peer.tx.deleteAck(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
@@ -126,8 +126,8 @@ export class Sender {
 
   /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
-    peer.tx.acks.set(bytesKey(id), id)
-    this.#armAck(peer, peer.tx.acks.size)
+    peer.tx.addAck(bytesKey(id), id)
+    this.#armAck(peer, peer.tx.fullAcks)
   }
 
   /** Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). */
@@ -144,12 +144,12 @@ export class Sender {
   received (peer: Peer, bytes: number): void {
     const tx = peer.tx
     tx.rxBytesSinceAck += bytes
-    if (tx.rxBytesSinceAck >= ACK_PROMPT_BYTES && (tx.ackCounters.length > 0 || tx.acks.size > 0)) this.schedule(peer)
+    if (tx.rxBytesSinceAck >= ACK_PROMPT_BYTES && (tx.ackCounters.length > 0 || tx.fullAcks > 0)) this.schedule(peer)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
-    peer.tx.uncertain.set(bytesKey(id), id)
-    this.#armAck(peer, peer.tx.uncertain.size)
+    peer.tx.addUncertain(bytesKey(id), id)
+    this.#armAck(peer, peer.tx.uncertainIds)
   }
 
   /** The peer acknowledged these IDs (full, and/or `epoch ‖ counters`). */
