@@ -1,7 +1,8 @@
 import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
-import { EgtpError, TypedEventTarget, outboundFrameBytes } from '@egtp/interface'
+import { EgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { AbortOptions, Clock, CloseDetail, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
+import { LazyEventTarget } from './lazy-events.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import { FrameWriter } from './writer.ts'
@@ -51,7 +52,7 @@ export const formatAddress = (host: string, port: number): string =>
  * throttling), frames in through codec's bounded `FrameDecoder`. Any framing error (an oversized length, or the
  * peer ending inside a frame) aborts this connection with the coded error as its close reason.
  */
-export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
+export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   readonly id: string
   readonly direction: 'inbound' | 'outbound'
   readonly remoteAddress: string
