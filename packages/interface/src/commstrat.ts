@@ -178,7 +178,7 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
   stop: () => Promise<void>
   /** Whether this commstrat can use `endpoint`. */
   canSend: (endpoint: Endpoint) => boolean
-  /** Send `frame` for node `peerId` via `endpoint`. */
+  /** Send `frame` for node `peerId` via `endpoint`. Fails with `ERR_NOT_STARTED` before `start()`, `ERR_CLOSED` after `stop()`. */
   send: (peerId: string, endpoint: Endpoint, frame: OutboundFrame, options?: CommstratSendOptions) => Promise<void>
   /** Endpoints to advertise in the node's contact record. */
   localEndpoints: () => Endpoint[]

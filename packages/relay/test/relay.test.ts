@@ -2,18 +2,14 @@ import { getEventListeners } from 'node:events'
 import { generateIdentity } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
-import { relayServer } from '../src/index.ts'
 import { MemoryNetwork, cut } from './helpers/memory-transport.ts'
 import { RawRelayConn, fakeClock } from './helpers/raw.ts'
-import { bytes, collect, registered, startClient, startServer, str, text, until } from './helpers/setup.ts'
+import { bytes, collect, registered, serverWithClient, startClient, startServer, str, text, until } from './helpers/setup.ts'
 
 describe('store and forward', () => {
   test('a message is pushed to a connected client, acknowledged, and the reply travels back', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
-    const server = await startServer(net.transport(), onTestFinished)
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId, b } = await serverWithClient(net, onTestFinished)
     expect(b.localEndpoints()).toEqual([server.endpoint()])
     const aId = generateIdentity()
     const a = await startClient(net.transport(), onTestFinished, { register: false }, aId)
@@ -101,10 +97,7 @@ describe('store and forward', () => {
 
   test('delivered notices confirm acknowledged messages; nothing is reported undelivered', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
-    const server = await startServer(net.transport(), onTestFinished)
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId } = await serverWithClient(net, onTestFinished)
     const a = await startClient(net.transport(), onTestFinished, { register: false })
     const undelivered: string[] = []
     a.addEventListener('relay:undelivered', ({ detail }) => { undelivered.push(detail.code) })
@@ -205,12 +198,7 @@ describe('limits are refused with codes, never silently', () => {
   test('a sender over its rate is refused with ERR_RATE_LIMITED while another sender is served', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
     const clock = fakeClock()
-    const server = relayServer({ senderMessagesPerSecond: 10, sweepIntervalMs: 20 })({ transport: net.transport(), identity: generateIdentity(), clock })
-    await server.start()
-    onTestFinished(() => server.stop())
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId } = await serverWithClient(net, onTestFinished, { senderMessagesPerSecond: 10, sweepIntervalMs: 20 }, clock)
     const flooder = await startClient(net.transport(), onTestFinished, { register: false })
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => flooder.send(bId.nodeId, server.endpoint(), text('flood'))))
     const refused = results.filter(r => r.status === 'rejected')
@@ -226,12 +214,7 @@ describe('limits are refused with codes, never silently', () => {
   test('a message that outlives its TTL is dropped and its sender told', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
     const clock = fakeClock()
-    const server = relayServer({ messageTtlMs: 60_000, sweepIntervalMs: 10 })({ transport: net.transport(), identity: generateIdentity(), clock })
-    await server.start()
-    onTestFinished(() => server.stop())
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId, b } = await serverWithClient(net, onTestFinished, { messageTtlMs: 60_000, sweepIntervalMs: 10 }, clock)
     await b.stop()
     await until(() => server.stats().connectedClients === 0)
     const a = await startClient(net.transport(), onTestFinished, { register: false })
@@ -253,12 +236,7 @@ describe('limits are refused with codes, never silently', () => {
   test('away registrations are forgotten after registrationTtlMs; send-only nodes at once', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
     const clock = fakeClock()
-    const server = relayServer({ registrationTtlMs: 60_000, sweepIntervalMs: 10 })({ transport: net.transport(), identity: generateIdentity(), clock })
-    await server.start()
-    onTestFinished(() => server.stop())
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId, b } = await serverWithClient(net, onTestFinished, { registrationTtlMs: 60_000, sweepIntervalMs: 10 }, clock)
     const a = await startClient(net.transport(), onTestFinished, { register: false })
     await a.send(bId.nodeId, server.endpoint(), text('x'))
     expect(server.stats().clients).toBe(2)
@@ -337,10 +315,7 @@ describe('relay failures reach the sender', () => {
 describe('abort signals', () => {
   test('many sends sharing one signal add one abort listener, removed when they settle; an abort fails them all', async ({ onTestFinished }) => {
     const net = new MemoryNetwork()
-    const server = await startServer(net.transport(), onTestFinished)
-    const bId = generateIdentity()
-    const b = await startClient(net.transport(), onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const { server, bId } = await serverWithClient(net, onTestFinished)
     const a = await startClient(net.transport(), onTestFinished, { register: false })
     const warnings: string[] = []
     const onWarning = (w: Error): void => { warnings.push(w.name) }

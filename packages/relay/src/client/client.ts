@@ -130,7 +130,8 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
    * Hand `frame` for `peerId` to the relay `endpoint` names; resolves once the relay has accepted it.
    * @throws {EgtpError} ERR_UNREACHABLE (relay unreachable), ERR_DELIVERY_UNCERTAIN (written, then the relay
    *   went away unconfirmed), ERR_RELAY_FULL, ERR_RELAY_UNKNOWN_RECIPIENT, ERR_RATE_LIMITED, ERR_FRAME_TOO_LARGE,
-   *   ERR_RELAY_REFUSED, ERR_BACKPRESSURE, ERR_LIMIT, ERR_NOT_STARTED, ERR_BAD_NODE_ID; rethrows `signal.reason`
+   *   ERR_RELAY_REFUSED, ERR_BACKPRESSURE, ERR_LIMIT, ERR_NOT_STARTED (before start), ERR_CLOSED (after stop),
+   *   ERR_BAD_NODE_ID; rethrows `signal.reason`
    */
   send (peerId: string, endpoint: Endpoint, frame: OutboundFrame, options?: CommstratSendOptions): Promise<void> {
     // Not async: the link's promise is returned as it is (one promise per message, not two).
@@ -141,7 +142,7 @@ export class RelayClient extends TypedEventTarget<RelayClientEvents> implements 
       const e = endpoint as RelayEndpoint
       const same = last !== undefined && e.kind === 'relay' && e.relay === last.endpoint.relay && e.host === last.endpoint.host && e.port === last.endpoint.port
       if (!same && !this.canSend(endpoint)) throw new TypeError('endpoint must be a relay endpoint { kind: "relay", relay, host, port }')
-      if (!this.#started) throw new EgtpError('ERR_NOT_STARTED', 'relay client is not started')
+      if (!this.#started) throw new EgtpError(this.#shutdown.signal.aborted ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', 'relay client is not started')
       let to = this.#lastTo
       if (peerId !== this.#lastPeer || to === undefined) {
         to = nodeIdToBytes(peerId)

@@ -1,13 +1,13 @@
 import { generateIdentity } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
-import type { InboundFrame, Transport } from '@egtp/interface'
+import type { Clock, InboundFrame, Transport } from '@egtp/interface'
 import { relayClient, relayServer } from '../../src/index.ts'
 import type { RelayClient, RelayClientInit, RelayServer, RelayServerInit } from '../../src/index.ts'
 
 export type Cleanup = (fn: () => Promise<void> | void) => void
 
-export async function startServer (transport: Transport, cleanup: Cleanup, init: RelayServerInit = {}, identity: NodeIdentity = generateIdentity()): Promise<RelayServer> {
-  const server = relayServer({ sweepIntervalMs: 20, ...init })({ transport, identity })
+export async function startServer (transport: Transport, cleanup: Cleanup, init: RelayServerInit = {}, identity: NodeIdentity = generateIdentity(), clock?: Clock): Promise<RelayServer> {
+  const server = relayServer({ sweepIntervalMs: 20, ...init })({ transport, identity, ...(clock === undefined ? {} : { clock }) })
   await server.start()
   cleanup(() => server.stop())
   return server
@@ -20,9 +20,9 @@ export async function startClient (transport: Transport, cleanup: Cleanup, init:
   return client
 }
 
-/** A relay server on `net` and client B registered with it (B's identity returned too). */
-export async function serverWithClient (net: { transport: () => Transport }, cleanup: Cleanup): Promise<{ server: RelayServer, bId: NodeIdentity, b: RelayClient }> {
-  const server = await startServer(net.transport(), cleanup)
+/** A relay server on `net` (with `init`, on `clock`) and client B registered with it (B's identity returned too). */
+export async function serverWithClient (net: { transport: () => Transport }, cleanup: Cleanup, init: RelayServerInit = {}, clock?: Clock): Promise<{ server: RelayServer, bId: NodeIdentity, b: RelayClient }> {
+  const server = await startServer(net.transport(), cleanup, init, generateIdentity(), clock)
   const bId = generateIdentity()
   const b = await startClient(net.transport(), cleanup, { relays: [server.endpoint()] }, bId)
   await registered(b)

@@ -5,6 +5,7 @@ import { tcp } from '@egtp/tcp'
 import type { TcpInit } from '@egtp/tcp'
 import { relayClient, relayServer } from '../../src/index.ts'
 import type { RelayClient, RelayClientInit, RelayServer, RelayServerInit } from '../../src/index.ts'
+import { registered, until } from '../helpers/setup.ts'
 import type { Cleanup } from '../helpers/setup.ts'
 
 /** A real TCP transport on 127.0.0.1, stopped with the test. */
@@ -25,6 +26,17 @@ export async function tcpClient (cleanup: Cleanup, init: RelayClientInit = {}, i
   const client = relayClient({ reconnectMinMs: 10, reconnectMaxMs: 200, ...init })({ transport: tcpTransport(cleanup), identity })
   await client.start()
   cleanup(() => client.stop())
+  return client
+}
+
+/** A client registered with `server`; when `away`, it registers once, stops, and the server saw it go. */
+export async function registeredTcpClient (cleanup: Cleanup, server: RelayServer, identity: NodeIdentity = generateIdentity(), away = false): Promise<RelayClient> {
+  const client = await tcpClient(cleanup, { relays: [server.endpoint()] }, identity)
+  await registered(client)
+  if (away) {
+    await client.stop()
+    await until(() => server.stats().connectedClients === 0)
+  }
   return client
 }
 

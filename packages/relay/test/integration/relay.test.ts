@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm'
 import { describe, expect, test } from 'vitest'
 import { RawRelayConn } from '../helpers/raw.ts'
 import { bytes, collect, registered, str, text, until } from '../helpers/setup.ts'
-import { sendToAny, tcpClient, tcpServer, tcpTransport } from './helpers.ts'
+import { registeredTcpClient, sendToAny, tcpClient, tcpServer, tcpTransport } from './helpers.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -27,8 +27,7 @@ describe('relay over TCP on 127.0.0.1', () => {
     const server = await tcpServer(onTestFinished)
     expect(server.address().port).toBeGreaterThan(0)
     const bId = generateIdentity()
-    const b = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const b = await registeredTcpClient(onTestFinished, server, bId)
     b.addEventListener('frame', ({ detail }) => { void detail.path.reply(text(`re: ${str(detail.frame)}`)) })
     const aId = generateIdentity()
     const a = await tcpClient(onTestFinished, { register: false }, aId)
@@ -43,8 +42,7 @@ describe('relay over TCP on 127.0.0.1', () => {
   test('frames sent as pieces, large and small, arrive whole and in order', async ({ onTestFinished }) => {
     const server = await tcpServer(onTestFinished)
     const bId = generateIdentity()
-    const b = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b)
+    const b = await registeredTcpClient(onTestFinished, server, bId)
     const atB = collect(b)
     const a = await tcpClient(onTestFinished, { register: false }, generateIdentity())
     const big = new Uint8Array(100_000).map((_, i) => i * 7)
@@ -57,10 +55,7 @@ describe('relay over TCP on 127.0.0.1', () => {
   test('B away while A sends 1 000 messages: all arrive when B is back, in order, once', async ({ onTestFinished }) => {
     const server = await tcpServer(onTestFinished)
     const bId = generateIdentity()
-    const first = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(first)
-    await first.stop()
-    await until(() => server.stats().connectedClients === 0)
+    await registeredTcpClient(onTestFinished, server, bId, true)
     const a = await tcpClient(onTestFinished, { register: false })
     const sent = Array.from({ length: 1000 }, (_, i) => `m${String(i).padStart(4, '0')}`)
     await Promise.all(sent.map(m => a.send(bId.nodeId, server.endpoint(), text(m))))
@@ -75,10 +70,7 @@ describe('relay over TCP on 127.0.0.1', () => {
   test('a node cannot pick up another node\'s messages', async ({ onTestFinished }) => {
     const server = await tcpServer(onTestFinished)
     const victim = generateIdentity()
-    const v = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, victim)
-    await registered(v)
-    await v.stop()
-    await until(() => server.stats().connectedClients === 0)
+    await registeredTcpClient(onTestFinished, server, victim, true)
     const a = await tcpClient(onTestFinished, { register: false })
     await a.send(victim.nodeId, server.endpoint(), text('for the victim only'))
     // The thief presents the victim's public key, signing with its own key.
@@ -108,12 +100,10 @@ describe('relay over TCP on 127.0.0.1', () => {
     }
     const server = await tcpServer(onTestFinished, limits)
     const away = generateIdentity()
-    const awayClient = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, away)
-    await registered(awayClient)
+    const awayClient = await registeredTcpClient(onTestFinished, server, away)
     await awayClient.stop()
     const cId = generateIdentity()
-    const c = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, cId)
-    await registered(c)
+    const c = await registeredTcpClient(onTestFinished, server, cId)
     const atC = collect(c)
     await until(() => server.stats().connectedClients === 1)
 
@@ -154,10 +144,7 @@ describe('relay over TCP on 127.0.0.1', () => {
       senderMessagesPerSecond: 1_000_000, senderBytesPerSecond: 2 ** 40
     })
     const away = generateIdentity()
-    const awayClient = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, away)
-    await registered(awayClient)
-    await awayClient.stop()
-    await until(() => server.stats().connectedClients === 0)
+    await registeredTcpClient(onTestFinished, server, away, true)
     const flooder = await tcpClient(onTestFinished, { register: false })
     // Warm up (first connection, code paths), then measure the heap and buffers around the flood.
     await flooder.send(away.nodeId, server.endpoint(), bytes(16 * 1024))
@@ -186,10 +173,7 @@ describe('relay over TCP on 127.0.0.1', () => {
     const relayId = generateIdentity()
     const server = await tcpServer(onTestFinished, { dataDir }, relayId)
     const bId = generateIdentity()
-    const b1 = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b1)
-    await b1.stop()
-    await until(() => server.stats().connectedClients === 0)
+    await registeredTcpClient(onTestFinished, server, bId, true)
     const a = await tcpClient(onTestFinished, { register: false })
     for (let i = 0; i < 50; i++) await a.send(bId.nodeId, server.endpoint(), text(`p${i}`))
     await server.stop()
@@ -206,10 +190,7 @@ describe('relay over TCP on 127.0.0.1', () => {
     const server = await tcpServer(onTestFinished, {}, relayId)
     const port = server.address().port
     const bId = generateIdentity()
-    const b1 = await tcpClient(onTestFinished, { relays: [server.endpoint()] }, bId)
-    await registered(b1)
-    await b1.stop()
-    await until(() => server.stats().connectedClients === 0)
+    await registeredTcpClient(onTestFinished, server, bId, true)
     const a = await tcpClient(onTestFinished, { register: false })
     const reports: string[] = []
     a.addEventListener('relay:undelivered', ({ detail }) => { reports.push(`${detail.code} ${str(detail.frame)}`) })
