@@ -103,6 +103,7 @@ export class PeerTx {
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
   clearAcks (): void {
     this.#acks = undefined
+    this.ackEpoch = undefined
     this.ackCounters = []
     this.#uncertain = undefined
     this.control.length = 0
@@ -138,6 +139,7 @@ export class PeerTx {
       parts.push(bytes)
       size += bytes.byteLength
     }
+    this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
     if (this.#acks !== undefined) size += takeIds(this.#acks, 'k', parts)
     this.#acks = undefined
     if (this.#uncertain !== undefined) size += takeIds(this.#uncertain, 'u', parts)
