@@ -154,20 +154,26 @@ export class FrameWriter {
     if (this.#pending.length > 0) {
       if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
       else this.#encodeMixed()
-      this.#pending = []
+      this.#pending.length = 0 // emptied, not replaced: see #flush's note on #carry
       this.#pendingBytes = 0
       this.#pendingLarge = 0
     }
     if (this.#carry.length === 0) return
     const bucket = ignoreThrottle ? undefined : this.#init.outBucket
     if (bucket === undefined) {
+      // The connection's arrays are emptied in place, never replaced: V8 pretenures an `[]` site whose arrays
+      // all live long (every idle connection's), and a dead old array keeps the young frames it held alive
+      // through every scavenge until the next full GC (measured: ~1 MB promoted per scavenge while one peer
+      // echoed among 2000 idle ones).
       const carry = this.#carry
-      this.#carry = []
       if (carry.length === 1) {
-        this.#write(carry[0]!)
+        const buf = carry[0]!
+        carry.length = 0
+        this.#write(buf)
       } else {
+        const bufs = carry.splice(0)
         this.#socket.cork()
-        for (const buf of carry) this.#write(buf)
+        for (const buf of bufs) this.#write(buf)
         this.#socket.uncork()
       }
       return
