@@ -6,6 +6,7 @@ import { LazyEventTarget } from './lazy-events.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import { FrameWriter } from './writer.ts'
+import type { FrameWriterInit } from './writer.ts'
 
 /** Counters shared by every connection of one instance. */
 export interface TrafficCounters {
@@ -16,16 +17,12 @@ export interface TrafficCounters {
 }
 
 /** What every connection of one pool shares (one object per pool, kept by each connection). */
-export interface TcpConnInit {
-  maxFrameBytes: number
-  maxQueuedBytes: number
-  sendTimeoutMs: number
+export interface TcpConnInit extends FrameWriterInit {
   closeTimeoutMs: number
   clock: Clock
   log: Logger
   counters: TrafficCounters
   inBucket?: TokenBucket | undefined
-  outBucket?: TokenBucket | undefined
   /** Called once, synchronously, when the connection stops accepting sends (before `close` is dispatched). */
   onClosing?: (conn: TcpConn) => void
   /** Called when the peer broke the framing (an oversized length, or an end inside a frame), before the abort. */
@@ -91,19 +88,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.lastActivity = init.clock.monotonic()
     this.frameSink = undefined
     this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes })
-    this.#writer = new FrameWriter({
-      socket,
-      maxFrameBytes: init.maxFrameBytes,
-      maxQueuedBytes: init.maxQueuedBytes,
-      sendTimeoutMs: init.sendTimeoutMs,
-      outBucket: init.outBucket,
-      remoteAddress: this.remoteAddress,
-      onWrite: (bytes) => {
-        init.counters.bytesOut += bytes
-        this.lastActivity = init.clock.monotonic()
-      },
-      onQueued: () => { init.counters.framesOut++ }
-    })
+    this.#writer = new FrameWriter(socket, init, this)
     this.acceptedBy = undefined
     socket.setNoDelay(true)
     ;(socket as ConnSocket)[CONN] = this
@@ -137,6 +122,17 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   }
 
   static readonly #socketClose = function (this: ConnSocket): void { this[CONN]!.#finish() }
+
+  /** The writer wrote `bytes` to the socket. @internal */
+  noteWrite (bytes: number): void {
+    this.#init.counters.bytesOut += bytes
+    this.lastActivity = this.#init.clock.monotonic()
+  }
+
+  /** The writer queued a frame. @internal */
+  noteQueued (): void {
+    this.#init.counters.framesOut++
+  }
 
   get closed (): boolean {
     return this.#closed
