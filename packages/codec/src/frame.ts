@@ -46,6 +46,11 @@ export function encodeFrames (bodies: readonly Uint8Array[], maxFrameBytes: numb
 export interface FrameDecoderInit {
   /** Largest frame body accepted; a larger length prefix is rejected before buffering. Default 1 MiB. */
   maxFrameBytes?: number
+  /**
+   * Frames of at least this many bytes that had to be reassembled may be handed back with
+   * {@link FrameDecoder.recycle}, and the next such frame is written into their memory. Default `Infinity`: never.
+   */
+  recycleFromBytes?: number
 }
 
 /**
@@ -62,9 +67,50 @@ export class FrameDecoder {
   #partBytes = 0
   #need = -1 // body length of the partial frame, or -1 while its header is incomplete
   #failed = false
+  readonly #recycleFrom: number
+  /** The last frame reassembled into memory that may be recycled (only that one can be handed back). */
+  #lent: Uint8Array | undefined
+  /** Memory handed back, for the next large reassembled frame; `#spareUsed` tells whether it served since the last trim. */
+  #spare: Uint8Array | undefined
+  #spareUsed = false
 
   constructor (init: FrameDecoderInit = {}) {
     this.maxFrameBytes = checkMaxFrameBytes(init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    this.#recycleFrom = init.recycleFromBytes ?? Infinity
+  }
+
+  /** Bytes of memory held for reuse (handed back with {@link recycle} and not trimmed). */
+  get spareBytes (): number {
+    return this.#spare?.buffer.byteLength ?? 0
+  }
+
+  /**
+   * The consumer is done with `frame` (the last frame this decoder reassembled, at least `recycleFromBytes`
+   * long) and keeps no view of it: the next large reassembled frame is written into its memory. Anything else
+   * is ignored. Returns whether the memory was taken back.
+   */
+  recycle (frame: Uint8Array): boolean {
+    if (this.#lent === undefined || frame.buffer !== this.#lent.buffer) return false
+    this.#lent = undefined
+    if (this.#spare === undefined || frame.buffer.byteLength > this.#spare.buffer.byteLength) {
+      this.#spare = new Uint8Array(frame.buffer)
+    }
+    return true
+  }
+
+  /**
+   * Drop the memory held for reuse unless it served since the previous call (a connection calls this now and
+   * then, so a quiet one holds nothing). Returns the bytes dropped.
+   */
+  trimSpare (): number {
+    const spare = this.#spare
+    if (spare === undefined) return 0
+    if (this.#spareUsed) {
+      this.#spareUsed = false
+      return 0
+    }
+    this.#spare = undefined
+    return spare.byteLength
   }
 
   /** Bytes held for an incomplete frame (header included once the body has started). */
@@ -131,7 +177,7 @@ export class FrameDecoder {
     this.#partBytes += take
     pos += take
     if (take < missing) return -1
-    const frame = uninitializedBytes(this.#need) // every byte is copied in below
+    const frame = this.#frameMemory(this.#need) // every byte is copied in below
     let filled = -FRAME_HEADER_BYTES
     for (const part of this.#parts) {
       if (filled >= 0) frame.set(part, filled)
@@ -144,6 +190,22 @@ export class FrameDecoder {
     if (Array.isArray(onFrame)) onFrame.push(frame)
     else onFrame(frame)
     return pos
+  }
+
+  /** Memory for a reassembled frame of `n` bytes: the spare when it is large enough and `n` may be recycled. */
+  #frameMemory (n: number): Uint8Array {
+    if (n < this.#recycleFrom) return uninitializedBytes(n)
+    const spare = this.#spare
+    let frame: Uint8Array
+    if (spare !== undefined && spare.byteLength >= n) {
+      this.#spare = undefined
+      this.#spareUsed = true
+      frame = spare.byteLength === n ? spare : spare.subarray(0, n)
+    } else {
+      frame = uninitializedBytes(n)
+    }
+    this.#lent = frame
+    return frame
   }
 
   /** Reads the length prefix of the partial frame (its first four bytes, possibly split) and checks it. */

@@ -6,7 +6,7 @@
  */
 export {
   sessionCodec, encodeInitiationPayload, decodeInitiationPayload, encodeResponsePayload, decodeResponsePayload,
-  hintValue, clockRefusalValue, dataFrame, dataFrameHead, readDataFrame, INITIATION_PAYLOAD_BYTES,
+  hintValue, clockRefusalValue, dataFrame, dataFrameHead, readDataFrame, isDataFrame, INITIATION_PAYLOAD_BYTES,
   RESPONSE_PAYLOAD_BYTES
 } from './fast/session.ts'
 export type { SessionFrame, InitiationPayload } from './fast/session.ts'

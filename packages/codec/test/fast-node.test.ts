@@ -185,6 +185,38 @@ describe('fast paths (byte-identical to the schema codec)', () => {
     }), { numRuns: 300 })
   })
 
+  test('a reply with a byte-string payload and an acknowledgement by IDs encode as the codec encodes them', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 40 }), bytes, fc.integer({ min: 1, max: 600 }), (c, p, n) => {
+      const reply = { t: 'a' as const, m: makeMessageId(epoch, c), p }
+      expect(Buffer.from(encodePayloadMessage(reply, p)).equals(Buffer.from(codec.encode(reply)))).toBe(true)
+      const ids = Array.from({ length: n }, (_, i) => makeMessageId(epoch, c + i))
+      expect(Buffer.from(encodeMessage({ t: 'k', m: ids })).equals(Buffer.from(codec.encode({ t: 'k', m: ids })))).toBe(true)
+    }), { numRuns: 200 })
+  })
+
+  test('replies and acknowledgements by IDs decode as the codec decodes them, damaged or not', () => {
+    const reply = fc.tuple(fc.integer({ min: 1, max: 2 ** 40 }), bytes).map(([c, p]) => encodePayloadMessage({ t: 'a', m: makeMessageId(epoch, c), p }, p))
+    const other = fc.constantFrom(
+      encodeMessage({ t: 'a', m: makeMessageId(epoch, 4), e: { c: 'ERR_X', s: 'no' } }),
+      encodeMessage({ t: 'a', m: makeMessageId(epoch, 4), p: { n: 1 } }),
+      encodeMessage({ t: 'a', m: makeMessageId(epoch, 4) }),
+      encodeValue({ t: 'k', v: 1, m: [] }),
+      encodeValue({ t: 'k', v: 1, m: [new Uint8Array(15)] }),
+      encodeValue({ t: 'k', v: 1, m: new Array(513).fill(new Uint8Array(16)) })
+    )
+    const idAck = fc.array(fc.integer({ min: 1, max: 2 ** 40 }), { minLength: 1, maxLength: 20 }).map(cs => encodeMessage({ t: 'k', m: cs.map(c => makeMessageId(epoch, c)) }))
+    fc.assert(fc.property(fc.array(fc.oneof(reply, idAck, other), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 255 }), fc.nat(), (parts, at, value, cut) => {
+      const plaintext = encodeBatch(undefined, parts)
+      expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
+      const damaged = parts.map(p => p.slice())
+      const first = damaged[0]!
+      if (at < first.byteLength) first[at] = value
+      damaged[0] = first.subarray(0, Math.max(1, first.byteLength - (cut % 3)))
+      const bad = encodeBatch(undefined, damaged)
+      expect(decodeBatch(bad)).toEqual(reference(bad))
+    }), { numRuns: 400 })
+  })
+
   test('damaged canonical messages are refused exactly as the codec refuses them', () => {
     const m = { t: 'o' as const, m: makeMessageId(epoch, 5), y: 'type', p: new Uint8Array(20).fill(1), d: 1000 }
     const good = encodePayloadMessage(m, m.p)

@@ -87,3 +87,79 @@ describe('decode with a callback', () => {
     expect(a!.buffer).toBe(wire.buffer)
   })
 })
+
+describe('recycling reassembled frames', () => {
+  const body = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
+  /** Feeds `wire` in chunks of `step` bytes; returns the frames (views, as delivered). */
+  const feed = (dec: FrameDecoder, wire: Uint8Array, step: number): Uint8Array[] => {
+    const out: Uint8Array[] = []
+    for (let i = 0; i < wire.byteLength; i += step) dec.decode(wire.subarray(i, i + step), out)
+    return out
+  }
+
+  test('a large reassembled frame handed back is the memory of the next one; its bytes are the new frame\'s', () => {
+    const dec = new FrameDecoder({ recycleFromBytes: 1000 })
+    const [a] = feed(dec, encodeFrame(body(3000, 1)), 700)
+    expect(a!.every(b => b === 1)).toBe(true)
+    expect(dec.recycle(a!)).toBe(true)
+    expect(dec.spareBytes).toBe(3000)
+    const [b] = feed(dec, encodeFrame(body(2000, 2)), 700) // smaller: a view of the same memory
+    expect(b!.buffer).toBe(a!.buffer)
+    expect(b!.byteLength).toBe(2000)
+    expect(b!.every(x => x === 2)).toBe(true)
+    expect(dec.spareBytes).toBe(0) // lent out again
+    expect(dec.recycle(b!)).toBe(true)
+    expect(dec.spareBytes).toBe(3000) // the whole memory comes back
+    const [c] = feed(dec, encodeFrame(body(5000, 3)), 700) // larger: new memory
+    expect(c!.buffer).not.toBe(a!.buffer)
+    expect(c!.every(x => x === 3)).toBe(true)
+  })
+
+  test('only the last large reassembled frame can be handed back; views of chunks and small frames are ignored', () => {
+    const dec = new FrameDecoder({ recycleFromBytes: 1000 })
+    const [a] = feed(dec, encodeFrame(body(3000, 1)), 700)
+    const [b] = feed(dec, encodeFrame(body(3000, 2)), 700)
+    expect(dec.recycle(a!)).toBe(false) // not the last one
+    expect(dec.recycle(b!)).toBe(true)
+    expect(dec.recycle(b!)).toBe(false) // once
+    const [whole] = feed(dec, encodeFrame(body(3000, 4)), 10_000) // inside one chunk: a view of it
+    expect(dec.recycle(whole!)).toBe(false)
+    const [small] = feed(dec, encodeFrame(body(500, 5)), 100) // reassembled, below recycleFromBytes
+    expect(dec.recycle(small!)).toBe(false)
+    expect(new FrameDecoder().recycle(b!)).toBe(false) // recycling is off by default
+  })
+
+  test('trimSpare drops memory that did not serve since the previous trim', () => {
+    const dec = new FrameDecoder({ recycleFromBytes: 1000 })
+    const [a] = feed(dec, encodeFrame(body(3000, 1)), 700)
+    dec.recycle(a!)
+    const [b] = feed(dec, encodeFrame(body(3000, 2)), 700)
+    dec.recycle(b!)
+    expect(dec.trimSpare()).toBe(0) // it served: kept, for one more round
+    expect(dec.spareBytes).toBe(3000)
+    expect(dec.trimSpare()).toBe(3000)
+    expect(dec.spareBytes).toBe(0)
+    const [c] = feed(dec, encodeFrame(body(3000, 3)), 700)
+    expect(c!.buffer).not.toBe(a!.buffer)
+  })
+
+  test('any chunking: frames handed back at once never change a later frame\'s bytes', () => {
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: 0, max: 4000 }), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 5000 }),
+      (sizes, step) => {
+        const dec = new FrameDecoder({ recycleFromBytes: 1000 })
+        const bodies = sizes.map((n, i) => body(n, i + 1))
+        const wire = encodeFrames(bodies)
+        const seen: number[][] = []
+        for (let i = 0; i < wire.byteLength; i += step) {
+          dec.decode(wire.subarray(i, i + step), f => {
+            seen.push([f.byteLength, f[0] ?? 0, f[f.byteLength - 1] ?? 0, f.every(x => x === f[0]) ? 1 : 0])
+            dec.recycle(f)
+          })
+        }
+        expect(seen).toEqual(bodies.map(b => [b.byteLength, b[0] ?? 0, b[b.byteLength - 1] ?? 0, 1]))
+      }
+    ), { numRuns: 200 })
+  })
+})

@@ -20,7 +20,7 @@ export {
   MAX_PUBLIC_KEY_CACHE_SIZE, KEYSTORE_FORMAT_VERSION, MAX_KEYSTORE_FILE_BYTES, MAX_FILE_STORE_KEY_BYTES,
   DEFAULT_FILE_STORE_MAX_VALUE_BYTES, MAX_FILE_STORE_VALUE_BYTES
 } from './constants.ts'
-export { generateIdentity, identityFromSeed, x25519PublicKeyFromEd25519 } from './identity.ts'
+export { ed25519MapsToX25519, generateIdentity, identityFromSeed, x25519PublicKeyFromEd25519 } from './identity.ts'
 export type { NodeIdentity } from './identity.ts'
 export {
   nodeIdFromPublicKey, nodeIdBytesFromPublicKey, nodeIdToBytes, nodeIdFromBytes, parseNodeId, checkPeerKey

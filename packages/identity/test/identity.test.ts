@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, diffieHellman, sign } fr
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, test } from 'vitest'
 import {
-  generateIdentity, identityFromSeed, nodeIdFromPublicKey, verifySignature, x25519PublicKeyFromEd25519,
+  ed25519MapsToX25519, generateIdentity, identityFromSeed, nodeIdFromPublicKey, verifySignature, x25519PublicKeyFromEd25519,
   setPublicKeyCacheSize, publicKeyCacheEntries, DEFAULT_PUBLIC_KEY_CACHE_SIZE
 } from '../src/index.ts'
 import { importSeedDer } from '../src/ed25519.ts'
@@ -114,6 +114,39 @@ describe('X25519 keys derived from the Ed25519 identity', () => {
 
   test('refuses a key of the wrong length with ERR_KEY_MISMATCH', () => {
     expect(() => x25519PublicKeyFromEd25519(new Uint8Array(31))).toThrow(/^ERR_KEY_MISMATCH/)
+  })
+
+  test('ed25519MapsToX25519 agrees with the conversion on real keys (either sign of x) and refuses every other key', () => {
+    for (let i = 0; i < 32; i++) {
+      const a = generateIdentity()
+      const b = generateIdentity()
+      expect(ed25519MapsToX25519(a.publicKey, a.x25519PublicKey)).toBe(true)
+      expect(ed25519MapsToX25519(a.publicKey, b.x25519PublicKey)).toBe(false)
+      // The sign bit of x does not change u: -P maps to the same X25519 key, as in the full conversion.
+      const negated = a.publicKey.slice()
+      negated[31]! ^= 0x80
+      expect(ed25519MapsToX25519(negated, a.x25519PublicKey)).toBe(true)
+      expect(x25519PublicKeyFromEd25519(negated)).toEqual(a.x25519PublicKey)
+      const flipped = a.x25519PublicKey.slice()
+      flipped[i]! ^= 1
+      expect(ed25519MapsToX25519(a.publicKey, flipped)).toBe(false)
+    }
+    expect(ed25519MapsToX25519(hex(RFC8032[0]!.publicKey), hex('d85e07ec22b0ad881537c2f44d662d1a143cf830c57aca4305d85c7a90f6b62e'))).toBe(true)
+  })
+
+  test.each([
+    ['the identity point (y = 1: no u)', '01' + '00'.repeat(31)],
+    ['a y coordinate not below p (non-canonical)', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f']
+  ])('ed25519MapsToX25519 refuses %s whatever the X25519 key', (_name, key) => {
+    for (const x of [new Uint8Array(32), hex('ec' + 'ff'.repeat(30) + '7f'), generateIdentity().x25519PublicKey]) {
+      expect(ed25519MapsToX25519(hex(key), x)).toBe(false)
+    }
+  })
+
+  test('ed25519MapsToX25519 refuses wrong lengths', () => {
+    const a = generateIdentity()
+    expect(ed25519MapsToX25519(a.publicKey.subarray(0, 31), a.x25519PublicKey)).toBe(false)
+    expect(ed25519MapsToX25519(a.publicKey, a.x25519PublicKey.subarray(0, 31))).toBe(false)
   })
 })
 

@@ -136,6 +136,13 @@ export interface ReturnPath {
    * Optional: a shared path (a relay, which carries other peers' frames too) leaves it out.
    */
   close?: () => Promise<void>
+  /**
+   * The consumer calls this when it is done with `frame`'s bytes (a frame that arrived on this path) and keeps no
+   * view of them: the transport may then write a later frame into the same memory instead of allocating (tcp
+   * does so for large frames it had to reassemble). Call it only as the frame's sole listener, and never for
+   * bytes handed on to anyone. Optional: a path that cannot reuse memory leaves it out.
+   */
+  recycle?: (frame: Uint8Array) => void
 }
 
 /** An inbound frame with its path. */
@@ -187,6 +194,13 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
    * node disconnects from the peer. Optional: a commstrat whose connections are shared (a relay) leaves it out.
    */
   disconnect?: (peerId: string, endpoint: Endpoint) => Promise<void>
+  /**
+   * Start opening what a send to `endpoint` will need (a connection), without sending anything, so that the
+   * opening overlaps the caller's work before its {@link Commstrat.send} (a node seals a handshake meanwhile).
+   * Optional and best effort: it never throws; a failure shows on the send that follows, and a connection
+   * no send uses closes when idle.
+   */
+  prepare?: (peerId: string, endpoint: Endpoint) => void
 }
 
 /** Options for opening a listener. */

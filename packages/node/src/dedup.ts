@@ -1,4 +1,4 @@
-import { EPOCH_BYTES, bytesKey } from './ids.ts'
+import { EPOCH_BYTES, bytesKey, isEpoch } from './ids.ts'
 
 /** What the receiver should do with a reliable message. */
 export type Verdict =
@@ -83,13 +83,23 @@ export class InboundDedup {
 
   /** The stream for `peerId`'s `epoch`, created if needed; `undefined` when the table is full. */
   stream (peerId: string, epoch: Uint8Array, now: number): DedupStream | undefined {
+    // A peer has a stream or two (one per run of it): comparing epochs beats building a key per frame.
+    const known = this.#byPeer.get(peerId)
+    if (known !== undefined) {
+      for (const k of known) {
+        if (isEpoch(epoch, k.epoch)) {
+          k.lastActivity = now
+          return k
+        }
+      }
+    }
     const key = `${peerId}|${bytesKey(epoch)}`
     let s = this.#streams.get(key)
     if (s !== undefined) {
       s.lastActivity = now
       return s
     }
-    const mine = this.#byPeer.get(peerId) ?? []
+    const mine = known ?? []
     if (mine.length >= this.#init.maxStreamsPerPeer) {
       // A peer that restarted this often: its oldest run cannot still be re-sending.
       const oldest = mine.reduce((a, b) => (a.lastActivity <= b.lastActivity ? a : b))

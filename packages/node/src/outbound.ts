@@ -5,6 +5,7 @@ import type { NodeLimits } from './types.ts'
 import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '@egtp/codec/node'
 import type { MessageBytes, NodeMessage } from '@egtp/codec/node'
 import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
+import { CounterRing } from './counter-ring.ts'
 
 /** What an outbound message is: a query, a one-way message, or a reply to a peer's query. */
 export type OutKind = 'q' | 'o' | 'a'
@@ -32,7 +33,6 @@ export interface OutEntry {
   readonly createdAt: number
   /** Times handed to a commstrat successfully. */
   attempts: number
-  lastSentAt: number
   nextRetryAt: number
   /** Waiting in the peer's send queue (not to be queued twice). */
   queued: boolean
@@ -56,7 +56,6 @@ export class OwnEntry implements OutEntry {
   readonly deadline: number
   readonly createdAt: number
   attempts = 0
-  lastSentAt = 0
   nextRetryAt: number
   queued = false
   settle: (this: OutEntry, result: Settlement) => void
@@ -140,7 +139,6 @@ export function markSent (entries: readonly OutEntry[], now: number, limits: Nod
   for (const e of entries) {
     e.queued = false
     e.attempts++
-    e.lastSentAt = now
     if (e.attempts !== delayFor) {
       delayFor = e.attempts
       delay = retryDelay(e.attempts, limits.retryInitialMs, limits.retryMaxMs)
@@ -168,18 +166,18 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
   return base * (0.8 + 0.4 * random())
 }
 
-/** What an idle peer's maps are: one shared empty map, never written (a Map costs ~230 bytes per peer). */
-const NO_OWN: ReadonlyMap<number, OutEntry> = new Map()
+/** What an idle peer's reply map is: one shared empty map, never written (a Map costs ~230 bytes per peer). */
 const NO_REPLIES: ReadonlyMap<string, OutEntry> = new Map()
 
 /**
  * The sans-I/O bookkeeping of messages to one peer that are not acknowledged yet: counters, the floor
- * announced to the receiver, and which entries are due for a re-send or past their deadline. Its maps exist
- * only while they hold something (most peers are idle most of the time).
+ * announced to the receiver, and which entries are due for a re-send or past their deadline. The reply map
+ * exists only from its first reply until {@link compact} (most peers are idle most of the time).
  */
 export class PeerOutbound {
   readonly epoch: Uint8Array
-  #own: Map<number, OutEntry> | undefined
+  /** Queries and one-way messages by counter, in counter order. */
+  readonly own = new CounterRing<OutEntry>()
   #replies: Map<string, OutEntry> | undefined
   #bytes = 0
   #nextCounter = 1
@@ -188,18 +186,24 @@ export class PeerOutbound {
     this.epoch = epoch
   }
 
-  /** Queries and one-way messages by counter, in counter order. */
-  get own (): ReadonlyMap<number, OutEntry> {
-    return this.#own ?? NO_OWN
-  }
-
   /** Replies to the peer's queries, keyed by the query ID. */
   get replies (): ReadonlyMap<string, OutEntry> {
     return this.#replies ?? NO_REPLIES
   }
 
   get size (): number {
-    return (this.#own?.size ?? 0) + (this.#replies?.size ?? 0)
+    return this.own.size + (this.#replies?.size ?? 0)
+  }
+
+  /**
+   * Nothing held: drop the emptied reply map and ring slots (kept while the peer is busy, so a round trip does
+   * not allocate them again). True when nothing is left to drop.
+   */
+  compact (): boolean {
+    if (this.size > 0) return false
+    this.#replies = undefined
+    this.own.compact()
+    return true
   }
 
   /** Bytes of every held message. */
@@ -220,9 +224,8 @@ export class PeerOutbound {
 
   add (entry: OutEntry): void {
     if (typeof entry.key === 'number') {
-      const own = this.#own ??= new Map()
-      if (own.has(entry.key)) throw new Error('duplicate outbound entry')
-      own.set(entry.key, entry)
+      if (this.own.has(entry.key)) throw new Error('duplicate outbound entry')
+      this.own.set(entry.key, entry)
     } else {
       const replies = this.#replies ??= new Map()
       if (replies.has(entry.key)) throw new Error('duplicate outbound entry')
@@ -232,7 +235,7 @@ export class PeerOutbound {
   }
 
   get (key: OutKey): OutEntry | undefined {
-    return typeof key === 'number' ? this.#own?.get(key) : this.#replies?.get(key)
+    return typeof key === 'number' ? this.own.get(key) : this.#replies?.get(key)
   }
 
   /** The key an acknowledged or answered message ID maps to: its counter when it is ours. */
@@ -240,17 +243,12 @@ export class PeerOutbound {
     return isEpoch(id, this.epoch) ? counterOf(id) : bytesKey(id)
   }
 
-  /** Forget an entry (acknowledged or given up). Does not settle it. A map left empty is dropped. */
+  /** Forget an entry (acknowledged or given up). Does not settle it. */
   remove (key: OutKey): OutEntry | undefined {
     const entry = this.get(key)
     if (entry === undefined) return undefined
-    if (typeof key === 'number') {
-      this.#own!.delete(key)
-      if (this.#own!.size === 0) this.#own = undefined
-    } else {
-      this.#replies!.delete(key)
-      if (this.#replies!.size === 0) this.#replies = undefined
-    }
+    if (typeof key === 'number') this.own.delete(key)
+    else this.#replies!.delete(key)
     this.#bytes -= entry.bytes.byteLength
     return entry
   }
@@ -260,8 +258,8 @@ export class PeerOutbound {
    * oldest unsettled message's ID, or the next counter's when nothing is outstanding.
    */
   floor (): Uint8Array {
-    const first = this.#own?.values().next()
-    return first === undefined || first.done === true ? makeMessageId(this.epoch, this.#nextCounter) : first.value.id
+    const first = this.own.first()
+    return first === undefined ? makeMessageId(this.epoch, this.#nextCounter) : first.id
   }
 
   /**
@@ -271,8 +269,7 @@ export class PeerOutbound {
   due (now: number): { retry: OutEntry[], expired: OutEntry[] } {
     const retry: OutEntry[] = []
     const expired: OutEntry[] = []
-    for (const map of [this.#own, this.#replies]) {
-      if (map === undefined) continue
+    for (const map of [this.own, this.replies] as const) {
       for (const e of map.values()) {
         if (e.deadline <= now && e.kind !== 'q') expired.push(e)
         else if (!e.queued && e.nextRetryAt <= now) retry.push(e)
@@ -283,7 +280,7 @@ export class PeerOutbound {
 
   /** Every entry, replies last (for a re-send after the session was replaced). */
   * entries (): IterableIterator<OutEntry> {
-    if (this.#own !== undefined) yield * this.#own.values()
-    if (this.#replies !== undefined) yield * this.#replies.values()
+    yield * this.own.values()
+    yield * this.replies.values()
   }
 }

@@ -2,7 +2,7 @@ import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '@egt
 import { encodeBatchParts, encodeMessage } from '@egtp/codec/node'
 import type { MessageBytes } from '@egtp/codec/node'
 import { Fifo } from '@egtp/interface'
-import { isEpoch } from './ids.ts'
+import { counterOf, isEpoch } from './ids.ts'
 import type { OutEntry, PeerOutbound } from './outbound.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -32,17 +32,24 @@ export class PeerTx {
   /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
   ackEpoch: Uint8Array | undefined
   ackCounters: number[] = []
-  /** IDs to acknowledge in full, and IDs to report uncertain: maps only while they hold something. */
+  /**
+   * IDs to acknowledge in full, and IDs to report uncertain: maps only from their first use until
+   * {@link compact} (most peers never need one).
+   */
   #acks: Map<string, Uint8Array> | undefined
   #uncertain: Map<string, Uint8Array> | undefined
   /** Unreliable messages (error replies). */
   readonly control: Uint8Array[] = []
   ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; 0: none waits). */
+  ackDueAt = 0
   /** Plaintext bytes received from the peer since our last acknowledgement went out. */
   rxBytesSinceAck = 0
   flushing = false
   flushAgain = false
   flushScheduled = false
+  /** The scheduled flush (one function per peer, made on its first flush, not one per schedule). */
+  flushSoon: (() => void) | undefined
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
@@ -66,25 +73,40 @@ export class PeerTx {
     return this.#uncertain?.size ?? 0
   }
 
-  /** Acknowledge `id` (its key `key`) in full. */
-  addAck (key: string, id: Uint8Array): void {
-    (this.#acks ??= new Map()).set(key, id)
+  /** Acknowledge `id` (its key `key`) in full. True when that made a new map (see {@link compact}). */
+  addAck (key: string, id: Uint8Array): boolean {
+    const fresh = this.#acks === undefined
+    ;(this.#acks ??= new Map()).set(key, id)
+    return fresh
   }
 
   /** No full acknowledgement of `key` after all (a reply acknowledges it). */
   deleteAck (key: string): void {
-    if (this.#acks === undefined) return
-    this.#acks.delete(key)
-    if (this.#acks.size === 0) this.#acks = undefined
+    this.#acks?.delete(key)
   }
 
-  addUncertain (key: string, id: Uint8Array): void {
-    (this.#uncertain ??= new Map()).set(key, id)
+  /** Report `id` (its key `key`) uncertain. True when that made a new map (see {@link compact}). */
+  addUncertain (key: string, id: Uint8Array): boolean {
+    const fresh = this.#uncertain === undefined
+    ;(this.#uncertain ??= new Map()).set(key, id)
+    return fresh
+  }
+
+  /** Drop the emptied maps. True when no map is left. */
+  compact (): boolean {
+    if (this.#acks?.size === 0) this.#acks = undefined
+    if (this.#uncertain?.size === 0) this.#uncertain = undefined
+    return this.#acks === undefined && this.#uncertain === undefined
   }
 
   /** Anything to pack into a batch. */
   hasWork (): boolean {
-    return this.queue.length > 0 || this.ackCounters.length > 0 || this.#acks !== undefined || this.#uncertain !== undefined || this.control.length > 0
+    return this.queue.length > 0 || this.hasAcks() || this.control.length > 0
+  }
+
+  /** Acknowledgements (or uncertainty reports) wait. */
+  hasAcks (): boolean {
+    return this.ackCounters.length > 0 || this.fullAcks > 0 || this.uncertainIds > 0
   }
 
   /** Nothing waits and nothing is on its way. */
@@ -98,6 +120,15 @@ export class PeerTx {
     if (this.ackEpoch !== epoch && !isEpoch(this.ackEpoch, epoch)) return false
     this.ackCounters.push(counter)
     return true
+  }
+
+  /**
+   * Forget the compact acknowledgement of `id` when it is the latest one waiting (a reply to that query goes
+   * instead, and acknowledges it).
+   */
+  dropAckCounter (id: Uint8Array): void {
+    const n = this.ackCounters.length
+    if (n > 0 && this.ackCounters[n - 1] === counterOf(id) && isEpoch(id, this.ackEpoch!)) this.ackCounters.pop()
   }
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
@@ -129,8 +160,8 @@ export class PeerTx {
       size += ci.bytes.byteLength
       ciSeq = ci.seq
     }
-    this.clearAckTimer()
-    if (this.ackCounters.length > 0 || this.#acks !== undefined) this.rxBytesSinceAck = 0
+    if (this.ackCounters.length > 0 || this.fullAcks > 0) this.rxBytesSinceAck = 0
+    this.ackDueAt = 0 // every acknowledgement goes in this batch
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
@@ -140,10 +171,8 @@ export class PeerTx {
       size += bytes.byteLength
     }
     this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
-    if (this.#acks !== undefined) size += takeIds(this.#acks, 'k', parts)
-    this.#acks = undefined
-    if (this.#uncertain !== undefined) size += takeIds(this.#uncertain, 'u', parts)
-    this.#uncertain = undefined
+    if (this.#acks !== undefined && this.#acks.size > 0) size += takeIds(this.#acks, 'k', parts)
+    if (this.#uncertain !== undefined && this.#uncertain.size > 0) size += takeIds(this.#uncertain, 'u', parts)
     while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
       const bytes = this.control.shift()!
       parts.push(bytes)
@@ -170,23 +199,26 @@ export class PeerTx {
   }
 }
 
-/** Every ID of `map` as `t` messages of at most MAX_ACKS_PER_MESSAGE IDs each, appended to `parts`; their bytes. */
-function takeIds (map: ReadonlyMap<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
+/** Empty `map` into messages of type `t` (up to MAX_ACKS_PER_MESSAGE IDs each) appended to `parts`; their bytes. */
+function takeIds (map: Map<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
   let size = 0
-  let ids: Uint8Array[] = []
-  for (const id of map.values()) {
-    ids.push(id)
-    if (ids.length === MAX_ACKS_PER_MESSAGE) {
-      size += pushIds(t, ids, parts)
+  while (map.size > 0) {
+    let ids: Uint8Array[]
+    if (map.size === 1) { // the usual case (one reply to acknowledge): no entry arrays, no new table from clear()
+      const k = map.keys().next().value!
+      ids = [map.get(k)!]
+      map.delete(k)
+    } else {
       ids = []
+      for (const [k, id] of map) {
+        if (ids.length >= MAX_ACKS_PER_MESSAGE) break
+        ids.push(id)
+        map.delete(k)
+      }
     }
+    const bytes = encodeMessage({ t, m: ids })
+    parts.push(bytes)
+    size += bytes.byteLength
   }
-  if (ids.length > 0) size += pushIds(t, ids, parts)
   return size
-}
-
-function pushIds (t: 'k' | 'u', ids: Uint8Array[], parts: MessageBytes[]): number {
-  const bytes = encodeMessage({ t, m: ids })
-  parts.push(bytes)
-  return bytes.byteLength
 }

@@ -1,5 +1,4 @@
-import { contactRecordFromWire, verifyContactRecord } from '@egtp/identity'
-import type { ContactRecordWire } from '@egtp/identity'
+import { verifyContactRecord } from '@egtp/identity'
 import { DIRECT_ENDPOINT_COST, EgtpError, bytesEqual, isAbortError } from '@egtp/interface'
 import type { Commstrat, ContactRecord, Endpoint, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
@@ -196,11 +195,6 @@ export class PeerTable {
     peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
     this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
     return true
-  }
-
-  /** A piggybacked record (`ci`), from its wire form. */
-  offerWireRecord (peer: Peer, wire: ContactRecordWire): boolean {
-    return this.offerRecord(peer, contactRecordFromWire(wire))
   }
 
   /** Whether {@link lookUp} would run a lookup now. */

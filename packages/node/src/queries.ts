@@ -8,10 +8,12 @@ export interface PendingQuery {
   /** Monotonic ms. */
   readonly startedAt: number
   readonly deadline: number
+  /** When its timeout fires, in `performance.now()` ms (the node's shared deadline timer). */
+  readonly dueAt: number
   readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void
-  /** Timers and listeners to clear when settled. */
-  cleanup: () => void
+  /** Timers and listeners to clear when settled (a soft timeout, an abort listener), if any. */
+  cleanup: (() => void) | undefined
 }
 
 interface LateEntry {
@@ -26,7 +28,9 @@ interface LateEntry {
  * bounded, time-limited memory of timed-out ones so a late reply can be reported.
  */
 export class PendingQueries {
-  readonly #pending = new Map<string, PendingQuery>()
+  /** By peer ID, then counter: the peer ID strings are the peers' own (their hash is cached), no key is built. */
+  readonly #pending = new Map<string, Map<number, PendingQuery>>()
+  #size = 0
   readonly #late = new Map<string, LateEntry>()
   readonly #maxLate: number
   readonly #lateWindowMs: number
@@ -37,20 +41,37 @@ export class PendingQueries {
   }
 
   get size (): number {
-    return this.#pending.size
+    return this.#size
+  }
+
+  /** Whether any query to `peerId` waits. */
+  hasPeer (peerId: string): boolean {
+    return (this.#pending.get(peerId)?.size ?? 0) > 0
   }
 
   add (q: PendingQuery): void {
-    this.#pending.set(`${q.peerId}/${q.key}`, q)
+    let ofPeer = this.#pending.get(q.peerId)
+    if (ofPeer === undefined) {
+      ofPeer = new Map()
+      this.#pending.set(q.peerId, ofPeer)
+    }
+    if (!ofPeer.has(q.key)) this.#size++
+    ofPeer.set(q.key, q)
+  }
+
+  /** Whether `q` still waits (not taken). */
+  has (q: PendingQuery): boolean {
+    return this.#pending.get(q.peerId)?.get(q.key) === q
   }
 
   /** Remove and return the pending query (its cleanup already run). */
   take (peerId: string, key: number): PendingQuery | undefined {
-    const k = `${peerId}/${key}`
-    const q = this.#pending.get(k)
+    const ofPeer = this.#pending.get(peerId)
+    const q = ofPeer?.get(key)
     if (q === undefined) return undefined
-    this.#pending.delete(k)
-    q.cleanup()
+    ofPeer!.delete(key) // an emptied map stays (no new one per query to a peer asked one at a time): sweep drops it
+    this.#size--
+    q.cleanup?.()
     return q
   }
 
@@ -73,8 +94,9 @@ export class PendingQueries {
     return e.timedOutAt + this.#lateWindowMs > now ? e : undefined
   }
 
-  /** Forget late entries past the window. */
+  /** Forget late entries past the window, and the emptied maps of peers. */
   sweep (now: number): void {
+    for (const [peerId, ofPeer] of this.#pending) if (ofPeer.size === 0) this.#pending.delete(peerId)
     for (const [k, e] of this.#late) {
       if (e.timedOutAt + this.#lateWindowMs > now) break
       this.#late.delete(k)
@@ -83,16 +105,16 @@ export class PendingQueries {
 
   /** The pending queries to `peerId` (not taken). */
   ofPeer (peerId: string): PendingQuery[] {
-    const out: PendingQuery[] = []
-    for (const q of this.#pending.values()) if (q.peerId === peerId) out.push(q)
-    return out
+    return [...(this.#pending.get(peerId)?.values() ?? [])]
   }
 
   /** Remove and return every pending query. */
   drain (): PendingQuery[] {
-    const all = [...this.#pending.values()]
+    const all: PendingQuery[] = []
+    for (const ofPeer of this.#pending.values()) all.push(...ofPeer.values())
     this.#pending.clear()
-    for (const q of all) q.cleanup()
+    this.#size = 0
+    for (const q of all) q.cleanup?.()
     return all
   }
 }

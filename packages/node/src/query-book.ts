@@ -4,6 +4,7 @@ import { clockSkewError, errorFromReply } from './errors.ts'
 import { toHex } from './ids.ts'
 import type { OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Peer } from './peers.ts'
+import { Deadlines } from './deadlines.ts'
 import { PendingQueries } from './queries.ts'
 import type { PendingQuery } from './queries.ts'
 import type { ReplySink } from './receiver.ts'
@@ -17,6 +18,12 @@ export interface QuerySender {
   forget: (peer: Peer, key: OutKey) => OutEntry | undefined
   settle: (peer: Peer, key: OutKey, result: Settlement) => OutEntry | undefined
   ack: (peer: Peer, id: Uint8Array) => void
+}
+
+/** A pending query as the book keeps it: with its peer and timeout, for the shared deadline timer. */
+interface TimedQuery extends PendingQuery {
+  readonly peer: Peer
+  readonly timeoutMs: number
 }
 
 /** Drops a reply that answers nothing of ours. */
@@ -34,8 +41,8 @@ export class QueryBook implements ReplySink {
   readonly #events: TypedEventTarget<NodeEvents>
   readonly #unknownReply: UnknownReply
   readonly #pending: PendingQueries
-  /** Pending queries per peer ID (such a peer stays in the table). */
-  readonly #perPeer = new Map<string, number>()
+  /** One timer for every query's timeout. */
+  readonly #deadlines = new Deadlines<TimedQuery>(q => { this.#timedOut(q) }, q => this.#pending.has(q), () => this.#pending.size)
 
   constructor (sender: QuerySender, limits: NodeLimits, clock: Clock, stats: StatsCollector, events: TypedEventTarget<NodeEvents>, unknownReply: UnknownReply) {
     this.#sender = sender
@@ -52,7 +59,7 @@ export class QueryBook implements ReplySink {
   }
 
   hasPending (peer: Peer): boolean {
-    return this.#perPeer.has(peer.id)
+    return this.#pending.hasPeer(peer.id)
   }
 
   /** @throws {EgtpError} ERR_TOO_MANY_PENDING */
@@ -67,36 +74,32 @@ export class QueryBook implements ReplySink {
       // The query message itself failed (unreachable, uncertain): the query fails with it.
       if (!r.ok && q !== undefined && this.#pending.take(peer.id, q.key) !== undefined) this.#fail(peer, q, r.error, false)
     })
-    const key = entry.counter
-    let soft: ReturnType<typeof setTimeout> | undefined
-    let onAbort: (() => void) | undefined
-    const deadline = setTimeout(() => {
-      if (this.#pending.take(peer.id, key) === undefined) return
-      this.#pending.remember(pending, this.#clock.monotonic())
-      const held = peer.out.get(key)
-      const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
-      this.#fail(peer, pending, clockSkewError(peer.id, peer.contact.clockSkew, `no reply from ${peer.id} to ${type} within ${timeoutMs} ms`) ??
-        new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
-    }, timeoutMs)
-    const pending: PendingQuery = {
+    const pending: TimedQuery = {
       peerId: peer.id,
-      key,
+      key: entry.counter,
       id: entry.id,
       type,
       startedAt: entry.createdAt,
       deadline: entry.deadline,
+      dueAt: performance.now() + timeoutMs,
+      timeoutMs,
+      peer,
       resolve,
       reject,
-      cleanup: () => {
-        clearTimeout(deadline)
-        clearTimeout(soft)
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-      }
+      cleanup: undefined
     }
     q = pending
     this.#pending.add(pending)
-    this.#count(peer.id, 1)
-    if (softMs !== undefined && softMs < timeoutMs) {
+    this.#deadlines.add(pending)
+    if ((softMs !== undefined && softMs < timeoutMs) || signal !== undefined) this.#watch(pending, softMs, signal)
+  }
+
+  /** The optional parts of a query: its soft timeout and its abort signal (their cleanup runs when it settles). */
+  #watch (pending: TimedQuery, softMs: number | undefined, signal: AbortSignal | undefined): void {
+    const { peer, type, key } = pending
+    let soft: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    if (softMs !== undefined && softMs < pending.timeoutMs) {
       soft = setTimeout(() => {
         this.#events.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
       }, softMs)
@@ -105,11 +108,31 @@ export class QueryBook implements ReplySink {
       onAbort = () => {
         if (this.#pending.take(peer.id, key) === undefined) return
         this.#sender.forget(peer, key)
-        this.#count(peer.id, -1)
-        reject(signal.reason as Error)
+        this.#settled()
+        pending.reject(signal.reason as Error)
       }
       signal.addEventListener('abort', onAbort, { once: true })
     }
+    pending.cleanup = () => {
+      clearTimeout(soft)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** The query's timeout passed without a reply. */
+  #timedOut (pending: TimedQuery): void {
+    const { peer, key, type, timeoutMs } = pending
+    if (this.#pending.take(peer.id, key) === undefined) return
+    this.#pending.remember(pending, this.#clock.monotonic())
+    const held = peer.out.get(key)
+    const fate = held === undefined ? 'it was delivered' : held.attempts > 0 ? 'it may have been delivered' : 'it was never sent'
+    this.#fail(peer, pending, clockSkewError(peer.id, peer.contact.clockSkew, `no reply from ${peer.id} to ${type} within ${timeoutMs} ms`) ??
+      new EgtpError('ERR_TIMEOUT', `no reply from ${peer.id} to ${type} within ${timeoutMs} ms (${fate})`), true)
+  }
+
+  /** A query left the book: when it was the last, the shared deadline timer no longer keeps the process alive. */
+  #settled (): void {
+    if (this.#pending.size === 0) this.#deadlines.idle()
   }
 
   /** Fail every query to `peer` still waiting for its reply (as timed out: forgotten, `message:failed`); how many. */
@@ -126,6 +149,7 @@ export class QueryBook implements ReplySink {
   /** Fail every pending query with `error` (stop). */
   failAll (peerOf: (id: string) => Peer | undefined, error: EgtpError): void {
     for (const q of this.#pending.drain()) this.#fail(peerOf(q.peerId), q, error, false)
+    this.#deadlines.clear()
   }
 
   /** Forget timed-out queries past the late-reply window. */
@@ -133,14 +157,8 @@ export class QueryBook implements ReplySink {
     this.#pending.sweep(now)
   }
 
-  #count (peerId: string, delta: number): void {
-    const n = (this.#perPeer.get(peerId) ?? 0) + delta
-    if (n > 0) this.#perPeer.set(peerId, n)
-    else this.#perPeer.delete(peerId)
-  }
-
   #fail (peer: Peer | undefined, q: PendingQuery, error: EgtpError, timedOut: boolean): void {
-    this.#count(q.peerId, -1)
+    this.#settled()
     if (peer !== undefined && (timedOut || error.code === 'ERR_CLOSED')) this.#sender.forget(peer, q.key)
     this.#stats.queriesFailed++
     this.#stats.failure(q.peerId, q.type, error.code)
@@ -164,7 +182,7 @@ export class QueryBook implements ReplySink {
       if (m.e !== undefined) {
         this.#fail(peer, q, errorFromReply(peer.id, q.type, m.e), false)
       } else {
-        this.#count(peer.id, -1)
+        this.#settled()
         this.#stats.queriesSucceeded++
         q.resolve(m.p ?? null)
       }

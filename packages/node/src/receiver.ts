@@ -1,5 +1,7 @@
+import { contactRecordFromWire } from '@egtp/identity'
+import type { ContactRecordWire } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
-import type { InboundFrame } from '@egtp/interface'
+import type { ContactRecord, InboundFrame } from '@egtp/interface'
 import { refusalReplies } from '@egtp/session'
 import type { FrameOrigin } from '@egtp/session'
 import type { NodeContext } from './context.ts'
@@ -11,6 +13,7 @@ import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { DropReason } from './types.ts'
 import { decodeBatch, encodeMessage } from '@egtp/codec/node'
+import { isDataFrame } from '@egtp/codec/session'
 import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 /** The sender's side the receiver needs: acknowledgements in and out, error replies. */
@@ -104,6 +107,8 @@ export class Receiver {
       const from: FrameOrigin = path.source !== undefined ? { source: path.source } : {}
       if (path.authenticatedSender !== undefined) from.authenticatedSender = path.authenticatedSender
       res = sessions.open(frame, from)
+      // A data frame was opened into new memory and nothing keeps its bytes: the transport may reuse them.
+      if (path.recycle !== undefined && isDataFrame(frame)) path.recycle(frame)
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
       if (GARBAGE.has(code)) {
@@ -118,7 +123,15 @@ export class Receiver {
       for (const reply of refusalReplies(err)) this.#reply(path, reply)
       return
     }
-    for (const reply of res.replies) this.#reply(path, reply)
+    if (res.confirmationOnly === true) {
+      // Our handshake completed: the bare confirmation goes after what arrived with the response (this frame's
+      // data, the next frames of the same read) was handed over, so the peer, woken by it, does not compete
+      // with our handlers for the CPU first.
+      const replies = res.replies
+      setImmediate(() => { for (const reply of replies) this.#reply(path, reply) })
+    } else {
+      for (const reply of res.replies) this.#reply(path, reply)
+    }
     if (res.peer === undefined) return
     // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
     // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
@@ -143,7 +156,7 @@ export class Receiver {
       this.#process(peer, plaintext)
       // A handshake response just went to the transport: what the handlers answered goes now too, so both
       // leave in one write and the initiator wakes once (not once for the response, once for the reply).
-      if (res.replies.length > 0 && peer.tx.queue.length > 0) void this.#sender.flush(peer)
+      if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) void this.#sender.flush(peer)
     }
   }
 
@@ -182,11 +195,7 @@ export class Receiver {
         case 'u': this.#sender.onUncertain(peer, m.m); break
         case 'a': this.#replies.onReply(peer, m); break
         case 'ci':
-          try {
-            this.#peers.offerWireRecord(peer, m.r)
-          } catch (err) {
-            this.drop('record', peer.id, undefined, err as Error)
-          }
+          this.#offerRecordSoon(peer, m.r)
           break
         case 'q': case 'o': {
           const s = streamFor(m.m)
@@ -200,6 +209,29 @@ export class Receiver {
       }
     }
     this.#sender.received(peer, plaintext.byteLength)
+  }
+
+  /**
+   * A piggybacked record is verified (an Ed25519 verification, ~0.15 ms) after this frame's answers went out:
+   * nothing answering them needs it (answers take the frame's path), and a new peer's first reply waits for no
+   * signature check. Its bytes are copied now (the batch may view a reused buffer).
+   */
+  #offerRecordSoon (peer: Peer, wire: ContactRecordWire): void {
+    let record: ContactRecord
+    try {
+      record = contactRecordFromWire(wire)
+    } catch (err) {
+      this.drop('record', peer.id, undefined, err as Error)
+      return
+    }
+    setImmediate(() => {
+      if (this.#ctx.shutdown.aborted) return
+      try {
+        this.#peers.offerRecord(peer, record)
+      } catch (err) {
+        this.drop('record', peer.id, undefined, err as Error)
+      }
+    })
   }
 
   #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg, receivedAt: number): void {

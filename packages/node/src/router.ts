@@ -1,5 +1,5 @@
 import { EgtpError, failureScopeOf, isEgtpError } from '@egtp/interface'
-import type { OutboundFrame } from '@egtp/interface'
+import type { OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import type { Peer, PeerTable } from './peers.ts'
 
@@ -11,10 +11,13 @@ import type { Peer, PeerTable } from './peers.ts'
 export class Router {
   readonly #ctx: NodeContext
   readonly #peers: PeerTable
+  /** The options of every send (one object, not one per frame). */
+  readonly #sendOptions: { signal: AbortSignal }
 
   constructor (ctx: NodeContext, peers: PeerTable) {
     this.#ctx = ctx
     this.#peers = peers
+    this.#sendOptions = { signal: ctx.shutdown }
   }
 
   /**
@@ -24,22 +27,32 @@ export class Router {
    *   re-send), else ERR_UNREACHABLE; a failure that is not about the endpoint (ERR_BACKPRESSURE,
    *   ERR_FRAME_TOO_LARGE, a `scope: 'peer'` refusal, …) passes through at once
    */
-  async transmit (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
-    const ctx = this.#ctx
-    const contact = peer.contact
-    const path = contact.returnPath
+  transmit (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
+    // The common case, a usable return path, costs one promise: no async frame around it.
+    const path = peer.contact.returnPath
     if (path !== undefined && path.usable()) {
+      let sent: Promise<void>
       try {
-        await path.reply(frame, { signal: ctx.shutdown })
-        return
-      } catch (err) {
-        if (ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
-        if (failureScopeOf(err) !== 'endpoint') throw err
-        contact.dropPath(path)
+        sent = path.reply(frame, this.#sendOptions)
+      } catch (err) { // a path that throws instead of rejecting
+        return this.#pathFailed(peer, path, frame, expectReply, err)
       }
-    } else if (path !== undefined) {
-      contact.dropPath(path)
+      return sent.then(undefined, (err: unknown) => this.#pathFailed(peer, path, frame, expectReply, err))
     }
+    return this.#viaRoutes(peer, frame, expectReply, path)
+  }
+
+  async #pathFailed (peer: Peer, path: ReturnPath, frame: OutboundFrame, expectReply: boolean, err: unknown): Promise<void> {
+    if (this.#ctx.shutdown.aborted) throw new EgtpError('ERR_CLOSED', 'node stopped', { cause: err })
+    if (failureScopeOf(err) !== 'endpoint') throw err
+    peer.contact.dropPath(path)
+    await this.#viaRoutes(peer, frame, expectReply, undefined)
+  }
+
+  /** Without a usable return path (`path`, if any, is dropped): the record's routes, a lookup, then fail. */
+  async #viaRoutes (peer: Peer, frame: OutboundFrame, expectReply: boolean, path: ReturnPath | undefined): Promise<void> {
+    const contact = peer.contact
+    if (path !== undefined) contact.dropPath(path)
     if (contact.record === undefined) await this.#peers.lookUp(peer)
     let temporary = await this.#tryRoutes(peer, frame, expectReply)
     if (temporary === true) return
@@ -51,6 +64,17 @@ export class Router {
     }
     if (temporary !== undefined) throw temporary
     throw new EgtpError('ERR_UNREACHABLE', `no way to reach ${peer.id}`)
+  }
+
+  /**
+   * A frame to `peer` is about to be sealed: when no open path reaches it, let the cheapest route start
+   * connecting now, so that the connection opens while the frame (a handshake initiation) is sealed.
+   */
+  prepare (peer: Peer): void {
+    const contact = peer.contact
+    if (contact.returnPath?.usable() === true || !contact.hasRecord(this.#ctx.clock.now())) return
+    const route = contact.routes[0]
+    route?.strat.prepare?.(peer.id, route.endpoint)
   }
 
   /**

@@ -39,6 +39,8 @@ export class Sender {
   readonly #router: Router
   readonly #contact: OwnContactSource
   readonly #active = new Set<Peer>()
+  /** Peers whose maps may be emptied (see `tick`). */
+  readonly #compactable = new Set<Peer>()
   #unackedBytes = 0
   #unackedMessages = 0
   /** Waiting for every peer (`peer` undefined: and nothing unacknowledged) or one peer to have nothing on its way. */
@@ -100,7 +102,9 @@ export class Sender {
       this.#ctx.log.error('reply to %s %s cannot be encoded: %e', peer.id, type, err)
     })
     const key = bytesKey(queryId)
-    peer.tx.deleteAck(key) // the reply acknowledges the query (a compact ack of it may still go: harmless)
+    // The reply acknowledges the query (PROTOCOL §3.3.1): no acknowledgement of it goes beside the reply.
+    peer.tx.deleteAck(key)
+    peer.tx.dropAckCounter(queryId)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
@@ -111,7 +115,7 @@ export class Sender {
     const now = this.#ctx.clock.monotonic()
     const entry: OutEntry = {
       key, id: queryId, kind: 'a', counter: 0, type, bytes, deadline: now + horizonMs, createdAt: now, attempts: 0,
-      lastSentAt: 0, nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}, resolve: undefined, reject: undefined
+      nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}, resolve: undefined, reject: undefined
     }
     this.#hold(peer, entry)
     this.#enqueue(peer, entry)
@@ -126,7 +130,7 @@ export class Sender {
 
   /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
-    peer.tx.addAck(bytesKey(id), id)
+    if (peer.tx.addAck(bytesKey(id), id)) this.#compactable.add(peer)
     this.#armAck(peer, peer.tx.fullAcks)
   }
 
@@ -148,7 +152,7 @@ export class Sender {
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
-    peer.tx.addUncertain(bytesKey(id), id)
+    if (peer.tx.addUncertain(bytesKey(id), id)) this.#compactable.add(peer)
     this.#armAck(peer, peer.tx.uncertainIds)
   }
 
@@ -182,7 +186,10 @@ export class Sender {
     if (entry === undefined) return undefined
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
-    if (peer.out.size === 0) this.#active.delete(peer)
+    if (peer.out.size === 0) {
+      this.#active.delete(peer)
+      this.#compactable.add(peer)
+    }
     this.#released?.(peer)
     if (this.#unackedMessages === 0 && this.#drain.waiting) this.#drain.check()
     return entry
@@ -213,6 +220,12 @@ export class Sender {
 
   /** Re-send what is due and give up what is past its deadline. */
   tick (now: number): void {
+    // Peers that went quiet since the last tick give back their emptied maps (one tick later, so a busy peer
+    // does not make them anew for every round trip).
+    for (const peer of this.#compactable) {
+      if (peer.out.size > 0) this.#compactable.delete(peer) // active again: back here when it empties
+      else if (!peer.tx.hasWork() && peer.out.compact() && peer.tx.compact()) this.#compactable.delete(peer)
+    }
     for (const peer of [...this.#active]) {
       const { retry, expired } = peer.out.due(now)
       if (retry.length > 0 && retry[0]!.attempts > 0) this.#router.recheck(peer, now)
@@ -243,17 +256,18 @@ export class Sender {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    setImmediate(() => {
+    tx.flushSoon ??= () => {
       tx.flushScheduled = false
       void this.flush(peer)
-    })
+    }
+    setImmediate(tx.flushSoon)
   }
 
   #hold (peer: Peer, entry: OutEntry): void {
     peer.out.add(entry)
     this.#unackedBytes += entry.bytes.byteLength
     this.#unackedMessages++
-    this.#active.add(peer)
+    if (peer.out.size === 1) this.#active.add(peer) // it left #active when its last entry went (forget)
   }
 
   #enqueue (peer: Peer, entry: OutEntry): void {
@@ -263,17 +277,31 @@ export class Sender {
     this.schedule(peer)
   }
 
+  /**
+   * An acknowledgement waits: it goes with the next batch, or alone `ackDelayMs` after the oldest waiting one.
+   * The per-peer timer is not cleared when a batch takes the acknowledgements (that would cost a timer per
+   * round trip): when it fires with nothing waiting it does nothing, and it waits again for a younger one.
+   */
   #armAck (peer: Peer, size: number): void {
     const tx = peer.tx
     if (size >= MAX_ACKS_PER_MESSAGE) {
       this.schedule(peer)
-    } else if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) {
-      tx.ackTimer = setTimeout(() => {
-        tx.ackTimer = undefined
-        this.schedule(peer)
-      }, this.#ctx.limits.ackDelayMs)
-      tx.ackTimer.unref?.()
+      return
     }
+    if (tx.ackDueAt === 0) tx.ackDueAt = performance.now() + this.#ctx.limits.ackDelayMs
+    if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) this.#startAckTimer(peer, this.#ctx.limits.ackDelayMs)
+  }
+
+  #startAckTimer (peer: Peer, ms: number): void {
+    const tx = peer.tx
+    tx.ackTimer = setTimeout(() => {
+      tx.ackTimer = undefined
+      if (!tx.hasAcks()) return // a batch took them
+      const waitMs = tx.ackDueAt - performance.now()
+      if (waitMs >= 1) this.#startAckTimer(peer, Math.ceil(waitMs))
+      else this.schedule(peer)
+    }, ms)
+    tx.ackTimer.unref?.()
   }
 
   /** Stop: no acknowledgement timer may fire any more. */
@@ -295,6 +323,8 @@ export class Sender {
       return
     }
     tx.flushing = true
+    // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while).
+    if (peer.contact.publicKey !== undefined) this.#router.prepare(peer)
     try {
       do {
         tx.flushAgain = false
@@ -317,21 +347,36 @@ export class Sender {
           }
           tx.transmitting++
           this.#router.transmit(peer, frame, batch.expectReply).then(
-            () => { this.#batchSent(peer, batch, outboundFrameBytes(frame)) },
-            (err: unknown) => { this.#batchFailed(peer, batch.entries, err) }
-          ).finally(() => {
-            tx.transmitting--
-            const wake = tx.transmitSettled
-            tx.transmitSettled = undefined
-            wake?.()
-            if (this.#drain.waiting) this.#drain.check()
-          })
+            () => {
+              try {
+                this.#batchSent(peer, batch, outboundFrameBytes(frame))
+              } finally {
+                this.#transmitted(tx)
+              }
+            },
+            (err: unknown) => {
+              try {
+                this.#batchFailed(peer, batch.entries, err)
+              } finally {
+                this.#transmitted(tx)
+              }
+            }
+          )
         }
       } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
       tx.flushing = false
       if (this.#drain.waiting) this.#drain.check()
     }
+  }
+
+  /** A batch's transmit settled: wake a flush waiting for room, and drain waiters. */
+  #transmitted (tx: Peer['tx']): void {
+    tx.transmitting--
+    const wake = tx.transmitSettled
+    tx.transmitSettled = undefined
+    wake?.()
+    if (this.#drain.waiting) this.#drain.check()
   }
 
   /** A first message to a peer never heard from: find its key. Fails the queued messages when impossible. */

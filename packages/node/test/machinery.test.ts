@@ -6,6 +6,7 @@ import { counterOf } from '../src/ids.ts'
 import { resolveLimits } from '../src/limits.ts'
 import { PeerOutbound, retryDelay } from '../src/outbound.ts'
 import type { OutEntry, Settlement } from '../src/outbound.ts'
+import { Deadlines } from '../src/deadlines.ts'
 import { PendingQueries } from '../src/queries.ts'
 import { Histogram, StatsCollector, OTHER_KEY } from '../src/stats.ts'
 
@@ -13,7 +14,7 @@ function entry (out: PeerOutbound, kind: 'q' | 'o' | 'a', now: number, deadline:
   const { id, counter } = kind === 'a' ? { id: new Uint8Array(16).fill(9), counter: 0 } : out.allocate()
   const e: OutEntry = {
     key: kind === 'a' ? 'reply' : counter, id, kind, counter, type: 't', bytes: new Uint8Array(10), deadline, createdAt: now, attempts: 0,
-    lastSentAt: 0, nextRetryAt: now + 100, queued: false, settle: r => { settled.push(r) }
+    nextRetryAt: now + 100, queued: false, settle: r => { settled.push(r) }
   }
   out.add(e)
   return e
@@ -87,7 +88,7 @@ describe('Dispatcher', () => {
 
 describe('PendingQueries', () => {
   const q = (peerId: string, key: number) => ({
-    peerId, key, id: new Uint8Array(16), type: 't', startedAt: 0, deadline: 10, resolve: () => {}, reject: () => {}, cleanup: () => {}
+    peerId, key, id: new Uint8Array(16), type: 't', startedAt: 0, deadline: 10, dueAt: 10, resolve: () => {}, reject: () => {}, cleanup: () => {}
   })
 
   test('a reply only matches its own peer and ID', () => {
@@ -156,5 +157,30 @@ describe('memoryDirectory', () => {
     await expect(dir.announce({ ...r2, publicKey: other.publicKey })).rejects.toMatchObject({ code: 'ERR_KEY_MISMATCH' })
     now += 2000
     expect(await dir.lookup(id.nodeId)).toBeUndefined()
+  })
+})
+
+describe('Deadlines', () => {
+  test('one timer fires every live deadline in order, skips settled ones, and stays bounded', async () => {
+    const live = new Set<{ dueAt: number, n: number }>()
+    const fired: number[] = []
+    const d = new Deadlines<{ dueAt: number, n: number }>(item => { live.delete(item); fired.push(item.n) }, item => live.has(item), () => live.size)
+    const now = performance.now()
+    const items = [30, 10, 20, 15].map((ms, n) => ({ dueAt: now + ms, n }))
+    for (const item of items) {
+      live.add(item)
+      d.add(item)
+    }
+    live.delete(items[3]!) // settled before its time: never fires
+    await new Promise(resolve => setTimeout(resolve, 60))
+    expect(fired).toEqual([1, 2, 0])
+    expect(d.size).toBe(0)
+    // Many settled entries: the heap keeps at most twice the live count (plus a constant), not all of them.
+    const keep = { dueAt: performance.now() + 10_000, n: -1 }
+    live.add(keep)
+    d.add(keep)
+    for (let i = 0; i < 1000; i++) d.add({ dueAt: performance.now() + 10_000, n: i })
+    expect(d.size).toBeLessThan(100)
+    d.clear()
   })
 })

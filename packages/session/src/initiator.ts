@@ -134,6 +134,8 @@ export class Initiator {
       plaintext = s.open('transport', msg.n, msg.c)
     }
     if (replies.length > 0) s.lastHandshakeAt = now
-    return table.deliver(s, plaintext, now, replies, true)
+    const res = table.deliver(s, plaintext, now, replies, true)
+    if (replies.length > 0) res.confirmationOnly = true
+    return res
   }
 }

@@ -16,7 +16,7 @@ import type { IkContext } from './ik.ts'
 import { Initiator } from './initiator.ts'
 import { internals } from './internal.ts'
 import { Lifetime } from './lifetime.ts'
-import { PublicKeyCache, concatBytes, keyPairFromSecret } from './noise/primitives.ts'
+import { PublicKeyCache, concatBytes, keyPairFromSecret, wipeSecret } from './noise/primitives.ts'
 import { resolveLimits } from './options.ts'
 import { SessionTable } from './peer-table.ts'
 import { ReplayState } from './replay-state.ts'
@@ -294,6 +294,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#responder.clear()
     this.#cookies.clear()
     this.#ctx.keyCache.clear()
+    wipeSecret(this.#ctx.staticKey)
     this.#events.length = 0
   }
 

@@ -1,7 +1,7 @@
 // The responder's side of a handshake: reading an initiation (one DH set, then cached by hash so its repeats
 // cost none), refusing replays and out-of-window timestamps (cached verdicts), settling a crossover by rank, and
 // owing a fresh initiation of ours to a peer whose initiation we refused (PROTOCOL.md §Sessions).
-import { EgtpError, bytesEqual, TokenBucket } from '@egtp/interface'
+import { EgtpError, TokenBucket } from '@egtp/interface'
 import { nodeIdToBytes } from '@egtp/identity'
 import type { ClockRefusals } from './clock-refusal.ts'
 import type { CookieResponder } from './cookie.ts'
@@ -92,8 +92,9 @@ export class Responder {
     const { payload } = read
     let peerId: PeerIdentity
     try {
-      peerId = table.identity(payload.publicKey)
-      if (!bytesEqual(peerId.x25519, read.remoteStatic)) throw authFailed()
+      const known = table.authenticatedIdentity(payload.publicKey, read.remoteStatic)
+      if (known === undefined) throw authFailed()
+      peerId = known
     } catch (err) {
       read.hs.wipe()
       throw authFailed(err)

@@ -90,6 +90,12 @@ export interface OpenResult {
   replies: Uint8Array[]
   /** When set, await it before acting on `plaintext`: the replay state that admits it is being persisted. */
   durable?: Promise<void>
+  /**
+   * True when `replies` only confirm the peer's handshake response (a bare transport frame): the peer waits
+   * for nothing in them, so they may go after `plaintext` was handed over (one wake-up of the peer less before
+   * the application sees its data).
+   */
+  confirmationOnly?: true
 }
 
 export type ReplaceReason = 'crossover' | 'restart' | 'rekey' | 'expired' | 'hint' | 'refused'

@@ -7,6 +7,9 @@ import { signCanonical, verifyCanonical } from '@egtp/identity'
 import { HINT_CONTEXT, SessionManager } from '../src/index.ts'
 import { inspectSessions, injectEphemerals, keyPairFromSecret } from '../src/testing.ts'
 import { sessionCodec } from '@egtp/codec/session'
+import { NOISE_PROTOCOL } from '../src/constants.ts'
+import { ikContext, writeInitiation } from '../src/ik.ts'
+import { PublicKeyCache } from '../src/noise/primitives.ts'
 import { FakeClock, connect, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
 
 const alice = identity(1)
@@ -221,5 +224,31 @@ describe('logging', () => {
     expect(all).not.toMatch(/secret plaintext/)
     // And no raw bytes are ever handed to the logger, formatted or not.
     expect(args.filter(x => x instanceof Uint8Array || (typeof x === 'object' && x !== null))).toEqual([])
+  })
+})
+
+describe('an initiation naming a key that is not its Noise static key', () => {
+  /** A valid Noise message 1 from `sender`'s static key whose payload claims the Ed25519 key `claimed`. */
+  function initiation (sender: typeof mallory, claimed: Uint8Array): Uint8Array {
+    const ctx = ikContext(NOISE_PROTOCOL, keyPairFromSecret(sender.x25519SecretKey()), new PublicKeyCache(4))
+    const { message } = writeInitiation(ctx, bob.x25519PublicKey, { publicKey: claimed, index: 7, timestamp: Date.now() })
+    return sessionCodec.encode({ t: 'hi', h: message })
+  }
+
+  it.each([
+    ["another node's key, never seen by the responder", () => alice.publicKey],
+    ["another node's key the responder already knows (a cached identity)", () => alice.publicKey, true],
+    ['a key that is no curve point', () => Uint8Array.from(Buffer.from('02' + '00'.repeat(31), 'hex'))],
+    ['a y coordinate not below p', () => Uint8Array.from(Buffer.from('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex'))],
+    ['the identity point', () => Uint8Array.from(Buffer.from('01' + '00'.repeat(31), 'hex'))]
+  ])('is refused with ERR_AUTH: %s; the genuine key still works', (_name, claimed, warm?: boolean) => {
+    const { a, b } = pair()
+    if (warm === true) works(a, b, 'before')
+    const before = inspectSessions(b, alice.nodeId)
+    expect(outcome(b, initiation(mallory, claimed()))).toBe('ERR_AUTH')
+    expect(inspectSessions(b, alice.nodeId)).toEqual(before)
+    // Mallory's own key opens a session; Alice's sessions are untouched.
+    expect(outcome(b, initiation(mallory, mallory.publicKey))).toBe('ok')
+    works(a, b, 'after')
   })
 })

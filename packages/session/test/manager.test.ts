@@ -23,9 +23,11 @@ describe('SessionManager basics', () => {
     expect(str(opened.plaintext)).toBe('hello')
     expect(opened.peer?.nodeId).toBe(alice.nodeId)
     expect(opened.replies).toHaveLength(1)
+    expect(opened.confirmationOnly).toBeUndefined() // the handshake response: the initiator waits for it
     const back = a.open(opened.replies[0]!)
     expect(back.plaintext).toBeUndefined()
     expect(back.replies).toHaveLength(1) // a confirmation
+    expect(back.confirmationOnly).toBe(true)
     b.open(back.replies[0]!)
     const s1 = inspectSessions(a, bob.nodeId)[0]!
     const s2 = inspectSessions(b, alice.nodeId)[0]!

@@ -2,6 +2,7 @@ import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
 import { EgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { AbortOptions, Clock, CloseDetail, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
+import { RECYCLE_FRAME_BYTES } from './constants.ts'
 import { LazyEventTarget } from './lazy-events.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -87,7 +88,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.remoteAddress = formatAddress(this.remoteHost, socket.remotePort ?? 0)
     this.lastActivity = init.clock.monotonic()
     this.frameSink = undefined
-    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes })
+    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES })
     this.#writer = new FrameWriter(socket, init, this)
     this.acceptedBy = undefined
     socket.setNoDelay(true)
@@ -163,6 +164,16 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     const signal = options?.signal
     if (signal?.aborted === true) return Promise.reject(signal.reason)
     return this.#writer.send(frame, bytes, signal)
+  }
+
+  /** The consumer is done with a frame of this connection (see `ReturnPath.recycle`): its memory may serve again. */
+  recycle (frame: Uint8Array): void {
+    this.#decoder.recycle(frame)
+  }
+
+  /** Drop the memory kept for reassembly unless it served since the last call (the pool's sweep calls this). */
+  trimSpare (): void {
+    this.#decoder.trimSpare()
   }
 
   #onData (chunk: Buffer): void {

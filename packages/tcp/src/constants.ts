@@ -36,3 +36,9 @@ export const MAX_QUEUED_BYTES_LIMIT = 256 * 1024 * 1024
 export const FLUSH_THRESHOLD_BYTES = 256 * 1024
 /** Frames at least this large are written as they are (header + body), not copied into a batch buffer. */
 export const LARGE_FRAME_BYTES = 16 * 1024
+/**
+ * Received frames at least this large that had to be reassembled from several reads may be recycled by their
+ * consumer (`ReturnPath.recycle`): the next one is written into the same memory, one large allocation fewer per
+ * frame. A connection holds at most one such buffer (≤ `maxFrameBytes`), dropped after a sweep interval unused.
+ */
+export const RECYCLE_FRAME_BYTES = 16 * 1024

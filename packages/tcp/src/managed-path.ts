@@ -34,8 +34,12 @@ export class ManagedPath implements ReturnPath {
   get description (): string { return `tcp ${this.conn.id} ${this.conn.remoteAddress}` }
   get source (): string { return this.conn.remoteHost }
 
-  async reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
-    await this.conn.send(frame, options)
+  reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
+    return this.conn.send(frame, options) // conn.send never throws: it rejects
+  }
+
+  recycle (frame: Uint8Array): void {
+    this.conn.recycle(frame)
   }
 
   usable (): boolean {

@@ -250,6 +250,7 @@ export class ConnectionPool {
     const { config, clock, log } = this.#init
     const now = clock.monotonic()
     for (const [conn, m] of this.#managed) {
+      conn.trimSpare()
       if (now - conn.lastActivity < config.idleTimeoutMs || !this.#isIdle(conn, m, now)) continue
       this.#idleClosed++
       log.trace('closing idle %s %s', conn.id, conn.remoteAddress)

@@ -137,6 +137,17 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
       .then(conn => this.#sendOn(conn, frame, options))
   }
 
+  /**
+   * Start dialing `endpoint`'s managed connection unless it is open or being dialed: the `send` that follows
+   * joins the dial. Never throws (a failed dial fails that send).
+   */
+  prepare (_peerId: string, endpoint: Endpoint): void {
+    if (!this.#started || !this.canSend(endpoint)) return
+    const key = formatAddress(endpoint.host, endpoint.port)
+    if (this.#pool.outbound(key) !== undefined) return
+    this.#pool.connect(key, endpoint, undefined, this.#shutdown.signal).catch(() => {})
+  }
+
   #sendOn (conn: TcpConn, frame: OutboundFrame, options: CommstratSendOptions | undefined): Promise<void> {
     if (options?.expectReply === true) this.#pool.expectReply(conn)
     return conn.send(frame, options)

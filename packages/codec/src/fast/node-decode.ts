@@ -2,9 +2,9 @@
 // sender write them. Whatever they accept, the schema codec accepts with the same result; anything else goes to it.
 import { PROTOCOL_VERSION } from '../constants.ts'
 import { CodecError } from '../errors.ts'
-import { MAX_ACK_COUNTERS, MAX_BATCH_MESSAGES } from '../messages/node.ts'
+import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '../messages/node.ts'
 import { BATCH_KEY_F, BATCH_KEY_T, BATCH_KEY_V, BATCH_KEY_X, nodeCodec } from './node.ts'
-import type { AckMsg, NodeMessage, OnewayMsg, QueryMsg } from './node-types.ts'
+import type { AckMsg, NodeMessage, OnewayMsg, QueryMsg, ReplyMsg } from './node-types.ts'
 import { arrayHeaderBytes, arrayLengthAt, binHeaderBytes, binLengthAt, plainBytes, readU32, uintAt, uintBytes } from './primitives.ts'
 
 export interface DecodedBatch {
@@ -71,11 +71,65 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
     if (len < 0) return undefined
     pos += binHeaderBytes(len)
     if (len < 1 || pos + len > end) return undefined
-    messages.push(decodeCanonicalMessage(b, pos, pos + len) ?? decodeCanonicalAck(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
+    messages.push(decodeCanonicalEntry(b, pos, pos + len) ?? decodeEntry(b.subarray(pos, pos + len)))
     pos += len
   }
   if (pos !== end) return undefined
   return { floor, messages }
+}
+
+/** The fast reader for the entry's type (read where every node message has it); `undefined`: the codec decodes it. */
+function decodeCanonicalEntry (v: Uint8Array, start: number, end: number): NodeMessage | undefined {
+  if (end - start < 10) return undefined
+  switch (v[start + 4]) {
+    case 0x71: case 0x6f: return decodeCanonicalMessage(v, start, end)
+    case 0x6b: return v[start] === 0x84 ? decodeCanonicalAck(v, start, end) : decodeCanonicalIdAck(v, start, end)
+    case 0x61: return decodeCanonicalReply(v, start, end)
+    default: return undefined
+  }
+}
+
+/**
+ * The fast reader of a reply with a byte-string payload as `encodePayloadMessage` writes it (`{ t: 'a', v, m, p }`);
+ * anything else gives `undefined` (the schema codec decodes it).
+ */
+function decodeCanonicalReply (v: Uint8Array, start: number, end: number): ReplyMsg | undefined {
+  const o = start
+  if (end - o < 32 || v[o] !== 0x84) return undefined
+  if (v[o + 1] !== 0xa1 || v[o + 2] !== 0x74 || v[o + 3] !== 0xa1 || v[o + 4] !== 0x61) return undefined
+  if (v[o + 5] !== 0xa1 || v[o + 6] !== 0x76 || v[o + 7] !== PROTOCOL_VERSION) return undefined
+  if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x6d || v[o + 10] !== 0xc4 || v[o + 11] !== 16) return undefined
+  if (v[o + 28] !== 0xa1 || v[o + 29] !== 0x70) return undefined
+  let pos = o + 30
+  const len = binLengthAt(v, pos, end)
+  if (len < 0) return undefined
+  pos += binHeaderBytes(len)
+  if (pos + len !== end) return undefined
+  return { t: 'a', m: v.subarray(o + 12, o + 28), p: v.subarray(pos, end) }
+}
+
+/**
+ * The fast reader of an acknowledgement by full IDs as `encodeMessage` writes it (`{ t: 'k', v, m: [id, …] }`);
+ * anything else gives `undefined` (the schema codec decodes it).
+ */
+function decodeCanonicalIdAck (v: Uint8Array, start: number, end: number): AckMsg | undefined {
+  const o = start
+  if (end - o < 29 || v[o] !== 0x83) return undefined
+  if (v[o + 1] !== 0xa1 || v[o + 2] !== 0x74 || v[o + 3] !== 0xa1 || v[o + 4] !== 0x6b) return undefined
+  if (v[o + 5] !== 0xa1 || v[o + 6] !== 0x76 || v[o + 7] !== PROTOCOL_VERSION) return undefined
+  if (v[o + 8] !== 0xa1 || v[o + 9] !== 0x6d) return undefined
+  let pos = o + 10
+  const n = arrayLengthAt(v, pos, end)
+  if (n < 1 || n > MAX_ACKS_PER_MESSAGE) return undefined
+  pos += arrayHeaderBytes(n)
+  if (pos + 18 * n !== end) return undefined
+  const m = new Array<Uint8Array>(n)
+  for (let i = 0; i < n; i++) {
+    if (v[pos] !== 0xc4 || v[pos + 1] !== 16) return undefined
+    m[i] = v.subarray(pos + 2, pos + 18)
+    pos += 18
+  }
+  return { t: 'k', m }
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { uninitializedBytes } from '@egtp/interface'
 import { PROTOCOL_VERSION } from '../constants.ts'
-import { MAX_BATCH_MESSAGES, nodeMessages } from '../messages/node.ts'
+import { MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES, nodeMessages } from '../messages/node.ts'
 import { scanValue } from '../msgpack.ts'
 import { createMessageCodec } from '../schema.ts'
 import { MESSAGE_DEPTH_LIMIT, MESSAGE_ITEMS_LIMIT } from './node-types.ts'
@@ -22,7 +22,61 @@ export const nodeCodec = createMessageCodec(nodeMessages, { maxDepth: MESSAGE_DE
 
 /** Encode one node message (canonical bytes). */
 export function encodeMessage (message: NodeMessage): Uint8Array {
+  if (message.t === 'k' && message.e === undefined && message.c === undefined && message.m !== undefined) {
+    const fast = encodeIdAck(message.m)
+    if (fast !== undefined) return fast
+  }
   return nodeCodec.encode(message)
+}
+
+/** Where an encoded message's type character sits (`{ t: <1 char>, v, … }` as every node message starts). */
+const TYPE_CHAR_OFFSET = 4
+
+/**
+ * `{ t: 'k', v, m: [id, …] }` (acknowledgement by full IDs, as replies are acknowledged) written straight into
+ * an exact-size buffer; `undefined` for what the codec must check (a count out of range, an ID not 16 bytes).
+ */
+function encodeIdAck (ids: readonly Uint8Array[]): Uint8Array | undefined {
+  const n = ids.length
+  if (n < 1 || n > MAX_ACKS_PER_MESSAGE) return undefined
+  for (const id of ids) if (id.byteLength !== 16) return undefined
+  const out = allocMessage(10 + arrayHeaderBytes(n) + 18 * n)
+  out[0] = 0x83
+  out[1] = 0xa1; out[2] = 0x74; out[3] = 0xa1; out[TYPE_CHAR_OFFSET] = 0x6b
+  out[5] = 0xa1; out[6] = 0x76; out[7] = PROTOCOL_VERSION
+  out[8] = 0xa1; out[9] = 0x6d
+  let pos = writeArrayHeader(out, 10, n)
+  for (const id of ids) {
+    out[pos++] = 0xc4; out[pos++] = 16
+    for (let i = 0; i < 16; i++) out[pos++] = id[i]!
+  }
+  if (pos !== out.byteLength) throw new Error('encodeIdAck: size mismatch')
+  return out
+}
+
+/**
+ * `{ t: 'a', v, m, p }` for a reply whose payload is a byte string, written straight into an exact-size buffer
+ * (byte-identical to the codec's encoding); `undefined` when the ID is not 16 bytes.
+ */
+function encodeBytesReply (m: Uint8Array, p: Uint8Array): Uint8Array | undefined {
+  if (m.byteLength !== 16) return undefined
+  const plen = p.byteLength
+  const out = allocMessage(28 + 2 + binHeaderBytes(plen) + plen)
+  out[0] = 0x84
+  out[1] = 0xa1; out[2] = 0x74; out[3] = 0xa1; out[TYPE_CHAR_OFFSET] = 0x61
+  out[5] = 0xa1; out[6] = 0x76; out[7] = PROTOCOL_VERSION
+  out[8] = 0xa1; out[9] = 0x6d; out[10] = 0xc4; out[11] = 16
+  for (let i = 0; i < 16; i++) out[12 + i] = m[i]!
+  out[28] = 0xa1; out[29] = 0x70
+  let pos = writeBinHeader(out, 30, plen)
+  if (plen < 64) {
+    for (let i = 0; i < plen; i++) out[pos + i] = p[i]!
+  } else {
+    out.set(p, pos)
+  }
+  pos += plen
+  if (pos !== out.byteLength) throw new Error('encodeBytesReply: size mismatch')
+  return out
 }
 
 /**
@@ -32,6 +86,9 @@ export function encodeMessage (message: NodeMessage): Uint8Array {
 export function encodePayloadMessage (message: NodeMessage, payload: unknown): Uint8Array {
   if ((message.t === 'o' || message.t === 'q') && payload instanceof Uint8Array && message.p === payload) {
     const fast = encodeBytesMessage(message.t, message.m, message.y, payload, message.d)
+    if (fast !== undefined) return fast
+  } else if (message.t === 'a' && payload instanceof Uint8Array && message.p === payload && message.e === undefined) {
+    const fast = encodeBytesReply(message.m, payload)
     if (fast !== undefined) return fast
   }
   const bytes = nodeCodec.encode(message)

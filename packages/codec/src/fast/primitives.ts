@@ -186,7 +186,7 @@ export function slabBytes (n: number): Uint8Array {
     slab = new Uint8Array(SLAB_BYTES)
     slabPos = 0
   }
-  const out = slab.subarray(slabPos, slabPos + n)
+  const out = new Uint8Array(slab.buffer, slabPos, n) // cheaper than subarray (no species lookup)
   slabPos = (slabPos + n + 7) & ~7
   return out
 }

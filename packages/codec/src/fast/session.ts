@@ -113,6 +113,16 @@ export function dataFrameHead (r: number, n: number, cLength: number): Uint8Arra
 }
 
 /**
+ * Whether `bytes` starts as a transport data frame (`hd`) does: a cheap test, not a validation (the frame may
+ * still be malformed).
+ */
+export function isDataFrame (bytes: Uint8Array): boolean {
+  if (bytes.byteLength < HD_HEAD.byteLength) return false
+  for (let i = 0; i < HD_HEAD.byteLength; i++) if (bytes[i] !== HD_HEAD[i]) return false
+  return true
+}
+
+/**
  * Read a canonical `hd` frame without the generic codec. Returns undefined for anything else (including
  * non-canonical encodings), so the caller falls back to `sessionCodec.decode`; `c` is a view into `bytes`.
  */

@@ -1,7 +1,7 @@
 // HandshakeState of the Noise Protocol Framework, revision 34, §5.3, with the patterns of §7.4 this package
 // supports (NK, IK, XX) and the pskN modifiers of §9. DH is always 25519.
 import { EgtpError } from '@egtp/interface'
-import { CIPHERS, DH_LEN, HASHES, concatBytes, dh, generateKeyPair, importPublicKey } from './primitives.ts'
+import { CIPHERS, DH_LEN, HASHES, concatBytes, dh, generateKeyPair, importPublicKey, wipeSecret } from './primitives.ts'
 import type { KeyPair, NoiseCipher, NoiseHash, PublicKeyCache } from './primitives.ts'
 import { SymmetricState } from './state.ts'
 import type { CipherState } from './state.ts'
@@ -85,6 +85,8 @@ export class HandshakeState {
   readonly #psks: Uint8Array[]
   readonly #pskMode: boolean
   readonly #keyCache: PublicKeyCache | undefined
+  /** True when #e was generated here (not injected): its raw secret is ours to zero. */
+  #ownE = false
   #index = 0
 
   constructor (init: HandshakeInit) {
@@ -152,7 +154,9 @@ export class HandshakeState {
       : (token === 'es') === this.initiator ? this.#e : this.#s
     const remoteIsE = token === 'ee' ? true : token === 'ss' ? false : (token === 'es') !== this.initiator
     if (local === undefined) throw new EgtpError('ERR_HANDSHAKE', `missing local key for ${token}`)
-    return dh(local.secret, remoteIsE ? this.#reObject() : this.#rsObject())
+    const remote = remoteIsE ? this.#re : this.#rs
+    if (remote === undefined) throw new EgtpError('ERR_HANDSHAKE', `no remote key for ${token}`)
+    return dh(local.secret, remote, remoteIsE ? () => this.#reObject() : () => this.#rsObject())
   }
 
   #mixDh (token: 'ee' | 'es' | 'se' | 'ss'): void {
@@ -177,7 +181,10 @@ export class HandshakeState {
     for (const token of this.protocol.pattern.messages[this.#index]!) {
       switch (token) {
         case 'e':
-          this.#e ??= generateKeyPair()
+          if (this.#e === undefined) {
+            this.#e = generateKeyPair()
+            this.#ownE = true
+          }
           parts.push(this.#e.publicKey)
           this.ss.mixHash(this.#e.publicKey)
           if (this.#pskMode) this.ss.mixKey(this.#e.publicKey)
@@ -257,8 +264,14 @@ export class HandshakeState {
   }
 
   #afterMessage (): void {
-    // The ephemeral secret is only needed until the last DH that uses it; a KeyObject cannot be zeroed, so drop it.
-    if (this.complete) this.#e = undefined
+    // The ephemeral secret is only needed until the last DH that uses it: zeroed (when raw and ours: an injected
+    // test key stays its owner's) and dropped (a KeyObject cannot be zeroed).
+    if (this.complete) this.#dropEphemeral()
+  }
+
+  #dropEphemeral (): void {
+    if (this.#ownE) wipeSecret(this.#e)
+    this.#e = undefined
   }
 
   /**
@@ -273,7 +286,7 @@ export class HandshakeState {
   /** Forget every secret. */
   wipe (): void {
     this.ss.wipe()
-    this.#e = undefined
+    this.#dropEphemeral()
     this.#s = undefined
   }
 }

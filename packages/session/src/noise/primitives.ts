@@ -1,10 +1,9 @@
-// Noise primitives (rev 34 §4, §12): X25519 and AEAD through node:crypto (native, ~10x faster than pure JS here),
-// hashes, HMAC and HKDF through @noble/hashes. Keys handed to node:crypto are imported once and cached.
+// Noise primitives (rev 34 §4, §12): X25519, AEAD, hashes and HMAC through node:crypto (native, several times
+// faster than pure JS here; @noble/hashes where OpenSSL lacks a hash). Keys handed to node:crypto are imported
+// once and cached.
 // ChaChaPoly on small inputs goes through libsodium (the optional `sodium-native`) when it loads: node:crypto
 // builds a Cipheriv object per call (~5 µs and garbage each time), libsodium is one native call. Same bytes.
-import {
-  createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync
-} from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, getHashes } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { EgtpError } from '@egtp/interface'
@@ -12,8 +11,6 @@ import { blake2b, blake2s } from '@noble/hashes/blake2.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 
-/** X25519 key and Diffie-Hellman output length (Noise DHLEN). */
-export const DH_LEN = 32
 /** AEAD key and tag lengths. */
 export const KEY_LEN = 32
 export const TAG_LEN = 16
@@ -29,25 +26,63 @@ export interface NoiseHash {
 
 type NobleHash = typeof sha256 | typeof sha512 | typeof blake2s | typeof blake2b
 
-function makeHash (name: NoiseHash['name'], fn: NobleHash, hashLen: 32 | 64): NoiseHash {
-  const mac = (key: Uint8Array, ...parts: Uint8Array[]): Uint8Array => {
-    const h = hmac.create(fn as typeof sha256, key)
-    for (const p of parts) h.update(p)
-    return h.digest()
+/** OpenSSL's names of the Noise hashes. */
+const NODE_HASH_NAMES: Readonly<Record<NoiseHash['name'], string>> = { BLAKE2s: 'blake2s256', BLAKE2b: 'blake2b512', SHA256: 'sha256', SHA512: 'sha512' }
+const nodeHashes = new Set(getHashes())
+
+/** A view of a digest Buffer as a plain Uint8Array (same memory). */
+const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+
+/**
+ * HASH and HMAC of one Noise hash: node:crypto (OpenSSL) when it has the algorithm, else @noble/hashes. Same
+ * bytes either way (the vector tests run both); OpenSSL's HMAC is ~4x faster here (a Noise HKDF with BLAKE2s:
+ * ~11 µs against ~42 µs), and a handshake runs six HKDFs per side.
+ */
+function hashFunctions (name: NoiseHash['name'], fn: NobleHash, useNode: boolean): {
+  hash: (parts: readonly Uint8Array[]) => Uint8Array
+  mac: (key: Uint8Array, parts: readonly Uint8Array[]) => Uint8Array
+} {
+  const nodeName = NODE_HASH_NAMES[name]
+  if (useNode && nodeHashes.has(nodeName)) {
+    return {
+      hash: (parts) => {
+        const h = createHash(nodeName)
+        for (const p of parts) h.update(p)
+        return plain(h.digest())
+      },
+      mac: (key, parts) => {
+        const h = createHmac(nodeName, key)
+        for (const p of parts) h.update(p)
+        return plain(h.digest())
+      }
+    }
   }
   return {
-    name,
-    hashLen,
-    hash: (...parts) => {
+    hash: (parts) => {
       const h = fn.create()
       for (const p of parts) h.update(p)
       return h.digest()
     },
+    mac: (key, parts) => {
+      const h = hmac.create(fn as typeof sha256, key)
+      for (const p of parts) h.update(p)
+      return h.digest()
+    }
+  }
+}
+
+/** @internal A Noise hash; `useNode: false` forces @noble/hashes (for the tests that compare both). */
+export function makeHash (name: NoiseHash['name'], fn: NobleHash, hashLen: 32 | 64, useNode = true): NoiseHash {
+  const { hash, mac } = hashFunctions(name, fn, useNode)
+  return {
+    name,
+    hashLen,
+    hash: (...parts) => hash(parts),
     hkdf: (chainingKey, ikm, outputs) => {
-      const temp = mac(chainingKey, ikm)
-      const out1 = mac(temp, ONE)
-      const out2 = mac(temp, out1, TWO)
-      const res = outputs === 2 ? [out1, out2] : [out1, out2, mac(temp, out2, THREE)]
+      const temp = mac(chainingKey, [ikm])
+      const out1 = mac(temp, [ONE])
+      const out2 = mac(temp, [out1, TWO])
+      const res = outputs === 2 ? [out1, out2] : [out1, out2, mac(temp, [out2, THREE])]
       temp.fill(0)
       return res
     }
@@ -62,6 +97,14 @@ export const HASHES: Readonly<Record<NoiseHash['name'], NoiseHash>> = {
   BLAKE2b: makeHash('BLAKE2b', blake2b, 64),
   SHA256: makeHash('SHA256', sha256, 32),
   SHA512: makeHash('SHA512', sha512, 64)
+}
+
+/** The same hashes through @noble/hashes only (tests check both give the same bytes). */
+export const NOBLE_HASHES: Readonly<Record<NoiseHash['name'], NoiseHash>> = {
+  BLAKE2s: makeHash('BLAKE2s', blake2s, 32, false),
+  BLAKE2b: makeHash('BLAKE2b', blake2b, 64, false),
+  SHA256: makeHash('SHA256', sha256, 32, false),
+  SHA512: makeHash('SHA512', sha512, 64, false)
 }
 
 /** A Noise AEAD (§5.1 ENCRYPT/DECRYPT) with a 64-bit counter nonce. */
@@ -233,76 +276,8 @@ export const CIPHERS: Readonly<Record<NoiseCipher['name'], NoiseCipher>> = {
   AESGCM: makeCipher('AESGCM', 'aes-256-gcm', false)
 }
 
-/** An X25519 key pair: the raw public key and the secret as a node:crypto KeyObject (never exported raw). */
-export interface KeyPair {
-  readonly publicKey: Uint8Array
-  readonly secret: KeyObject
-}
-
-const b64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
-
-/** A fresh X25519 key pair from the OS CSPRNG. */
-export function generateKeyPair (): KeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519')
-  return { publicKey: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')), secret: privateKey }
-}
-
-/**
- * The key pair of a raw 32-byte X25519 secret (clamping is applied by X25519 itself). Costs about 0.2 ms:
- * used for the static key (once) and for injected test ephemerals.
- */
-export function keyPairFromSecret (secret: Uint8Array): KeyPair {
-  if (!(secret instanceof Uint8Array) || secret.byteLength !== DH_LEN) throw new TypeError(`an X25519 secret key is ${DH_LEN} bytes`)
-  // A JWK import needs some `x`; node derives the real public key from `d` (checked by the vector tests).
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(secret), x: b64u(new Uint8Array(DH_LEN)) }, format: 'jwk' })
-  const x = createPublicKey(key).export({ format: 'jwk' }).x!
-  return { publicKey: new Uint8Array(Buffer.from(x, 'base64url')), secret: key }
-}
-
-/** Import a raw X25519 public key (about 12 µs through JWK, ten times faster than DER). */
-export function importPublicKey (publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(publicKey) }, format: 'jwk' })
-}
-
-/**
- * X25519 (§12.1). A low-order peer key gives an all-zero output, which OpenSSL refuses: that is reported as a
- * handshake failure, never as a key.
- * @throws {EgtpError} ERR_HANDSHAKE
- */
-export function dh (secret: KeyObject, publicKey: KeyObject): Uint8Array {
-  try {
-    return toU8(diffieHellman({ privateKey: secret, publicKey }))
-  } catch (err) {
-    throw new EgtpError('ERR_HANDSHAKE', 'Diffie-Hellman with the peer key failed', { cause: err })
-  }
-}
-
-/** A bounded cache of imported public keys (static keys are used again and again; imports cost ~12 µs). */
-export class PublicKeyCache {
-  readonly #max: number
-  readonly #map = new Map<string, KeyObject>()
-
-  constructor (max: number) {
-    this.#max = max
-  }
-
-  get (publicKey: Uint8Array): KeyObject {
-    const id = b64u(publicKey)
-    let key = this.#map.get(id)
-    if (key !== undefined) {
-      this.#map.delete(id)
-    } else {
-      key = importPublicKey(publicKey)
-      if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value!)
-    }
-    this.#map.set(id, key)
-    return key
-  }
-
-  clear (): void {
-    this.#map.clear()
-  }
-}
+export { DH_LEN, PublicKeyCache, dh, generateKeyPair, importPublicKey, keyPairFromSecret, wipeSecret } from './x25519.ts'
+export type { KeyPair } from './x25519.ts'
 
 /**
  * The bytes of `parts` in one new array (`total` is its length when the caller already knows it; a larger

@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'vitest'
+import { memoryDirectory, startNode } from './helpers.ts'
+
+// The single-query round trip over real sockets: what goes on the wire per query.
+describe('round trip', () => {
+  test('one query at a time costs one frame each way: acknowledgements ride on the reply and on the next query', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    // A standalone acknowledgement only goes after ackDelayMs with nothing else to send: lifted so none goes here.
+    const limits = { ackDelayMs: 60_000, stopTimeoutMs: 200 }
+    const client = await startNode(dir, onTestFinished, { limits })
+    const server = await startNode(dir, onTestFinished, { limits })
+    server.handle('echo', p => p)
+    const payload = new Uint8Array(64).fill(7)
+    expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload) // the session is up
+    const sentBefore = { client: client.stats().framesSent, server: server.stats().framesSent }
+    const n = 50
+    for (let i = 0; i < n; i++) expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
+    expect(client.stats().framesSent - sentBefore.client).toBe(n)
+    expect(server.stats().framesSent - sentBefore.server).toBe(n)
+    // Nothing left unacknowledged on either side once the last reply's acknowledgement went (with a query).
+    expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
+    expect(server.stats().unacked.messages).toBeLessThanOrEqual(1) // at most the last reply, acknowledged later
+    expect(client.stats().unacked.messages).toBe(0)
+  })
+
+  test('queries with different timeouts under the one deadline timer time out in deadline order', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const client = await startNode(dir, onTestFinished)
+    const server = await startNode(dir, onTestFinished)
+    server.handle('echo', p => p)
+    server.handle('never', (_p, ctx) => { ctx.defer() })
+    await client.query(server.nodeId, 'echo', 1)
+    const order: number[] = []
+    const asked = [300, 100, 200].map(async timeoutMs => {
+      await expect(client.query(server.nodeId, 'never', timeoutMs, { timeoutMs })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
+      order.push(timeoutMs)
+    })
+    // Queries answered meanwhile settle at once and leave the deadlines of the others alone.
+    expect(await client.query(server.nodeId, 'echo', 2)).toBe(2)
+    await Promise.all(asked)
+    expect(order).toEqual([100, 200, 300])
+    expect(client.stats().queries).toMatchObject({ pending: 0, failed: 3 })
+  })
+})

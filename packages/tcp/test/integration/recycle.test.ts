@@ -1,0 +1,62 @@
+import type { InboundFrame } from '@egtp/interface'
+import { afterEach, describe, expect, test } from 'vitest'
+import type { TcpCommstrat } from '../../src/index.ts'
+import { bytes, listening, rawClient } from './helpers.ts'
+
+const framed = (body: Uint8Array): Buffer => {
+  const b = Buffer.alloc(4 + body.byteLength)
+  b.writeUInt32BE(body.byteLength)
+  b.set(body, 4)
+  return b
+}
+
+const strats: TcpCommstrat[] = []
+afterEach(async () => { await Promise.all(strats.splice(0).map(async s => { await s.stop() })) })
+
+describe('recycling received frames (ReturnPath.recycle)', () => {
+  test('a large frame reassembled from several reads and recycled is the memory of the next one, with the next one\'s bytes', async () => {
+    const { strat, endpoint } = await listening({ maxFrameBytes: 1 << 20 })
+    strats.push(strat)
+    const got: Array<{ frame: Uint8Array, ok: boolean }> = []
+    strat.addEventListener('frame', ({ detail }: CustomEvent<InboundFrame>) => {
+      const f = detail.frame
+      got.push({ frame: f, ok: f.every(b => b === f[0]) })
+      detail.path.recycle?.(f) // this test keeps only the view, and reads nothing from it after recycling
+    })
+    const socket = await rawClient(endpoint)
+    for (const fill of [1, 2, 3]) {
+      const wire = framed(bytes(200_000, fill))
+      // In pieces, waiting between them, so the frame spans several reads.
+      for (let i = 0; i < wire.byteLength; i += 50_000) {
+        socket.write(wire.subarray(i, i + 50_000))
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      await expect.poll(() => got.length).toBe(fill)
+      expect(got[fill - 1]!.ok).toBe(true)
+      expect(got[fill - 1]!.frame[0]).toBe(fill)
+    }
+    expect(got[1]!.frame.buffer).toBe(got[0]!.frame.buffer) // the second frame reused the first one's memory
+    expect(got[2]!.frame.buffer).toBe(got[0]!.frame.buffer)
+    socket.destroy()
+  })
+
+  test('without recycle every reassembled frame has its own memory (a listener may keep frames)', async () => {
+    const { strat, endpoint } = await listening({ maxFrameBytes: 1 << 20 })
+    strats.push(strat)
+    const got: Uint8Array[] = []
+    strat.addEventListener('frame', ({ detail }: CustomEvent<InboundFrame>) => { got.push(detail.frame) })
+    const socket = await rawClient(endpoint)
+    for (const fill of [1, 2]) {
+      const wire = framed(bytes(100_000, fill))
+      for (let i = 0; i < wire.byteLength; i += 40_000) {
+        socket.write(wire.subarray(i, i + 40_000))
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      await expect.poll(() => got.length).toBe(fill)
+    }
+    expect(got[1]!.buffer).not.toBe(got[0]!.buffer)
+    expect(got[0]!.every(b => b === 1)).toBe(true)
+    expect(got[1]!.every(b => b === 2)).toBe(true)
+    socket.destroy()
+  })
+})
