@@ -1,6 +1,7 @@
 import { uninitializedBytes } from '@egtp/interface'
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, MAX_FRAME_BYTES_LIMIT } from './constants.ts'
 import { CodecError } from './errors.ts'
+import { MAX_POOLED_BYTES, slabBytes, writeU32 } from './fast/primitives.ts'
 
 /** Validates a `maxFrameBytes` setting: a whole number from 1 to {@link MAX_FRAME_BYTES_LIMIT}. */
 export function checkMaxFrameBytes (maxFrameBytes: number): number {
@@ -32,11 +33,10 @@ export function encodeFrames (bodies: readonly Uint8Array[], maxFrameBytes: numb
     if (b.byteLength > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${b.byteLength} bytes exceeds ${maxFrameBytes}`)
     total += FRAME_HEADER_BYTES + b.byteLength
   }
-  const out = uninitializedBytes(total)
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  const out = total > MAX_POOLED_BYTES ? uninitializedBytes(total) : slabBytes(total) // small: a slab view
   let pos = 0
   for (const b of bodies) {
-    view.setUint32(pos, b.byteLength)
+    writeU32(out, pos, b.byteLength)
     out.set(b, pos + FRAME_HEADER_BYTES)
     pos += FRAME_HEADER_BYTES + b.byteLength
   }

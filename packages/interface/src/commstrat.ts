@@ -1,6 +1,6 @@
 import { uninitializedBytes } from './bytes.ts'
 import type { AbortOptions } from './abort.ts'
-import type { TypedEventTarget } from './events.ts'
+import type { TypedEventSource, TypedEventTarget } from './events.ts'
 
 /**
  * A way to reach a node, as published in its contact record. Open: `kind` names the commstrat that claims it
@@ -78,7 +78,7 @@ export interface ConnEvents extends Record<string, unknown> {
  * `send` resolves once the frame is queued within the backpressure bound; it waits, or fails with
  * `ERR_BACKPRESSURE`, past it. `close()` is graceful, `abort()` immediate; both are idempotent.
  */
-export interface Conn extends TypedEventTarget<ConnEvents> {
+export interface Conn extends TypedEventSource<ConnEvents> {
   readonly id: string
   readonly direction: 'inbound' | 'outbound'
   /** `host:port` of the other end, for logs and per-address limits. */

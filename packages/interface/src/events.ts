@@ -44,3 +44,11 @@ export class TypedEventTarget<EventMap extends Record<string, unknown>> extends 
     }
   }
 }
+
+/**
+ * The listening side of a {@link TypedEventTarget} as a structural type: what a consumer of events needs. An
+ * object with many instances (a connection) may implement it without being an `EventTarget` itself, creating
+ * one only when the first listener is added.
+ */
+export type TypedEventSource<EventMap extends Record<string, unknown>> =
+  Pick<TypedEventTarget<EventMap>, 'addEventListener' | 'removeEventListener' | 'dispatchEvent' | 'listenerCount'>

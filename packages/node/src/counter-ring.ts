@@ -21,16 +21,16 @@ export class CounterRing<T> {
   /** One past the highest counter added. */
   #end = 0
   #inRing = 0
-  /** Stragglers: counters below `#base`, in increasing order (moved in that order). */
-  readonly #overflow = new Map<number, T>()
+  /** Stragglers: counters below `#base`, in increasing order (moved in that order); a map only while there are any. */
+  #overflow: Map<number, T> | undefined
 
   get size (): number {
-    return this.#inRing + this.#overflow.size
+    return this.#inRing + (this.#overflow?.size ?? 0)
   }
 
   get (counter: number): T | undefined {
     if (counter >= this.#base && counter < this.#end) return this.#slots[counter & (this.#slots.length - 1)]
-    return this.#overflow.size > 0 ? this.#overflow.get(counter) : undefined
+    return this.#overflow?.get(counter)
   }
 
   has (counter: number): boolean {
@@ -54,7 +54,12 @@ export class CounterRing<T> {
 
   /** Remove `counter`'s value; false when it was not there. */
   delete (counter: number): boolean {
-    if (counter < this.#base || counter >= this.#end) return this.#overflow.delete(counter)
+    if (counter < this.#base || counter >= this.#end) {
+      const overflow = this.#overflow
+      if (overflow === undefined || !overflow.delete(counter)) return false
+      if (overflow.size === 0) this.#overflow = undefined
+      return true
+    }
     const slots = this.#slots
     const mask = slots.length - 1
     if (slots[counter & mask] === undefined) return false
@@ -72,13 +77,18 @@ export class CounterRing<T> {
 
   /** The value of the lowest counter held. */
   first (): T | undefined {
-    if (this.#overflow.size > 0) return this.#overflow.values().next().value
+    if (this.#overflow !== undefined) return this.#overflow.values().next().value
     return this.#inRing > 0 ? this.#slots[this.#base & (this.#slots.length - 1)] : undefined
+  }
+
+  /** Empty: give back the slot array too (an idle peer keeps nothing). */
+  compact (): void {
+    if (this.size === 0) this.#slots = NO_SLOTS
   }
 
   /** Values in counter order (do not add or remove while iterating). */
   * values (): IterableIterator<T> {
-    yield * this.#overflow.values()
+    if (this.#overflow !== undefined) yield * this.#overflow.values()
     const slots = this.#slots
     const mask = slots.length - 1
     for (let c = this.#base; c < this.#end; c++) {
@@ -96,7 +106,7 @@ export class CounterRing<T> {
     while (b < floor && this.#inRing > 0) {
       const v = slots[b & mask]
       if (v !== undefined) {
-        this.#overflow.set(b, v)
+        (this.#overflow ??= new Map()).set(b, v)
         slots[b & mask] = undefined
         this.#inRing--
       }

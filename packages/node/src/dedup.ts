@@ -15,12 +15,12 @@ export interface DedupStream {
   readonly key: string
   /** Every counter ≤ low is delivered or settled by the sender. */
   low: number
-  /** Delivered counters above `low`. */
-  readonly above: Set<number>
+  /** Delivered counters above `low` (the shared empty set {@link NONE} until there is one: most streams never have any). */
+  above: ReadonlySet<number>
   /** Accepted, not delivered yet. Never persisted. */
-  readonly pending: Set<number>
+  pending: ReadonlySet<number>
   /** Restored from a journal: may or may not have been delivered before a crash. */
-  readonly uncertain: Set<number>
+  uncertain: ReadonlySet<number>
   /** Wall-clock ms of the last message. */
   lastActivity: number
 }
@@ -40,6 +40,26 @@ export interface StreamSnapshot {
   a: number[]
   u: number[]
   x: number
+}
+
+/** The sets of a stream that holds nothing there: one shared, never written (a Set costs ~180 bytes per stream). */
+const NONE: ReadonlySet<number> = new Set()
+
+/** `set` with `n` added: a new set in place of {@link NONE}. */
+function added (set: ReadonlySet<number>, n: number): ReadonlySet<number> {
+  if (set === NONE) return new Set([n])
+  ;(set as Set<number>).add(n)
+  return set
+}
+
+/** Remove `n` from `set`; whether it was there. */
+function removed (set: ReadonlySet<number>, n: number): boolean {
+  return set !== NONE && (set as Set<number>).delete(n)
+}
+
+/** `set`, or {@link NONE} when it became empty. */
+function compact (set: ReadonlySet<number>): ReadonlySet<number> {
+  return set.size === 0 ? NONE : set
 }
 
 /**
@@ -88,7 +108,7 @@ export class InboundDedup {
     if (this.#streams.size >= this.#init.maxStreams) this.sweep(now)
     if (this.#streams.size >= this.#init.maxStreams) return undefined
     s = {
-      peerId, epoch: epoch.slice(0, EPOCH_BYTES), key, low: 0, above: new Set(), pending: new Set(), uncertain: new Set(), lastActivity: now
+      peerId, epoch: epoch.slice(0, EPOCH_BYTES), key, low: 0, above: NONE, pending: NONE, uncertain: NONE, lastActivity: now
     }
     this.#add(s)
     return s
@@ -105,23 +125,25 @@ export class InboundDedup {
 
   /** Accepted for delivery (a handler slot or the journal is awaited). */
   accept (s: DedupStream, counter: number): void {
-    s.pending.add(counter)
+    s.pending = added(s.pending, counter)
   }
 
   /** Not delivered after all (refused or the node stopped): a re-send will be delivered. */
   release (s: DedupStream, counter: number): void {
-    s.pending.delete(counter)
+    if (removed(s.pending, counter)) s.pending = compact(s.pending)
   }
 
   /** Handed to the handler. */
   delivered (s: DedupStream, counter: number): void {
-    if (s.pending.size > 0) s.pending.delete(counter)
+    if (removed(s.pending, counter)) s.pending = compact(s.pending)
     if (counter <= s.low) return
     if (counter === s.low + 1) {
       s.low = counter
-      while (s.above.size > 0 && s.above.delete(s.low + 1)) s.low++
+      if (s.above === NONE) return
+      while (removed(s.above, s.low + 1)) s.low++
+      s.above = compact(s.above)
     } else {
-      s.above.add(counter)
+      s.above = added(s.above, counter)
     }
   }
 
@@ -130,9 +152,11 @@ export class InboundDedup {
     const newLow = floorCounter - 1
     if (newLow <= s.low) return
     s.low = newLow
-    for (const c of s.above) if (c <= newLow) s.above.delete(c)
-    while (s.above.delete(s.low + 1)) s.low++
-    for (const c of s.uncertain) if (c <= newLow) s.uncertain.delete(c)
+    for (const c of s.above) if (c <= newLow) removed(s.above, c)
+    while (removed(s.above, s.low + 1)) s.low++
+    s.above = compact(s.above)
+    for (const c of s.uncertain) if (c <= newLow) removed(s.uncertain, c)
+    s.uncertain = compact(s.uncertain)
   }
 
   /** Forget streams idle longer than the retention time. Returns how many. */
@@ -168,9 +192,10 @@ export class InboundDedup {
       const key = `${r.p}|${bytesKey(r.e)}`
       if (this.#streams.has(key) || this.#streams.size >= this.#init.maxStreams) continue
       const s: DedupStream = {
-        peerId: r.p, epoch: r.e.slice(), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: new Set(), uncertain: new Set(r.u), lastActivity: now
+        peerId: r.p, epoch: r.e.slice(), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: NONE, uncertain: compact(new Set(r.u)), lastActivity: now
       }
-      for (const c of s.uncertain) s.above.delete(c)
+      for (const c of s.uncertain) removed(s.above, c)
+      s.above = compact(s.above)
       this.#add(s)
     }
   }

@@ -166,16 +166,19 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
   return base * (0.8 + 0.4 * random())
 }
 
+/** What an idle peer's reply map is: one shared empty map, never written (a Map costs ~230 bytes per peer). */
+const NO_REPLIES: ReadonlyMap<string, OutEntry> = new Map()
+
 /**
  * The sans-I/O bookkeeping of messages to one peer that are not acknowledged yet: counters, the floor
- * announced to the receiver, and which entries are due for a re-send or past their deadline.
+ * announced to the receiver, and which entries are due for a re-send or past their deadline. The reply map
+ * exists only from its first reply until {@link compact} (most peers are idle most of the time).
  */
 export class PeerOutbound {
   readonly epoch: Uint8Array
   /** Queries and one-way messages by counter, in counter order. */
   readonly own = new CounterRing<OutEntry>()
-  /** Replies to the peer's queries, keyed by the query ID. */
-  readonly replies = new Map<string, OutEntry>()
+  #replies: Map<string, OutEntry> | undefined
   #bytes = 0
   #nextCounter = 1
 
@@ -183,8 +186,24 @@ export class PeerOutbound {
     this.epoch = epoch
   }
 
+  /** Replies to the peer's queries, keyed by the query ID. */
+  get replies (): ReadonlyMap<string, OutEntry> {
+    return this.#replies ?? NO_REPLIES
+  }
+
   get size (): number {
-    return this.own.size + this.replies.size
+    return this.own.size + (this.#replies?.size ?? 0)
+  }
+
+  /**
+   * Nothing held: drop the emptied reply map and ring slots (kept while the peer is busy, so a round trip does
+   * not allocate them again). True when nothing is left to drop.
+   */
+  compact (): boolean {
+    if (this.size > 0) return false
+    this.#replies = undefined
+    this.own.compact()
+    return true
   }
 
   /** Bytes of every held message. */
@@ -208,14 +227,15 @@ export class PeerOutbound {
       if (this.own.has(entry.key)) throw new Error('duplicate outbound entry')
       this.own.set(entry.key, entry)
     } else {
-      if (this.replies.has(entry.key)) throw new Error('duplicate outbound entry')
-      this.replies.set(entry.key, entry)
+      const replies = this.#replies ??= new Map()
+      if (replies.has(entry.key)) throw new Error('duplicate outbound entry')
+      replies.set(entry.key, entry)
     }
     this.#bytes += entry.bytes.byteLength
   }
 
   get (key: OutKey): OutEntry | undefined {
-    return typeof key === 'number' ? this.own.get(key) : this.replies.get(key)
+    return typeof key === 'number' ? this.own.get(key) : this.#replies?.get(key)
   }
 
   /** The key an acknowledged or answered message ID maps to: its counter when it is ours. */
@@ -228,7 +248,7 @@ export class PeerOutbound {
     const entry = this.get(key)
     if (entry === undefined) return undefined
     if (typeof key === 'number') this.own.delete(key)
-    else this.replies.delete(key)
+    else this.#replies!.delete(key)
     this.#bytes -= entry.bytes.byteLength
     return entry
   }

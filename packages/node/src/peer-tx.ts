@@ -32,9 +32,12 @@ export class PeerTx {
   /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
   ackEpoch: Uint8Array | undefined
   ackCounters: number[] = []
-  readonly acks = new Map<string, Uint8Array>()
-  /** IDs to report uncertain. */
-  readonly uncertain = new Map<string, Uint8Array>()
+  /**
+   * IDs to acknowledge in full, and IDs to report uncertain: maps only from their first use until
+   * {@link compact} (most peers never need one).
+   */
+  #acks: Map<string, Uint8Array> | undefined
+  #uncertain: Map<string, Uint8Array> | undefined
   /** Unreliable messages (error replies). */
   readonly control: Uint8Array[] = []
   ackTimer: ReturnType<typeof setTimeout> | undefined
@@ -60,14 +63,50 @@ export class PeerTx {
     this.batchBytes = batchBytes
   }
 
+  /** How many IDs wait to be acknowledged in full. */
+  get fullAcks (): number {
+    return this.#acks?.size ?? 0
+  }
+
+  /** How many IDs wait to be reported uncertain. */
+  get uncertainIds (): number {
+    return this.#uncertain?.size ?? 0
+  }
+
+  /** Acknowledge `id` (its key `key`) in full. True when that made a new map (see {@link compact}). */
+  addAck (key: string, id: Uint8Array): boolean {
+    const fresh = this.#acks === undefined
+    ;(this.#acks ??= new Map()).set(key, id)
+    return fresh
+  }
+
+  /** No full acknowledgement of `key` after all (a reply acknowledges it). */
+  deleteAck (key: string): void {
+    this.#acks?.delete(key)
+  }
+
+  /** Report `id` (its key `key`) uncertain. True when that made a new map (see {@link compact}). */
+  addUncertain (key: string, id: Uint8Array): boolean {
+    const fresh = this.#uncertain === undefined
+    ;(this.#uncertain ??= new Map()).set(key, id)
+    return fresh
+  }
+
+  /** Drop the emptied maps. True when no map is left. */
+  compact (): boolean {
+    if (this.#acks?.size === 0) this.#acks = undefined
+    if (this.#uncertain?.size === 0) this.#uncertain = undefined
+    return this.#acks === undefined && this.#uncertain === undefined
+  }
+
   /** Anything to pack into a batch. */
   hasWork (): boolean {
-    return this.queue.length > 0 || this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0 || this.control.length > 0
+    return this.queue.length > 0 || this.hasAcks() || this.control.length > 0
   }
 
   /** Acknowledgements (or uncertainty reports) wait. */
   hasAcks (): boolean {
-    return this.ackCounters.length > 0 || this.acks.size > 0 || this.uncertain.size > 0
+    return this.ackCounters.length > 0 || this.fullAcks > 0 || this.uncertainIds > 0
   }
 
   /** Nothing waits and nothing is on its way. */
@@ -94,9 +133,10 @@ export class PeerTx {
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
   clearAcks (): void {
-    this.acks.clear()
+    this.#acks = undefined
+    this.ackEpoch = undefined
     this.ackCounters = []
-    this.uncertain.clear()
+    this.#uncertain = undefined
     this.control.length = 0
   }
 
@@ -120,7 +160,7 @@ export class PeerTx {
       size += ci.bytes.byteLength
       ciSeq = ci.seq
     }
-    if (this.ackCounters.length > 0 || this.acks.size > 0) this.rxBytesSinceAck = 0
+    if (this.ackCounters.length > 0 || this.fullAcks > 0) this.rxBytesSinceAck = 0
     this.ackDueAt = 0 // every acknowledgement goes in this batch
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
@@ -130,8 +170,9 @@ export class PeerTx {
       parts.push(bytes)
       size += bytes.byteLength
     }
-    if (this.acks.size > 0) size += takeIds(this.acks, 'k', parts)
-    if (this.uncertain.size > 0) size += takeIds(this.uncertain, 'u', parts)
+    this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
+    if (this.#acks !== undefined && this.#acks.size > 0) size += takeIds(this.#acks, 'k', parts)
+    if (this.#uncertain !== undefined && this.#uncertain.size > 0) size += takeIds(this.#uncertain, 'u', parts)
     while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
       const bytes = this.control.shift()!
       parts.push(bytes)

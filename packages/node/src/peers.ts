@@ -1,5 +1,5 @@
 import { verifyContactRecord } from '@egtp/identity'
-import { DIRECT_ENDPOINT_COST, EgtpError, isAbortError } from '@egtp/interface'
+import { DIRECT_ENDPOINT_COST, EgtpError, bytesEqual, isAbortError } from '@egtp/interface'
 import type { Commstrat, ContactRecord, Endpoint, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { PeerOutbound } from './outbound.ts'
@@ -187,8 +187,11 @@ export class PeerTable {
     // claims an older seq is ignored.
     const known = peer.contact.record
     if (known !== undefined && record.nodeId === peer.id && known.seq >= record.seq && known.expiresAt > clock.now()) return false
-    const verified = verifyContactRecord(record, { now: clock.now() })
+    let verified = verifyContactRecord(record, { now: clock.now() })
     if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
+    // The key the session already holds, not a second copy of the same bytes (~250 bytes per peer).
+    const key = peer.contact.publicKey
+    if (key !== undefined && key !== verified.publicKey && bytesEqual(key, verified.publicKey)) verified = { ...verified, publicKey: key }
     peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
     this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
     return true

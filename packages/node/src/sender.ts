@@ -39,6 +39,8 @@ export class Sender {
   readonly #router: Router
   readonly #contact: OwnContactSource
   readonly #active = new Set<Peer>()
+  /** Peers whose maps may be emptied (see `tick`). */
+  readonly #compactable = new Set<Peer>()
   #unackedBytes = 0
   #unackedMessages = 0
   /** Waiting for every peer (`peer` undefined: and nothing unacknowledged) or one peer to have nothing on its way. */
@@ -101,7 +103,7 @@ export class Sender {
     })
     const key = bytesKey(queryId)
     // The reply acknowledges the query (PROTOCOL §3.3.1): no acknowledgement of it goes beside the reply.
-    peer.tx.acks.delete(key)
+    peer.tx.deleteAck(key)
     peer.tx.dropAckCounter(queryId)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
@@ -128,8 +130,8 @@ export class Sender {
 
   /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
-    peer.tx.acks.set(bytesKey(id), id)
-    this.#armAck(peer, peer.tx.acks.size)
+    if (peer.tx.addAck(bytesKey(id), id)) this.#compactable.add(peer)
+    this.#armAck(peer, peer.tx.fullAcks)
   }
 
   /** Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). */
@@ -146,12 +148,12 @@ export class Sender {
   received (peer: Peer, bytes: number): void {
     const tx = peer.tx
     tx.rxBytesSinceAck += bytes
-    if (tx.rxBytesSinceAck >= ACK_PROMPT_BYTES && (tx.ackCounters.length > 0 || tx.acks.size > 0)) this.schedule(peer)
+    if (tx.rxBytesSinceAck >= ACK_PROMPT_BYTES && (tx.ackCounters.length > 0 || tx.fullAcks > 0)) this.schedule(peer)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
-    peer.tx.uncertain.set(bytesKey(id), id)
-    this.#armAck(peer, peer.tx.uncertain.size)
+    if (peer.tx.addUncertain(bytesKey(id), id)) this.#compactable.add(peer)
+    this.#armAck(peer, peer.tx.uncertainIds)
   }
 
   /** The peer acknowledged these IDs (full, and/or `epoch ‖ counters`). */
@@ -184,7 +186,10 @@ export class Sender {
     if (entry === undefined) return undefined
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
-    if (peer.out.size === 0) this.#active.delete(peer)
+    if (peer.out.size === 0) {
+      this.#active.delete(peer)
+      this.#compactable.add(peer)
+    }
     this.#released?.(peer)
     if (this.#unackedMessages === 0 && this.#drain.waiting) this.#drain.check()
     return entry
@@ -215,6 +220,12 @@ export class Sender {
 
   /** Re-send what is due and give up what is past its deadline. */
   tick (now: number): void {
+    // Peers that went quiet since the last tick give back their emptied maps (one tick later, so a busy peer
+    // does not make them anew for every round trip).
+    for (const peer of this.#compactable) {
+      if (peer.out.size > 0) this.#compactable.delete(peer) // active again: back here when it empties
+      else if (!peer.tx.hasWork() && peer.out.compact() && peer.tx.compact()) this.#compactable.delete(peer)
+    }
     for (const peer of [...this.#active]) {
       const { retry, expired } = peer.out.due(now)
       if (retry.length > 0 && retry[0]!.attempts > 0) this.#router.recheck(peer, now)

@@ -103,13 +103,32 @@ export class Session extends ReplayWindow {
   }
 
   setTransportKeys (send: SessionKey, recv: SessionKey): void {
-    this.#send = send
-    this.#recv = recv
     // The initiator never sends early data again once it has transport keys.
     if (this.role === 'initiator') {
       zero(this.#early)
       this.#early = undefined
     }
+    const early = this.#early
+    if (send instanceof Uint8Array && recv instanceof Uint8Array && recv.byteLength === send.byteLength &&
+      (early === undefined || (early instanceof Uint8Array && early.byteLength === send.byteLength))) {
+      // Raw keys share one buffer (views of it): a small typed array of its own costs an ArrayBuffer and a
+      // native store each, ~250 bytes per key for as long as the session lives.
+      const n = send.byteLength
+      const packed = new Uint8Array(n * (early === undefined ? 2 : 3))
+      packed.set(send)
+      packed.set(recv, n)
+      zero(send)
+      zero(recv)
+      send = packed.subarray(0, n)
+      recv = packed.subarray(n, 2 * n)
+      if (early !== undefined) {
+        packed.set(early, 2 * n)
+        zero(early)
+        this.#early = packed.subarray(2 * n)
+      }
+    }
+    this.#send = send
+    this.#recv = recv
   }
 
   /** Seal under the early key (initiator before message 2) or the transport key. */

@@ -1,11 +1,13 @@
 import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
-import { EgtpError, TypedEventTarget, outboundFrameBytes } from '@egtp/interface'
-import type { AbortOptions, Clock, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
+import { EgtpError, outboundFrameBytes } from '@egtp/interface'
+import type { AbortOptions, Clock, CloseDetail, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import { RECYCLE_FRAME_BYTES } from './constants.ts'
+import { LazyEventTarget } from './lazy-events.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import { FrameWriter } from './writer.ts'
+import type { FrameWriterInit } from './writer.ts'
 
 /** Counters shared by every connection of one instance. */
 export interface TrafficCounters {
@@ -15,23 +17,28 @@ export interface TrafficCounters {
   framesOut: number
 }
 
-export interface TcpConnInit {
-  socket: Socket
-  id: string
-  direction: 'inbound' | 'outbound'
-  maxFrameBytes: number
-  maxQueuedBytes: number
-  sendTimeoutMs: number
+/** What every connection of one pool shares (one object per pool, kept by each connection). */
+export interface TcpConnInit extends FrameWriterInit {
   closeTimeoutMs: number
   clock: Clock
   log: Logger
   counters: TrafficCounters
   inBucket?: TokenBucket | undefined
-  outBucket?: TokenBucket | undefined
   /** Called once, synchronously, when the connection stops accepting sends (before `close` is dispatched). */
   onClosing?: (conn: TcpConn) => void
   /** Called when the peer broke the framing (an oversized length, or an end inside a frame), before the abort. */
   onViolation?: (conn: TcpConn, error: Error) => void
+  /** Called once when the socket closed, before `close` is dispatched (a callback shared by every connection). */
+  onClose?: (conn: TcpConn, detail: CloseDetail) => void
+}
+
+/** The connection a socket belongs to, on the socket itself (its listeners are shared functions). */
+const CONN = Symbol('egtp.tcpConn')
+type ConnSocket = Socket & { [CONN]?: TcpConn }
+
+/** Where a managed connection's frames go instead of `message` events. */
+export interface FrameSink {
+  deliver: (frame: Uint8Array) => void
 }
 
 /** `host:port`, with brackets around an IPv6 host. */
@@ -43,7 +50,7 @@ export const formatAddress = (host: string, port: number): string =>
  * throttling), frames in through codec's bounded `FrameDecoder`. Any framing error (an oversized length, or the
  * peer ending inside a frame) aborts this connection with the coded error as its close reason.
  */
-export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
+export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   readonly id: string
   readonly direction: 'inbound' | 'outbound'
   readonly remoteAddress: string
@@ -52,7 +59,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
   /** Monotonic time of the last bytes written or received. */
   lastActivity: number
   /** Set by the connection manager: receives frames instead of `message` events. */
-  frameSink: ((frame: Uint8Array) => void) | undefined
+  frameSink: FrameSink | undefined
 
   readonly #socket: Socket
   readonly #init: TcpConnInit
@@ -65,51 +72,67 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
   #error: Error | undefined
   #closePromise: Promise<void> | undefined
   #finished = false
-  readonly #finishedPromise: Promise<void>
-  #resolveFinished!: () => void
+  /** Created only when something waits for the socket to close (a graceful `close()`). */
+  #finishedPromise: Promise<void> | undefined
+  #resolveFinished: (() => void) | undefined
+  /** The listener that accepted it, told when it closes. @internal */
+  acceptedBy: { forget: (conn: TcpConn) => void } | undefined
 
-  constructor (init: TcpConnInit) {
+  constructor (socket: Socket, id: string, direction: 'inbound' | 'outbound', init: TcpConnInit) {
     super()
     this.#init = init
-    const socket = this.#socket = init.socket
-    this.id = init.id
-    this.direction = init.direction
+    this.#socket = socket
+    this.id = id
+    this.direction = direction
     this.remoteHost = socket.remoteAddress ?? 'unknown'
     this.remoteAddress = formatAddress(this.remoteHost, socket.remotePort ?? 0)
     this.lastActivity = init.clock.monotonic()
     this.frameSink = undefined
     this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES })
-    this.#writer = new FrameWriter({
-      socket,
-      maxFrameBytes: init.maxFrameBytes,
-      maxQueuedBytes: init.maxQueuedBytes,
-      sendTimeoutMs: init.sendTimeoutMs,
-      outBucket: init.outBucket,
-      remoteAddress: this.remoteAddress,
-      onWrite: (bytes) => {
-        init.counters.bytesOut += bytes
-        this.lastActivity = init.clock.monotonic()
-      },
-      onQueued: () => { init.counters.framesOut++ }
-    })
-    this.#finishedPromise = new Promise(resolve => { this.#resolveFinished = resolve })
+    this.#writer = new FrameWriter(socket, init, this)
+    this.acceptedBy = undefined
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => { this.#onData(chunk) })
-    socket.on('drain', () => {
-      this.#writer.pump()
-      this.safeDispatch('drain', undefined)
-    })
-    socket.on('end', () => {
-      if (this.#undecodedBytes > 0) {
-        const err = new EgtpError('ERR_MALFORMED', `${this.remoteAddress} ended inside a frame`)
-        this.#init.onViolation?.(this, err)
-        this.abort(err)
-      } else this.#markClosed() // the peer is done; our side ends too (no half-open connections)
-    })
-    socket.on('error', (err) => {
-      this.#error ??= new EgtpError('ERR_CLOSED', `connection ${this.id} to ${this.remoteAddress} failed`, { cause: err })
-    })
-    socket.on('close', () => { this.#finish() })
+    ;(socket as ConnSocket)[CONN] = this
+    socket.on('data', TcpConn.#socketData)
+    socket.on('drain', TcpConn.#socketDrain)
+    socket.on('end', TcpConn.#socketEnd)
+    socket.on('error', TcpConn.#socketError)
+    socket.on('close', TcpConn.#socketClose)
+  }
+
+  // The socket's listeners: shared by every connection (`this` is the socket), not five closures per connection.
+  static readonly #socketData = function (this: ConnSocket, chunk: Buffer): void { this[CONN]!.#onData(chunk) }
+  static readonly #socketDrain = function (this: ConnSocket): void {
+    const conn = this[CONN]!
+    conn.#writer.pump()
+    conn.safeDispatch('drain', undefined)
+  }
+
+  static readonly #socketEnd = function (this: ConnSocket): void {
+    const conn = this[CONN]!
+    if (conn.#undecodedBytes > 0) {
+      const err = new EgtpError('ERR_MALFORMED', `${conn.remoteAddress} ended inside a frame`)
+      conn.#init.onViolation?.(conn, err)
+      conn.abort(err)
+    } else conn.#markClosed() // the peer is done; our side ends too (no half-open connections)
+  }
+
+  static readonly #socketError = function (this: ConnSocket, err: Error): void {
+    const conn = this[CONN]!
+    conn.#error ??= new EgtpError('ERR_CLOSED', `connection ${conn.id} to ${conn.remoteAddress} failed`, { cause: err })
+  }
+
+  static readonly #socketClose = function (this: ConnSocket): void { this[CONN]!.#finish() }
+
+  /** The writer wrote `bytes` to the socket. @internal */
+  noteWrite (bytes: number): void {
+    this.#init.counters.bytesOut += bytes
+    this.lastActivity = this.#init.clock.monotonic()
+  }
+
+  /** The writer queued a frame. @internal */
+  noteQueued (): void {
+    this.#init.counters.framesOut++
   }
 
   get closed (): boolean {
@@ -178,7 +201,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
     if (this.#closed) return
     this.#init.counters.framesIn++
     const sink = this.frameSink
-    if (sink !== undefined) sink(frame)
+    if (sink !== undefined) sink.deliver(frame)
     else this.safeDispatch('message', frame)
   }
 
@@ -212,7 +235,9 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
     if (!this.#closed) this.#local = true
     this.#markClosed()
     this.#closePromise = (async () => {
-      if (this.#socket.destroyed) return this.#finishedPromise
+      if (this.#finished) return
+      const finished = this.#finishedPromise ??= new Promise(resolve => { this.#resolveFinished = resolve })
+      if (this.#socket.destroyed) return await finished
       clearTimeout(this.#resumeTimer)
       this.#resumeTimer = undefined
       this.#writer.flushAll()
@@ -220,7 +245,7 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
       this.#socket.end()
       const timer = setTimeout(() => { this.#socket.destroy() }, this.#init.closeTimeoutMs)
       try {
-        await this.#finishedPromise
+        await finished
       } finally {
         clearTimeout(timer)
       }
@@ -245,7 +270,9 @@ export class TcpConn extends TypedEventTarget<ConnEvents> implements Conn {
     this.#writer.dispose()
     this.#init.log.trace('%s closed%s', this.id, this.#error !== undefined ? `: ${this.#error.message}` : '')
     const detail = this.#error !== undefined ? { error: this.#error, local: this.#local } : { local: this.#local }
+    this.#init.onClose?.(this, detail)
+    this.acceptedBy?.forget(this)
     this.safeDispatch('close', detail)
-    this.#resolveFinished()
+    this.#resolveFinished?.()
   }
 }

@@ -77,8 +77,13 @@ export class TcpListener extends TypedEventTarget<ListenerEvents> implements Lis
   /** Remember an accepted connection (closed with the listener); unmanaged ones go to `connection` listeners. */
   accept (conn: TcpConn): void {
     this.conns.add(conn)
-    conn.addEventListener('close', () => { this.conns.delete(conn) })
+    conn.acceptedBy = this
     if (!this.managed) this.safeDispatch('connection', conn)
+  }
+
+  /** A connection it accepted closed. @internal */
+  forget (conn: TcpConn): void {
+    this.conns.delete(conn)
   }
 
   async close (): Promise<void> {

@@ -1,22 +1,17 @@
 import { EgtpError, SourceWarnings } from '@egtp/interface'
-import type { Clock, Logger, ReturnPath, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
+import type { Clock, Logger, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import type { TcpConfig } from './config.ts'
 import { TcpConn, formatAddress } from './conn.ts'
-import type { TrafficCounters } from './conn.ts'
+import type { TcpConnInit, TrafficCounters } from './conn.ts'
 import { dialSocket } from './dial.ts'
 import type { TcpListener } from './listener.ts'
+import { ManagedPath } from './managed-path.ts'
+import type { PathHooks } from './managed-path.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import type { TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats } from './types.ts'
 
-interface Managed {
-  path: ReturnPath
-  pendingReplies: number
-  expectUntil: number
-  /** Inbound connections start unauthenticated (until the consumer calls `path.authenticated()`). */
-  authenticated: boolean
-  authTimer: ReturnType<typeof setTimeout> | undefined
-}
+const connectionInfo = (conn: TcpConn): TcpConnectionInfo => ({ id: conn.id, direction: conn.direction, remoteAddress: conn.remoteAddress })
 
 export interface PoolInit {
   config: TcpConfig
@@ -36,7 +31,7 @@ export class ConnectionPool {
   readonly #counters: TrafficCounters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
   readonly conns = new Set<TcpConn>()
   readonly #inboundPerHost = new Map<string, number>()
-  readonly #managed = new Map<TcpConn, Managed>()
+  readonly #managed = new Map<TcpConn, ManagedPath>()
   readonly #outbound = new Map<string, TcpConn>()
   readonly #dialing = new Map<string, Promise<TcpConn>>()
   /** Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed). */
@@ -52,10 +47,46 @@ export class ConnectionPool {
   #idleClosed = 0
   #evicted = 0
   #nextId = 1
+  /** Shared by every managed path (no closures per connection). */
+  readonly #hooks: PathHooks
+  /** Shared by every connection. */
+  readonly #connInit: TcpConnInit
 
   constructor (init: PoolInit) {
     this.#init = init
     this.#warnings = new SourceWarnings(init.log, { now: () => init.clock.monotonic() })
+    const { config, clock, log, events } = init
+    this.#connInit = {
+      maxFrameBytes: config.maxFrameBytes,
+      maxQueuedBytes: config.maxQueuedBytesPerConn,
+      sendTimeoutMs: config.sendTimeoutMs,
+      closeTimeoutMs: config.closeTimeoutMs,
+      clock,
+      log,
+      counters: this.#counters,
+      inBucket: init.inBucket,
+      outBucket: init.outBucket,
+      onClosing: c => { this.#forget(c) },
+      onViolation: (c, err) => {
+        this.#framingViolations++
+        this.#warnings.warn(c.remoteHost, 'framing', 'closed %s from %s: %s', c.id, c.remoteAddress, err.message)
+      },
+      onClose: (c, detail) => {
+        if (events.listenerCount('connection:close') === 0) return
+        const info = connectionInfo(c)
+        events.safeDispatch('connection:close', detail.error !== undefined ? { ...info, error: detail.error } : info)
+      }
+    }
+    this.#hooks = {
+      frame: (path, frame) => { init.events.safeDispatch('frame', { frame, path }) },
+      authenticated: path => { this.#unauthenticated.delete(path.conn) },
+      reject: (path, error) => {
+        const conn = path.conn
+        this.#rejectedGarbage++
+        this.#warnings.warn(conn.remoteHost, 'garbage', 'closed %s from %s: %s', conn.id, conn.remoteAddress, error.message)
+        conn.abort(error)
+      }
+    }
   }
 
   /** The open managed connection to `key` (`host:port`), if any. */
@@ -131,79 +162,32 @@ export class ConnectionPool {
   }
 
   #adopt (socket: Socket, direction: 'inbound' | 'outbound'): TcpConn {
-    const { config, clock, log, events } = this.#init
-    const conn = new TcpConn({
-      socket,
-      id: `tcp-${this.#nextId++}`,
-      direction,
-      maxFrameBytes: config.maxFrameBytes,
-      maxQueuedBytes: config.maxQueuedBytesPerConn,
-      sendTimeoutMs: config.sendTimeoutMs,
-      closeTimeoutMs: config.closeTimeoutMs,
-      clock,
-      log,
-      counters: this.#counters,
-      inBucket: this.#init.inBucket,
-      outBucket: this.#init.outBucket,
-      onClosing: c => { this.#forget(c) },
-      onViolation: (c, err) => {
-        this.#framingViolations++
-        this.#warnings.warn(c.remoteHost, 'framing', 'closed %s from %s: %s', c.id, c.remoteAddress, err.message)
-      }
-    })
+    const { log, events } = this.#init
+    const conn = new TcpConn(socket, `tcp-${this.#nextId++}`, direction, this.#connInit)
     this.conns.add(conn)
-    const info: TcpConnectionInfo = { id: conn.id, direction, remoteAddress: conn.remoteAddress }
     log.trace('%s %s %s', conn.id, direction, conn.remoteAddress)
-    events.safeDispatch('connection:open', info)
-    conn.addEventListener('close', ({ detail }) => {
-      events.safeDispatch('connection:close', detail.error !== undefined ? { ...info, error: detail.error } : info)
-    })
+    if (events.listenerCount('connection:open') > 0) events.safeDispatch('connection:open', connectionInfo(conn))
     return conn
   }
 
   /** Make `conn` a Commstrat connection: its frames become `frame` events with a path answering on it. */
   #manage (conn: TcpConn): void {
-    const { events, config } = this.#init
-    const path: ReturnPath = {
-      kind: 'tcp',
-      description: `tcp ${conn.id} ${conn.remoteAddress}`,
-      source: conn.remoteHost,
-      reply: (frame, options) => conn.send(frame, options), // conn.send never throws: it rejects
-      recycle: frame => { conn.recycle(frame) },
-      usable: () => !conn.closed,
-      close: async () => { await conn.close() },
-      authenticated: () => {
-        if (m.authenticated) return
-        m.authenticated = true
-        clearTimeout(m.authTimer)
-        m.authTimer = undefined
-        this.#unauthenticated.delete(conn)
-      },
-      reject: (error) => {
-        if (conn.closed) return
-        this.#rejectedGarbage++
-        this.#warnings.warn(conn.remoteHost, 'garbage', 'closed %s from %s: %s', conn.id, conn.remoteAddress, error.message)
-        conn.abort(error)
-      }
-    }
+    const { config } = this.#init
     const guarded = conn.direction === 'inbound' && config.authTimeoutMs > 0
-    const m: Managed = { path, pendingReplies: 0, expectUntil: 0, authenticated: !guarded, authTimer: undefined }
+    const m = new ManagedPath(conn, this.#hooks, !guarded)
     this.#managed.set(conn, m)
     if (guarded) {
       this.#unauthenticated.add(conn)
       m.authTimer = setTimeout(() => {
         m.authTimer = undefined
-        if (m.authenticated || conn.closed) return
+        if (m.isAuthenticated || conn.closed) return
         this.#authTimeouts++
         this.#warnings.warn(conn.remoteHost, 'auth-timeout', 'closed %s from %s: not authenticated within %d ms', conn.id, conn.remoteAddress, config.authTimeoutMs)
         conn.abort(new EgtpError('ERR_TIMEOUT', `${conn.remoteAddress} did not authenticate within ${config.authTimeoutMs} ms`))
       }, config.authTimeoutMs)
       m.authTimer.unref?.()
     }
-    conn.frameSink = frame => {
-      if (m.pendingReplies > 0) m.pendingReplies--
-      events.safeDispatch('frame', { frame, path })
-    }
+    conn.frameSink = m
   }
 
   /**
@@ -256,7 +240,7 @@ export class ConnectionPool {
   }
 
   /** Nothing queued and no reply expected (or the expectation lapsed). */
-  #isIdle (conn: TcpConn, m: Managed, now: number): boolean {
+  #isIdle (conn: TcpConn, m: ManagedPath, now: number): boolean {
     if (m.pendingReplies > 0 && now < m.expectUntil) return false
     return conn.queuedBytes === 0 && conn.waitingSends === 0
   }

@@ -6,19 +6,26 @@ import { FLUSH_THRESHOLD_BYTES, LARGE_FRAME_BYTES } from './constants.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
 
+/** The limits of every writer of one pool (one object shared by all its connections). */
 export interface FrameWriterInit {
-  socket: Socket
   maxFrameBytes: number
   maxQueuedBytes: number
   sendTimeoutMs: number
   outBucket?: TokenBucket | undefined
-  /** For error messages. */
-  remoteAddress: string
-  /** Called for every socket write with its byte count. */
-  onWrite: (bytes: number) => void
-  /** Called for every frame that enters the queue. */
-  onQueued: () => void
 }
+
+/** The connection a writer writes for (its methods, not closures per connection). */
+export interface FrameWriterHost {
+  /** For error messages. */
+  readonly remoteAddress: string
+  /** Called for every socket write with its byte count. */
+  noteWrite: (bytes: number) => void
+  /** Called for every frame that enters the queue. */
+  noteQueued: () => void
+}
+
+/** `process.nextTick` callback: one function for every writer. */
+const flushLater = (writer: FrameWriter): void => { writer.flushScheduled() }
 
 interface Waiter {
   frame: OutboundFrame
@@ -42,6 +49,7 @@ const SMALL_PIECE_BYTES = 1024
 export class FrameWriter {
   readonly #init: FrameWriterInit
   readonly #socket: Socket
+  readonly #host: FrameWriterHost
   #pending: OutboundFrame[] = []
   #pendingBytes = 0
   #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
@@ -51,12 +59,17 @@ export class FrameWriter {
   #throttleTimer: ReturnType<typeof setTimeout> | undefined
   #waiters: Waiter[] = []
   #closed = false
-  readonly #flushNow = (): void => { this.#flush() }
   readonly #onWritten = (): void => { this.pump() }
 
-  constructor (init: FrameWriterInit) {
+  constructor (socket: Socket, init: FrameWriterInit, host: FrameWriterHost) {
     this.#init = init
-    this.#socket = init.socket
+    this.#socket = socket
+    this.#host = host
+  }
+
+  /** The flush scheduled for the next tick. @internal */
+  flushScheduled (): void {
+    this.#flush()
   }
 
   /** Bytes waiting to be written: queued here plus the socket's user-space buffer. */
@@ -90,7 +103,7 @@ export class FrameWriter {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove()
-        reject(new EgtpError('ERR_BACKPRESSURE', `${this.#init.remoteAddress} did not drain ${this.queuedBytes} queued bytes within ${this.#init.sendTimeoutMs} ms`))
+        reject(new EgtpError('ERR_BACKPRESSURE', `${this.#host.remoteAddress} did not drain ${this.queuedBytes} queued bytes within ${this.#init.sendTimeoutMs} ms`))
       }, this.#init.sendTimeoutMs)
       const onAbort = (): void => {
         remove()
@@ -130,7 +143,7 @@ export class FrameWriter {
   }
 
   #enqueue (frame: OutboundFrame, size: number): void {
-    this.#init.onQueued()
+    this.#host.noteQueued()
     if (size - FRAME_HEADER_BYTES >= LARGE_FRAME_BYTES) {
       this.#pendingLarge++
     } else if (!(frame instanceof Uint8Array)) {
@@ -143,7 +156,7 @@ export class FrameWriter {
       this.#flush()
     } else if (!this.#flushScheduled) {
       this.#flushScheduled = true
-      process.nextTick(this.#flushNow)
+      process.nextTick(flushLater, this)
     }
   }
 
@@ -154,20 +167,26 @@ export class FrameWriter {
     if (this.#pending.length > 0) {
       if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
       else this.#encodeMixed()
-      this.#pending = []
+      this.#pending.length = 0 // emptied, not replaced: see #flush's note on #carry
       this.#pendingBytes = 0
       this.#pendingLarge = 0
     }
     if (this.#carry.length === 0) return
     const bucket = ignoreThrottle ? undefined : this.#init.outBucket
     if (bucket === undefined) {
+      // The connection's arrays are emptied in place, never replaced: V8 pretenures an `[]` site whose arrays
+      // all live long (every idle connection's), and a dead old array keeps the young frames it held alive
+      // through every scavenge until the next full GC (measured: ~1 MB promoted per scavenge while one peer
+      // echoed among 2000 idle ones).
       const carry = this.#carry
-      this.#carry = []
       if (carry.length === 1) {
-        this.#write(carry[0]!)
+        const buf = carry[0]!
+        carry.length = 0
+        this.#write(buf)
       } else {
+        const bufs = carry.splice(0)
         this.#socket.cork()
-        for (const buf of carry) this.#write(buf)
+        for (const buf of bufs) this.#write(buf)
         this.#socket.uncork()
       }
       return
@@ -254,7 +273,7 @@ export class FrameWriter {
 
   #write (buf: Uint8Array): void {
     this.#queuedBytes -= buf.byteLength
-    this.#init.onWrite(buf.byteLength)
+    this.#host.noteWrite(buf.byteLength)
     this.#socket.write(buf, this.#onWritten)
   }
 

@@ -12,7 +12,15 @@ export interface Settings {
   rounds: number
   /** How long each throughput/latency figure is measured (ms). */
   measureMs: number
+  /**
+   * How long each connection runs the same traffic, untimed, before it is measured (ms): every server is a fresh
+   * process, and V8 compiles its hot paths in the first thousands of messages (EGTP's echo cost ~300 µs of CPU
+   * per side for the first ~2 000 round trips, ~45 µs after). A deployed server is warm; so is the figure.
+   */
+  warmUpMs: number
   freshPeers: number
+  /** Fresh peers served, untimed, before the timed ones (the same reason as `warmUpMs`). */
+  freshWarmUpPeers: number
   idlePeers: number
   /** Rounds of the idle scenario (its setup takes minutes): the first ones. */
   idleRounds: number
@@ -21,8 +29,8 @@ export interface Settings {
   bulkBurst: number
 }
 
-export const FULL: Omit<Settings, 'rounds' | 'quick' | 'idleRounds'> = { measureMs: 1500, freshPeers: 200, idlePeers: 5000, onewayBurst: 20_000, bulkBurst: 1000 }
-export const QUICK: Omit<Settings, 'rounds' | 'quick' | 'idleRounds'> = { measureMs: 150, freshPeers: 20, idlePeers: 500, onewayBurst: 2_000, bulkBurst: 40 }
+export const FULL: Omit<Settings, 'rounds' | 'quick' | 'idleRounds'> = { measureMs: 1500, warmUpMs: 1500, freshPeers: 200, freshWarmUpPeers: 50, idlePeers: 5000, onewayBurst: 20_000, bulkBurst: 1000 }
+export const QUICK: Omit<Settings, 'rounds' | 'quick' | 'idleRounds'> = { measureMs: 150, warmUpMs: 100, freshPeers: 20, freshWarmUpPeers: 5, idlePeers: 500, onewayBurst: 2_000, bulkBurst: 40 }
 
 export type Figures = Record<string, number>
 
@@ -80,7 +88,7 @@ async function echo (impl: string, ctx: Context, inFlight: number): Promise<Figu
   return await withServer(impl, 'echo', 10, ctx, async server => {
     const conn = await (await client(impl, ctx.sources)).connect(server.ready)
     try {
-      await echoFor(conn, inFlight, Math.min(300, ctx.settings.measureMs)) // warm-up
+      await echoFor(conn, inFlight, ctx.settings.warmUpMs) // warm-up
       const { rtps, latUs } = await echoFor(conn, inFlight, ctx.settings.measureMs)
       const key = inFlight === 1 ? 'echo1' : `echo${inFlight}`
       return { [`${key}_rtps`]: rtps, [`${key}_p50_us`]: median(latUs), [`${key}_p99_us`]: percentile(latUs, 0.99) }
@@ -110,7 +118,7 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
     const conn = await (await client(impl, ctx.sources)).connect(server.ready)
     let sent = 0
     try {
-      sent = (await oneWayFor(conn, server, payload, Math.ceil(n / 10), 0, sent)).sent // warm-up
+      sent = (await oneWayFor(conn, server, payload, Math.ceil(n / 10), ctx.settings.warmUpMs, sent)).sent // warm-up
       const r = await oneWayFor(conn, server, payload, n, ctx.settings.measureMs, sent)
       sent = r.sent
       figures[key] = payload.byteLength > 1024 ? r.rate * payload.byteLength / 1e6 : r.rate
@@ -135,7 +143,7 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
 
 async function fresh (impl: string, ctx: Context): Promise<Figures> {
   const n = ctx.settings.freshPeers
-  const warmUp = Math.min(10, Math.ceil(n / 4))
+  const warmUp = ctx.settings.freshWarmUpPeers
   return await withServer(impl, 'echo', n + warmUp, ctx, async server => {
     const factory = await client(impl, ctx.sources)
     const times: number[] = []
@@ -165,6 +173,7 @@ async function idle (impl: string, ctx: Context): Promise<Figures> {
       const after = await server.ask<Mem>('mem')
       const conn = await (await client(impl, ctx.sources)).connect(server.ready)
       try {
+        await echoFor(conn, 1, ctx.settings.warmUpMs) // warm-up
         await server.ask('eld-start')
         const { rtps } = await echoFor(conn, 1, ctx.settings.measureMs)
         const eld = await server.ask<{ p99Ms: number }>('eld-stop')

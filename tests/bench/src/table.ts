@@ -102,7 +102,7 @@ export function renderReport (results: Results, egtpFrom: { egtp: string, base?:
   const out = [
     `EGTP beside raw node:net, js-libp2p and Hyperswarm secret-stream — ${new Date().toISOString()}`,
     `machine: ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, ${m.platform}`,
-    `run: ${s.quick ? 'quick' : 'full'}, ${s.rounds} paired interleaved round(s), median shown; ${s.measureMs} ms per figure; ` +
+    `run: ${s.quick ? 'quick' : 'full'}, ${s.rounds} paired interleaved round(s), median shown; ${s.measureMs} ms per figure after ${s.warmUpMs} ms of warm-up; ` +
       `${s.freshPeers} fresh peers; ${s.idlePeers} idle peers (${s.idleRounds} round(s)); EGTP from ${egtpFrom.egtp}${egtpFrom.base === undefined ? '' : `, EGTP@base from ${egtpFrom.base}`}; ${(results.elapsedMs / 1000).toFixed(0)} s`,
     'ratios: EGTP ÷ the other, the median of per-round ratios (↑ higher is better, ↓ lower is better)',
     '',

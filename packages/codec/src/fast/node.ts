@@ -186,7 +186,7 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
   if (PROTOCOL_VERSION > 127) throw new RangeError('PROTOCOL_VERSION no longer fits a fixint')
   let size = batchHeadBytes(floor, parts.length)
   for (const p of parts) size += binHeaderBytes(p.byteLength) + p.byteLength
-  const out = uninitializedBytes(size) // every byte is written below
+  const out = allocMessage(size) // every byte is written below (a small batch, sealed at once, shares a slab)
   let pos = writeBatchHead(out, floor, parts.length)
   for (const p of parts) {
     pos = writeBinHeader(out, pos, p.byteLength)

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_FIELD_BYTES } from '../constants.ts'
 import { sessionMessages } from '../messages/session.ts'
 import { createMessageCodec } from '../schema.ts'
 import type { MessageOf } from '../schema.ts'
-import { binHeaderBytes, binLengthAt, uintAt, uintBytes, writeBinHeader, writeUint } from './primitives.ts'
+import { MAX_POOLED_BYTES, binHeaderBytes, binLengthAt, slabBytes, uintAt, uintBytes, writeBinHeader, writeUint } from './primitives.ts'
 
 /** The codec of session frames. */
 export const sessionCodec = createMessageCodec(sessionMessages)
@@ -101,7 +101,9 @@ function writeDataHead (frame: Uint8Array, r: number, n: number, cLength: number
  * encrypt into (one allocation, no copy through the codec).
  */
 export function dataFrame (r: number, n: number, cLength: number): { frame: Uint8Array, cOffset: number } {
-  const frame = uninitializedBytes(dataHeadBytes(r, n, cLength) + cLength) // the caller encrypts into the rest
+  const size = dataHeadBytes(r, n, cLength) + cLength
+  // The caller encrypts into the rest. A small frame is a slab view: one ArrayBuffer per slab, not per frame.
+  const frame = size > MAX_POOLED_BYTES ? uninitializedBytes(size) : slabBytes(size)
   return { frame, cOffset: writeDataHead(frame, r, n, cLength) }
 }
 

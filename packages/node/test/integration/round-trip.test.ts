@@ -47,14 +47,15 @@ describe('round trip', () => {
     server.handle('never', (_p, ctx) => { ctx.defer() })
     await client.query(server.nodeId, 'echo', 1)
     const order: number[] = []
-    const asked = [300, 100, 200].map(async timeoutMs => {
+    // 200 ms apart: only a process stalled that long between two calls could reorder the deadlines themselves.
+    const asked = [600, 200, 400].map(async timeoutMs => {
       await expect(client.query(server.nodeId, 'never', timeoutMs, { timeoutMs })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
       order.push(timeoutMs)
     })
     // Queries answered meanwhile settle at once and leave the deadlines of the others alone.
     expect(await client.query(server.nodeId, 'echo', 2)).toBe(2)
     await Promise.all(asked)
-    expect(order).toEqual([100, 200, 300])
+    expect(order).toEqual([200, 400, 600])
     expect(client.stats().queries).toMatchObject({ pending: 0, failed: 3 })
   })
 })
