@@ -1,16 +1,23 @@
 import { describe, expect, test } from 'vitest'
 import { memoryDirectory, startNode } from './helpers.ts'
 
+const payload = new Uint8Array(64).fill(7)
+
+/** A client and an echo server over TCP. */
+async function echoPair (onTestFinished: Parameters<typeof startNode>[1]): Promise<{ client: Awaited<ReturnType<typeof startNode>>, server: Awaited<ReturnType<typeof startNode>> }> {
+  const dir = memoryDirectory()
+  // A standalone acknowledgement only goes after ackDelayMs with nothing else to send: lifted so none goes here.
+  const limits = { ackDelayMs: 60_000, stopTimeoutMs: 200 }
+  const client = await startNode(dir, onTestFinished, { limits })
+  const server = await startNode(dir, onTestFinished, { limits })
+  server.handle('echo', p => p)
+  return { client, server }
+}
+
 // The single-query round trip over real sockets: what goes on the wire per query.
 describe('round trip', () => {
   test('one query at a time costs one frame each way: acknowledgements ride on the reply and on the next query', async ({ onTestFinished }) => {
-    const dir = memoryDirectory()
-    // A standalone acknowledgement only goes after ackDelayMs with nothing else to send: lifted so none goes here.
-    const limits = { ackDelayMs: 60_000, stopTimeoutMs: 200 }
-    const client = await startNode(dir, onTestFinished, { limits })
-    const server = await startNode(dir, onTestFinished, { limits })
-    server.handle('echo', p => p)
-    const payload = new Uint8Array(64).fill(7)
+    const { client, server } = await echoPair(onTestFinished)
     expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload) // the session is up
     const sentBefore = { client: client.stats().framesSent, server: server.stats().framesSent }
     const n = 50
@@ -24,12 +31,7 @@ describe('round trip', () => {
   })
 
   test("a fresh peer's first query: the server answers with one frame (its handshake response rides on the reply), then the client confirms", async ({ onTestFinished }) => {
-    const dir = memoryDirectory()
-    const limits = { ackDelayMs: 60_000, stopTimeoutMs: 200 }
-    const client = await startNode(dir, onTestFinished, { limits })
-    const server = await startNode(dir, onTestFinished, { limits })
-    server.handle('echo', p => p)
-    const payload = new Uint8Array(64).fill(7)
+    const { client, server } = await echoPair(onTestFinished)
     expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
     expect(server.stats().framesSent).toBe(1)
     expect(client.stats().framesReceived).toBe(1)
