@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { EgtpError, bytesEqual, toHex } from '@egtp/interface'
+import { EgtpError, toHex } from '@egtp/interface'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { bytesToNumberLE } from '@noble/curves/utils.js'
 import { base32Encode } from './base32.ts'
 import { PUBLIC_KEY_BYTES, SEED_BYTES } from './constants.ts'
 import { importSeed, publicKeyOf, signWith } from './ed25519.ts'
@@ -135,8 +136,8 @@ const Fp = ed25519.Point.Fp
  * §4.1 — for an X25519 key already known to be a curve point that is not of small order, such as a Noise static
  * key the peer authenticated with a Diffie-Hellman (a handshake that decrypted under `ss`): then the Ed25519 key
  * that maps to it is a valid, non-small-order point, and this gives the same answer as comparing with
- * {@link x25519PublicKeyFromEd25519}, at a tenth of the cost (one field inversion instead of a point decoding:
- * ~25 µs against ~130 µs). For an X25519 key not so proven, use {@link x25519PublicKeyFromEd25519}.
+ * {@link x25519PublicKeyFromEd25519}, at a small fraction of the cost (one field multiplication instead of a point
+ * decoding and an inversion: a few µs against ~130 µs). For an X25519 key not so proven, use {@link x25519PublicKeyFromEd25519}.
  * @returns false for wrong lengths, a non-canonical y, or a key that maps elsewhere
  * @throws {TypeError} when an argument is not a Uint8Array
  */
@@ -144,12 +145,15 @@ export function ed25519MapsToX25519 (ed25519PublicKey: Uint8Array, x25519PublicK
   checkBytes('ed25519MapsToX25519: ed25519PublicKey', ed25519PublicKey)
   checkBytes('ed25519MapsToX25519: x25519PublicKey', x25519PublicKey)
   if (ed25519PublicKey.byteLength !== PUBLIC_KEY_BYTES || x25519PublicKey.byteLength !== PUBLIC_KEY_BYTES) return false
-  // y is the key without its top bit (the sign of x); it must be canonical (below p), as strict decoding requires.
+  // y is the key without its top bit (the sign of x); it must be canonical (below p), as strict decoding requires,
+  // and so must u (the bytes x25519PublicKeyFromEd25519 would give). Then u = (1 + y) / (1 - y) is checked as
+  // u (1 - y) = 1 + y: a multiplication instead of an inversion.
   const yBytes = ed25519PublicKey.slice()
   yBytes[31]! &= 0x7f
-  const y = Fp.fromBytes(yBytes, true)
-  if (!bytesEqual(Fp.toBytes(y), yBytes) || Fp.eql(y, Fp.ONE)) return false
-  return bytesEqual(Fp.toBytes(Fp.div(Fp.add(Fp.ONE, y), Fp.sub(Fp.ONE, y))), x25519PublicKey)
+  const y = bytesToNumberLE(yBytes)
+  const u = bytesToNumberLE(x25519PublicKey)
+  if (!Fp.isValid(y) || !Fp.isValid(u) || Fp.eql(y, Fp.ONE)) return false
+  return Fp.eql(Fp.mul(u, Fp.sub(Fp.ONE, y)), Fp.add(Fp.ONE, y))
 }
 
 

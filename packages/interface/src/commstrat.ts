@@ -87,6 +87,11 @@ export interface Conn extends TypedEventSource<ConnEvents> {
   send: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
   close: () => Promise<void>
   abort: (err: Error) => void
+  /**
+   * The consumer is done with the bytes of a `message` it got (or of any view of them) and no one keeps them:
+   * the connection may write a later message into that memory (see `ReturnPath.recycle`). Optional.
+   */
+  recycle?: (frame: Uint8Array) => void
 }
 
 export interface ListenerEvents extends Record<string, unknown> {

@@ -77,13 +77,17 @@ export class Deadlines<T extends Due> {
     // Timers may fire a fraction of a millisecond early (libuv's clock is in whole ms): within it counts as due.
     const now = performance.now() + 1
     const heap = this.#heap
-    while (heap.length > 0 && heap[0]!.dueAt <= now) {
-      const item = this.#pop()
-      if (this.#live(item)) this.#expire(item)
-    }
-    if (heap.length > 0) {
-      this.#arm(heap[0]!.dueAt)
-      if (this.#liveCount() === 0) this.idle()
+    try {
+      while (heap.length > 0 && heap[0]!.dueAt <= now) {
+        const item = this.#pop()
+        if (this.#live(item)) this.#expire(item)
+      }
+    } finally { // an `expire` that throws leaves the later deadlines armed
+      // (an `add` from inside `expire` may have armed the timer already, maybe for a later deadline)
+      if (heap.length > 0 && heap[0]!.dueAt < this.#armedAt) {
+        this.#arm(heap[0]!.dueAt)
+        if (this.#liveCount() === 0) this.idle()
+      }
     }
   }
 

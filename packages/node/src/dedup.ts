@@ -115,9 +115,10 @@ export class InboundDedup {
   }
 
   check (s: DedupStream, counter: number): Verdict {
-    if (s.uncertain.has(counter)) return 'uncertain'
-    if (counter <= s.low || s.above.has(counter)) return 'duplicate'
-    if (s.pending.has(counter)) return 'pending'
+    // The size tests skip the lookups of in-order traffic, where these sets are empty.
+    if (s.uncertain.size > 0 && s.uncertain.has(counter)) return 'uncertain'
+    if (counter <= s.low || (s.above.size > 0 && s.above.has(counter))) return 'duplicate'
+    if (s.pending.size > 0 && s.pending.has(counter)) return 'pending'
     if (s.above.size + s.pending.size >= this.#init.maxReorder) return 'full'
     return 'new'
   }

@@ -183,4 +183,26 @@ describe('Deadlines', () => {
     expect(d.size).toBeLessThan(100)
     d.clear()
   })
+
+  test('a deadline added while one expires does not delay the earlier ones still waiting', async () => {
+    const live = new Set<{ dueAt: number, n: number }>()
+    const fired: number[] = []
+    const now = performance.now()
+    const later = { dueAt: now + 10_000, n: 2 }
+    const d = new Deadlines<{ dueAt: number, n: number }>(item => {
+      live.delete(item)
+      fired.push(item.n)
+      if (item.n === 0) {
+        live.add(later)
+        d.add(later)
+      }
+    }, item => live.has(item), () => live.size)
+    for (const item of [{ dueAt: now + 10, n: 0 }, { dueAt: now + 30, n: 1 }]) {
+      live.add(item)
+      d.add(item)
+    }
+    await new Promise(resolve => setTimeout(resolve, 80))
+    expect(fired).toEqual([0, 1])
+    d.clear()
+  })
 })

@@ -3,8 +3,9 @@
 // (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
 import { EgtpError, bytesEqual, TokenBucket, toHex } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
-import { checkPeerKey, ed25519MapsToX25519, nodeIdFromPublicKey, nodeIdToBytes, x25519PublicKeyFromEd25519 } from '@egtp/identity'
+import { checkPeerKey, ed25519MapsToX25519, nodeIdFromPublicKey, nodeIdToBytes } from '@egtp/identity'
 import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
+import { x25519OfPeer } from './noise/x25519.ts'
 import { authFailed } from './errors.ts'
 import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
@@ -134,7 +135,7 @@ export class SessionTable {
     const k = b64(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519PublicKeyFromEd25519(publicKey) }
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519OfPeer(publicKey) }
       this.#remember(k, id)
     }
     return id

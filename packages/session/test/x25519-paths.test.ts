@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { isEgtpError } from '@egtp/interface'
-import { dh, generateKeyPair, importPublicKey, keyPairFromSecret, keyPairFromSecretNode, sodiumX25519Loaded, wipeSecret } from '../src/noise/x25519.ts'
+import { generateIdentity, x25519PublicKeyFromEd25519 } from '@egtp/identity'
+import {
+  dh, generateKeyPair, importPublicKey, keyPairFromSecret, keyPairFromSecretNode, sodiumX25519Loaded, wipeSecret, x25519OfPeer
+} from '../src/noise/x25519.ts'
 import type { KeyPair } from '../src/noise/x25519.ts'
 
 // X25519 goes through libsodium (raw secrets) when it loads, else node:crypto (KeyObjects): both must give the
@@ -61,5 +64,47 @@ describe('X25519 through libsodium and node:crypto', () => {
     wipeSecret(pair)
     expect(pair.secret).toEqual(new Uint8Array(32))
     expect(secret).not.toEqual(new Uint8Array(32))
+  })
+})
+
+describe("a peer's X25519 key from its Ed25519 key", () => {
+  it('equals @egtp/identity\'s conversion for real keys', () => {
+    for (let i = 0; i < 32; i++) {
+      const { publicKey } = generateIdentity()
+      expect(x25519OfPeer(publicKey)).toEqual(x25519PublicKeyFromEd25519(publicKey))
+    }
+  })
+
+  it.each([
+    ['the identity point (small order)', '01' + '00'.repeat(31)],
+    ['a point of order 2 (small order)', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'],
+    ['a y coordinate not below p (non-canonical)', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'],
+    ['an x that does not exist for y = 2', '02' + '00'.repeat(31)],
+    ['31 bytes', '02' + '00'.repeat(30)]
+  ])('refuses %s with ERR_KEY_MISMATCH, as @egtp/identity does', (_name, hex) => {
+    const key = Uint8Array.from(Buffer.from(hex, 'hex'))
+    for (const convert of [x25519OfPeer, x25519PublicKeyFromEd25519]) {
+      let err: unknown
+      try {
+        convert(key)
+      } catch (e) {
+        err = e
+      }
+      expect(isEgtpError(err, 'ERR_KEY_MISMATCH')).toBe(true)
+    }
+  })
+
+  it('with libsodium, also refuses a point with a small-order component (no honest key has one)', () => {
+    // 12345·B plus a point of order 8 (computed with @noble/curves: not small order, not torsion-free).
+    const mixed = Uint8Array.from(Buffer.from('40a4cf5c611d737a2f1c6fcca84d9cabfed80987f186a5a6c57e629bff1af27f', 'hex'))
+    expect(x25519PublicKeyFromEd25519(mixed).byteLength).toBe(32) // accepted by the pure-JS decoding
+    if (!sodiumX25519Loaded) return
+    let err: unknown
+    try {
+      x25519OfPeer(mixed)
+    } catch (e) {
+      err = e
+    }
+    expect(isEgtpError(err, 'ERR_KEY_MISMATCH')).toBe(true)
   })
 })

@@ -249,8 +249,8 @@ export class ConnectionPool {
   sweep (): void {
     const { config, clock, log } = this.#init
     const now = clock.monotonic()
+    for (const conn of this.conns) conn.trimSpare()
     for (const [conn, m] of this.#managed) {
-      conn.trimSpare()
       if (now - conn.lastActivity < config.idleTimeoutMs || !this.#isIdle(conn, m, now)) continue
       this.#idleClosed++
       log.trace('closing idle %s %s', conn.id, conn.remoteAddress)

@@ -261,6 +261,11 @@ export class RelayLink {
     }
   }
 
+  /** The memory of a message this link received may serve again (see `RelayReturnPath.recycle`). */
+  recycle (frame: Uint8Array): void {
+    this.#conn?.recycle?.(frame)
+  }
+
   // ---- receiving ----
 
   #onFrame (conn: Conn, frame: Uint8Array): void {

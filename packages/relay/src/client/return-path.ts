@@ -45,6 +45,14 @@ export class RelayReturnPath implements ReturnPath {
   }
 
   /**
+   * The node is done with a frame that came this way: the memory of the relay connection's message that carried
+   * it may serve again (its other entries were handed up already, in the same turn).
+   */
+  recycle (frame: Uint8Array): void {
+    this.#link.recycle(frame)
+  }
+
+  /**
    * While the link's connection is up. When it is down a reply would wait for the reconnection (or fail at its
    * deadline), while the node could use the sender's contact record at once; the next frame the sender sends
    * through this relay makes a new path.

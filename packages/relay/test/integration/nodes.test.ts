@@ -1,5 +1,6 @@
 // Issue test 1 with real nodes: queries A → B and B → A through a real relay on 127.0.0.1, between two
 // relay-only nodes (neither listens, so the relay is the only path both ways).
+import { isDeepStrictEqual } from 'node:util'
 import { describe, expect, test } from 'vitest'
 import { until } from '../helpers/setup.ts'
 import { tcpServer } from './helpers.ts'
@@ -36,5 +37,26 @@ describe('issue test 1: queries both ways through the relay', () => {
     await until(() => relay.stats().queuedMessages === 0)
     expect(relay.stats()).toMatchObject({ connectedClients: 2, queuedBytes: 0 })
     expect(relay.stats().delivered).toBeGreaterThan(0)
+  })
+})
+
+describe('large messages through the relay', () => {
+  test('hundreds of large payloads kept by the handler arrive intact (the receiver recycles the relay connection\'s memory)', async ({ onTestFinished }) => {
+    const relay = await tcpServer(onTestFinished)
+    const directory = memoryDirectory()
+    const got: Uint8Array[] = []
+    const setup = (node: EgtpNode): void => { node.handle('bulk', (p) => { got.push(p as Uint8Array) }) } // kept
+    const a = (await startRelayOnlyNode(onTestFinished, relay, directory, persisted(), setup)).node
+    const b = (await startRelayOnlyNode(onTestFinished, relay, directory, persisted(), setup)).node
+    // 200 payloads of 20-48 kB, each byte a function of its payload's number and position.
+    const sent = Array.from({ length: 200 }, (_, i) => Uint8Array.from({ length: 20_000 + (i % 5) * 7_000 }, (_, j) => (j * 131 + i * 17) & 0xff))
+    for (let i = 0; i < sent.length; i += 16) await Promise.all(sent.slice(i, i + 16).map(async p => { await a.send(b.nodeId, 'bulk', p) }))
+    expect(got).toHaveLength(sent.length)
+    const unmatched = new Set(sent)
+    for (const g of got) {
+      const match = [...unmatched].find(p => isDeepStrictEqual(p, g))
+      expect(match).toBeDefined()
+      unmatched.delete(match!)
+    }
   })
 })

@@ -6,14 +6,20 @@ import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, 
 import type { KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { EgtpError } from '@egtp/interface'
+import { x25519PublicKeyFromEd25519 } from '@egtp/identity'
 
 /** X25519 key and Diffie-Hellman output length (Noise DHLEN). */
 export const DH_LEN = 32
 
-/** The two libsodium functions used (they clamp the scalar; a small-order peer key makes them throw). */
+/**
+ * The libsodium functions used: X25519 (they clamp the scalar; a small-order peer key makes them throw) and the
+ * map of an Ed25519 public key to X25519 (it throws for a key that is no canonical point of the prime-order
+ * subgroup).
+ */
 interface SodiumX25519 {
   crypto_scalarmult: (q: Uint8Array, n: Uint8Array, p: Uint8Array) => void
   crypto_scalarmult_base: (q: Uint8Array, n: Uint8Array) => void
+  crypto_sign_ed25519_pk_to_curve25519: (x25519: Uint8Array, ed25519: Uint8Array) => void
 }
 
 /** libsodium through `sodium-native`, or undefined when it is not installed or does not load (or EGTP_NO_SODIUM=1). */
@@ -21,7 +27,10 @@ function loadSodium (): SodiumX25519 | undefined {
   if (process.env.EGTP_NO_SODIUM === '1') return undefined
   try {
     const s = createRequire(import.meta.url)('sodium-native') as Partial<SodiumX25519>
-    return typeof s.crypto_scalarmult === 'function' && typeof s.crypto_scalarmult_base === 'function' ? s as SodiumX25519 : undefined
+    return typeof s.crypto_scalarmult === 'function' && typeof s.crypto_scalarmult_base === 'function' &&
+      typeof s.crypto_sign_ed25519_pk_to_curve25519 === 'function'
+      ? s as SodiumX25519
+      : undefined
   } catch {
     return undefined
   }
@@ -101,6 +110,24 @@ export function dh (secret: KeyObject | Uint8Array, remote: Uint8Array, remoteOb
   } catch (err) {
     throw new EgtpError('ERR_HANDSHAKE', 'Diffie-Hellman with the peer key failed', { cause: err })
   }
+}
+
+/**
+ * The X25519 public key of a peer's Ed25519 public key (RFC 7748 §4.1), for the first initiation to it: through
+ * libsodium when loaded (~60 µs against ~130 µs for `@egtp/identity`'s pure-JS decoding), which refuses what
+ * {@link x25519PublicKeyFromEd25519} refuses (no canonical curve point, small order) and also a point outside
+ * the prime-order subgroup (which no honestly generated key is).
+ * @throws {EgtpError} ERR_KEY_MISMATCH
+ */
+export function x25519OfPeer (publicKey: Uint8Array): Uint8Array {
+  if (sodium === undefined || !(publicKey instanceof Uint8Array) || publicKey.byteLength !== DH_LEN) return x25519PublicKeyFromEd25519(publicKey)
+  const out = new Uint8Array(DH_LEN)
+  try {
+    sodium.crypto_sign_ed25519_pk_to_curve25519(out, publicKey)
+  } catch (err) {
+    throw new EgtpError('ERR_KEY_MISMATCH', 'the public key is not a valid Ed25519 point of the prime-order subgroup', { cause: err })
+  }
+  return out
 }
 
 /** Zero a raw secret (a KeyObject cannot be: it is dropped for GC). */
