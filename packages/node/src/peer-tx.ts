@@ -21,6 +21,12 @@ export interface Batch {
 }
 
 const MAX_CONTROL_PER_BATCH = 256
+/**
+ * The empty arrays of a peer with nothing owed: shared, never written (replaced by a new array on first use).
+ * No `[]` per peer, and none per batch (a site whose arrays all live long is one V8 pretenures).
+ */
+const NO_COUNTERS: number[] = []
+const NO_CONTROL: Uint8Array[] = []
 
 /**
  * What waits to go to one peer besides its unacknowledged messages: the send queue, acknowledgements to
@@ -31,15 +37,15 @@ export class PeerTx {
   readonly queue = new Fifo<OutEntry>()
   /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
   ackEpoch: Uint8Array | undefined
-  ackCounters: number[] = []
+  ackCounters: number[] = NO_COUNTERS
   /**
    * IDs to acknowledge in full, and IDs to report uncertain: maps only from their first use until
    * {@link compact} (most peers never need one).
    */
   #acks: Map<string, Uint8Array> | undefined
   #uncertain: Map<string, Uint8Array> | undefined
-  /** Unreliable messages (error replies). */
-  readonly control: Uint8Array[] = []
+  /** Unreliable messages (error replies): add with {@link addControl}. */
+  control: readonly Uint8Array[] = NO_CONTROL
   ackTimer: ReturnType<typeof setTimeout> | undefined
   /** When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; 0: none waits). */
   ackDueAt = 0
@@ -48,8 +54,6 @@ export class PeerTx {
   flushing = false
   flushAgain = false
   flushScheduled = false
-  /** The scheduled flush (one function per peer, made on its first flush, not one per schedule). */
-  flushSoon: (() => void) | undefined
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
@@ -118,7 +122,8 @@ export class PeerTx {
   addAckCounter (epoch: Uint8Array, counter: number): boolean {
     if (this.ackEpoch === undefined || this.ackCounters.length === 0) this.ackEpoch = epoch
     if (this.ackEpoch !== epoch && !isEpoch(this.ackEpoch, epoch)) return false
-    this.ackCounters.push(counter)
+    if (this.ackCounters === NO_COUNTERS) this.ackCounters = [counter]
+    else this.ackCounters.push(counter)
     return true
   }
 
@@ -128,16 +133,25 @@ export class PeerTx {
    */
   dropAckCounter (id: Uint8Array): void {
     const n = this.ackCounters.length
-    if (n > 0 && this.ackCounters[n - 1] === counterOf(id) && isEpoch(id, this.ackEpoch!)) this.ackCounters.pop()
+    if (n > 0 && this.ackCounters[n - 1] === counterOf(id) && isEpoch(id, this.ackEpoch!)) {
+      if (n === 1) this.ackCounters = NO_COUNTERS
+      else this.ackCounters.pop()
+    }
+  }
+
+  /** Queue an unreliable message (an error reply). */
+  addControl (bytes: Uint8Array): void {
+    if (this.control === NO_CONTROL) this.control = [bytes]
+    else (this.control as Uint8Array[]).push(bytes)
   }
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
   clearAcks (): void {
     this.#acks = undefined
     this.ackEpoch = undefined
-    this.ackCounters = []
+    this.ackCounters = NO_COUNTERS
     this.#uncertain = undefined
-    this.control.length = 0
+    this.control = NO_CONTROL
   }
 
   clearAckTimer (): void {
@@ -165,7 +179,7 @@ export class PeerTx {
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
-      this.ackCounters = all ? [] : this.ackCounters.slice(MAX_ACK_COUNTERS)
+      this.ackCounters = all ? NO_COUNTERS : this.ackCounters.slice(MAX_ACK_COUNTERS)
       const bytes = encodeMessage({ t: 'k', e: this.ackEpoch!, c })
       parts.push(bytes)
       size += bytes.byteLength
@@ -173,10 +187,14 @@ export class PeerTx {
     this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
     if (this.#acks !== undefined && this.#acks.size > 0) size += takeIds(this.#acks, 'k', parts)
     if (this.#uncertain !== undefined && this.#uncertain.size > 0) size += takeIds(this.#uncertain, 'u', parts)
-    while (this.control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
-      const bytes = this.control.shift()!
-      parts.push(bytes)
-      size += bytes.byteLength
+    if (this.control.length > 0) {
+      const control = this.control as Uint8Array[]
+      while (control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
+        const bytes = control.shift()!
+        parts.push(bytes)
+        size += bytes.byteLength
+      }
+      if (control.length === 0) this.control = NO_CONTROL
     }
     let expectReply = false
     while (this.queue.length > 0 && parts.length < MAX_BATCH_MESSAGES) {

@@ -39,6 +39,12 @@ export class Sender {
   readonly #router: Router
   readonly #contact: OwnContactSource
   readonly #active = new Set<Peer>()
+  /** The scheduled flush of a peer: one function for every peer, not a closure per peer or per schedule. */
+  readonly #flushScheduled = (peer: Peer): void => {
+    peer.tx.flushScheduled = false
+    void this.flush(peer)
+  }
+
   /** Peers whose maps may be emptied (see `tick`). */
   readonly #compactable = new Set<Peer>()
   #unackedBytes = 0
@@ -124,7 +130,7 @@ export class Sender {
   /** Send an unreliable message (an error reply that is regenerated if the peer re-sends). */
   control (peer: Peer, bytes: Uint8Array): void {
     if (peer.tx.control.length >= this.#ctx.limits.maxUnackedPerPeer) return
-    peer.tx.control.push(bytes)
+    peer.tx.addControl(bytes)
     this.schedule(peer)
   }
 
@@ -256,11 +262,7 @@ export class Sender {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    tx.flushSoon ??= () => {
-      tx.flushScheduled = false
-      void this.flush(peer)
-    }
-    setImmediate(tx.flushSoon)
+    setImmediate(this.#flushScheduled, peer)
   }
 
   #hold (peer: Peer, entry: OutEntry): void {

@@ -53,7 +53,7 @@ export const formatAddress = (host: string, port: number): string =>
 export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   readonly id: string
   readonly direction: 'inbound' | 'outbound'
-  readonly remoteAddress: string
+  readonly #remotePort: number
   /** The remote IP address (for per-address limits). */
   readonly remoteHost: string
   /** Monotonic time of the last bytes written or received. */
@@ -85,7 +85,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.id = id
     this.direction = direction
     this.remoteHost = socket.remoteAddress ?? 'unknown'
-    this.remoteAddress = formatAddress(this.remoteHost, socket.remotePort ?? 0)
+    this.#remotePort = socket.remotePort ?? 0
     this.lastActivity = init.clock.monotonic()
     this.frameSink = undefined
     this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES })
@@ -133,6 +133,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The writer queued a frame. @internal */
   noteQueued (): void {
     this.#init.counters.framesOut++
+  }
+
+  /** `host:port` of the other end (made when asked for: logs and errors; not a string kept per connection). */
+  get remoteAddress (): string {
+    return formatAddress(this.remoteHost, this.#remotePort)
   }
 
   get closed (): boolean {
