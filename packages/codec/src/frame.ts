@@ -1,7 +1,7 @@
 import { uninitializedBytes } from '@egtp/interface'
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, MAX_FRAME_BYTES_LIMIT } from './constants.ts'
 import { CodecError } from './errors.ts'
-import { MAX_POOLED_BYTES, slabBytes, writeU32 } from './fast/primitives.ts'
+import { MAX_POOLED_BYTES, slabBytes, takePrefixed, writeU32 } from './fast/primitives.ts'
 
 /** Validates a `maxFrameBytes` setting: a whole number from 1 to {@link MAX_FRAME_BYTES_LIMIT}. */
 export function checkMaxFrameBytes (maxFrameBytes: number): number {
@@ -32,6 +32,10 @@ export function encodeFrames (bodies: readonly Uint8Array[], maxFrameBytes: numb
   for (const b of bodies) {
     if (b.byteLength > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${b.byteLength} bytes exceeds ${maxFrameBytes}`)
     total += FRAME_HEADER_BYTES + b.byteLength
+  }
+  if (bodies.length === 1) {
+    const framed = takePrefixed(bodies[0]!) // a data frame sealed with its prefix in front: no copy
+    if (framed !== undefined) return framed
   }
   const out = total > MAX_POOLED_BYTES ? uninitializedBytes(total) : slabBytes(total) // small: a slab view
   let pos = 0

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { CodecError, FrameDecoder, encodeFrame, encodeFrames, MAX_FRAME_BYTES_LIMIT } from '../src/index.ts'
+import { dataFrame } from '../src/session.ts'
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
@@ -29,6 +30,30 @@ describe('framing', () => {
   test('encodeFrames equals concatenated encodeFrame', () => {
     const bodies = [Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3)]
     expect(encodeFrames(bodies)).toEqual(concat(bodies.map(b => encodeFrame(b))))
+  })
+
+  test('a data frame is framed in place (its prefix was written in front of it), with the bytes of a copy', () => {
+    for (const cLength of [16, 80, 1200, 70_000]) {
+      const { frame, cOffset } = dataFrame(7, 9, cLength)
+      frame.fill(0xab, cOffset)
+      const expected = encodeFrame(frame)
+      const framed = encodeFrames([frame])
+      expect(framed).toEqual(expected)
+      const inPlace = (framed: Uint8Array): boolean => framed.buffer === frame.buffer && framed.byteOffset === frame.byteOffset - 4
+      expect(inPlace(framed)).toBe(true) // no copy
+      // Only once, and only for that very frame: a second framing, or a frame among others, is a copy.
+      expect(inPlace(encodeFrames([frame]))).toBe(false)
+      const other = dataFrame(7, 10, cLength).frame
+      const both = encodeFrames([other, frame])
+      expect(both).toEqual(concat([encodeFrame(other), expected]))
+      expect(both.buffer === other.buffer && both.byteOffset === other.byteOffset - 4).toBe(false)
+      expect(inPlace(encodeFrames([new Uint8Array(frame)]))).toBe(false)
+    }
+  })
+
+  test('an oversized data frame is refused, prefix or not', () => {
+    const { frame } = dataFrame(1, 1, 64)
+    expect(() => encodeFrames([frame], 16)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
   })
 
   test('rejects a length prefix above maxFrameBytes before buffering the body', () => {

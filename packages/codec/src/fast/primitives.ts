@@ -4,6 +4,7 @@
  * the same functions), and bounded shortest-form readers that give -1 for anything else, so a fast reader
  * hands whatever it does not recognise to the validating schema decoder.
  */
+import { uninitializedBytes } from '@egtp/interface'
 
 /** Bytes of `v`'s shortest msgpack unsigned-integer encoding. */
 export const uintBytes = (v: number): number => v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
@@ -189,4 +190,31 @@ export function slabBytes (n: number): Uint8Array {
   const out = new Uint8Array(slab.buffer, slabPos, n) // cheaper than subarray (no species lookup)
   slabPos = (slabPos + n + 7) & ~7
   return out
+}
+
+/**
+ * The last frame body allocated by {@link prefixedBytes}: the 4 bytes before it are its own and hold its length,
+ * so {@link takePrefixed} can hand the framed bytes to a stream transport without copying the body behind a
+ * length prefix. One slot, not a set: a frame is sealed and written in the same turn when one query is in
+ * flight, which is the case this serves (otherwise the frame is copied, as before).
+ */
+let prefixedBody: Uint8Array | undefined
+
+/**
+ * `n` bytes for the caller to fill, preceded by 4 bytes of the same allocation holding `n` as a big-endian u32
+ * (a stream transport's length prefix, PROTOCOL.md §Framing).
+ */
+export function prefixedBytes (n: number): Uint8Array {
+  const whole = n + 4 > MAX_POOLED_BYTES ? uninitializedBytes(n + 4) : slabBytes(n + 4)
+  writeU32(whole, 0, n)
+  const body = new Uint8Array(whole.buffer, whole.byteOffset + 4, n)
+  prefixedBody = body
+  return body
+}
+
+/** `body` with its length prefix in front, when it is the last {@link prefixedBytes} body (else undefined). */
+export function takePrefixed (body: Uint8Array): Uint8Array | undefined {
+  if (body !== prefixedBody) return undefined
+  prefixedBody = undefined
+  return new Uint8Array(body.buffer, body.byteOffset - 4, body.byteLength + 4)
 }

@@ -5,12 +5,12 @@
  * shortest integers; proven by test/fast-session.test.ts and the wire corpus). Anything that is not exactly such
  * a frame goes to `sessionCodec.decode`, which validates it and names the error.
  */
-import { EgtpError, uninitializedBytes } from '@egtp/interface'
+import { EgtpError } from '@egtp/interface'
 import { DEFAULT_MAX_FIELD_BYTES } from '../constants.ts'
 import { sessionMessages } from '../messages/session.ts'
 import { createMessageCodec } from '../schema.ts'
 import type { MessageOf } from '../schema.ts'
-import { MAX_POOLED_BYTES, binHeaderBytes, binLengthAt, slabBytes, uintAt, uintBytes, writeBinHeader, writeUint } from './primitives.ts'
+import { binHeaderBytes, binLengthAt, prefixedBytes, uintAt, uintBytes, writeBinHeader, writeUint } from './primitives.ts'
 
 /** The codec of session frames. */
 export const sessionCodec = createMessageCodec(sessionMessages)
@@ -103,7 +103,8 @@ function writeDataHead (frame: Uint8Array, r: number, n: number, cLength: number
 export function dataFrame (r: number, n: number, cLength: number): { frame: Uint8Array, cOffset: number } {
   const size = dataHeadBytes(r, n, cLength) + cLength
   // The caller encrypts into the rest. A small frame is a slab view: one ArrayBuffer per slab, not per frame.
-  const frame = size > MAX_POOLED_BYTES ? uninitializedBytes(size) : slabBytes(size)
+  // Its length prefix is written in front of it, so a stream transport frames it without a copy.
+  const frame = prefixedBytes(size)
   return { frame, cOffset: writeDataHead(frame, r, n, cLength) }
 }
 
