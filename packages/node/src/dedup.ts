@@ -1,5 +1,5 @@
 import { compactCopy } from '@egtp/interface'
-import { EPOCH_BYTES, bytesKey, isEpoch } from './ids.ts'
+import { EPOCH_BYTES, isEpoch } from './ids.ts'
 
 /** What the receiver should do with a reliable message. */
 export type Verdict =
@@ -13,7 +13,6 @@ export type Verdict =
 export interface DedupStream {
   readonly peerId: string
   readonly epoch: Uint8Array
-  readonly key: string
   /** Every counter ≤ low is delivered or settled by the sender. */
   low: number
   /** Delivered counters above `low` (the shared empty set {@link NONE} until there is one: most streams never have any). */
@@ -71,45 +70,40 @@ function compact (set: ReadonlySet<number>): ReadonlySet<number> {
  */
 export class InboundDedup {
   readonly #init: InboundDedupInit
-  readonly #streams = new Map<string, DedupStream>()
-  readonly #byPeer = new Map<string, DedupStream[]>()
+  /**
+   * A peer's streams (one per run of it), found by comparing epochs: no key string per stream. Most peers
+   * have one: that stream itself, not an array of one.
+   */
+  readonly #byPeer = new Map<string, DedupStream | DedupStream[]>()
+  #size = 0
 
   constructor (init: InboundDedupInit) {
     this.#init = init
   }
 
   get size (): number {
-    return this.#streams.size
+    return this.#size
   }
 
   /** The stream for `peerId`'s `epoch`, created if needed; `undefined` when the table is full. */
   stream (peerId: string, epoch: Uint8Array, now: number): DedupStream | undefined {
     // A peer has a stream or two (one per run of it): comparing epochs beats building a key per frame.
     const known = this.#byPeer.get(peerId)
-    if (known !== undefined) {
-      for (const k of known) {
-        if (isEpoch(epoch, k.epoch)) {
-          k.lastActivity = now
-          return k
-        }
-      }
+    const found = findEpoch(known, epoch)
+    if (found !== undefined) {
+      found.lastActivity = now
+      return found
     }
-    const key = `${peerId}|${bytesKey(epoch)}`
-    let s = this.#streams.get(key)
-    if (s !== undefined) {
-      s.lastActivity = now
-      return s
-    }
-    const mine = known ?? []
+    const mine = known === undefined ? [] : Array.isArray(known) ? known : [known]
     if (mine.length >= this.#init.maxStreamsPerPeer) {
       // A peer that restarted this often: its oldest run cannot still be re-sending.
       const oldest = mine.reduce((a, b) => (a.lastActivity <= b.lastActivity ? a : b))
       this.#remove(oldest)
     }
-    if (this.#streams.size >= this.#init.maxStreams) this.sweep(now)
-    if (this.#streams.size >= this.#init.maxStreams) return undefined
-    s = {
-      peerId, epoch: compactCopy(epoch.subarray(0, EPOCH_BYTES)), key, low: 0, above: NONE, pending: NONE, uncertain: NONE, lastActivity: now
+    if (this.#size >= this.#init.maxStreams) this.sweep(now)
+    if (this.#size >= this.#init.maxStreams) return undefined
+    const s: DedupStream = {
+      peerId, epoch: compactCopy(epoch.subarray(0, EPOCH_BYTES)), low: 0, above: NONE, pending: NONE, uncertain: NONE, lastActivity: now
     }
     this.#add(s)
     return s
@@ -163,7 +157,7 @@ export class InboundDedup {
   /** Forget streams idle longer than the retention time. Returns how many. */
   sweep (now: number): number {
     let removed = 0
-    for (const s of [...this.#streams.values()]) {
+    for (const s of [...this.#all()]) {
       if (s.pending.size === 0 && s.lastActivity + this.#init.retentionMs <= now) {
         this.#remove(s)
         removed++
@@ -175,7 +169,7 @@ export class InboundDedup {
   /** Persistable state; `inflight` counters are written as uncertain (about to be delivered). */
   snapshot (inflight: ReadonlyMap<DedupStream, readonly number[]>): StreamSnapshot[] {
     const out: StreamSnapshot[] = []
-    for (const s of this.#streams.values()) {
+    for (const s of this.#all()) {
       const u = [...s.uncertain, ...(inflight.get(s) ?? [])]
       out.push({ p: s.peerId, e: s.epoch, l: s.low, a: [...s.above], u, x: s.lastActivity })
     }
@@ -190,10 +184,9 @@ export class InboundDedup {
    */
   restore (streams: readonly StreamSnapshot[], now: number): void {
     for (const r of streams) {
-      const key = `${r.p}|${bytesKey(r.e)}`
-      if (this.#streams.has(key) || this.#streams.size >= this.#init.maxStreams) continue
+      if (findEpoch(this.#byPeer.get(r.p), r.e) !== undefined || this.#size >= this.#init.maxStreams) continue
       const s: DedupStream = {
-        peerId: r.p, epoch: compactCopy(r.e), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: NONE, uncertain: compact(new Set(r.u)), lastActivity: now
+        peerId: r.p, epoch: compactCopy(r.e), low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: NONE, uncertain: compact(new Set(r.u)), lastActivity: now
       }
       for (const c of s.uncertain) removed(s.above, c)
       s.above = compact(s.above)
@@ -201,19 +194,39 @@ export class InboundDedup {
     }
   }
 
+  * #all (): Generator<DedupStream> {
+    for (const streams of this.#byPeer.values()) {
+      if (Array.isArray(streams)) yield * streams
+      else yield streams
+    }
+  }
+
   #add (s: DedupStream): void {
-    this.#streams.set(s.key, s)
-    const list = this.#byPeer.get(s.peerId)
-    if (list === undefined) this.#byPeer.set(s.peerId, [s])
-    else list.push(s)
+    this.#size++
+    const known = this.#byPeer.get(s.peerId)
+    if (known === undefined) this.#byPeer.set(s.peerId, s)
+    else if (Array.isArray(known)) known.push(s)
+    else this.#byPeer.set(s.peerId, [known, s])
   }
 
   #remove (s: DedupStream): void {
-    this.#streams.delete(s.key)
-    const list = this.#byPeer.get(s.peerId)
-    if (list === undefined) return
-    const rest = list.filter(x => x !== s)
-    if (rest.length === 0) this.#byPeer.delete(s.peerId)
-    else this.#byPeer.set(s.peerId, rest)
+    const known = this.#byPeer.get(s.peerId)
+    if (known === s) {
+      this.#size--
+      this.#byPeer.delete(s.peerId)
+      return
+    }
+    if (!Array.isArray(known) || !known.includes(s)) return
+    this.#size--
+    const rest = known.filter(x => x !== s)
+    this.#byPeer.set(s.peerId, rest.length === 1 ? rest[0]! : rest)
   }
+}
+
+/** The stream of `streams` (one peer's) whose epoch `epoch` is. */
+function findEpoch (streams: DedupStream | readonly DedupStream[] | undefined, epoch: Uint8Array): DedupStream | undefined {
+  if (streams === undefined) return undefined
+  if (!Array.isArray(streams)) return isEpoch(epoch, (streams as DedupStream).epoch) ? streams as DedupStream : undefined
+  for (const s of streams as readonly DedupStream[]) if (isEpoch(epoch, s.epoch)) return s
+  return undefined
 }
