@@ -1,9 +1,9 @@
-// Noise primitives (rev 34 §4, §12): X25519, AEAD, hashes and HMAC through node:crypto (native, several times
-// faster than pure JS here; @noble/hashes where OpenSSL lacks a hash). Keys handed to node:crypto are imported
-// once and cached.
+// Noise primitives (rev 34 §4, §12): the AEADs through node:crypto (native, several times faster than pure JS
+// here), hashes, HMAC and HKDF through @noble/hashes (the project's hashing library). Keys handed to node:crypto
+// are imported once and cached.
 // ChaChaPoly on small inputs goes through libsodium (the optional `sodium-native`) when it loads: node:crypto
 // builds a Cipheriv object per call (~5 µs and garbage each time), libsodium is one native call. Same bytes.
-import { createCipheriv, createDecipheriv, createHash, createHmac, getHashes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { EgtpError } from '@egtp/interface'
@@ -26,37 +26,11 @@ export interface NoiseHash {
 
 type NobleHash = typeof sha256 | typeof sha512 | typeof blake2s | typeof blake2b
 
-/** OpenSSL's names of the Noise hashes. */
-const NODE_HASH_NAMES: Readonly<Record<NoiseHash['name'], string>> = { BLAKE2s: 'blake2s256', BLAKE2b: 'blake2b512', SHA256: 'sha256', SHA512: 'sha512' }
-const nodeHashes = new Set(getHashes())
-
-/** A view of a digest Buffer as a plain Uint8Array (same memory). */
-const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-
-/**
- * HASH and HMAC of one Noise hash: node:crypto (OpenSSL) when it has the algorithm, else @noble/hashes. Same
- * bytes either way (the vector tests run both); OpenSSL's HMAC is ~4x faster here (a Noise HKDF with BLAKE2s:
- * ~11 µs against ~42 µs), and a handshake runs six HKDFs per side.
- */
-function hashFunctions (name: NoiseHash['name'], fn: NobleHash, useNode: boolean): {
+/** HASH and HMAC of one Noise hash through @noble/hashes (the project's hashing library, by the owner's choice). */
+function hashFunctions (fn: NobleHash): {
   hash: (parts: readonly Uint8Array[]) => Uint8Array
   mac: (key: Uint8Array, parts: readonly Uint8Array[]) => Uint8Array
 } {
-  const nodeName = NODE_HASH_NAMES[name]
-  if (useNode && nodeHashes.has(nodeName)) {
-    return {
-      hash: (parts) => {
-        const h = createHash(nodeName)
-        for (const p of parts) h.update(p)
-        return plain(h.digest())
-      },
-      mac: (key, parts) => {
-        const h = createHmac(nodeName, key)
-        for (const p of parts) h.update(p)
-        return plain(h.digest())
-      }
-    }
-  }
   return {
     hash: (parts) => {
       const h = fn.create()
@@ -71,9 +45,9 @@ function hashFunctions (name: NoiseHash['name'], fn: NobleHash, useNode: boolean
   }
 }
 
-/** @internal A Noise hash; `useNode: false` forces @noble/hashes (for the tests that compare both). */
-export function makeHash (name: NoiseHash['name'], fn: NobleHash, hashLen: 32 | 64, useNode = true): NoiseHash {
-  const { hash, mac } = hashFunctions(name, fn, useNode)
+/** @internal A Noise hash. */
+export function makeHash (name: NoiseHash['name'], fn: NobleHash, hashLen: 32 | 64): NoiseHash {
+  const { hash, mac } = hashFunctions(fn)
   return {
     name,
     hashLen,
@@ -97,14 +71,6 @@ export const HASHES: Readonly<Record<NoiseHash['name'], NoiseHash>> = {
   BLAKE2b: makeHash('BLAKE2b', blake2b, 64),
   SHA256: makeHash('SHA256', sha256, 32),
   SHA512: makeHash('SHA512', sha512, 64)
-}
-
-/** The same hashes through @noble/hashes only (tests check both give the same bytes). */
-export const NOBLE_HASHES: Readonly<Record<NoiseHash['name'], NoiseHash>> = {
-  BLAKE2s: makeHash('BLAKE2s', blake2s, 32, false),
-  BLAKE2b: makeHash('BLAKE2b', blake2b, 64, false),
-  SHA256: makeHash('SHA256', sha256, 32, false),
-  SHA512: makeHash('SHA512', sha512, 64, false)
 }
 
 /** A Noise AEAD (§5.1 ENCRYPT/DECRYPT) with a 64-bit counter nonce. */
