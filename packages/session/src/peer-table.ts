@@ -1,7 +1,7 @@
 // The session table: each peer's current and archived sessions, the index by receiver index, the bounds on
 // both, and the one way every frame of a session is written. Owns every session's place; the handshake logic
 // (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
-import { EgtpError, bytesEqual, TokenBucket, toHex } from '@egtp/interface'
+import { EgtpError, bytesEqual, compactCopy, TokenBucket, toHex } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { checkPeerKey, ed25519MapsToX25519, nodeIdFromPublicKey, nodeIdToBytes } from '@egtp/identity'
 import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
@@ -136,7 +136,7 @@ export class SessionTable {
     const k = b64(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519OfPeer(publicKey) }
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519OfPeer(publicKey)) }
       this.#remember(k, id)
     }
     return id
@@ -153,7 +153,7 @@ export class SessionTable {
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
       if (!ed25519MapsToX25519(publicKey, x25519)) return undefined
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519.slice() }
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519) }
       this.#remember(k, id)
     }
     return bytesEqual(id.x25519, x25519) ? id : undefined
