@@ -187,10 +187,12 @@ export class PeerTable {
     // claims an older seq is ignored.
     const known = peer.contact.record
     if (known !== undefined && record.nodeId === peer.id && known.seq >= record.seq && known.expiresAt > clock.now()) return false
-    let verified = verifyContactRecord(record, { now: clock.now() })
+    // A key the peer's session authenticated (or an earlier verified record carried) is known to be the peer's:
+    // a record with that key needs its signature checked, not its key hashed to the node ID again.
+    const key = peer.contact.publicKey
+    let verified = verifyContactRecord(record, { now: clock.now(), knownPeer: key === undefined ? undefined : { nodeId: peer.id, publicKey: key } })
     if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
     // The key the session already holds, not a second copy of the same bytes (~250 bytes per peer).
-    const key = peer.contact.publicKey
     if (key !== undefined && key !== verified.publicKey && bytesEqual(key, verified.publicKey)) verified = { ...verified, publicKey: key }
     peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
     this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
