@@ -1,6 +1,6 @@
 import { ContactRecordMessage, contactRecordFields, createMessageCodec, signatureField } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
-import { EgtpError, compactCopy, isEgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual, compactCopy, isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint } from '@egtp/interface'
 import { verifyCanonical, signCanonical } from './canonical.ts'
 import { CONTACT_RECORD_CONTEXT, RECORD_EXPIRY_GRACE_MS } from './constants.ts'
@@ -27,6 +27,12 @@ export interface VerifyContactRecordOptions {
   now?: number
   /** Accept a record this long past its `expiresAt` (clock skew between issuer and reader). Default {@link RECORD_EXPIRY_GRACE_MS}. */
   graceMs?: number
+  /**
+   * A node ID and public key already known to belong together (e.g. the key a session handshake authenticated
+   * for that node): a record of that node carrying that same key skips the key-to-node-ID hash. The signature
+   * is checked all the same.
+   */
+  knownPeer?: { readonly nodeId: string, readonly publicKey: Uint8Array } | undefined
 }
 
 const signature = signatureField()
@@ -89,7 +95,8 @@ export function verifyContactRecord (record: ContactRecord, options: VerifyConta
   if (record === null || typeof record !== 'object') throw new TypeError('verifyContactRecord: record must be an object')
   const signed = signedFields(nodeIdToBytes(record.nodeId), record)
   const g = compactCopy(signature.check(record.signature, 'signature'))
-  checkPeerKey(record.nodeId, signed.k)
+  const known = options.knownPeer
+  if (known === undefined || known.nodeId !== record.nodeId || !bytesEqual(known.publicKey, signed.k)) checkPeerKey(record.nodeId, signed.k)
   if (!verifyCanonical(signed.k, CONTACT_RECORD_CONTEXT, signed, g)) {
     throw new EgtpError('ERR_SIGNATURE', `contact record of ${nodeIdFromBytes(signed.id)} has an invalid signature`)
   }

@@ -5,7 +5,8 @@ import { describe, expect, test } from 'vitest'
 import {
   RECORD_EXPIRY_GRACE_MS,
   contactRecordFromWire, contactRecordToWire, createContactRecord, decodeContactRecord, encodeContactRecord,
-  generateIdentity, identityFromSeed, verifyContactRecord, canonicalSigningBytes, verifySignature, CONTACT_RECORD_CONTEXT
+  generateIdentity, identityFromSeed, verifyContactRecord, canonicalSigningBytes, verifySignature, CONTACT_RECORD_CONTEXT,
+  nodeIdToBytes, signCanonical
 } from '../src/index.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
@@ -89,6 +90,23 @@ describe('contact records', () => {
     const mallory = generateIdentity()
     const forged = createContactRecord(mallory, { seq: 8, expiresAt: EXPIRES, endpoints })
     expect(codeOf(() => verifyContactRecord({ ...forged, nodeId: id.nodeId }, { now: NOW }))).toBe('ERR_KEY_MISMATCH')
+  })
+
+  test('knownPeer: a record with the key known for its node skips the key-to-ID hash; its signature is still checked', () => {
+    const knownPeer = { nodeId: id.nodeId, publicKey: id.publicKey }
+    expect(verifyContactRecord(record, { now: NOW, knownPeer })).toEqual(record)
+    expect(codeOf(() => verifyContactRecord({ ...record, seq: record.seq + 1 }, { now: NOW, knownPeer }))).toBe('ERR_SIGNATURE')
+    expect(codeOf(() => verifyContactRecord({ ...record, nodeId: 'nope' }, { now: NOW, knownPeer }))).toBe('ERR_BAD_NODE_ID')
+    // Another key than the known one, or another node: the hash decides as without the option.
+    const mallory = generateIdentity()
+    const forged = { ...createContactRecord(mallory, { seq: 8, expiresAt: EXPIRES, endpoints }), nodeId: id.nodeId }
+    expect(codeOf(() => verifyContactRecord(forged, { now: NOW, knownPeer }))).toBe('ERR_KEY_MISMATCH')
+    expect(codeOf(() => verifyContactRecord({ ...record, nodeId: mallory.nodeId }, { now: NOW, knownPeer }))).toBe('ERR_KEY_MISMATCH')
+    // The caller vouches for the pair: a pair it claims is trusted as is (so only pass what a handshake proved).
+    const signed = { id: nodeIdToBytes(id.nodeId), k: mallory.publicKey, q: 8, x: EXPIRES, e: endpoints, s: [] }
+    const vouched = { nodeId: id.nodeId, publicKey: mallory.publicKey, seq: 8, expiresAt: EXPIRES, endpoints, services: [], signature: signCanonical(mallory, CONTACT_RECORD_CONTEXT, signed) }
+    expect(codeOf(() => verifyContactRecord(vouched, { now: NOW }))).toBe('ERR_KEY_MISMATCH')
+    expect(verifyContactRecord(vouched, { now: NOW, knownPeer: { nodeId: id.nodeId, publicKey: mallory.publicKey } }).publicKey).toEqual(mallory.publicKey)
   })
 
   test('expiry: with no grace, valid until the millisecond before expiresAt, then ERR_STALE_RECORD', () => {

@@ -175,6 +175,12 @@ export class PeerTable {
     return p.out.size === 0 && p.tx.idle() && !p.contact.lookingUp && !this.#inUse(p)
   }
 
+  /** Whether a live verified record of `peer` is at least as new as a record of `nodeId` with `seq` (which has nothing to teach). */
+  knowsNoOlder (peer: Peer, nodeId: string, seq: number): boolean {
+    const known = peer.contact.record
+    return known !== undefined && nodeId === peer.id && known.seq >= seq && known.expiresAt > this.#ctx.clock.now()
+  }
+
   /**
    * Verify `record` (signature, ID = hash of key, expiry, and that it is `peer`'s) and keep it if newer.
    * @returns whether it replaced what was known
@@ -185,13 +191,14 @@ export class PeerTable {
     // Not newer than a live verified one (the same record piggybacked again, or a lookup's answer): nothing to
     // learn, so no signature check (an Ed25519 verification per new session otherwise). A bad record that
     // claims an older seq is ignored.
-    const known = peer.contact.record
-    if (known !== undefined && record.nodeId === peer.id && known.seq >= record.seq && known.expiresAt > clock.now()) return false
-    let verified = verifyContactRecord(record, { now: clock.now() })
+    if (this.knowsNoOlder(peer, record.nodeId, record.seq)) return false
+    // A key the peer's session authenticated (or an earlier verified record carried) is known to be the peer's:
+    // a record with that key needs its signature checked, not its key hashed to the node ID again.
+    const key = peer.contact.publicKey
+    let verified = verifyContactRecord(record, { now: clock.now(), knownPeer: key === undefined ? undefined : { nodeId: peer.id, publicKey: key } })
     if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
     // The key the session already holds and the peer's own ID string, not second copies of the same bytes
     // (~250 and ~50 bytes per peer).
-    const key = peer.contact.publicKey
     const publicKey = key !== undefined && bytesEqual(key, verified.publicKey) ? key : verified.publicKey
     verified = { ...verified, nodeId: peer.id, publicKey }
     peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())

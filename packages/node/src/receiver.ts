@@ -1,4 +1,4 @@
-import { contactRecordFromWire } from '@egtp/identity'
+import { contactRecordFromWire, nodeIdFromBytes } from '@egtp/identity'
 import type { ContactRecordWire } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import type { ContactRecord, InboundFrame } from '@egtp/interface'
@@ -235,6 +235,9 @@ export class Receiver {
    * signature check. Its bytes are copied now (the batch may view a reused buffer).
    */
   #offerRecordSoon (peer: Peer, wire: ContactRecordWire): void {
+    // The record we already hold, piggybacked again (every new session of a peer that does not know we have
+    // it): the same test offerRecord makes first, before any copy (the codec checked the fields' shapes).
+    if (this.#peers.knowsNoOlder(peer, nodeIdFromBytes(wire.id), wire.q)) return
     let record: ContactRecord
     try {
       record = contactRecordFromWire(wire)

@@ -123,7 +123,8 @@ export class SessionTable {
     }
     if (peer.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
     const ps = this.#peers.get(peer.nodeId)
-    if (ps !== undefined && bytesEqual(ps.key.publicKey, peer.publicKey)) return ps
+    // The same key object (the node passes back the key this table gave it) needs no byte compare.
+    if (ps !== undefined && (ps.key.publicKey === peer.publicKey || bytesEqual(ps.key.publicKey, peer.publicKey))) return ps
     checkPeerKey(peer.nodeId, peer.publicKey)
     // From here on the peer is known by the canonical (lowercase) form of its node ID.
     const id = this.identity(peer.publicKey)
