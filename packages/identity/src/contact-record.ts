@@ -44,7 +44,8 @@ function signedFields (nodeIdBytes: Uint8Array, r: { publicKey: unknown, seq: un
   const c = contactRecordFields
   return {
     id: nodeIdBytes,
-    k: compactCopy(c.k.check(r.publicKey, 'publicKey')),
+    // Not compactCopy: a node keeps its session's key instead, and a dropped copy would stay in its slab.
+    k: copyBytes(c.k.check(r.publicKey, 'publicKey')),
     q: c.q.check(r.seq, 'seq'),
     x: c.x.check(r.expiresAt, 'expiresAt'),
     e: c.e.check(r.endpoints, 'endpoints').map(copyEndpoint),
