@@ -1,6 +1,6 @@
 import { ContactRecordMessage, contactRecordFields, createMessageCodec, signatureField } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
-import { EgtpError, bytesEqual, isEgtpError } from '@egtp/interface'
+import { EgtpError, bytesEqual, compactCopy, isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint } from '@egtp/interface'
 import { verifyCanonical, signCanonical } from './canonical.ts'
 import { CONTACT_RECORD_CONTEXT, RECORD_EXPIRY_GRACE_MS } from './constants.ts'
@@ -44,7 +44,7 @@ function signedFields (nodeIdBytes: Uint8Array, r: { publicKey: unknown, seq: un
   const c = contactRecordFields
   return {
     id: nodeIdBytes,
-    k: copyBytes(c.k.check(r.publicKey, 'publicKey')),
+    k: compactCopy(c.k.check(r.publicKey, 'publicKey')),
     q: c.q.check(r.seq, 'seq'),
     x: c.x.check(r.expiresAt, 'expiresAt'),
     e: c.e.check(r.endpoints, 'endpoints').map(copyEndpoint),
@@ -94,7 +94,7 @@ function fromSigned (s: SignedFields, g: Uint8Array): ContactRecord {
 export function verifyContactRecord (record: ContactRecord, options: VerifyContactRecordOptions = {}): ContactRecord {
   if (record === null || typeof record !== 'object') throw new TypeError('verifyContactRecord: record must be an object')
   const signed = signedFields(nodeIdToBytes(record.nodeId), record)
-  const g = copyBytes(signature.check(record.signature, 'signature'))
+  const g = compactCopy(signature.check(record.signature, 'signature'))
   const known = options.knownPeer
   if (known === undefined || known.nodeId !== record.nodeId || !bytesEqual(known.publicKey, signed.k)) checkPeerKey(record.nodeId, signed.k)
   if (!verifyCanonical(signed.k, CONTACT_RECORD_CONTEXT, signed, g)) {
@@ -125,7 +125,7 @@ export function contactRecordFromWire (wire: ContactRecordWire): ContactRecord {
   if (wire === null || typeof wire !== 'object') throw new TypeError('contactRecordFromWire: wire must be an object')
   const id = copyBytes(contactRecordFields.id.check(wire.id, 'id'))
   const signed = signedFields(id, { publicKey: wire.k, seq: wire.q, expiresAt: wire.x, endpoints: wire.e, services: wire.s })
-  return fromSigned(signed, copyBytes(signature.check(wire.g, 'g')))
+  return fromSigned(signed, compactCopy(signature.check(wire.g, 'g')))
 }
 
 /** A record's standalone encoding (a `cr` message), e.g. for a bootpage or a cache file. */

@@ -40,3 +40,30 @@ export function toHex (bytes: Uint8Array): string {
   for (let i = 0; i < bytes.byteLength; i++) s += HEX[bytes[i]!]!
   return s
 }
+
+/** Bytes of one slab that {@link compactCopy} carves small copies from. */
+export const COMPACT_SLAB_BYTES = 2048
+/** Copies larger than this get their own buffer: only small ones are worth sharing a slab. */
+export const COMPACT_COPY_MAX_BYTES = 64
+
+let slab = new Uint8Array(0)
+let slabUsed = 0
+
+/**
+ * A copy of small PUBLIC bytes (a key, a signature, an epoch) kept for a long time, e.g. per peer: a view of a
+ * shared slab instead of a Uint8Array with its own ArrayBuffer (~180 bytes of heap less per copy, as
+ * `Buffer.from`'s pool does). A view keeps its whole slab alive, so never for secrets (a slab is never wiped)
+ * nor for a short-lived copy; above {@link COMPACT_COPY_MAX_BYTES} a plain copy.
+ */
+export function compactCopy (bytes: Uint8Array): Uint8Array {
+  const n = bytes.byteLength
+  if (n > COMPACT_COPY_MAX_BYTES) return new Uint8Array(bytes)
+  if (slabUsed + n > slab.byteLength) {
+    slab = new Uint8Array(COMPACT_SLAB_BYTES)
+    slabUsed = 0
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n)
+  out.set(bytes)
+  slabUsed += (n + 7) & ~7 // 8-byte aligned, as views of one buffer may be read as wider words
+  return out
+}

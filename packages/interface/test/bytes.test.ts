@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { bytesEqual, bytesStartWith, toHex } from '../src/index.ts'
+import { COMPACT_COPY_MAX_BYTES, COMPACT_SLAB_BYTES, bytesEqual, bytesStartWith, compactCopy, toHex } from '../src/index.ts'
 
 describe('bytes helpers', () => {
   test('bytesEqual: same length and same bytes, views compared by content', () => {
@@ -28,5 +28,22 @@ describe('bytes helpers', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i)
     expect(toHex(all)).toBe(Buffer.from(all).toString('hex'))
     expect(toHex(all.subarray(254))).toBe('feff')
+  })
+
+  test('compactCopy: an independent copy of the same bytes; small ones share a slab, never overlapping', () => {
+    const src = Uint8Array.of(1, 2, 3, 4, 5)
+    const copies = Array.from({ length: 2 * COMPACT_SLAB_BYTES / 8 }, () => compactCopy(src))
+    for (const c of copies) expect([...c]).toEqual([1, 2, 3, 4, 5])
+    src[0] = 9
+    expect(copies[0]![0]).toBe(1)
+    copies[0]![1] = 7
+    expect(copies[1]![1]).toBe(2) // no two copies overlap
+    expect(copies[0]!.buffer).toBe(copies[1]!.buffer)
+    expect(copies[0]!.buffer.byteLength).toBe(COMPACT_SLAB_BYTES)
+    expect(new Set(copies.map(c => c.buffer)).size).toBeGreaterThan(1) // a full slab is followed by a new one
+    const big = compactCopy(new Uint8Array(COMPACT_COPY_MAX_BYTES + 1).fill(3))
+    expect(big.buffer.byteLength).toBe(COMPACT_COPY_MAX_BYTES + 1)
+    expect(big.every(b => b === 3)).toBe(true)
+    expect(compactCopy(new Uint8Array(0)).byteLength).toBe(0)
   })
 })

@@ -1,3 +1,4 @@
+import { compactCopy } from '@egtp/interface'
 import { EPOCH_BYTES, bytesKey, isEpoch } from './ids.ts'
 
 /** What the receiver should do with a reliable message. */
@@ -108,7 +109,7 @@ export class InboundDedup {
     if (this.#streams.size >= this.#init.maxStreams) this.sweep(now)
     if (this.#streams.size >= this.#init.maxStreams) return undefined
     s = {
-      peerId, epoch: epoch.slice(0, EPOCH_BYTES), key, low: 0, above: NONE, pending: NONE, uncertain: NONE, lastActivity: now
+      peerId, epoch: compactCopy(epoch.subarray(0, EPOCH_BYTES)), key, low: 0, above: NONE, pending: NONE, uncertain: NONE, lastActivity: now
     }
     this.#add(s)
     return s
@@ -192,7 +193,7 @@ export class InboundDedup {
       const key = `${r.p}|${bytesKey(r.e)}`
       if (this.#streams.has(key) || this.#streams.size >= this.#init.maxStreams) continue
       const s: DedupStream = {
-        peerId: r.p, epoch: r.e.slice(), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: NONE, uncertain: compact(new Set(r.u)), lastActivity: now
+        peerId: r.p, epoch: compactCopy(r.e), key, low: r.l, above: new Set(r.a.filter(c => c > r.l)), pending: NONE, uncertain: compact(new Set(r.u)), lastActivity: now
       }
       for (const c of s.uncertain) removed(s.above, c)
       s.above = compact(s.above)

@@ -197,8 +197,10 @@ export class PeerTable {
     const key = peer.contact.publicKey
     let verified = verifyContactRecord(record, { now: clock.now(), knownPeer: key === undefined ? undefined : { nodeId: peer.id, publicKey: key } })
     if (verified.nodeId !== peer.id) throw new EgtpError('ERR_KEY_MISMATCH', 'contact record is for another node')
-    // The key the session already holds, not a second copy of the same bytes (~250 bytes per peer).
-    if (key !== undefined && key !== verified.publicKey && bytesEqual(key, verified.publicKey)) verified = { ...verified, publicKey: key }
+    // The key the session already holds and the peer's own ID string, not second copies of the same bytes
+    // (~250 and ~50 bytes per peer).
+    const publicKey = key !== undefined && bytesEqual(key, verified.publicKey) ? key : verified.publicKey
+    verified = { ...verified, nodeId: peer.id, publicKey }
     peer.contact.adopt(verified, this.#ctx.commstrats, clock.monotonic())
     this.#ctx.events.safeDispatch('peer:record', { peerId: peer.id, record: verified })
     return true

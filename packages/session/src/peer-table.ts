@@ -1,7 +1,7 @@
 // The session table: each peer's current and archived sessions, the index by receiver index, the bounds on
 // both, and the one way every frame of a session is written. Owns every session's place; the handshake logic
 // (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
-import { EgtpError, bytesEqual, TokenBucket, toHex } from '@egtp/interface'
+import { EgtpError, bytesEqual, compactCopy, TokenBucket, toHex } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { checkPeerKey, ed25519MapsToX25519, nodeIdFromPublicKey, nodeIdToBytes } from '@egtp/identity'
 import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
@@ -123,7 +123,8 @@ export class SessionTable {
     }
     if (peer.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
     const ps = this.#peers.get(peer.nodeId)
-    if (ps !== undefined && bytesEqual(ps.key.publicKey, peer.publicKey)) return ps
+    // The same key object (the node passes back the key this table gave it) needs no byte compare.
+    if (ps !== undefined && (ps.key.publicKey === peer.publicKey || bytesEqual(ps.key.publicKey, peer.publicKey))) return ps
     // From here on the peer is known by the canonical (lowercase) form of its node ID. A key seen before was
     // hashed to its ID then; a new one is hashed once, here (its identity takes the checked ID, no second hash).
     const k = b64(peer.publicKey)
@@ -142,7 +143,7 @@ export class SessionTable {
     const k = b64(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519OfPeer(publicKey) }
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519OfPeer(publicKey)) }
       this.#remember(k, id)
     }
     return id
@@ -159,7 +160,7 @@ export class SessionTable {
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
       if (!ed25519MapsToX25519(publicKey, x25519)) return undefined
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: x25519.slice() }
+      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519) }
       this.#remember(k, id)
     }
     return bytesEqual(id.x25519, x25519) ? id : undefined

@@ -201,11 +201,13 @@ export function slabBytes (n: number): Uint8Array {
 let prefixedBody: Uint8Array | undefined
 
 /**
- * `n` bytes for the caller to fill, preceded by 4 bytes of the same allocation holding `n` as a big-endian u32
- * (a stream transport's length prefix, PROTOCOL.md §Framing).
+ * `n` bytes for the caller to fill. A small one (a slab view) is preceded by 4 bytes of the same allocation
+ * holding `n` as a big-endian u32 (a stream transport's length prefix, PROTOCOL.md §Framing); a larger one gets
+ * a buffer of its own as before, so the one slot never keeps a large frame alive after it was written.
  */
 export function prefixedBytes (n: number): Uint8Array {
-  const whole = n + 4 > MAX_POOLED_BYTES ? uninitializedBytes(n + 4) : slabBytes(n + 4)
+  if (n + 4 > MAX_POOLED_BYTES) return uninitializedBytes(n)
+  const whole = slabBytes(n + 4)
   writeU32(whole, 0, n)
   const body = new Uint8Array(whole.buffer, whole.byteOffset + 4, n)
   prefixedBody = body
