@@ -125,9 +125,16 @@ export class SessionTable {
     const ps = this.#peers.get(peer.nodeId)
     // The same key object (the node passes back the key this table gave it) needs no byte compare.
     if (ps !== undefined && (ps.key.publicKey === peer.publicKey || bytesEqual(ps.key.publicKey, peer.publicKey))) return ps
-    checkPeerKey(peer.nodeId, peer.publicKey)
-    // From here on the peer is known by the canonical (lowercase) form of its node ID.
-    const id = this.identity(peer.publicKey)
+    // From here on the peer is known by the canonical (lowercase) form of its node ID. A key seen before was
+    // hashed to its ID then; a new one is hashed once, here (its identity takes the checked ID, no second hash).
+    const k = b64(peer.publicKey)
+    let id = this.#peerKeys.get(k)
+    if (id === undefined || id.nodeId !== peer.nodeId) checkPeerKey(peer.nodeId, peer.publicKey)
+    if (id === undefined) {
+      // checkPeerKey took it as strict base32 (ASCII, either case, zero trailing bits): lowercase is canonical.
+      id = { nodeId: flat(peer.nodeId.toLowerCase()), x25519: x25519OfPeer(peer.publicKey) }
+      this.#remember(k, id)
+    }
     if (id.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
     return this.peerState({ nodeId: id.nodeId, publicKey: peer.publicKey })
   }

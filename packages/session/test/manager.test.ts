@@ -86,4 +86,15 @@ describe('SessionManager basics', () => {
     try { a.seal({ nodeId: bob.nodeId, publicKey: alice.publicKey }, text('x')) } catch (e) { err = e }
     expect(isEgtpError(err, 'ERR_KEY_MISMATCH')).toBe(true)
   })
+
+  it('rejects a known peer key named with another node ID, and a malformed one (the key-to-ID hash is cached)', () => {
+    const { a } = pair()
+    a.seal(peerOf(bob), text('x'))
+    const carol = identity(3)
+    for (const [nodeId, code] of [[carol.nodeId, 'ERR_KEY_MISMATCH'], [`${bob.nodeId.slice(0, -1)}\u212a`, 'ERR_BAD_NODE_ID']] as const) {
+      let err: unknown
+      try { a.seal({ nodeId, publicKey: bob.publicKey }, text('y')) } catch (e) { err = e }
+      expect(isEgtpError(err, code)).toBe(true)
+    }
+  })
 })
