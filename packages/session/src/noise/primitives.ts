@@ -5,11 +5,11 @@
 // builds a Cipheriv object per call (~5 µs and garbage each time), libsodium is one native call. Same bytes.
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { EgtpError } from '@egtp/interface'
 import { blake2b, blake2s } from '@noble/hashes/blake2.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
+import { loadSodium } from './sodium.ts'
 
 /** AEAD key and tag lengths. */
 export const KEY_LEN = 32
@@ -106,20 +106,7 @@ interface SodiumAead {
   crypto_aead_chacha20poly1305_ietf_decrypt_detached: (m: Uint8Array, nsec: null, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array) => void
 }
 
-/** libsodium through `sodium-native`, or undefined when it is not installed or does not load (or EGTP_NO_SODIUM=1). */
-function loadSodium (): SodiumAead | undefined {
-  if (process.env.EGTP_NO_SODIUM === '1') return undefined
-  try {
-    const s = createRequire(import.meta.url)('sodium-native') as Partial<SodiumAead>
-    return typeof s.crypto_aead_chacha20poly1305_ietf_encrypt_detached === 'function' &&
-      typeof s.crypto_aead_chacha20poly1305_ietf_decrypt_detached === 'function'
-      ? s as SodiumAead
-      : undefined
-  } catch {
-    return undefined
-  }
-}
-const sodium = loadSodium()
+const sodium = loadSodium<SodiumAead>(['crypto_aead_chacha20poly1305_ietf_encrypt_detached', 'crypto_aead_chacha20poly1305_ietf_decrypt_detached'])
 
 /** Whether ChaChaPoly uses libsodium for small inputs (raw keys only: a KeyObject always goes to node:crypto). */
 export const sodiumLoaded = sodium !== undefined

@@ -4,9 +4,9 @@
 // can be zeroed. Same bytes either way (the vector tests run both).
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomFillSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { EgtpError } from '@egtp/interface'
 import { x25519PublicKeyFromEd25519 } from '@egtp/identity'
+import { loadSodium } from './sodium.ts'
 
 /** X25519 key and Diffie-Hellman output length (Noise DHLEN). */
 export const DH_LEN = 32
@@ -22,20 +22,7 @@ interface SodiumX25519 {
   crypto_sign_ed25519_pk_to_curve25519: (x25519: Uint8Array, ed25519: Uint8Array) => void
 }
 
-/** libsodium through `sodium-native`, or undefined when it is not installed or does not load (or EGTP_NO_SODIUM=1). */
-function loadSodium (): SodiumX25519 | undefined {
-  if (process.env.EGTP_NO_SODIUM === '1') return undefined
-  try {
-    const s = createRequire(import.meta.url)('sodium-native') as Partial<SodiumX25519>
-    return typeof s.crypto_scalarmult === 'function' && typeof s.crypto_scalarmult_base === 'function' &&
-      typeof s.crypto_sign_ed25519_pk_to_curve25519 === 'function'
-      ? s as SodiumX25519
-      : undefined
-  } catch {
-    return undefined
-  }
-}
-const sodium = loadSodium()
+const sodium = loadSodium<SodiumX25519>(['crypto_scalarmult', 'crypto_scalarmult_base', 'crypto_sign_ed25519_pk_to_curve25519'])
 
 /** Whether X25519 goes through libsodium (raw secrets) rather than node:crypto (KeyObject secrets). */
 export const sodiumX25519Loaded = sodium !== undefined
