@@ -17,7 +17,7 @@ export interface OwnContactSource {
 }
 
 /**
- * Acknowledge at once (after the current I/O callbacks) rather than after `ackDelayMs` once this much
+ * Acknowledge at once (at the end of this turn) rather than after `ackDelayMs` once this much
  * plaintext arrived since the last acknowledgement: a bulk sender's window is then not held up by the timer.
  */
 const ACK_PROMPT_BYTES = 64 * 1024
@@ -148,7 +148,7 @@ export class Sender {
 
   /**
    * `bytes` of plaintext arrived from `peer`. After a lot since our last acknowledgement, what is pending
-   * goes now (after the current I/O callbacks) instead of after `ackDelayMs`, so a sender with a full window
+   * goes now (at the end of this turn) instead of after `ackDelayMs`, so a sender with a full window
    * is not left waiting on the timer.
    */
   received (peer: Peer, bytes: number): void {
@@ -257,12 +257,17 @@ export class Sender {
     }
   }
 
-  /** Flush `peer` soon (after the current I/O callbacks, so they share a batch). */
+  /**
+   * Flush `peer` at the end of this turn: after the current callback and the microtasks it queued (a socket
+   * read's frames, a caller's loop of sends, the replies of handlers that answered synchronously all share one
+   * batch), before the event loop moves on, so a lone reply or query is sealed and written in the turn that
+   * made it (a later phase would cost a loop iteration of latency per hop).
+   */
   schedule (peer: Peer): void {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    setImmediate(this.#flushScheduled, peer)
+    process.nextTick(this.#flushScheduled, peer)
   }
 
   #hold (peer: Peer, entry: OutEntry): void {
