@@ -54,6 +54,8 @@ export class PeerTx {
   flushing = false
   flushAgain = false
   flushScheduled = false
+  /** The sender's turn in which a frame from the peer last arrived (`Sender.heard`). */
+  heardTurn = 0
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */

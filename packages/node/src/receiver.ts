@@ -27,6 +27,8 @@ export interface AckSink {
   received: (peer: Peer, bytes: number) => void
   /** Send what waits for `peer` now. */
   flush: (peer: Peer) => Promise<void>
+  /** A frame from `peer` arrived (what answers it goes this turn). */
+  heard: (peer: Peer) => void
 }
 
 /** Where delivered messages go (the node's handlers). */
@@ -160,6 +162,7 @@ export class Receiver {
     }
     peer.contact.learnKey(res.peer.publicKey)
     if (peer.contact.heardOn(path, this.#ctx.clock.monotonic())) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
+    this.#sender.heard(peer)
     const plaintext = res.plaintext
     if (plaintext === undefined) return held
     if (res.durable !== undefined) {

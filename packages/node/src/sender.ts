@@ -17,7 +17,7 @@ export interface OwnContactSource {
 }
 
 /**
- * Acknowledge at once (at the end of this turn) rather than after `ackDelayMs` once this much
+ * Acknowledge at once (this turn) rather than after `ackDelayMs` once this much
  * plaintext arrived since the last acknowledgement: a bulk sender's window is then not held up by the timer.
  */
 const ACK_PROMPT_BYTES = 64 * 1024
@@ -43,6 +43,14 @@ export class Sender {
   readonly #flushScheduled = (peer: Peer): void => {
     peer.tx.flushScheduled = false
     void this.flush(peer)
+  }
+
+  /** The current turn's number (see {@link heard}); a turn with frames ends in the check phase. */
+  #turn = 1
+  #turnOpen = false
+  readonly #endTurn = (): void => {
+    this.#turn++
+    this.#turnOpen = false
   }
 
   /** Peers whose maps may be emptied (see `tick`). */
@@ -148,7 +156,7 @@ export class Sender {
 
   /**
    * `bytes` of plaintext arrived from `peer`. After a lot since our last acknowledgement, what is pending
-   * goes now (at the end of this turn) instead of after `ackDelayMs`, so a sender with a full window
+   * goes now (this turn) instead of after `ackDelayMs`, so a sender with a full window
    * is not left waiting on the timer.
    */
   received (peer: Peer, bytes: number): void {
@@ -258,16 +266,29 @@ export class Sender {
   }
 
   /**
-   * Flush `peer` at the end of this turn: after the current callback and the microtasks it queued (a socket
-   * read's frames, a caller's loop of sends, the replies of handlers that answered synchronously all share one
-   * batch), before the event loop moves on, so a lone reply or query is sealed and written in the turn that
-   * made it (a later phase would cost a loop iteration of latency per hop).
+   * A frame from `peer` arrived in this turn (this event-loop iteration): what goes to it before the turn ends
+   * is flushed at the end of the turn (see {@link schedule}).
+   */
+  heard (peer: Peer): void {
+    peer.tx.heardTurn = this.#turn
+    if (this.#turnOpen) return
+    this.#turnOpen = true
+    setImmediate(this.#endTurn) // one per turn with frames, shared by every peer
+  }
+
+  /**
+   * Flush `peer` soon. To a peer heard from in this turn (a reply, a query made by a caller that awaited a
+   * reply): at the end of the turn, after the current callback and the microtasks it queued (a read's frames,
+   * the replies of handlers that answered at once, a caller's loop of sends share one batch), so a lone reply
+   * or query is sealed and written in the turn of the read, not a phase later. Otherwise after the current I/O
+   * callbacks (the check phase): a path whose peer closed it is then known closed before a frame is put on it.
    */
   schedule (peer: Peer): void {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    process.nextTick(this.#flushScheduled, peer)
+    if (tx.heardTurn === this.#turn) process.nextTick(this.#flushScheduled, peer)
+    else setImmediate(this.#flushScheduled, peer)
   }
 
   #hold (peer: Peer, entry: OutEntry): void {
