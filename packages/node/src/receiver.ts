@@ -26,7 +26,7 @@ export interface AckSink {
   control: (peer: Peer, bytes: Uint8Array) => void
   received: (peer: Peer, bytes: number) => void
   /** Send what waits for `peer` now. */
-  flush: (peer: Peer) => Promise<void>
+  flush: (peer: Peer) => void
   /** A frame from `peer` arrived (what answers it goes this turn). */
   heard: (peer: Peer) => void
 }
@@ -174,7 +174,7 @@ export class Receiver {
     // the initiator wakes once (not once for the response, once for the reply).
     if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) {
       const before = peer.tx.transmitting
-      void this.#sender.flush(peer)
+      this.#sender.flush(peer)
       // A frame sealed on the new session went out: it carries the response, which needs no frame of its own.
       if (peer.tx.transmitting > before) return undefined
     }

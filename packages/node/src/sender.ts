@@ -42,7 +42,7 @@ export class Sender {
   /** The scheduled flush of a peer: one function for every peer, not a closure per peer or per schedule. */
   readonly #flushScheduled = (peer: Peer): void => {
     peer.tx.flushScheduled = false
-    void this.flush(peer)
+    this.flush(peer)
   }
 
   /** The current turn's number (see {@link heard}); a turn with frames ends in the check phase. */
@@ -343,8 +343,12 @@ export class Sender {
     this.#ctx.events.safeDispatch('message:failed', { peerId: peer.id, type: entry.type, messageId: toHex(entry.id), error })
   }
 
-  /** Seal and send batches until nothing is left for `peer`. One flush per peer runs at a time. */
-  async flush (peer: Peer): Promise<void> {
+  /**
+   * Seal and send batches until nothing is left for `peer`. One flush per peer runs at a time. Synchronous while
+   * nothing must be waited for (the peer's key is known, the transmit window has room): the common case costs
+   * no promise of its own; otherwise the flush goes on asynchronously ({@link #flushWaiting}).
+   */
+  flush (peer: Peer): void {
     const tx = peer.tx
     if (tx.flushing) {
       tx.flushAgain = true
@@ -353,6 +357,28 @@ export class Sender {
     tx.flushing = true
     // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while).
     if (peer.contact.publicKey !== undefined) this.#router.prepare(peer)
+    let waiting = false
+    try {
+      do {
+        tx.flushAgain = false
+        while (tx.hasWork() && !this.#ctx.shutdown.aborted) {
+          const publicKey = peer.contact.publicKey
+          if (publicKey === undefined || tx.transmitting >= MAX_TRANSMITS_IN_FLIGHT) {
+            waiting = true
+            void this.#flushWaiting(peer)
+            return
+          }
+          if (!this.#sendBatch(peer, publicKey)) break
+        }
+      } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
+    } finally {
+      if (!waiting) this.#flushEnded(tx)
+    }
+  }
+
+  /** The rest of a flush that must wait: for the peer's key (a lookup) or for room in the transmit window. */
+  async #flushWaiting (peer: Peer): Promise<void> {
+    const tx = peer.tx
     try {
       do {
         tx.flushAgain = false
@@ -363,39 +389,50 @@ export class Sender {
             await new Promise<void>(resolve => { tx.transmitSettled = resolve })
             continue
           }
-          const batch = tx.takeBatch(peer.out, this.#contact.message)
-          if (batch === undefined) break
-          let frame: OutboundFrame
-          try {
-            const { pieces } = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey }, batch.parts)
-            frame = pieces.length === 1 ? pieces[0]! : pieces
-          } catch (err) {
-            this.#batchFailed(peer, batch.entries, err)
-            continue
-          }
-          tx.transmitting++
-          this.#router.transmit(peer, frame, batch.expectReply).then(
-            () => {
-              try {
-                this.#batchSent(peer, batch, outboundFrameBytes(frame))
-              } finally {
-                this.#transmitted(tx)
-              }
-            },
-            (err: unknown) => {
-              try {
-                this.#batchFailed(peer, batch.entries, err)
-              } finally {
-                this.#transmitted(tx)
-              }
-            }
-          )
+          if (!this.#sendBatch(peer, publicKey)) break
         }
       } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
     } finally {
-      tx.flushing = false
-      if (this.#drain.waiting) this.#drain.check()
+      this.#flushEnded(tx)
     }
+  }
+
+  #flushEnded (tx: Peer['tx']): void {
+    tx.flushing = false
+    if (this.#drain.waiting) this.#drain.check()
+  }
+
+  /** Take, seal and hand over one batch; false when there was nothing to take after all. */
+  #sendBatch (peer: Peer, publicKey: Uint8Array): boolean {
+    const tx = peer.tx
+    const batch = tx.takeBatch(peer.out, this.#contact.message)
+    if (batch === undefined) return false
+    let frame: OutboundFrame
+    try {
+      const { pieces } = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey }, batch.parts)
+      frame = pieces.length === 1 ? pieces[0]! : pieces
+    } catch (err) {
+      this.#batchFailed(peer, batch.entries, err)
+      return true
+    }
+    tx.transmitting++
+    this.#router.transmit(peer, frame, batch.expectReply).then(
+      () => {
+        try {
+          this.#batchSent(peer, batch, outboundFrameBytes(frame))
+        } finally {
+          this.#transmitted(tx)
+        }
+      },
+      (err: unknown) => {
+        try {
+          this.#batchFailed(peer, batch.entries, err)
+        } finally {
+          this.#transmitted(tx)
+        }
+      }
+    )
+    return true
   }
 
   /** A batch's transmit settled: wake a flush waiting for room, and drain waiters. */
