@@ -156,6 +156,9 @@ export interface InboundFrame {
   path: ReturnPath
 }
 
+/** Takes inbound frames by a direct call (see {@link Commstrat.setFrameListener}). */
+export type FrameListener = (frame: Uint8Array, path: ReturnPath) => void
+
 export interface CommstratEvents extends Record<string, unknown> {
   /** A frame arrived for this node. */
   frame: InboundFrame
@@ -206,6 +209,12 @@ export interface Commstrat extends TypedEventTarget<CommstratEvents> {
    * no send uses closes when idle.
    */
   prepare?: (peerId: string, endpoint: Endpoint) => void
+  /**
+   * Optional: hand every inbound frame to `listener` by a direct call (`undefined` removes it), besides the
+   * `frame` events, which still reach their listeners. One listener (a node's): a call costs no event object
+   * and no `EventTarget` dispatch per frame.
+   */
+  setFrameListener?: (listener: FrameListener | undefined) => void
 }
 
 /** Options for opening a listener. */

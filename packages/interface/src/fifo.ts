@@ -1,3 +1,6 @@
+/** An emptied queue keeps an array of up to this many slots for its next items (until {@link Fifo.trim}). */
+const SMALL_FIFO_SLOTS = 16
+
 /**
  * An array-backed first-in first-out queue with O(1) amortised `shift` (a head index instead of `Array#shift`,
  * compacted once the consumed prefix is both large and most of the array).
@@ -5,40 +8,53 @@
 export class Fifo<T> {
   #items: Array<T | undefined> = []
   #head = 0
+  /** Items are `#items[#head..#tail)`; slots past `#tail` are `undefined` (kept: see {@link shift}). */
+  #tail = 0
 
   get length (): number {
-    return this.#items.length - this.#head
+    return this.#tail - this.#head
   }
 
   push (item: T): void {
-    this.#items.push(item)
+    if (this.#tail < this.#items.length) this.#items[this.#tail] = item
+    else this.#items.push(item)
+    this.#tail++
   }
 
   /** Put an item back at the front. */
   unshift (item: T): void {
-    if (this.#head > 0) this.#items[--this.#head] = item
-    else this.#items.unshift(item)
+    if (this.#head > 0) {
+      this.#items[--this.#head] = item
+      return
+    }
+    this.#items.splice(0, 0, item)
+    this.#tail++
   }
 
   /** Put items back at the front, in order (the first of `items` is next). */
   unshiftAll (items: readonly T[]): void {
-    this.#items = items.concat(this.#items.slice(this.#head) as T[])
+    this.#items = items.concat(this.#items.slice(this.#head, this.#tail) as T[])
     this.#head = 0
+    this.#tail = this.#items.length
   }
 
   peek (): T | undefined {
-    return this.#head < this.#items.length ? this.#items[this.#head] : undefined
+    return this.#head < this.#tail ? this.#items[this.#head] : undefined
   }
 
   shift (): T | undefined {
-    if (this.#head >= this.#items.length) return undefined
+    if (this.#head >= this.#tail) return undefined
     const item = this.#items[this.#head]
     this.#items[this.#head++] = undefined
-    if (this.#head === this.#items.length) {
-      this.#items = []
+    if (this.#head === this.#tail) {
+      // Emptied: a small array is kept for the next items (a queue that fills and empties every round trip
+      // would otherwise allocate an array and its store each time); a large one is let go.
+      if (this.#items.length > SMALL_FIFO_SLOTS) this.#items = []
       this.#head = 0
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
+      this.#tail = 0
+    } else if (this.#head > 1024 && this.#head * 2 > this.#tail) {
+      this.#items = this.#items.slice(this.#head, this.#tail)
+      this.#tail -= this.#head
       this.#head = 0
     }
     return item
@@ -47,21 +63,28 @@ export class Fifo<T> {
   /** Remove the first occurrence of `item` (O(n)); whether it was queued. */
   remove (item: T): boolean {
     const i = this.#items.indexOf(item, this.#head)
-    if (i < 0) return false
+    if (i < 0 || i >= this.#tail) return false
     this.#items.splice(i, 1)
+    this.#tail--
     return true
   }
 
   /** The queued items, first first (a copy). */
   values (): T[] {
-    return this.#items.slice(this.#head) as T[]
+    return this.#items.slice(this.#head, this.#tail) as T[]
+  }
+
+  /** Let an empty queue drop the array it kept for its next items (its owner went idle). */
+  trim (): void {
+    if (this.#tail === 0) this.#items = []
   }
 
   /** Remove and return everything. */
   drain (): T[] {
-    const out = this.#items.slice(this.#head) as T[]
+    const out = this.#items.slice(this.#head, this.#tail) as T[]
     this.#items = []
     this.#head = 0
+    this.#tail = 0
     return out
   }
 }

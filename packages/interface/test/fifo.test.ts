@@ -28,6 +28,30 @@ describe('Fifo', () => {
     expect(q.drain()).toEqual(['x', 'y', 'b', 'c', 'd'])
   })
 
+  test('a queue emptied and filled again (the array it keeps) keeps its order, and trim lets it go', () => {
+    const q = new Fifo<number>()
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 3; i++) q.push(round * 10 + i)
+      expect(q.length).toBe(3)
+      expect([q.shift(), q.shift(), q.shift()]).toEqual([round * 10, round * 10 + 1, round * 10 + 2])
+      expect(q.shift()).toBeUndefined()
+      expect(q.length).toBe(0)
+      expect(q.values()).toEqual([])
+    }
+    q.push(1)
+    q.unshift(0)
+    q.trim() // not empty: nothing dropped
+    expect(q.drain()).toEqual([0, 1])
+    q.push(7)
+    expect(q.shift()).toBe(7)
+    q.trim()
+    q.push(8)
+    expect(q.values()).toEqual([8])
+    expect(q.remove(8)).toBe(true)
+    expect(q.length).toBe(0)
+    expect(q.peek()).toBeUndefined()
+  })
+
   test('remove takes out one queued item, not a consumed one', () => {
     const q = new Fifo<object>()
     const a = {}

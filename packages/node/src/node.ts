@@ -90,7 +90,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#clock = init.clock ?? systemClock
     this.#log = (init.logger ?? disabledComponentLogger).forComponent('node')
     this.#stats = new StatsCollector(this.#limits.maxStatsPeers, this.#limits.maxStatsTypes)
-    this.#transports = new Transports([...(init.commstrats ?? [])], frame => { this.#receiver.onFrame(frame) }, () => {
+    this.#transports = new Transports([...(init.commstrats ?? [])], (frame, path) => { this.#receiver.onFrame(frame, path) }, () => {
       if (this.#state === 'running') void this.#refreshRecord()
     })
     this.#announcer = init.announcer

@@ -98,8 +98,9 @@ export class PeerTx {
     return fresh
   }
 
-  /** Drop the emptied maps. True when no map is left. */
+  /** Drop the emptied maps (and the send queue's kept array). True when no map is left. */
   compact (): boolean {
+    this.queue.trim()
     if (this.#acks?.size === 0) this.#acks = undefined
     if (this.#uncertain?.size === 0) this.#uncertain = undefined
     return this.#acks === undefined && this.#uncertain === undefined

@@ -99,8 +99,8 @@ export class Receiver {
     path.reply(reply, { signal: this.#ctx.shutdown }).catch((err: unknown) => { this.#ctx.log.trace('handshake reply on %s failed: %e', path.description, err) })
   }
 
-  /** A commstrat's `frame` event. */
-  onFrame ({ frame, path }: InboundFrame): void {
+  /** A frame from a commstrat (its direct listener or its `frame` event). */
+  onFrame (frame: Uint8Array, path: InboundFrame['path']): void {
     const { stats, sessions } = this.#ctx
     stats.framesReceived++
     stats.bytesReceived += frame.byteLength

@@ -1,5 +1,5 @@
 import { EgtpError, SourceWarnings } from '@egtp/interface'
-import type { Clock, Logger, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
+import type { Clock, FrameListener, Logger, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import type { TcpConfig } from './config.ts'
 import { TcpConn, formatAddress } from './conn.ts'
@@ -14,6 +14,8 @@ import type { TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats }
 const connectionInfo = (conn: TcpConn): TcpConnectionInfo => ({ id: conn.id, direction: conn.direction, remoteAddress: conn.remoteAddress })
 
 export interface PoolInit {
+  /** The commstrat's direct frame listener, if set (read for every frame: it may change). */
+  frameSink: { listener: FrameListener | undefined }
   config: TcpConfig
   clock: Clock
   log: Logger
@@ -78,7 +80,11 @@ export class ConnectionPool {
       }
     }
     this.#hooks = {
-      frame: (path, frame) => { init.events.safeDispatch('frame', { frame, path }) },
+      frame: (path, frame) => {
+        const listener = init.frameSink.listener
+        if (listener !== undefined) listener(frame, path)
+        if (init.events.listenerCount('frame') > 0) init.events.safeDispatch('frame', { frame, path })
+      },
       authenticated: path => { this.#unauthenticated.delete(path.conn) },
       reject: (path, error) => {
         const conn = path.conn

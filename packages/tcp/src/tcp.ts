@@ -1,6 +1,6 @@
 import { EgtpError, TypedEventTarget, disabledComponentLogger, outboundFrameBytes, systemClock } from '@egtp/interface'
 import type {
-  Commstrat, CommstratSendOptions, DialOptions, Endpoint, ListenOptions, Logger, OutboundFrame, TcpEndpoint, Transport
+  Commstrat, CommstratSendOptions, DialOptions, Endpoint, FrameListener, ListenOptions, Logger, OutboundFrame, TcpEndpoint, Transport
 } from '@egtp/interface'
 import { setMaxListeners } from 'node:events'
 import { checkEndpoint, resolveConfig } from './config.ts'
@@ -39,6 +39,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
   #sweepTimer: ReturnType<typeof setInterval> | undefined
+  readonly #frameSink: { listener: FrameListener | undefined } = { listener: undefined }
 
   constructor (init: TcpInit = {}, components: TcpComponents = {}) {
     super()
@@ -47,6 +48,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     const clock = components.clock ?? systemClock
     const t = config.throttle
     this.#pool = new ConnectionPool({
+      frameSink: this.#frameSink,
       config,
       clock,
       log: this.#log,
@@ -57,6 +59,11 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
   }
 
   // ---- Commstrat ----
+
+  /** Hand every inbound frame of managed connections to `listener` by a direct call (besides `frame` events). */
+  setFrameListener (listener: FrameListener | undefined): void {
+    this.#frameSink.listener = listener
+  }
 
   /** Bind `init.listen` and start closing idle connections. Idempotent; may follow `stop()`. */
   async start (): Promise<void> {

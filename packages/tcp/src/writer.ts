@@ -36,6 +36,11 @@ interface Waiter {
 }
 
 const RESOLVED = Promise.resolve()
+/**
+ * A one-element array for `encodeFrames` of a lone frame (the writer's common case: one frame per turn),
+ * cleared after the synchronous call: no array per write.
+ */
+const LONE: Array<Uint8Array | undefined> = [undefined]
 /** Pieces of a frame smaller than this are copied together with their neighbours instead of written alone. */
 const SMALL_PIECE_BYTES = 1024
 
@@ -50,6 +55,8 @@ export class FrameWriter {
   readonly #init: FrameWriterInit
   readonly #socket: Socket
   readonly #host: FrameWriterHost
+  /** The first queued frame; `#pending` holds the ones after it (an array per write only when there are several). */
+  #first: OutboundFrame | undefined = undefined
   #pending: OutboundFrame[] = []
   #pendingBytes = 0
   #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
@@ -149,7 +156,8 @@ export class FrameWriter {
     } else if (!(frame instanceof Uint8Array)) {
       frame = joinOutboundFrame(frame) // small pieces are cheaper copied into the batch
     }
-    this.#pending.push(frame)
+    if (this.#first === undefined) this.#first = frame
+    else this.#pending.push(frame)
     this.#pendingBytes += size
     this.#queuedBytes += size
     if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
@@ -164,15 +172,35 @@ export class FrameWriter {
   #flush (ignoreThrottle = false): void {
     this.#flushScheduled = false
     if (this.#socket.destroyed) return
-    if (this.#pending.length > 0) {
-      if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
-      else this.#encodeMixed()
-      this.#pending.length = 0 // emptied, not replaced: see #flush's note on #carry
-      this.#pendingBytes = 0
-      this.#pendingLarge = 0
+    const bucket = ignoreThrottle ? undefined : this.#init.outBucket
+    const first = this.#first
+    if (first !== undefined) {
+      this.#first = undefined
+      if (this.#pending.length === 0 && this.#pendingLarge === 0) {
+        // One small frame (the usual case when one message is in flight): encoded and written at once.
+        LONE[0] = first as Uint8Array
+        let buf: Uint8Array
+        try {
+          buf = encodeFrames(LONE as Uint8Array[], this.#init.maxFrameBytes)
+        } finally {
+          LONE[0] = undefined // not `length = 0`: that drops the store, and the next use would allocate one
+        }
+        this.#pendingBytes = 0
+        if (bucket === undefined && this.#carry.length === 0) {
+          this.#write(buf)
+          return
+        }
+        this.#carry.push(buf)
+      } else {
+        this.#pending.unshift(first)
+        if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
+        else this.#encodeMixed()
+        this.#pending.length = 0 // emptied, not replaced: see the note on #carry below
+        this.#pendingBytes = 0
+        this.#pendingLarge = 0
+      }
     }
     if (this.#carry.length === 0) return
-    const bucket = ignoreThrottle ? undefined : this.#init.outBucket
     if (bucket === undefined) {
       // The connection's arrays are emptied in place, never replaced: V8 pretenures an `[]` site whose arrays
       // all live long (every idle connection's), and a dead old array keeps the young frames it held alive
@@ -300,6 +328,7 @@ export class FrameWriter {
   dispose (): void {
     clearTimeout(this.#throttleTimer)
     this.#throttleTimer = undefined
+    this.#first = undefined
     this.#pending = []
     this.#carry = []
     this.#queuedBytes = 0
