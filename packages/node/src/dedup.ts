@@ -85,7 +85,10 @@ export class InboundDedup {
     return this.#size
   }
 
-  /** The stream for `peerId`'s `epoch`, created if needed; `undefined` when the table is full. */
+  /**
+   * The stream for `peerId`'s `epoch` (its first EPOCH_BYTES: a message ID may be passed), created if needed;
+   * `undefined` when the table is full.
+   */
   stream (peerId: string, epoch: Uint8Array, now: number): DedupStream | undefined {
     // A peer has a stream or two (one per run of it): comparing epochs beats building a key per frame.
     const known = this.#byPeer.get(peerId)

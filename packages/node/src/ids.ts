@@ -11,7 +11,11 @@ export function newEpoch (random: (n: number) => Uint8Array): Uint8Array {
 
 /** `epoch ‖ counter` (counter < 2^53). */
 export function makeMessageId (epoch: Uint8Array, counter: number): Uint8Array {
-  const id = new Uint8Array(MESSAGE_ID_LENGTH)
+  return writeMessageId(new Uint8Array(MESSAGE_ID_LENGTH), epoch, counter)
+}
+
+/** Write `epoch ‖ counter` (counter < 2^53) into `id` (16 bytes); returns `id`. */
+export function writeMessageId (id: Uint8Array, epoch: Uint8Array, counter: number): Uint8Array {
   for (let i = 0; i < EPOCH_BYTES; i++) id[i] = epoch[i]!
   const hi = Math.floor(counter / 0x1_0000_0000)
   const lo = counter >>> 0

@@ -1,5 +1,5 @@
 import type { EgtpError } from '@egtp/interface'
-import { bytesKey, counterOf, isEpoch, makeMessageId } from './ids.ts'
+import { bytesKey, counterOf, isEpoch, makeMessageId, writeMessageId } from './ids.ts'
 import type { StatsCollector } from './stats.ts'
 import type { NodeLimits } from './types.ts'
 import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '@egtp/codec/node'
@@ -166,6 +166,9 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
   return base * (0.8 + 0.4 * random())
 }
 
+/** {@link PeerOutbound.floor}'s bytes. */
+const FLOOR = new Uint8Array(16)
+
 /** What an idle peer's reply map is: one shared empty map, never written (a Map costs ~230 bytes per peer). */
 const NO_REPLIES: ReadonlyMap<string, OutEntry> = new Map()
 
@@ -255,11 +258,12 @@ export class PeerOutbound {
 
   /**
    * The floor: every own message with a lower counter is settled and will not be sent again. It is the
-   * oldest unsettled message's ID, or the next counter's when nothing is outstanding.
+   * oldest unsettled message's ID, or the next counter's when nothing is outstanding. The bytes are shared
+   * scratch, valid until the next call (a batch encoder copies them at once): no ID per batch.
    */
   floor (): Uint8Array {
     const first = this.own.first()
-    return first === undefined ? makeMessageId(this.epoch, this.#nextCounter) : first.id
+    return writeMessageId(FLOOR, this.epoch, first === undefined ? this.#nextCounter : first.counter)
   }
 
   /**

@@ -8,7 +8,7 @@ import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { reportDrop } from './drops.ts'
-import { bytesKey, counterOf, EPOCH_BYTES, isEpoch } from './ids.ts'
+import { counterOf, isEpoch } from './ids.ts'
 import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { DropReason } from './types.ts'
@@ -192,14 +192,9 @@ export class Receiver {
     const now = this.#ctx.clock.now()
     const receivedAt = this.#ctx.clock.monotonic()
     let stream: DedupStream | undefined
-    let streamKey = ''
     const streamFor = (id: Uint8Array): DedupStream | undefined => {
       if (stream !== undefined && isEpoch(id, stream.epoch)) return stream // most batches carry one stream
-      const k = bytesKey(id.subarray(0, EPOCH_BYTES))
-      if (stream === undefined || k !== streamKey) {
-        stream = this.#dedup.stream(peer.id, id.subarray(0, EPOCH_BYTES), now)
-        streamKey = k
-      }
+      stream = this.#dedup.stream(peer.id, id, now) // (it reads the epoch, the ID's first bytes, and copies it)
       return stream
     }
     if (batch.floor !== undefined) {
