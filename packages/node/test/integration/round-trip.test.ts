@@ -30,6 +30,30 @@ describe('round trip', () => {
     expect(client.stats().unacked.messages).toBe(0)
   })
 
+  test('a reply made at once goes out in the turn of the read, and the next query in the turn of the reply: no later phase', async ({ onTestFinished }) => {
+    const { client, server } = await echoPair(onTestFinished)
+    expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload) // the session is up
+    // An immediate queued by the handler runs in the check phase of the turn that read the query: the reply
+    // has been handed to the transport by then (framesSent counts it once its transmit settled).
+    let sentByCheckPhase = -1
+    server.handle('probe', p => {
+      const before = server.stats().framesSent
+      setImmediate(() => { sentByCheckPhase = server.stats().framesSent - before })
+      return p
+    })
+    expect(await client.query(server.nodeId, 'probe', payload)).toEqual(payload)
+    await expect.poll(() => sentByCheckPhase).toBeGreaterThanOrEqual(0)
+    expect(sentByCheckPhase).toBe(1)
+    // The client side: a query made by a caller that awaited a reply leaves before the check phase too.
+    let clientSentByCheckPhase = -1
+    await client.query(server.nodeId, 'echo', payload) // resumes in the turn that read the reply
+    const before = client.stats().framesSent
+    setImmediate(() => { clientSentByCheckPhase = client.stats().framesSent - before })
+    void client.query(server.nodeId, 'echo', payload)
+    await expect.poll(() => clientSentByCheckPhase).toBeGreaterThanOrEqual(0)
+    expect(clientSentByCheckPhase).toBe(1)
+  })
+
   test("a fresh peer's first query: the server answers with one frame (its handshake response rides on the reply), then the client confirms", async ({ onTestFinished }) => {
     const { client, server } = await echoPair(onTestFinished)
     expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)

@@ -80,6 +80,26 @@ describe('tcp commstrat: connection manager', () => {
     expect(atA[0]!.path.description).toContain(endpoint.port.toString())
   })
 
+  test('setFrameListener: frames reach the direct listener first, then frame events; undefined removes it', async () => {
+    const { strat: b, endpoint } = await listening()
+    const order: string[] = []
+    b.setFrameListener((frame, path) => {
+      order.push(`direct ${frame[0]!}`)
+      void path.reply(frame)
+    })
+    b.addEventListener('frame', ({ detail }) => { order.push(`event ${detail.frame[0]!}`) })
+    const a = await client()
+    const atA = framesOf(a)
+    await a.send('b', endpoint, Uint8Array.of(1), { expectReply: true })
+    await expect.poll(() => atA.length).toBe(1) // answered through the path the direct listener got
+    expect(order).toEqual(['direct 1', 'event 1'])
+    b.setFrameListener(undefined)
+    await a.send('b', endpoint, Uint8Array.of(2))
+    await expect.poll(() => order.length).toBe(3)
+    expect(order[2]).toBe('event 2')
+    expect(atA.length).toBe(1)
+  })
+
   test('sending needs start(); refuses non-tcp endpoints and oversized frames before dialing', async () => {
     const { endpoint } = await listening()
     const a = make({ maxFrameBytes: 100 })
