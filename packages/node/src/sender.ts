@@ -38,6 +38,7 @@ export class Sender {
   readonly #peers: PeerTable
   readonly #router: Router
   readonly #contact: OwnContactSource
+  /** Peers holding unacknowledged entries (and, until the next tick, ones that just emptied). */
   readonly #active = new Set<Peer>()
   /** The scheduled flush of a peer: one function for every peer, not a closure per peer or per schedule. */
   readonly #flushScheduled = (peer: Peer): void => {
@@ -200,10 +201,9 @@ export class Sender {
     if (entry === undefined) return undefined
     this.#unackedBytes -= entry.bytes.byteLength
     this.#unackedMessages--
-    if (peer.out.size === 0) {
-      this.#active.delete(peer)
-      this.#compactable.add(peer)
-    }
+    // An emptied peer stays in #active until the next tick (a peer asked one query at a time would leave and
+    // rejoin the set every round trip, each time reshaping its table).
+    if (peer.out.size === 0) this.#compactable.add(peer)
     this.#released?.(peer)
     if (this.#unackedMessages === 0 && this.#drain.waiting) this.#drain.check()
     return entry
@@ -241,6 +241,10 @@ export class Sender {
       else if (!peer.tx.hasWork() && peer.out.compact() && peer.tx.compact()) this.#compactable.delete(peer)
     }
     for (const peer of [...this.#active]) {
+      if (peer.out.size === 0) {
+        this.#active.delete(peer)
+        continue
+      }
       const { retry, expired } = peer.out.due(now)
       if (retry.length > 0 && retry[0]!.attempts > 0) this.#router.recheck(peer, now)
       for (const e of expired) {
@@ -295,7 +299,7 @@ export class Sender {
     peer.out.add(entry)
     this.#unackedBytes += entry.bytes.byteLength
     this.#unackedMessages++
-    if (peer.out.size === 1) this.#active.add(peer) // it left #active when its last entry went (forget)
+    if (peer.out.size === 1) this.#active.add(peer) // (a no-op when it is still there: see forget)
   }
 
   #enqueue (peer: Peer, entry: OutEntry): void {
