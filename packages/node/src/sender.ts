@@ -281,17 +281,19 @@ export class Sender {
   }
 
   /**
-   * Flush `peer` soon. To a peer heard from in this turn (a reply, a query made by a caller that awaited a
-   * reply): at the end of the turn, after the current callback and the microtasks it queued (a read's frames,
-   * the replies of handlers that answered at once, a caller's loop of sends share one batch), so a lone reply
-   * or query is sealed and written in the turn of the read, not a phase later. Otherwise after the current I/O
-   * callbacks (the check phase): a path whose peer closed it is then known closed before a frame is put on it.
+   * Flush `peer` soon. Messages to a peer heard from in this turn (a reply, a query made by a caller that
+   * awaited a reply) go at the end of the turn, after the current callback and the microtasks it queued (a
+   * read's frames, the replies of handlers that answered at once, a caller's loop of sends share one batch):
+   * a lone reply or query is sealed and written in the turn of the read, not a phase later. Otherwise, and for
+   * acknowledgements alone, after the current I/O callbacks (the check phase): the acknowledgements of every
+   * read of this loop iteration share a frame (a bulk receiver reads 64 KiB at a time, many times per
+   * iteration), and a path whose peer closed it is known closed before a frame is put on it.
    */
   schedule (peer: Peer): void {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    if (tx.heardTurn === this.#turn) process.nextTick(this.#flushScheduled, peer)
+    if (tx.heardTurn === this.#turn && tx.queue.length > 0) process.nextTick(this.#flushScheduled, peer)
     else setImmediate(this.#flushScheduled, peer)
   }
 
