@@ -131,7 +131,10 @@ export class Receiver {
       // data, the next frames of the same read) was handed over, so the peer, woken by it, does not compete
       // with our handlers for the CPU first.
       const replies = res.replies
-      setImmediate(() => { for (const reply of replies) this.#reply(path, reply) })
+      const peerId = res.peer?.nodeId
+      setImmediate(() => {
+        if (peerId === undefined || !this.#confirmWithAcks(peerId)) for (const reply of replies) this.#reply(path, reply)
+      })
     } else if (held === undefined) {
       for (const reply of res.replies) this.#reply(path, reply)
     }
@@ -140,6 +143,19 @@ export class Receiver {
     } finally {
       if (held !== undefined) for (const reply of held) this.#reply(path, reply)
     }
+  }
+
+  /**
+   * Acknowledgements owed to a peer whose response we just opened (of the answers that came with it) go now,
+   * not `ackDelayMs` later: the frame that carries them is sealed on the new session and confirms it as the
+   * bare confirmation would, so the peer opens one frame instead of two. True when such a frame went out.
+   */
+  #confirmWithAcks (peerId: string): boolean {
+    const peer = this.#peers.get(peerId)
+    if (peer === undefined || !peer.tx.hasAcks() || !this.#ctx.sessions.isEstablished(peerId)) return false
+    const before = peer.tx.transmitting
+    void this.#sender.flush(peer)
+    return peer.tx.transmitting > before
   }
 
   /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */
