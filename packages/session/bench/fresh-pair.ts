@@ -15,7 +15,7 @@ const unlimited = { maxHandshakesPerSecond: 1e9, maxHandshakesPerPeerPerSecond: 
 type Ctor = new (init: Record<string, unknown>) => SessionManager
 const payload = new Uint8Array(64).fill(1)
 const responderId = generateIdentity()
-const initiators: NodeIdentity[] = Array.from({ length: 64 }, () => generateIdentity())
+const initiators: NodeIdentity[] = Array.from({ length: Number(process.env.IDS ?? 64) }, () => generateIdentity())
 
 interface Side { dir: string, Manager: Ctor, responder: SessionManager, init: number[], resp: number[] }
 const sides: Side[] = []
