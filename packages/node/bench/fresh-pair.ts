@@ -5,7 +5,7 @@
 // handshake + first 64 B reply, and the CPU per peer of both sides together from the query until the client
 // node has stopped and the server's deferred work ran (client node creation excluded).
 import { setImmediate as turn } from 'node:timers/promises'
-import type { ContactRecord } from '@egtp/identity'
+import type { ContactRecord } from '@egtp/interface'
 import { loadEgtp } from './fixtures/load.ts'
 import type { EgtpModules } from './fixtures/load.ts'
 

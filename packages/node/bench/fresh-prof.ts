@@ -9,7 +9,7 @@
 // warm-up) there.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
-import type { ContactRecord } from '@egtp/identity'
+import type { ContactRecord } from '@egtp/interface'
 import type { EgtpNode } from '../src/index.ts'
 import { loadEgtp } from './fixtures/load.ts'
 import { startProfile } from './fixtures/profile.ts'
