@@ -133,7 +133,8 @@ export class Receiver {
       const replies = res.replies
       const peerId = res.peer?.nodeId
       setImmediate(() => {
-        if (peerId === undefined || !this.#confirmWithAcks(peerId)) for (const reply of replies) this.#reply(path, reply)
+        for (const reply of replies) this.#reply(path, reply)
+        if (peerId !== undefined) this.#ackNow(peerId)
       })
     } else if (held === undefined) {
       for (const reply of res.replies) this.#reply(path, reply)
@@ -147,15 +148,13 @@ export class Receiver {
 
   /**
    * Acknowledgements owed to a peer whose response we just opened (of the answers that came with it) go now,
-   * not `ackDelayMs` later: the frame that carries them is sealed on the new session and confirms it as the
-   * bare confirmation would, so the peer opens one frame instead of two. True when such a frame went out.
+   * not `ackDelayMs` later: queued in the same tick as the confirmation, they leave in the same socket write, so
+   * the peer is woken and reads once. (Not instead of the confirmation: it took the session's next counter when
+   * it was sealed, and a frame that skipped it would cost the peer's replay window its bitmap.)
    */
-  #confirmWithAcks (peerId: string): boolean {
+  #ackNow (peerId: string): void {
     const peer = this.#peers.get(peerId)
-    if (peer === undefined || !peer.tx.hasAcks() || !this.#ctx.sessions.isEstablished(peerId)) return false
-    const before = peer.tx.transmitting
-    void this.#sender.flush(peer)
-    return peer.tx.transmitting > before
+    if (peer !== undefined && peer.tx.hasAcks() && this.#ctx.sessions.isEstablished(peerId)) void this.#sender.flush(peer)
   }
 
   /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */
