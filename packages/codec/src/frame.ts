@@ -129,7 +129,10 @@ export class FrameDecoder {
     return spare.byteLength
   }
 
-  /** Bytes held for an incomplete frame (header included once the body has started). */
+  /**
+   * Bytes of an incomplete frame received so far: its body bytes once the length is known, else the length
+   * bytes. (With `reusedChunks`, a frame given its own memory holds all of it: at most four times this.)
+   */
   get bufferedBytes (): number {
     return this.#need >= 0 ? this.#partBytes - FRAME_HEADER_BYTES : this.#partBytes
   }
