@@ -131,7 +131,8 @@ export class FrameDecoder {
 
   /**
    * Bytes of an incomplete frame received so far: its body bytes once the length is known, else the length
-   * bytes. (With `reusedChunks`, a frame given its own memory holds all of it: at most four times this.)
+   * bytes. (With `reusedChunks`, a frame given its own memory holds all of it: recycled memory it held
+   * already, or at most four times this.)
    */
   get bufferedBytes (): number {
     return this.#need >= 0 ? this.#partBytes - FRAME_HEADER_BYTES : this.#partBytes
