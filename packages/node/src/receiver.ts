@@ -156,7 +156,7 @@ export class Receiver {
    */
   #ackNow (peerId: string): void {
     const peer = this.#peers.get(peerId)
-    if (peer !== undefined && peer.tx.hasAcks() && this.#ctx.sessions.isEstablished(peerId)) void this.#sender.flush(peer)
+    if (peer !== undefined && peer.tx.hasAcks() && this.#ctx.sessions.isEstablished(peerId)) this.#sender.flush(peer)
   }
 
   /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */
