@@ -66,8 +66,9 @@ export interface FrameDecoderInit {
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number
-  // The partial frame: its chunks (views) and how many bytes they hold, header included.
-  #parts: Uint8Array[] = []
+  // The partial frame: its chunks (views; no array while there is none: most connections are idle) and how
+  // many bytes they hold, header included.
+  #parts: Uint8Array[] | undefined
   #partBytes = 0
   #need = -1 // body length of the partial frame, or -1 while its header is incomplete
   #failed = false
@@ -134,16 +135,16 @@ export class FrameDecoder {
   }
 
   /**
-   * Feed a chunk, calling `onFrame` for each frame as soon as it is complete; throws only after every
-   * frame before the bad length was delivered.
+   * Feed a chunk, calling `onFrame` (with `thisArg` as `this`: one shared function can serve many decoders) for
+   * each frame as soon as it is complete; throws only after every frame before the bad length was delivered.
    * @throws {CodecError} ERR_FRAME_TOO_LARGE
    */
-  decode (chunk: Uint8Array, onFrame: ((frame: Uint8Array) => void) | Uint8Array[]): void {
+  decode<T = undefined> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg?: T): void {
     if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
     const n = chunk.byteLength
     let pos = 0
     if (this.#partBytes > 0) {
-      pos = this.#continuePartial(chunk, onFrame)
+      pos = this.#continuePartial(chunk, onFrame, thisArg as T)
       if (pos < 0) return
     }
     // Whole frames inside the chunk: views, no copy.
@@ -153,23 +154,24 @@ export class FrameDecoder {
       if (n - pos - FRAME_HEADER_BYTES < length) break
       const frame = chunk.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + length)
       if (Array.isArray(onFrame)) onFrame.push(frame)
-      else onFrame(frame)
+      else onFrame.call(thisArg as T, frame)
       pos += FRAME_HEADER_BYTES + length
     }
     if (pos < n) {
       const rest = chunk.subarray(pos)
-      this.#parts.push(rest)
+      this.#parts = [rest]
       this.#partBytes = rest.byteLength
       this.#need = rest.byteLength >= FRAME_HEADER_BYTES ? this.#lengthOfPartial() : -1
     }
   }
 
   /** Adds bytes of `chunk` to the partial frame; returns where whole-frame parsing resumes, or -1. */
-  #continuePartial (chunk: Uint8Array, onFrame: ((frame: Uint8Array) => void) | Uint8Array[]): number {
+  #continuePartial<T> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg: T): number {
+    const parts = this.#parts! // a partial frame has its parts
     let pos = 0
     if (this.#need < 0) {
       const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.byteLength)
-      this.#parts.push(chunk.subarray(0, take))
+      parts.push(chunk.subarray(0, take))
       this.#partBytes += take
       pos = take
       if (this.#partBytes < FRAME_HEADER_BYTES) return -1
@@ -177,22 +179,22 @@ export class FrameDecoder {
     }
     const missing = FRAME_HEADER_BYTES + this.#need - this.#partBytes
     const take = Math.min(missing, chunk.byteLength - pos)
-    if (take > 0) this.#parts.push(chunk.subarray(pos, pos + take))
+    if (take > 0) parts.push(chunk.subarray(pos, pos + take))
     this.#partBytes += take
     pos += take
     if (take < missing) return -1
     const frame = this.#frameMemory(this.#need) // every byte is copied in below
     let filled = -FRAME_HEADER_BYTES
-    for (const part of this.#parts) {
+    for (const part of parts) {
       if (filled >= 0) frame.set(part, filled)
       else if (filled + part.byteLength > 0) frame.set(part.subarray(-filled), 0)
       filled += part.byteLength
     }
-    this.#parts = []
+    this.#parts = undefined
     this.#partBytes = 0
     this.#need = -1
     if (Array.isArray(onFrame)) onFrame.push(frame)
-    else onFrame(frame)
+    else onFrame.call(thisArg, frame)
     return pos
   }
 
@@ -216,7 +218,7 @@ export class FrameDecoder {
   #lengthOfPartial (): number {
     let length = 0
     let got = 0
-    for (const part of this.#parts) {
+    for (const part of this.#parts!) {
       for (let i = 0; i < part.byteLength && got < FRAME_HEADER_BYTES; i++, got++) length = length * 256 + part[i]!
       if (got === FRAME_HEADER_BYTES) break
     }
@@ -227,7 +229,7 @@ export class FrameDecoder {
   #check (length: number): void {
     if (length > this.maxFrameBytes) {
       this.#failed = true
-      this.#parts = []
+      this.#parts = undefined
       this.#partBytes = 0
       throw new CodecError('ERR_FRAME_TOO_LARGE', `frame length ${length} exceeds ${this.maxFrameBytes}`)
     }

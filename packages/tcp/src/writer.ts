@@ -57,7 +57,8 @@ export class FrameWriter {
   #queuedBytes = 0 // #pendingBytes + bytes in #carry
   #flushScheduled = false
   #throttleTimer: ReturnType<typeof setTimeout> | undefined
-  #waiters: Waiter[] = []
+  /** Sends waiting for room: no array until the first one waits (most connections never wait). */
+  #waiters: Waiter[] | undefined
   #closed = false
   readonly #onWritten = (): void => { this.pump() }
 
@@ -78,7 +79,7 @@ export class FrameWriter {
   }
 
   get waitingSends (): number {
-    return this.#waiters.length
+    return this.#waiters?.length ?? 0
   }
 
   /**
@@ -87,7 +88,7 @@ export class FrameWriter {
    */
   send (frame: OutboundFrame, bytes: number, signal: AbortSignal | undefined): Promise<void> {
     const size = bytes + FRAME_HEADER_BYTES
-    if (this.#waiters.length === 0 && this.#hasRoom(size)) {
+    if ((this.#waiters === undefined || this.#waiters.length === 0) && this.#hasRoom(size)) {
       this.#enqueue(frame, size)
       return RESOLVED
     }
@@ -122,20 +123,23 @@ export class FrameWriter {
       }
       const remove = (): void => {
         waiter.dispose()
-        const i = this.#waiters.indexOf(waiter)
-        if (i >= 0) this.#waiters.splice(i, 1)
+        const waiters = this.#waiters
+        const i = waiters === undefined ? -1 : waiters.indexOf(waiter)
+        if (i >= 0) waiters!.splice(i, 1)
         if (i === 0) this.pump() // the next one in line may fit
       }
-      this.#waiters.push(waiter)
+      ;(this.#waiters ??= []).push(waiter)
     })
   }
 
   /** Move waiting sends into the queue while they fit (on drain and after each write). */
   pump (): void {
-    while (this.#waiters.length > 0 && !this.#closed) {
-      const next = this.#waiters[0]!
+    const waiters = this.#waiters
+    if (waiters === undefined) return
+    while (waiters.length > 0 && !this.#closed) {
+      const next = waiters[0]!
       if (!this.#hasRoom(next.size)) return
-      this.#waiters.shift()
+      waiters.shift()
       next.dispose()
       this.#enqueue(next.frame, next.size)
       next.resolve()
@@ -288,8 +292,8 @@ export class FrameWriter {
   close (error: () => Error): void {
     if (this.#closed) return
     this.#closed = true
-    const waiters = this.#waiters
-    this.#waiters = []
+    const waiters = this.#waiters ?? []
+    this.#waiters = undefined
     for (const w of waiters) {
       w.dispose()
       w.reject(error())
