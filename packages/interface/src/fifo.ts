@@ -1,9 +1,13 @@
+/** The items of every empty queue: shared, never written (frozen). */
+const EMPTY: never[] = Object.freeze([]) as unknown as never[]
+
 /**
  * An array-backed first-in first-out queue with O(1) amortised `shift` (a head index instead of `Array#shift`,
  * compacted once the consumed prefix is both large and most of the array).
  */
 export class Fifo<T> {
-  #items: Array<T | undefined> = []
+  /** {@link EMPTY} while empty: an idle queue (one per peer) holds no array of its own. */
+  #items: Array<T | undefined> = EMPTY
   #head = 0
 
   get length (): number {
@@ -11,12 +15,14 @@ export class Fifo<T> {
   }
 
   push (item: T): void {
-    this.#items.push(item)
+    if (this.#items === EMPTY) this.#items = [item]
+    else this.#items.push(item)
   }
 
   /** Put an item back at the front. */
   unshift (item: T): void {
     if (this.#head > 0) this.#items[--this.#head] = item
+    else if (this.#items === EMPTY) this.#items = [item]
     else this.#items.unshift(item)
   }
 
@@ -35,7 +41,7 @@ export class Fifo<T> {
     const item = this.#items[this.#head]
     this.#items[this.#head++] = undefined
     if (this.#head === this.#items.length) {
-      this.#items = []
+      this.#items = EMPTY
       this.#head = 0
     } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head)
@@ -49,6 +55,10 @@ export class Fifo<T> {
     const i = this.#items.indexOf(item, this.#head)
     if (i < 0) return false
     this.#items.splice(i, 1)
+    if (this.#head === this.#items.length) {
+      this.#items = EMPTY
+      this.#head = 0
+    }
     return true
   }
 
@@ -60,7 +70,7 @@ export class Fifo<T> {
   /** Remove and return everything. */
   drain (): T[] {
     const out = this.#items.slice(this.#head) as T[]
-    this.#items = []
+    this.#items = EMPTY
     this.#head = 0
     return out
   }

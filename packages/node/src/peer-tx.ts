@@ -16,7 +16,8 @@ export interface Batch {
   /** The batch's plaintext in pieces (large messages by reference). */
   parts: Uint8Array[]
   entries: OutEntry[]
-  ciSeq: number
+  /** Our record, when the batch carries it. */
+  ci: OwnContactMessage | undefined
   expectReply: boolean
 }
 
@@ -47,8 +48,11 @@ export class PeerTx {
   /** Unreliable messages (error replies): add with {@link addControl}. */
   control: readonly Uint8Array[] = NO_CONTROL
   ackTimer: ReturnType<typeof setTimeout> | undefined
-  /** When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; 0: none waits). */
-  ackDueAt = 0
+  /**
+   * When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; undefined: none waits,
+   * so that an idle peer holds no heap number here).
+   */
+  ackDueAt: number | undefined = undefined
   /** Plaintext bytes received from the peer since our last acknowledgement went out. */
   rxBytesSinceAck = 0
   flushing = false
@@ -58,8 +62,16 @@ export class PeerTx {
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
   transmitSettled: (() => void) | undefined
-  /** Sequence number of our own record last piggybacked to this peer. */
-  ciSentSeq = 0
+  /**
+   * Our own record last piggybacked to this peer (its `seq`, a time in ms, would be a heap number of its own
+   * per peer: the shared message is kept instead).
+   */
+  ciSent: OwnContactMessage | undefined = undefined
+
+  /** Sequence number of our own record last piggybacked to this peer (0: none). */
+  get ciSentSeq (): number {
+    return this.ciSent?.seq ?? 0
+  }
   /** Most bytes per batch to this peer (shrinks when a transport refuses a frame as too large). */
   batchBytes: number
 
@@ -168,14 +180,14 @@ export class PeerTx {
     const parts: MessageBytes[] = []
     const entries: OutEntry[] = []
     let size = 0
-    let ciSeq = 0
+    let ciSent: OwnContactMessage | undefined
     if (ci !== undefined && this.ciSentSeq < ci.seq) {
       parts.push(ci.bytes)
       size += ci.bytes.byteLength
-      ciSeq = ci.seq
+      ciSent = ci
     }
     if (this.ackCounters.length > 0 || this.fullAcks > 0) this.rxBytesSinceAck = 0
-    this.ackDueAt = 0 // every acknowledgement goes in this batch
+    this.ackDueAt = undefined // every acknowledgement goes in this batch
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
@@ -213,7 +225,7 @@ export class PeerTx {
     }
     if (parts.length === 0) return undefined
     if (this.hasWork()) this.flushAgain = true
-    return { parts: encodeBatchParts(out.floor(), parts), entries, ciSeq, expectReply }
+    return { parts: encodeBatchParts(out.floor(), parts), entries, ci: ciSent, expectReply }
   }
 }
 

@@ -58,7 +58,8 @@ export const formatAddress = (host: string, port: number): string =>
  * peer ending inside a frame) aborts this connection with the coded error as its close reason.
  */
 export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
-  readonly id: string
+  /** The number in its {@link id} (the string is made when asked for: logs and errors). */
+  readonly #serial: number
   readonly direction: 'inbound' | 'outbound'
   readonly #remotePort: number
   /** The remote IP address (for per-address limits). */
@@ -85,11 +86,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The listener that accepted it (that closes it when it closes). @internal */
   acceptedBy: object | undefined
 
-  constructor (socket: Socket, id: string, direction: 'inbound' | 'outbound', init: TcpConnInit) {
+  constructor (socket: Socket, serial: number, direction: 'inbound' | 'outbound', init: TcpConnInit) {
     super()
     this.#init = init
     this.#socket = socket
-    this.id = id
+    this.#serial = serial
     this.direction = direction
     this.remoteHost = socket.remoteAddress ?? 'unknown'
     this.#remotePort = socket.remotePort ?? 0
@@ -140,6 +141,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The writer queued a frame. @internal */
   noteQueued (): void {
     this.#init.counters.framesOut++
+  }
+
+  /** `tcp-N`: unique within its instance. */
+  get id (): string {
+    return `tcp-${this.#serial}`
   }
 
   /** `host:port` of the other end (made when asked for: logs and errors; not a string kept per connection). */

@@ -176,7 +176,7 @@ export class ConnectionPool {
 
   #adopt (socket: Socket, direction: 'inbound' | 'outbound'): TcpConn {
     const { log, events } = this.#init
-    const conn = new TcpConn(socket, `tcp-${this.#nextId++}`, direction, this.#connInit)
+    const conn = new TcpConn(socket, this.#nextId++, direction, this.#connInit)
     this.conns.add(conn)
     log.trace('%s %s %s', conn.id, direction, conn.remoteAddress)
     if (events.listenerCount('connection:open') > 0) events.safeDispatch('connection:open', connectionInfo(conn))

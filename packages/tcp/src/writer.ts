@@ -36,6 +36,8 @@ interface Waiter {
 }
 
 const RESOLVED = Promise.resolve()
+/** The encoded bytes of one flush on their way to the socket: shared by every writer, empty between flushes. */
+const FLUSHING: Uint8Array[] = []
 /** Pieces of a frame smaller than this are copied together with their neighbours instead of written alone. */
 const SMALL_PIECE_BYTES = 1024
 
@@ -50,10 +52,15 @@ export class FrameWriter {
   readonly #init: FrameWriterInit
   readonly #socket: Socket
   readonly #host: FrameWriterHost
-  #pending: OutboundFrame[] = []
+  /**
+   * Frames queued since the last flush: an array from the first one to the flush, none in between (an idle
+   * connection holds no array; each lives one tick, so V8 never pretenures the site).
+   */
+  #pending: OutboundFrame[] | undefined
   #pendingBytes = 0
   #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
-  #carry: Uint8Array[] = [] // encoded bytes held back by the outbound throttle
+  /** Encoded bytes held back by the outbound throttle (an array only while there are any). */
+  #carry: Uint8Array[] | undefined
   #queuedBytes = 0 // #pendingBytes + bytes in #carry
   #flushScheduled = false
   #throttleTimer: ReturnType<typeof setTimeout> | undefined
@@ -153,7 +160,8 @@ export class FrameWriter {
     } else if (!(frame instanceof Uint8Array)) {
       frame = joinOutboundFrame(frame) // small pieces are cheaper copied into the batch
     }
-    this.#pending.push(frame)
+    if (this.#pending === undefined) this.#pending = [frame]
+    else this.#pending.push(frame)
     this.#pendingBytes += size
     this.#queuedBytes += size
     if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
@@ -168,21 +176,26 @@ export class FrameWriter {
   #flush (ignoreThrottle = false): void {
     this.#flushScheduled = false
     if (this.#socket.destroyed) return
-    if (this.#pending.length > 0) {
-      if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
-      else this.#encodeMixed()
-      this.#pending.length = 0 // emptied, not replaced: see #flush's note on #carry
+    const bucket = ignoreThrottle ? undefined : this.#init.outBucket
+    // Bytes held back by the throttle stay in the writer's own array; otherwise one shared array serves the flush.
+    const carry = this.#carry ?? (bucket === undefined ? FLUSHING : (this.#carry = []))
+    const pending = this.#pending
+    if (pending !== undefined) {
+      this.#pending = undefined
+      try {
+        if (this.#pendingLarge === 0) carry.push(encodeFrames(pending as Uint8Array[], this.#init.maxFrameBytes))
+        else this.#encodeMixed(pending, carry)
+      } catch (err) {
+        if (carry === FLUSHING) FLUSHING.length = 0 // nothing of this writer may reach another's socket
+        throw err
+      }
       this.#pendingBytes = 0
       this.#pendingLarge = 0
     }
-    if (this.#carry.length === 0) return
-    const bucket = ignoreThrottle ? undefined : this.#init.outBucket
+    if (carry.length === 0) return
     if (bucket === undefined) {
-      // The connection's arrays are emptied in place, never replaced: V8 pretenures an `[]` site whose arrays
-      // all live long (every idle connection's), and a dead old array keeps the young frames it held alive
-      // through every scavenge until the next full GC (measured: ~1 MB promoted per scavenge while one peer
-      // echoed among 2000 idle ones).
-      const carry = this.#carry
+      // Emptied before any write (so the shared array holds nothing while a socket runs code).
+      if (carry === this.#carry) this.#carry = undefined
       if (carry.length === 1) {
         const buf = carry[0]!
         carry.length = 0
@@ -197,19 +210,19 @@ export class FrameWriter {
     }
     if (this.#throttleTimer !== undefined) return // already waiting for tokens
     let budget = bucket.take(this.#queuedBytes)
-    while (budget > 0 && this.#carry.length > 0) {
-      const head = this.#carry[0]!
+    while (budget > 0 && carry.length > 0) {
+      const head = carry[0]!
       if (head.byteLength <= budget) {
-        this.#carry.shift()
+        carry.shift()
         this.#write(head)
         budget -= head.byteLength
       } else {
         this.#write(head.subarray(0, budget))
-        this.#carry[0] = head.subarray(budget)
+        carry[0] = head.subarray(budget)
         budget = 0
       }
     }
-    if (this.#carry.length > 0) {
+    if (carry.length > 0) {
       this.#throttleTimer = setTimeout(() => {
         this.#throttleTimer = undefined
         this.#flush()
@@ -221,35 +234,35 @@ export class FrameWriter {
    * Small frames are copied together into one buffer; large ones go out as header + body (or header + pieces),
    * without a copy.
    */
-  #encodeMixed (): void {
+  #encodeMixed (pending: readonly OutboundFrame[], carry: Uint8Array[]): void {
     let run: Uint8Array[] = []
-    for (const frame of this.#pending) {
+    for (const frame of pending) {
       if (frame instanceof Uint8Array && frame.byteLength < LARGE_FRAME_BYTES) {
         run.push(frame)
         continue
       }
-      if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+      if (run.length > 0) carry.push(encodeFrames(run, this.#init.maxFrameBytes))
       run = []
       const pieces = frame instanceof Uint8Array ? [frame] : frame
       let bytes = 0
       for (const piece of pieces) bytes += piece.byteLength
       const header = new Uint8Array(FRAME_HEADER_BYTES)
       new DataView(header.buffer).setUint32(0, bytes)
-      this.#pushPieces(header, pieces)
+      this.#pushPieces(header, pieces, carry)
     }
-    if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+    if (run.length > 0) carry.push(encodeFrames(run, this.#init.maxFrameBytes))
   }
 
   /**
    * Queue a frame's header and pieces for writing: large pieces by reference, runs of small ones (a sealed
    * frame's heads and tags) copied together, so one frame costs a few socket writes rather than one per piece.
    */
-  #pushPieces (header: Uint8Array, pieces: readonly Uint8Array[]): void {
+  #pushPieces (header: Uint8Array, pieces: readonly Uint8Array[], carry: Uint8Array[]): void {
     let run: Uint8Array[] = [header]
     let runBytes = header.byteLength
     const endRun = (): void => {
       if (run.length === 1) {
-        this.#carry.push(run[0]!)
+        carry.push(run[0]!)
       } else if (run.length > 1) {
         const joined = new Uint8Array(runBytes)
         let pos = 0
@@ -257,7 +270,7 @@ export class FrameWriter {
           joined.set(r, pos)
           pos += r.byteLength
         }
-        this.#carry.push(joined)
+        carry.push(joined)
       }
       run = []
       runBytes = 0
@@ -270,7 +283,7 @@ export class FrameWriter {
         continue
       }
       endRun()
-      this.#carry.push(piece)
+      carry.push(piece)
     }
     endRun()
   }
@@ -304,8 +317,8 @@ export class FrameWriter {
   dispose (): void {
     clearTimeout(this.#throttleTimer)
     this.#throttleTimer = undefined
-    this.#pending = []
-    this.#carry = []
+    this.#pending = undefined
+    this.#carry = undefined
     this.#queuedBytes = 0
     this.#pendingBytes = 0
     this.#pendingLarge = 0
