@@ -94,6 +94,10 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.direction = direction
     this.remoteHost = socket.remoteAddress ?? 'unknown'
     this.#remotePort = socket.remotePort ?? 0
+    // Reading the address made Node cache it on the socket in an object of its own (`_peername`, ~60 bytes
+    // per connection for as long as it is open); the connection keeps its own copy, so the cache goes (Node
+    // fetches it again should anything ask).
+    ;(socket as { _peername?: unknown })._peername = undefined
     this.lastActivity = wholeMs(init.clock)
     this.frameSink = undefined
     this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES })
