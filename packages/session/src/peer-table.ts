@@ -10,6 +10,7 @@ import { authFailed } from './errors.ts'
 import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { Counters } from './stats.ts'
+import { ActivityList } from './activity-list.ts'
 import { Session } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
@@ -96,12 +97,10 @@ export class SessionTable {
   readonly #byIndex = new Map<number, Session>()
   readonly #peerKeys = new Map<string, PeerIdentity>()
   /** Current sessions, least recently active first (evicted first when the table is full). */
-  readonly #activity = new Set<Session>()
+  readonly #activity = new ActivityList<Session>()
   /** Archived sessions, oldest first. */
   readonly #archivedOrder = new Set<Session>()
   #sessionCount = 0
-  /** The session #touch last moved to the end of #activity (undefined once anything else changes it). */
-  #lastTouched: Session | undefined
   #seq = 0
 
   constructor (init: SessionTableInit) {
@@ -221,7 +220,6 @@ export class SessionTable {
     const old = ps.current
     ps.current = s
     this.#activity.add(s)
-    this.#lastTouched = undefined
     if (old !== undefined) {
       this.#activity.delete(old)
       this.archive(ps, old, now)
@@ -285,7 +283,7 @@ export class SessionTable {
 
   /** The table is full: drop the oldest archived session, else the least recently active current one. */
   #evictOne (): void {
-    const victim = this.#archivedOrder.values().next().value ?? this.#activity.values().next().value
+    const victim = this.#archivedOrder.values().next().value ?? this.#activity.first
     if (victim === undefined) throw new EgtpError('ERR_LIMIT', 'session table full')
     const ps = this.owner(victim)
     if (ps.current === victim) this.demote(ps, 'expired', undefined, this.#i.clock.monotonic())
@@ -293,11 +291,7 @@ export class SessionTable {
   }
 
   touch (s: Session): void {
-    // Already the most recently active (a burst to one peer): nothing to reorder.
-    if (this.#lastTouched === s || !this.#activity.has(s)) return
-    this.#activity.delete(s)
-    this.#activity.add(s)
-    this.#lastTouched = s
+    this.#activity.moveToEnd(s) // nothing to do when it is the most recently active already (a burst to one peer)
   }
 
   /** Forget a peer: wipe all its sessions. */

@@ -89,6 +89,9 @@ export class Session extends ReplayWindow {
   #early: SessionKey | undefined
   #send: SessionKey | undefined
   #recv: SessionKey | undefined
+  /** @internal The session table's order of activity (activity-list.ts): its neighbours there, if listed. */
+  activityPrev: Session | undefined = undefined
+  activityNext: Session | undefined = undefined
   /** Role, loser, confirmed, wiped and where the packed keys are, in one small integer (one field instead of six). */
   #flags: number
 

@@ -38,6 +38,7 @@ interface Waiter {
 const RESOLVED = Promise.resolve()
 /** The encoded bytes of one flush on their way to the socket: shared by every writer, empty between flushes. */
 const FLUSHING: Uint8Array[] = []
+const NO_BYTES = new Uint8Array(0)
 /** Pieces of a frame smaller than this are copied together with their neighbours instead of written alone. */
 const SMALL_PIECE_BYTES = 1024
 
@@ -67,7 +68,11 @@ export class FrameWriter {
   /** Sends waiting for room: no array until the first one waits (most connections never wait). */
   #waiters: Waiter[] | undefined
   #closed = false
-  readonly #onWritten = (): void => { this.pump() }
+  /**
+   * The callback of every socket write once a send had to wait (it pumps the waiting sends as room opens):
+   * until then writes need none, and an idle connection holds no closure.
+   */
+  #onWritten: (() => void) | undefined
 
   constructor (socket: Socket, init: FrameWriterInit, host: FrameWriterHost) {
     this.#init = init
@@ -108,6 +113,12 @@ export class FrameWriter {
   }
 
   #wait (frame: OutboundFrame, size: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#onWritten === undefined) {
+      this.#onWritten = () => { this.pump() }
+      // Writes already in flight carry no callback: an empty write completes after them, and pumps then.
+      const socket = this.#socket
+      if (socket.writableLength > 0 && !socket.destroyed && !socket.writableEnded) socket.write(NO_BYTES, this.#onWritten)
+    }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove()
