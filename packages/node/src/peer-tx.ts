@@ -27,15 +27,22 @@ const MAX_CONTROL_PER_BATCH = 256
  * No `[]` per peer, and none per batch (a site whose arrays all live long is one V8 pretenures).
  */
 const NO_COUNTERS: number[] = []
+const FLUSHING = 1
+const FLUSH_AGAIN = 2
+const FLUSH_SCHEDULED = 4
 const NO_CONTROL: Uint8Array[] = []
 
 /**
  * What waits to go to one peer besides its unacknowledged messages: the send queue, acknowledgements to
- * give, unreliable control messages, and the flush state. The sender is its only writer.
+ * give, unreliable control messages, and the flush state. The sender is its only writer. It is its own send
+ * queue (a subclass rather than a field: one object per peer instead of two).
  */
-export class PeerTx {
-  /** Reliable messages waiting to be sealed and sent, in order. */
-  readonly queue = new Fifo<OutEntry>()
+export class PeerTx extends Fifo<OutEntry> {
+  /** Reliable messages waiting to be sealed and sent, in order: this object's own queue. */
+  get queue (): Fifo<OutEntry> {
+    return this
+  }
+
   /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
   ackEpoch: Uint8Array | undefined
   ackCounters: number[] = NO_COUNTERS
@@ -55,9 +62,17 @@ export class PeerTx {
   ackDueAt: number | undefined = undefined
   /** Plaintext bytes received from the peer since our last acknowledgement went out. */
   rxBytesSinceAck = 0
-  flushing = false
-  flushAgain = false
-  flushScheduled = false
+  /** FLUSHING, FLUSH_AGAIN and FLUSH_SCHEDULED in one small integer (one field instead of three, per peer). */
+  #flushState = 0
+  /** A flush is running. */
+  get flushing (): boolean { return (this.#flushState & FLUSHING) !== 0 }
+  set flushing (v: boolean) { this.#flushState = v ? this.#flushState | FLUSHING : this.#flushState & ~FLUSHING }
+  /** The running flush goes round once more (work arrived meanwhile). */
+  get flushAgain (): boolean { return (this.#flushState & FLUSH_AGAIN) !== 0 }
+  set flushAgain (v: boolean) { this.#flushState = v ? this.#flushState | FLUSH_AGAIN : this.#flushState & ~FLUSH_AGAIN }
+  /** A flush is scheduled. */
+  get flushScheduled (): boolean { return (this.#flushState & FLUSH_SCHEDULED) !== 0 }
+  set flushScheduled (v: boolean) { this.#flushState = v ? this.#flushState | FLUSH_SCHEDULED : this.#flushState & ~FLUSH_SCHEDULED }
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
@@ -76,6 +91,7 @@ export class PeerTx {
   batchBytes: number
 
   constructor (batchBytes: number) {
+    super()
     this.batchBytes = batchBytes
   }
 

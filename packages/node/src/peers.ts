@@ -118,16 +118,24 @@ export class PeerContact {
   }
 }
 
-/** Everything the node knows about one peer; each part has one writer (see each class). */
-export class Peer {
+/**
+ * Everything the node knows about one peer; each part has one writer (see each class). It is its own
+ * {@link PeerContact} (a subclass rather than a field: one object per peer fewer).
+ */
+export class Peer extends PeerContact {
   readonly id: string
-  readonly contact = new PeerContact()
+  /** How to reach the peer: this object's own contact state. */
+  get contact (): PeerContact {
+    return this
+  }
+
   /** Unacknowledged messages (the sender's). */
   readonly out: PeerOutbound
   /** What waits to be packed into batches, and the flush state (the sender's). */
   readonly tx: PeerTx
 
   constructor (id: string, epoch: Uint8Array, batchBytes: number) {
+    super()
     this.id = id
     this.out = new PeerOutbound(epoch)
     this.tx = new PeerTx(batchBytes)

@@ -1,7 +1,7 @@
 // The session table: each peer's current and archived sessions, the index by receiver index, the bounds on
 // both, and the one way every frame of a session is written. Owns every session's place; the handshake logic
 // (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
-import { EgtpError, bytesEqual, compactCopy, TokenBucket, toHex } from '@egtp/interface'
+import { EgtpError, bytesEqual, TokenBucket, toHex } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { checkPeerKey, ed25519MapsToX25519, nodeIdFromPublicKey, nodeIdToBytes } from '@egtp/identity'
 import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
@@ -20,8 +20,11 @@ import type { SessionFrame } from '@egtp/codec/session'
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
 const EMPTY = new Uint8Array(0)
-/** Base64 of a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good). */
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+/**
+ * Bytes as a latin1 string (one character per byte: a key of the peer-key cache, smaller than base64), read
+ * from a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good).
+ */
+const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
 /**
  * A flat copy of a string built piece by piece (a node ID's text is a tree of one-character pieces, ~1 KB, until
  * something reads it character by character): every peer state and replay record holds its node ID.
@@ -59,10 +62,32 @@ export class PeerState extends TokenBucket {
   }
 }
 
-/** What a peer's Ed25519 key maps to (each costs a point decompression and a hash: cached). */
-export interface PeerIdentity {
+/**
+ * What a peer's Ed25519 key maps to (each costs a point decompression and a hash: cached). The X25519 key is
+ * kept as a latin1 string, half the heap of a typed array per cached peer (thousands are), and copied out when
+ * read (a handshake's rare use).
+ */
+export class PeerIdentity {
   readonly nodeId: string
-  readonly x25519: Uint8Array
+  readonly #x25519: string
+
+  constructor (nodeId: string, x25519: Uint8Array) {
+    this.nodeId = nodeId
+    this.#x25519 = latin1(x25519)
+  }
+
+  /** The peer's X25519 public key (a fresh copy). */
+  get x25519 (): Uint8Array {
+    return Buffer.from(this.#x25519, 'latin1')
+  }
+
+  /** Whether `x25519` is this peer's X25519 public key. */
+  hasX25519 (x25519: Uint8Array): boolean {
+    const k = this.#x25519
+    if (x25519.byteLength !== k.length) return false
+    for (let i = 0; i < k.length; i++) if (x25519[i] !== k.charCodeAt(i)) return false
+    return true
+  }
 }
 
 /** Queue an event; the manager dispatches it once the state change is complete. */
@@ -126,12 +151,12 @@ export class SessionTable {
     if (ps !== undefined && (ps.key.publicKey === peer.publicKey || bytesEqual(ps.key.publicKey, peer.publicKey))) return ps
     // From here on the peer is known by the canonical (lowercase) form of its node ID. A key seen before was
     // hashed to its ID then; a new one is hashed once, here (its identity takes the checked ID, no second hash).
-    const k = b64(peer.publicKey)
+    const k = latin1(peer.publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined || id.nodeId !== peer.nodeId) checkPeerKey(peer.nodeId, peer.publicKey)
     if (id === undefined) {
       // checkPeerKey took it as strict base32 (ASCII, either case, zero trailing bits): lowercase is canonical.
-      id = { nodeId: flat(peer.nodeId.toLowerCase()), x25519: x25519OfPeer(peer.publicKey) }
+      id = new PeerIdentity(flat(peer.nodeId.toLowerCase()), x25519OfPeer(peer.publicKey))
       this.#remember(k, id)
     }
     if (id.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
@@ -139,10 +164,10 @@ export class SessionTable {
   }
 
   identity (publicKey: Uint8Array): PeerIdentity {
-    const k = b64(publicKey)
+    const k = latin1(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519OfPeer(publicKey)) }
+      id = new PeerIdentity(flat(nodeIdFromPublicKey(publicKey)), x25519OfPeer(publicKey))
       this.#remember(k, id)
     }
     return id
@@ -155,14 +180,14 @@ export class SessionTable {
    * handshake skips ~0.1 ms), which gives the same answer as {@link identity} for such a key.
    */
   authenticatedIdentity (publicKey: Uint8Array, x25519: Uint8Array): PeerIdentity | undefined {
-    const k = b64(publicKey)
+    const k = latin1(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
       if (!ed25519MapsToX25519(publicKey, x25519)) return undefined
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519) }
+      id = new PeerIdentity(flat(nodeIdFromPublicKey(publicKey)), x25519)
       this.#remember(k, id)
     }
-    return bytesEqual(id.x25519, x25519) ? id : undefined
+    return id.hasX25519(x25519) ? id : undefined
   }
 
   #remember (k: string, id: PeerIdentity): void {

@@ -32,6 +32,11 @@ export interface TcpConnInit extends FrameWriterInit {
   onClose?: (conn: TcpConn, detail: CloseDetail) => void
 }
 
+/** Bits of a connection's state: closed to sends, closed by our side, socket closed. */
+const CLOSED = 1
+const LOCAL = 2
+const FINISHED = 4
+
 /** The connection a socket belongs to, on the socket itself (its listeners are shared functions). */
 const CONN = Symbol('egtp.tcpConn')
 type ConnSocket = Socket & { [CONN]?: TcpConn }
@@ -75,13 +80,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   readonly #writer: FrameWriter
   #resumeTimer: ReturnType<typeof setTimeout> | undefined
   #undecodedBytes = 0 // bytes received that are not yet part of a delivered frame (a partial frame)
-  #closed = false
-  #local = false
+  /** CLOSED, LOCAL and FINISHED in one small integer (one field instead of three, per connection). */
+  #state = 0
   #error: Error | undefined
   #closePromise: Promise<void> | undefined
-  #finished = false
-  /** Created only when something waits for the socket to close (a graceful `close()`). */
-  #finishedPromise: Promise<void> | undefined
+  /** Set only while a graceful `close()` waits for the socket to close. */
   #resolveFinished: (() => void) | undefined
   /** The listener that accepted it (that closes it when it closes). @internal */
   acceptedBy: object | undefined
@@ -158,7 +161,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   }
 
   get closed (): boolean {
-    return this.#closed
+    return (this.#state & CLOSED) !== 0
   }
 
   /** Bytes waiting to be written: queued here plus the socket's user-space buffer. */
@@ -179,7 +182,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   send (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
     const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
     if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
-    if (this.#closed) return Promise.reject(this.#closedError())
+    if ((this.#state & CLOSED) !== 0) return Promise.reject(this.#closedError())
     if (bytes > this.#init.maxFrameBytes) {
       return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${bytes} bytes exceeds ${this.#init.maxFrameBytes}`))
     }
@@ -221,7 +224,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The decoder's callback, with the connection as `this`: one function for every connection, not a closure each. */
   static readonly #onFrame = function (this: TcpConn, frame: Uint8Array): void {
     this.#undecodedBytes -= frame.byteLength + FRAME_HEADER_BYTES
-    if (this.#closed) return
+    if ((this.#state & CLOSED) !== 0) return
     this.#init.counters.framesIn++
     const sink = this.frameSink
     if (sink !== undefined) sink.deliver(frame)
@@ -246,8 +249,8 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   /** Stop accepting sends; fail the waiting ones. */
   #markClosed (): void {
-    if (this.#closed) return
-    this.#closed = true
+    if ((this.#state & CLOSED) !== 0) return
+    this.#state |= CLOSED
     this.#writer.close(() => this.#closedError())
     this.#init.onClosing?.(this)
   }
@@ -255,11 +258,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** Graceful: write what is queued (ignoring the throttle), end the socket, destroy it after `closeTimeoutMs`. */
   async close (): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise
-    if (!this.#closed) this.#local = true
+    if ((this.#state & CLOSED) === 0) this.#state |= LOCAL
     this.#markClosed()
     this.#closePromise = (async () => {
-      if (this.#finished) return
-      const finished = this.#finishedPromise ??= new Promise(resolve => { this.#resolveFinished = resolve })
+      if ((this.#state & FINISHED) !== 0) return
+      const finished = new Promise<void>(resolve => { this.#resolveFinished = resolve })
       if (this.#socket.destroyed) return await finished
       clearTimeout(this.#resumeTimer)
       this.#resumeTimer = undefined
@@ -278,21 +281,22 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   /** Immediate: destroy the socket; `close` is dispatched with `err`. Idempotent. */
   abort (err: Error): void {
-    if (this.#finished || this.#socket.destroyed) return
-    if (!this.#closed) this.#local = true
+    if ((this.#state & FINISHED) !== 0 || this.#socket.destroyed) return
+    if ((this.#state & CLOSED) === 0) this.#state |= LOCAL
     this.#error ??= err
     this.#markClosed()
     this.#socket.destroy()
   }
 
   #finish (): void {
-    if (this.#finished) return
+    if ((this.#state & FINISHED) !== 0) return
     this.#markClosed()
-    this.#finished = true
+    this.#state |= FINISHED
     clearTimeout(this.#resumeTimer)
     this.#writer.dispose()
     this.#init.log.trace('%s closed%s', this.id, this.#error !== undefined ? `: ${this.#error.message}` : '')
-    const detail = this.#error !== undefined ? { error: this.#error, local: this.#local } : { local: this.#local }
+    const local = (this.#state & LOCAL) !== 0
+    const detail = this.#error !== undefined ? { error: this.#error, local } : { local }
     this.#init.onClose?.(this, detail)
     this.safeDispatch('close', detail)
     this.#resolveFinished?.()
