@@ -57,6 +57,15 @@ export interface FrameDecoderInit {
   recycleFromBytes?: number
 }
 
+/** A decoder's memory for recycling (see {@link FrameDecoder.recycle}). */
+interface Recycling {
+  /** The last frame reassembled into memory that may be recycled (only that one can be handed back). */
+  lent: Uint8Array | undefined
+  /** Memory handed back, for the next large reassembled frame; `spareUsed` tells whether it served since the last trim. */
+  spare: Uint8Array | undefined
+  spareUsed: boolean
+}
+
 /**
  * Incremental decoder for length-prefixed frames: push chunks of any size (one byte at a time too) and get
  * whole frame bodies back. Frames that lie whole inside a chunk are returned as views of it (no copy); only
@@ -73,11 +82,8 @@ export class FrameDecoder {
   #need = -1 // body length of the partial frame, or -1 while its header is incomplete
   #failed = false
   readonly #recycleFrom: number
-  /** The last frame reassembled into memory that may be recycled (only that one can be handed back). */
-  #lent: Uint8Array | undefined
-  /** Memory handed back, for the next large reassembled frame; `#spareUsed` tells whether it served since the last trim. */
-  #spare: Uint8Array | undefined
-  #spareUsed = false
+  /** Made at the first frame that may be recycled (one field while there is none: most decoders see none). */
+  #recycling: Recycling | undefined
 
   constructor (init: FrameDecoderInit = {}) {
     this.maxFrameBytes = checkMaxFrameBytes(init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
@@ -86,7 +92,7 @@ export class FrameDecoder {
 
   /** Bytes of memory held for reuse (handed back with {@link recycle} and not trimmed). */
   get spareBytes (): number {
-    return this.#spare?.buffer.byteLength ?? 0
+    return this.#recycling?.spare?.buffer.byteLength ?? 0
   }
 
   /**
@@ -95,10 +101,11 @@ export class FrameDecoder {
    * is ignored. Returns whether the memory was taken back.
    */
   recycle (frame: Uint8Array): boolean {
-    if (this.#lent === undefined || frame.buffer !== this.#lent.buffer) return false
-    this.#lent = undefined
-    if (this.#spare === undefined || frame.buffer.byteLength > this.#spare.buffer.byteLength) {
-      this.#spare = new Uint8Array(frame.buffer)
+    const r = this.#recycling
+    if (r?.lent === undefined || frame.buffer !== r.lent.buffer) return false
+    r.lent = undefined
+    if (r.spare === undefined || frame.buffer.byteLength > r.spare.buffer.byteLength) {
+      r.spare = new Uint8Array(frame.buffer)
     }
     return true
   }
@@ -108,13 +115,14 @@ export class FrameDecoder {
    * then, so a quiet one holds nothing). Returns the bytes dropped.
    */
   trimSpare (): number {
-    const spare = this.#spare
+    const r = this.#recycling
+    const spare = r?.spare
     if (spare === undefined) return 0
-    if (this.#spareUsed) {
-      this.#spareUsed = false
+    if (r!.spareUsed) {
+      r!.spareUsed = false
       return 0
     }
-    this.#spare = undefined
+    r!.spare = undefined
     return spare.byteLength
   }
 
@@ -201,16 +209,17 @@ export class FrameDecoder {
   /** Memory for a reassembled frame of `n` bytes: the spare when it is large enough and `n` may be recycled. */
   #frameMemory (n: number): Uint8Array {
     if (n < this.#recycleFrom) return uninitializedBytes(n)
-    const spare = this.#spare
+    const r = this.#recycling ??= { lent: undefined, spare: undefined, spareUsed: false }
+    const spare = r.spare
     let frame: Uint8Array
     if (spare !== undefined && spare.byteLength >= n) {
-      this.#spare = undefined
-      this.#spareUsed = true
+      r.spare = undefined
+      r.spareUsed = true
       frame = spare.byteLength === n ? spare : spare.subarray(0, n)
     } else {
       frame = uninitializedBytes(n)
     }
-    this.#lent = frame
+    r.lent = frame
     return frame
   }
 

@@ -32,10 +32,11 @@ export interface TcpConnInit extends FrameWriterInit {
   onClose?: (conn: TcpConn, detail: CloseDetail) => void
 }
 
-/** Bits of a connection's state: closed to sends, closed by our side, socket closed. */
+/** Bits of a connection's state: closed to sends, closed by our side, socket closed, accepted (not dialed). */
 const CLOSED = 1
 const LOCAL = 2
 const FINISHED = 4
+const INBOUND = 8
 
 /** The connection a socket belongs to, on the socket itself (its listeners are shared functions). */
 const CONN = Symbol('egtp.tcpConn')
@@ -65,7 +66,6 @@ export const formatAddress = (host: string, port: number): string =>
 export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The number in its {@link id} (the string is made when asked for: logs and errors). */
   readonly #serial: number
-  readonly direction: 'inbound' | 'outbound'
   readonly #remotePort: number
   /** The remote IP address (for per-address limits). */
   readonly remoteHost: string
@@ -80,12 +80,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   readonly #writer: FrameWriter
   #resumeTimer: ReturnType<typeof setTimeout> | undefined
   #undecodedBytes = 0 // bytes received that are not yet part of a delivered frame (a partial frame)
-  /** CLOSED, LOCAL and FINISHED in one small integer (one field instead of three, per connection). */
+  /** CLOSED, LOCAL, FINISHED and INBOUND in one small integer (one field instead of four, per connection). */
   #state = 0
   #error: Error | undefined
-  #closePromise: Promise<void> | undefined
-  /** Set only while a graceful `close()` waits for the socket to close. */
-  #resolveFinished: (() => void) | undefined
+  /** A graceful `close()`: its promise, and what it waits for (the socket to close). One field, set once. */
+  #closing: { promise?: Promise<void>, finished?: () => void } | undefined
   /** The listener that accepted it (that closes it when it closes). @internal */
   acceptedBy: object | undefined
 
@@ -94,7 +93,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.#init = init
     this.#socket = socket
     this.#serial = serial
-    this.direction = direction
+    if (direction === 'inbound') this.#state = INBOUND
     this.remoteHost = socket.remoteAddress ?? 'unknown'
     this.#remotePort = socket.remotePort ?? 0
     // Reading the address made Node cache it on the socket in an object of its own (`_peername`, ~60 bytes
@@ -148,6 +147,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The writer queued a frame. @internal */
   noteQueued (): void {
     this.#init.counters.framesOut++
+  }
+
+  /** Who opened it: the peer (`inbound`, accepted by a listener) or we (`outbound`, dialed). */
+  get direction (): 'inbound' | 'outbound' {
+    return (this.#state & INBOUND) !== 0 ? 'inbound' : 'outbound'
   }
 
   /** `tcp-N`: unique within its instance. */
@@ -257,12 +261,13 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   /** Graceful: write what is queued (ignoring the throttle), end the socket, destroy it after `closeTimeoutMs`. */
   async close (): Promise<void> {
-    if (this.#closePromise !== undefined) return this.#closePromise
+    if (this.#closing?.promise !== undefined) return this.#closing.promise
     if ((this.#state & CLOSED) === 0) this.#state |= LOCAL
     this.#markClosed()
-    this.#closePromise = (async () => {
+    const closing: { promise?: Promise<void>, finished?: () => void } = this.#closing = {}
+    closing.promise = (async () => {
       if ((this.#state & FINISHED) !== 0) return
-      const finished = new Promise<void>(resolve => { this.#resolveFinished = resolve })
+      const finished = new Promise<void>(resolve => { closing.finished = resolve })
       if (this.#socket.destroyed) return await finished
       clearTimeout(this.#resumeTimer)
       this.#resumeTimer = undefined
@@ -276,7 +281,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
         clearTimeout(timer)
       }
     })()
-    return this.#closePromise
+    return closing.promise
   }
 
   /** Immediate: destroy the socket; `close` is dispatched with `err`. Idempotent. */
@@ -299,6 +304,6 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     const detail = this.#error !== undefined ? { error: this.#error, local } : { local }
     this.#init.onClose?.(this, detail)
     this.safeDispatch('close', detail)
-    this.#resolveFinished?.()
+    this.#closing?.finished?.()
   }
 }

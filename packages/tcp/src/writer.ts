@@ -39,6 +39,8 @@ const RESOLVED = Promise.resolve()
 /** The encoded bytes of one flush on their way to the socket: shared by every writer, empty between flushes. */
 const FLUSHING: Uint8Array[] = []
 const NO_BYTES = new Uint8Array(0)
+const FLUSH_SCHEDULED = 1
+const CLOSED = 2
 /** Pieces of a frame smaller than this are copied together with their neighbours instead of written alone. */
 const SMALL_PIECE_BYTES = 1024
 
@@ -63,11 +65,11 @@ export class FrameWriter {
   /** Encoded bytes held back by the outbound throttle (an array only while there are any). */
   #carry: Uint8Array[] | undefined
   #queuedBytes = 0 // #pendingBytes + bytes in #carry
-  #flushScheduled = false
+  /** FLUSH_SCHEDULED and CLOSED in one small integer (one field instead of two, per connection). */
+  #state = 0
   #throttleTimer: ReturnType<typeof setTimeout> | undefined
   /** Sends waiting for room: no array until the first one waits (most connections never wait). */
   #waiters: Waiter[] | undefined
-  #closed = false
   /**
    * The callback of every socket write once a send had to wait (it pumps the waiting sends as room opens):
    * until then writes need none, and an idle connection holds no closure.
@@ -154,7 +156,7 @@ export class FrameWriter {
   pump (): void {
     const waiters = this.#waiters
     if (waiters === undefined) return
-    while (waiters.length > 0 && !this.#closed) {
+    while (waiters.length > 0 && (this.#state & CLOSED) === 0) {
       const next = waiters[0]!
       if (!this.#hasRoom(next.size)) return
       waiters.shift()
@@ -177,15 +179,15 @@ export class FrameWriter {
     this.#queuedBytes += size
     if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
       this.#flush()
-    } else if (!this.#flushScheduled) {
-      this.#flushScheduled = true
+    } else if ((this.#state & FLUSH_SCHEDULED) === 0) {
+      this.#state |= FLUSH_SCHEDULED
       process.nextTick(flushLater, this)
     }
   }
 
   /** Encode pending frames and write what the outbound throttle allows. */
   #flush (ignoreThrottle = false): void {
-    this.#flushScheduled = false
+    this.#state &= ~FLUSH_SCHEDULED
     if (this.#socket.destroyed) return
     const bucket = ignoreThrottle ? undefined : this.#init.outBucket
     // Bytes held back by the throttle stay in the writer's own array; otherwise one shared array serves the flush.
@@ -314,8 +316,8 @@ export class FrameWriter {
 
   /** Refuse further sends: reject the waiting ones with `error()`. */
   close (error: () => Error): void {
-    if (this.#closed) return
-    this.#closed = true
+    if ((this.#state & CLOSED) !== 0) return
+    this.#state |= CLOSED
     const waiters = this.#waiters ?? []
     this.#waiters = undefined
     for (const w of waiters) {
