@@ -42,6 +42,11 @@ const CONFIRMED = 4
 const WIPED = 8
 /** The receive key follows the send key in one buffer (and the early key follows it: EARLY_PACKED). */
 const RECV_PACKED = 16
+/**
+ * Receiver indices (0 … 2^32-1) are kept less this, within the small-integer range (exact: integers), so that
+ * a session holds no heap number for them.
+ */
+const INDEX_BIAS = 2 ** 31
 const EARLY_PACKED = 32
 
 /**
@@ -56,9 +61,10 @@ export class Session extends ReplayWindow {
    * responder, so not stored here) the session's {@link SessionRank}.
    */
   readonly timestamp: number
-  readonly localIndex: number
-  /** The peer's receiver index (the initiator learns it from message 2). */
-  remoteIndex: number | undefined
+  /** Our receiver index ({@link localIndex}) less 2^31: a 32-bit index kept as is is a heap number half the time. */
+  readonly #localIndex: number
+  /** The peer's receiver index ({@link remoteIndex}) less 2^31, as {@link #localIndex}. */
+  #remoteIndex: number | undefined
   /** Responder: hash of message 1 (its initiation cache key); empty for an initiator (nothing caches its own). */
   readonly initiationId: string
   /** Initiator, until message 2: the handshake to finish and message 1 to repeat on every frame. */
@@ -103,13 +109,27 @@ export class Session extends ReplayWindow {
     this.id = init.id
     this.peerId = init.peerId
     this.timestamp = init.timestamp
-    this.localIndex = init.localIndex
+    this.#localIndex = init.localIndex - INDEX_BIAS
     this.initiationId = init.initiationId
     this.#flags = (init.role === 'initiator' ? INITIATOR : 0) | (init.loser === true ? LOSER : 0)
     this.createdAt = init.now
     this.lastReceiveAt = init.now
     this.lastSendAt = init.now
     this.#early = init.early
+  }
+
+  /** Our receiver index (the peer's frames name the session by it; -1 for a loser, which has none). */
+  get localIndex (): number {
+    return this.#localIndex + INDEX_BIAS
+  }
+
+  /** The peer's receiver index (the initiator learns it from message 2). */
+  get remoteIndex (): number | undefined {
+    return this.#remoteIndex === undefined ? undefined : this.#remoteIndex + INDEX_BIAS
+  }
+
+  set remoteIndex (index: number | undefined) {
+    this.#remoteIndex = index === undefined ? undefined : index - INDEX_BIAS
   }
 
   /** Monotonic ms since a handshake message was last sent on it (Infinity: never). */
@@ -198,9 +218,10 @@ export class Session extends ReplayWindow {
    */
   sealDataFrame (plaintext: Uint8Array): Uint8Array {
     const key = this.#send
-    if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const r = this.#remoteIndex
+    if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    const { frame, cOffset } = dataFrame(this.remoteIndex, n, plaintext.byteLength + TAG_LEN)
+    const { frame, cOffset } = dataFrame(r + INDEX_BIAS, n, plaintext.byteLength + TAG_LEN)
     cipher.encryptInto(key, nonce(n), plaintext, frame, cOffset)
     return frame
   }
@@ -211,10 +232,11 @@ export class Session extends ReplayWindow {
    */
   sealDataFramePieces (parts: readonly Uint8Array[], total: number): Uint8Array[] {
     const key = this.#send
-    if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const r = this.#remoteIndex
+    if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
     const pieces = cipher.encryptParts(key, nonce(n), parts)
-    pieces.unshift(dataFrameHead(this.remoteIndex, n, total + TAG_LEN))
+    pieces.unshift(dataFrameHead(r + INDEX_BIAS, n, total + TAG_LEN))
     return pieces
   }
 
