@@ -1,7 +1,7 @@
 // The session table: each peer's current and archived sessions, the index by receiver index, the bounds on
 // both, and the one way every frame of a session is written. Owns every session's place; the handshake logic
 // (initiator.ts, responder.ts) decides what to install, this file keeps the table consistent.
-import { EgtpError, bytesEqual, TokenBucket, toHex } from '@egtp/interface'
+import { EgtpError, bytesEqual, compactCopy, TokenBucket, toHex } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { checkPeerKey, ed25519MapsToX25519, nodeIdFromPublicKey, nodeIdToBytes } from '@egtp/identity'
 import { DEFAULT_PEER_KEY_CACHE_SIZE } from './constants.ts'
@@ -11,7 +11,7 @@ import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { Counters } from './stats.ts'
 import { ActivityList } from './activity-list.ts'
-import { Session } from './session.ts'
+import { Session, indexKey } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
 import { sessionCodec } from '@egtp/codec/session'
@@ -119,6 +119,7 @@ export interface SessionTableInit {
 export class SessionTable {
   readonly #i: SessionTableInit
   readonly #peers = new Map<string, PeerState>()
+  /** By {@link indexKey} of the local index (small integers as keys: a 32-bit index is a heap number half the time). */
   readonly #byIndex = new Map<number, Session>()
   readonly #peerKeys = new Map<string, PeerIdentity>()
   /** Current sessions, least recently active first (evicted first when the table is full). */
@@ -136,7 +137,7 @@ export class SessionTable {
   get peerCount (): number { return this.#peers.size }
   peer (peerId: string): PeerState | undefined { return this.#peers.get(peerId) }
   peers (): IterableIterator<PeerState> { return this.#peers.values() }
-  byIndex (index: number): Session | undefined { return this.#byIndex.get(index) }
+  byIndex (index: number): Session | undefined { return this.#byIndex.get(indexKey(index)) }
   /** The state of the peer `s` belongs to (every registered session has one). */
   owner (s: Session): PeerState { return this.#peers.get(s.peerId)! }
 
@@ -199,10 +200,9 @@ export class SessionTable {
   peerState (peer: PeerKey): PeerState {
     let ps = this.#peers.get(peer.nodeId)
     if (ps === undefined) {
-      // Our own copy of the key: a small typed array whose bytes stay inside it (V8 allocates no separate
-      // ArrayBuffer until something asks for .buffer). The raw node ID is decoded only when needed.
-      const publicKey = new Uint8Array(32)
-      publicKey.set(peer.publicKey)
+      // Our own copy of the key (a public key: a view of a shared slab, whose buffer exists already when
+      // something asks for .buffer, as the signature check does). The raw node ID is decoded only when needed.
+      const publicKey = compactCopy(peer.publicKey)
       ps = new PeerState(Object.freeze({ nodeId: peer.nodeId, publicKey }), this.#i.limits.maxHandshakesPerPeerPerSecond, this.#i.clock.monotonic())
       this.#peers.set(peer.nodeId, ps)
     }
@@ -235,7 +235,7 @@ export class SessionTable {
     for (let i = 0; i < 64; i++) {
       const b = this.#i.random(4)
       const index = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
-      if (!this.#byIndex.has(index)) return index
+      if (!this.#byIndex.has(indexKey(index))) return index
     }
     throw new EgtpError('ERR_LIMIT', 'could not allocate a receiver index')
   }
@@ -292,13 +292,15 @@ export class SessionTable {
 
   register (s: Session): void {
     if (this.#sessionCount >= this.#i.limits.maxSessions) this.#evictOne()
-    if (s.localIndex >= 0) this.#byIndex.set(s.localIndex, s)
+    const key = s.localIndexKey
+    if (key !== undefined) this.#byIndex.set(key, s)
     this.#sessionCount++
   }
 
   #unregister (s: Session): void {
     if (s.wiped) return
-    if (s.localIndex >= 0 && this.#byIndex.get(s.localIndex) === s) this.#byIndex.delete(s.localIndex)
+    const key = s.localIndexKey
+    if (key !== undefined && this.#byIndex.get(key) === s) this.#byIndex.delete(key)
     this.#i.onWipe(s)
     this.#activity.delete(s)
     this.#archivedOrder.delete(s)

@@ -47,6 +47,20 @@ const RECV_PACKED = 16
  * a session holds no heap number for them.
  */
 const INDEX_BIAS = 2 ** 31
+
+/**
+ * A receiver index as a small integer (less 2^31; `| 0` makes V8 keep it as one, where a subtraction's result
+ * would stay a heap number): for a map key or a field. Anything but a 32-bit index (-1, a loser's) is only
+ * shifted, so {@link fromIndexKey} gives back every value.
+ */
+export function indexKey (index: number): number {
+  return Number.isInteger(index) && index >= 0 && index < 2 ** 32 ? (index - INDEX_BIAS) | 0 : index - INDEX_BIAS
+}
+
+/** The receiver index an {@link indexKey} stands for. */
+export function fromIndexKey (key: number): number {
+  return key + INDEX_BIAS
+}
 const EARLY_PACKED = 32
 
 /**
@@ -61,8 +75,11 @@ export class Session extends ReplayWindow {
    * responder, so not stored here) the session's {@link SessionRank}.
    */
   readonly timestamp: number
-  /** Our receiver index ({@link localIndex}) less 2^31: a 32-bit index kept as is is a heap number half the time. */
-  readonly #localIndex: number
+  /**
+   * Our receiver index ({@link localIndex}) as its {@link indexKey}: a 32-bit index kept as is is a heap number
+   * half the time. Undefined for a loser (local index -1).
+   */
+  readonly #localIndex: number | undefined
   /** The peer's receiver index ({@link remoteIndex}) less 2^31, as {@link #localIndex}. */
   #remoteIndex: number | undefined
   /** Responder: hash of message 1 (its initiation cache key); empty for an initiator (nothing caches its own). */
@@ -109,7 +126,7 @@ export class Session extends ReplayWindow {
     this.id = init.id
     this.peerId = init.peerId
     this.timestamp = init.timestamp
-    this.#localIndex = init.localIndex - INDEX_BIAS
+    this.#localIndex = init.localIndex < 0 ? undefined : indexKey(init.localIndex)
     this.initiationId = init.initiationId
     this.#flags = (init.role === 'initiator' ? INITIATOR : 0) | (init.loser === true ? LOSER : 0)
     this.createdAt = init.now
@@ -120,16 +137,21 @@ export class Session extends ReplayWindow {
 
   /** Our receiver index (the peer's frames name the session by it; -1 for a loser, which has none). */
   get localIndex (): number {
-    return this.#localIndex + INDEX_BIAS
+    return this.#localIndex === undefined ? -1 : fromIndexKey(this.#localIndex)
+  }
+
+  /** {@link localIndex} as its {@link indexKey} (the session table's key); undefined for a loser. */
+  get localIndexKey (): number | undefined {
+    return this.#localIndex
   }
 
   /** The peer's receiver index (the initiator learns it from message 2). */
   get remoteIndex (): number | undefined {
-    return this.#remoteIndex === undefined ? undefined : this.#remoteIndex + INDEX_BIAS
+    return this.#remoteIndex === undefined ? undefined : fromIndexKey(this.#remoteIndex)
   }
 
   set remoteIndex (index: number | undefined) {
-    this.#remoteIndex = index === undefined ? undefined : index - INDEX_BIAS
+    this.#remoteIndex = index === undefined ? undefined : indexKey(index)
   }
 
   /** Monotonic ms since a handshake message was last sent on it (Infinity: never). */
@@ -221,7 +243,7 @@ export class Session extends ReplayWindow {
     const r = this.#remoteIndex
     if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    const { frame, cOffset } = dataFrame(r + INDEX_BIAS, n, plaintext.byteLength + TAG_LEN)
+    const { frame, cOffset } = dataFrame(fromIndexKey(r), n, plaintext.byteLength + TAG_LEN)
     cipher.encryptInto(key, nonce(n), plaintext, frame, cOffset)
     return frame
   }
@@ -236,7 +258,7 @@ export class Session extends ReplayWindow {
     if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
     const pieces = cipher.encryptParts(key, nonce(n), parts)
-    pieces.unshift(dataFrameHead(r + INDEX_BIAS, n, total + TAG_LEN))
+    pieces.unshift(dataFrameHead(fromIndexKey(r), n, total + TAG_LEN))
     return pieces
   }
 
