@@ -5,7 +5,10 @@ import type { ActivityLinks } from '../src/activity-list.ts'
 class Item implements ActivityLinks<Item> {
   activityPrev: Item | undefined = undefined
   activityNext: Item | undefined = undefined
-  constructor (readonly name: string) {}
+  readonly name: string
+  constructor (name: string) {
+    this.name = name
+  }
 }
 
 const order = (list: ActivityList<Item>): string[] => {
