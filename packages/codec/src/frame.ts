@@ -55,9 +55,18 @@ export interface FrameDecoderInit {
    * {@link FrameDecoder.recycle}, and the next such frame is written into their memory. Default `Infinity`: never.
    */
   recycleFromBytes?: number
+  /**
+   * The caller reuses each chunk's memory once `decode` returns (a socket that reads into one buffer): every
+   * frame is then copied out of the chunk (a large one into recycled memory when there is some) and the bytes
+   * of a partial frame are kept as copies. Default false: frames inside a chunk are views of it.
+   */
+  reusedChunks?: boolean
 }
 
-/** A decoder's memory for recycling (see {@link FrameDecoder.recycle}). */
+/** No parts: what a decoder without a partial frame iterates. */
+const NO_PARTS: readonly Uint8Array[] = []
+
+/** A decoder's memory for recycling (see {@link FrameDecoder.recycle}), made at its first frame that may be recycled. */
 interface Recycling {
   /** The last frame reassembled into memory that may be recycled (only that one can be handed back). */
   lent: Uint8Array | undefined
@@ -70,8 +79,10 @@ interface Recycling {
  * Incremental decoder for length-prefixed frames: push chunks of any size (one byte at a time too) and get
  * whole frame bodies back. Frames that lie whole inside a chunk are returned as views of it (no copy); only
  * a frame split across chunks is copied once, when complete. Holds at most one partial frame, and only the
- * bytes that actually arrived (a length prefix alone allocates nothing). Once it has thrown, the stream is
- * out of sync: close the connection.
+ * bytes that actually arrived (a length prefix alone allocates nothing). With `reusedChunks`, every frame is
+ * copied out of its chunk instead, and a partial frame gets its whole memory once a quarter of it arrived (or
+ * at once when recycled memory can hold it). Once it has thrown, the stream is out of sync: close the
+ * connection.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number
@@ -84,10 +95,14 @@ export class FrameDecoder {
   readonly #recycleFrom: number
   /** Made at the first frame that may be recycled (one field while there is none: most decoders see none). */
   #recycling: Recycling | undefined
+  readonly #reused: boolean
+  /** Reused chunks: the partial frame's own memory once allocated (its body bytes so far are in it, not in #parts). */
+  #target: Uint8Array | undefined
 
   constructor (init: FrameDecoderInit = {}) {
     this.maxFrameBytes = checkMaxFrameBytes(init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
     this.#recycleFrom = init.recycleFromBytes ?? Infinity
+    this.#reused = init.reusedChunks === true
   }
 
   /** Bytes of memory held for reuse (handed back with {@link recycle} and not trimmed). */
@@ -126,7 +141,11 @@ export class FrameDecoder {
     return spare.byteLength
   }
 
-  /** Bytes held for an incomplete frame (header included once the body has started). */
+  /**
+   * Bytes of an incomplete frame received so far: its body bytes once the length is known, else the length
+   * bytes. (With `reusedChunks`, a frame given its own memory holds all of it: recycled memory it held
+   * already, or at most four times this.)
+   */
   get bufferedBytes (): number {
     return this.#need >= 0 ? this.#partBytes - FRAME_HEADER_BYTES : this.#partBytes
   }
@@ -160,66 +179,130 @@ export class FrameDecoder {
       const length = ((chunk[pos]! << 24) >>> 0) + (chunk[pos + 1]! << 16) + (chunk[pos + 2]! << 8) + chunk[pos + 3]!
       this.#check(length)
       if (n - pos - FRAME_HEADER_BYTES < length) break
-      const frame = chunk.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + length)
+      const start = pos + FRAME_HEADER_BYTES
+      let frame = chunk.subarray(start, start + length)
+      if (this.#reused) {
+        const copy = this.#frameMemory(length)
+        copy.set(frame)
+        frame = this.#lend(copy)
+      }
       if (Array.isArray(onFrame)) onFrame.push(frame)
       else onFrame.call(thisArg as T, frame)
       pos += FRAME_HEADER_BYTES + length
     }
-    if (pos < n) {
-      const rest = chunk.subarray(pos)
-      this.#parts = [rest]
-      this.#partBytes = rest.byteLength
+    if (pos < n) this.#startPartial(chunk.subarray(pos))
+  }
+
+  /** The bytes after the last whole frame of a chunk: the start of the next frame. */
+  #startPartial (rest: Uint8Array): void {
+    this.#partBytes = rest.byteLength
+    if (!this.#reused) {
+      this.#addPart(rest)
       this.#need = rest.byteLength >= FRAME_HEADER_BYTES ? this.#lengthOfPartial() : -1
+      return
     }
+    if (rest.byteLength < FRAME_HEADER_BYTES) {
+      this.#addPart(rest.slice())
+      this.#need = -1
+      return
+    }
+    const need = ((rest[0]! << 24) >>> 0) + (rest[1]! << 16) + (rest[2]! << 8) + rest[3]! // checked by decode
+    this.#need = need
+    const body = rest.subarray(FRAME_HEADER_BYTES)
+    if (this.#mayTarget(need, body.byteLength)) {
+      this.#target = this.#frameMemory(need)
+      this.#target.set(body)
+    } else {
+      this.#addPart(rest.slice())
+    }
+  }
+
+  /**
+   * Reused chunks: whether a partial frame of `need` body bytes, `arrived` of them here, gets its own memory
+   * now: when recycled memory holds it, or once a quarter of it arrived (a peer makes it hold at most four
+   * times what it sent).
+   */
+  #mayTarget (need: number, arrived: number): boolean {
+    const spare = this.#recycling?.spare
+    if (need >= this.#recycleFrom && spare !== undefined && spare.byteLength >= need) return true
+    return arrived * 4 >= need
   }
 
   /** Adds bytes of `chunk` to the partial frame; returns where whole-frame parsing resumes, or -1. */
   #continuePartial<T> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg: T): number {
-    const parts = this.#parts! // a partial frame has its parts
+    const reused = this.#reused
     let pos = 0
     if (this.#need < 0) {
       const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.byteLength)
-      parts.push(chunk.subarray(0, take))
+      const head = chunk.subarray(0, take)
+      this.#addPart(reused ? head.slice() : head)
       this.#partBytes += take
       pos = take
       if (this.#partBytes < FRAME_HEADER_BYTES) return -1
       this.#need = this.#lengthOfPartial()
     }
-    const missing = FRAME_HEADER_BYTES + this.#need - this.#partBytes
+    const need = this.#need
+    const missing = FRAME_HEADER_BYTES + need - this.#partBytes
     const take = Math.min(missing, chunk.byteLength - pos)
-    if (take > 0) parts.push(chunk.subarray(pos, pos + take))
+    const piece = chunk.subarray(pos, pos + take)
+    if (reused && this.#target === undefined && this.#mayTarget(need, this.#partBytes - FRAME_HEADER_BYTES + take)) {
+      this.#target = this.#frameMemory(need)
+      this.#copyParts(this.#target)
+    }
+    const target = this.#target
+    if (target !== undefined) target.set(piece, this.#partBytes - FRAME_HEADER_BYTES)
+    else if (take > 0) this.#addPart(reused ? piece.slice() : piece)
     this.#partBytes += take
     pos += take
     if (take < missing) return -1
-    const frame = this.#frameMemory(this.#need) // every byte is copied in below
-    let filled = -FRAME_HEADER_BYTES
-    for (const part of parts) {
-      if (filled >= 0) frame.set(part, filled)
-      else if (filled + part.byteLength > 0) frame.set(part.subarray(-filled), 0)
-      filled += part.byteLength
+    let frame = target
+    if (frame === undefined) {
+      frame = this.#frameMemory(need) // every byte is copied in below
+      this.#copyParts(frame)
     }
-    this.#parts = undefined
+    this.#target = undefined
     this.#partBytes = 0
     this.#need = -1
+    this.#lend(frame)
     if (Array.isArray(onFrame)) onFrame.push(frame)
     else onFrame.call(thisArg, frame)
     return pos
   }
 
+  /** Hold a piece of the partial frame (the array is made for the first: none while there is no partial frame). */
+  #addPart (part: Uint8Array): void {
+    if (this.#parts === undefined) this.#parts = [part]
+    else this.#parts.push(part)
+  }
+
+  /** Copy the body bytes held in #parts (the frame's header left out) to the start of `frame`; empties #parts. */
+  #copyParts (frame: Uint8Array): void {
+    let filled = -FRAME_HEADER_BYTES
+    for (const part of this.#parts ?? NO_PARTS) {
+      if (filled >= 0) frame.set(part, filled)
+      else if (filled + part.byteLength > 0) frame.set(part.subarray(-filled), 0)
+      filled += part.byteLength
+    }
+    this.#parts = undefined
+  }
+
   /** Memory for a reassembled frame of `n` bytes: the spare when it is large enough and `n` may be recycled. */
   #frameMemory (n: number): Uint8Array {
     if (n < this.#recycleFrom) return uninitializedBytes(n)
-    const r = this.#recycling ??= { lent: undefined, spare: undefined, spareUsed: false }
-    const spare = r.spare
-    let frame: Uint8Array
-    if (spare !== undefined && spare.byteLength >= n) {
-      r.spare = undefined
-      r.spareUsed = true
-      frame = spare.byteLength === n ? spare : spare.subarray(0, n)
-    } else {
-      frame = uninitializedBytes(n)
-    }
-    r.lent = frame
+    const r = this.#recycling
+    const spare = r?.spare
+    if (spare === undefined || spare.byteLength < n) return uninitializedBytes(n)
+    r!.spare = undefined
+    r!.spareUsed = true
+    return spare.byteLength === n ? spare : spare.subarray(0, n)
+  }
+
+  /**
+   * A frame in memory of its own is about to be delivered: the consumer may hand it back when it is large
+   * enough (only once complete, so a late hand-back never frees memory still being filled).
+   */
+  #lend (frame: Uint8Array): Uint8Array {
+    if (frame.byteLength >= this.#recycleFrom) (this.#recycling ??= { lent: undefined, spare: undefined, spareUsed: false }).lent = frame
     return frame
   }
 
@@ -227,7 +310,7 @@ export class FrameDecoder {
   #lengthOfPartial (): number {
     let length = 0
     let got = 0
-    for (const part of this.#parts!) {
+    for (const part of this.#parts ?? NO_PARTS) {
       for (let i = 0; i < part.byteLength && got < FRAME_HEADER_BYTES; i++, got++) length = length * 256 + part[i]!
       if (got === FRAME_HEADER_BYTES) break
     }
@@ -239,6 +322,7 @@ export class FrameDecoder {
     if (length > this.maxFrameBytes) {
       this.#failed = true
       this.#parts = undefined
+      this.#target = undefined
       this.#partBytes = 0
       throw new CodecError('ERR_FRAME_TOO_LARGE', `frame length ${length} exceeds ${this.maxFrameBytes}`)
     }

@@ -198,3 +198,78 @@ describe('recycling reassembled frames', () => {
     ), { numRuns: 200 })
   })
 })
+
+describe('reused chunks', () => {
+  const body = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
+  /** Feeds `wire` through one scratch buffer of `step` bytes, overwritten (with 0xee) after every decode. */
+  const feedReused = (dec: FrameDecoder, wire: Uint8Array, step: number, onFrame: (f: Uint8Array) => void): void => {
+    const scratch = new Uint8Array(step)
+    for (let i = 0; i < wire.byteLength; i += step) {
+      const n = Math.min(step, wire.byteLength - i)
+      scratch.set(wire.subarray(i, i + n))
+      dec.decode(scratch.subarray(0, n), onFrame)
+      scratch.fill(0xee)
+    }
+  }
+
+  test('any chunking: every frame keeps its bytes after its chunk is overwritten, recycled or not', () => {
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: 0, max: 4000 }), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 9000 }),
+      fc.boolean(),
+      (sizes, step, recycle) => {
+        const dec = new FrameDecoder({ recycleFromBytes: 1000, reusedChunks: true })
+        const bodies = sizes.map((n, i) => body(n, i + 1))
+        const kept: Uint8Array[] = []
+        feedReused(dec, encodeFrames(bodies), step, f => {
+          if (recycle) {
+            expect(f.every(x => x === f[0])).toBe(true) // checked before its memory serves again
+            kept.push(f.slice())
+            dec.recycle(f)
+          } else {
+            kept.push(f)
+          }
+        })
+        expect(kept.map(f => Array.from(f))).toEqual(bodies.map(b => Array.from(b)))
+      }
+    ), { numRuns: 300 })
+  })
+
+  test('a frame whole inside a chunk is a copy, and a large one may be recycled', () => {
+    const dec = new FrameDecoder({ recycleFromBytes: 1000, reusedChunks: true })
+    const wire = encodeFrames([body(10, 1), body(3000, 2)])
+    const [small, large] = dec.push(wire)
+    expect(small!.buffer).not.toBe(wire.buffer)
+    expect(large!.buffer).not.toBe(wire.buffer)
+    expect(dec.recycle(large!)).toBe(true)
+    const [next] = dec.push(encodeFrame(body(2500, 3)))
+    expect(next!.buffer).toBe(large!.buffer) // the recycled memory, filled with the new frame
+    expect(next!.every(x => x === 3)).toBe(true)
+  })
+
+  test('a partial frame holds copies of what arrived until a quarter of it did', () => {
+    const dec = new FrameDecoder({ reusedChunks: true })
+    const wire = encodeFrame(body(40_000, 9))
+    dec.push(wire.subarray(0, 4))
+    expect(dec.bufferedBytes).toBe(0)
+    dec.push(wire.subarray(4, 1004)) // 1000 bytes of 40000: kept as a copy of those bytes
+    expect(dec.bufferedBytes).toBe(1000)
+    dec.push(wire.subarray(1004, 12_004)) // now past a quarter: the frame's memory, the copies moved in
+    expect(dec.bufferedBytes).toBe(12_000)
+    const [frame] = dec.push(wire.subarray(12_004))
+    expect(frame!.byteLength).toBe(40_000)
+    expect(frame!.every(x => x === 9)).toBe(true)
+  })
+
+  test('a partial frame goes straight into recycled memory that holds it', () => {
+    const dec = new FrameDecoder({ recycleFromBytes: 1000, reusedChunks: true })
+    const [first] = dec.push(encodeFrame(body(5000, 1)))
+    dec.recycle(first!)
+    const wire = encodeFrame(body(4000, 2))
+    dec.push(wire.subarray(0, 10)) // 6 body bytes: far from a quarter, but the spare holds the frame
+    expect(dec.spareBytes).toBe(0)
+    const [frame] = dec.push(wire.subarray(10))
+    expect(frame!.buffer).toBe(first!.buffer)
+    expect(frame!.every(x => x === 2)).toBe(true)
+  })
+})

@@ -2,8 +2,9 @@ import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
 import { EgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { AbortOptions, Clock, CloseDetail, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
-import { RECYCLE_FRAME_BYTES } from './constants.ts'
+import { READ_BUFFER_BYTES, RECYCLE_FRAME_BYTES, THROTTLED_READ_BYTES } from './constants.ts'
 import { LazyEventTarget } from './lazy-events.ts'
+import { readIntoSharedBuffer } from './read-buffer.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import { FrameWriter } from './writer.ts'
@@ -102,12 +103,14 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     ;(socket as { _peername?: unknown })._peername = undefined
     this.lastActivity = wholeMs(init.clock)
     this.frameSink = undefined
-    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES })
     this.#writer = new FrameWriter(socket, init, this)
     this.acceptedBy = undefined
     socket.setNoDelay(true)
     ;(socket as ConnSocket)[CONN] = this
-    socket.on('data', TcpConn.#socketData)
+    // Reads into the process's shared buffer when Node allows it: the decoder then copies every frame out.
+    const reused = readIntoSharedBuffer(socket, TcpConn.#socketRead, init.inBucket === undefined ? READ_BUFFER_BYTES : THROTTLED_READ_BYTES)
+    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES, reusedChunks: reused })
+    socket.on('data', TcpConn.#socketData) // no `data` events with the shared buffer, but it keeps `end` coming
     socket.on('drain', TcpConn.#socketDrain)
     socket.on('end', TcpConn.#socketEnd)
     socket.on('error', TcpConn.#socketError)
@@ -115,7 +118,14 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   }
 
   // The socket's listeners: shared by every connection (`this` is the socket), not five closures per connection.
-  static readonly #socketData = function (this: ConnSocket, chunk: Buffer): void { this[CONN]!.#onData(chunk) }
+  static readonly #socketData = function (this: ConnSocket, chunk: Buffer): void {
+    this[CONN]!.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  }
+
+  static readonly #socketRead = function (this: ConnSocket, nread: number, buffer: Uint8Array): void {
+    this[CONN]!.#onData(buffer.subarray(0, nread))
+  }
+
   static readonly #socketDrain = function (this: ConnSocket): void {
     const conn = this[CONN]!
     conn.#writer.pump()
@@ -205,7 +215,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.#decoder.trimSpare()
   }
 
-  #onData (chunk: Buffer): void {
+  #onData (chunk: Uint8Array): void {
     this.lastActivity = wholeMs(this.#init.clock)
     const counters = this.#init.counters
     counters.bytesIn += chunk.byteLength
@@ -217,7 +227,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     }
     this.#undecodedBytes += chunk.byteLength
     try {
-      this.#decoder.decode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), TcpConn.#onFrame, this)
+      this.#decoder.decode(chunk, TcpConn.#onFrame, this)
     } catch (err) {
       this.#init.log.trace('closing %s: %s', this.id, (err as Error).message)
       this.#init.onViolation?.(this, err as Error)

@@ -42,3 +42,13 @@ export const LARGE_FRAME_BYTES = 16 * 1024
  * frame. A connection holds at most one such buffer (≤ `maxFrameBytes`), dropped after a sweep interval unused.
  */
 export const RECYCLE_FRAME_BYTES = 16 * 1024
+/**
+ * Size of the one buffer every socket of the process reads into (a read takes at most this many bytes). Larger
+ * reads cost fewer calls per megabyte; the memory is held once per process, not per connection.
+ */
+export const READ_BUFFER_BYTES = 256 * 1024
+/**
+ * Largest read of a connection under an inbound throttle: Node's own read size, so that the bytes read past
+ * the budget stay within one such read.
+ */
+export const THROTTLED_READ_BYTES = 64 * 1024

@@ -19,7 +19,7 @@
  * ```
  */
 // Each option's default by name: `@egtp/tcp/defaults` (the README's option table documents them).
-export { MAX_FRAME_BYTES_LIMIT, MAX_TIMEOUT_MS, MAX_QUEUED_BYTES_LIMIT, FLUSH_THRESHOLD_BYTES } from './constants.ts'
+export { MAX_FRAME_BYTES_LIMIT, MAX_TIMEOUT_MS, MAX_QUEUED_BYTES_LIMIT, FLUSH_THRESHOLD_BYTES, READ_BUFFER_BYTES, THROTTLED_READ_BYTES } from './constants.ts'
 export type { TcpInit, TcpThrottleInit } from './config.ts'
 export { tcp, TcpCommstrat } from './tcp.ts'
 export type { TcpComponents, TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats } from './types.ts'

@@ -60,3 +60,34 @@ describe('recycling received frames (ReturnPath.recycle)', () => {
     socket.destroy()
   })
 })
+
+describe('reads into one shared buffer', () => {
+  test('frames kept by a listener stay intact while several connections keep reading into the same memory', async () => {
+    const { strat, endpoint } = await listening({ maxFrameBytes: 1 << 20 })
+    strats.push(strat)
+    const got = new Map<number, Uint8Array[]>() // by fill byte
+    strat.addEventListener('frame', ({ detail }: CustomEvent<InboundFrame>) => {
+      const f = detail.frame
+      const list = got.get(f[0]!) ?? []
+      list.push(f) // kept: later reads must not change it
+      got.set(f[0]!, list)
+    })
+    const sizes = [1, 100, 5_000, 70_000, 300_000]
+    const clients = await Promise.all([1, 2, 3].map(async () => await rawClient(endpoint)))
+    for (let round = 0; round < 3; round++) {
+      clients.forEach((socket, c) => {
+        // Sizes from a few bytes to more than one read; every client's frames interleave with the others' reads.
+        socket.write(Buffer.concat(sizes.map((n, k) => framed(bytes(n, 1 + c * 50 + k * 10 + round)))))
+      })
+    }
+    const expected = clients.length * sizes.length * 3
+    await expect.poll(() => [...got.values()].reduce((n, l) => n + l.length, 0), { timeout: 5_000 }).toBe(expected)
+    for (const [fill, frames] of got) {
+      for (const f of frames) {
+        expect(f.every(b => b === fill)).toBe(true)
+        expect(sizes).toContain(f.byteLength)
+      }
+    }
+    for (const socket of clients) socket.destroy()
+  })
+})
