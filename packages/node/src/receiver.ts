@@ -131,7 +131,11 @@ export class Receiver {
       // data, the next frames of the same read) was handed over, so the peer, woken by it, does not compete
       // with our handlers for the CPU first.
       const replies = res.replies
-      setImmediate(() => { for (const reply of replies) this.#reply(path, reply) })
+      const peerId = res.peer?.nodeId
+      setImmediate(() => {
+        for (const reply of replies) this.#reply(path, reply)
+        if (peerId !== undefined) this.#ackNow(peerId)
+      })
     } else if (held === undefined) {
       for (const reply of res.replies) this.#reply(path, reply)
     }
@@ -140,6 +144,17 @@ export class Receiver {
     } finally {
       if (held !== undefined) for (const reply of held) this.#reply(path, reply)
     }
+  }
+
+  /**
+   * Acknowledgements owed to a peer whose response we just opened (of the answers that came with it) go now,
+   * not `ackDelayMs` later: queued in the same tick as the confirmation, they leave in the same socket write, so
+   * the peer is woken and reads once. (Not instead of the confirmation: it took the session's next counter when
+   * it was sealed, and a frame that skipped it would cost the peer's replay window its bitmap.)
+   */
+  #ackNow (peerId: string): void {
+    const peer = this.#peers.get(peerId)
+    if (peer !== undefined && peer.tx.hasAcks() && this.#ctx.sessions.isEstablished(peerId)) void this.#sender.flush(peer)
   }
 
   /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */

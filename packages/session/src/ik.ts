@@ -44,8 +44,7 @@ function earlyKey (hs: HandshakeState): SessionKey {
   const ikm = new Uint8Array(EARLY_LABEL.byteLength + hs.ss.h.byteLength)
   ikm.set(EARLY_LABEL)
   ikm.set(hs.ss.h, EARLY_LABEL.byteLength)
-  const [k, other] = hs.ss.hash.hkdf(hs.ss.ck, ikm, 2) as [Uint8Array, Uint8Array]
-  other.fill(0)
+  const [k] = hs.ss.hash.hkdf(hs.ss.ck, ikm, 1) as [Uint8Array]
   const raw = k.slice(0, KEY_LEN)
   k.fill(0)
   return toSessionKey(raw)

@@ -35,8 +35,10 @@ describe('round trip', () => {
     expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
     expect(server.stats().framesSent).toBe(1)
     expect(client.stats().framesReceived).toBe(1)
-    // The client's bare confirmation follows (after the reply was handed over): the server's session is confirmed.
-    await expect.poll(() => server.stats().framesReceived).toBe(2)
+    // The client's bare confirmation follows (after the reply was handed over), and with it (same write) its
+    // acknowledgement of the reply: the server's session is confirmed and its reply settled.
+    await expect.poll(() => server.stats().framesReceived).toBe(3)
+    expect(server.stats().unacked.messages).toBe(0)
     expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload)
     expect(server.stats().framesSent).toBe(2)
   })

@@ -1,77 +1,16 @@
 // Noise primitives (rev 34 §4, §12): the AEADs through node:crypto (native, several times faster than pure JS
-// here), hashes, HMAC and HKDF through @noble/hashes (the project's hashing library). Keys handed to node:crypto
-// are imported once and cached.
+// here); hashes, HMAC and HKDF (./hash.ts) through @noble/hashes (the project's hashing library). Keys handed
+// to node:crypto are imported once and cached.
 // ChaChaPoly on small inputs goes through libsodium (the optional `sodium-native`) when it loads: node:crypto
 // builds a Cipheriv object per call (~5 µs and garbage each time), libsodium is one native call. Same bytes.
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { EgtpError } from '@egtp/interface'
-import { blake2b, blake2s } from '@noble/hashes/blake2.js'
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { loadSodium } from './sodium.ts'
 
 /** AEAD key and tag lengths. */
 export const KEY_LEN = 32
 export const TAG_LEN = 16
-
-/** A Noise hash function with its HMAC and HKDF (§4.3). */
-export interface NoiseHash {
-  readonly name: 'BLAKE2s' | 'BLAKE2b' | 'SHA256' | 'SHA512'
-  readonly hashLen: 32 | 64
-  hash: (...parts: Uint8Array[]) => Uint8Array
-  /** HKDF(chainingKey, inputKeyMaterial, numOutputs) of Noise §4.3: two or three outputs of hashLen bytes. */
-  hkdf: (chainingKey: Uint8Array, ikm: Uint8Array, outputs: 2 | 3) => Uint8Array[]
-}
-
-type NobleHash = typeof sha256 | typeof sha512 | typeof blake2s | typeof blake2b
-
-/** HASH and HMAC of one Noise hash through @noble/hashes (the project's hashing library, by the owner's choice). */
-function hashFunctions (fn: NobleHash): {
-  hash: (parts: readonly Uint8Array[]) => Uint8Array
-  mac: (key: Uint8Array, parts: readonly Uint8Array[]) => Uint8Array
-} {
-  return {
-    hash: (parts) => {
-      const h = fn.create()
-      for (const p of parts) h.update(p)
-      return h.digest()
-    },
-    mac: (key, parts) => {
-      const h = hmac.create(fn as typeof sha256, key)
-      for (const p of parts) h.update(p)
-      return h.digest()
-    }
-  }
-}
-
-/** @internal A Noise hash. */
-export function makeHash (name: NoiseHash['name'], fn: NobleHash, hashLen: 32 | 64): NoiseHash {
-  const { hash, mac } = hashFunctions(fn)
-  return {
-    name,
-    hashLen,
-    hash: (...parts) => hash(parts),
-    hkdf: (chainingKey, ikm, outputs) => {
-      const temp = mac(chainingKey, [ikm])
-      const out1 = mac(temp, [ONE])
-      const out2 = mac(temp, [out1, TWO])
-      const res = outputs === 2 ? [out1, out2] : [out1, out2, mac(temp, [out2, THREE])]
-      temp.fill(0)
-      return res
-    }
-  }
-}
-const ONE = Uint8Array.of(1)
-const TWO = Uint8Array.of(2)
-const THREE = Uint8Array.of(3)
-
-export const HASHES: Readonly<Record<NoiseHash['name'], NoiseHash>> = {
-  BLAKE2s: makeHash('BLAKE2s', blake2s, 32),
-  BLAKE2b: makeHash('BLAKE2b', blake2b, 64),
-  SHA256: makeHash('SHA256', sha256, 32),
-  SHA512: makeHash('SHA512', sha512, 64)
-}
 
 /** A Noise AEAD (§5.1 ENCRYPT/DECRYPT) with a 64-bit counter nonce. */
 export interface NoiseCipher {
@@ -115,8 +54,9 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
   const cipher = makeNodeCipher(name, algorithm, littleEndian)
   const na = sodium
   if (na === undefined || algorithm !== 'chacha20-poly1305') return cipher
-  // Empty inputs (handshake payloads, confirmations) stay on node:crypto: rare, and libsodium gains nothing there.
-  const small = (key: Uint8Array | KeyObject, bytes: number): key is Uint8Array => bytes > 0 && bytes <= SODIUM_AEAD_MAX_BYTES && key instanceof Uint8Array
+  // Empty inputs too (a confirmation, an empty handshake payload: one per new session on each side): node:crypto's
+  // Cipheriv object costs ~10 µs there as anywhere.
+  const small = (key: Uint8Array | KeyObject, bytes: number): key is Uint8Array => bytes <= SODIUM_AEAD_MAX_BYTES && key instanceof Uint8Array
   return {
     name,
     nonce: cipher.nonce,
@@ -229,6 +169,8 @@ export const CIPHERS: Readonly<Record<NoiseCipher['name'], NoiseCipher>> = {
   AESGCM: makeCipher('AESGCM', 'aes-256-gcm', false)
 }
 
+export { HASHES, makeHash } from './hash.ts'
+export type { NoiseHash } from './hash.ts'
 export { DH_LEN, PublicKeyCache, dh, generateKeyPair, importPublicKey, keyPairFromSecret, wipeSecret } from './x25519.ts'
 export type { KeyPair } from './x25519.ts'
 

@@ -88,13 +88,7 @@ export class SymmetricState {
   constructor (protocolName: string, hash: NoiseHash, cipher: NoiseCipher) {
     this.hash = hash
     this.cs = new CipherState(cipher)
-    const name = new TextEncoder().encode(protocolName)
-    if (name.byteLength <= hash.hashLen) {
-      this.h = new Uint8Array(hash.hashLen)
-      this.h.set(name)
-    } else {
-      this.h = hash.hash(name)
-    }
+    this.h = initialHash(protocolName, hash).slice()
     this.ck = this.h.slice()
   }
 
@@ -156,6 +150,27 @@ export class SymmetricState {
     this.h = snap.h
     this.cs.restore(snap.cs)
   }
+}
+
+/** The first h of each protocol name (a hash of the name when longer than HASHLEN), kept: a few names per process. */
+const initialHashes = new Map<string, Uint8Array>()
+const MAX_INITIAL_HASHES = 16
+
+function initialHash (protocolName: string, hash: NoiseHash): Uint8Array {
+  const key = `${hash.name} ${protocolName}`
+  let h = initialHashes.get(key)
+  if (h === undefined) {
+    const name = new TextEncoder().encode(protocolName)
+    if (name.byteLength <= hash.hashLen) {
+      h = new Uint8Array(hash.hashLen)
+      h.set(name)
+    } else {
+      h = hash.hash(name)
+    }
+    if (initialHashes.size >= MAX_INITIAL_HASHES) initialHashes.clear()
+    initialHashes.set(key, h)
+  }
+  return h
 }
 
 /** If HASHLEN is 64, cipher keys are the first 32 bytes (§5.2). */

@@ -1,0 +1,88 @@
+// Fresh peers: CPU and latency of connect + handshake + first 64 B reply, over real 127.0.0.1 sockets. Usage:
+//   node --import tsx --conditions=@egtp/source bench/fresh-prof.ts [peers] [warm-up peers] [apart|one] [DIR]
+// DIR: a built checkout whose packages/*/dist are measured instead of this one's sources (a before/after pair).
+// Each peer is a new node (new identity, new connection) that queries the server's `echo` once. Only the query
+// is timed; the client's CPU is that of the query alone. With `apart`, the server runs in its own process
+// (bench/fixtures/fresh-server.ts, forked with this process's node flags, so it is profiled too) and its CPU
+// per peer is reported; without, both run here and the CPU is the two sides together.
+// With FRESH_PROF_DIR set, both processes write a CPU profile of the timed peers only (not start-up, not
+// warm-up) there.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import type { ContactRecord } from '@egtp/interface'
+import type { EgtpNode } from '../src/index.ts'
+import { loadEgtp } from './fixtures/load.ts'
+import { startProfile } from './fixtures/profile.ts'
+
+const peers = Number(process.argv[2] ?? 300)
+const warmUp = Number(process.argv[3] ?? 100)
+const apart = process.argv[4] === 'apart'
+const from = process.argv[5]
+const { createNode, tcp, decodeContactRecord, generateIdentity } = await loadEgtp(from)
+const LIMIT = 100_000
+const PAYLOAD = new Uint8Array(64).fill(7)
+const cpuUs = (c: NodeJS.CpuUsage): number => c.user + c.system
+
+let record: ContactRecord
+let serverCpu: () => Promise<number> = async () => 0
+let serverSys = 0
+let stopServer: () => Promise<void>
+if (apart) {
+  const child = fork(new URL('./fixtures/fresh-server.ts', import.meta.url), from === undefined ? [] : [from], { execArgv: process.execArgv, stdio: 'inherit' })
+  const [ready] = await once(child, 'message') as [{ record: string }]
+  record = decodeContactRecord(Buffer.from(ready.record, 'base64'))
+  let asked = 0
+  serverCpu = async () => {
+    // The first ask starts the server's profile (after the warm-up), the second stops it.
+    child.send({ op: 'cpu', profile: asked++ === 0 ? 'start' : 'stop' })
+    const [reply] = await once(child, 'message') as [{ cpu: NodeJS.CpuUsage }]
+    serverSys = reply.cpu.system - serverSys
+    return cpuUs(reply.cpu)
+  }
+  stopServer = async () => {
+    child.send({ op: 'stop' })
+    await once(child, 'exit')
+  }
+} else {
+  const server = await createNode({ commstrats: [tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], maxConnections: LIMIT, maxInboundPerAddress: LIMIT })()] })
+  server.handle('echo', payload => payload)
+  await server.start()
+  record = server.contactRecord()!
+  stopServer = () => server.stop()
+}
+
+const one = async (): Promise<{ ms: number, cpu: number, sys: number }> => {
+  const node: EgtpNode = await createNode({ identity: generateIdentity(), commstrats: [tcp()()] })
+  await node.start()
+  node.addContact(record)
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  await node.query(record.nodeId, 'echo', PAYLOAD)
+  const ms = performance.now() - t0
+  const used = process.cpuUsage(c0)
+  await node.stop()
+  return { ms, cpu: cpuUs(used), sys: used.system }
+}
+
+for (let i = 0; i < warmUp; i++) await one()
+const times: number[] = []
+let clientCpu = 0
+let clientSys = 0
+const s0 = await serverCpu()
+const stopProfile = await startProfile('client')
+const all0 = cpuUs(process.cpuUsage())
+for (let i = 0; i < peers; i++) {
+  const r = await one()
+  times.push(r.ms)
+  clientCpu += r.cpu
+  clientSys += r.sys
+}
+const allCpu = cpuUs(process.cpuUsage()) - all0
+const sCpu = await serverCpu() - s0
+await stopProfile()
+times.sort((a, b) => a - b)
+const q = (p: number): string => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(2)
+console.log(`${from ?? 'here'}: ${apart ? 'apart' : 'one process'}, ${peers} fresh peers: median ${q(0.5)} ms, p99 ${q(0.99)} ms; ` +
+  `CPU per peer: query ${(clientCpu / peers).toFixed(0)} µs (system ${(clientSys / peers).toFixed(0)}), this process in all ${(allCpu / peers).toFixed(0)} µs` +
+  (apart ? `, server ${(sCpu / peers).toFixed(0)} µs (system ${(serverSys / peers).toFixed(0)})` : ''))
+await stopServer()
