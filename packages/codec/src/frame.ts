@@ -63,6 +63,18 @@ export interface FrameDecoderInit {
   reusedChunks?: boolean
 }
 
+/** No parts: what a decoder without a partial frame iterates. */
+const NO_PARTS: readonly Uint8Array[] = []
+
+/** A decoder's memory for recycling (see {@link FrameDecoder.recycle}), made at its first frame that may be recycled. */
+interface Recycling {
+  /** The last frame reassembled into memory that may be recycled (only that one can be handed back). */
+  lent: Uint8Array | undefined
+  /** Memory handed back, for the next large reassembled frame; `spareUsed` tells whether it served since the last trim. */
+  spare: Uint8Array | undefined
+  spareUsed: boolean
+}
+
 /**
  * Incremental decoder for length-prefixed frames: push chunks of any size (one byte at a time too) and get
  * whole frame bodies back. Frames that lie whole inside a chunk are returned as views of it (no copy); only
@@ -74,17 +86,15 @@ export interface FrameDecoderInit {
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number
-  // The partial frame: its chunks (views) and how many bytes they hold, header included.
-  #parts: Uint8Array[] = []
+  // The partial frame: its chunks (views; no array while there is none: most connections are idle) and how
+  // many bytes they hold, header included.
+  #parts: Uint8Array[] | undefined
   #partBytes = 0
   #need = -1 // body length of the partial frame, or -1 while its header is incomplete
   #failed = false
   readonly #recycleFrom: number
-  /** The last frame reassembled into memory that may be recycled (only that one can be handed back). */
-  #lent: Uint8Array | undefined
-  /** Memory handed back, for the next large reassembled frame; `#spareUsed` tells whether it served since the last trim. */
-  #spare: Uint8Array | undefined
-  #spareUsed = false
+  /** Made at the first frame that may be recycled (one field while there is none: most decoders see none). */
+  #recycling: Recycling | undefined
   readonly #reused: boolean
   /** Reused chunks: the partial frame's own memory once allocated (its body bytes so far are in it, not in #parts). */
   #target: Uint8Array | undefined
@@ -97,7 +107,7 @@ export class FrameDecoder {
 
   /** Bytes of memory held for reuse (handed back with {@link recycle} and not trimmed). */
   get spareBytes (): number {
-    return this.#spare?.buffer.byteLength ?? 0
+    return this.#recycling?.spare?.buffer.byteLength ?? 0
   }
 
   /**
@@ -106,10 +116,11 @@ export class FrameDecoder {
    * is ignored. Returns whether the memory was taken back.
    */
   recycle (frame: Uint8Array): boolean {
-    if (this.#lent === undefined || frame.buffer !== this.#lent.buffer) return false
-    this.#lent = undefined
-    if (this.#spare === undefined || frame.buffer.byteLength > this.#spare.buffer.byteLength) {
-      this.#spare = new Uint8Array(frame.buffer)
+    const r = this.#recycling
+    if (r?.lent === undefined || frame.buffer !== r.lent.buffer) return false
+    r.lent = undefined
+    if (r.spare === undefined || frame.buffer.byteLength > r.spare.buffer.byteLength) {
+      r.spare = new Uint8Array(frame.buffer)
     }
     return true
   }
@@ -119,13 +130,14 @@ export class FrameDecoder {
    * then, so a quiet one holds nothing). Returns the bytes dropped.
    */
   trimSpare (): number {
-    const spare = this.#spare
+    const r = this.#recycling
+    const spare = r?.spare
     if (spare === undefined) return 0
-    if (this.#spareUsed) {
-      this.#spareUsed = false
+    if (r!.spareUsed) {
+      r!.spareUsed = false
       return 0
     }
-    this.#spare = undefined
+    r!.spare = undefined
     return spare.byteLength
   }
 
@@ -150,16 +162,16 @@ export class FrameDecoder {
   }
 
   /**
-   * Feed a chunk, calling `onFrame` for each frame as soon as it is complete; throws only after every
-   * frame before the bad length was delivered.
+   * Feed a chunk, calling `onFrame` (with `thisArg` as `this`: one shared function can serve many decoders) for
+   * each frame as soon as it is complete; throws only after every frame before the bad length was delivered.
    * @throws {CodecError} ERR_FRAME_TOO_LARGE
    */
-  decode (chunk: Uint8Array, onFrame: ((frame: Uint8Array) => void) | Uint8Array[]): void {
+  decode<T = undefined> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg?: T): void {
     if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
     const n = chunk.byteLength
     let pos = 0
     if (this.#partBytes > 0) {
-      pos = this.#continuePartial(chunk, onFrame)
+      pos = this.#continuePartial(chunk, onFrame, thisArg as T)
       if (pos < 0) return
     }
     // Whole frames inside the chunk: views, no copy.
@@ -175,7 +187,7 @@ export class FrameDecoder {
         frame = this.#lend(copy)
       }
       if (Array.isArray(onFrame)) onFrame.push(frame)
-      else onFrame(frame)
+      else onFrame.call(thisArg as T, frame)
       pos += FRAME_HEADER_BYTES + length
     }
     if (pos < n) this.#startPartial(chunk.subarray(pos))
@@ -185,12 +197,12 @@ export class FrameDecoder {
   #startPartial (rest: Uint8Array): void {
     this.#partBytes = rest.byteLength
     if (!this.#reused) {
-      this.#parts.push(rest)
+      this.#addPart(rest)
       this.#need = rest.byteLength >= FRAME_HEADER_BYTES ? this.#lengthOfPartial() : -1
       return
     }
     if (rest.byteLength < FRAME_HEADER_BYTES) {
-      this.#parts.push(rest.slice())
+      this.#addPart(rest.slice())
       this.#need = -1
       return
     }
@@ -201,7 +213,7 @@ export class FrameDecoder {
       this.#target = this.#frameMemory(need)
       this.#target.set(body)
     } else {
-      this.#parts.push(rest.slice())
+      this.#addPart(rest.slice())
     }
   }
 
@@ -211,18 +223,19 @@ export class FrameDecoder {
    * times what it sent).
    */
   #mayTarget (need: number, arrived: number): boolean {
-    if (need >= this.#recycleFrom && this.#spare !== undefined && this.#spare.byteLength >= need) return true
+    const spare = this.#recycling?.spare
+    if (need >= this.#recycleFrom && spare !== undefined && spare.byteLength >= need) return true
     return arrived * 4 >= need
   }
 
   /** Adds bytes of `chunk` to the partial frame; returns where whole-frame parsing resumes, or -1. */
-  #continuePartial (chunk: Uint8Array, onFrame: ((frame: Uint8Array) => void) | Uint8Array[]): number {
+  #continuePartial<T> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg: T): number {
     const reused = this.#reused
     let pos = 0
     if (this.#need < 0) {
       const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.byteLength)
       const head = chunk.subarray(0, take)
-      this.#parts.push(reused ? head.slice() : head)
+      this.#addPart(reused ? head.slice() : head)
       this.#partBytes += take
       pos = take
       if (this.#partBytes < FRAME_HEADER_BYTES) return -1
@@ -238,7 +251,7 @@ export class FrameDecoder {
     }
     const target = this.#target
     if (target !== undefined) target.set(piece, this.#partBytes - FRAME_HEADER_BYTES)
-    else if (take > 0) this.#parts.push(reused ? piece.slice() : piece)
+    else if (take > 0) this.#addPart(reused ? piece.slice() : piece)
     this.#partBytes += take
     pos += take
     if (take < missing) return -1
@@ -252,28 +265,35 @@ export class FrameDecoder {
     this.#need = -1
     this.#lend(frame)
     if (Array.isArray(onFrame)) onFrame.push(frame)
-    else onFrame(frame)
+    else onFrame.call(thisArg, frame)
     return pos
+  }
+
+  /** Hold a piece of the partial frame (the array is made for the first: none while there is no partial frame). */
+  #addPart (part: Uint8Array): void {
+    if (this.#parts === undefined) this.#parts = [part]
+    else this.#parts.push(part)
   }
 
   /** Copy the body bytes held in #parts (the frame's header left out) to the start of `frame`; empties #parts. */
   #copyParts (frame: Uint8Array): void {
     let filled = -FRAME_HEADER_BYTES
-    for (const part of this.#parts) {
+    for (const part of this.#parts ?? NO_PARTS) {
       if (filled >= 0) frame.set(part, filled)
       else if (filled + part.byteLength > 0) frame.set(part.subarray(-filled), 0)
       filled += part.byteLength
     }
-    this.#parts = []
+    this.#parts = undefined
   }
 
   /** Memory for a reassembled frame of `n` bytes: the spare when it is large enough and `n` may be recycled. */
   #frameMemory (n: number): Uint8Array {
     if (n < this.#recycleFrom) return uninitializedBytes(n)
-    const spare = this.#spare
+    const r = this.#recycling
+    const spare = r?.spare
     if (spare === undefined || spare.byteLength < n) return uninitializedBytes(n)
-    this.#spare = undefined
-    this.#spareUsed = true
+    r!.spare = undefined
+    r!.spareUsed = true
     return spare.byteLength === n ? spare : spare.subarray(0, n)
   }
 
@@ -282,7 +302,7 @@ export class FrameDecoder {
    * enough (only once complete, so a late hand-back never frees memory still being filled).
    */
   #lend (frame: Uint8Array): Uint8Array {
-    if (frame.byteLength >= this.#recycleFrom) this.#lent = frame
+    if (frame.byteLength >= this.#recycleFrom) (this.#recycling ??= { lent: undefined, spare: undefined, spareUsed: false }).lent = frame
     return frame
   }
 
@@ -290,7 +310,7 @@ export class FrameDecoder {
   #lengthOfPartial (): number {
     let length = 0
     let got = 0
-    for (const part of this.#parts) {
+    for (const part of this.#parts ?? NO_PARTS) {
       for (let i = 0; i < part.byteLength && got < FRAME_HEADER_BYTES; i++, got++) length = length * 256 + part[i]!
       if (got === FRAME_HEADER_BYTES) break
     }
@@ -301,7 +321,7 @@ export class FrameDecoder {
   #check (length: number): void {
     if (length > this.maxFrameBytes) {
       this.#failed = true
-      this.#parts = []
+      this.#parts = undefined
       this.#target = undefined
       this.#partBytes = 0
       throw new CodecError('ERR_FRAME_TOO_LARGE', `frame length ${length} exceeds ${this.maxFrameBytes}`)

@@ -1,12 +1,15 @@
 /** An emptied queue keeps an array of up to this many slots for its next items (until {@link Fifo.trim}). */
 const SMALL_FIFO_SLOTS = 16
+/** The items of every empty queue: shared, never written (frozen). */
+const EMPTY: never[] = Object.freeze([]) as unknown as never[]
 
 /**
  * An array-backed first-in first-out queue with O(1) amortised `shift` (a head index instead of `Array#shift`,
  * compacted once the consumed prefix is both large and most of the array).
  */
 export class Fifo<T> {
-  #items: Array<T | undefined> = []
+  /** {@link EMPTY} until the first item and again after {@link trim}: an idle queue (one per peer) holds no array. */
+  #items: Array<T | undefined> = EMPTY
   #head = 0
   /** Items are `#items[#head..#tail)`; slots past `#tail` are `undefined` (kept: see {@link shift}). */
   #tail = 0
@@ -17,6 +20,7 @@ export class Fifo<T> {
 
   push (item: T): void {
     if (this.#tail < this.#items.length) this.#items[this.#tail] = item
+    else if (this.#items === EMPTY) this.#items = [item]
     else this.#items.push(item)
     this.#tail++
   }
@@ -27,7 +31,8 @@ export class Fifo<T> {
       this.#items[--this.#head] = item
       return
     }
-    this.#items.splice(0, 0, item)
+    if (this.#items === EMPTY) this.#items = [item]
+    else this.#items.splice(0, 0, item)
     this.#tail++
   }
 
@@ -49,7 +54,7 @@ export class Fifo<T> {
     if (this.#head === this.#tail) {
       // Emptied: a small array is kept for the next items (a queue that fills and empties every round trip
       // would otherwise allocate an array and its store each time); a large one is let go.
-      if (this.#items.length > SMALL_FIFO_SLOTS) this.#items = []
+      if (this.#items.length > SMALL_FIFO_SLOTS) this.#items = EMPTY
       this.#head = 0
       this.#tail = 0
     } else if (this.#head > 1024 && this.#head * 2 > this.#tail) {
@@ -76,13 +81,13 @@ export class Fifo<T> {
 
   /** Let an empty queue drop the array it kept for its next items (its owner went idle). */
   trim (): void {
-    if (this.#tail === 0) this.#items = []
+    if (this.#tail === 0) this.#items = EMPTY
   }
 
   /** Remove and return everything. */
   drain (): T[] {
     const out = this.#items.slice(this.#head, this.#tail) as T[]
-    this.#items = []
+    this.#items = EMPTY
     this.#head = 0
     this.#tail = 0
     return out

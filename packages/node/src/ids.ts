@@ -28,7 +28,9 @@ export function writeMessageId (id: Uint8Array, epoch: Uint8Array, counter: numb
 export function counterOf (id: Uint8Array): number {
   const hi = ((id[8]! << 24) >>> 0) + (id[9]! << 16) + (id[10]! << 8) + id[11]!
   const lo = ((id[12]! << 24) >>> 0) + (id[13]! << 16) + (id[14]! << 8) + id[15]!
-  return hi * 0x1_0000_0000 + lo
+  // Below 2^32 the sum alone: a small integer, where the product would make V8 keep a heap number (and a
+  // counter field that ever held one, e.g. a dedup stream's low-water mark, a heap number per stream).
+  return hi === 0 ? lo : hi * 0x1_0000_0000 + lo
 }
 
 /** A compact map key for 8 or 16 bytes (one UTF-16 unit per byte). */

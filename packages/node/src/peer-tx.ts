@@ -16,7 +16,8 @@ export interface Batch {
   /** The batch's plaintext in pieces (large messages by reference). */
   parts: Uint8Array[]
   entries: OutEntry[]
-  ciSeq: number
+  /** Our record, when the batch carries it. */
+  ci: OwnContactMessage | undefined
   expectReply: boolean
 }
 
@@ -26,15 +27,22 @@ const MAX_CONTROL_PER_BATCH = 256
  * No `[]` per peer, and none per batch (a site whose arrays all live long is one V8 pretenures).
  */
 const NO_COUNTERS: number[] = []
+const FLUSHING = 1
+const FLUSH_AGAIN = 2
+const FLUSH_SCHEDULED = 4
 const NO_CONTROL: Uint8Array[] = []
 
 /**
  * What waits to go to one peer besides its unacknowledged messages: the send queue, acknowledgements to
- * give, unreliable control messages, and the flush state. The sender is its only writer.
+ * give, unreliable control messages, and the flush state. The sender is its only writer. It is its own send
+ * queue (a subclass rather than a field: one object per peer instead of two).
  */
-export class PeerTx {
-  /** Reliable messages waiting to be sealed and sent, in order. */
-  readonly queue = new Fifo<OutEntry>()
+export class PeerTx extends Fifo<OutEntry> {
+  /** Reliable messages waiting to be sealed and sent, in order: this object's own queue. */
+  get queue (): Fifo<OutEntry> {
+    return this
+  }
+
   /** Counters of the peer's stream `ackEpoch` to acknowledge (compact), and other IDs in full. */
   ackEpoch: Uint8Array | undefined
   ackCounters: number[] = NO_COUNTERS
@@ -47,25 +55,45 @@ export class PeerTx {
   /** Unreliable messages (error replies): add with {@link addControl}. */
   control: readonly Uint8Array[] = NO_CONTROL
   ackTimer: ReturnType<typeof setTimeout> | undefined
-  /** When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; 0: none waits). */
-  ackDueAt = 0
+  /**
+   * When the oldest waiting acknowledgement is due to go alone (`performance.now()` ms; undefined: none waits,
+   * so that an idle peer holds no heap number here).
+   */
+  ackDueAt: number | undefined = undefined
   /** Plaintext bytes received from the peer since our last acknowledgement went out. */
   rxBytesSinceAck = 0
-  flushing = false
-  flushAgain = false
-  flushScheduled = false
+  /** FLUSHING, FLUSH_AGAIN and FLUSH_SCHEDULED in one small integer (one field instead of three, per peer). */
+  #flushState = 0
+  /** A flush is running. */
+  get flushing (): boolean { return (this.#flushState & FLUSHING) !== 0 }
+  set flushing (v: boolean) { this.#flushState = v ? this.#flushState | FLUSHING : this.#flushState & ~FLUSHING }
+  /** The running flush goes round once more (work arrived meanwhile). */
+  get flushAgain (): boolean { return (this.#flushState & FLUSH_AGAIN) !== 0 }
+  set flushAgain (v: boolean) { this.#flushState = v ? this.#flushState | FLUSH_AGAIN : this.#flushState & ~FLUSH_AGAIN }
+  /** A flush is scheduled. */
+  get flushScheduled (): boolean { return (this.#flushState & FLUSH_SCHEDULED) !== 0 }
+  set flushScheduled (v: boolean) { this.#flushState = v ? this.#flushState | FLUSH_SCHEDULED : this.#flushState & ~FLUSH_SCHEDULED }
   /** The sender's turn in which a frame from the peer last arrived (`Sender.heard`). */
   heardTurn = 0
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
   transmitSettled: (() => void) | undefined
-  /** Sequence number of our own record last piggybacked to this peer. */
-  ciSentSeq = 0
+  /**
+   * Our own record last piggybacked to this peer (its `seq`, a time in ms, would be a heap number of its own
+   * per peer: the shared message is kept instead).
+   */
+  ciSent: OwnContactMessage | undefined = undefined
+
+  /** Sequence number of our own record last piggybacked to this peer (0: none). */
+  get ciSentSeq (): number {
+    return this.ciSent?.seq ?? 0
+  }
   /** Most bytes per batch to this peer (shrinks when a transport refuses a frame as too large). */
   batchBytes: number
 
   constructor (batchBytes: number) {
+    super()
     this.batchBytes = batchBytes
   }
 
@@ -171,14 +199,14 @@ export class PeerTx {
     const parts: MessageBytes[] = []
     const entries: OutEntry[] = []
     let size = 0
-    let ciSeq = 0
+    let ciSent: OwnContactMessage | undefined
     if (ci !== undefined && this.ciSentSeq < ci.seq) {
       parts.push(ci.bytes)
       size += ci.bytes.byteLength
-      ciSeq = ci.seq
+      ciSent = ci
     }
     if (this.ackCounters.length > 0 || this.fullAcks > 0) this.rxBytesSinceAck = 0
-    this.ackDueAt = 0 // every acknowledgement goes in this batch
+    this.ackDueAt = undefined // every acknowledgement goes in this batch
     while (this.ackCounters.length > 0) {
       const all = this.ackCounters.length <= MAX_ACK_COUNTERS
       const c = all ? this.ackCounters : this.ackCounters.slice(0, MAX_ACK_COUNTERS)
@@ -216,7 +244,7 @@ export class PeerTx {
     }
     if (parts.length === 0) return undefined
     if (this.hasWork()) this.flushAgain = true
-    return { parts: encodeBatchParts(out.floor(), parts), entries, ciSeq, expectReply }
+    return { parts: encodeBatchParts(out.floor(), parts), entries, ci: ciSent, expectReply }
   }
 }
 

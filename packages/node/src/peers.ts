@@ -11,6 +11,12 @@ export interface Route {
   readonly strat: Commstrat
 }
 
+/** No routes: shared by every peer whose record has none (a client's, without listeners). */
+const NO_ROUTES: readonly Route[] = Object.freeze([])
+
+/** A monotonic time rounded up to whole ms (a small integer in an object: see {@link PeerContact}). */
+const wholeMs = (monotonicMs: number): number => Math.ceil(monotonicMs)
+
 /**
  * How to reach one peer: its key, newest verified record (with its routes ranked by commstrat cost), the
  * path its last authenticated frame came by, its lookup state and clock-window refusal. Written only through
@@ -19,15 +25,17 @@ export interface Route {
 export class PeerContact {
   #publicKey: Uint8Array | undefined
   #record: ContactRecord | undefined
-  #routes: readonly Route[] = []
-  /** Monotonic ms when the record was learned or last confirmed by a lookup. */
-  #checkedAt = -Infinity
+  #routes: readonly Route[] = NO_ROUTES
+  // The times are whole monotonic ms (rounded up, {@link wholeMs}), undefined for never: small integers inside
+  // the object, where a fraction or -Infinity would cost a 16-byte heap number each, per peer.
+  /** When the record was learned or last confirmed by a lookup. */
+  #checkedAt: number | undefined
   #returnPath: ReturnPath | undefined
-  /** Monotonic ms of the last authenticated frame (on `returnPath`). */
-  #heardAt = -Infinity
+  /** When the last authenticated frame (on `returnPath`) came. */
+  #heardAt: number | undefined
   #connected = false
   #clockSkew: { skewMs: number } | undefined
-  #lastLookupAt = -Infinity
+  #lastLookupAt: number | undefined
   #lookup: Promise<boolean> | undefined
 
   get publicKey (): Uint8Array | undefined { return this.#publicKey }
@@ -47,13 +55,13 @@ export class PeerContact {
 
   /** Monotonic ms since the last authenticated frame from the peer. */
   silentForMs (monotonicNow: number): number {
-    return monotonicNow - this.#heardAt
+    return this.#heardAt === undefined ? Infinity : monotonicNow - this.#heardAt
   }
 
   /** An authenticated frame came on `path`: it is the way back. True the first time (a `peer:connect`). */
   heardOn (path: ReturnPath, monotonicNow: number): boolean {
     this.#returnPath = path
-    this.#heardAt = monotonicNow
+    this.#heardAt = wholeMs(monotonicNow)
     if (this.#connected) return false
     this.#connected = true
     return true
@@ -80,46 +88,54 @@ export class PeerContact {
 
   /** Monotonic ms since the record was learned or a lookup last ran. */
   recordAgeMs (monotonicNow: number): number {
-    return monotonicNow - Math.max(this.#checkedAt, this.#lastLookupAt)
+    return monotonicNow - Math.max(this.#checkedAt ?? -Infinity, this.#lastLookupAt ?? -Infinity)
   }
 
   /** @internal The peer table's: keep a verified record and rank its routes. */
   adopt (record: ContactRecord, commstrats: readonly Commstrat[], monotonicNow: number): void {
     this.#record = record
     this.#publicKey ??= record.publicKey
-    this.#checkedAt = monotonicNow
+    this.#checkedAt = wholeMs(monotonicNow)
     const routes: Array<Route & { cost: number }> = []
     for (const endpoint of record.endpoints) {
       const strat = commstrats.find(c => c.canSend(endpoint))
       if (strat !== undefined) routes.push({ endpoint, strat, cost: strat.cost ?? DIRECT_ENDPOINT_COST })
     }
-    this.#routes = routes.sort((a, b) => a.cost - b.cost)
+    this.#routes = routes.length === 0 ? NO_ROUTES : routes.sort((a, b) => a.cost - b.cost)
   }
 
   /** @internal The peer table's: run `lookup` unless one runs or ran within `minIntervalMs` (then undefined). */
   startLookup (monotonicNow: number, minIntervalMs: number, lookup: () => Promise<boolean>): Promise<boolean> | undefined {
     if (this.#lookup !== undefined) return this.#lookup
-    if (monotonicNow - this.#lastLookupAt < minIntervalMs) return undefined
-    this.#lastLookupAt = monotonicNow
+    if (this.#lastLookupAt !== undefined && monotonicNow - this.#lastLookupAt < minIntervalMs) return undefined
+    this.#lastLookupAt = wholeMs(monotonicNow)
     this.#lookup = lookup().finally(() => { this.#lookup = undefined })
     return this.#lookup
   }
 
   canStartLookup (monotonicNow: number, minIntervalMs: number): boolean {
-    return this.#lookup === undefined && monotonicNow - this.#lastLookupAt >= minIntervalMs
+    return this.#lookup === undefined && (this.#lastLookupAt === undefined || monotonicNow - this.#lastLookupAt >= minIntervalMs)
   }
 }
 
-/** Everything the node knows about one peer; each part has one writer (see each class). */
-export class Peer {
+/**
+ * Everything the node knows about one peer; each part has one writer (see each class). It is its own
+ * {@link PeerContact} (a subclass rather than a field: one object per peer fewer).
+ */
+export class Peer extends PeerContact {
   readonly id: string
-  readonly contact = new PeerContact()
+  /** How to reach the peer: this object's own contact state. */
+  get contact (): PeerContact {
+    return this
+  }
+
   /** Unacknowledged messages (the sender's). */
   readonly out: PeerOutbound
   /** What waits to be packed into batches, and the flush state (the sender's). */
   readonly tx: PeerTx
 
   constructor (id: string, epoch: Uint8Array, batchBytes: number) {
+    super()
     this.id = id
     this.out = new PeerOutbound(epoch)
     this.tx = new PeerTx(batchBytes)

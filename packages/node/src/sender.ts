@@ -322,7 +322,7 @@ export class Sender {
       this.schedule(peer)
       return
     }
-    if (tx.ackDueAt === 0) tx.ackDueAt = performance.now() + this.#ctx.limits.ackDelayMs
+    tx.ackDueAt ??= performance.now() + this.#ctx.limits.ackDelayMs
     if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) this.#startAckTimer(peer, this.#ctx.limits.ackDelayMs)
   }
 
@@ -331,7 +331,7 @@ export class Sender {
     tx.ackTimer = setTimeout(() => {
       tx.ackTimer = undefined
       if (!tx.hasAcks()) return // a batch took them
-      const waitMs = tx.ackDueAt - performance.now()
+      const waitMs = (tx.ackDueAt ?? 0) - performance.now()
       if (waitMs >= 1) this.#startAckTimer(peer, Math.ceil(waitMs))
       else this.schedule(peer)
     }, ms)
@@ -469,7 +469,7 @@ export class Sender {
     const { limits, stats } = this.#ctx
     stats.framesSent++
     stats.bytesSent += frameBytes
-    if (batch.ciSeq > peer.tx.ciSentSeq) peer.tx.ciSentSeq = batch.ciSeq
+    if (batch.ci !== undefined && batch.ci.seq > peer.tx.ciSentSeq) peer.tx.ciSent = batch.ci
     markSent(batch.entries, now, limits, stats, peer.id)
   }
 

@@ -92,7 +92,7 @@ export class Initiator {
     const cur = ps.current
     const o = this.#i.limits
     if (cur === undefined || (cur.role === 'initiator' ? cur.established : cur.confirmed)) return undefined
-    if (now - cur.lastHandshakeAt < o.handshakeRetryMs || cur.handshakeRetries >= o.maxHandshakeRetries) return undefined
+    if (cur.msSinceHandshake(now) < o.handshakeRetryMs || cur.handshakeRetries >= o.maxHandshakeRetries) return undefined
     cur.handshakeRetries++
     return this.#i.table.frame(cur, undefined, now)
   }
@@ -123,7 +123,7 @@ export class Initiator {
       if (ps.current === s) replies = [table.frame(s, undefined, now)]
     } else {
       if (s.responseId !== responseId) throw authFailed()
-      if (ps.current === s && now - s.lastHandshakeAt >= this.#i.limits.handshakeRetryMs) {
+      if (ps.current === s && s.msSinceHandshake(now) >= this.#i.limits.handshakeRetryMs) {
         s.lastHandshakeAt = now
         replies = [table.frame(s, undefined, now)]
       }

@@ -4,7 +4,7 @@
 // (peer-table.ts), our initiations (initiator.ts), theirs (responder.ts), hints (hints.ts), the clock window
 // (clock-refusal.ts).
 import { randomBytes } from 'node:crypto'
-import { EgtpError, TypedEventTarget, disabledLogger, systemClock } from '@egtp/interface'
+import { EgtpError, TypedEventTarget, disabledLogger, systemClock, wholeMsClock } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
 import { ClockRefusals } from './clock-refusal.ts'
 import * as C from './constants.ts'
@@ -67,7 +67,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     super()
     if (init?.identity === undefined) throw new TypeError('SessionManagerInit.identity is required')
     const identity = init.identity
-    const clock = this.#clock = init.clock ?? systemClock
+    // Whole milliseconds: the times every session and peer state keeps stay small integers (no heap number each).
+    const clock = this.#clock = wholeMsClock(init.clock ?? systemClock)
     const random = init.random ?? ((n: number) => new Uint8Array(randomBytes(n)))
     const log = init.logger ?? disabledLogger
     const { limits, clockWindowMs } = resolveLimits(init)

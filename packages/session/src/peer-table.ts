@@ -10,7 +10,8 @@ import { authFailed } from './errors.ts'
 import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { Counters } from './stats.ts'
-import { Session } from './session.ts'
+import { ActivityList } from './activity-list.ts'
+import { Session, indexKey } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
 import { sessionCodec } from '@egtp/codec/session'
@@ -19,8 +20,11 @@ import type { SessionFrame } from '@egtp/codec/session'
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
 const EMPTY = new Uint8Array(0)
-/** Base64 of a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good). */
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+/**
+ * Bytes as a latin1 string (one character per byte: a key of the peer-key cache, smaller than base64), read
+ * from a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good).
+ */
+const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
 /**
  * A flat copy of a string built piece by piece (a node ID's text is a tree of one-character pieces, ~1 KB, until
  * something reads it character by character): every peer state and replay record holds its node ID.
@@ -58,10 +62,32 @@ export class PeerState extends TokenBucket {
   }
 }
 
-/** What a peer's Ed25519 key maps to (each costs a point decompression and a hash: cached). */
-export interface PeerIdentity {
+/**
+ * What a peer's Ed25519 key maps to (each costs a point decompression and a hash: cached). The X25519 key is
+ * kept as a latin1 string, half the heap of a typed array per cached peer (thousands are), and copied out when
+ * read (a handshake's rare use).
+ */
+export class PeerIdentity {
   readonly nodeId: string
-  readonly x25519: Uint8Array
+  readonly #x25519: string
+
+  constructor (nodeId: string, x25519: Uint8Array) {
+    this.nodeId = nodeId
+    this.#x25519 = latin1(x25519)
+  }
+
+  /** The peer's X25519 public key (a fresh copy). */
+  get x25519 (): Uint8Array {
+    return Buffer.from(this.#x25519, 'latin1')
+  }
+
+  /** Whether `x25519` is this peer's X25519 public key. */
+  hasX25519 (x25519: Uint8Array): boolean {
+    const k = this.#x25519
+    if (x25519.byteLength !== k.length) return false
+    for (let i = 0; i < k.length; i++) if (x25519[i] !== k.charCodeAt(i)) return false
+    return true
+  }
 }
 
 /** Queue an event; the manager dispatches it once the state change is complete. */
@@ -93,15 +119,14 @@ export interface SessionTableInit {
 export class SessionTable {
   readonly #i: SessionTableInit
   readonly #peers = new Map<string, PeerState>()
+  /** By {@link indexKey} of the local index (small integers as keys: a 32-bit index is a heap number half the time). */
   readonly #byIndex = new Map<number, Session>()
   readonly #peerKeys = new Map<string, PeerIdentity>()
   /** Current sessions, least recently active first (evicted first when the table is full). */
-  readonly #activity = new Set<Session>()
+  readonly #activity = new ActivityList<Session>()
   /** Archived sessions, oldest first. */
   readonly #archivedOrder = new Set<Session>()
   #sessionCount = 0
-  /** The session #touch last moved to the end of #activity (undefined once anything else changes it). */
-  #lastTouched: Session | undefined
   #seq = 0
 
   constructor (init: SessionTableInit) {
@@ -112,7 +137,7 @@ export class SessionTable {
   get peerCount (): number { return this.#peers.size }
   peer (peerId: string): PeerState | undefined { return this.#peers.get(peerId) }
   peers (): IterableIterator<PeerState> { return this.#peers.values() }
-  byIndex (index: number): Session | undefined { return this.#byIndex.get(index) }
+  byIndex (index: number): Session | undefined { return this.#byIndex.get(indexKey(index)) }
   /** The state of the peer `s` belongs to (every registered session has one). */
   owner (s: Session): PeerState { return this.#peers.get(s.peerId)! }
 
@@ -127,12 +152,12 @@ export class SessionTable {
     if (ps !== undefined && (ps.key.publicKey === peer.publicKey || bytesEqual(ps.key.publicKey, peer.publicKey))) return ps
     // From here on the peer is known by the canonical (lowercase) form of its node ID. A key seen before was
     // hashed to its ID then; a new one is hashed once, here (its identity takes the checked ID, no second hash).
-    const k = b64(peer.publicKey)
+    const k = latin1(peer.publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined || id.nodeId !== peer.nodeId) checkPeerKey(peer.nodeId, peer.publicKey)
     if (id === undefined) {
       // checkPeerKey took it as strict base32 (ASCII, either case, zero trailing bits): lowercase is canonical.
-      id = { nodeId: flat(peer.nodeId.toLowerCase()), x25519: x25519OfPeer(peer.publicKey) }
+      id = new PeerIdentity(flat(peer.nodeId.toLowerCase()), x25519OfPeer(peer.publicKey))
       this.#remember(k, id)
     }
     if (id.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
@@ -140,10 +165,10 @@ export class SessionTable {
   }
 
   identity (publicKey: Uint8Array): PeerIdentity {
-    const k = b64(publicKey)
+    const k = latin1(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519OfPeer(publicKey)) }
+      id = new PeerIdentity(flat(nodeIdFromPublicKey(publicKey)), x25519OfPeer(publicKey))
       this.#remember(k, id)
     }
     return id
@@ -156,14 +181,14 @@ export class SessionTable {
    * handshake skips ~0.1 ms), which gives the same answer as {@link identity} for such a key.
    */
   authenticatedIdentity (publicKey: Uint8Array, x25519: Uint8Array): PeerIdentity | undefined {
-    const k = b64(publicKey)
+    const k = latin1(publicKey)
     let id = this.#peerKeys.get(k)
     if (id === undefined) {
       if (!ed25519MapsToX25519(publicKey, x25519)) return undefined
-      id = { nodeId: flat(nodeIdFromPublicKey(publicKey)), x25519: compactCopy(x25519) }
+      id = new PeerIdentity(flat(nodeIdFromPublicKey(publicKey)), x25519)
       this.#remember(k, id)
     }
-    return bytesEqual(id.x25519, x25519) ? id : undefined
+    return id.hasX25519(x25519) ? id : undefined
   }
 
   #remember (k: string, id: PeerIdentity): void {
@@ -175,10 +200,9 @@ export class SessionTable {
   peerState (peer: PeerKey): PeerState {
     let ps = this.#peers.get(peer.nodeId)
     if (ps === undefined) {
-      // Our own copy of the key: a small typed array whose bytes stay inside it (V8 allocates no separate
-      // ArrayBuffer until something asks for .buffer). The raw node ID is decoded only when needed.
-      const publicKey = new Uint8Array(32)
-      publicKey.set(peer.publicKey)
+      // Our own copy of the key (a public key: a view of a shared slab, whose buffer exists already when
+      // something asks for .buffer, as the signature check does). The raw node ID is decoded only when needed.
+      const publicKey = compactCopy(peer.publicKey)
       ps = new PeerState(Object.freeze({ nodeId: peer.nodeId, publicKey }), this.#i.limits.maxHandshakesPerPeerPerSecond, this.#i.clock.monotonic())
       this.#peers.set(peer.nodeId, ps)
     }
@@ -211,7 +235,7 @@ export class SessionTable {
     for (let i = 0; i < 64; i++) {
       const b = this.#i.random(4)
       const index = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
-      if (!this.#byIndex.has(index)) return index
+      if (!this.#byIndex.has(indexKey(index))) return index
     }
     throw new EgtpError('ERR_LIMIT', 'could not allocate a receiver index')
   }
@@ -221,7 +245,6 @@ export class SessionTable {
     const old = ps.current
     ps.current = s
     this.#activity.add(s)
-    this.#lastTouched = undefined
     if (old !== undefined) {
       this.#activity.delete(old)
       this.archive(ps, old, now)
@@ -269,13 +292,15 @@ export class SessionTable {
 
   register (s: Session): void {
     if (this.#sessionCount >= this.#i.limits.maxSessions) this.#evictOne()
-    if (s.localIndex >= 0) this.#byIndex.set(s.localIndex, s)
+    const key = s.localIndexKey
+    if (key !== undefined) this.#byIndex.set(key, s)
     this.#sessionCount++
   }
 
   #unregister (s: Session): void {
     if (s.wiped) return
-    if (s.localIndex >= 0 && this.#byIndex.get(s.localIndex) === s) this.#byIndex.delete(s.localIndex)
+    const key = s.localIndexKey
+    if (key !== undefined && this.#byIndex.get(key) === s) this.#byIndex.delete(key)
     this.#i.onWipe(s)
     this.#activity.delete(s)
     this.#archivedOrder.delete(s)
@@ -285,7 +310,7 @@ export class SessionTable {
 
   /** The table is full: drop the oldest archived session, else the least recently active current one. */
   #evictOne (): void {
-    const victim = this.#archivedOrder.values().next().value ?? this.#activity.values().next().value
+    const victim = this.#archivedOrder.values().next().value ?? this.#activity.first
     if (victim === undefined) throw new EgtpError('ERR_LIMIT', 'session table full')
     const ps = this.owner(victim)
     if (ps.current === victim) this.demote(ps, 'expired', undefined, this.#i.clock.monotonic())
@@ -293,11 +318,7 @@ export class SessionTable {
   }
 
   touch (s: Session): void {
-    // Already the most recently active (a burst to one peer): nothing to reorder.
-    if (this.#lastTouched === s || !this.#activity.has(s)) return
-    this.#activity.delete(s)
-    this.#activity.add(s)
-    this.#lastTouched = s
+    this.#activity.moveToEnd(s) // nothing to do when it is the most recently active already (a burst to one peer)
   }
 
   /** Forget a peer: wipe all its sessions. */

@@ -194,7 +194,7 @@ export class Responder {
   #handshakeReplies (ps: PeerState, s: Session, now: number, first: boolean): Uint8Array[] {
     const cur = ps.current
     if (cur === undefined) return []
-    const due = first || now - cur.lastHandshakeAt >= this.#o.handshakeRetryMs
+    const due = first || cur.msSinceHandshake(now) >= this.#o.handshakeRetryMs
     if (!due) return []
     if (cur === s && s.role === 'responder' && !s.confirmed) return [this.#i.table.frame(s, undefined, now)]
     if (cur !== s && cur.role === 'initiator' && !cur.established) return [this.#i.table.frame(cur, undefined, now)]

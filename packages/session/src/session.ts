@@ -40,6 +40,28 @@ const INITIATOR = 1
 const LOSER = 2
 const CONFIRMED = 4
 const WIPED = 8
+/** The receive key follows the send key in one buffer (and the early key follows it: EARLY_PACKED). */
+const RECV_PACKED = 16
+/**
+ * Receiver indices (0 … 2^32-1) are kept less this, within the small-integer range (exact: integers), so that
+ * a session holds no heap number for them.
+ */
+const INDEX_BIAS = 2 ** 31
+
+/**
+ * A receiver index as a small integer (less 2^31; `| 0` makes V8 keep it as one, where a subtraction's result
+ * would stay a heap number): for a map key or a field. Anything but a 32-bit index (-1, a loser's) is only
+ * shifted, so {@link fromIndexKey} gives back every value.
+ */
+export function indexKey (index: number): number {
+  return Number.isInteger(index) && index >= 0 && index < 2 ** 32 ? (index - INDEX_BIAS) | 0 : index - INDEX_BIAS
+}
+
+/** The receiver index an {@link indexKey} stands for. */
+export function fromIndexKey (key: number): number {
+  return key + INDEX_BIAS
+}
+const EARLY_PACKED = 32
 
 /**
  * A session is its own replay window (a subclass rather than a field: one object per session instead of two;
@@ -53,9 +75,13 @@ export class Session extends ReplayWindow {
    * responder, so not stored here) the session's {@link SessionRank}.
    */
   readonly timestamp: number
-  readonly localIndex: number
-  /** The peer's receiver index (the initiator learns it from message 2). */
-  remoteIndex: number | undefined
+  /**
+   * Our receiver index ({@link localIndex}) as its {@link indexKey}: a 32-bit index kept as is is a heap number
+   * half the time. Undefined for a loser (local index -1).
+   */
+  readonly #localIndex: number | undefined
+  /** The peer's receiver index ({@link remoteIndex}) less 2^31, as {@link #localIndex}. */
+  #remoteIndex: number | undefined
   /** Responder: hash of message 1 (its initiation cache key); empty for an initiator (nothing caches its own). */
   readonly initiationId: string
   /** Initiator, until message 2: the handshake to finish and message 1 to repeat on every frame. */
@@ -69,15 +95,27 @@ export class Session extends ReplayWindow {
   readonly createdAt: number
   lastReceiveAt: number
   lastSendAt: number
-  /** When a handshake message was last sent on it (reply pacing and retransmission). */
-  lastHandshakeAt = -Infinity
+  /**
+   * When a handshake message was last sent on it (reply pacing and retransmission); undefined: never (not
+   * -Infinity: a field that held one keeps every session's value in a heap number of its own).
+   */
+  lastHandshakeAt: number | undefined = undefined
   handshakeRetries = 0
   /** Set when replaced: from then on receive only, until archiveKeepMs later. */
   archivedAt: number | undefined
+  /**
+   * The keys. Raw keys share one buffer, send ‖ recv (‖ early): only the send key (the hot path) is kept as a
+   * view, the others are read through it when needed ({@link #recvKey}, {@link #earlyKey}), as each view costs
+   * ~100 bytes for as long as the session lives. `#recv`/`#early` hold keys that are not packed (KeyObjects,
+   * and the early key before transport keys).
+   */
   #early: SessionKey | undefined
   #send: SessionKey | undefined
   #recv: SessionKey | undefined
-  /** Role, loser, confirmed and wiped packed in one small integer (one field instead of four). */
+  /** @internal The session table's order of activity (activity-list.ts): its neighbours there, if listed. */
+  activityPrev: Session | undefined = undefined
+  activityNext: Session | undefined = undefined
+  /** Role, loser, confirmed, wiped and where the packed keys are, in one small integer (one field instead of six). */
   #flags: number
 
   constructor (init: {
@@ -88,7 +126,7 @@ export class Session extends ReplayWindow {
     this.id = init.id
     this.peerId = init.peerId
     this.timestamp = init.timestamp
-    this.localIndex = init.localIndex
+    this.#localIndex = init.localIndex < 0 ? undefined : indexKey(init.localIndex)
     this.initiationId = init.initiationId
     this.#flags = (init.role === 'initiator' ? INITIATOR : 0) | (init.loser === true ? LOSER : 0)
     this.createdAt = init.now
@@ -97,43 +135,100 @@ export class Session extends ReplayWindow {
     this.#early = init.early
   }
 
+  /** Our receiver index (the peer's frames name the session by it; -1 for a loser, which has none). */
+  get localIndex (): number {
+    return this.#localIndex === undefined ? -1 : fromIndexKey(this.#localIndex)
+  }
+
+  /** {@link localIndex} as its {@link indexKey} (the session table's key); undefined for a loser. */
+  get localIndexKey (): number | undefined {
+    return this.#localIndex
+  }
+
+  /** The peer's receiver index (the initiator learns it from message 2). */
+  get remoteIndex (): number | undefined {
+    return this.#remoteIndex === undefined ? undefined : fromIndexKey(this.#remoteIndex)
+  }
+
+  set remoteIndex (index: number | undefined) {
+    this.#remoteIndex = index === undefined ? undefined : indexKey(index)
+  }
+
+  /** Monotonic ms since a handshake message was last sent on it (Infinity: never). */
+  msSinceHandshake (now: number): number {
+    return this.lastHandshakeAt === undefined ? Infinity : now - this.lastHandshakeAt
+  }
+
   /** Transport keys are in place (initiator after message 2, responder after writing it). */
   get established (): boolean {
     return this.#send !== undefined
   }
 
   setTransportKeys (send: SessionKey, recv: SessionKey): void {
+    let early = this.#earlyKey()
+    // A view of an earlier packed buffer is copied out before that buffer is zeroed (keys are set once, though).
+    if ((this.#flags & EARLY_PACKED) !== 0) early = (early as Uint8Array).slice()
+    this.#early = undefined
+    this.#wipeKeys()
     // The initiator never sends early data again once it has transport keys.
     if (this.role === 'initiator') {
-      zero(this.#early)
-      this.#early = undefined
+      zero(early)
+      early = undefined
     }
-    const early = this.#early
     if (send instanceof Uint8Array && recv instanceof Uint8Array && recv.byteLength === send.byteLength &&
       (early === undefined || (early instanceof Uint8Array && early.byteLength === send.byteLength))) {
-      // Raw keys share one buffer (views of it): a small typed array of its own costs an ArrayBuffer and a
-      // native store each, ~250 bytes per key for as long as the session lives.
+      // Raw keys share one buffer: a small typed array of its own costs an ArrayBuffer and a native store
+      // each, ~250 bytes per key for as long as the session lives.
       const n = send.byteLength
       const packed = new Uint8Array(n * (early === undefined ? 2 : 3))
       packed.set(send)
       packed.set(recv, n)
       zero(send)
       zero(recv)
-      send = packed.subarray(0, n)
-      recv = packed.subarray(n, 2 * n)
+      this.#send = packed.subarray(0, n)
+      this.#flags |= RECV_PACKED
       if (early !== undefined) {
-        packed.set(early, 2 * n)
+        packed.set(early as Uint8Array, 2 * n)
         zero(early)
-        this.#early = packed.subarray(2 * n)
+        this.#flags |= EARLY_PACKED
       }
+      return
     }
     this.#send = send
     this.#recv = recv
+    this.#early = early
+  }
+
+  /** The `i`th key of the packed buffer that starts with the send key. */
+  #packed (i: number): Uint8Array {
+    const send = this.#send as Uint8Array
+    return new Uint8Array(send.buffer, send.byteOffset + i * send.byteLength, send.byteLength)
+  }
+
+  #recvKey (): SessionKey | undefined {
+    return (this.#flags & RECV_PACKED) !== 0 ? this.#packed(1) : this.#recv
+  }
+
+  #earlyKey (): SessionKey | undefined {
+    return (this.#flags & EARLY_PACKED) !== 0 ? this.#packed(2) : this.#early
+  }
+
+  /** Zero and forget every key. */
+  #wipeKeys (): void {
+    if ((this.#flags & RECV_PACKED) !== 0) {
+      const send = this.#send as Uint8Array
+      new Uint8Array(send.buffer, send.byteOffset, send.byteLength * ((this.#flags & EARLY_PACKED) !== 0 ? 3 : 2)).fill(0)
+    }
+    zero(this.#early)
+    zero(this.#send)
+    zero(this.#recv)
+    this.#early = this.#send = this.#recv = undefined
+    this.#flags &= ~(RECV_PACKED | EARLY_PACKED)
   }
 
   /** Seal under the early key (initiator before message 2) or the transport key. */
   seal (plaintext: Uint8Array): { n: number, c: Uint8Array } {
-    const key = this.#send ?? (this.role === 'initiator' ? this.#early : undefined)
+    const key = this.#send ?? (this.role === 'initiator' ? this.#earlyKey() : undefined)
     if (key === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
     return { n, c: cipher.encrypt(key, nonce(n), EMPTY, plaintext) }
@@ -145,9 +240,10 @@ export class Session extends ReplayWindow {
    */
   sealDataFrame (plaintext: Uint8Array): Uint8Array {
     const key = this.#send
-    if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const r = this.#remoteIndex
+    if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    const { frame, cOffset } = dataFrame(this.remoteIndex, n, plaintext.byteLength + TAG_LEN)
+    const { frame, cOffset } = dataFrame(fromIndexKey(r), n, plaintext.byteLength + TAG_LEN)
     cipher.encryptInto(key, nonce(n), plaintext, frame, cOffset)
     return frame
   }
@@ -158,10 +254,11 @@ export class Session extends ReplayWindow {
    */
   sealDataFramePieces (parts: readonly Uint8Array[], total: number): Uint8Array[] {
     const key = this.#send
-    if (key === undefined || this.remoteIndex === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
+    const r = this.#remoteIndex
+    if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
     const pieces = cipher.encryptParts(key, nonce(n), parts)
-    pieces.unshift(dataFrameHead(this.remoteIndex, n, total + TAG_LEN))
+    pieces.unshift(dataFrameHead(fromIndexKey(r), n, total + TAG_LEN))
     return pieces
   }
 
@@ -171,7 +268,7 @@ export class Session extends ReplayWindow {
    * @throws {EgtpError} ERR_REPLAY (seen or older than the window), ERR_AUTH
    */
   open (which: 'early' | 'transport', n: number, c: Uint8Array): Uint8Array {
-    const key = which === 'early' ? (this.role === 'responder' ? this.#early : undefined) : this.#recv
+    const key = which === 'early' ? (this.role === 'responder' ? this.#earlyKey() : undefined) : this.#recvKey()
     if (key === undefined) throw new EgtpError('ERR_AUTH', 'message authentication failed')
     if (!this.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
     const plaintext = cipher.decrypt(key, nonce(n), EMPTY, c)
@@ -181,10 +278,7 @@ export class Session extends ReplayWindow {
 
   /** Forget every key (raw ones zeroed; KeyObjects cannot be zeroed from JS: they are dropped for GC) and the handshake. */
   wipe (): void {
-    zero(this.#early)
-    zero(this.#send)
-    zero(this.#recv)
-    this.#early = this.#send = this.#recv = undefined
+    this.#wipeKeys()
     this.hs?.wipe()
     this.hs = undefined
     this.#msg = undefined

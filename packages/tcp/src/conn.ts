@@ -33,6 +33,12 @@ export interface TcpConnInit extends FrameWriterInit {
   onClose?: (conn: TcpConn, detail: CloseDetail) => void
 }
 
+/** Bits of a connection's state: closed to sends, closed by our side, socket closed, accepted (not dialed). */
+const CLOSED = 1
+const LOCAL = 2
+const FINISHED = 4
+const INBOUND = 8
+
 /** The connection a socket belongs to, on the socket itself (its listeners are shared functions). */
 const CONN = Symbol('egtp.tcpConn')
 type ConnSocket = Socket & { [CONN]?: TcpConn }
@@ -41,6 +47,13 @@ type ConnSocket = Socket & { [CONN]?: TcpConn }
 export interface FrameSink {
   deliver: (frame: Uint8Array) => void
 }
+
+/**
+ * Monotonic time in whole milliseconds, rounded up: an integer stays a small integer in the connection object
+ * (a fractional one is a separate 16-byte heap number per connection on Node 20's V8). Rounding up never makes
+ * a connection look idle earlier than it is.
+ */
+export const wholeMs = (clock: Clock): number => Math.ceil(clock.monotonic())
 
 /** `host:port`, with brackets around an IPv6 host. */
 export const formatAddress = (host: string, port: number): string =>
@@ -52,12 +65,12 @@ export const formatAddress = (host: string, port: number): string =>
  * peer ending inside a frame) aborts this connection with the coded error as its close reason.
  */
 export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
-  readonly id: string
-  readonly direction: 'inbound' | 'outbound'
+  /** The number in its {@link id} (the string is made when asked for: logs and errors). */
+  readonly #serial: number
   readonly #remotePort: number
   /** The remote IP address (for per-address limits). */
   readonly remoteHost: string
-  /** Monotonic time of the last bytes written or received. */
+  /** Monotonic time of the last bytes written or received (whole ms, rounded up: {@link wholeMs}). */
   lastActivity: number
   /** Set by the connection manager: receives frames instead of `message` events. */
   frameSink: FrameSink | undefined
@@ -68,26 +81,27 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   readonly #writer: FrameWriter
   #resumeTimer: ReturnType<typeof setTimeout> | undefined
   #undecodedBytes = 0 // bytes received that are not yet part of a delivered frame (a partial frame)
-  #closed = false
-  #local = false
+  /** CLOSED, LOCAL, FINISHED and INBOUND in one small integer (one field instead of four, per connection). */
+  #state = 0
   #error: Error | undefined
-  #closePromise: Promise<void> | undefined
-  #finished = false
-  /** Created only when something waits for the socket to close (a graceful `close()`). */
-  #finishedPromise: Promise<void> | undefined
-  #resolveFinished: (() => void) | undefined
-  /** The listener that accepted it, told when it closes. @internal */
-  acceptedBy: { forget: (conn: TcpConn) => void } | undefined
+  /** A graceful `close()`: its promise, and what it waits for (the socket to close). One field, set once. */
+  #closing: { promise?: Promise<void>, finished?: () => void } | undefined
+  /** The listener that accepted it (that closes it when it closes). @internal */
+  acceptedBy: object | undefined
 
-  constructor (socket: Socket, id: string, direction: 'inbound' | 'outbound', init: TcpConnInit) {
+  constructor (socket: Socket, serial: number, direction: 'inbound' | 'outbound', init: TcpConnInit) {
     super()
     this.#init = init
     this.#socket = socket
-    this.id = id
-    this.direction = direction
+    this.#serial = serial
+    if (direction === 'inbound') this.#state = INBOUND
     this.remoteHost = socket.remoteAddress ?? 'unknown'
     this.#remotePort = socket.remotePort ?? 0
-    this.lastActivity = init.clock.monotonic()
+    // Reading the address made Node cache it on the socket in an object of its own (`_peername`, ~60 bytes
+    // per connection for as long as it is open); the connection keeps its own copy, so the cache goes (Node
+    // fetches it again should anything ask).
+    ;(socket as { _peername?: unknown })._peername = undefined
+    this.lastActivity = wholeMs(init.clock)
     this.frameSink = undefined
     this.#writer = new FrameWriter(socket, init, this)
     this.acceptedBy = undefined
@@ -137,12 +151,22 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The writer wrote `bytes` to the socket. @internal */
   noteWrite (bytes: number): void {
     this.#init.counters.bytesOut += bytes
-    this.lastActivity = this.#init.clock.monotonic()
+    this.lastActivity = wholeMs(this.#init.clock)
   }
 
   /** The writer queued a frame. @internal */
   noteQueued (): void {
     this.#init.counters.framesOut++
+  }
+
+  /** Who opened it: the peer (`inbound`, accepted by a listener) or we (`outbound`, dialed). */
+  get direction (): 'inbound' | 'outbound' {
+    return (this.#state & INBOUND) !== 0 ? 'inbound' : 'outbound'
+  }
+
+  /** `tcp-N`: unique within its instance. */
+  get id (): string {
+    return `tcp-${this.#serial}`
   }
 
   /** `host:port` of the other end (made when asked for: logs and errors; not a string kept per connection). */
@@ -151,7 +175,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   }
 
   get closed (): boolean {
-    return this.#closed
+    return (this.#state & CLOSED) !== 0
   }
 
   /** Bytes waiting to be written: queued here plus the socket's user-space buffer. */
@@ -172,7 +196,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   send (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
     const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
     if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
-    if (this.#closed) return Promise.reject(this.#closedError())
+    if ((this.#state & CLOSED) !== 0) return Promise.reject(this.#closedError())
     if (bytes > this.#init.maxFrameBytes) {
       return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${bytes} bytes exceeds ${this.#init.maxFrameBytes}`))
     }
@@ -192,7 +216,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   }
 
   #onData (chunk: Uint8Array): void {
-    this.lastActivity = this.#init.clock.monotonic()
+    this.lastActivity = wholeMs(this.#init.clock)
     const counters = this.#init.counters
     counters.bytesIn += chunk.byteLength
     const bucket = this.#init.inBucket
@@ -203,7 +227,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     }
     this.#undecodedBytes += chunk.byteLength
     try {
-      this.#decoder.decode(chunk, this.#onFrame)
+      this.#decoder.decode(chunk, TcpConn.#onFrame, this)
     } catch (err) {
       this.#init.log.trace('closing %s: %s', this.id, (err as Error).message)
       this.#init.onViolation?.(this, err as Error)
@@ -211,9 +235,10 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     }
   }
 
-  readonly #onFrame = (frame: Uint8Array): void => {
+  /** The decoder's callback, with the connection as `this`: one function for every connection, not a closure each. */
+  static readonly #onFrame = function (this: TcpConn, frame: Uint8Array): void {
     this.#undecodedBytes -= frame.byteLength + FRAME_HEADER_BYTES
-    if (this.#closed) return
+    if ((this.#state & CLOSED) !== 0) return
     this.#init.counters.framesIn++
     const sink = this.frameSink
     if (sink !== undefined) sink.deliver(frame)
@@ -238,20 +263,21 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   /** Stop accepting sends; fail the waiting ones. */
   #markClosed (): void {
-    if (this.#closed) return
-    this.#closed = true
+    if ((this.#state & CLOSED) !== 0) return
+    this.#state |= CLOSED
     this.#writer.close(() => this.#closedError())
     this.#init.onClosing?.(this)
   }
 
   /** Graceful: write what is queued (ignoring the throttle), end the socket, destroy it after `closeTimeoutMs`. */
   async close (): Promise<void> {
-    if (this.#closePromise !== undefined) return this.#closePromise
-    if (!this.#closed) this.#local = true
+    if (this.#closing?.promise !== undefined) return this.#closing.promise
+    if ((this.#state & CLOSED) === 0) this.#state |= LOCAL
     this.#markClosed()
-    this.#closePromise = (async () => {
-      if (this.#finished) return
-      const finished = this.#finishedPromise ??= new Promise(resolve => { this.#resolveFinished = resolve })
+    const closing: { promise?: Promise<void>, finished?: () => void } = this.#closing = {}
+    closing.promise = (async () => {
+      if ((this.#state & FINISHED) !== 0) return
+      const finished = new Promise<void>(resolve => { closing.finished = resolve })
       if (this.#socket.destroyed) return await finished
       clearTimeout(this.#resumeTimer)
       this.#resumeTimer = undefined
@@ -265,29 +291,29 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
         clearTimeout(timer)
       }
     })()
-    return this.#closePromise
+    return closing.promise
   }
 
   /** Immediate: destroy the socket; `close` is dispatched with `err`. Idempotent. */
   abort (err: Error): void {
-    if (this.#finished || this.#socket.destroyed) return
-    if (!this.#closed) this.#local = true
+    if ((this.#state & FINISHED) !== 0 || this.#socket.destroyed) return
+    if ((this.#state & CLOSED) === 0) this.#state |= LOCAL
     this.#error ??= err
     this.#markClosed()
     this.#socket.destroy()
   }
 
   #finish (): void {
-    if (this.#finished) return
+    if ((this.#state & FINISHED) !== 0) return
     this.#markClosed()
-    this.#finished = true
+    this.#state |= FINISHED
     clearTimeout(this.#resumeTimer)
     this.#writer.dispose()
     this.#init.log.trace('%s closed%s', this.id, this.#error !== undefined ? `: ${this.#error.message}` : '')
-    const detail = this.#error !== undefined ? { error: this.#error, local: this.#local } : { local: this.#local }
+    const local = (this.#state & LOCAL) !== 0
+    const detail = this.#error !== undefined ? { error: this.#error, local } : { local }
     this.#init.onClose?.(this, detail)
-    this.acceptedBy?.forget(this)
     this.safeDispatch('close', detail)
-    this.#resolveFinished?.()
+    this.#closing?.finished?.()
   }
 }

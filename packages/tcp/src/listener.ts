@@ -48,15 +48,17 @@ export async function bindServer (endpoint: TcpEndpoint, signal: AbortSignal | u
 export class TcpListener extends TypedEventTarget<ListenerEvents> implements Listener {
   /** True for the listeners `start()` binds: their connections are managed and give `frame` events. */
   readonly managed: boolean
-  readonly conns = new Set<TcpConn>()
   readonly #server: Server
+  /** Every connection of the pool not yet finished (this listener's are those it accepted: no set of its own). */
+  readonly #poolConns: () => Iterable<TcpConn>
   readonly #bound: TcpEndpoint
   readonly #onClose: (listener: TcpListener) => void
   #closing: Promise<void> | undefined
 
-  constructor (server: Server, managed: boolean, onClose: (listener: TcpListener) => void) {
+  constructor (server: Server, managed: boolean, onClose: (listener: TcpListener) => void, poolConns: () => Iterable<TcpConn>) {
     super()
     this.#server = server
+    this.#poolConns = poolConns
     this.managed = managed
     this.#onClose = onClose
     const address = server.address()
@@ -74,16 +76,17 @@ export class TcpListener extends TypedEventTarget<ListenerEvents> implements Lis
     return { ...this.#bound }
   }
 
-  /** Remember an accepted connection (closed with the listener); unmanaged ones go to `connection` listeners. */
-  accept (conn: TcpConn): void {
-    this.conns.add(conn)
-    conn.acceptedBy = this
-    if (!this.managed) this.safeDispatch('connection', conn)
+  /** The connections it accepted that are not finished yet (closed with the listener). */
+  get conns (): Set<TcpConn> {
+    const mine = new Set<TcpConn>()
+    for (const conn of this.#poolConns()) if (conn.acceptedBy === this) mine.add(conn)
+    return mine
   }
 
-  /** A connection it accepted closed. @internal */
-  forget (conn: TcpConn): void {
-    this.conns.delete(conn)
+  /** Mark an accepted connection as its own (closed with the listener); unmanaged ones go to `connection` listeners. */
+  accept (conn: TcpConn): void {
+    conn.acceptedBy = this
+    if (!this.managed) this.safeDispatch('connection', conn)
   }
 
   async close (): Promise<void> {

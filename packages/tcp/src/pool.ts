@@ -11,6 +11,9 @@ import type { PathHooks } from './managed-path.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import type { TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats } from './types.ts'
 
+/** The managed path of `conn`, if it is managed (its frames go to it). */
+const managedPath = (conn: TcpConn): ManagedPath | undefined => conn.frameSink instanceof ManagedPath ? conn.frameSink : undefined
+
 const connectionInfo = (conn: TcpConn): TcpConnectionInfo => ({ id: conn.id, direction: conn.direction, remoteAddress: conn.remoteAddress })
 
 export interface PoolInit {
@@ -33,7 +36,10 @@ export class ConnectionPool {
   readonly #counters: TrafficCounters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
   readonly conns = new Set<TcpConn>()
   readonly #inboundPerHost = new Map<string, number>()
-  readonly #managed = new Map<TcpConn, ManagedPath>()
+  /** Connections closing (no longer in `conns`) until their socket closed. */
+  readonly #closing = new Set<TcpConn>()
+  /** How many of `conns` are managed (each finds its {@link ManagedPath} as its `frameSink`: no second table). */
+  #managedCount = 0
   readonly #outbound = new Map<string, TcpConn>()
   readonly #dialing = new Map<string, Promise<TcpConn>>()
   /** Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed). */
@@ -74,6 +80,7 @@ export class ConnectionPool {
         this.#warnings.warn(c.remoteHost, 'framing', 'closed %s from %s: %s', c.id, c.remoteAddress, err.message)
       },
       onClose: (c, detail) => {
+        this.#closing.delete(c)
         if (events.listenerCount('connection:close') === 0) return
         const info = connectionInfo(c)
         events.safeDispatch('connection:close', detail.error !== undefined ? { ...info, error: detail.error } : info)
@@ -95,6 +102,12 @@ export class ConnectionPool {
     }
   }
 
+  /** Every connection whose socket has not closed yet: the open ones, then those closing. */
+  * unfinished (): IterableIterator<TcpConn> {
+    yield * this.conns
+    yield * this.#closing
+  }
+
   /** The open managed connection to `key` (`host:port`), if any. */
   outbound (key: string): TcpConn | undefined {
     return this.#outbound.get(key)
@@ -102,7 +115,7 @@ export class ConnectionPool {
 
   /** Note that a reply is expected on `conn`: it is kept open until one arrives or `expectReplyKeepMs` passes. */
   expectReply (conn: TcpConn): void {
-    const m = this.#managed.get(conn)
+    const m = managedPath(conn)
     if (m === undefined) return
     m.pendingReplies++
     m.expectUntil = this.#init.clock.monotonic() + this.#init.config.expectReplyKeepMs
@@ -169,7 +182,7 @@ export class ConnectionPool {
 
   #adopt (socket: Socket, direction: 'inbound' | 'outbound'): TcpConn {
     const { log, events } = this.#init
-    const conn = new TcpConn(socket, `tcp-${this.#nextId++}`, direction, this.#connInit)
+    const conn = new TcpConn(socket, this.#nextId++, direction, this.#connInit)
     this.conns.add(conn)
     log.trace('%s %s %s', conn.id, direction, conn.remoteAddress)
     if (events.listenerCount('connection:open') > 0) events.safeDispatch('connection:open', connectionInfo(conn))
@@ -181,7 +194,7 @@ export class ConnectionPool {
     const { config } = this.#init
     const guarded = conn.direction === 'inbound' && config.authTimeoutMs > 0
     const m = new ManagedPath(conn, this.#hooks, !guarded)
-    this.#managed.set(conn, m)
+    this.#managedCount++
     if (guarded) {
       this.#unauthenticated.add(conn)
       m.authTimer = setTimeout(() => {
@@ -212,11 +225,14 @@ export class ConnectionPool {
   }
 
   #forget (conn: TcpConn): void {
-    this.conns.delete(conn)
-    const m = this.#managed.get(conn)
-    if (m !== undefined) clearTimeout(m.authTimer)
+    if (!this.conns.delete(conn)) return
+    this.#closing.add(conn)
+    const m = managedPath(conn)
+    if (m !== undefined) {
+      clearTimeout(m.authTimer)
+      this.#managedCount--
+    }
     this.#unauthenticated.delete(conn)
-    this.#managed.delete(conn)
     if (conn.direction === 'inbound') {
       const n = (this.#inboundPerHost.get(conn.remoteHost) ?? 1) - 1
       if (n > 0) this.#inboundPerHost.set(conn.remoteHost, n)
@@ -233,8 +249,9 @@ export class ConnectionPool {
     if (this.conns.size + this.#dialsInFlight < config.maxConnections) return
     const now = clock.monotonic()
     let victim: TcpConn | undefined
-    for (const [conn, m] of this.#managed) {
-      if (!this.#isIdle(conn, m, now)) continue
+    for (const conn of this.conns) {
+      const m = managedPath(conn)
+      if (m === undefined || !this.#isIdle(conn, m, now)) continue
       if (victim === undefined || conn.lastActivity < victim.lastActivity) victim = conn
     }
     if (victim === undefined) {
@@ -255,9 +272,10 @@ export class ConnectionPool {
   sweep (): void {
     const { config, clock, log } = this.#init
     const now = clock.monotonic()
-    for (const conn of this.conns) conn.trimSpare()
-    for (const [conn, m] of this.#managed) {
-      if (now - conn.lastActivity < config.idleTimeoutMs || !this.#isIdle(conn, m, now)) continue
+    for (const conn of this.conns) {
+      conn.trimSpare()
+      const m = managedPath(conn)
+      if (m === undefined || now - conn.lastActivity < config.idleTimeoutMs || !this.#isIdle(conn, m, now)) continue
       this.#idleClosed++
       log.trace('closing idle %s %s', conn.id, conn.remoteAddress)
       void conn.close()
@@ -276,7 +294,7 @@ export class ConnectionPool {
       connections: this.conns.size,
       inbound,
       outbound: this.conns.size - inbound,
-      managed: this.#managed.size,
+      managed: this.#managedCount,
       dialing: this.#dialsInFlight,
       queuedBytes,
       rejectedInbound: this.#rejectedInbound,

@@ -207,7 +207,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
       if (bound.listener === undefined) socket.destroy()
       else this.#pool.onInbound(socket, bound.listener, this.#shutdown.signal.aborted)
     })
-    const listener = new TcpListener(server, managed, l => { this.#listeners.delete(l) })
+    const listener = new TcpListener(server, managed, l => { this.#listeners.delete(l) }, () => this.#pool.unfinished())
     bound.listener = listener
     this.#listeners.add(listener)
     if (this.#shutdown.signal.aborted) {

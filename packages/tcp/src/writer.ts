@@ -36,11 +36,16 @@ interface Waiter {
 }
 
 const RESOLVED = Promise.resolve()
+/** The encoded bytes of one flush on their way to the socket: shared by every writer, empty between flushes. */
+const FLUSHING: Uint8Array[] = []
 /**
  * A one-element array for `encodeFrames` of a lone frame (the writer's common case: one frame per turn),
  * cleared after the synchronous call: no array per write.
  */
 const LONE: Array<Uint8Array | undefined> = [undefined]
+const NO_BYTES = new Uint8Array(0)
+const FLUSH_SCHEDULED = 1
+const CLOSED = 2
 /** Pieces of a frame smaller than this are copied together with their neighbours instead of written alone. */
 const SMALL_PIECE_BYTES = 1024
 
@@ -55,18 +60,28 @@ export class FrameWriter {
   readonly #init: FrameWriterInit
   readonly #socket: Socket
   readonly #host: FrameWriterHost
-  /** The first queued frame; `#pending` holds the ones after it (an array per write only when there are several). */
-  #first: OutboundFrame | undefined = undefined
-  #pending: OutboundFrame[] = []
+  /** The first frame queued since the last flush (a lone frame, the usual case, needs no array). */
+  #first: OutboundFrame | undefined
+  /**
+   * The frames queued after `#first`: an array from the second one to the flush, none in between (an idle
+   * connection holds no array; each lives one tick, so V8 never pretenures the site).
+   */
+  #pending: OutboundFrame[] | undefined
   #pendingBytes = 0
   #pendingLarge = 0 // pending frames of at least LARGE_FRAME_BYTES
-  #carry: Uint8Array[] = [] // encoded bytes held back by the outbound throttle
+  /** Encoded bytes held back by the outbound throttle (an array only while there are any). */
+  #carry: Uint8Array[] | undefined
   #queuedBytes = 0 // #pendingBytes + bytes in #carry
-  #flushScheduled = false
+  /** FLUSH_SCHEDULED and CLOSED in one small integer (one field instead of two, per connection). */
+  #state = 0
   #throttleTimer: ReturnType<typeof setTimeout> | undefined
-  #waiters: Waiter[] = []
-  #closed = false
-  readonly #onWritten = (): void => { this.pump() }
+  /** Sends waiting for room: no array until the first one waits (most connections never wait). */
+  #waiters: Waiter[] | undefined
+  /**
+   * The callback of every socket write once a send had to wait (it pumps the waiting sends as room opens):
+   * until then writes need none, and an idle connection holds no closure.
+   */
+  #onWritten: (() => void) | undefined
 
   constructor (socket: Socket, init: FrameWriterInit, host: FrameWriterHost) {
     this.#init = init
@@ -85,7 +100,7 @@ export class FrameWriter {
   }
 
   get waitingSends (): number {
-    return this.#waiters.length
+    return this.#waiters?.length ?? 0
   }
 
   /**
@@ -94,7 +109,7 @@ export class FrameWriter {
    */
   send (frame: OutboundFrame, bytes: number, signal: AbortSignal | undefined): Promise<void> {
     const size = bytes + FRAME_HEADER_BYTES
-    if (this.#waiters.length === 0 && this.#hasRoom(size)) {
+    if ((this.#waiters === undefined || this.#waiters.length === 0) && this.#hasRoom(size)) {
       this.#enqueue(frame, size)
       return RESOLVED
     }
@@ -107,6 +122,12 @@ export class FrameWriter {
   }
 
   #wait (frame: OutboundFrame, size: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#onWritten === undefined) {
+      this.#onWritten = () => { this.pump() }
+      // Writes already in flight carry no callback: an empty write completes after them, and pumps then.
+      const socket = this.#socket
+      if (socket.writableLength > 0 && !socket.destroyed && !socket.writableEnded) socket.write(NO_BYTES, this.#onWritten)
+    }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove()
@@ -129,20 +150,23 @@ export class FrameWriter {
       }
       const remove = (): void => {
         waiter.dispose()
-        const i = this.#waiters.indexOf(waiter)
-        if (i >= 0) this.#waiters.splice(i, 1)
+        const waiters = this.#waiters
+        const i = waiters === undefined ? -1 : waiters.indexOf(waiter)
+        if (i >= 0) waiters!.splice(i, 1)
         if (i === 0) this.pump() // the next one in line may fit
       }
-      this.#waiters.push(waiter)
+      ;(this.#waiters ??= []).push(waiter)
     })
   }
 
   /** Move waiting sends into the queue while they fit (on drain and after each write). */
   pump (): void {
-    while (this.#waiters.length > 0 && !this.#closed) {
-      const next = this.#waiters[0]!
+    const waiters = this.#waiters
+    if (waiters === undefined) return
+    while (waiters.length > 0 && (this.#state & CLOSED) === 0) {
+      const next = waiters[0]!
       if (!this.#hasRoom(next.size)) return
-      this.#waiters.shift()
+      waiters.shift()
       next.dispose()
       this.#enqueue(next.frame, next.size)
       next.resolve()
@@ -157,56 +181,67 @@ export class FrameWriter {
       frame = joinOutboundFrame(frame) // small pieces are cheaper copied into the batch
     }
     if (this.#first === undefined) this.#first = frame
+    else if (this.#pending === undefined) this.#pending = [frame]
     else this.#pending.push(frame)
     this.#pendingBytes += size
     this.#queuedBytes += size
     if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
       this.#flush()
-    } else if (!this.#flushScheduled) {
-      this.#flushScheduled = true
+    } else if ((this.#state & FLUSH_SCHEDULED) === 0) {
+      this.#state |= FLUSH_SCHEDULED
       process.nextTick(flushLater, this)
     }
   }
 
   /** Encode pending frames and write what the outbound throttle allows. */
   #flush (ignoreThrottle = false): void {
-    this.#flushScheduled = false
+    this.#state &= ~FLUSH_SCHEDULED
     if (this.#socket.destroyed) return
     const bucket = ignoreThrottle ? undefined : this.#init.outBucket
     const first = this.#first
+    const pending = this.#pending
+    if (first !== undefined && pending === undefined && this.#pendingLarge === 0 && bucket === undefined &&
+      this.#carry === undefined) {
+      // One small frame (the usual case when one message is in flight): encoded and written at once.
+      this.#first = undefined
+      LONE[0] = first as Uint8Array
+      let buf: Uint8Array
+      try {
+        buf = encodeFrames(LONE as Uint8Array[], this.#init.maxFrameBytes)
+      } finally {
+        LONE[0] = undefined // not `length = 0`: that drops the store, and the next use would allocate one
+      }
+      this.#pendingBytes = 0
+      this.#write(buf)
+      return
+    }
+    // Bytes held back by the throttle stay in the writer's own array; otherwise one shared array serves the flush.
+    const carry = this.#carry ?? (bucket === undefined ? FLUSHING : (this.#carry = []))
     if (first !== undefined) {
       this.#first = undefined
-      if (this.#pending.length === 0 && this.#pendingLarge === 0) {
-        // One small frame (the usual case when one message is in flight): encoded and written at once.
+      this.#pending = undefined
+      if (pending === undefined) {
         LONE[0] = first as Uint8Array
-        let buf: Uint8Array
-        try {
-          buf = encodeFrames(LONE as Uint8Array[], this.#init.maxFrameBytes)
-        } finally {
-          LONE[0] = undefined // not `length = 0`: that drops the store, and the next use would allocate one
-        }
-        this.#pendingBytes = 0
-        if (bucket === undefined && this.#carry.length === 0) {
-          this.#write(buf)
-          return
-        }
-        this.#carry.push(buf)
       } else {
-        this.#pending.unshift(first)
-        if (this.#pendingLarge === 0) this.#carry.push(encodeFrames(this.#pending as Uint8Array[], this.#init.maxFrameBytes))
-        else this.#encodeMixed()
-        this.#pending.length = 0 // emptied, not replaced: see the note on #carry below
-        this.#pendingBytes = 0
-        this.#pendingLarge = 0
+        pending.unshift(first)
       }
+      const frames = pending ?? (LONE as OutboundFrame[])
+      try {
+        if (this.#pendingLarge === 0) carry.push(encodeFrames(frames as Uint8Array[], this.#init.maxFrameBytes))
+        else this.#encodeMixed(frames, carry)
+      } catch (err) {
+        if (carry === FLUSHING) FLUSHING.length = 0 // nothing of this writer may reach another's socket
+        throw err
+      } finally {
+        LONE[0] = undefined
+      }
+      this.#pendingBytes = 0
+      this.#pendingLarge = 0
     }
-    if (this.#carry.length === 0) return
+    if (carry.length === 0) return
     if (bucket === undefined) {
-      // The connection's arrays are emptied in place, never replaced: V8 pretenures an `[]` site whose arrays
-      // all live long (every idle connection's), and a dead old array keeps the young frames it held alive
-      // through every scavenge until the next full GC (measured: ~1 MB promoted per scavenge while one peer
-      // echoed among 2000 idle ones).
-      const carry = this.#carry
+      // Emptied before any write (so the shared array holds nothing while a socket runs code).
+      if (carry === this.#carry) this.#carry = undefined
       if (carry.length === 1) {
         const buf = carry[0]!
         carry.length = 0
@@ -221,19 +256,19 @@ export class FrameWriter {
     }
     if (this.#throttleTimer !== undefined) return // already waiting for tokens
     let budget = bucket.take(this.#queuedBytes)
-    while (budget > 0 && this.#carry.length > 0) {
-      const head = this.#carry[0]!
+    while (budget > 0 && carry.length > 0) {
+      const head = carry[0]!
       if (head.byteLength <= budget) {
-        this.#carry.shift()
+        carry.shift()
         this.#write(head)
         budget -= head.byteLength
       } else {
         this.#write(head.subarray(0, budget))
-        this.#carry[0] = head.subarray(budget)
+        carry[0] = head.subarray(budget)
         budget = 0
       }
     }
-    if (this.#carry.length > 0) {
+    if (carry.length > 0) {
       this.#throttleTimer = setTimeout(() => {
         this.#throttleTimer = undefined
         this.#flush()
@@ -245,35 +280,35 @@ export class FrameWriter {
    * Small frames are copied together into one buffer; large ones go out as header + body (or header + pieces),
    * without a copy.
    */
-  #encodeMixed (): void {
+  #encodeMixed (pending: readonly OutboundFrame[], carry: Uint8Array[]): void {
     let run: Uint8Array[] = []
-    for (const frame of this.#pending) {
+    for (const frame of pending) {
       if (frame instanceof Uint8Array && frame.byteLength < LARGE_FRAME_BYTES) {
         run.push(frame)
         continue
       }
-      if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+      if (run.length > 0) carry.push(encodeFrames(run, this.#init.maxFrameBytes))
       run = []
       const pieces = frame instanceof Uint8Array ? [frame] : frame
       let bytes = 0
       for (const piece of pieces) bytes += piece.byteLength
       const header = new Uint8Array(FRAME_HEADER_BYTES)
       new DataView(header.buffer).setUint32(0, bytes)
-      this.#pushPieces(header, pieces)
+      this.#pushPieces(header, pieces, carry)
     }
-    if (run.length > 0) this.#carry.push(encodeFrames(run, this.#init.maxFrameBytes))
+    if (run.length > 0) carry.push(encodeFrames(run, this.#init.maxFrameBytes))
   }
 
   /**
    * Queue a frame's header and pieces for writing: large pieces by reference, runs of small ones (a sealed
    * frame's heads and tags) copied together, so one frame costs a few socket writes rather than one per piece.
    */
-  #pushPieces (header: Uint8Array, pieces: readonly Uint8Array[]): void {
+  #pushPieces (header: Uint8Array, pieces: readonly Uint8Array[], carry: Uint8Array[]): void {
     let run: Uint8Array[] = [header]
     let runBytes = header.byteLength
     const endRun = (): void => {
       if (run.length === 1) {
-        this.#carry.push(run[0]!)
+        carry.push(run[0]!)
       } else if (run.length > 1) {
         const joined = new Uint8Array(runBytes)
         let pos = 0
@@ -281,7 +316,7 @@ export class FrameWriter {
           joined.set(r, pos)
           pos += r.byteLength
         }
-        this.#carry.push(joined)
+        carry.push(joined)
       }
       run = []
       runBytes = 0
@@ -294,7 +329,7 @@ export class FrameWriter {
         continue
       }
       endRun()
-      this.#carry.push(piece)
+      carry.push(piece)
     }
     endRun()
   }
@@ -314,10 +349,10 @@ export class FrameWriter {
 
   /** Refuse further sends: reject the waiting ones with `error()`. */
   close (error: () => Error): void {
-    if (this.#closed) return
-    this.#closed = true
-    const waiters = this.#waiters
-    this.#waiters = []
+    if ((this.#state & CLOSED) !== 0) return
+    this.#state |= CLOSED
+    const waiters = this.#waiters ?? []
+    this.#waiters = undefined
     for (const w of waiters) {
       w.dispose()
       w.reject(error())
@@ -329,8 +364,8 @@ export class FrameWriter {
     clearTimeout(this.#throttleTimer)
     this.#throttleTimer = undefined
     this.#first = undefined
-    this.#pending = []
-    this.#carry = []
+    this.#pending = undefined
+    this.#carry = undefined
     this.#queuedBytes = 0
     this.#pendingBytes = 0
     this.#pendingLarge = 0

@@ -51,6 +51,19 @@ describe('backpressure', () => {
     await expect.poll(() => raw.received()).toBe(accepted + FRAME + 4 + 5)
   })
 
+  test('a send waiting behind a write below the socket high-water mark goes once that write completes', async () => {
+    // Frames and bound under Node's 16 KiB high-water mark: no 'drain' comes, the completed write must wake it.
+    const raw = await rawServer({ pauseOnConnect: true })
+    const strat = make({ maxQueuedBytesPerConn: 12 * 1024, sendTimeoutMs: 20_000, closeTimeoutMs: 100 })
+    const conn = await strat.dial(raw.endpoint)
+    const frame = bytes(8 * 1024)
+    const { pending, accepted } = await fillUntilWaiting(conn, frame)
+    raw.sockets[0]!.resume()
+    await pending
+    expect(conn.waitingSends).toBe(0)
+    await expect.poll(() => raw.received()).toBe(accepted + frame.byteLength + 4)
+  })
+
   test('aborting a waiting send rethrows the reason; the connection stays usable', async () => {
     const raw = await rawServer({ pauseOnConnect: true })
     const strat = make({ maxQueuedBytesPerConn: BOUND, sendTimeoutMs: 20_000, closeTimeoutMs: 100 })
