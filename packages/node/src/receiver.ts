@@ -79,6 +79,13 @@ export class Receiver {
   readonly #dedup: InboundDedup
   readonly #dispatcher: Dispatcher
   readonly #journal: DedupJournal | undefined
+  /**
+   * Records piggybacked on an initiation we just answered, verified on the peer's next frame (its
+   * confirmation), oldest first; at most `maxPeers` (the oldest is verified to make room).
+   */
+  readonly #recordsAwaitingTurn = new Map<Peer, ContactRecord>()
+  /** Set while the frame being processed carried an initiation that our response answers. */
+  #answeringInitiation = false
 
   constructor (ctx: NodeContext, parts: ReceiverParts) {
     this.#ctx = ctx
@@ -162,6 +169,12 @@ export class Receiver {
   /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */
   #deliver (res: OpenResult, path: InboundFrame['path'], held: Uint8Array[] | undefined): Uint8Array[] | undefined {
     if (res.peer === undefined) return held
+    // Not the initiation we answer (nor its repeat): the peer has had its turn to open our response.
+    const answering = res.replies.length > 0 && res.confirmationOnly !== true
+    if (!answering && this.#recordsAwaitingTurn.size > 0) {
+      const known = this.#peers.get(res.peer.nodeId)
+      if (known !== undefined) this.#verifyAwaitingRecord(known)
+    }
     // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
     // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
     // nor becomes the peer's return path, or a replay would divert our traffic for the peer to the replayer.
@@ -184,7 +197,12 @@ export class Receiver {
       res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
       return held
     }
-    this.#process(peer, plaintext)
+    this.#answeringInitiation = answering
+    try {
+      this.#process(peer, plaintext)
+    } finally {
+      this.#answeringInitiation = false
+    }
     // A handshake response just went (or waits) for the transport: what the handlers answered goes now too, so
     // the initiator wakes once (not once for the response, once for the reply).
     if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) {
@@ -245,7 +263,8 @@ export class Receiver {
   /**
    * A piggybacked record is verified (an Ed25519 verification, ~0.15 ms) after this frame's answers went out:
    * nothing answering them needs it (answers take the frame's path), and a new peer's first reply waits for no
-   * signature check. Its bytes are copied now (the batch may view a reused buffer).
+   * signature check. On an initiation we answer, not before the peer's next frame (see below). Its bytes are
+   * copied now (the batch may view a reused buffer).
    */
   #offerRecordSoon (peer: Peer, wire: ContactRecordWire): void {
     // The record we already hold, piggybacked again (every new session of a peer that does not know we have
@@ -258,6 +277,30 @@ export class Receiver {
       this.drop('record', peer.id, undefined, err as Error)
       return
     }
+    if (this.#answeringInitiation) {
+      // Not right after our response either: with both ends on one machine (loopback, a test, a benchmark) the
+      // verification would compete for the CPU with the initiator opening that response (Linux wakes the reader
+      // on the writer's core). The peer's next frame, its confirmation, comes once it has.
+      const waiting = this.#recordsAwaitingTurn
+      waiting.delete(peer)
+      if (waiting.size >= this.#ctx.limits.maxPeers) this.#verifyAwaitingRecord(waiting.keys().next().value!)
+      waiting.set(peer, record)
+      return
+    }
+    this.#verifyRecordSoon(peer, record)
+  }
+
+  /** Verify the record `peer` piggybacked on its initiation, if one waits. */
+  #verifyAwaitingRecord (peer: Peer): void {
+    const waiting = this.#recordsAwaitingTurn
+    if (waiting.size === 0) return
+    const record = waiting.get(peer)
+    if (record === undefined) return
+    waiting.delete(peer)
+    this.#verifyRecordSoon(peer, record)
+  }
+
+  #verifyRecordSoon (peer: Peer, record: ContactRecord): void {
     setImmediate(() => {
       if (this.#ctx.shutdown.aborted) return
       try {

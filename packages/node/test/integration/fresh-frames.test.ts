@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import type { NodeEvents } from '../../src/index.ts'
 import { memoryDirectory, startNode } from './helpers.ts'
 
 const until = async (ok: () => boolean): Promise<void> => {
@@ -19,5 +20,19 @@ describe('a fresh peer over TCP', () => {
     // The initiation with the query; the confirmation and the acknowledgement (queued together: one write).
     expect(b.stats().framesReceived).toBe(3)
     expect(a.stats().framesReceived).toBe(1) // the response with the reply
+  })
+
+  test('the responder verifies and keeps the record piggybacked on the initiation once the initiator confirmed', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
+    const a = await startNode(dir, cleanup)
+    const b = await startNode(dir, cleanup)
+    const records: Array<NodeEvents['peer:record']> = []
+    b.addEventListener('peer:record', ({ detail }) => { records.push(detail) })
+    b.handle('echo', p => p)
+    expect(await a.query(b.nodeId, 'echo', 'hi')).toBe('hi')
+    // Verified after the confirmation (the initiator's next frame), not while the response is written.
+    await until(() => records.length > 0)
+    expect(records.map(r => [r.peerId, r.record.seq])).toEqual([[a.nodeId, a.contactRecord()!.seq]])
   })
 })
