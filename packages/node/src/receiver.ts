@@ -83,7 +83,7 @@ export class Receiver {
    * Records piggybacked on an initiation we just answered, verified on the peer's next frame (its
    * confirmation), oldest first; at most `maxPeers` (the oldest is verified to make room).
    */
-  readonly #recordsAwaitingTurn = new Map<Peer, ContactRecord>()
+  readonly #recordsAwaitingTurn = new Map<string, ContactRecord>()
   /** Set while the frame being processed carried an initiation that our response answers. */
   #answeringInitiation = false
 
@@ -172,8 +172,7 @@ export class Receiver {
     // Not the initiation we answer (nor its repeat): the peer has had its turn to open our response.
     const answering = res.replies.length > 0 && res.confirmationOnly !== true
     if (!answering && this.#recordsAwaitingTurn.size > 0) {
-      const known = this.#peers.get(res.peer.nodeId)
-      if (known !== undefined) this.#verifyAwaitingRecord(known)
+      this.#verifyAwaitingRecord(res.peer.nodeId)
     }
     // A frame that carried nothing and asked for nothing (a bare repeat of an initiation we already confirmed,
     // which anyone who saw it can replay) proves nothing about this path: it neither authenticates the path
@@ -282,22 +281,24 @@ export class Receiver {
       // verification would compete for the CPU with the initiator opening that response (Linux wakes the reader
       // on the writer's core). The peer's next frame, its confirmation, comes once it has.
       const waiting = this.#recordsAwaitingTurn
-      waiting.delete(peer)
-      if (waiting.size >= this.#ctx.limits.maxPeers) this.#verifyAwaitingRecord(waiting.keys().next().value!)
-      waiting.set(peer, record)
+      waiting.delete(peer.id)
+      const oldest = waiting.keys().next().value
+      if (oldest !== undefined && waiting.size >= this.#ctx.limits.maxPeers) this.#verifyAwaitingRecord(oldest)
+      waiting.set(peer.id, record)
       return
     }
     this.#verifyRecordSoon(peer, record)
   }
 
-  /** Verify the record `peer` piggybacked on its initiation, if one waits. */
-  #verifyAwaitingRecord (peer: Peer): void {
+  /** Verify the record the peer `peerId` piggybacked on its initiation, if one waits (and the peer is still known). */
+  #verifyAwaitingRecord (peerId: string): void {
     const waiting = this.#recordsAwaitingTurn
     if (waiting.size === 0) return
-    const record = waiting.get(peer)
+    const record = waiting.get(peerId)
     if (record === undefined) return
-    waiting.delete(peer)
-    this.#verifyRecordSoon(peer, record)
+    waiting.delete(peerId)
+    const peer = this.#peers.get(peerId)
+    if (peer !== undefined) this.#verifyRecordSoon(peer, record)
   }
 
   #verifyRecordSoon (peer: Peer, record: ContactRecord): void {
