@@ -5,12 +5,9 @@ import type { HandlerContext } from './types.ts'
 /** A reply body: a payload or an error. */
 export type ReplyBody = { p: unknown } | { e: { c: string, s: string } }
 
-/**
- * Where a context's answer goes (the node sends it as a reliable reply to query `id` of `type` from `peer`,
- * the context's `query`, kept for `remainingMs`): the context holds what the reply needs, no object of its own.
- */
+/** Where a context's answer goes (the node sends it as a reliable reply to `query`). */
 export interface Answerer {
-  answer: (query: unknown, id: Uint8Array, type: string, remainingMs: number, body: ReplyBody) => void
+  answer: (query: unknown, body: ReplyBody) => void
 }
 
 /** The `ctx` a handler receives. Its signal is created only when read. */
@@ -27,7 +24,7 @@ export class MessageContext implements HandlerContext {
   #answered = false
   #deferred = false
 
-  /** `sink` and `query` are set for queries: `sink.answer(query, id, type, remainingMs, body)` sends the reply. */
+  /** `sink` and `query` are set for queries: `sink.answer(query, body)` sends the reply. */
   constructor (peerId: string, type: string, id: Uint8Array, sink: Answerer | undefined, query: unknown, shutdown: AbortSignal, remainingMs: number) {
     this.peerId = peerId
     this.type = type
@@ -58,14 +55,14 @@ export class MessageContext implements HandlerContext {
     if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
     if (this.#answered) return
     this.#answered = true
-    this.#sink.answer(this.#query, this.#id, this.type, this.#remainingMs, { p: value === undefined ? null : value })
+    this.#sink.answer(this.#query, { p: value === undefined ? null : value })
   }
 
   fail (error: unknown): void {
     if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
     if (this.#answered) return
     this.#answered = true
-    this.#sink.answer(this.#query, this.#id, this.type, this.#remainingMs, { e: replyBodyForError(error) })
+    this.#sink.answer(this.#query, { e: replyBodyForError(error) })
   }
 
   defer (): void {

@@ -223,10 +223,14 @@ export class Receiver {
     }
     const now = this.#ctx.clock.now()
     const receivedAt = this.#ctx.clock.monotonic()
-    // Most batches carry one stream: the last one serves while the epoch matches (no closure per batch).
     let stream: DedupStream | undefined
+    const streamFor = (id: Uint8Array): DedupStream | undefined => {
+      if (stream !== undefined && isEpoch(id, stream.epoch)) return stream // most batches carry one stream
+      stream = this.#dedup.stream(peer.id, id, now) // (it reads the epoch, the ID's first bytes, and copies it)
+      return stream
+    }
     if (batch.floor !== undefined) {
-      const s = stream = this.#dedup.stream(peer.id, batch.floor, now) // (reads the ID's epoch and copies it)
+      const s = streamFor(batch.floor)
       if (s !== undefined) this.#dedup.applyFloor(s, counterOf(batch.floor))
     }
     for (const m of batch.messages) {
@@ -242,7 +246,7 @@ export class Receiver {
           this.#offerRecordSoon(peer, m.r)
           break
         case 'q': case 'o': {
-          const s = stream !== undefined && isEpoch(m.m, stream.epoch) ? stream : (stream = this.#dedup.stream(peer.id, m.m, now))
+          const s = streamFor(m.m)
           if (s === undefined) {
             this.drop('dedup-full', peer.id, m.y)
             break
