@@ -220,20 +220,14 @@ export class FrameWriter {
     if (first !== undefined) {
       this.#first = undefined
       this.#pending = undefined
-      if (pending === undefined) {
-        LONE[0] = first as Uint8Array
-      } else {
-        pending.unshift(first)
-      }
-      const frames = pending ?? (LONE as OutboundFrame[])
+      // A lone frame reaches here only when large, throttled or behind held-back bytes: an array is cheap then.
+      const frames = pending === undefined ? [first] : (pending.unshift(first), pending)
       try {
         if (this.#pendingLarge === 0) carry.push(encodeFrames(frames as Uint8Array[], this.#init.maxFrameBytes))
         else this.#encodeMixed(frames, carry)
       } catch (err) {
         if (carry === FLUSHING) FLUSHING.length = 0 // nothing of this writer may reach another's socket
         throw err
-      } finally {
-        LONE[0] = undefined
       }
       this.#pendingBytes = 0
       this.#pendingLarge = 0
