@@ -119,9 +119,20 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
     let sent = 0
     try {
       sent = (await oneWayFor(conn, server, payload, Math.ceil(n / 10), ctx.settings.warmUpMs, sent)).sent // warm-up
+      const sentBefore = sent
+      const clientCpu = process.cpuUsage()
+      const serverCpuBefore = await server.ask<number>('cpu')
       const r = await oneWayFor(conn, server, payload, n, ctx.settings.measureMs, sent)
+      const { user, system } = process.cpuUsage(clientCpu)
+      const serverCpuMs = (await server.ask<number>('cpu')) - serverCpuBefore
       sent = r.sent
       figures[key] = payload.byteLength > 1024 ? r.rate * payload.byteLength / 1e6 : r.rate
+      if (payload.byteLength > 1024 && !relayed) {
+        // CPU per MB of each process (the client is this bench process): far steadier under load than MB/s.
+        const mb = (sent - sentBefore) * payload.byteLength / 1e6
+        figures[`${key}_sender_cpu`] = (user + system) / 1000 / mb
+        figures[`${key}_receiver_cpu`] = serverCpuMs / mb
+      }
       ctx.note(impl, `${relayed ? 'relayed ' : ''}one-way ${payload.byteLength === 64 ? '64 B' : '64 KiB'}: ${conn.sendNote}`)
     } finally {
       await conn.close()

@@ -26,6 +26,8 @@ export const ROWS: readonly Row[] = [
   { metric: 'oneway', label: 'one-way 64 B (delivered)', unit: 'msgs/s' },
   { metric: 'oneway_batched', egtpMetric: 'oneway', label: 'one-way 64 B, raw batched 256 per write', unit: 'msgs/s' },
   { metric: 'bulk_mbps', label: 'bulk 64 KiB (delivered)', unit: 'MB/s' },
+  { metric: 'bulk_mbps_sender_cpu', label: 'bulk 64 KiB: sender (client process) CPU per MB', unit: 'ms', lowerIsBetter: true },
+  { metric: 'bulk_mbps_receiver_cpu', label: 'bulk 64 KiB: receiver (server process) CPU per MB', unit: 'ms', lowerIsBetter: true },
   { metric: 'relay_oneway', label: 'relayed one-way 64 B (EGTP via 1 relay process)', unit: 'msgs/s', direct: 'oneway' },
   { metric: 'relay_bulk_mbps', label: 'relayed bulk 64 KiB (EGTP via 1 relay process)', unit: 'MB/s', direct: 'bulk_mbps' },
   { metric: 'idle_heap_kib', label: 'idle peers: server heap per peer', unit: 'KiB', lowerIsBetter: true },
