@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-heap-size=128
 // The installed command. A committed file, so that package managers link it at install time, before the first
 // build; it runs the built CLI (dist/main.js).
 import('../dist/main.js').catch((err) => {

@@ -1,9 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-heap-size=128
 // egtp-node: a sample node and its command line. config → compose → run.
 //   egtp-node run …        serve (also the legacy form without a command: `egtp-node --relay … --key-file …`)
 //   egtp-node id|ping|send|query|chat|status …   talk to the node running with --state-dir (control socket)
 // Exit status: 0 on success (and after SIGINT/SIGTERM), 1 on a runtime failure, 2 on invalid configuration;
-// every error is one line on stderr.
+// every error is one line on stderr. Node runs with EGTP_NODE_FLAGS (node-flags.ts: in the shebang and `pnpm start`).
 import { isEgtpError } from '@egtp/interface'
 import { ConfigError } from './args.ts'
 import { runClient } from './clients.ts'

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RECORD_EXPIRY_GRACE_MS, createContactRecord, contactRecordFromWire, contactRecordToWire, decodeContactRecord, encodeContactRecord, generateIdentity } from '@egtp/identity'
 import { describe, expect, test } from 'vitest'
+import { EGTP_NODE_FLAGS } from '../src/node-flags.ts'
 import { NODE_MAIN, RELAY_MAIN, alive, exec, sleep, start, tempDir, until } from './helpers.ts'
 
 /** A relay that is nowhere: a fresh node ID at a port nothing listens on (1: privileged, unused). */
@@ -252,5 +253,20 @@ describe('two people on one machine', () => {
     const r = await exec(['ping', generateIdentity().nodeId, '--state-dir', dir])
     expect(r.code).toBe(1)
     expect(r.err).toMatch(/^egtp-node: ERR_UNREACHABLE: no egtp-node runs with state directory .*egtp-node run --state-dir/)
+  })
+})
+
+describe('node flags', () => {
+  test('the bin, dist/main.js and `pnpm start` run Node with EGTP_NODE_FLAGS', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string }, bin: Record<string, string> }
+    // The installed command is the committed launcher (bin/egtp-node.js), which imports dist/main.js.
+    const launcher = readFileSync(new URL(`../${pkg.bin['egtp-node']!}`, import.meta.url), 'utf8').split('\n')[0]!
+    const shebang = readFileSync(NODE_MAIN, 'utf8').split('\n')[0]!
+    expect(EGTP_NODE_FLAGS.length).toBeGreaterThan(0)
+    for (const flag of EGTP_NODE_FLAGS) {
+      expect(launcher.split(' ')).toContain(flag)
+      expect(shebang.split(' ')).toContain(flag)
+      expect(pkg.scripts.start.split(' ')).toContain(flag)
+    }
   })
 })
