@@ -130,8 +130,8 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
       if (payload.byteLength > 1024 && !relayed) {
         // CPU per MB of each process (the client is this bench process): far steadier under load than MB/s.
         const mb = (sent - sentBefore) * payload.byteLength / 1e6
-        figures[`${key}_sender_cpu`] = (user + system) / 1000 / mb
-        figures[`${key}_receiver_cpu`] = serverCpuMs / mb
+        figures.bulk_sender_cpu_ms_per_mb = (user + system) / 1000 / mb
+        figures.bulk_receiver_cpu_ms_per_mb = serverCpuMs / mb
       }
       ctx.note(impl, `${relayed ? 'relayed ' : ''}one-way ${payload.byteLength === 64 ? '64 B' : '64 KiB'}: ${conn.sendNote}`)
     } finally {
