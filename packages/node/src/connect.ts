@@ -146,7 +146,8 @@ export class Connector {
     if (established && peer.contact.returnPath?.usable() === true) return { peerId: peer.id, handshake: false } // warm already
     // Listen before sending: the answer can arrive before `transmit` settles.
     const confirmed = established ? undefined : new Promise<void>(resolve => { attempt.confirmed = resolve })
-    this.#router.prepare(peer)
+    // The dial starts in the next tick (see Router.prepare): let it, then seal.
+    if (this.#router.prepare(peer)) await new Promise<void>(resolve => { process.nextTick(resolve) })
     const { pieces } = ctx.sessions.sealParts({ nodeId: peer.id, publicKey }, [encodeBatch(undefined, [])])
     const sentAt = ctx.clock.monotonic()
     await this.#router.transmit(peer, pieces.length === 1 ? pieces[0]! : pieces, !established)
