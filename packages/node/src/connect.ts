@@ -73,15 +73,18 @@ export class Connector {
     this.#sender = sender
     this.#router = router
     this.#queries = queries
-    ctx.sessions.addEventListener('session:confirmed', ({ detail }) => {
-      const a = this.#attempts.get(detail.peer.nodeId)
-      if (a?.confirmed !== undefined && ctx.sessions.isEstablished(detail.peer.nodeId)) a.confirmed()
-    })
-    ctx.sessions.addEventListener('session:clock-skew', ({ detail }) => {
-      const skew = detail.skewMs
-      this.#attempts.get(detail.peer.nodeId)?.fail(new EgtpError('ERR_CLOCK_SKEW', `${detail.peer.nodeId} refuses our session as outside its clock window; ` +
-        `our clock is ${Math.abs(skew)} ms ${skew >= 0 ? 'ahead of' : 'behind'} its clock`))
-    })
+  }
+
+  /** A session with `peerId` was confirmed (the session events' observer calls this). */
+  confirmed (peerId: string): void {
+    const a = this.#attempts.get(peerId)
+    if (a?.confirmed !== undefined && this.#ctx.sessions.isEstablished(peerId)) a.confirmed()
+  }
+
+  /** `peerId` refused our initiation as outside its clock window (the session events' observer calls this). */
+  clockSkew (peerId: string, skewMs: number): void {
+    this.#attempts.get(peerId)?.fail(new EgtpError('ERR_CLOCK_SKEW', `${peerId} refuses our session as outside its clock window; ` +
+      `our clock is ${Math.abs(skewMs)} ms ${skewMs >= 0 ? 'ahead of' : 'behind'} its clock`))
   }
 
   /**
