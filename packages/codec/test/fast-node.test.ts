@@ -1,7 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { CodecError, createMessageCodec, encodeValue, nodeMessages } from '../src/index.ts'
-import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/node.ts'
+import {
+  BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, decodeContactInfo, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage,
+  encodePayloadMessage, peekContactInfo
+} from '../src/node.ts'
 import type { MessageBytes } from '../src/node.ts'
 
 /** The node's threshold for referencing an own message's byte payload (its REFERENCED_PAYLOAD_BYTES). */
@@ -106,6 +109,7 @@ describe('fast paths (byte-identical to the schema codec)', () => {
         try {
           const m = codec.decode(x)
           if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+          if (m.t === 'ci') return { t: 'ci', bytes: x } // handed over undecoded
           return m
         } catch (err) {
           return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
@@ -227,4 +231,59 @@ describe('fast paths (byte-identical to the schema codec)', () => {
       expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
     }), { numRuns: 500 })
   })
+})
+
+describe('contact info in a batch', () => {
+  const reference = (plaintext: Uint8Array): unknown => {
+    const b = codec.decode(plaintext)
+    if (b.t !== 'b') throw new Error('not a batch')
+    return {
+      floor: b.f,
+      messages: b.x.map(x => {
+        try {
+          return codec.decode(x)
+        } catch (err) {
+          return err
+        }
+      })
+    }
+  }
+  const wire = (q: number, e: unknown[] = []): Record<string, unknown> => ({
+    id: new Uint8Array(20).map((_, i) => i + 1), k: new Uint8Array(32).fill(9), q, x: 1_800_000_000_000, e, s: [], g: new Uint8Array(64).fill(5)
+  })
+  const seqs = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.constant(Number.MAX_SAFE_INTEGER))
+
+  test('is handed over undecoded; its first bytes tell whose record it is and its seq; it decodes as the codec decodes it', () => {
+    fc.assert(fc.property(seqs, fc.boolean(), (q, withEndpoint) => {
+      const r = wire(q, withEndpoint ? [{ kind: 'tcp', host: '127.0.0.1', port: 4000 }] : [])
+      const ci = encodeMessage({ t: 'ci', r } as never)
+      const batch = decodeBatch(encodeBatch(undefined, [k(), ci]))
+      const entry = batch.messages[1]!
+      if (entry instanceof Error || entry.t !== 'ci') throw new Error('not a ci entry')
+      expect(Buffer.from(entry.bytes).equals(Buffer.from(ci))).toBe(true)
+      expect(peekContactInfo(entry)).toEqual({ id: r.id, seq: q })
+      expect(decodeContactInfo(entry)).toEqual((codec.decode(ci) as { r: unknown }).r)
+    }), { numRuns: 100 })
+  })
+
+  test('one the schema refuses (fields out of order) is refused as the schema refuses it, not handed over', () => {
+    const r = wire(7)
+    const reordered = encodeValue({ v: 1, t: 'ci', r: { k: r.k, id: r.id, q: r.q, x: r.x, e: r.e, s: r.s, g: r.g } })
+    const plaintext = encodeBatch(undefined, [reordered])
+    expect(decodeBatch(plaintext).messages[0]).toBeInstanceOf(CodecError)
+    expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
+  })
+
+  test('damage after the first bytes shows when it is decoded, as a coded error; another message is refused', () => {
+    const ci = encodeMessage({ t: 'ci', r: wire(7) } as never)
+    const damaged = ci.slice()
+    damaged[damaged.byteLength - 70] = 0xc1 // inside the record, past q: the fast reader does not look there
+    const entry = decodeBatch(encodeBatch(undefined, [damaged])).messages[0]!
+    if (entry instanceof Error || entry.t !== 'ci') throw new Error('not a ci entry')
+    expect(peekContactInfo(entry)).toEqual({ id: wire(7).id, seq: 7 })
+    expect(() => decodeContactInfo(entry)).toThrow(CodecError)
+    expect(() => decodeContactInfo({ t: 'ci', bytes: k() })).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_TYPE' }))
+  })
+
+  const k = (): Uint8Array => encodeMessage({ t: 'k', m: [makeMessageId(epoch, 9)] })
 })
