@@ -26,6 +26,26 @@ const joinMessage = (m: MessageBytes): Uint8Array => m instanceof Uint8Array ? m
 const codec = createMessageCodec(nodeMessages, { maxItems: 1 << 24 })
 const epoch = new Uint8Array(8).fill(7)
 
+/** decodeBatch's result by the schema codec alone (contact info as it is handed over: undecoded). */
+const reference = (plaintext: Uint8Array): unknown => {
+  const b = codec.decode(plaintext)
+  if (b.t !== 'b') throw new Error('not a batch')
+  // As decodeBatch reports entries: a nested batch, or a non-codec error, is a CodecError of its own.
+  return {
+    floor: b.f,
+    messages: b.x.map(x => {
+      try {
+        const m = codec.decode(x)
+        if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+        if (m.t === 'ci') return { t: 'ci', bytes: x } // handed over undecoded
+        return m
+      } catch (err) {
+        return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
+      }
+    })
+  }
+}
+
 describe('batches', () => {
   const q = encodeMessage({ t: 'q', m: makeMessageId(epoch, 1), y: 'ping', p: { n: 1 }, d: 1000 })
   const k = encodeMessage({ t: 'k', m: [makeMessageId(epoch, 9)] })
@@ -99,25 +119,6 @@ describe('fast paths (byte-identical to the schema codec)', () => {
   const anyType = fc.oneof(ascii, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }))
   const bytes = fc.oneof({ arbitrary: fc.uint8Array({ maxLength: 300 }), weight: 8 }, { arbitrary: fc.constantFrom(255, 256, 65_535, 65_536, 70_000).map(n => new Uint8Array(n).fill(n & 0xff)), weight: 1 })
   const d = fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.constant(Number.MAX_SAFE_INTEGER)), { nil: undefined })
-  const reference = (plaintext: Uint8Array): unknown => {
-    const b = codec.decode(plaintext)
-    if (b.t !== 'b') throw new Error('not a batch')
-    // As decodeBatch reports entries: a nested batch, or a non-codec error, is a CodecError of its own.
-    return {
-      floor: b.f,
-      messages: b.x.map(x => {
-        try {
-          const m = codec.decode(x)
-          if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
-          if (m.t === 'ci') return { t: 'ci', bytes: x } // handed over undecoded
-          return m
-        } catch (err) {
-          return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
-        }
-      })
-    }
-  }
-
   test('a query or one-way message with a byte-string payload encodes as the codec encodes it', () => {
     fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: 2 ** 40 }), anyType, bytes, d, (t, c, y, p, dd) => {
       const m = dd === undefined ? { t, m: makeMessageId(epoch, c), y, p } : { t, m: makeMessageId(epoch, c), y, p, d: dd }
@@ -234,20 +235,6 @@ describe('fast paths (byte-identical to the schema codec)', () => {
 })
 
 describe('contact info in a batch', () => {
-  const reference = (plaintext: Uint8Array): unknown => {
-    const b = codec.decode(plaintext)
-    if (b.t !== 'b') throw new Error('not a batch')
-    return {
-      floor: b.f,
-      messages: b.x.map(x => {
-        try {
-          return codec.decode(x)
-        } catch (err) {
-          return err
-        }
-      })
-    }
-  }
   const wire = (q: number, e: unknown[] = []): Record<string, unknown> => ({
     id: new Uint8Array(20).map((_, i) => i + 1), k: new Uint8Array(32).fill(9), q, x: 1_800_000_000_000, e, s: [], g: new Uint8Array(64).fill(5)
   })
