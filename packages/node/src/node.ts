@@ -32,7 +32,6 @@ import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptio
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
-
 /**
  * Create a node: loads (or creates and saves) its identity from `init.keystore` when given. The node does
  * nothing until {@link EgtpNode.start}.
