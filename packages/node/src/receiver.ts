@@ -206,9 +206,11 @@ export class Receiver {
     // the initiator wakes once (not once for the response, once for the reply).
     if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) {
       const before = peer.tx.transmitting
+      const sentBefore = this.#ctx.stats.framesSent
       this.#sender.flush(peer)
-      // A frame sealed on the new session went out: it carries the response, which needs no frame of its own.
-      if (peer.tx.transmitting > before) return undefined
+      // A frame sealed on the new session went out (still in the transport's hands, or taken at once and counted
+      // sent already): it carries the response, which needs no frame of its own.
+      if (peer.tx.transmitting > before || this.#ctx.stats.framesSent > sentBefore) return undefined
     }
     return held
   }
