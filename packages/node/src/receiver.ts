@@ -188,7 +188,8 @@ export class Receiver {
       return held
     }
     peer.contact.learnKey(res.peer.publicKey)
-    if (peer.contact.heardOn(path, this.#ctx.clock.monotonic())) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
+    const receivedAt = this.#ctx.clock.monotonic()
+    if (peer.contact.heardOn(path, receivedAt)) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
     this.#sender.heard(peer)
     const plaintext = res.plaintext
     if (plaintext === undefined) return held
@@ -198,7 +199,7 @@ export class Receiver {
     }
     this.#answeringInitiation = answering
     try {
-      this.#process(peer, plaintext)
+      this.#process(peer, plaintext, receivedAt)
     } finally {
       this.#answeringInitiation = false
     }
@@ -215,7 +216,8 @@ export class Receiver {
     return held
   }
 
-  #process (peer: Peer, plaintext: Uint8Array): void {
+  /** `receivedAt`: the monotonic time the frame was opened at (read once per frame), when it was just now. */
+  #process (peer: Peer, plaintext: Uint8Array, receivedAt = this.#ctx.clock.monotonic()): void {
     let batch
     try {
       batch = decodeBatch(plaintext)
@@ -224,7 +226,6 @@ export class Receiver {
       return
     }
     const now = this.#ctx.clock.now()
-    const receivedAt = this.#ctx.clock.monotonic()
     let stream: DedupStream | undefined
     const streamFor = (id: Uint8Array): DedupStream | undefined => {
       if (stream !== undefined && isEpoch(id, stream.epoch)) return stream // most batches carry one stream
