@@ -28,6 +28,11 @@ export class CounterRing<T> {
     return this.#inRing + (this.#overflow?.size ?? 0)
   }
 
+  /** The lowest counter {@link set} accepts: one past the highest added. */
+  get next (): number {
+    return this.#end
+  }
+
   get (counter: number): T | undefined {
     if (counter >= this.#base && counter < this.#end) return this.#slots[counter & (this.#slots.length - 1)]
     return this.#overflow?.get(counter)

@@ -175,7 +175,7 @@ const NO_REPLIES: ReadonlyMap<string, OutEntry> = new Map()
 /**
  * The sans-I/O bookkeeping of messages to one peer that are not acknowledged yet: counters, the floor
  * announced to the receiver, and which entries are due for a re-send or past their deadline. The reply map
- * exists only from its first reply until {@link compact} (most peers are idle most of the time).
+ * exists only while it holds a reply (most peers are idle most of the time).
  */
 export class PeerOutbound {
   readonly epoch: Uint8Array
@@ -199,8 +199,8 @@ export class PeerOutbound {
   }
 
   /**
-   * Nothing held: drop the emptied reply map and ring slots (kept while the peer is busy, so a round trip does
-   * not allocate them again). True when nothing is left to drop.
+   * Nothing held: drop the ring's slots (kept while the peer is busy, so a round trip does not allocate them
+   * again). True when nothing is left to drop.
    */
   compact (): boolean {
     if (this.size > 0) return false
@@ -251,6 +251,7 @@ export class PeerOutbound {
     const entry = this.get(key)
     if (entry === undefined) return undefined
     if (typeof key === 'number') this.own.delete(key)
+    else if (this.#replies!.size === 1) this.#replies = undefined // dropped, not emptied: see takeIds in peer-tx.ts
     else this.#replies!.delete(key)
     this.#bytes -= entry.bytes.byteLength
     return entry

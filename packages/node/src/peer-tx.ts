@@ -116,7 +116,7 @@ export class PeerTx extends Fifo<OutEntry> {
 
   /** No full acknowledgement of `key` after all (a reply acknowledges it). */
   deleteAck (key: string): void {
-    this.#acks?.delete(key)
+    if (this.#acks?.delete(key) === true && this.#acks.size === 0) this.#acks = undefined
   }
 
   /** Report `id` (its key `key`) uncertain. True when that made a new map (see {@link compact}). */
@@ -216,8 +216,15 @@ export class PeerTx extends Fifo<OutEntry> {
       size += bytes.byteLength
     }
     this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
-    if (this.#acks !== undefined && this.#acks.size > 0) size += takeIds(this.#acks, 'k', parts)
-    if (this.#uncertain !== undefined && this.#uncertain.size > 0) size += takeIds(this.#uncertain, 'u', parts)
+    // An emptied map is dropped, not kept: see takeIds.
+    if (this.#acks !== undefined) {
+      size += takeIds(this.#acks, 'k', parts)
+      this.#acks = undefined
+    }
+    if (this.#uncertain !== undefined) {
+      size += takeIds(this.#uncertain, 'u', parts)
+      this.#uncertain = undefined
+    }
     if (this.control.length > 0) {
       const control = this.control as Uint8Array[]
       while (control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
@@ -248,26 +255,27 @@ export class PeerTx extends Fifo<OutEntry> {
   }
 }
 
-/** Empty `map` into messages of type `t` (up to MAX_ACKS_PER_MESSAGE IDs each) appended to `parts`; their bytes. */
-function takeIds (map: Map<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
+/**
+ * Every ID of `map` as messages of type `t` (up to MAX_ACKS_PER_MESSAGE IDs each) appended to `parts`; their
+ * bytes. The caller drops `map` afterwards instead of deleting its entries: a long-lived `Map` that entries come
+ * and go through rebuilds its table as it shrinks and as deleted entries fill it, and a table that has reached
+ * the old generation is rebuilt there, so one round trip's acknowledgement left garbage that only a full GC frees.
+ */
+function takeIds (map: ReadonlyMap<string, Uint8Array>, t: 'k' | 'u', parts: MessageBytes[]): number {
   let size = 0
-  while (map.size > 0) {
-    let ids: Uint8Array[]
-    if (map.size === 1) { // the usual case (one reply to acknowledge): no entry arrays, no new table from clear()
-      const k = map.keys().next().value!
-      ids = [map.get(k)!]
-      map.delete(k)
-    } else {
-      ids = []
-      for (const [k, id] of map) {
-        if (ids.length >= MAX_ACKS_PER_MESSAGE) break
-        ids.push(id)
-        map.delete(k)
-      }
-    }
-    const bytes = encodeMessage({ t, m: ids })
-    parts.push(bytes)
-    size += bytes.byteLength
+  let ids: Uint8Array[] = []
+  for (const id of map.values()) {
+    ids.push(id)
+    if (ids.length < MAX_ACKS_PER_MESSAGE) continue
+    size += pushIds(ids, t, parts)
+    ids = []
   }
+  if (ids.length > 0) size += pushIds(ids, t, parts)
   return size
+}
+
+function pushIds (ids: Uint8Array[], t: 'k' | 'u', parts: MessageBytes[]): number {
+  const bytes = encodeMessage({ t, m: ids })
+  parts.push(bytes)
+  return bytes.byteLength
 }

@@ -1,3 +1,5 @@
+import { CounterRing } from './counter-ring.ts'
+
 /** A query waiting for its reply. */
 export interface PendingQuery {
   readonly peerId: string
@@ -28,8 +30,12 @@ interface LateEntry {
  * bounded, time-limited memory of timed-out ones so a late reply can be reported.
  */
 export class PendingQueries {
-  /** By peer ID, then counter: the peer ID strings are the peers' own (their hash is cached), no key is built. */
-  readonly #pending = new Map<string, Map<number, PendingQuery>>()
+  /**
+   * By peer ID, then counter: the peer ID strings are the peers' own (their hash is cached), no key is built.
+   * A ring, not a `Map`: queries come and go every round trip, and a long-lived map's table is rebuilt in the
+   * old generation as they do (see {@link CounterRing}).
+   */
+  readonly #pending = new Map<string, CounterRing<PendingQuery>>()
   #size = 0
   readonly #late = new Map<string, LateEntry>()
   readonly #maxLate: number
@@ -51,12 +57,13 @@ export class PendingQueries {
 
   add (q: PendingQuery): void {
     let ofPeer = this.#pending.get(q.peerId)
-    if (ofPeer === undefined) {
-      ofPeer = new Map()
+    // A peer evicted from the peer table (never with queries pending) counts from 1 again when it comes back.
+    if (ofPeer === undefined || (ofPeer.size === 0 && q.key < ofPeer.next)) {
+      ofPeer = new CounterRing()
       this.#pending.set(q.peerId, ofPeer)
     }
-    if (!ofPeer.has(q.key)) this.#size++
     ofPeer.set(q.key, q)
+    this.#size++
   }
 
   /** Whether `q` still waits (not taken). */
@@ -69,7 +76,7 @@ export class PendingQueries {
     const ofPeer = this.#pending.get(peerId)
     const q = ofPeer?.get(key)
     if (q === undefined) return undefined
-    ofPeer!.delete(key) // an emptied map stays (no new one per query to a peer asked one at a time): sweep drops it
+    ofPeer!.delete(key) // an emptied ring stays (no new one per query to a peer asked one at a time): sweep drops it
     this.#size--
     q.cleanup?.()
     return q
@@ -94,7 +101,7 @@ export class PendingQueries {
     return e.timedOutAt + this.#lateWindowMs > now ? e : undefined
   }
 
-  /** Forget late entries past the window, and the emptied maps of peers. */
+  /** Forget late entries past the window, and the emptied rings of peers. */
   sweep (now: number): void {
     for (const [peerId, ofPeer] of this.#pending) if (ofPeer.size === 0) this.#pending.delete(peerId)
     for (const [k, e] of this.#late) {

@@ -100,6 +100,20 @@ describe('PendingQueries', () => {
     expect(p.take('a', 1)).toBeUndefined()
   })
 
+  test('queries are kept in counter order; a peer whose counters start over (evicted, back) is accepted once idle', () => {
+    const p = new PendingQueries(2, 100)
+    p.add(q('a', 5))
+    p.add(q('a', 7))
+    expect(() => { p.add(q('a', 6)) }).toThrow(RangeError) // counters only grow while queries are pending
+    expect(p.ofPeer('a').map(x => x.key)).toEqual([5, 7])
+    expect(p.take('a', 5)).toBeDefined()
+    expect(p.take('a', 7)).toBeDefined()
+    expect(p.size).toBe(0)
+    p.add(q('a', 1)) // the peer table forgot the peer and made it again: its stream counts from 1
+    expect(p.take('a', 1)?.key).toBe(1)
+    expect(p.hasPeer('a')).toBe(false)
+  })
+
   test('timed-out queries are remembered for late replies, bounded in number and time', () => {
     const p = new PendingQueries(2, 100)
     p.remember(q('a', 1), 0)
