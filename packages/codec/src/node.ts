@@ -9,7 +9,9 @@ export {
   nodeCodec, encodeMessage, encodePayloadMessage, encodeBytesMessage, encodeOwnBytesMessage, encodeBatch,
   encodeBatchParts, BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES
 } from './fast/node.ts'
-export { decodeBatch } from './fast/node-decode.ts'
+export { decodeBatch, decodeContactInfo, peekContactInfo } from './fast/node-decode.ts'
 export type { DecodedBatch } from './fast/node-decode.ts'
 export { MESSAGE_DEPTH_LIMIT, MESSAGE_ITEMS_LIMIT } from './fast/node-types.ts'
-export type { NodeMessage, QueryMsg, ReplyMsg, OnewayMsg, AckMsg, SplitMessage, MessageBytes } from './fast/node-types.ts'
+export type {
+  NodeMessage, QueryMsg, ReplyMsg, OnewayMsg, AckMsg, ContactInfoMsg, ContactInfoEntry, BatchEntry, SplitMessage, MessageBytes
+} from './fast/node-types.ts'

@@ -1,7 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { CodecError, createMessageCodec, encodeValue, nodeMessages } from '../src/index.ts'
-import { BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '../src/node.ts'
+import {
+  BYTES_MESSAGE_ID_OFFSET, SPLICE_BYTES, decodeBatch, decodeContactInfo, encodeBatch, encodeBatchParts, encodeMessage, encodeOwnBytesMessage,
+  encodePayloadMessage, peekContactInfo
+} from '../src/node.ts'
 import type { MessageBytes } from '../src/node.ts'
 
 /** The node's threshold for referencing an own message's byte payload (its REFERENCED_PAYLOAD_BYTES). */
@@ -22,6 +25,26 @@ const joinMessage = (m: MessageBytes): Uint8Array => m instanceof Uint8Array ? m
 // The node's own limits (nodeCodec): the reference decoder must refuse with the same errors.
 const codec = createMessageCodec(nodeMessages, { maxItems: 1 << 24 })
 const epoch = new Uint8Array(8).fill(7)
+
+/** decodeBatch's result by the schema codec alone (contact info as it is handed over: undecoded). */
+const reference = (plaintext: Uint8Array): unknown => {
+  const b = codec.decode(plaintext)
+  if (b.t !== 'b') throw new Error('not a batch')
+  // As decodeBatch reports entries: a nested batch, or a non-codec error, is a CodecError of its own.
+  return {
+    floor: b.f,
+    messages: b.x.map(x => {
+      try {
+        const m = codec.decode(x)
+        if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+        if (m.t === 'ci') return { t: 'ci', bytes: x } // handed over undecoded
+        return m
+      } catch (err) {
+        return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
+      }
+    })
+  }
+}
 
 describe('batches', () => {
   const q = encodeMessage({ t: 'q', m: makeMessageId(epoch, 1), y: 'ping', p: { n: 1 }, d: 1000 })
@@ -96,24 +119,6 @@ describe('fast paths (byte-identical to the schema codec)', () => {
   const anyType = fc.oneof(ascii, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }))
   const bytes = fc.oneof({ arbitrary: fc.uint8Array({ maxLength: 300 }), weight: 8 }, { arbitrary: fc.constantFrom(255, 256, 65_535, 65_536, 70_000).map(n => new Uint8Array(n).fill(n & 0xff)), weight: 1 })
   const d = fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.constant(Number.MAX_SAFE_INTEGER)), { nil: undefined })
-  const reference = (plaintext: Uint8Array): unknown => {
-    const b = codec.decode(plaintext)
-    if (b.t !== 'b') throw new Error('not a batch')
-    // As decodeBatch reports entries: a nested batch, or a non-codec error, is a CodecError of its own.
-    return {
-      floor: b.f,
-      messages: b.x.map(x => {
-        try {
-          const m = codec.decode(x)
-          if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
-          return m
-        } catch (err) {
-          return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
-        }
-      })
-    }
-  }
-
   test('a query or one-way message with a byte-string payload encodes as the codec encodes it', () => {
     fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: 2 ** 40 }), anyType, bytes, d, (t, c, y, p, dd) => {
       const m = dd === undefined ? { t, m: makeMessageId(epoch, c), y, p } : { t, m: makeMessageId(epoch, c), y, p, d: dd }
@@ -227,4 +232,45 @@ describe('fast paths (byte-identical to the schema codec)', () => {
       expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
     }), { numRuns: 500 })
   })
+})
+
+describe('contact info in a batch', () => {
+  const wire = (q: number, e: unknown[] = []): Record<string, unknown> => ({
+    id: new Uint8Array(20).map((_, i) => i + 1), k: new Uint8Array(32).fill(9), q, x: 1_800_000_000_000, e, s: [], g: new Uint8Array(64).fill(5)
+  })
+  const seqs = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.constant(Number.MAX_SAFE_INTEGER))
+
+  test('is handed over undecoded; its first bytes tell whose record it is and its seq; it decodes as the codec decodes it', () => {
+    fc.assert(fc.property(seqs, fc.boolean(), (q, withEndpoint) => {
+      const r = wire(q, withEndpoint ? [{ kind: 'tcp', host: '127.0.0.1', port: 4000 }] : [])
+      const ci = encodeMessage({ t: 'ci', r } as never)
+      const batch = decodeBatch(encodeBatch(undefined, [k(), ci]))
+      const entry = batch.messages[1]!
+      if (entry instanceof Error || entry.t !== 'ci') throw new Error('not a ci entry')
+      expect(Buffer.from(entry.bytes).equals(Buffer.from(ci))).toBe(true)
+      expect(peekContactInfo(entry)).toEqual({ id: r.id, seq: q })
+      expect(decodeContactInfo(entry)).toEqual((codec.decode(ci) as { r: unknown }).r)
+    }), { numRuns: 100 })
+  })
+
+  test('one the schema refuses (fields out of order) is refused as the schema refuses it, not handed over', () => {
+    const r = wire(7)
+    const reordered = encodeValue({ v: 1, t: 'ci', r: { k: r.k, id: r.id, q: r.q, x: r.x, e: r.e, s: r.s, g: r.g } })
+    const plaintext = encodeBatch(undefined, [reordered])
+    expect(decodeBatch(plaintext).messages[0]).toBeInstanceOf(CodecError)
+    expect(decodeBatch(plaintext)).toEqual(reference(plaintext))
+  })
+
+  test('damage after the first bytes shows when it is decoded, as a coded error; another message is refused', () => {
+    const ci = encodeMessage({ t: 'ci', r: wire(7) } as never)
+    const damaged = ci.slice()
+    damaged[damaged.byteLength - 70] = 0xc1 // inside the record, past q: the fast reader does not look there
+    const entry = decodeBatch(encodeBatch(undefined, [damaged])).messages[0]!
+    if (entry instanceof Error || entry.t !== 'ci') throw new Error('not a ci entry')
+    expect(peekContactInfo(entry)).toEqual({ id: wire(7).id, seq: 7 })
+    expect(() => decodeContactInfo(entry)).toThrow(CodecError)
+    expect(() => decodeContactInfo({ t: 'ci', bytes: k() })).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_TYPE' }))
+  })
+
+  const k = (): Uint8Array => encodeMessage({ t: 'k', m: [makeMessageId(epoch, 9)] })
 })

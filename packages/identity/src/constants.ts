@@ -37,3 +37,8 @@ export const MAX_FILE_STORE_KEY_BYTES = 80
 export const DEFAULT_FILE_STORE_MAX_VALUE_BYTES = 1024 * 1024
 /** FileStore: hard upper bound for `maxValueBytes`. */
 export const MAX_FILE_STORE_VALUE_BYTES = 64 * 1024 * 1024
+/**
+ * Bytes `randomBytesPooled` draws from the OS CSPRNG at a time (one `randomFillSync` costs ~10 µs here whatever
+ * its size up to a few KiB); requests above a quarter of it are filled on their own.
+ */
+export const RANDOM_POOL_BYTES = 1024

@@ -73,15 +73,18 @@ export class Connector {
     this.#sender = sender
     this.#router = router
     this.#queries = queries
-    ctx.sessions.addEventListener('session:confirmed', ({ detail }) => {
-      const a = this.#attempts.get(detail.peer.nodeId)
-      if (a?.confirmed !== undefined && ctx.sessions.isEstablished(detail.peer.nodeId)) a.confirmed()
-    })
-    ctx.sessions.addEventListener('session:clock-skew', ({ detail }) => {
-      const skew = detail.skewMs
-      this.#attempts.get(detail.peer.nodeId)?.fail(new EgtpError('ERR_CLOCK_SKEW', `${detail.peer.nodeId} refuses our session as outside its clock window; ` +
-        `our clock is ${Math.abs(skew)} ms ${skew >= 0 ? 'ahead of' : 'behind'} its clock`))
-    })
+  }
+
+  /** A session with `peerId` was confirmed (the session events' observer calls this). */
+  confirmed (peerId: string): void {
+    const a = this.#attempts.get(peerId)
+    if (a?.confirmed !== undefined && this.#ctx.sessions.isEstablished(peerId)) a.confirmed()
+  }
+
+  /** `peerId` refused our initiation as outside its clock window (the session events' observer calls this). */
+  clockSkew (peerId: string, skewMs: number): void {
+    this.#attempts.get(peerId)?.fail(new EgtpError('ERR_CLOCK_SKEW', `${peerId} refuses our session as outside its clock window; ` +
+      `our clock is ${Math.abs(skewMs)} ms ${skewMs >= 0 ? 'ahead of' : 'behind'} its clock`))
   }
 
   /**
@@ -146,7 +149,8 @@ export class Connector {
     if (established && peer.contact.returnPath?.usable() === true) return { peerId: peer.id, handshake: false } // warm already
     // Listen before sending: the answer can arrive before `transmit` settles.
     const confirmed = established ? undefined : new Promise<void>(resolve => { attempt.confirmed = resolve })
-    this.#router.prepare(peer)
+    // The dial starts in the next tick (see Router.prepare): let it, then seal.
+    if (this.#router.prepare(peer)) await new Promise<void>(resolve => { process.nextTick(resolve) })
     const { pieces } = ctx.sessions.sealParts({ nodeId: peer.id, publicKey }, [encodeBatch(undefined, [])])
     const sentAt = ctx.clock.monotonic()
     await this.#router.transmit(peer, pieces.length === 1 ? pieces[0]! : pieces, !established)

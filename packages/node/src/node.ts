@@ -1,4 +1,4 @@
-import { generateIdentity, loadOrCreateIdentity, parseNodeId } from '@egtp/identity'
+import { generateIdentity, loadOrCreateIdentity, parseNodeId, randomBytesPooled } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
 import type { AbortOptions, Announcer, Clock, ContactRecord, Logger } from '@egtp/interface'
@@ -31,8 +31,6 @@ import type { NodeStats } from './stats.ts'
 import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
-
-const defaultRandom = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n))
 
 /**
  * Create a node: loads (or creates and saves) its identity from `init.keystore` when given. The node does
@@ -94,7 +92,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       if (this.#state === 'running') void this.#refreshRecord()
     })
     this.#announcer = init.announcer
-    const random = init.random ?? defaultRandom
+    const random = init.random ?? randomBytesPooled
     this.#sessions = new SessionManager({
       ...init.sessions,
       identity,
@@ -138,7 +136,7 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       dispatcher: this.#dispatcher,
       journal: this.#journal
     })
-    followSessions(ctx, this.#peers, this.#sender)
+    followSessions(ctx, this.#peers, this.#sender, this.#connector)
   }
 
   /** The node's current signed contact record (after start). */

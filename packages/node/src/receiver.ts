@@ -1,7 +1,6 @@
 import { contactRecordFromWire, nodeIdFromBytes } from '@egtp/identity'
-import type { ContactRecordWire } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
-import type { ContactRecord, InboundFrame } from '@egtp/interface'
+import type { InboundFrame } from '@egtp/interface'
 import { refusalReplies } from '@egtp/session'
 import type { FrameOrigin, OpenResult } from '@egtp/session'
 import type { NodeContext } from './context.ts'
@@ -12,9 +11,9 @@ import { counterOf, isEpoch } from './ids.ts'
 import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { DropReason } from './types.ts'
-import { decodeBatch, encodeMessage } from '@egtp/codec/node'
+import { decodeBatch, decodeContactInfo, encodeMessage, peekContactInfo } from '@egtp/codec/node'
 import { isDataFrame } from '@egtp/codec/session'
-import type { OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
+import type { ContactInfoEntry, OnewayMsg, QueryMsg, ReplyMsg } from '@egtp/codec/node'
 
 /** The sender's side the receiver needs: acknowledgements in and out, error replies. */
 export interface AckSink {
@@ -80,10 +79,11 @@ export class Receiver {
   readonly #dispatcher: Dispatcher
   readonly #journal: DedupJournal | undefined
   /**
-   * Records piggybacked on an initiation we just answered, verified on the peer's next frame (its
-   * confirmation), oldest first; at most `maxPeers` (the oldest is verified to make room).
+   * Records piggybacked on an initiation we just answered (their `ci` messages, undecoded), decoded and
+   * verified on the peer's next frame (its confirmation), oldest first; at most `maxPeers` (the oldest is
+   * verified to make room).
    */
-  readonly #recordsAwaitingTurn = new Map<string, ContactRecord>()
+  readonly #recordsAwaitingTurn = new Map<string, Uint8Array>()
   /** Set while the frame being processed carried an initiation that our response answers. */
   #answeringInitiation = false
 
@@ -246,7 +246,7 @@ export class Receiver {
         case 'u': this.#sender.onUncertain(peer, m.m); break
         case 'a': this.#replies.onReply(peer, m); break
         case 'ci':
-          this.#offerRecordSoon(peer, m.r)
+          this.#offerRecordSoon(peer, m)
           break
         case 'q': case 'o': {
           const s = streamFor(m.m)
@@ -263,22 +263,18 @@ export class Receiver {
   }
 
   /**
-   * A piggybacked record is verified (an Ed25519 verification, ~0.15 ms) after this frame's answers went out:
-   * nothing answering them needs it (answers take the frame's path), and a new peer's first reply waits for no
-   * signature check. On an initiation we answer, not before the peer's next frame (see below). Its bytes are
-   * copied now (the batch may view a reused buffer).
+   * A piggybacked record is decoded and verified (an Ed25519 verification, ~0.15 ms) after this frame's answers
+   * went out: nothing answering them needs it (answers take the frame's path), and a new peer's first reply waits
+   * for no decoding or signature check. On an initiation we answer, not before the peer's next frame (see
+   * below). Its bytes are copied now (the batch may view a reused buffer).
    */
-  #offerRecordSoon (peer: Peer, wire: ContactRecordWire): void {
+  #offerRecordSoon (peer: Peer, entry: ContactInfoEntry): void {
     // The record we already hold, piggybacked again (every new session of a peer that does not know we have
-    // it): the same test offerRecord makes first, before any copy (the codec checked the fields' shapes).
-    if (this.#peers.knowsNoOlder(peer, nodeIdFromBytes(wire.id), wire.q)) return
-    let record: ContactRecord
-    try {
-      record = contactRecordFromWire(wire)
-    } catch (err) {
-      this.drop('record', peer.id, undefined, err as Error)
-      return
-    }
+    // it): the test offerRecord makes first, on the entry's first bytes (who, which seq), without decoding it.
+    // Skipped, it is ignored, as offerRecord would ignore it: nothing of it is kept.
+    const head = peekContactInfo(entry)
+    if (head !== undefined && this.#peers.knowsNoOlder(peer, nodeIdFromBytes(head.id), head.seq)) return
+    const record = entry.bytes.slice()
     if (this.#answeringInitiation) {
       // Not right after our response either: with both ends on one machine (loopback, a test, a benchmark) the
       // verification would compete for the CPU with the initiator opening that response (Linux wakes the reader
@@ -304,11 +300,18 @@ export class Receiver {
     if (peer !== undefined) this.#verifyRecordSoon(peer, record)
   }
 
-  #verifyRecordSoon (peer: Peer, record: ContactRecord): void {
+  #verifyRecordSoon (peer: Peer, ci: Uint8Array): void {
     setImmediate(() => {
       if (this.#ctx.shutdown.aborted) return
+      let wire
       try {
-        this.#peers.offerRecord(peer, record)
+        wire = decodeContactInfo({ t: 'ci', bytes: ci })
+      } catch (err) {
+        this.drop('decode', peer.id, undefined, err as Error)
+        return
+      }
+      try {
+        this.#peers.offerRecord(peer, contactRecordFromWire(wire))
       } catch (err) {
         this.drop('record', peer.id, undefined, err as Error)
       }

@@ -71,12 +71,16 @@ export class Router {
   /**
    * A frame to `peer` is about to be sealed: when no open path reaches it, let the cheapest route start
    * connecting now, so that the connection opens while the frame (a handshake initiation) is sealed.
+   * @returns whether a commstrat was asked to prepare: the caller then lets the current tick end before it
+   *   seals (Node's `net.connect` opens the socket in a `process.nextTick`, which would otherwise wait for the seal)
    */
-  prepare (peer: Peer): void {
+  prepare (peer: Peer): boolean {
     const contact = peer.contact
-    if (contact.returnPath?.usable() === true || !contact.hasRecord(this.#ctx.clock.now())) return
+    if (contact.returnPath?.usable() === true || !contact.hasRecord(this.#ctx.clock.now())) return false
     const route = contact.routes[0]
-    route?.strat.prepare?.(peer.id, route.endpoint)
+    if (route?.strat.prepare === undefined) return false
+    route.strat.prepare(peer.id, route.endpoint)
+    return true
   }
 
   /**

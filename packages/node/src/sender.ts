@@ -46,6 +46,9 @@ export class Sender {
     this.flush(peer)
   }
 
+  /** A flush whose peer's route was prepared a tick ago (see {@link flush}): one function for every peer. */
+  readonly #flushPrepared = (peer: Peer): void => { this.#flushOn(peer) }
+
   /** The current turn's number (see {@link heard}); a turn with frames ends in the check phase. */
   #turn = 1
   #turnOpen = false
@@ -361,8 +364,18 @@ export class Sender {
       return
     }
     tx.flushing = true
-    // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while).
-    if (peer.contact.publicKey !== undefined) this.#router.prepare(peer)
+    // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while): the seal
+    // waits for the dial's next tick, in which Node opens the socket (the peer accepts meanwhile, not after).
+    if (peer.contact.publicKey !== undefined && this.#router.prepare(peer)) {
+      process.nextTick(this.#flushPrepared, peer)
+      return
+    }
+    this.#flushOn(peer)
+  }
+
+  /** The body of {@link flush} (its `flushing` flag set). */
+  #flushOn (peer: Peer): void {
+    const tx = peer.tx
     let waiting = false
     try {
       do {

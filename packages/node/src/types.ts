@@ -75,7 +75,7 @@ export interface NodeInit {
   limits?: Partial<NodeLimits>
   logger?: ComponentLogger
   clock?: Clock
-  /** Randomness (epochs, session indices); default `crypto.getRandomValues`. */
+  /** Randomness (epochs, session indices); default `randomBytesPooled` of @egtp/identity (the OS CSPRNG, drawn ahead). */
   random?: (n: number) => Uint8Array
 }
 

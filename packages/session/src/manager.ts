@@ -3,9 +3,9 @@
 // the public surface; the work is done by parts that each hold their own state: the session table
 // (peer-table.ts), our initiations (initiator.ts), theirs (responder.ts), hints (hints.ts), the clock window
 // (clock-refusal.ts).
-import { randomBytes } from 'node:crypto'
+import { randomBytesPooled } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledLogger, systemClock, wholeMsClock } from '@egtp/interface'
-import type { Clock } from '@egtp/interface'
+import type { Clock, Logger } from '@egtp/interface'
 import { ClockRefusals } from './clock-refusal.ts'
 import * as C from './constants.ts'
 import { CookieJar, CookieResponder } from './cookie.ts'
@@ -24,7 +24,8 @@ import { Responder } from './responder.ts'
 import { countFailure, newCounters } from './stats.ts'
 import type { Counters } from './stats.ts'
 import type {
-  FrameOrigin, OpenResult, PeerKey, SealPartsResult, SealResult, SessionEvents, SessionManagerInit, SessionStats
+  FrameOrigin, OpenResult, PeerKey, SealPartsResult, SealResult, SessionEventArgs, SessionEventObserver, SessionEvents, SessionManagerInit,
+  SessionStats
 } from './types.ts'
 import { readDataFrame, sessionCodec } from '@egtp/codec/session'
 import type { SessionFrame } from '@egtp/codec/session'
@@ -47,6 +48,7 @@ import type { SessionFrame } from '@egtp/codec/session'
  */
 export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #clock: Clock
+  readonly #log: Logger
   readonly #ctx: IkContext
   readonly #replay: ReplayState
   readonly #lifetime: Lifetime
@@ -59,7 +61,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #cookies: CookieResponder
   readonly #cookieJar: CookieJar
   readonly #stats: Counters = newCounters()
-  readonly #events: Array<[keyof SessionEvents, SessionEvents[keyof SessionEvents]]> = []
+  readonly #events: SessionEventArgs[] = []
+  #observer: SessionEventObserver | undefined
   #started = false
   #closed = false
 
@@ -69,8 +72,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const identity = init.identity
     // Whole milliseconds: the times every session and peer state keeps stay small integers (no heap number each).
     const clock = this.#clock = wholeMsClock(init.clock ?? systemClock)
-    const random = init.random ?? ((n: number) => new Uint8Array(randomBytes(n)))
-    const log = init.logger ?? disabledLogger
+    const random = init.random ?? randomBytesPooled
+    const log = this.#log = init.logger ?? disabledLogger
     const { limits, clockWindowMs } = resolveLimits(init)
     this.#archiveKeepMs = limits.archiveKeepMs
     const secret = identity.x25519SecretKey()
@@ -83,7 +86,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const replay = this.#replay = new ReplayState({ store: init.store, clock, maxRecords: limits.maxReplayRecords, logger: log })
     const lifetime = this.#lifetime = new Lifetime(limits)
     const stats = this.#stats
-    const emit = <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]): void => { this.#events.push([type, detail]) }
+    const emit = <K extends keyof SessionEvents>(type: K, detail: SessionEvents[K]): void => { this.#events.push([type, detail] as SessionEventArgs) }
     const table = this.#table = new SessionTable({
       selfId: identity.nodeId, selfIdBytes: identity.nodeIdBytes, clock, random, limits, emit, log,
       onWipe: (s) => { this.#responder.forget(s) },
@@ -314,11 +317,27 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
   }
 
+  /**
+   * Set (or, with `undefined`, remove) the one direct observer of every event: it is called before the
+   * listeners, without a `CustomEvent` per event (a node observes its manager this way; a handshake emits two).
+   */
+  setEventObserver (observer: SessionEventObserver | undefined): void {
+    this.#observer = observer
+  }
+
   /** Events go out after the state change is complete, so listeners may call seal() or open() again. */
   #flushEvents (): void {
     while (this.#events.length > 0) {
-      const [type, detail] = this.#events.shift()!
-      this.safeDispatch(type, detail as never)
+      const event = this.#events.shift()!
+      if (this.#observer !== undefined) {
+        try {
+          this.#observer(...event)
+        } catch (err) {
+          // Isolated as a listener's exception is: it must not break the manager's state.
+          this.#log.error('session event observer failed: %e', err)
+        }
+      }
+      this.safeDispatch(event[0], event[1] as never)
     }
   }
 

@@ -14,7 +14,7 @@ export interface SessionManagerInit {
   clock?: Clock
   /** Persists replay state (last accepted initiation per peer, the timestamp floor). Default: memory only. */
   store?: KeyValueStore
-  /** Random bytes (receiver indices). Default: node:crypto. */
+  /** Random bytes (receiver indices). Default: `randomBytesPooled` of @egtp/identity (node:crypto, drawn ahead). */
   random?: (n: number) => Uint8Array
   /** Paranoid mode: reject initiations whose timestamp is further than this from our clock (ERR_CLOCK_WINDOW). */
   clockWindowMs?: number
@@ -124,6 +124,15 @@ export type SessionEvents = {
    */
   'session:clock-skew': { peer: PeerKey, sessionId: string, skewMs: number, timestampOffsetMs: number }
 }
+
+/** An event as the arguments of a {@link SessionEventObserver}: its type, then its detail (narrowed by the type). */
+export type SessionEventArgs = { [K in keyof SessionEvents]: [type: K, detail: SessionEvents[K]] }[keyof SessionEvents]
+
+/**
+ * The one direct observer of a manager's events (`SessionManager.setEventObserver`): called with each event
+ * before its listeners, by a plain call (no `CustomEvent` and no `EventTarget` dispatch per event).
+ */
+export type SessionEventObserver = (...event: SessionEventArgs) => void
 
 /** Counters and gauges. */
 export interface SessionStats {

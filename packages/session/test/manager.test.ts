@@ -41,6 +41,28 @@ describe('SessionManager basics', () => {
     expect(str(b.open(m2.frame).plaintext)).toBe('ping')
   })
 
+  it('the event observer sees each event before the listeners, by a direct call; one that throws breaks nothing', () => {
+    const { a, b } = pair()
+    const seen: string[] = []
+    a.setEventObserver((type, detail) => {
+      seen.push(`observer ${type} ${detail.peer.nodeId === bob.nodeId ? 'bob' : '?'}`)
+      if (type === 'session:new') expect(detail.role).toBe('initiator')
+    })
+    a.addEventListener('session:new', () => { seen.push('listener session:new') })
+    a.addEventListener('session:confirmed', () => { seen.push('listener session:confirmed') })
+    b.setEventObserver(() => { throw new Error('observer bug') })
+    const opened = b.open(a.seal(peerOf(bob), text('hello')).frame)
+    expect(str(opened.plaintext)).toBe('hello')
+    const back = a.open(opened.replies[0]!)
+    b.open(back.replies[0]!)
+    expect(seen).toEqual(['observer session:new bob', 'listener session:new', 'observer session:confirmed bob', 'listener session:confirmed'])
+    expect(inspectSessions(b, alice.nodeId)[0]).toMatchObject({ current: true, established: true, confirmed: true })
+    a.setEventObserver(undefined)
+    seen.length = 0
+    expect(str(b.open(a.seal(peerOf(bob), text('again')).frame).plaintext)).toBe('again')
+    expect(seen).toEqual([])
+  })
+
   it('sealParts seals the joined plaintext as pieces of one frame, during and after the handshake', () => {
     const { a, b } = pair()
     const big = new Uint8Array(70_000).map((_, i) => i * 7)

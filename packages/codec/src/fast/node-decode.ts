@@ -1,16 +1,20 @@
 // The node's fast readers: batches, query/one-way messages and compact acknowledgements as node.ts and the node's
 // sender write them. Whatever they accept, the schema codec accepts with the same result; anything else goes to it.
+// Contact info (`ci`) is the exception: a batch hands it over undecoded (see ContactInfoEntry).
 import { PROTOCOL_VERSION } from '../constants.ts'
 import { CodecError } from '../errors.ts'
 import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '../messages/node.ts'
 import { BATCH_KEY_F, BATCH_KEY_T, BATCH_KEY_V, BATCH_KEY_X, nodeCodec } from './node.ts'
-import type { AckMsg, NodeMessage, OnewayMsg, QueryMsg, ReplyMsg } from './node-types.ts'
+import type { AckMsg, BatchEntry, ContactInfoEntry, ContactInfoMsg, OnewayMsg, QueryMsg, ReplyMsg } from './node-types.ts'
 import { arrayHeaderBytes, arrayLengthAt, binHeaderBytes, binLengthAt, plainBytes, readU32, uintAt, uintBytes } from './primitives.ts'
 
 export interface DecodedBatch {
   floor: Uint8Array | undefined
-  /** Each entry is a validated message or the error that rejected it (one bad message spoils only itself). */
-  messages: Array<NodeMessage | CodecError>
+  /**
+   * Each entry is a validated message or the error that rejected it (one bad message spoils only itself); a
+   * contact-info entry is not decoded (a {@link ContactInfoEntry}).
+   */
+  messages: Array<BatchEntry | CodecError>
 }
 
 /**
@@ -22,18 +26,19 @@ export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
   if (fast !== undefined) return fast
   const batch = nodeCodec.decode(plaintext)
   if (batch.t !== 'b') throw new CodecError('ERR_UNKNOWN_TYPE', `expected a batch, got ${batch.t}`)
-  const messages: Array<NodeMessage | CodecError> = []
+  const messages: Array<BatchEntry | CodecError> = []
   for (const bytes of batch.x) messages.push(decodeEntry(bytes))
   return { floor: batch.f, messages }
 }
 
 /** One entry of a batch: validated message, or the error that rejected it. */
-function decodeEntry (bytes: Uint8Array): NodeMessage | CodecError {
+function decodeEntry (bytes: Uint8Array): BatchEntry | CodecError {
   const fast = decodeCanonicalMessage(bytes, 0, bytes.byteLength)
   if (fast !== undefined) return fast
   try {
     const m = nodeCodec.decode(bytes)
     if (m.t === 'b') throw new CodecError('ERR_FIELD', 'nested batch')
+    if (m.t === 'ci') return { t: 'ci', bytes }
     return m
   } catch (err) {
     return err instanceof CodecError ? err : new CodecError('ERR_FIELD', 'invalid message', { cause: err })
@@ -64,7 +69,7 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
   if (n < 0) return undefined
   pos += arrayHeaderBytes(n)
   if (n > MAX_BATCH_MESSAGES || n > end - pos) return undefined
-  const messages: Array<NodeMessage | CodecError> = []
+  const messages: Array<BatchEntry | CodecError> = []
   for (let i = 0; i < n; i++) {
     if (pos + 2 > end) return undefined
     const len = binLengthAt(b, pos, end)
@@ -79,14 +84,59 @@ function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined 
 }
 
 /** The fast reader for the entry's type (read where every node message has it); `undefined`: the codec decodes it. */
-function decodeCanonicalEntry (v: Uint8Array, start: number, end: number): NodeMessage | undefined {
+function decodeCanonicalEntry (v: Uint8Array, start: number, end: number): BatchEntry | undefined {
   if (end - start < 10) return undefined
   switch (v[start + 4]) {
     case 0x71: case 0x6f: return decodeCanonicalMessage(v, start, end)
     case 0x6b: return v[start] === 0x84 ? decodeCanonicalAck(v, start, end) : decodeCanonicalIdAck(v, start, end)
     case 0x61: return decodeCanonicalReply(v, start, end)
+    case 0x63: return isCanonicalContactInfo(v, start, end) ? { t: 'ci', bytes: v.subarray(start, end) } : undefined
     default: return undefined
   }
+}
+
+/** Where a canonical `ci` message's record starts: `{ t: 'ci', v, r: {` (a 7-entry map). */
+const CI_HEAD = [0x83, 0xa1, 0x74, 0xa2, 0x63, 0x69, 0xa1, 0x76, PROTOCOL_VERSION, 0xa1, 0x72, 0x87]
+/** `id: <bin 20>` opens the record; `k: <bin 32>`, then `q`, follow. */
+const CI_ID_KEY = [0xa2, 0x69, 0x64, 0xc4, 20]
+const CI_ID_AT = CI_HEAD.length + CI_ID_KEY.length
+const CI_K_KEY = [0xa1, 0x6b, 0xc4, 32]
+const CI_K_AT = CI_ID_AT + 20 + CI_K_KEY.length
+const CI_Q_KEY = [0xa1, 0x71]
+const CI_Q_AT = CI_K_AT + 32 + CI_Q_KEY.length
+
+const matchesAt = (v: Uint8Array, pos: number, expected: readonly number[]): boolean => {
+  for (let i = 0; i < expected.length; i++) if (v[pos + i] !== expected[i]) return false
+  return true
+}
+
+/** Whether `v[start, end)` begins as a canonical `ci` message up to its record's `q` (nothing after is read). */
+function isCanonicalContactInfo (v: Uint8Array, start: number, end: number): boolean {
+  return end - start > CI_Q_AT && matchesAt(v, start, CI_HEAD) && matchesAt(v, start + CI_HEAD.length, CI_ID_KEY) &&
+    matchesAt(v, start + CI_ID_AT + 20, CI_K_KEY) && matchesAt(v, start + CI_K_AT + 32, CI_Q_KEY)
+}
+
+/**
+ * Who a contact-info entry's record is of (its raw node ID, a view) and its `seq`, read from the first bytes of
+ * a canonical entry without decoding the rest: enough to tell a record the receiver holds already (no newer
+ * `seq`) and skip it. NOT a validation: a record worth keeping goes through {@link decodeContactInfo} (then the
+ * signature check). `undefined` when the entry is not canonical (decode it to know).
+ */
+export function peekContactInfo (entry: ContactInfoEntry): { id: Uint8Array, seq: number } | undefined {
+  const v = entry.bytes
+  if (!isCanonicalContactInfo(v, 0, v.byteLength)) return undefined
+  const seq = uintAt(v, CI_Q_AT, v.byteLength)
+  return seq < 0 ? undefined : { id: v.subarray(CI_ID_AT, CI_ID_AT + 20), seq }
+}
+
+/**
+ * Decode and validate a contact-info entry of a batch: its record's wire fields (views of `entry.bytes`).
+ * @throws {CodecError} as decoding a `ci` message does, ERR_UNKNOWN_TYPE for another message
+ */
+export function decodeContactInfo (entry: ContactInfoEntry): ContactInfoMsg['r'] {
+  const m = nodeCodec.decode(entry.bytes)
+  if (m.t !== 'ci') throw new CodecError('ERR_UNKNOWN_TYPE', `expected contact info, got ${m.t}`)
+  return m.r
 }
 
 /**

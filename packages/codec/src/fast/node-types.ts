@@ -9,6 +9,21 @@ export type QueryMsg = Extract<NodeMessage, { t: 'q' }>
 export type ReplyMsg = Extract<NodeMessage, { t: 'a' }>
 export type OnewayMsg = Extract<NodeMessage, { t: 'o' }>
 export type AckMsg = Extract<NodeMessage, { t: 'k' }>
+export type ContactInfoMsg = Extract<NodeMessage, { t: 'ci' }>
+
+/**
+ * A contact-info (`ci`) entry of a batch as `decodeBatch` hands it over: its encoded bytes (a view of the
+ * plaintext), not decoded. A peer piggybacks its record on every new session, and a receiver that holds it
+ * already needs none of it: `peekContactInfo` tells whose it is and its `seq` from its first bytes,
+ * `decodeContactInfo` validates it when it is worth keeping.
+ */
+export interface ContactInfoEntry {
+  readonly t: 'ci'
+  readonly bytes: Uint8Array
+}
+
+/** An entry of a decoded batch: a validated node message, or an undecoded {@link ContactInfoEntry}. */
+export type BatchEntry = Exclude<NodeMessage, { t: 'ci' }> | ContactInfoEntry
 
 /** Deepest payload nesting a sender may use: the batch adds two levels (batch → list → message). */
 export const MESSAGE_DEPTH_LIMIT = DEFAULT_MAX_DEPTH

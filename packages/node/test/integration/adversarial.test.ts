@@ -5,7 +5,7 @@ import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { once } from 'node:events'
 import { FrameDecoder, createMessageCodec, sessionMessages } from '@egtp/codec'
-import { generateIdentity } from '@egtp/identity'
+import { contactRecordToWire, createContactRecord, generateIdentity } from '@egtp/identity'
 import type { NodeIdentity } from '@egtp/identity'
 import type { TcpEndpoint } from '@egtp/interface'
 import { SessionManager } from '@egtp/session'
@@ -13,9 +13,9 @@ import { tcp } from '@egtp/tcp'
 import type { TcpCommstrat } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
 import { createNode } from '../../src/index.ts'
-import type { EgtpNode } from '../../src/index.ts'
+import type { EgtpNode, NodeEvents } from '../../src/index.ts'
 import { makeMessageId, newEpoch } from '../../src/ids.ts'
-import { decodeBatch, encodeBatch, encodePayloadMessage } from '@egtp/codec/node'
+import { decodeBatch, encodeBatch, encodeMessage, encodePayloadMessage } from '@egtp/codec/node'
 import { LISTEN, memoryDirectory, until } from './helpers.ts'
 
 const sessionCodec = createMessageCodec(sessionMessages)
@@ -119,6 +119,42 @@ describe('replays and forgeries over TCP', () => {
     await until(() => replayer.socket.closed, 5000, 'the replayer to be closed')
     expect(a.strat.stats().authTimeouts).toBe(1)
     expect(honest.socket.closed).toBe(false)
+  })
+
+  test('piggybacked records: a forged or damaged one is dropped with its reason and never kept; the one held already is skipped', async ({ onTestFinished }) => {
+    const a = await arena(onTestFinished)
+    const records: Array<NodeEvents['peer:record']> = []
+    a.node.addEventListener('peer:record', ({ detail }) => { records.push(detail) })
+    let handled = 0
+    a.node.handle('count', () => ++handled)
+    const ci = (seq: number, damage?: (bytes: Uint8Array) => void): Uint8Array => {
+      const wire = contactRecordToWire(createContactRecord(a.handId, { seq, expiresAt: Date.now() + 3_600_000, endpoints: [] }))
+      const bytes = encodeMessage({ t: 'ci', r: wire })
+      damage?.(bytes)
+      return bytes
+    }
+    const withRecord = (record: Uint8Array): Uint8Array => {
+      const q = encodePayloadMessage({ t: 'q', m: makeMessageId(epoch, ++counter), y: 'count', p: null, d: 30_000 }, null)
+      return encodeBatch(undefined, [record, q])
+    }
+    const wire = await Wire.open(a.endpoint, onTestFinished)
+    wire.send(a.hand.seal(nodeKey(a.node), withRecord(ci(5))).frame)
+    await until(() => wire.frames.length >= 1)
+    opened(a, wire) // the hand confirms: the record waiting for that is verified and kept
+    await until(() => records.length === 1 && handled === 1)
+    expect(records[0]!.record.seq).toBe(5)
+    const dropped = (reason: string): number => a.node.stats().dropped[reason as 'record'] ?? 0
+    // A newer seq whose signature does not hold; then one damaged past its seq (decoding it fails).
+    wire.send(a.hand.seal(nodeKey(a.node), withRecord(ci(6, b => { b[b.byteLength - 1]! ^= 1 }))).frame)
+    await until(() => dropped('record') === 1 && handled === 2)
+    wire.send(a.hand.seal(nodeKey(a.node), withRecord(ci(7, b => { b[b.byteLength - 70] = 0xc1 }))).frame)
+    await until(() => dropped('decode') === 1 && handled === 3)
+    // The record held already, sent again: skipped, no drop, no event.
+    wire.send(a.hand.seal(nodeKey(a.node), withRecord(ci(5))).frame)
+    await until(() => handled === 4)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(records.map(r => r.record.seq)).toEqual([5])
+    expect([dropped('record'), dropped('decode')]).toEqual([1, 1])
   })
 
   test('a transport frame replayed on another connection is dropped as a replay and delivered once', async ({ onTestFinished }) => {

@@ -1,4 +1,8 @@
+import { randomBytesPooled } from '@egtp/identity'
+import type { Commstrat } from '@egtp/interface'
+import { tcp } from '@egtp/tcp'
 import { describe, expect, test } from 'vitest'
+import { createNode } from '../../src/index.ts'
 import type { NodeEvents } from '../../src/index.ts'
 import { memoryDirectory, startNode } from './helpers.ts'
 
@@ -34,5 +38,48 @@ describe('a fresh peer over TCP', () => {
     // Verified after the confirmation (the initiator's next frame), not while the response is written.
     await until(() => records.length > 0)
     expect(records.map(r => [r.peerId, r.record.seq])).toEqual([[a.nodeId, a.contactRecord()!.seq]])
+  })
+
+  test('a first query dials, then seals: the handshake is sealed a tick after the route was prepared (Node opens the socket in that tick)', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
+    const b = await startNode(dir, cleanup)
+    b.handle('echo', p => p)
+    // The real TCP commstrat, its `prepare` observed: a tick queued right after it marks when that tick has run.
+    const inner = tcp()()
+    let prepared = 0
+    let tickRan = false
+    const observed = new Proxy(inner, {
+      get (target, key) {
+        if (key === 'prepare') {
+          return (peerId: string, endpoint: Parameters<NonNullable<Commstrat['prepare']>>[1]) => {
+            prepared++
+            tickRan = false
+            target.prepare(peerId, endpoint)
+            process.nextTick(() => { tickRan = true })
+          }
+        }
+        const value = Reflect.get(target, key, target) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    // A session index is drawn (4 random bytes) when the initiation is sealed: note whether the tick had run.
+    const sealedAfterTick: boolean[] = []
+    const a = await createNode({
+      commstrats: [observed],
+      random: n => {
+        if (n === 4) sealedAfterTick.push(tickRan)
+        return randomBytesPooled(n)
+      }
+    })
+    cleanup(async () => { await a.stop() })
+    await a.start()
+    a.addContact(b.contactRecord()!)
+    expect(await a.query(b.nodeId, 'echo', 'hi')).toBe('hi')
+    expect(prepared).toBe(1)
+    expect(sealedAfterTick).toEqual([true])
+    // With a session and an open path, nothing is prepared again.
+    expect(await a.query(b.nodeId, 'echo', 'again')).toBe('again')
+    expect(prepared).toBe(1)
   })
 })
