@@ -61,6 +61,13 @@ export interface FrameDecoderInit {
    * of a partial frame are kept as copies. Default false: frames inside a chunk are views of it.
    */
   reusedChunks?: boolean
+  /**
+   * With `reusedChunks`: which frames the consumer keeps no view of once its callback returned (e.g. session
+   * data frames, opened into new memory). Such a frame, when small (at most `MAX_POOLED_BYTES`), is copied into
+   * a view of a shared slab instead of memory of its own: a slab's bytes are never written twice, so a frame
+   * kept after all stays intact, but it keeps its whole slab alive. Default: none.
+   */
+  slabFrame?: (frame: Uint8Array) => boolean
 }
 
 /** No parts: what a decoder without a partial frame iterates. */
@@ -98,11 +105,13 @@ export class FrameDecoder {
   readonly #reused: boolean
   /** Reused chunks: the partial frame's own memory once allocated (its body bytes so far are in it, not in #parts). */
   #target: Uint8Array | undefined
+  readonly #slabFrame: ((frame: Uint8Array) => boolean) | undefined
 
   constructor (init: FrameDecoderInit = {}) {
     this.maxFrameBytes = checkMaxFrameBytes(init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
     this.#recycleFrom = init.recycleFromBytes ?? Infinity
     this.#reused = init.reusedChunks === true
+    this.#slabFrame = init.slabFrame
   }
 
   /** Bytes of memory held for reuse (handed back with {@link recycle} and not trimmed). */
@@ -182,9 +191,10 @@ export class FrameDecoder {
       const start = pos + FRAME_HEADER_BYTES
       let frame = chunk.subarray(start, start + length)
       if (this.#reused) {
-        const copy = this.#frameMemory(length)
+        const slabbed = length <= MAX_POOLED_BYTES && this.#slabFrame?.(frame) === true
+        const copy = slabbed ? slabBytes(length) : this.#frameMemory(length) // a slab view: no allocation of its own
         copy.set(frame)
-        frame = this.#lend(copy)
+        frame = slabbed ? copy : this.#lend(copy)
       }
       if (Array.isArray(onFrame)) onFrame.push(frame)
       else onFrame.call(thisArg as T, frame)

@@ -261,6 +261,24 @@ describe('reused chunks', () => {
     expect(frame!.every(x => x === 9)).toBe(true)
   })
 
+  test('small frames the consumer does not keep (slabFrame) are views of one slab, never of the chunk, and never overwritten', () => {
+    const dec = new FrameDecoder({ reusedChunks: true, slabFrame: f => f[0] === 7 })
+    const bodies = [body(100, 7), body(200, 7), body(50, 1), body(3000, 7), body(1, 7)]
+    const got: Uint8Array[] = []
+    feedReused(dec, encodeFrames(bodies), 64, f => { got.push(f) }) // the chunk is overwritten after each decode
+    feedReused(dec, encodeFrames([body(100, 7), body(100, 7)]), 1000, f => { got.push(f) })
+    expect(got.map(f => Array.from(f))).toEqual([...bodies, body(100, 7), body(100, 7)].map(b => Array.from(b)))
+    // Whole inside one chunk and selected: two slab views of the same memory, at different places.
+    const [a, b] = got.slice(-2)
+    expect(a!.buffer).toBe(b!.buffer)
+    expect(a!.byteOffset + a!.byteLength).toBeLessThanOrEqual(b!.byteOffset)
+    // Not selected, or too large for a slab: memory of its own.
+    const single = new FrameDecoder({ reusedChunks: true, slabFrame: f => f[0] === 7 })
+    const [other, large] = single.push(encodeFrames([body(50, 1), body(3000, 7)]))
+    expect(other!.byteLength).toBe(other!.buffer.byteLength)
+    expect(large!.byteLength).toBe(large!.buffer.byteLength)
+  })
+
   test('a partial frame goes straight into recycled memory that holds it', () => {
     const dec = new FrameDecoder({ recycleFromBytes: 1000, reusedChunks: true })
     const [first] = dec.push(encodeFrame(body(5000, 1)))

@@ -105,6 +105,13 @@ export interface Listener extends TypedEventTarget<ListenerEvents> {
   close: () => Promise<void>
 }
 
+/**
+ * The settled promise a send returns when the transport took the frame at once ({@link ReturnPath.reply}): one
+ * shared object, so a caller can tell by identity that the send already succeeded and finish its bookkeeping
+ * now, without a promise, closures and a microtask per frame.
+ */
+export const SENT: Promise<void> = Promise.resolve()
+
 /** Where an inbound frame came from, and how to answer on the same path. */
 export interface ReturnPath {
   /** The commstrat kind it arrived on (`tcp`, `relay`, …). */
@@ -121,7 +128,11 @@ export interface ReturnPath {
    * `relay:<relayId>:<authenticated sender>` for a relay. Optional: a path that cannot tell leaves it out.
    */
   source?: string
-  /** Send a frame back the way this one came (a relay path reaches the original sender through the relay). */
+  /**
+   * Send a frame back the way this one came (a relay path reaches the original sender through the relay).
+   * Returns {@link SENT} when the path took the frame at once (the caller may treat it as sent without a
+   * microtask's wait), else a promise that settles when it did.
+   */
   reply: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
   /** False once the path can no longer carry a reply (its connection closed). */
   usable: () => boolean

@@ -33,9 +33,13 @@ export function counterOf (id: Uint8Array): number {
   return hi === 0 ? lo : hi * 0x1_0000_0000 + lo
 }
 
-/** A compact map key for 8 or 16 bytes (one UTF-16 unit per byte). */
-export function bytesKey (bytes: Uint8Array): string {
-  return String.fromCharCode.apply(null, bytes as unknown as number[])
+/**
+ * A compact map key for 8 or 16 bytes (one UTF-16 unit per byte). A message ID's 16 bytes as arguments spelled
+ * out: ~3x faster than `apply` over a typed array (a key is made several times per round trip).
+ */
+export function bytesKey (b: Uint8Array): string {
+  if (b.byteLength !== 16) return String.fromCharCode.apply(null, b as unknown as number[])
+  return String.fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!)
 }
 
 

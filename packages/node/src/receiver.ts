@@ -188,7 +188,8 @@ export class Receiver {
       return held
     }
     peer.contact.learnKey(res.peer.publicKey)
-    if (peer.contact.heardOn(path, this.#ctx.clock.monotonic())) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
+    const receivedAt = this.#ctx.clock.monotonic()
+    if (peer.contact.heardOn(path, receivedAt)) this.#ctx.events.safeDispatch('peer:connect', { peerId: peer.id, path: path.kind })
     this.#sender.heard(peer)
     const plaintext = res.plaintext
     if (plaintext === undefined) return held
@@ -198,7 +199,7 @@ export class Receiver {
     }
     this.#answeringInitiation = answering
     try {
-      this.#process(peer, plaintext)
+      this.#process(peer, plaintext, receivedAt)
     } finally {
       this.#answeringInitiation = false
     }
@@ -206,14 +207,17 @@ export class Receiver {
     // the initiator wakes once (not once for the response, once for the reply).
     if (res.replies.length > 0 && res.confirmationOnly !== true && peer.tx.queue.length > 0) {
       const before = peer.tx.transmitting
+      const sentBefore = this.#ctx.stats.framesSent
       this.#sender.flush(peer)
-      // A frame sealed on the new session went out: it carries the response, which needs no frame of its own.
-      if (peer.tx.transmitting > before) return undefined
+      // A frame sealed on the new session went out (still in the transport's hands, or taken at once and counted
+      // sent already): it carries the response, which needs no frame of its own.
+      if (peer.tx.transmitting > before || this.#ctx.stats.framesSent > sentBefore) return undefined
     }
     return held
   }
 
-  #process (peer: Peer, plaintext: Uint8Array): void {
+  /** `receivedAt`: the monotonic time the frame was opened at (read once per frame), when it was just now. */
+  #process (peer: Peer, plaintext: Uint8Array, receivedAt = this.#ctx.clock.monotonic()): void {
     let batch
     try {
       batch = decodeBatch(plaintext)
@@ -222,7 +226,6 @@ export class Receiver {
       return
     }
     const now = this.#ctx.clock.now()
-    const receivedAt = this.#ctx.clock.monotonic()
     let stream: DedupStream | undefined
     const streamFor = (id: Uint8Array): DedupStream | undefined => {
       if (stream !== undefined && isEpoch(id, stream.epoch)) return stream // most batches carry one stream

@@ -1,4 +1,4 @@
-import { EgtpError, failureScopeOf, isEgtpError } from '@egtp/interface'
+import { EgtpError, SENT, failureScopeOf, isEgtpError } from '@egtp/interface'
 import type { OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import type { Peer, PeerTable } from './peers.ts'
@@ -21,14 +21,15 @@ export class Router {
   }
 
   /**
-   * Send a sealed frame to `peer`. When no route takes it, look the peer up again and try once more (EGTP v1's
+   * Send a sealed frame to `peer` ({@link SENT} when its return path took it at once). When no route takes it, look the peer up again and try once more (EGTP v1's
    * fast fail; at most once per `minLookupIntervalMs`); then fail.
    * @throws {EgtpError} the last `retryable` failure of a route when there was one (the frame waits for its
    *   re-send), else ERR_UNREACHABLE; a failure that is not about the endpoint (ERR_BACKPRESSURE,
    *   ERR_FRAME_TOO_LARGE, a `scope: 'peer'` refusal, …) passes through at once
    */
   transmit (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
-    // The common case, a usable return path, costs one promise: no async frame around it.
+    // The common case, a usable return path, costs one promise (none when the path took the frame at once:
+    // SENT passes through, for the caller to know it by identity): no async frame around it.
     const path = peer.contact.returnPath
     if (path !== undefined && path.usable()) {
       let sent: Promise<void>
@@ -37,6 +38,7 @@ export class Router {
       } catch (err) { // a path that throws instead of rejecting
         return this.#pathFailed(peer, path, frame, expectReply, err)
       }
+      if (sent === SENT) return SENT
       return sent.then(undefined, (err: unknown) => this.#pathFailed(peer, path, frame, expectReply, err))
     }
     return this.#viaRoutes(peer, frame, expectReply, path)

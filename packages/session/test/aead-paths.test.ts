@@ -1,6 +1,6 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { CIPHERS, SODIUM_AEAD_MAX_BYTES, TAG_LEN, sodiumLoaded } from '../src/noise/primitives.ts'
+import { CIPHERS, MAX_SLAB_PLAINTEXT_BYTES, OPEN_SLAB_BYTES, SODIUM_AEAD_MAX_BYTES, TAG_LEN, sodiumLoaded } from '../src/noise/primitives.ts'
 
 // ChaChaPoly goes through libsodium for small inputs with a raw key, through node:crypto otherwise (a KeyObject
 // key, or a large input): both must give the same bytes and refuse the same forgeries.
@@ -38,5 +38,24 @@ describe('ChaChaPoly through libsodium and node:crypto', () => {
     const frame = new Uint8Array(size + TAG_LEN + 5)
     cipher.encryptInto(key, nonce, plaintext, frame, 5)
     expect(Buffer.from(frame.subarray(5)).equals(expected)).toBe(true)
+  })
+
+  it('plaintexts opened into the shared slab stay intact through later opens and refused forgeries', () => {
+    const key = new Uint8Array(randomBytes(32))
+    const nonce = cipher.nonce(1)
+    const sizes = [1, 64, 100, MAX_SLAB_PLAINTEXT_BYTES, MAX_SLAB_PLAINTEXT_BYTES + 1]
+    const sent: Uint8Array[] = []
+    const opened: Uint8Array[] = []
+    // Enough opens to fill several slabs.
+    for (let i = 0; opened.length * 64 < 3 * OPEN_SLAB_BYTES; i++) {
+      const plaintext = new Uint8Array(randomBytes(sizes[i % sizes.length]!))
+      const sealed = cipher.encrypt(key, nonce, new Uint8Array(0), plaintext)
+      const forged = sealed.slice()
+      forged[forged.byteLength - 1]! ^= 1
+      expect(() => cipher.decrypt(key, nonce, new Uint8Array(0), forged)).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+      sent.push(plaintext)
+      opened.push(cipher.decrypt(key, nonce, new Uint8Array(0), sealed))
+    }
+    for (let i = 0; i < sent.length; i++) expect(Buffer.from(opened[i]!).equals(Buffer.from(sent[i]!))).toBe(true)
   })
 })

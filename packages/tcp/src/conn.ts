@@ -1,4 +1,5 @@
 import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
+import { isDataFrame } from '@egtp/codec/session'
 import { EgtpError, outboundFrameBytes } from '@egtp/interface'
 import type { AbortOptions, Clock, CloseDetail, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
@@ -109,7 +110,9 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     ;(socket as ConnSocket)[CONN] = this
     // Reads into the process's shared buffer when Node allows it: the decoder then copies every frame out.
     const reused = readIntoSharedBuffer(socket, TcpConn.#socketRead, init.inBucket === undefined ? READ_BUFFER_BYTES : THROTTLED_READ_BYTES)
-    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES, reusedChunks: reused })
+    // A session data frame is opened into new memory and never kept (ReturnPath.recycle's contract): a small
+    // one is copied into a shared slab, not into an allocation of its own.
+    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, recycleFromBytes: RECYCLE_FRAME_BYTES, reusedChunks: reused, slabFrame: isDataFrame })
     socket.on('data', TcpConn.#socketData) // no `data` events with the shared buffer, but it keeps `end` coming
     socket.on('drain', TcpConn.#socketDrain)
     socket.on('end', TcpConn.#socketEnd)

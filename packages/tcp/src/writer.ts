@@ -1,5 +1,5 @@
 import { encodeFrames, FRAME_HEADER_BYTES } from '@egtp/codec'
-import { EgtpError, joinOutboundFrame } from '@egtp/interface'
+import { EgtpError, SENT, joinOutboundFrame } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import { FLUSH_THRESHOLD_BYTES, LARGE_FRAME_BYTES } from './constants.ts'
@@ -35,7 +35,6 @@ interface Waiter {
   dispose: () => void
 }
 
-const RESOLVED = Promise.resolve()
 /** The encoded bytes of one flush on their way to the socket: shared by every writer, empty between flushes. */
 const FLUSHING: Uint8Array[] = []
 /**
@@ -111,7 +110,7 @@ export class FrameWriter {
     const size = bytes + FRAME_HEADER_BYTES
     if ((this.#waiters === undefined || this.#waiters.length === 0) && this.#hasRoom(size)) {
       this.#enqueue(frame, size)
-      return RESOLVED
+      return SENT // taken at once: the caller may know it by identity
     }
     return this.#wait(frame, size, signal)
   }

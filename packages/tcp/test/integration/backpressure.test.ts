@@ -1,4 +1,4 @@
-import { isEgtpError } from '@egtp/interface'
+import { SENT, isEgtpError } from '@egtp/interface'
 import { Socket } from 'node:net'
 import { describe, expect, test, vi } from 'vitest'
 import type { TcpConn } from '../../src/index.ts'
@@ -45,10 +45,14 @@ describe('backpressure', () => {
     const { pending, accepted } = await fillUntilWaiting(conn, bytes(FRAME))
     const later = conn.send(Uint8Array.of(1)) // queued behind the waiting one, in order
     expect(conn.waitingSends).toBe(2)
+    expect(pending).not.toBe(SENT) // waits: a caller cannot take it as sent
+    expect(later).not.toBe(SENT)
     raw.sockets[0]!.resume()
     await pending
     await later
     await expect.poll(() => raw.received()).toBe(accepted + FRAME + 4 + 5)
+    expect(conn.send(Uint8Array.of(2))).toBe(SENT) // room again: taken at once, known by identity
+    await expect.poll(() => raw.received()).toBe(accepted + FRAME + 4 + 5 + 5)
   })
 
   test('a send waiting behind a write below the socket high-water mark goes once that write completes', async () => {

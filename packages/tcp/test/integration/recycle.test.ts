@@ -1,3 +1,4 @@
+import { dataFrame } from '@egtp/codec/session'
 import type { InboundFrame } from '@egtp/interface'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { TcpCommstrat } from '../../src/index.ts'
@@ -88,6 +89,33 @@ describe('reads into one shared buffer', () => {
         expect(sizes).toContain(f.byteLength)
       }
     }
+    for (const socket of clients) socket.destroy()
+  })
+
+  test('small session data frames (copied into a shared slab) kept by a listener stay intact while later reads overwrite the buffer', async () => {
+    const { strat, endpoint } = await listening({ maxFrameBytes: 1 << 20 })
+    strats.push(strat)
+    const got: Uint8Array[] = []
+    strat.addEventListener('frame', ({ detail }: CustomEvent<InboundFrame>) => { got.push(detail.frame) }) // kept
+    // An `hd` frame whose ciphertext is filled with `fill`: the frames a node opens and drops at once.
+    const hd = (fill: number, n: number): Uint8Array => {
+      const { frame, cOffset } = dataFrame(1, fill, n)
+      frame.fill(fill, cOffset)
+      return frame.slice()
+    }
+    const expected: Uint8Array[] = []
+    const clients = await Promise.all([1, 2].map(async () => await rawClient(endpoint)))
+    for (let round = 0; round < 20; round++) {
+      for (let c = 0; c < clients.length; c++) {
+        const frames = [hd(1 + round * 2 + c, 80), hd(100 + round * 2 + c, 600)]
+        expected.push(...frames)
+        clients[c]!.write(Buffer.concat(frames.map(framed)))
+      }
+      await expect.poll(() => got.length).toBe(expected.length) // one read at a time: each overwrites the last
+    }
+    const key = (f: Uint8Array): string => Buffer.from(f).toString('hex')
+    expect(got.map(key).sort()).toEqual(expected.map(key).sort())
+    expect(got.some(f => f.byteLength < f.buffer.byteLength)).toBe(true) // some were slab views
     for (const socket of clients) socket.destroy()
   })
 })
