@@ -1,6 +1,7 @@
 import { MAX_TYPE_CHARS } from '@egtp/codec'
 import { EgtpError } from '@egtp/interface'
 import type { Clock, Logger } from '@egtp/interface'
+import type { FrameLease } from './frame-lease.ts'
 import { MessageContext } from './handler-context.ts'
 import type { Answerer, ReplyBody } from './handler-context.ts'
 import type { Peer } from './peers.ts'
@@ -16,6 +17,8 @@ export interface ReplySender {
 /** The handler registry: runs the handler of each delivered message and sends its answer. */
 export class Handlers implements MessageSink {
   readonly #handlers = new Map<string, Handler>()
+  /** The types whose handlers borrow their payload (`HandleOptions.borrowPayload`). */
+  readonly #borrowing = new Set<string>()
   readonly #replies: ReplySender
   readonly #limits: NodeLimits
   readonly #clock: Clock
@@ -31,6 +34,11 @@ export class Handlers implements MessageSink {
     this.#shutdown = shutdown
   }
 
+  /** True when some handler borrows its payload: the receiver then opens data frames in place. */
+  get borrowing (): boolean {
+    return this.#borrowing.size > 0
+  }
+
   /** True while new messages are delivered (between start and stop). */
   get accepting (): boolean {
     return this.#accepting
@@ -40,44 +48,75 @@ export class Handlers implements MessageSink {
   close (): void { this.#accepting = false }
 
   /** @throws {TypeError} when `type` is not a valid type or already has a handler */
-  add (type: string, handler: Handler): void {
+  add (type: string, handler: Handler, borrowPayload = false): void {
     checkType(type)
     if (typeof handler !== 'function') throw new TypeError('handler must be a function')
     if (this.#handlers.has(type)) throw new TypeError(`type ${type} already has a handler`)
     this.#handlers.set(type, handler)
+    if (borrowPayload) this.#borrowing.add(type)
   }
 
   remove (type: string): void {
     this.#handlers.delete(type)
+    this.#borrowing.delete(type)
   }
 
   has (type: string): boolean {
     return this.#handlers.has(type)
   }
 
-  invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number): Promise<unknown> | undefined {
+  /**
+   * `lease`: the message's frame was opened in place (its bytes are the frame's memory): a borrowing handler
+   * holds the frame until it returns or settles; any other handler keeps the frame's memory for good.
+   */
+  invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease): Promise<unknown> | undefined {
     const handler = this.#handlers.get(m.y)
     const isQuery = m.t === 'q'
+    let borrowed: FrameLease | undefined
+    let id = m.m
+    if (lease !== undefined) {
+      if (handler !== undefined && this.#borrowing.has(m.y)) {
+        borrowed = lease
+        id = id.slice() // the context may outlive the handler (a deferred reply)
+      } else {
+        lease.keep()
+      }
+    }
     // Only a query's context uses the time left (its signal): a one-way message skips the clock read.
     const horizonMs = isQuery ? (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt) : (m.d ?? this.#limits.defaultTimeoutMs)
     const ctx = isQuery
-      ? new MessageContext(peer.id, m.y, m.m, this.#answerer, new InvokedQuery(peer, m.m, m.y, horizonMs), this.#shutdown, horizonMs)
-      : new MessageContext(peer.id, m.y, m.m, undefined, undefined, this.#shutdown, horizonMs)
+      ? new MessageContext(peer.id, m.y, id, this.#answerer, new InvokedQuery(peer, id, m.y, horizonMs, borrowed), this.#shutdown, horizonMs)
+      : new MessageContext(peer.id, m.y, id, undefined, undefined, this.#shutdown, horizonMs)
     if (handler === undefined) { // unregistered after the message was accepted
       if (isQuery) ctx.fail(new EgtpError('ERR_NO_HANDLER', `no handler for ${m.y}`))
       return undefined
     }
+    borrowed?.hold()
     let result: unknown
     try {
       result = handler(m.p, ctx)
     } catch (err) {
       this.#handlerFailed(ctx, err)
+      borrowed?.release()
       return undefined
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      return Promise.resolve(result).then(v => { ctx.completed(v) }, (err: unknown) => { this.#handlerFailed(ctx, err) })
+      return Promise.resolve(result).then(v => {
+        try {
+          ctx.completed(v)
+        } finally {
+          borrowed?.release()
+        }
+      }, (err: unknown) => {
+        this.#handlerFailed(ctx, err)
+        borrowed?.release()
+      })
     }
-    ctx.completed(result)
+    try {
+      ctx.completed(result)
+    } finally {
+      borrowed?.release()
+    }
     return undefined
   }
 
@@ -88,6 +127,8 @@ export class Handlers implements MessageSink {
   readonly #answerer: Answerer = {
     answer: (query, body) => {
       const q = query as InvokedQuery
+      // A borrowing handler answering with its payload itself: the reply must not view memory about to be reused.
+      if (q.lease !== undefined && 'p' in body) body = { p: q.lease.detach(body.p) }
       this.#replies.reply(q.peer, q.id, q.type, body, Math.max(1, Math.min(q.horizonMs, this.#limits.dedupRetentionMs)))
     }
   }
@@ -99,11 +140,14 @@ class InvokedQuery {
   readonly id: Uint8Array
   readonly type: string
   readonly horizonMs: number
-  constructor (peer: Peer, id: Uint8Array, type: string, horizonMs: number) {
+  /** Set when the handler borrows its payload from a frame opened in place. */
+  readonly lease: FrameLease | undefined
+  constructor (peer: Peer, id: Uint8Array, type: string, horizonMs: number, lease: FrameLease | undefined) {
     this.peer = peer
     this.id = id
     this.type = type
     this.horizonMs = horizonMs
+    this.lease = lease
   }
 }
 

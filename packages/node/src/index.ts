@@ -33,5 +33,5 @@ export { RTT_BUCKETS_MS, OTHER_KEY } from './stats.ts'
 export type { NodeStats, TrafficStats, HistogramSnapshot } from './stats.ts'
 export { JOURNAL_KEY } from './journal.ts'
 export type {
-  NodeInit, NodeLimits, NodeSessionOptions, QueryOptions, SendOptions, Handler, HandlerContext, NodeEvents, DropReason
+  NodeInit, NodeLimits, NodeSessionOptions, QueryOptions, SendOptions, Handler, HandleOptions, HandlerContext, NodeEvents, DropReason
 } from './types.ts'

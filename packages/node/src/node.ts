@@ -28,7 +28,7 @@ import { sendStream } from './send-stream.ts'
 import type { SendStreamOptions } from './send-stream.ts'
 import { StatsCollector } from './stats.ts'
 import type { NodeStats } from './stats.ts'
-import type { Handler, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
+import type { Handler, HandleOptions, NodeEvents, NodeInit, NodeLimits, QueryOptions, SendOptions } from './types.ts'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
@@ -222,11 +222,12 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
 
 
   /**
-   * Register the handler of message type `type` (queries and one-way messages).
+   * Register the handler of message type `type` (queries and one-way messages). With `{ borrowPayload: true }`
+   * the payload is valid only while the handler runs (see {@link HandleOptions.borrowPayload}).
    * @throws {TypeError} when `type` already has a handler
    */
-  handle (type: string, handler: Handler): void {
-    this.#handlers.add(type, handler)
+  handle (type: string, handler: Handler, options?: HandleOptions): void {
+    this.#handlers.add(type, handler, options?.borrowPayload === true)
   }
 
   /** Remove the handler of `type`; later messages of that type are answered ERR_NO_HANDLER. */

@@ -2,11 +2,12 @@ import { contactRecordFromWire, nodeIdFromBytes } from '@egtp/identity'
 import { isEgtpError } from '@egtp/interface'
 import type { InboundFrame } from '@egtp/interface'
 import { refusalReplies } from '@egtp/session'
-import type { FrameOrigin, OpenResult } from '@egtp/session'
+import type { FrameOrigin, OpenOptions, OpenResult } from '@egtp/session'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { reportDrop } from './drops.ts'
+import { FrameLease } from './frame-lease.ts'
 import { counterOf, isEpoch } from './ids.ts'
 import type { DedupJournal } from './journal.ts'
 import type { Peer, PeerTable } from './peers.ts'
@@ -35,8 +36,13 @@ export interface MessageSink {
   /** True while new messages may be delivered (false once stopping). */
   readonly accepting: boolean
   has: (type: string) => boolean
-  /** Invoke the handler (the message is recorded as delivered and acknowledged before this is called). */
-  invoke: (peer: Peer, message: QueryMsg | OnewayMsg, receivedAt: number) => Promise<unknown> | undefined
+  /** True when some handler borrows its payload: data frames are then opened in place. */
+  readonly borrowing: boolean
+  /**
+   * Invoke the handler (the message is recorded as delivered and acknowledged before this is called). `lease`:
+   * the message views a frame opened in place (see {@link FrameLease}).
+   */
+  invoke: (peer: Peer, message: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease) => Promise<unknown> | undefined
 }
 
 /** Where replies go (the pending queries). */
@@ -58,6 +64,8 @@ export interface ReceiverParts {
 
 /** Codes of a frame that is not a session frame at all: its path is closed at once (`ReturnPath.reject`). */
 const GARBAGE = new Set(['ERR_MALFORMED', 'ERR_UNKNOWN_TYPE', 'ERR_FIELD', 'ERR_VERSION', 'ERR_FRAME_TOO_LARGE'])
+
+const IN_PLACE: OpenOptions = { inPlace: true }
 
 const SESSION_DROP: Record<string, DropReason> = {
   ERR_AUTH: 'auth', ERR_REPLAY: 'replay', ERR_SELF: 'self', ERR_CLOCK_WINDOW: 'clock-window', ERR_RATE_LIMITED: 'rate-limited'
@@ -112,12 +120,18 @@ export class Receiver {
     stats.framesReceived++
     stats.bytesReceived += frame.byteLength
     let res
+    let lease: FrameLease | undefined
     try {
       const from: FrameOrigin = path.source !== undefined ? { source: path.source } : {}
       if (path.authenticatedSender !== undefined) from.authenticatedSender = path.authenticatedSender
-      res = sessions.open(frame, from)
-      // A data frame was opened into new memory and nothing keeps its bytes: the transport may reuse them.
-      if (path.recycle !== undefined && isDataFrame(frame)) path.recycle(frame)
+      // The transport hands us the frame's memory (it may be recycled): with borrowing handlers, a data frame is
+      // decrypted in place and its memory goes back once they are done (FrameLease); else opened into new memory.
+      const recyclable = path.recycle !== undefined && isDataFrame(frame)
+      res = sessions.open(frame, from, recyclable && this.#handlers.borrowing ? IN_PLACE : undefined)
+      if (recyclable) {
+        if (res.plaintext !== undefined && res.plaintext.buffer === frame.buffer) lease = new FrameLease(frame, path)
+        else path.recycle!(frame) // nothing keeps its bytes: the transport may reuse them
+      }
     } catch (err) {
       const code = isEgtpError(err) ? err.code : ''
       if (GARBAGE.has(code)) {
@@ -149,8 +163,9 @@ export class Receiver {
       for (const reply of res.replies) this.#reply(path, reply)
     }
     try {
-      held = this.#deliver(res, path, held)
+      held = this.#deliver(res, path, held, lease)
     } finally {
+      lease?.release()
       if (held !== undefined) for (const reply of held) this.#reply(path, reply)
     }
   }
@@ -167,7 +182,7 @@ export class Receiver {
   }
 
   /** Hand an opened frame's data over; returns `held` unless a frame that carries it went out meanwhile. */
-  #deliver (res: OpenResult, path: InboundFrame['path'], held: Uint8Array[] | undefined): Uint8Array[] | undefined {
+  #deliver (res: OpenResult, path: InboundFrame['path'], held: Uint8Array[] | undefined, lease: FrameLease | undefined): Uint8Array[] | undefined {
     if (res.peer === undefined) return held
     // Not the initiation we answer (nor its repeat): the peer has had its turn to open our response.
     const answering = res.replies.length > 0 && res.confirmationOnly !== true
@@ -194,12 +209,13 @@ export class Receiver {
     const plaintext = res.plaintext
     if (plaintext === undefined) return held
     if (res.durable !== undefined) {
+      lease?.keep()
       res.durable.then(() => { this.#process(peer, plaintext) }, (err: unknown) => { this.drop('persist', peer.id, undefined, err as Error) })
       return held
     }
     this.#answeringInitiation = answering
     try {
-      this.#process(peer, plaintext, receivedAt)
+      this.#process(peer, plaintext, receivedAt, lease)
     } finally {
       this.#answeringInitiation = false
     }
@@ -217,7 +233,7 @@ export class Receiver {
   }
 
   /** `receivedAt`: the monotonic time the frame was opened at (read once per frame), when it was just now. */
-  #process (peer: Peer, plaintext: Uint8Array, receivedAt = this.#ctx.clock.monotonic()): void {
+  #process (peer: Peer, plaintext: Uint8Array, receivedAt = this.#ctx.clock.monotonic(), lease?: FrameLease): void {
     let batch
     try {
       batch = decodeBatch(plaintext)
@@ -244,7 +260,10 @@ export class Receiver {
       switch (m.t) {
         case 'k': this.#sender.onAck(peer, m.m, m.e, m.c); break
         case 'u': this.#sender.onUncertain(peer, m.m); break
-        case 'a': this.#replies.onReply(peer, m); break
+        case 'a':
+          lease?.keep() // the reply's payload goes to the caller, to keep
+          this.#replies.onReply(peer, m)
+          break
         case 'ci':
           this.#offerRecordSoon(peer, m)
           break
@@ -254,7 +273,7 @@ export class Receiver {
             this.drop('dedup-full', peer.id, m.y)
             break
           }
-          this.#onReliable(peer, s, m, receivedAt)
+          this.#onReliable(peer, s, m, receivedAt, lease)
           break
         }
       }
@@ -318,19 +337,19 @@ export class Receiver {
     })
   }
 
-  #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg, receivedAt: number): void {
+  #onReliable (peer: Peer, s: DedupStream, m: QueryMsg | OnewayMsg, receivedAt: number, lease: FrameLease | undefined): void {
     const counter = counterOf(m.m)
     const verdict = this.#dedup.check(s, counter)
     switch (verdict) {
       case 'duplicate':
         this.#ctx.stats.duplicates++
-        this.#sender.ack(peer, m.m)
+        this.#sender.ack(peer, lease === undefined ? m.m : m.m.slice()) // the acknowledgement waits: not a view of a lease
         this.drop('duplicate', peer.id, m.y)
         return
       case 'pending':
         return
       case 'uncertain':
-        this.#sender.notifyUncertain(peer, m.m)
+        this.#sender.notifyUncertain(peer, lease === undefined ? m.m : m.m.slice())
         this.drop('uncertain', peer.id, m.y)
         return
       case 'full':
@@ -355,22 +374,23 @@ export class Receiver {
       // A free handler slot and nothing to persist first: hand it over now, without a Delivery.
       let result: Promise<unknown> | undefined
       try {
-        result = this.#handOver(peer, s, counter, m, receivedAt)
+        result = this.#handOver(peer, s, counter, m, receivedAt, lease)
       } catch {
         result = undefined
       }
       this.#dispatcher.ran(result)
       return
     }
+    lease?.keep() // queued (or persisted first): it runs later, with the frame's memory as its own
     this.#dedup.accept(s, counter)
     this.#dispatcher.tryRun(new Delivery(this, peer, s, counter, m, receivedAt))
   }
 
-  #handOver (peer: Peer, stream: DedupStream, counter: number, message: QueryMsg | OnewayMsg, receivedAt: number): Promise<unknown> | undefined {
+  #handOver (peer: Peer, stream: DedupStream, counter: number, message: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease): Promise<unknown> | undefined {
     this.#dedup.delivered(stream, counter)
     this.#ctx.stats.received(peer.id, message.y, 0)
     this.#sender.ackCounter(peer, stream.epoch, counter)
-    return this.#handlers.invoke(peer, message, receivedAt)
+    return this.#handlers.invoke(peer, message, receivedAt, lease)
   }
 
   /** @internal Called by a {@link Delivery} once it may hand the message over. */

@@ -117,6 +117,19 @@ export interface HandlerContext {
  */
 export type Handler = (payload: unknown, ctx: HandlerContext) => unknown
 
+/** How {@link EgtpNode.handle} delivers messages to a handler. */
+export interface HandleOptions {
+  /**
+   * The handler does not keep its payload: the payload's bytes (a `Uint8Array` payload, or any inside it) are a
+   * view that stays valid only until the handler returns (for an async handler: until its promise settles),
+   * then its memory may hold a later message (as with the buffer of a socket's `onread`). Copy what you keep,
+   * and do not reply with or send a view of it after returning. In exchange a receiver whose large messages all
+   * go to borrowing handlers allocates no memory per message: frames are decrypted in place (libsodium) and
+   * their memory serves the next frame. Default false: every payload is the handler's to keep.
+   */
+  borrowPayload?: boolean
+}
+
 /** Why an inbound frame or message was not delivered. */
 export type DropReason =
   | 'auth' | 'replay' | 'self' | 'clock-window' | 'rate-limited' | 'session' | 'decode' | 'duplicate' | 'uncertain'

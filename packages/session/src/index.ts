@@ -24,7 +24,7 @@ export { SessionManager } from './manager.ts'
 export { refusalReplies } from './errors.ts'
 export type { SessionRefusal } from './errors.ts'
 export type {
-  PeerKey, FrameOrigin, SessionManagerInit, SealResult, SealPartsResult, OpenResult, SessionEvents, SessionEventArgs, SessionEventObserver, SessionStats, ReplaceReason
+  PeerKey, FrameOrigin, OpenOptions, SessionManagerInit, SealResult, SealPartsResult, OpenResult, SessionEvents, SessionEventArgs, SessionEventObserver, SessionStats, ReplaceReason
 } from './types.ts'
 // Protocol constants and fixed bounds. The defaults of SessionManagerInit are at `@egtp/session/defaults`.
 export {

@@ -24,7 +24,7 @@ import { Responder } from './responder.ts'
 import { countFailure, newCounters } from './stats.ts'
 import type { Counters } from './stats.ts'
 import type {
-  FrameOrigin, OpenResult, PeerKey, SealPartsResult, SealResult, SessionEventArgs, SessionEventObserver, SessionEvents, SessionManagerInit,
+  FrameOrigin, OpenOptions, OpenResult, PeerKey, SealPartsResult, SealResult, SessionEventArgs, SessionEventObserver, SessionEvents, SessionManagerInit,
   SessionStats
 } from './types.ts'
 import { readDataFrame, sessionCodec } from '@egtp/codec/session'
@@ -191,12 +191,12 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
    *   (ERR_MALFORMED, ERR_FIELD, ERR_UNKNOWN_TYPE, ERR_VERSION), ERR_CLOSED, ERR_NOT_STARTED; a refusal may
    *   carry frames to send back ({@link refusalReplies})
    */
-  open (frame: Uint8Array, from?: FrameOrigin): OpenResult {
+  open (frame: Uint8Array, from?: FrameOrigin, options?: OpenOptions): OpenResult {
     this.#checkUsable()
     try {
       const msg = readDataFrame(frame) ?? sessionCodec.decode(frame)
       const now = this.#clock.monotonic()
-      const res = this.#open(msg, now, from)
+      const res = this.#open(msg, now, from, options?.inPlace === true)
       this.#stats.framesOpened++
       return res
     } catch (err) {
@@ -207,13 +207,13 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     }
   }
 
-  #open (msg: SessionFrame, now: number, from: FrameOrigin | undefined): OpenResult {
+  #open (msg: SessionFrame, now: number, from: FrameOrigin | undefined, inPlace: boolean): OpenResult {
     switch (msg.t) {
       case 'hd': {
         const s = this.#table.byIndex(msg.r)
         if (s === undefined) return this.#hints.unknown(msg.r, msg.n, now, from)
         if (!s.established) throw authFailed()
-        return this.#table.deliver(s, s.open('transport', msg.n, msg.c), now, [], true)
+        return this.#table.deliver(s, s.open('transport', msg.n, msg.c, inPlace), now, [], true)
       }
       case 'hi':
         return this.#responder.open(msg, now, from?.source)

@@ -264,14 +264,14 @@ export class Session extends ReplayWindow {
 
   /**
    * Open a frame's ciphertext under the early key or the receive key; the window is updated only after the
-   * tag verified.
+   * tag verified. `inPlace`: into `c`'s own memory when the cipher can (see `NoiseCipher.decryptInPlace`).
    * @throws {EgtpError} ERR_REPLAY (seen or older than the window), ERR_AUTH
    */
-  open (which: 'early' | 'transport', n: number, c: Uint8Array): Uint8Array {
+  open (which: 'early' | 'transport', n: number, c: Uint8Array, inPlace = false): Uint8Array {
     const key = which === 'early' ? (this.role === 'responder' ? this.#earlyKey() : undefined) : this.#recvKey()
     if (key === undefined) throw new EgtpError('ERR_AUTH', 'message authentication failed')
     if (!this.check(n)) throw new EgtpError('ERR_REPLAY', 'frame counter already seen or outside the replay window')
-    const plaintext = cipher.decrypt(key, nonce(n), EMPTY, c)
+    const plaintext = (inPlace ? cipher.decryptInPlace(key, nonce(n), c) : undefined) ?? cipher.decrypt(key, nonce(n), EMPTY, c)
     this.update(n)
     return plaintext
   }

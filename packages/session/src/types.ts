@@ -80,6 +80,16 @@ export interface SealPartsResult {
 }
 
 /** What `open` returns. */
+/** How {@link SessionManager.open} opens a frame. */
+export interface OpenOptions {
+  /**
+   * Decrypt a data frame into the frame's own memory when the cipher can (libsodium, raw keys): the plaintext is
+   * then a view of `frame` (no allocation) and the ciphertext is gone, also when the tag does not verify. Only
+   * for a caller that owns the frame's bytes and keeps them as long as it uses the plaintext. Default false.
+   */
+  inPlace?: boolean
+}
+
 export interface OpenResult {
   /** The authenticated sender, when the frame authenticated. */
   peer?: PeerKey

@@ -59,3 +59,36 @@ describe('ChaChaPoly through libsodium and node:crypto', () => {
     for (let i = 0; i < sent.length; i++) expect(Buffer.from(opened[i]!).equals(Buffer.from(sent[i]!))).toBe(true)
   })
 })
+
+describe('ChaChaPoly opened in place', () => {
+  it.each(SIZES)('%i bytes: the plaintext is a view of the ciphertext\'s memory; a forgery throws ERR_AUTH', (size) => {
+    const key = new Uint8Array(randomBytes(32))
+    const object = createSecretKey(Buffer.from(key))
+    const nonce = cipher.nonce(3)
+    const plaintext = new Uint8Array(randomBytes(size))
+    const sealed = cipher.encrypt(key, nonce, new Uint8Array(0), plaintext)
+    // A KeyObject cannot be used by libsodium: nothing is done in place, the caller decrypts as usual.
+    const untouched = sealed.slice()
+    expect(cipher.decryptInPlace(object, nonce, untouched)).toBeUndefined()
+    expect(Buffer.from(untouched).equals(Buffer.from(sealed))).toBe(true)
+    const forged = sealed.slice()
+    forged[forged.byteLength - 1]! ^= 1
+    const frame = sealed.slice()
+    const opened = cipher.decryptInPlace(key, nonce, frame)
+    if (!sodiumLoaded) {
+      expect(opened).toBeUndefined()
+      return
+    }
+    expect(() => cipher.decryptInPlace(key, nonce, forged)).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+    expect(opened!.buffer).toBe(frame.buffer)
+    expect(opened!.byteOffset).toBe(frame.byteOffset)
+    expect(Buffer.from(opened!).equals(Buffer.from(plaintext))).toBe(true)
+    expect(() => cipher.decryptInPlace(key, nonce, new Uint8Array(TAG_LEN - 1))).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+  })
+
+  it('AES-GCM does nothing in place', () => {
+    const key = new Uint8Array(randomBytes(32))
+    const sealed = CIPHERS.AESGCM.encrypt(key, CIPHERS.AESGCM.nonce(1), new Uint8Array(0), new Uint8Array(100))
+    expect(CIPHERS.AESGCM.decryptInPlace(key, CIPHERS.AESGCM.nonce(1), sealed)).toBeUndefined()
+  })
+})

@@ -41,6 +41,25 @@ describe('SessionManager basics', () => {
     expect(str(b.open(m2.frame).plaintext)).toBe('ping')
   })
 
+  it('opens a data frame in place on request: the plaintext views the frame; a forged frame throws ERR_AUTH, changes nothing', () => {
+    const { a, b } = pair()
+    b.open(a.seal(peerOf(bob), text('hello')).frame).replies.forEach(r => { a.open(r).replies.forEach(c => b.open(c)) })
+    const big = new Uint8Array(20_000).map((_, i) => (i * 7) & 0xff)
+    const frame = a.seal(peerOf(bob), big).frame
+    const forged = frame.slice()
+    forged[forged.byteLength - 1]! ^= 1
+    expect(() => b.open(forged, undefined, { inPlace: true })).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+    const res = b.open(frame, undefined, { inPlace: true })
+    expect(Buffer.from(res.plaintext!).equals(Buffer.from(big))).toBe(true)
+    if (process.env.EGTP_NO_SODIUM !== '1') expect(res.plaintext!.buffer).toBe(frame.buffer)
+    // Without the option, a frame is opened into new memory and left as it was.
+    const next = a.seal(peerOf(bob), big).frame
+    const copy = next.slice()
+    const plain = b.open(next)
+    expect(plain.plaintext!.buffer).not.toBe(next.buffer)
+    expect(Buffer.from(next).equals(Buffer.from(copy))).toBe(true)
+  })
+
   it('the event observer sees each event before the listeners, by a direct call; one that throws breaks nothing', () => {
     const { a, b } = pair()
     const seen: string[] = []

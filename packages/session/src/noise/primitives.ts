@@ -27,6 +27,13 @@ export interface NoiseCipher {
   encryptParts: (key: Uint8Array | KeyObject, nonce: Uint8Array, parts: readonly Uint8Array[]) => Uint8Array[]
   /** @throws {EgtpError} ERR_AUTH when the tag does not verify */
   decrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array) => Uint8Array
+  /**
+   * Decrypt with empty associated data into the ciphertext's own memory (its first bytes become the plaintext,
+   * returned as a view of it): no output allocation. Returns `undefined` (and leaves `ciphertext` untouched) when
+   * it cannot (no libsodium, a KeyObject, AES-GCM): then call {@link decrypt}. On a bad tag the bytes are zeroed.
+   * @throws {EgtpError} ERR_AUTH when the tag does not verify
+   */
+  decryptInPlace: (key: Uint8Array | KeyObject, nonce: Uint8Array, ciphertext: Uint8Array) => Uint8Array | undefined
 }
 
 const toU8 = (b: Uint8Array): Uint8Array => b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
@@ -125,6 +132,18 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       }
       plaintextTaken(out)
       return out
+    },
+    decryptInPlace: (key, nonce, ciphertext) => {
+      const n = ciphertext.byteLength - TAG_LEN
+      if (n < 0) throw new EgtpError('ERR_AUTH', 'message authentication failed')
+      if (!(key instanceof Uint8Array)) return undefined
+      const out = ciphertext.subarray(0, n) // libsodium verifies the tag first, then decrypts over the same bytes
+      try {
+        na.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, ciphertext, null, nonce, key)
+      } catch (err) {
+        throw new EgtpError('ERR_AUTH', 'message authentication failed', { cause: err })
+      }
+      return out
     }
   }
 }
@@ -189,7 +208,8 @@ function makeNodeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly130
         throw new EgtpError('ERR_AUTH', 'message authentication failed', { cause: err })
       }
       return out
-    }
+    },
+    decryptInPlace: () => undefined
   }
 }
 
