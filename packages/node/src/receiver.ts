@@ -6,6 +6,7 @@ import type { FrameOrigin, OpenOptions, OpenResult } from '@egtp/session'
 import type { NodeContext } from './context.ts'
 import type { InboundDedup, DedupStream } from './dedup.ts'
 import type { Dispatcher } from './dispatcher.ts'
+import { Delivery } from './delivery.ts'
 import { reportDrop } from './drops.ts'
 import { FrameLease } from './frame-lease.ts'
 import { counterOf, isEpoch } from './ids.ts'
@@ -407,49 +408,6 @@ export class Receiver {
   /** @internal */
   get journal (): DedupJournal | undefined {
     return this.#journal
-  }
-}
-
-/**
- * One accepted message on its way to its handler: runs when a handler slot is free; with a journal, first
- * makes its "in flight" record durable (grouped with the other messages of the same turn).
- */
-class Delivery {
-  readonly receiver: Receiver
-  readonly peer: Peer
-  readonly stream: DedupStream
-  readonly counter: number
-  readonly message: QueryMsg | OnewayMsg
-  readonly receivedAt: number
-
-  constructor (receiver: Receiver, peer: Peer, stream: DedupStream, counter: number, message: QueryMsg | OnewayMsg, receivedAt: number) {
-    this.receiver = receiver
-    this.peer = peer
-    this.stream = stream
-    this.counter = counter
-    this.message = message
-    this.receivedAt = receivedAt
-  }
-
-  run (): Promise<unknown> | undefined {
-    const journal = this.receiver.journal
-    if (journal === undefined) return this.receiver.deliver(this)
-    return new Promise<void>(resolve => {
-      journal.commit([{ stream: this.stream, counter: this.counter }], ok => {
-        if (!ok) {
-          this.receiver.release(this, 'persist')
-          resolve()
-          return
-        }
-        const r = this.receiver.deliver(this)
-        if (r === undefined) resolve()
-        else r.then(() => { resolve() }, () => { resolve() })
-      })
-    })
-  }
-
-  cancel (): void {
-    this.receiver.release(this, undefined)
   }
 }
 
