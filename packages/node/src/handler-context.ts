@@ -1,4 +1,4 @@
-import { toHex } from './ids.ts'
+import { makeMessageId, toHex } from './ids.ts'
 import { replyBodyForError } from './errors.ts'
 import type { HandlerContext } from './types.ts'
 
@@ -15,7 +15,9 @@ export class MessageContext implements HandlerContext {
   readonly peerId: string
   readonly type: string
   readonly kind: 'query' | 'oneway'
+  /** The message ID, or its sender's epoch when `#counter` ≥ 0 (the ID is then made only when asked for). */
   readonly #id: Uint8Array
+  readonly #counter: number
   readonly #sink: Answerer | undefined
   readonly #query: unknown
   readonly #shutdown: AbortSignal
@@ -24,12 +26,16 @@ export class MessageContext implements HandlerContext {
   #answered = false
   #deferred = false
 
-  /** `sink` and `query` are set for queries: `sink.answer(query, body)` sends the reply. */
-  constructor (peerId: string, type: string, id: Uint8Array, sink: Answerer | undefined, query: unknown, shutdown: AbortSignal, remainingMs: number) {
+  /**
+   * `sink` and `query` are set for queries: `sink.answer(query, body)` sends the reply. `id` is the message ID,
+   * or with `counter` ≥ 0 the sender's epoch (a one-way message whose ID bytes may not outlive its handler).
+   */
+  constructor (peerId: string, type: string, id: Uint8Array, sink: Answerer | undefined, query: unknown, shutdown: AbortSignal, remainingMs: number, counter = -1) {
     this.peerId = peerId
     this.type = type
     this.kind = sink === undefined ? 'oneway' : 'query'
     this.#id = id
+    this.#counter = counter
     this.#sink = sink
     this.#query = query
     this.#shutdown = shutdown
@@ -37,7 +43,7 @@ export class MessageContext implements HandlerContext {
   }
 
   get messageId (): string {
-    return toHex(this.#id)
+    return toHex(this.#counter < 0 ? this.#id : makeMessageId(this.#id, this.#counter))
   }
 
   get signal (): AbortSignal {

@@ -67,17 +67,25 @@ export class Handlers implements MessageSink {
 
   /**
    * `lease`: the message's frame was opened in place (its bytes are the frame's memory): a borrowing handler
-   * holds the frame until it returns or settles; any other handler keeps the frame's memory for good.
+   * holds the frame until it returns or settles; any other handler keeps the frame's memory for good. `epoch`
+   * and `counter` (with a lease): the message ID's parts, the epoch a copy of its own.
    */
-  invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease): Promise<unknown> | undefined {
+  invoke (peer: Peer, m: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease, epoch?: Uint8Array, counter = -1): Promise<unknown> | undefined {
     const handler = this.#handlers.get(m.y)
     const isQuery = m.t === 'q'
     let borrowed: FrameLease | undefined
     let id = m.m
+    let idCounter = -1
     if (lease !== undefined) {
       if (handler !== undefined && this.#borrowing.has(m.y)) {
+        // The context may outlive the handler (a deferred reply, a kept ctx): not a view of the frame. A query's
+        // reply needs the ID anyway; a one-way message's is made only if asked for (from the epoch's copy).
         borrowed = lease
-        id = id.slice() // the context may outlive the handler (a deferred reply)
+        if (isQuery || epoch === undefined || counter < 0) id = id.slice()
+        else {
+          id = epoch
+          idCounter = counter
+        }
       } else {
         lease.keep()
       }
@@ -86,7 +94,7 @@ export class Handlers implements MessageSink {
     const horizonMs = isQuery ? (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt) : (m.d ?? this.#limits.defaultTimeoutMs)
     const ctx = isQuery
       ? new MessageContext(peer.id, m.y, id, this.#answerer, new InvokedQuery(peer, id, m.y, horizonMs, borrowed), this.#shutdown, horizonMs)
-      : new MessageContext(peer.id, m.y, id, undefined, undefined, this.#shutdown, horizonMs)
+      : new MessageContext(peer.id, m.y, id, undefined, undefined, this.#shutdown, horizonMs, idCounter)
     if (handler === undefined) { // unregistered after the message was accepted
       if (isQuery) ctx.fail(new EgtpError('ERR_NO_HANDLER', `no handler for ${m.y}`))
       return undefined

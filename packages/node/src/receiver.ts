@@ -41,9 +41,10 @@ export interface MessageSink {
   readonly borrowing: boolean
   /**
    * Invoke the handler (the message is recorded as delivered and acknowledged before this is called). `lease`:
-   * the message views a frame opened in place (see {@link FrameLease}).
+   * the message views a frame opened in place (see {@link FrameLease}); then `epoch` (a copy) and `counter` are
+   * its ID's parts.
    */
-  invoke: (peer: Peer, message: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease) => Promise<unknown> | undefined
+  invoke: (peer: Peer, message: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease, epoch?: Uint8Array, counter?: number) => Promise<unknown> | undefined
 }
 
 /** Where replies go (the pending queries). */
@@ -391,7 +392,7 @@ export class Receiver {
     this.#dedup.delivered(stream, counter)
     this.#ctx.stats.received(peer.id, message.y, 0)
     this.#sender.ackCounter(peer, stream.epoch, counter)
-    return this.#handlers.invoke(peer, message, receivedAt, lease)
+    return lease === undefined ? this.#handlers.invoke(peer, message, receivedAt) : this.#handlers.invoke(peer, message, receivedAt, lease, stream.epoch, counter)
   }
 
   /** @internal Called by a {@link Delivery} once it may hand the message over. */

@@ -132,6 +132,10 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
         const mb = (sent - sentBefore) * payload.byteLength / 1e6
         figures.bulk_sender_cpu_ms_per_mb = (user + system) / 1000 / mb
         figures.bulk_receiver_cpu_ms_per_mb = serverCpuMs / mb
+      } else if (!relayed) {
+        const msgs = sent - sentBefore
+        figures.oneway_sender_cpu_us_per_msg = (user + system) / msgs
+        figures.oneway_receiver_cpu_us_per_msg = serverCpuMs * 1000 / msgs
       }
       ctx.note(impl, `${relayed ? 'relayed ' : ''}one-way ${payload.byteLength === 64 ? '64 B' : '64 KiB'}: ${conn.sendNote}`)
     } finally {

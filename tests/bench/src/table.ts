@@ -25,6 +25,8 @@ export const ROWS: readonly Row[] = [
   { metric: 'echo64_p99_us', label: 'echo 64 B, 64 in flight, p99 latency', unit: 'µs', lowerIsBetter: true },
   { metric: 'oneway', label: 'one-way 64 B (delivered)', unit: 'msgs/s' },
   { metric: 'oneway_batched', egtpMetric: 'oneway', label: 'one-way 64 B, raw batched 256 per write', unit: 'msgs/s' },
+  { metric: 'oneway_sender_cpu_us_per_msg', label: 'one-way 64 B: sender (client process) CPU per message', unit: 'µs', lowerIsBetter: true },
+  { metric: 'oneway_receiver_cpu_us_per_msg', label: 'one-way 64 B: receiver (server process) CPU per message', unit: 'µs', lowerIsBetter: true },
   { metric: 'bulk_mbps', label: 'bulk 64 KiB (delivered)', unit: 'MB/s' },
   { metric: 'bulk_sender_cpu_ms_per_mb', label: 'bulk 64 KiB: sender (client process) CPU per MB', unit: 'ms', lowerIsBetter: true },
   { metric: 'bulk_receiver_cpu_ms_per_mb', label: 'bulk 64 KiB: receiver (server process) CPU per MB', unit: 'ms', lowerIsBetter: true },

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import { describe, expect, test } from 'vitest'
+import type { HandlerContext } from '../../src/index.ts'
 import { memoryDirectory, sleep, startNode, until } from './helpers.ts'
 
 // `handle(type, handler, { borrowPayload: true })`: the payload is a view of the frame's own memory (opened in
@@ -32,16 +33,20 @@ describe('handlers that borrow their payload, over real tcp', () => {
     const seen = new Set<number>()
     const buffers = new Set<ArrayBufferLike>()
     let bad = 0
-    b.handle('bulk', (p) => {
+    const contexts: Array<{ ctx: HandlerContext, id: string }> = []
+    b.handle('bulk', (p, ctx) => {
       const bytes = p as Uint8Array
       if (!intact(bytes)) bad++
       seen.add(indexOf(bytes))
       buffers.add(bytes.buffer)
+      contexts.push({ ctx, id: ctx.messageId }) // a context kept past its handler still names its message
     }, { borrowPayload: true })
     const n = 300
     await sendAll(async i => { await a.send(b.nodeId, 'bulk', payload(i)) }, n)
     expect(bad).toBe(0)
     expect(seen.size).toBe(n)
+    expect(new Set(contexts.map(c => c.id)).size).toBe(n)
+    for (const { ctx, id } of contexts) expect(ctx.messageId).toBe(id)
     // Opened in place into recycled memory: far fewer distinct buffers than messages (libsodium is installed here).
     if (process.env.EGTP_NO_SODIUM !== '1') expect(buffers.size).toBeLessThan(n / 4)
   })
