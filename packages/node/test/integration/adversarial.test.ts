@@ -177,6 +177,28 @@ describe('replays and forgeries over TCP', () => {
     expect(replayer.frames).toHaveLength(0)
   })
 
+  test('to a handler that borrows its payload, a forged or replayed large frame is dropped; the genuine one is delivered once, intact', async ({ onTestFinished }) => {
+    const a = await arena(onTestFinished, 1000)
+    const got: boolean[] = []
+    const big = new Uint8Array(60_000).map((_, i) => (i * 29) & 0xff)
+    a.node.handle('big', (p) => { got.push(p instanceof Uint8Array && Buffer.from(p).equals(Buffer.from(big))) }, { borrowPayload: true })
+    const honest = await Wire.open(a.endpoint, onTestFinished)
+    honest.send(a.hand.seal(nodeKey(a.node), query('big', null)).frame) // the handshake: establishes the session
+    await until(() => honest.frames.length >= 1)
+    opened(a, honest)
+    await until(() => got.length === 1)
+    const transport = a.hand.seal(nodeKey(a.node), query('big', big)).frame
+    const forged = transport.slice()
+    forged[forged.byteLength - 100]! ^= 1
+    honest.send(forged)
+    await until(() => (a.node.stats().dropped.auth ?? 0) >= 1, 5000, 'the forgery to be dropped')
+    honest.send(transport)
+    await until(() => got.length === 2)
+    honest.send(transport) // a replay on the same connection, after its memory may have served again
+    await until(() => (a.node.stats().dropped.replay ?? 0) >= 1, 5000, 'the replay to be dropped')
+    expect(got).toEqual([false, true])
+  })
+
   test('a forged unknown-session hint naming a live session drops neither the session nor data', async ({ onTestFinished }) => {
     const a = await arena(onTestFinished)
     a.node.handle('echo', p => p)
