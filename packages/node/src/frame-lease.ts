@@ -31,9 +31,4 @@ export class FrameLease {
   release (): void {
     if (--this.#holds === 0 && !this.#kept) this.#path.recycle?.(this.frame)
   }
-
-  /** `value` itself when it does not view the frame's memory, else a copy (a handler replying with its payload). */
-  detach (value: unknown): unknown {
-    return value instanceof Uint8Array && value.buffer === this.frame.buffer ? value.slice() : value
-  }
 }
