@@ -2,7 +2,7 @@
 // left out, so what remains was promoted to the old generation (or allocated there directly, as a long-lived
 // Map's rebuilt table is) and only a full mark-compact frees it. Both nodes in this process. A figure here
 // does not move with the machine's load, unlike round trips per second. Usage:
-//   pnpm --filter @egtp/node bench:promoted [echo1|echo64|oneway] [seconds]
+//   pnpm --filter @egtp/node bench:promoted [echo1|echo64|oneway|bulk] [seconds]
 import { Session } from 'node:inspector/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -25,13 +25,13 @@ await a.start()
 await b.start()
 b.handle('echo', p => p)
 b.handle('m', () => {})
-const body = new Uint8Array(64)
+const body = new Uint8Array(mode === 'bulk' ? 64 * 1024 : 64)
 let running = true
 let ops = 0
-const loop = mode === 'oneway'
+const loop = mode === 'oneway' || mode === 'bulk'
   ? async () => { while (running) { await a.send(b.nodeId, 'm', body); ops++ } }
   : async () => { while (running) { await a.query(b.nodeId, 'echo', body); ops++ } }
-const loops = Array.from({ length: mode === 'echo1' ? 1 : mode === 'oneway' ? 1024 : 64 }, loop)
+const loops = Array.from({ length: mode === 'echo1' ? 1 : mode === 'oneway' ? 1024 : mode === 'bulk' ? 128 : 64 }, loop)
 await new Promise(resolve => setTimeout(resolve, 1000)) // warm-up: compiled, maps and rings at their working size
 
 const session = new Session()
