@@ -2,7 +2,8 @@
 // left out, so what remains was promoted to the old generation (or allocated there directly, as a long-lived
 // Map's rebuilt table is) and only a full mark-compact frees it. Both nodes in this process. A figure here
 // does not move with the machine's load, unlike round trips per second. Usage:
-//   pnpm --filter @egtp/node bench:promoted [echo1|echo64|oneway|bulk] [seconds]
+//   pnpm --filter @egtp/node bench:promoted [echo1|echo64|oneway|bulk] [seconds] [all]
+// With `all`, every allocation is counted (what minor GCs freed too): the bytes a round trip allocates.
 import { Session } from 'node:inspector/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -17,6 +18,7 @@ interface ProfileNode {
 
 const mode = process.argv[2] ?? 'echo64'
 const seconds = Number(process.argv[3] ?? 2)
+const all = process.argv[4] === 'all'
 const LISTEN = [{ kind: 'tcp' as const, host: '127.0.0.1', port: 0 }]
 const dir = memoryDirectory()
 const a = await createNode({ commstrats: [tcp({ listen: LISTEN })()], lookup: dir, announcer: dir })
@@ -36,7 +38,7 @@ await new Promise(resolve => setTimeout(resolve, 1000)) // warm-up: compiled, ma
 
 const session = new Session()
 session.connect()
-await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false })
+await session.post('HeapProfiler.startSampling', { samplingInterval: all ? 512 : 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: all })
 const ops0 = ops
 await new Promise(resolve => setTimeout(resolve, seconds * 1000))
 // A last scavenge first, so what the young generation still holds is not counted as surviving.
@@ -60,7 +62,7 @@ const walk = (node: ProfileNode, stack: string[]): void => {
   for (const child of node.children) walk(child, here)
 }
 walk(profile.head, [])
-console.log(`${mode}: ${measured} operations in ${seconds} s; ${(total / measured).toFixed(1)} bytes per operation survived a scavenge (sampled), by site:`)
-for (const [site, bytes] of [...bySite].sort((x, y) => y[1] - x[1]).slice(0, 15)) console.log(`${(bytes / measured).toFixed(1).padStart(9)}  ${site}`)
+console.log(`${mode}: ${measured} operations in ${seconds} s; ${(total / measured).toFixed(1)} bytes per operation ${all ? 'allocated' : 'survived a scavenge'} (sampled), by site:`)
+for (const [site, bytes] of [...bySite].sort((x, y) => y[1] - x[1]).slice(0, all ? 30 : 15)) console.log(`${(bytes / measured).toFixed(1).padStart(9)}  ${site}`)
 await a.stop()
 await b.stop()

@@ -89,9 +89,19 @@ async function echo (impl: string, ctx: Context, inFlight: number): Promise<Figu
     const conn = await (await client(impl, ctx.sources)).connect(server.ready)
     try {
       await echoFor(conn, inFlight, ctx.settings.warmUpMs) // warm-up
+      const clientCpu = process.cpuUsage()
+      const serverCpuBefore = await server.ask<number>('cpu')
       const { rtps, latUs } = await echoFor(conn, inFlight, ctx.settings.measureMs)
+      const { user, system } = process.cpuUsage(clientCpu)
+      const serverCpuMs = (await server.ask<number>('cpu')) - serverCpuBefore
       const key = inFlight === 1 ? 'echo1' : `echo${inFlight}`
-      return { [`${key}_rtps`]: rtps, [`${key}_p50_us`]: median(latUs), [`${key}_p99_us`]: percentile(latUs, 0.99) }
+      const figures: Figures = { [`${key}_rtps`]: rtps, [`${key}_p50_us`]: median(latUs), [`${key}_p99_us`]: percentile(latUs, 0.99) }
+      if (inFlight === 1) {
+        // CPU per round trip of each process: which side costs what, and steadier under load than round trips/s.
+        figures.echo1_client_cpu_us_per_rt = (user + system) / latUs.length
+        figures.echo1_server_cpu_us_per_rt = serverCpuMs * 1000 / latUs.length
+      }
+      return figures
     } finally {
       await conn.close()
     }

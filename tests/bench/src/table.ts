@@ -21,6 +21,8 @@ export const ROWS: readonly Row[] = [
   { metric: 'fresh_server_cpu_ms', label: 'fresh peer: server CPU per peer', unit: 'ms', lowerIsBetter: true },
   { metric: 'echo1_rtps', label: 'echo 64 B, 1 in flight', unit: 'rt/s' },
   { metric: 'echo1_p99_us', label: 'echo 64 B, 1 in flight, p99 latency', unit: 'µs', lowerIsBetter: true },
+  { metric: 'echo1_client_cpu_us_per_rt', label: 'echo 64 B, 1 in flight: client process CPU per round trip', unit: 'µs', lowerIsBetter: true },
+  { metric: 'echo1_server_cpu_us_per_rt', label: 'echo 64 B, 1 in flight: server process CPU per round trip', unit: 'µs', lowerIsBetter: true },
   { metric: 'echo64_rtps', label: 'echo 64 B, 64 in flight', unit: 'rt/s' },
   { metric: 'echo64_p99_us', label: 'echo 64 B, 64 in flight, p99 latency', unit: 'µs', lowerIsBetter: true },
   { metric: 'oneway', label: 'one-way 64 B (delivered)', unit: 'msgs/s' },
