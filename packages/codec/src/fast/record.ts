@@ -6,7 +6,7 @@
  * signature. Anything it does not expect (a non-ASCII string, a key it does not know, a non-integer) gives
  * undefined, and the caller encodes with `encodeCanonical`.
  */
-import { binHeaderBytes, writeBinHeader } from './primitives.ts'
+import { binHeaderBytes, uintBytes, writeBinHeader, writeUint } from './primitives.ts'
 
 /** The signed fields of a contact record (the `cr` message without `t` and `g`), as identity builds them. */
 export interface RecordSignedFields {
@@ -21,7 +21,7 @@ export interface RecordSignedFields {
 /** Bytes of a number as msgpackr writes it: a shortest unsigned integer below 2^32, else a float64; -1: not ours. */
 function numberBytes (v: number): number {
   if (!Number.isInteger(v) || v < 0) return -1
-  return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
+  return v < 0x1_0000_0000 ? uintBytes(v) : 9
 }
 
 /** Bytes of an ASCII string as fixstr / str8 / str16; -1 for anything else (the generic encoder decides). */
@@ -32,25 +32,7 @@ function strBytes (s: unknown): number {
 }
 
 function writeNumber (out: Uint8Array, view: DataView, pos: number, v: number): number {
-  if (v < 0x80) {
-    out[pos] = v
-    return pos + 1
-  }
-  if (v < 0x100) {
-    out[pos] = 0xcc
-    out[pos + 1] = v
-    return pos + 2
-  }
-  if (v < 0x1_0000) {
-    out[pos] = 0xcd
-    view.setUint16(pos + 1, v)
-    return pos + 3
-  }
-  if (v < 0x1_0000_0000) {
-    out[pos] = 0xce
-    view.setUint32(pos + 1, v)
-    return pos + 5
-  }
+  if (v < 0x1_0000_0000) return writeUint(out, pos, v)
   out[pos] = 0xcb
   view.setFloat64(pos + 1, v)
   return pos + 9
