@@ -104,7 +104,12 @@ if (clientGc !== undefined) {
   const overlap = (p: GcPause[], s: { start: number, ms: number }): number =>
     p.filter(g => g.end > s.start && g.start < s.start + s.ms).reduce((a, g) => a + Math.min(g.end, s.start + s.ms) - Math.max(g.start, s.start), 0)
   const slow = [...spans].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.ceil(spans.length / 50)))
-  console.log(`GC pauses while timed: client ${mine.length} (${mine.reduce((a, g) => a + g.end - g.start, 0).toFixed(1)} ms), server ${theirs.length} (${theirs.reduce((a, g) => a + g.end - g.start, 0).toFixed(1)} ms)`)
+  // kind: 1 scavenge, 2 mark-compact, 4 incremental marking step, 8 weak callbacks (perf_hooks' NODE_PERFORMANCE_GC_*)
+  const byKind = (p: GcPause[]): string => [...new Set(p.map(g => g.kind))].sort().map(k => {
+    const of = p.filter(g => g.kind === k)
+    return `kind ${k}: ${of.length} (${of.reduce((a, g) => a + g.end - g.start, 0).toFixed(1)} ms)`
+  }).join(', ')
+  console.log(`GC pauses while timed: client ${byKind(mine)}; server ${byKind(theirs)}`)
   console.log(`slowest ${slow.length} peers (ms, of which client GC, server GC): ` +
     slow.map(s => `${s.ms.toFixed(2)} (${overlap(mine, s).toFixed(2)}, ${overlap(theirs, s).toFixed(2)})`).join(', '))
 }
