@@ -7,13 +7,17 @@ type BaseRemoveOptions = Parameters<EventTarget['removeEventListener']>[2]
  * Modelled on libp2p's main-event. Listeners that throw are isolated by {@link TypedEventTarget.safeDispatch}.
  */
 export class TypedEventTarget<EventMap extends Record<string, unknown>> extends EventTarget {
-  readonly #listenerCounts = new Map<string, number>()
+  // Created with the first listener: most targets (a node per peer, its session manager) never get one.
+  #listenerCounts: Map<string, number> | undefined
 
   override addEventListener<K extends keyof EventMap & string> (
     type: K, listener: ((evt: CustomEvent<EventMap[K]>) => void) | null, options?: BaseAddOptions): void
   override addEventListener (type: string, listener: BaseListener, options?: BaseAddOptions): void
   override addEventListener (type: string, listener: unknown, options?: BaseAddOptions): void {
-    if (listener !== null) this.#listenerCounts.set(type, (this.#listenerCounts.get(type) ?? 0) + 1)
+    if (listener !== null) {
+      const counts = this.#listenerCounts ??= new Map()
+      counts.set(type, (counts.get(type) ?? 0) + 1)
+    }
     super.addEventListener(type, listener as BaseListener, options)
   }
 
@@ -21,14 +25,15 @@ export class TypedEventTarget<EventMap extends Record<string, unknown>> extends 
     type: K, listener: ((evt: CustomEvent<EventMap[K]>) => void) | null, options?: BaseRemoveOptions): void
   override removeEventListener (type: string, listener: BaseListener, options?: BaseRemoveOptions): void
   override removeEventListener (type: string, listener: unknown, options?: BaseRemoveOptions): void {
-    const count = this.#listenerCounts.get(type) ?? 0
-    if (listener !== null && count > 0) this.#listenerCounts.set(type, count - 1)
+    const counts = this.#listenerCounts
+    const count = counts?.get(type) ?? 0
+    if (listener !== null && count > 0) counts?.set(type, count - 1)
     super.removeEventListener(type, listener as BaseListener, options)
   }
 
   /** How many listeners `type` has (an upper bound: lets hot paths skip building event details). */
   listenerCount (type: keyof EventMap & string): number {
-    return this.#listenerCounts.get(type) ?? 0
+    return this.#listenerCounts?.get(type) ?? 0
   }
 
   /**

@@ -395,7 +395,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     try {
       const record = this.#contact.refresh(this.#transports.list)
       this.safeDispatch('contact:change', record)
-      await this.#contact.announce(this.#announcer, AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#limits.lookupTimeoutMs)]))
+      // No announcer, no signal: AbortSignal.timeout keeps a timer (and the signals) alive for lookupTimeoutMs.
+      if (this.#announcer !== undefined) await this.#contact.announce(this.#announcer, AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#limits.lookupTimeoutMs)]))
     } catch (err) {
       this.#log.error('refreshing the contact record failed: %e', err)
     }

@@ -63,22 +63,27 @@ export interface CookieResponderInit {
 /** The responder's side: the load meter, the rotating secret, cookie replies and the per-source budgets. */
 export class CookieResponder {
   readonly #i: CookieResponderInit
-  readonly #mac1Key: Uint8Array
-  readonly #sealKey: Uint8Array
+  // The keys, budgets and warnings are made when first under load: most nodes (a client per peer) never are,
+  // and two BLAKE2s hashes plus two maps per node are then work and memory for nothing.
+  #mac1Key: Uint8Array | undefined
+  #sealKey: Uint8Array | undefined
   /** New initiations (not known by hash) arriving: empty means under load. */
   readonly #load: TokenBucket
-  readonly #sources = new Map<string, TokenBucket>()
-  readonly #warnings: SourceWarnings
+  #sources: Map<string, TokenBucket> | undefined
+  #warnings: SourceWarnings | undefined
   #underLoadUntil = -Infinity
   #secret: Uint8Array | undefined
   #secretAt = -Infinity
 
   constructor (init: CookieResponderInit) {
     this.#i = init
-    this.#mac1Key = labelledKey(MAC1_LABEL, init.staticKey)
-    this.#sealKey = labelledKey(KEY_LABEL, init.staticKey)
     this.#load = new TokenBucket(init.limits.handshakeLoadThresholdPerSecond, init.limits.handshakeLoadThresholdPerSecond, init.clock.monotonic())
-    this.#warnings = new SourceWarnings(init.log, { now: () => init.clock.monotonic() })
+  }
+
+  #warn (source: string, kind: string, formatter: string, ...args: unknown[]): void {
+    const clock = this.#i.clock
+    this.#warnings ??= new SourceWarnings(this.#i.log, { now: () => clock.monotonic() })
+    this.#warnings.warn(source, kind, formatter, ...args)
   }
 
   underLoad (now: number): boolean {
@@ -102,21 +107,22 @@ export class CookieResponder {
 
   #prove (msg: SessionFrame & { t: 'hi' }, source: string, now: number): void {
     const { stats } = this.#i
-    const mac1 = mac(this.#mac1Key, msg.h)
+    const mac1 = mac(this.#mac1Key ??= labelledKey(MAC1_LABEL, this.#i.staticKey), msg.h)
     const cookie = mac(this.#secretFor(now), encoder.encode(source))
     if (msg.m === undefined || !bytesEqual(msg.m, mac(cookie, msg.h, mac1))) {
       stats.cookieRepliesSent++
-      this.#warnings.warn(source, 'cookie', 'under load: initiations from %s get a cookie reply until they prove the address', source)
+      this.#warn(source, 'cookie', 'under load: initiations from %s get a cookie reply until they prove the address', source)
       throw refusal('ERR_RATE_LIMITED', 'under load: the initiation carries no valid cookie MAC (answered with a cookie reply)', [this.#reply(cookie, mac1)])
     }
-    let budget = this.#sources.get(source)
+    const sources = this.#sources ??= new Map()
+    let budget = sources.get(source)
     if (budget === undefined) {
-      if (this.#sources.size >= this.#i.limits.maxHandshakeSources) this.#sources.delete(this.#sources.keys().next().value!)
-      this.#sources.set(source, budget = new TokenBucket(this.#i.limits.maxHandshakesPerSourcePerSecond, this.#i.limits.maxHandshakesPerSourcePerSecond, now))
+      if (sources.size >= this.#i.limits.maxHandshakeSources) sources.delete(sources.keys().next().value!)
+      sources.set(source, budget = new TokenBucket(this.#i.limits.maxHandshakesPerSourcePerSecond, this.#i.limits.maxHandshakesPerSourcePerSecond, now))
     }
     if (!budget.tryTake(1, now)) {
       stats.sourceRateLimited++
-      this.#warnings.warn(source, 'source-budget', 'under load: refusing initiations from %s beyond %d per second', source, this.#i.limits.maxHandshakesPerSourcePerSecond)
+      this.#warn(source, 'source-budget', 'under load: refusing initiations from %s beyond %d per second', source, this.#i.limits.maxHandshakesPerSourcePerSecond)
       throw refusal('ERR_RATE_LIMITED', 'under load: too many handshakes from this source')
     }
   }
@@ -133,14 +139,14 @@ export class CookieResponder {
 
   #reply (cookie: Uint8Array, mac1: Uint8Array): Uint8Array {
     const x = this.#i.random(NONCE_BYTES)
-    const c = xchacha20poly1305(this.#sealKey, x, mac1).encrypt(cookie)
+    const c = xchacha20poly1305(this.#sealKey ??= labelledKey(KEY_LABEL, this.#i.staticKey), x, mac1).encrypt(cookie)
     return sessionCodec.encode({ t: 'hk', k: this.#i.identityKey, x, c })
   }
 
   clear (): void {
     this.#secret?.fill(0)
     this.#secret = undefined
-    this.#sources.clear()
+    this.#sources = undefined
   }
 }
 
