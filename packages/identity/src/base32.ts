@@ -7,8 +7,15 @@ for (let i = 0; i < 32; i++) {
   DECODE[ALPHABET.toUpperCase().charCodeAt(i)] = i
 }
 
+const CODES = Uint8Array.from(ALPHABET, c => c.charCodeAt(0))
+/** Characters per String.fromCharCode call (an argument list stays far below engine limits). */
+const CHUNK = 4096
+
+// Character codes first, then one flat string: `out += c` would build a rope of cons strings (~32 bytes per
+// character beyond the 13th), which a node ID keeps for as long as it lives.
 export function base32Encode (bytes: Uint8Array): string {
-  let out = ''
+  const codes = new Uint8Array(Math.ceil(bytes.length * 8 / 5))
+  let j = 0
   let buffer = 0
   let bits = 0
   for (const b of bytes) {
@@ -16,10 +23,12 @@ export function base32Encode (bytes: Uint8Array): string {
     bits += 8
     while (bits >= 5) {
       bits -= 5
-      out += ALPHABET[(buffer >>> bits) & 31]
+      codes[j++] = CODES[(buffer >>> bits) & 31]!
     }
   }
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31]
+  if (bits > 0) codes[j++] = CODES[(buffer << (5 - bits)) & 31]!
+  let out = ''
+  for (let i = 0; i < j; i += CHUNK) out += String.fromCharCode(...codes.subarray(i, Math.min(j, i + CHUNK)))
   return out
 }
 

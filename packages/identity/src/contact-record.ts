@@ -77,7 +77,8 @@ function copyEndpoint (e: SignedFields['e'][number]): SignedFields['e'][number] 
 export function createContactRecord (identity: NodeIdentity, fields: ContactRecordFields): ContactRecord {
   let signed: SignedFields
   try {
-    signed = signedFields(identity.nodeIdBytes, { ...fields, publicKey: identity.publicKey, services: fields.services ?? [] })
+    // A literal, not `{ ...fields, publicKey }`: a spread plus new keys gets a fresh hidden class (old space) per call.
+    signed = signedFields(identity.nodeIdBytes, { publicKey: identity.publicKey, seq: fields.seq, expiresAt: fields.expiresAt, endpoints: fields.endpoints, services: fields.services ?? [] })
   } catch (err) {
     if (isEgtpError(err)) throw new TypeError(`createContactRecord: ${err.message}`, { cause: err })
     throw err
@@ -124,7 +125,7 @@ export function verifyContactRecord (record: ContactRecord, options: VerifyConta
 /** The wire fields of a record (no verification; bytes are copied). */
 export function contactRecordToWire (record: ContactRecord): ContactRecordWire {
   const signed = signedFields(nodeIdToBytes(record.nodeId), record)
-  return { ...signed, g: copyBytes(signature.check(record.signature, 'signature')) }
+  return { id: signed.id, k: signed.k, q: signed.q, x: signed.x, e: signed.e, s: signed.s, g: copyBytes(signature.check(record.signature, 'signature')) }
 }
 
 /**

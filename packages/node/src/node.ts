@@ -3,6 +3,7 @@ import type { NodeIdentity } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledComponentLogger, systemClock } from '@egtp/interface'
 import type { AbortOptions, Announcer, Clock, ContactRecord, Logger } from '@egtp/interface'
 import { SessionManager } from '@egtp/session'
+import type { SessionManagerInit } from '@egtp/session'
 import { SendWindow } from './backpressure.ts'
 import { Connector } from './connect.ts'
 import type { ConnectOptions, DisconnectOptions, PeerConnection } from './connect.ts'
@@ -93,15 +94,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     })
     this.#announcer = init.announcer
     const random = init.random ?? randomBytesPooled
-    this.#sessions = new SessionManager({
-      ...init.sessions,
-      identity,
-      clock: this.#clock,
-      random,
-      logger: (init.logger ?? disabledComponentLogger).forComponent('session'),
-      ...(init.store !== undefined ? { store: init.store } : {}),
-      ...(init.clockWindowMs !== undefined ? { clockWindowMs: init.clockWindowMs } : {})
-    })
+    // Assigned, not spread: `{ ...init.sessions, identity }` gets a fresh hidden class (old space) per node.
+    const sessionInit: SessionManagerInit = Object.assign({}, init.sessions, { identity, clock: this.#clock, random, logger: (init.logger ?? disabledComponentLogger).forComponent('session') })
+    if (init.store !== undefined) sessionInit.store = init.store
+    if (init.clockWindowMs !== undefined) sessionInit.clockWindowMs = init.clockWindowMs
+    this.#sessions = new SessionManager(sessionInit)
     const ctx: NodeContext = {
       identity,
       sessions: this.#sessions,
@@ -195,13 +192,15 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#state = 'stopping'
     this.#window.close() // before anything is settled: a waiting writer must not take the room stop makes
     this.#handlers.close()
-    this.#queries.failAll(id => this.#peers.get(id), new EgtpError('ERR_CLOSED', 'node stopped'))
+    // One error for the pending queries and the shutdown signal's reason (each costs a stack trace).
+    const stopped = new EgtpError('ERR_CLOSED', 'node stopped')
+    this.#queries.failAll(id => this.#peers.get(id), stopped)
     this.#dispatcher.clear()
     // Let running handlers answer and acknowledgements leave; own messages get their acknowledgements.
     if (wasRunning) await this.#settleInFlight()
     this.#sender.failAll()
     clearInterval(this.#tickTimer)
-    this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'node stopped'))
+    this.#shutdown.abort(stopped)
     this.#connector.close()
     this.#sender.clearTimers()
     await this.#journal?.flush().catch(() => {})

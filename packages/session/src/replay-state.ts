@@ -54,13 +54,18 @@ export class ReplayState {
   #ceiling = 0
   /** The highest accepted timestamp among evicted records: an unknown peer must beat it. */
   #evictedFloor = 0
-  readonly #pending = new Map<string, Promise<void>>()
-  readonly #inflight = new Map<string, Promise<void>>()
+  /** Writes scheduled and writes in flight, by store key (with a store only). */
+  readonly #pending: Map<string, Promise<void>> | undefined
+  readonly #inflight: Map<string, Promise<void>> | undefined
   #failure: unknown
 
   constructor (init: { store: KeyValueStore | undefined, clock: Clock, maxRecords: number, logger: Logger }) {
     this.#store = init.store
     this.#shards = init.store === undefined ? [] : Array.from({ length: REPLAY_STORE_SHARDS }, () => new Set<ReplayRecord>())
+    if (init.store !== undefined) {
+      this.#pending = new Map()
+      this.#inflight = new Map()
+    }
     this.#clock = init.clock
     this.#max = init.maxRecords
     this.#log = init.logger
@@ -149,8 +154,10 @@ export class ReplayState {
 
   /** Resolves when every write scheduled so far has landed; rejects with the first write failure. */
   async flush (): Promise<void> {
-    while (this.#pending.size > 0 || this.#inflight.size > 0) {
-      await Promise.allSettled([...this.#pending.values(), ...this.#inflight.values()])
+    const pending = this.#pending
+    const inflight = this.#inflight
+    while (pending !== undefined && inflight !== undefined && (pending.size > 0 || inflight.size > 0)) {
+      await Promise.allSettled([...pending.values(), ...inflight.values()])
     }
     if (this.#failure !== undefined) {
       const err = this.#failure
@@ -205,13 +212,15 @@ export class ReplayState {
 
   /** One write per key at a time; changes made while a write is in flight ride on the next one. */
   #schedule (key: string): Promise<void> {
-    const pending = this.#pending.get(key)
+    const pendingWrites = this.#pending!
+    const inflight = this.#inflight!
+    const pending = pendingWrites.get(key)
     if (pending !== undefined) return pending
-    const before = this.#inflight.get(key) ?? Promise.resolve()
+    const before = inflight.get(key) ?? Promise.resolve()
     const next = before.catch(noop).then(async () => {
-      this.#pending.delete(key)
+      pendingWrites.delete(key)
       const write = this.#write(key)
-      this.#inflight.set(key, write)
+      inflight.set(key, write)
       try {
         await write
       } catch (err) {
@@ -219,10 +228,10 @@ export class ReplayState {
         this.#log.error('persisting session replay state failed: %e', err)
         throw err
       } finally {
-        if (this.#inflight.get(key) === write) this.#inflight.delete(key)
+        if (inflight.get(key) === write) inflight.delete(key)
       }
     })
-    this.#pending.set(key, next)
+    pendingWrites.set(key, next)
     return next
   }
 
