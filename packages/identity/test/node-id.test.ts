@@ -30,6 +30,15 @@ describe('base32 (RFC 4648 §10 vectors, lowercase, unpadded)', () => {
       expect(text).toMatch(/^[a-z2-7]*$/)
     }))
   })
+
+  test('an input longer than one String.fromCharCode chunk (4096 characters) encodes whole', () => {
+    const bytes = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 37 + 11) & 0xff)
+    const text = base32Encode(bytes)
+    expect(text).toHaveLength(16_000)
+    expect(text.slice(0, 8)).toBe(base32Encode(bytes.subarray(0, 5)))
+    expect(text.slice(8000, 8008)).toBe(base32Encode(bytes.subarray(5000, 5005)))
+    expect(base32Decode(text)).toEqual(bytes)
+  })
 })
 
 describe('node ID text form', () => {
