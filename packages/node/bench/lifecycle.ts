@@ -2,8 +2,9 @@
 // addContact(server record), one 64 B query, stop — what fresh-prof.ts times. The server runs in its own
 // process (fixtures/fresh-server.ts), so only the client's allocations are counted. V8's sampling heap profiler
 // either with every allocation (`all`) or without what minor GCs freed (what survived a scavenge: promoted, so
-// only a mark-compact frees it). Also the client's CPU per lifecycle. Usage:
-//   node --import tsx --conditions=@egtp/source bench/lifecycle.ts [lifecycles] [all|survived] [DIR]
+// only a mark-compact frees it). Also the client's CPU per lifecycle (with `cpu`: the profiler off, CPU only,
+// to be alternated with another DIR). Usage:
+//   node --import tsx --conditions=@egtp/source bench/lifecycle.ts [lifecycles] [all|survived|cpu] [DIR]
 // DIR: a built checkout whose packages/*/dist are measured instead of this one's sources.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -20,6 +21,7 @@ interface ProfileNode {
 
 const count = Number(process.argv[2] ?? 300)
 const all = process.argv[3] === 'all'
+const cpuOnly = process.argv[3] === 'cpu'
 const from = process.argv[4]
 const { createNode, tcp, decodeContactRecord, generateIdentity } = await loadEgtp(from)
 const child = fork(new URL('./fixtures/fresh-server.ts', import.meta.url), from === undefined ? [] : [from], { execArgv: process.execArgv, stdio: 'inherit' })
@@ -41,14 +43,18 @@ const gc = runInNewContext('gc') as (o?: { type: 'minor' | 'major', execution: '
 gc({ type: 'major', execution: 'sync' })
 const session = new Session()
 session.connect()
-await session.post('HeapProfiler.startSampling', { samplingInterval: all ? 512 : 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: all })
+if (!cpuOnly) await session.post('HeapProfiler.startSampling', { samplingInterval: all ? 512 : 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: all })
 const c0 = process.cpuUsage()
 for (let i = 0; i < count; i++) await one()
 const cpu = process.cpuUsage(c0)
 gc({ type: 'minor', execution: 'sync' }) // what the young generation still holds is not counted as surviving
-const { profile } = await session.post('HeapProfiler.stopSampling') as unknown as { profile: { head: ProfileNode } }
+const profile = cpuOnly ? undefined : (await session.post('HeapProfiler.stopSampling') as unknown as { profile: { head: ProfileNode } }).profile
 child.send({ op: 'stop' })
 await once(child, 'exit')
+if (profile === undefined) {
+  console.log(`${from ?? 'this workspace'}: ${count} lifecycles; client CPU ${((cpu.user + cpu.system) / count).toFixed(0)} µs per lifecycle`)
+  process.exit(0)
+}
 
 const bySite = new Map<string, number>()
 let total = 0
