@@ -251,14 +251,15 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    *   ERR_DELIVERY_UNCERTAIN, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING, ERR_SELF, ERR_BAD_NODE_ID;
    *   rethrows `signal.reason` on abort
    */
-  query<T = unknown> (peerId: string, type: string, payload?: unknown, options: QueryOptions = {}): Promise<T> {
+  query<T = unknown> (peerId: string, type: string, payload?: unknown, options?: QueryOptions): Promise<T> {
     try {
-      options.signal?.throwIfAborted()
+      const signal = options?.signal
+      signal?.throwIfAborted()
       const peer = this.#target(peerId, type)
-      const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.defaultTimeoutMs)
-      const softMs = options.softTimeoutMs !== undefined ? checkTimeout('softTimeoutMs', options.softTimeoutMs) : undefined
+      const timeoutMs = checkTimeout('timeoutMs', options?.timeoutMs ?? this.#limits.defaultTimeoutMs)
+      const softMs = options?.softTimeoutMs !== undefined ? checkTimeout('softTimeoutMs', options.softTimeoutMs) : undefined
       this.#queries.checkRoom()
-      return new Promise<T>((resolve, reject) => { this.#queries.start(peer, type, payload, timeoutMs, softMs, options.signal, resolve as (v: unknown) => void, reject) })
+      return new Promise<T>((resolve, reject) => { this.#queries.start(peer, type, payload, timeoutMs, softMs, signal, resolve as (v: unknown) => void, reject) })
     } catch (err) {
       return Promise.reject(err)
     }
