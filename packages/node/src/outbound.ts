@@ -123,7 +123,10 @@ export function encodeOwnPayload (kind: 'q' | 'o', id: Uint8Array, type: string,
 export function encodeReply (queryId: Uint8Array, body: { p: unknown } | { e: { c: string, s: string } }, maxBytes: number,
   failed: (err: unknown) => void): Uint8Array {
   try {
-    const bytes = encodePayloadMessage({ t: 'a', m: queryId, ...body } as NodeMessage, 'p' in body ? body.p : undefined)
+    // (Not a spread of `body`: one object literal of a fixed shape.)
+    const bytes = 'p' in body
+      ? encodePayloadMessage({ t: 'a', m: queryId, p: body.p } as NodeMessage, body.p)
+      : encodePayloadMessage({ t: 'a', m: queryId, e: body.e } as NodeMessage, undefined)
     if (bytes.byteLength > maxBytes) throw new RangeError('reply too large')
     return bytes
   } catch (err) {
