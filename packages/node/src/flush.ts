@@ -233,8 +233,10 @@ export class Flusher {
       return true
     }
     tx.transmitting++
-    // The flush's last batch (or its only one: the common case) is written at once, not a tick later.
-    const sent = this.#router.transmit(peer, frame, batch.expectReply, !tx.hasWork())
+    // The last batch of a flush that someone waits for (a query, a reply) is written at once, not a tick later.
+    // Not one-way messages and acknowledgements: written at the tick's end, after the work that follows them
+    // (measured: one-way throughput -10% when written at once, the receiver woken while the sender works).
+    const sent = this.#router.transmit(peer, frame, batch.expectReply, batch.awaited && !tx.hasWork())
     if (sent === SENT) {
       // Taken at once (the common case): settled now, without a promise, closures and a microtask per batch
       // (measured: ~3% less CPU per round trip with one query in flight).

@@ -19,6 +19,8 @@ export interface Batch {
   /** Our record, when the batch carries it. */
   ci: OwnContactMessage | undefined
   expectReply: boolean
+  /** A query or a reply is in it: someone waits for it (see `Flusher`'s transmit). */
+  awaited: boolean
 }
 
 const MAX_CONTROL_PER_BATCH = 256
@@ -260,6 +262,7 @@ export class PeerTx extends Fifo<OutEntry> {
       if (control.length === 0) this.control = NO_CONTROL
     }
     let expectReply = false
+    let awaited = false
     while (this.queue.length > 0 && parts.length < MAX_BATCH_MESSAGES) {
       const e = this.queue.peek()!
       if (out.get(e.key) !== e) { // settled while queued
@@ -273,10 +276,11 @@ export class PeerTx extends Fifo<OutEntry> {
       entries.push(e)
       size += e.bytes.byteLength
       if (e.kind === 'q') expectReply = true
+      else if (e.kind === 'a') awaited = true
     }
     if (parts.length === 0) return undefined
     if (this.hasWork()) this.flushAgain = true
-    return { parts: encodeBatchParts(out.floor(), parts), entries, ci: ciSent, expectReply }
+    return { parts: encodeBatchParts(out.floor(), parts), entries, ci: ciSent, expectReply, awaited: awaited || expectReply }
   }
 }
 
