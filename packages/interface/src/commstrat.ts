@@ -84,7 +84,7 @@ export interface Conn extends TypedEventSource<ConnEvents> {
   /** `host:port` of the other end, for logs and per-address limits. */
   readonly remoteAddress: string
   readonly closed: boolean
-  send: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
+  send: (frame: OutboundFrame, options?: FrameSendOptions) => Promise<void>
   close: () => Promise<void>
   abort: (err: Error) => void
   /**
