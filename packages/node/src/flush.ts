@@ -128,7 +128,9 @@ export class Flusher {
       this.schedule(peer)
       return
     }
-    tx.ackDueAt ??= performance.now() + this.#ctx.limits.ackDelayMs
+    // Due `ackDelayMs` after the frame that carried it arrived (acknowledgements are owed while a frame is
+    // handled: its arrival time saves a clock read per round trip), or from now once the peer's turn ended.
+    tx.ackDueAt ??= (tx.heardAt !== NOT_HEARD ? tx.heardAt / 4 : performance.now()) + this.#ctx.limits.ackDelayMs
     if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) this.#startAckTimer(peer, this.#ctx.limits.ackDelayMs)
   }
 
