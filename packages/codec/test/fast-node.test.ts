@@ -127,6 +127,20 @@ describe('fast paths (byte-identical to the schema codec)', () => {
     }), { numRuns: 300 })
   })
 
+  test('a query or one-way message with an array of byte strings encodes as the codec encodes it', () => {
+    // Array lengths around the fixarray (16) and array16 (65 536) boundaries; mixed arrays go to the codec.
+    const list = fc.oneof(
+      fc.array(bytes, { maxLength: 20 }),
+      fc.constantFrom(15, 16, 17, 65_535, 65_536).map(n => Array.from({ length: n }, (_, i) => new Uint8Array(i % 3))),
+      fc.array(fc.oneof(bytes, fc.integer()), { maxLength: 5 })
+    )
+    fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: 2 ** 40 }), anyType, list, d, (t, c, y, p, dd) => {
+      const m = dd === undefined ? { t, m: makeMessageId(epoch, c), y, p } : { t, m: makeMessageId(epoch, c), y, p, d: dd }
+      const fast = encodePayloadMessage(m, p)
+      expect(Buffer.from(fast).equals(Buffer.from(codec.encode(m)))).toBe(true)
+    }), { numRuns: 200 })
+  })
+
   test('an own message is written from epoch and counter, its ID readable in place', () => {
     fc.assert(fc.property(fc.constantFrom('o' as const, 'q' as const), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.string({ minLength: 1, maxLength: 31, unit: fc.integer({ min: 0, max: 127 }).map(c => String.fromCharCode(c)) }), bytes, d, (t, c, y, p, dd) => {
       const m = makeMessageId(epoch, c)

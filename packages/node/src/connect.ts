@@ -183,10 +183,8 @@ export class Connector {
     failed += this.#queries.failPeer(peer, new EgtpError('ERR_DISCONNECTED', `disconnected from ${peer.id} while waiting for the reply`))
     await this.#flushAcks(peer, signal)
     ctx.sessions.drop(peer.id)
-    const path = peer.contact.returnPath
-    peer.contact.disconnected()
     const closing: Array<Promise<void>> = []
-    if (path?.close !== undefined) closing.push(path.close())
+    for (const path of peer.contact.disconnected()) if (path.close !== undefined) closing.push(path.close())
     for (const endpoint of peer.contact.record?.endpoints ?? []) {
       for (const c of ctx.commstrats) if (c.disconnect !== undefined && c.canSend(endpoint)) closing.push(c.disconnect(peer.id, endpoint))
     }

@@ -69,6 +69,11 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** Default longest wait of `disconnect` for the acknowledgements owed to the peer to go out (ms). */
 export const DEFAULT_DISCONNECT_TIMEOUT_MS = 1000
 /**
+ * Earlier connections of one peer that `disconnect` closes besides the current one (a peer that redialled
+ * while our end of its old connection lived on). Older ones than these close at their idle timeout.
+ */
+export const MAX_EARLIER_PATHS_PER_PEER = 4
+/**
  * Default high-water mark of the send window, in unacknowledged messages to one peer: `writable(peer)` is false
  * at or above it (and never above `maxUnackedPerPeer`).
  */

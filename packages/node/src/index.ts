@@ -21,7 +21,7 @@
  * ```
  */
 // Each limit's default by name: `@egtp/node/defaults` (documented here as one object, DEFAULT_LIMITS).
-export { MAX_TIMEOUT_MS, REFERENCED_PAYLOAD_BYTES, MAX_REMOTE_ERROR_CHARS } from './constants.ts'
+export { MAX_EARLIER_PATHS_PER_PEER, MAX_TIMEOUT_MS, REFERENCED_PAYLOAD_BYTES, MAX_REMOTE_ERROR_CHARS } from './constants.ts'
 export type { ConnectOptions, DisconnectOptions, PeerConnection } from './connect.ts'
 export type { SendStreamOptions } from './send-stream.ts'
 export { createNode, EgtpNode } from './node.ts'

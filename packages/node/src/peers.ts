@@ -1,6 +1,7 @@
 import { verifyContactRecord } from '@egtp/identity'
 import { DIRECT_ENDPOINT_COST, EgtpError, bytesEqual, isAbortError } from '@egtp/interface'
 import type { Commstrat, ContactRecord, Endpoint, ReturnPath } from '@egtp/interface'
+import { MAX_EARLIER_PATHS_PER_PEER } from './constants.ts'
 import type { NodeContext } from './context.ts'
 import { PeerOutbound } from './outbound.ts'
 import { PeerTx } from './peer-tx.ts'
@@ -31,6 +32,12 @@ export class PeerContact {
   /** When the record was learned or last confirmed by a lookup. */
   #checkedAt: number | undefined
   #returnPath: ReturnPath | undefined
+  /**
+   * Closable paths the peer's frames came on before `returnPath` that were still open when it changed (the
+   * peer redialled while our end of its old connection lives on, as after a cut link): `disconnect` closes them
+   * too. At most {@link MAX_EARLIER_PATHS_PER_PEER}; undefined until a path is replaced.
+   */
+  #earlierPaths: ReturnPath[] | undefined
   /** When the last authenticated frame (on `returnPath`) came. */
   #heardAt: number | undefined
   #connected = false
@@ -60,7 +67,11 @@ export class PeerContact {
 
   /** An authenticated frame came on `path`: it is the way back. True the first time (a `peer:connect`). */
   heardOn (path: ReturnPath, monotonicNow: number): boolean {
-    this.#returnPath = path
+    const previous = this.#returnPath
+    if (previous !== path) {
+      if (previous?.close !== undefined && previous.usable()) this.#keepEarlier(previous)
+      this.#returnPath = path
+    }
     this.#heardAt = wholeMs(monotonicNow)
     if (this.#connected) return false
     this.#connected = true
@@ -72,10 +83,24 @@ export class PeerContact {
     if (this.#returnPath === path) this.#returnPath = undefined
   }
 
-  /** `disconnect`: the way back is closed and the next frame counts as a new connection. */
-  disconnected (): void {
+  #keepEarlier (path: ReturnPath): void {
+    const kept = this.#earlierPaths ??= []
+    if (kept.includes(path)) return // two live paths taking turns
+    for (let i = kept.length - 1; i >= 0; i--) if (!kept[i]!.usable()) kept.splice(i, 1)
+    if (kept.length >= MAX_EARLIER_PATHS_PER_PEER) kept.shift()
+    kept.push(path)
+  }
+
+  /**
+   * `disconnect`: the way back is closed and the next frame counts as a new connection.
+   * @returns the paths to close: the way back and the earlier ones still open
+   */
+  disconnected (): ReturnPath[] {
+    const paths = [...(this.#earlierPaths ?? []), ...(this.#returnPath !== undefined ? [this.#returnPath] : [])]
+    this.#earlierPaths = undefined
     this.#returnPath = undefined
     this.#connected = false
+    return paths.filter(p => p.usable())
   }
 
   noteClockSkew (skewMs: number): void { this.#clockSkew = { skewMs } }

@@ -19,6 +19,7 @@ import { Lifetime } from './lifetime.ts'
 import { PublicKeyCache, concatBytes, keyPairFromSecret, wipeSecret } from './noise/primitives.ts'
 import { resolveLimits } from './options.ts'
 import { SessionTable } from './peer-table.ts'
+import type { PeerState } from './peer-table.ts'
 import { ReplayState } from './replay-state.ts'
 import { Responder } from './responder.ts'
 import { countFailure, newCounters } from './stats.ts'
@@ -53,6 +54,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #replay: ReplayState
   readonly #lifetime: Lifetime
   readonly #archiveKeepMs: number
+  readonly #tickMaxPeers: number
   readonly #table: SessionTable
   readonly #initiator: Initiator
   readonly #responder: Responder
@@ -76,6 +78,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const log = this.#log = init.logger ?? disabledLogger
     const { limits, clockWindowMs } = resolveLimits(init)
     this.#archiveKeepMs = limits.archiveKeepMs
+    this.#tickMaxPeers = limits.tickMaxPeers
     const secret = identity.x25519SecretKey()
     try {
       this.#ctx = ikContext(C.NOISE_PROTOCOL, keyPairFromSecret(secret), new PublicKeyCache(C.DEFAULT_PEER_KEY_CACHE_SIZE))
@@ -233,33 +236,51 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   /**
    * Expire idle and over-age sessions, wipe archived keys past archiveKeepMs, retransmit unanswered handshakes
-   * and start the fresh initiations owed to peers whose initiation we refused. Call it about once a second.
+   * and start the fresh initiations owed to peers whose initiation we refused. Call it about once a second. A
+   * table of more than `tickMaxPeers` peers has its expiry checked a slice of that many peers per call.
    * @returns frames to send to each peer (over any path that reaches it)
    */
   tick (): Array<{ peer: PeerKey, frame: Uint8Array }> {
     if (this.#closed) return []
     const now = this.#clock.monotonic()
     const out: Array<{ peer: PeerKey, frame: Uint8Array }> = []
+    const table = this.#table
     try {
-      for (const ps of [...this.#table.peers()]) {
-        const cur = ps.current
-        if (cur !== undefined) {
-          if (this.#lifetime.over(cur, now)) {
-            this.#table.demote(ps, 'expired', undefined, now)
-          } else {
-            const frame = this.#initiator.retransmission(ps, now)
-            if (frame !== undefined) out.push({ peer: ps.key, frame })
-          }
-        }
-        this.#table.expireArchived(ps, now, this.#archiveKeepMs)
+      // A big table: unanswered handshakes every tick, the expiry of the others a slice of the peers per tick.
+      const slice = table.peerCount <= this.#tickMaxPeers ? undefined : table.nextSlice(this.#tickMaxPeers)
+      if (slice === undefined) {
+        for (const ps of [...table.peers()]) this.#tickPeer(ps, now, out, true)
+      } else {
+        for (const ps of table.unsettledPeers()) this.#tickPeer(ps, now, out, true)
+        for (const ps of slice) this.#tickPeer(ps, now, out, false)
       }
       out.push(...this.#responder.owedInitiations(now))
       this.#responder.expireVerdicts(now)
-      this.#table.prune()
+      // Pruned last: a peer owed an initiation keeps its state (with no session) until the line above.
+      if (slice === undefined) {
+        table.prune()
+        table.unsettledPeers() // keeps the set to the unfinished
+      } else {
+        for (const ps of slice) table.pruneOne(ps)
+      }
     } finally {
       this.#flushEvents()
     }
     return out
+  }
+
+  /** One peer's part of {@link tick}: expire its current session or retransmit its handshake, expire archived keys. */
+  #tickPeer (ps: PeerState, now: number, out: Array<{ peer: PeerKey, frame: Uint8Array }>, retransmit: boolean): void {
+    const cur = ps.current
+    if (cur !== undefined) {
+      if (this.#lifetime.over(cur, now)) {
+        this.#table.demote(ps, 'expired', undefined, now)
+      } else if (retransmit) {
+        const frame = this.#initiator.retransmission(ps, now)
+        if (frame !== undefined) out.push({ peer: ps.key, frame })
+      }
+    }
+    this.#table.expireArchived(ps, now, this.#archiveKeepMs)
   }
 
   /** True when a usable current session with the peer exists (a seal would not start a handshake). */

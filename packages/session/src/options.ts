@@ -21,6 +21,7 @@ export function resolveLimits (init: SessionManagerInit): { limits: Limits, cloc
     rekeyAfterMessages: positive('rekeyAfterMessages', init.rekeyAfterMessages, C.DEFAULT_REKEY_AFTER_MESSAGES),
     rejectAfterMessages: Math.min(positive('rejectAfterMessages', init.rejectAfterMessages, C.DEFAULT_REJECT_AFTER_MESSAGES), Number.MAX_SAFE_INTEGER - 1),
     archiveKeepMs: positive('archiveKeepMs', init.archiveKeepMs, C.DEFAULT_ARCHIVE_KEEP_MS),
+    tickMaxPeers: positive('tickMaxPeers', init.tickMaxPeers, C.DEFAULT_TICK_MAX_PEERS),
     maxArchivedPerPeer: positive('maxArchivedPerPeer', init.maxArchivedPerPeer, C.DEFAULT_MAX_ARCHIVED_PER_PEER),
     maxSessions: positive('maxSessions', init.maxSessions, C.DEFAULT_MAX_SESSIONS),
     maxReplayRecords: positive('maxReplayRecords', init.maxReplayRecords, C.DEFAULT_MAX_REPLAY_RECORDS),

@@ -11,6 +11,9 @@ import type { SessionInfo } from './internal.ts'
 import type { Limits } from './options.ts'
 import type { Counters } from './stats.ts'
 import { ActivityList } from './activity-list.ts'
+
+/** Whether `s`'s handshake finished on our side (we initiated and the peer answered, or it initiated and confirmed). */
+const settled = (s: Session): boolean => s.role === 'initiator' ? s.established : s.confirmed
 import { Session, indexKey } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
@@ -126,6 +129,10 @@ export class SessionTable {
   readonly #activity = new ActivityList<Session>()
   /** Archived sessions, oldest first. */
   readonly #archivedOrder = new Set<Session>()
+  /** Peers whose current session was installed with its handshake unfinished (retransmission candidates). */
+  readonly #unsettled = new Set<PeerState>()
+  /** Where the expiry sweep of a big table is (see {@link nextSlice}). */
+  #sweep: IterableIterator<PeerState> | undefined
   #sessionCount = 0
   #seq = 0
 
@@ -244,6 +251,7 @@ export class SessionTable {
   install (ps: PeerState, s: Session, reason: ReplaceReason, now: number): void {
     const old = ps.current
     ps.current = s
+    if (!settled(s)) this.#unsettled.add(ps)
     this.#activity.add(s)
     if (old !== undefined) {
       this.#activity.delete(old)
@@ -336,10 +344,44 @@ export class SessionTable {
     for (const [id, ps] of this.#peers) if (ps.current === undefined && ps.archived.length === 0) this.#peers.delete(id)
   }
 
+  /** The peers whose current session's handshake is unfinished (those found finished leave the set). */
+  unsettledPeers (): PeerState[] {
+    const out: PeerState[] = []
+    for (const ps of this.#unsettled) {
+      if (ps.current === undefined || settled(ps.current)) this.#unsettled.delete(ps)
+      else out.push(ps)
+    }
+    return out
+  }
+
+  /**
+   * The next `max` peers of a sweep round the table (new peers join the round); fewer at the end of a round,
+   * and the next call starts a new one.
+   */
+  nextSlice (max: number): PeerState[] {
+    const out: PeerState[] = []
+    while (out.length < max) {
+      const next = (this.#sweep ??= this.#peers.values()).next()
+      if (next.done === true) {
+        this.#sweep = undefined
+        break
+      }
+      out.push(next.value)
+    }
+    return out
+  }
+
+  /** Forget `ps` if it holds no session any more ({@link prune} for one peer). */
+  pruneOne (ps: PeerState): void {
+    if (ps.current === undefined && ps.archived.length === 0 && this.#peers.get(ps.key.nodeId) === ps) this.#peers.delete(ps.key.nodeId)
+  }
+
   /** Wipe every session and forget every peer. */
   clear (): void {
     for (const ps of this.#peers.values()) for (const s of ps.sessions()) this.#unregister(s)
     this.#peers.clear()
+    this.#unsettled.clear()
+    this.#sweep = undefined
   }
 
   /** One frame on `s`: the handshake message rides along until the peer confirmed (heal without a return path). */

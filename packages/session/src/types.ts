@@ -24,6 +24,8 @@ export interface SessionManagerInit {
   rekeyAfterMessages?: number
   rejectAfterMessages?: number
   archiveKeepMs?: number
+  /** Peers one `tick()` checks for expiry; a bigger table is swept a slice per tick (DEFAULT_TICK_MAX_PEERS). */
+  tickMaxPeers?: number
   maxArchivedPerPeer?: number
   maxSessions?: number
   maxReplayRecords?: number

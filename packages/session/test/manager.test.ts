@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryStore, isEgtpError } from '@egtp/interface'
 import { SessionManager } from '../src/index.ts'
 import { inspectSessions } from '../src/testing.ts'
-import { FakeClock, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
+import { FakeClock, connect, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
 
 const alice = identity(1)
 const bob = identity(2)
@@ -137,5 +137,47 @@ describe('SessionManager basics', () => {
       try { a.seal({ nodeId, publicKey: bob.publicKey }, text('y')) } catch (e) { err = e }
       expect(isEgtpError(err, code)).toBe(true)
     }
+  })
+})
+
+describe('tick on a big table (more peers than tickMaxPeers)', () => {
+  it('expires a slice of the peers per tick, each once a round, and still retransmits every unanswered handshake on time', () => {
+    const clock = new FakeClock()
+    const idleMs = 60_000
+    const a = new SessionManager({ identity: alice, clock, random: seededRandom(1), tickMaxPeers: 2, idleReceiveTimeoutMs: idleMs, archiveKeepMs: 10_000 })
+    const peers = [3, 4, 5, 6, 7].map((label, i) => ({ id: identity(label), m: new SessionManager({ identity: identity(label), clock, random: seededRandom(10 + i) }) }))
+    for (const p of peers) connect(a, p.m, peerOf(p.id))
+    expect(a.stats().currentSessions).toBe(5)
+    // Two initiations nobody answers: their retransmissions come on the first tick after handshakeRetryMs.
+    a.seal(peerOf(identity(8)), text('lost'))
+    a.seal(peerOf(identity(9)), text('lost'))
+    clock.advance(1_000)
+    expect(a.tick().map(o => o.peer.nodeId).sort()).toEqual([identity(8).nodeId, identity(9).nodeId].sort())
+    // Every session idle now: 7 peers, 2 checked per tick (the two unanswered ones are checked every tick too).
+    clock.advance(idleMs)
+    const current: number[] = []
+    for (let i = 0; i < 5; i++) {
+      a.tick()
+      current.push(a.stats().currentSessions)
+    }
+    expect(current[0]).toBeGreaterThanOrEqual(3) // not all at once
+    expect(current.at(-1)).toBe(0) // all within a round (4 ticks for 7 peers)
+    // Archived keys go after archiveKeepMs, and the emptied peers with them, within a round.
+    clock.advance(10_000)
+    for (let i = 0; i < 5; i++) a.tick()
+    expect(a.stats()).toMatchObject({ sessions: 0, peers: 0 })
+  })
+
+  it('a table within tickMaxPeers is checked whole on every tick', () => {
+    const clock = new FakeClock()
+    const a = new SessionManager({ identity: alice, clock, random: seededRandom(1), tickMaxPeers: 8, idleReceiveTimeoutMs: 60_000 })
+    for (const label of [3, 4, 5, 6, 7]) connect(a, new SessionManager({ identity: identity(label), clock, random: seededRandom(label) }), peerOf(identity(label)))
+    clock.advance(60_000)
+    a.tick()
+    expect(a.stats().currentSessions).toBe(0)
+  })
+
+  it('refuses a tickMaxPeers that is not a positive number', () => {
+    expect(() => new SessionManager({ identity: alice, tickMaxPeers: 0 })).toThrow(/tickMaxPeers/)
   })
 })

@@ -87,6 +87,10 @@ export function encodePayloadMessage (message: NodeMessage, payload: unknown): U
   if ((message.t === 'o' || message.t === 'q') && payload instanceof Uint8Array && message.p === payload) {
     const fast = encodeBytesMessage(message.t, message.m, message.y, payload, message.d)
     if (fast !== undefined) return fast
+  } else if ((message.t === 'o' || message.t === 'q') && Array.isArray(payload) && message.p === payload && message.m.byteLength === 16 && isByteList(payload)) {
+    // Many small payloads batched into one message by the application: an array of byte strings.
+    const fast = writeBytesMessage(message.t, message.m, message.m, 0, message.y, payload, message.d)
+    if (fast !== undefined) return fast
   } else if (message.t === 'a' && payload instanceof Uint8Array && message.p === payload && message.e === undefined) {
     const fast = encodeBytesReply(message.m, payload)
     if (fast !== undefined) return fast
@@ -126,15 +130,40 @@ export function encodeOwnBytesMessage (t: 'o' | 'q', epoch: Uint8Array, counter:
   return writeBytesMessage(t, undefined, epoch, counter, y, p, d, p.byteLength >= referenceFromBytes)
 }
 
-function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined
+/** An array of byte strings only, within the payload limits (the receiver's item count). */
+function isByteList (payload: readonly unknown[]): payload is readonly Uint8Array[] {
+  if (payload.length > MESSAGE_ITEMS_LIMIT) return false
+  for (let i = 0; i < payload.length; i++) if (!(payload[i] instanceof Uint8Array)) return false
+  return true
+}
+
+/** The bytes of a payload `p` as the codec writes it: a byte string, or an array of them. */
+function payloadBytes (p: Uint8Array | readonly Uint8Array[]): number {
+  if (p instanceof Uint8Array) return binHeaderBytes(p.byteLength) + p.byteLength
+  let n = arrayHeaderBytes(p.length)
+  for (let i = 0; i < p.length; i++) n += binHeaderBytes(p[i]!.byteLength) + p[i]!.byteLength
+  return n
+}
+
+function writeBytes (out: Uint8Array, pos: number, p: Uint8Array): number {
+  const plen = p.byteLength
+  if (plen < 64) {
+    for (let i = 0; i < plen; i++) out[pos + i] = p[i]!
+  } else {
+    out.set(p, pos)
+  }
+  return pos + plen
+}
+
+function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array | readonly Uint8Array[], d: number | undefined): Uint8Array | undefined
 function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined, reference: boolean): MessageBytes | undefined
-function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined, reference = false): MessageBytes | undefined {
+function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint8Array, counter: number, y: string, p: Uint8Array | readonly Uint8Array[], d: number | undefined, reference = false): MessageBytes | undefined {
   const ylen = y.length
   if (ylen === 0 || ylen > 31) return undefined
   if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) return undefined
   for (let i = 0; i < ylen; i++) if (y.charCodeAt(i) >= 0x80) return undefined
-  const plen = p.byteLength
-  const size = 1 + 4 + 3 + 4 + 16 + 3 + ylen + 2 + binHeaderBytes(plen) + plen + (d !== undefined ? 2 + uintBytes(d) : 0)
+  const plen = reference ? (p as Uint8Array).byteLength : 0
+  const size = 1 + 4 + 3 + 4 + 16 + 3 + ylen + 2 + payloadBytes(p) + (d !== undefined ? 2 + uintBytes(d) : 0)
   // A referenced payload leaves out of `out` a hole of its size: head and tail share one small buffer.
   const out = allocMessage(reference ? size - plen : size)
   let pos = 0
@@ -152,16 +181,14 @@ function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint
   out[pos++] = 0xa1; out[pos++] = 0x79; out[pos++] = 0xa0 | ylen
   for (let i = 0; i < ylen; i++) out[pos++] = y.charCodeAt(i)
   out[pos++] = 0xa1; out[pos++] = 0x70
-  pos = writeBinHeader(out, pos, plen)
-  const headEnd = pos
-  if (reference) {
-    // the payload is not copied
-  } else if (plen < 64) {
-    for (let i = 0; i < plen; i++) out[pos + i] = p[i]!
-    pos += plen
+  let headEnd = pos
+  if (p instanceof Uint8Array) {
+    pos = writeBinHeader(out, pos, p.byteLength)
+    headEnd = pos
+    if (!reference) pos = writeBytes(out, pos, p) // else the payload is not copied
   } else {
-    out.set(p, pos)
-    pos += plen
+    pos = writeArrayHeader(out, pos, p.length)
+    for (let i = 0; i < p.length; i++) pos = writeBytes(out, writeBinHeader(out, pos, p[i]!.byteLength), p[i]!)
   }
   if (d !== undefined) {
     out[pos++] = 0xa1; out[pos++] = 0x64
@@ -169,7 +196,7 @@ function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint
   }
   if (pos !== out.byteLength) throw new Error('encodeBytesMessage: size mismatch')
   if (!reference) return out
-  return { head: out.subarray(0, headEnd), payload: p, tail: out.subarray(headEnd), byteLength: size }
+  return { head: out.subarray(0, headEnd), payload: p as Uint8Array, tail: out.subarray(headEnd), byteLength: size }
 }
 
 export const BATCH_KEY_T = [0xa1, 0x74, 0xa1, 0x62] // "t": "b"

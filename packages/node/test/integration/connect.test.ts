@@ -1,4 +1,6 @@
 // connect(peer) and disconnect(peer) over real TCP on 127.0.0.1.
+import { createServer, connect as netConnect } from 'node:net'
+import type { Socket } from 'node:net'
 import { generateIdentity } from '@egtp/identity'
 import { isEgtpError, systemClock } from '@egtp/interface'
 import type { Clock } from '@egtp/interface'
@@ -169,5 +171,54 @@ describe('disconnect', () => {
     expect(await sent).toBe('ERR_DELIVERY_UNCERTAIN')
     expect(await a.disconnect(generateIdentity().nodeId)).toBe(0)
     expect(await a.disconnect('nope').catch(code)).toBe('ERR_BAD_NODE_ID')
+  })
+
+  test('closes an older connection of the peer too: one it redialled while our end of the old one lived on', async ({ onTestFinished }) => {
+    // b reaches a through a proxy on 127.0.0.1 (a announces the proxy's endpoint). Cutting only the proxy's b
+    // side leaves a's end of that connection open, as a cut link does: no FIN ever reaches a.
+    const toA: Socket[] = []
+    const toB: Socket[] = []
+    let aPort = 0
+    const proxy = createServer(fromB => {
+      const upstream = netConnect(aPort, '127.0.0.1')
+      toA.push(upstream)
+      toB.push(fromB)
+      fromB.pipe(upstream)
+      upstream.pipe(fromB)
+      fromB.on('error', () => {})
+      upstream.on('error', () => {})
+    })
+    await new Promise<void>(resolve => { proxy.listen(0, '127.0.0.1', resolve) })
+    onTestFinished(async () => {
+      for (const s of [...toA, ...toB]) s.destroy()
+      await new Promise(resolve => { proxy.close(resolve) })
+    })
+    const proxyPort = (proxy.address() as { port: number }).port
+    const dir = memoryDirectory()
+    // a listens on a port found free a moment ago and announces only the proxy's.
+    const probe = createServer()
+    await new Promise<void>(resolve => { probe.listen(0, '127.0.0.1', resolve) })
+    aPort = (probe.address() as { port: number }).port
+    await new Promise(resolve => { probe.close(resolve) })
+    const sa = tcp({ listen: [{ kind: 'tcp', host: '127.0.0.1', port: aPort }], announce: [{ kind: 'tcp', host: '127.0.0.1', port: proxyPort }] })()
+    const a = await createNode({ commstrats: [sa], lookup: dir, announcer: dir })
+    onTestFinished(async () => { await a.stop() })
+    await a.start()
+    const { node: b } = await tcpNode(dir, onTestFinished)
+    let notes = 0
+    a.handle('note', () => { notes++ })
+    await b.send(a.nodeId, 'note', 1)
+    expect(toA).toHaveLength(1)
+    toB[0]!.unpipe(); toA[0]!.unpipe()
+    toB[0]!.destroy() // b's connection ends; a's end of it stays open
+    await until(() => b.stats().unacked.messages === 0, 2000, 'b to settle')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    await b.send(a.nodeId, 'note', 2) // b dials again: a second connection at a
+    expect(notes).toBe(2)
+    expect(toA).toHaveLength(2)
+    expect(sa.stats().inbound).toBe(2)
+    await a.disconnect(b.nodeId)
+    await until(() => toA.every(s => s.destroyed || s.readableEnded), 3000, 'a to close both of its ends')
+    await until(() => sa.stats().connections === 0, 3000, 'a to hold no connection')
   })
 })

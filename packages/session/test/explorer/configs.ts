@@ -109,6 +109,23 @@ export const configs: Record<string, Config> = {
     faultBudget: 1,
     depth: 3
   },
+  /**
+   * B's table holds more peers than `tickMaxPeers` (lifted down to 1 by name), so each of its ticks checks the
+   * expiry of one peer (A or C, in turn) and retransmits every unanswered handshake; timers are short enough
+   * to fire inside the explored depth.
+   */
+  'sliced-tick': {
+    name: 'sliced-tick',
+    nodes: [
+      { name: 'A', persistent: false, options: SHORT },
+      { name: 'B', persistent: false, options: { ...SHORT, tickMaxPeers: 1 } },
+      { name: 'C', persistent: false, options: SHORT }
+    ],
+    setup: ['send A B', 'send C B', 'flush', 'tick'],
+    sends: [['A', 'B', 1], ['B', 'C', 1]],
+    faultBudget: 1,
+    depth: 4
+  },
   /** Defect 4: B remembers one initiation; C's evicts A's while A is still repeating it. */
   'min-caches': {
     name: 'min-caches',

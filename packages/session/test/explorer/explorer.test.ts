@@ -39,7 +39,7 @@ async function expectFound (name: string, kind: string): Promise<Report> {
 }
 
 describe('session explorer: nothing found on the code as it is', () => {
-  for (const name of ['crossover', 'window-crossover', 'restart-two-way', 'restart-initiator', 'relay-two-way', 'one-way-relay', 'clock-step', 'short-timers']) {
+  for (const name of ['crossover', 'window-crossover', 'restart-two-way', 'restart-initiator', 'relay-two-way', 'one-way-relay', 'clock-step', 'short-timers', 'sliced-tick']) {
     it(`${name}: no violation in any schedule to depth ${configs[name]!.depth}`, async () => { await expectClean(name) }, TIMEOUT_MS)
   }
 })

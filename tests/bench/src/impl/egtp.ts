@@ -19,11 +19,18 @@ const IDLE_TIMEOUT_MS = 3_600_000
  */
 const SERVER_MAX_HANDSHAKES_PER_SECOND = 1_000_000
 
+/**
+ * The batched one-way row: as the raw ceiling joins 256 frames into one socket write, the application joins 256
+ * payloads into one `send` (one message whose payload is an array of 256 byte arrays; the server's handler
+ * counts each).
+ */
+export const BATCHED_PAYLOADS_PER_SEND = 256
+
 /** Window of sends in flight for one-way messages: `send` resolves when the peer's handler got the message. */
 export function sendWindow (api: EgtpApi, payloadBytes: number): number {
-  // Small messages: the node's own bound on unacknowledged messages per peer (DEFAULT_MAX_UNACKED_PER_PEER);
-  // large ones: 128 x 64 KiB = 8 MiB, half of DEFAULT_MAX_UNACKED_BYTES_PER_PEER.
-  return payloadBytes >= 16 * 1024 ? 128 : api.DEFAULT_MAX_UNACKED_PER_PEER
+  // The node's own bounds on unacknowledged messages per peer: DEFAULT_MAX_UNACKED_PER_PEER messages, and
+  // 8 MiB of payload, half of DEFAULT_MAX_UNACKED_BYTES_PER_PEER (128 x 64 KiB; 512 batches of 256 x 64 B).
+  return Math.max(1, Math.min(api.DEFAULT_MAX_UNACKED_PER_PEER, Math.floor(8 * 1024 * 1024 / payloadBytes)))
 }
 
 /** Run `n` operations with at most `window` in flight. */
@@ -54,7 +61,7 @@ const until = async (ok: () => boolean, what: string, ms = 10_000): Promise<void
   }
 }
 
-export function egtpImpl (api: EgtpApi, name = 'egtp'): Impl {
+export function egtpImpl (api: EgtpApi, name = 'egtp', payloadsPerSend = 1): Impl {
   const clientNode = async (address: unknown): Promise<{ node: EgtpNode, peer: string }> => {
     const record = api.decodeContactRecord(Buffer.from((address as EgtpAddress).record, 'base64'))
     const transport = api.tcp({ idleTimeoutMs: IDLE_TIMEOUT_MS })()
@@ -82,6 +89,7 @@ export function egtpImpl (api: EgtpApi, name = 'egtp'): Impl {
       // their reads: it says so (`borrowPayload`), and the node then allocates nothing per message. A base build
       // without the option ignores the extra argument.
       node.handle('m', payload => { received += (payload as Uint8Array).byteLength }, { borrowPayload: true })
+      node.handle('mb', payloads => { for (const p of payloads as Uint8Array[]) received += p.byteLength }, { borrowPayload: true })
       await node.start()
       const kind = relays === undefined ? 'tcp' : 'relay'
       await until(() => node.contactRecord()?.endpoints.some(e => e.kind === kind) === true, `a ${kind} endpoint in the contact record`)
@@ -102,10 +110,22 @@ export function egtpImpl (api: EgtpApi, name = 'egtp'): Impl {
       return {
         request: async (payload) => { await node.query(peer, 'echo', payload) },
         sendMany: async (payload, n) => {
-          window = sendWindow(api, payload.byteLength)
-          await pump(n, window, () => node.send(peer, 'm', payload))
+          if (payloadsPerSend === 1) {
+            window = sendWindow(api, payload.byteLength)
+            await pump(n, window, () => node.send(peer, 'm', payload))
+            return
+          }
+          const batch = Array.from({ length: payloadsPerSend }, () => payload)
+          window = sendWindow(api, payloadsPerSend * payload.byteLength)
+          const sends = Math.floor(n / payloadsPerSend)
+          await pump(sends, window, () => node.send(peer, 'mb', batch))
+          if (n % payloadsPerSend > 0) await node.send(peer, 'mb', batch.slice(0, n % payloadsPerSend))
         },
-        get sendNote () { return `node.send, a window of ${window} sends in flight (each resolves when delivered)` },
+        get sendNote () {
+          return payloadsPerSend === 1
+            ? `node.send, a window of ${window} sends in flight (each resolves when delivered)`
+            : `node.send of ${payloadsPerSend} payloads at a time (an array), a window of ${window} sends in flight`
+        },
         close: async () => { await node.stop() }
       }
     },

@@ -15,10 +15,14 @@ export async function loadImpl (name: string, sources: EgtpSources): Promise<Imp
     case 'hyperswarm': return (await import('./hyperswarm.ts')).hyperswarmImpl()
     case 'libp2p': return (await import('./libp2p.ts')).libp2pImpl()
     case 'egtp':
-    case 'egtp@base': {
+    case 'egtp@base':
+    case 'egtp-batched':
+    case 'egtp@base-batched': {
       const { loadEgtp } = await import('./egtp-loader.ts')
-      const { egtpImpl } = await import('./egtp.ts')
-      return egtpImpl(await loadEgtp(name === 'egtp' ? sources.egtp : sources.base), name)
+      const { egtpImpl, BATCHED_PAYLOADS_PER_SEND } = await import('./egtp.ts')
+      const base = name.startsWith('egtp@base')
+      const batched = name.endsWith('-batched')
+      return egtpImpl(await loadEgtp(base ? sources.base : sources.egtp), base ? 'egtp@base' : 'egtp', batched ? BATCHED_PAYLOADS_PER_SEND : 1)
     }
     default: throw new Error(`unknown implementation ${name}`)
   }
