@@ -286,5 +286,31 @@ describe('contact info in a batch', () => {
     expect(() => decodeContactInfo({ t: 'ci', bytes: k() })).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_TYPE' }))
   })
 
+  test('a record without endpoints or services (read without the schema decoder) decodes as the codec decodes it, damaged or not', () => {
+    const ci = encodeMessage({ t: 'ci', r: wire(300) } as never)
+    const schema = (bytes: Uint8Array): unknown => {
+      try {
+        return (codec.decode(bytes) as { r: unknown }).r
+      } catch (err) {
+        return err instanceof CodecError ? 'refused' : err
+      }
+    }
+    const fast = (bytes: Uint8Array): unknown => {
+      try {
+        return decodeContactInfo({ t: 'ci', bytes })
+      } catch (err) {
+        return err instanceof CodecError ? 'refused' : err
+      }
+    }
+    expect(fast(ci)).toEqual(schema(ci))
+    for (let len = 0; len < ci.byteLength; len++) expect(fast(ci.subarray(0, len))).toEqual(schema(ci.subarray(0, len)))
+    expect(fast(Uint8Array.of(...ci, 0))).toEqual(schema(Uint8Array.of(...ci, 0)))
+    for (let bit = 0; bit < ci.byteLength * 8; bit++) {
+      const bad = ci.slice()
+      bad[bit >> 3]! ^= 1 << (bit & 7)
+      expect(fast(bad), `bit ${bit}`).toEqual(schema(bad))
+    }
+  })
+
   const k = (): Uint8Array => encodeMessage({ t: 'k', m: [makeMessageId(epoch, 9)] })
 })

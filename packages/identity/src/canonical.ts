@@ -14,16 +14,30 @@ const PREFIX = encoder.encode(SIGNED_MESSAGE_PREFIX)
  * @throws {TypeError | RangeError} for an empty, non-ASCII-printable or oversized context
  */
 export function canonicalSigningBytes (context: string, value: unknown): Uint8Array {
-  if (typeof context !== 'string' || !/^[\x21-\x7e]+$/.test(context)) {
-    throw new TypeError('context must be a non-empty string of printable ASCII without spaces, e.g. "egtp/contact-record/v1"')
-  }
-  if (context.length > MAX_CONTEXT_BYTES) throw new RangeError(`context must be at most ${MAX_CONTEXT_BYTES} characters`)
+  checkContext(context)
   const body = encodeCanonical(value)
   const out = new Uint8Array(PREFIX.length + 1 + context.length + body.byteLength)
   out.set(PREFIX)
   out[PREFIX.length] = context.length
   out.set(encoder.encode(context), PREFIX.length + 1)
   out.set(body, PREFIX.length + 1 + context.length)
+  return out
+}
+
+function checkContext (context: string): void {
+  if (typeof context !== 'string' || !/^[\x21-\x7e]+$/.test(context)) {
+    throw new TypeError('context must be a non-empty string of printable ASCII without spaces, e.g. "egtp/contact-record/v1"')
+  }
+  if (context.length > MAX_CONTEXT_BYTES) throw new RangeError(`context must be at most ${MAX_CONTEXT_BYTES} characters`)
+}
+
+/** @internal The bytes {@link canonicalSigningBytes} puts before the canonical value, for a writer of its own. */
+export function signingHead (context: string): Uint8Array {
+  checkContext(context)
+  const out = new Uint8Array(PREFIX.length + 1 + context.length)
+  out.set(PREFIX)
+  out[PREFIX.length] = context.length
+  out.set(encoder.encode(context), PREFIX.length + 1)
   return out
 }
 

@@ -1,8 +1,9 @@
-import { ContactRecordMessage, contactRecordFields, createMessageCodec, signatureField } from '@egtp/codec'
+import { ContactRecordMessage, canonicalRecordFields, contactRecordFields, createMessageCodec, signatureField } from '@egtp/codec'
 import type { MessageOf } from '@egtp/codec'
 import { EgtpError, bytesEqual, compactCopy, isEgtpError } from '@egtp/interface'
 import type { ContactRecord, Endpoint } from '@egtp/interface'
-import { verifyCanonical, signCanonical } from './canonical.ts'
+import { canonicalSigningBytes, signingHead } from './canonical.ts'
+import { verifySignature } from './ed25519.ts'
 import { CONTACT_RECORD_CONTEXT, RECORD_EXPIRY_GRACE_MS } from './constants.ts'
 import { copyBytes } from './util.ts'
 import type { NodeIdentity } from './identity.ts'
@@ -37,6 +38,15 @@ export interface VerifyContactRecordOptions {
 
 const signature = signatureField()
 const recordCodec = createMessageCodec([ContactRecordMessage])
+const SIGNING_HEAD = signingHead(CONTACT_RECORD_CONTEXT)
+
+/**
+ * What a record's signature covers: `canonicalSigningBytes(CONTACT_RECORD_CONTEXT, signed)`, written by codec's
+ * record writer (the same bytes, without msgpackr: every new peer's record is checked once), else generically.
+ */
+function signingBytes (signed: SignedFields): Uint8Array {
+  return canonicalRecordFields(SIGNING_HEAD, signed) ?? canonicalSigningBytes(CONTACT_RECORD_CONTEXT, signed)
+}
 
 // Validates and normalises (schema key order, no extra keys) the signed fields, so that what is signed is
 // exactly what goes on the wire. Codec field errors (ERR_FIELD) pass through.
@@ -72,7 +82,7 @@ export function createContactRecord (identity: NodeIdentity, fields: ContactReco
     if (isEgtpError(err)) throw new TypeError(`createContactRecord: ${err.message}`, { cause: err })
     throw err
   }
-  return fromSigned(signed, signCanonical(identity, CONTACT_RECORD_CONTEXT, signed))
+  return fromSigned(signed, identity.sign(signingBytes(signed)))
 }
 
 function fromSigned (s: SignedFields, g: Uint8Array): ContactRecord {
@@ -98,7 +108,7 @@ export function verifyContactRecord (record: ContactRecord, options: VerifyConta
   const g = compactCopy(signature.check(record.signature, 'signature'))
   const known = options.knownPeer
   if (known === undefined || known.nodeId !== record.nodeId || !bytesEqual(known.publicKey, signed.k)) checkPeerKey(record.nodeId, signed.k)
-  if (!verifyCanonical(signed.k, CONTACT_RECORD_CONTEXT, signed, g)) {
+  if (!verifySignature(signed.k, signingBytes(signed), g)) {
     throw new EgtpError('ERR_SIGNATURE', `contact record of ${nodeIdFromBytes(signed.id)} has an invalid signature`)
   }
   const now = options.now ?? Date.now()

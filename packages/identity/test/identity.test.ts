@@ -5,7 +5,7 @@ import {
   ed25519MapsToX25519, generateIdentity, identityFromSeed, nodeIdFromPublicKey, verifySignature, x25519PublicKeyFromEd25519,
   setPublicKeyCacheSize, publicKeyCacheEntries, DEFAULT_PUBLIC_KEY_CACHE_SIZE
 } from '../src/index.ts'
-import { importSeedDer } from '../src/ed25519.ts'
+import { importSeedDer, sodiumVerifyLoaded, verifySignatureOpenSsl } from '../src/ed25519.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -190,15 +190,44 @@ describe('verifySignature', () => {
     expect(() => verifySignature('key' as unknown as Uint8Array, msg, sig)).toThrow(TypeError)
   })
 
+  test('libsodium verifies first here (the optional dependency is installed in this workspace)', () => {
+    expect(process.env.EGTP_NO_SODIUM === '1' || sodiumVerifyLoaded).toBe(true)
+  })
+
+  test('the verdict is always OpenSSL\'s, on valid, tampered and degenerate inputs', () => {
+    const cases: Array<[Uint8Array, Uint8Array, Uint8Array]> = []
+    for (let i = 0; i < 8; i++) {
+      const who = generateIdentity()
+      const m = new TextEncoder().encode(`message ${i}`)
+      const s = who.sign(m)
+      cases.push([who.publicKey, m, s])
+      const bad = new Uint8Array(s)
+      bad[i * 7]! ^= 1
+      cases.push([who.publicKey, m, bad])
+    }
+    // A small-order key (the identity point) with R = identity and S = 0 satisfies OpenSSL's cofactorless
+    // equation: OpenSSL accepts it, libsodium refuses small-order keys. verifySignature must say what OpenSSL says.
+    const identityPoint = new Uint8Array(32)
+    identityPoint[0] = 1
+    const degenerate = new Uint8Array(64)
+    degenerate[0] = 1
+    cases.push([identityPoint, msg, degenerate])
+    expect(verifySignatureOpenSsl(identityPoint, msg, degenerate)).toBe(true)
+    // Non-canonical y (all ones above p) and S + L: refused by both.
+    cases.push([new Uint8Array(32).fill(0xff), msg, sig])
+    for (const [k, m, s] of cases) expect(verifySignature(k, m, s)).toBe(verifySignatureOpenSsl(k, m, s))
+  })
+
   test('the imported-key cache is a bounded LRU', () => {
     try {
       setPublicKeyCacheSize(2)
       const ids = [generateIdentity(), generateIdentity(), generateIdentity()]
-      for (const i of ids) expect(verifySignature(i.publicKey, msg, i.sign(msg))).toBe(true)
+      // The cache serves OpenSSL's path (libsodium, when it loaded, needs no imported key).
+      for (const i of ids) expect(verifySignatureOpenSsl(i.publicKey, msg, i.sign(msg))).toBe(true)
       expect(publicKeyCacheEntries()).toBe(2)
       setPublicKeyCacheSize(0)
       expect(publicKeyCacheEntries()).toBe(0)
-      expect(verifySignature(ids[0]!.publicKey, msg, ids[0]!.sign(msg))).toBe(true)
+      expect(verifySignatureOpenSsl(ids[0]!.publicKey, msg, ids[0]!.sign(msg))).toBe(true)
       expect(publicKeyCacheEntries()).toBe(0)
       expect(() => { setPublicKeyCacheSize(-1) }).toThrow(RangeError)
     } finally {

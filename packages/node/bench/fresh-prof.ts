@@ -7,10 +7,14 @@
 // per peer is reported; without, both run here and the CPU is the two sides together.
 // With FRESH_PROF_DIR set, both processes write a CPU profile of the timed peers only (not start-up, not
 // warm-up) there.
+// With FRESH_GC=1, the slowest 2 % of the timed peers are matched against the GC pauses of both processes: how
+// many overlapped a collection of the client, of the server, or none (the p99's cause, or not).
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import type { ContactRecord } from '@egtp/interface'
 import type { EgtpNode } from '../src/index.ts'
+import { logGcPauses } from './fixtures/gc-log.ts'
+import type { GcPause } from './fixtures/gc-log.ts'
 import { loadEgtp } from './fixtures/load.ts'
 import { startProfile } from './fixtures/profile.ts'
 
@@ -27,6 +31,8 @@ let record: ContactRecord
 let serverCpu: () => Promise<number> = async () => 0
 let serverSys = 0
 let stopServer: () => Promise<void>
+let serverGc: () => Promise<GcPause[]> = async () => []
+const gcLog = process.env.FRESH_GC === '1'
 if (apart) {
   const child = fork(new URL('./fixtures/fresh-server.ts', import.meta.url), from === undefined ? [] : [from], { execArgv: process.execArgv, stdio: 'inherit' })
   const [ready] = await once(child, 'message') as [{ record: string }]
@@ -38,6 +44,11 @@ if (apart) {
     const [reply] = await once(child, 'message') as [{ cpu: NodeJS.CpuUsage }]
     serverSys = reply.cpu.system - serverSys
     return cpuUs(reply.cpu)
+  }
+  serverGc = async () => {
+    child.send({ op: 'gc' })
+    const [reply] = await once(child, 'message') as [{ gc: GcPause[] }]
+    return reply.gc
   }
   stopServer = async () => {
     child.send({ op: 'stop' })
@@ -51,7 +62,7 @@ if (apart) {
   stopServer = () => server.stop()
 }
 
-const one = async (): Promise<{ ms: number, cpu: number, sys: number }> => {
+const one = async (): Promise<{ ms: number, cpu: number, sys: number, start: number }> => {
   const node: EgtpNode = await createNode({ identity: generateIdentity(), commstrats: [tcp()()] })
   await node.start()
   node.addContact(record)
@@ -61,10 +72,12 @@ const one = async (): Promise<{ ms: number, cpu: number, sys: number }> => {
   const ms = performance.now() - t0
   const used = process.cpuUsage(c0)
   await node.stop()
-  return { ms, cpu: cpuUs(used), sys: used.system }
+  return { ms, cpu: cpuUs(used), sys: used.system, start: performance.timeOrigin + t0 }
 }
 
 for (let i = 0; i < warmUp; i++) await one()
+const clientGc = gcLog ? logGcPauses() : undefined
+const spans: Array<{ start: number, ms: number }> = []
 const times: number[] = []
 let clientCpu = 0
 let clientSys = 0
@@ -74,6 +87,7 @@ const all0 = cpuUs(process.cpuUsage())
 for (let i = 0; i < peers; i++) {
   const r = await one()
   times.push(r.ms)
+  spans.push({ start: r.start, ms: r.ms })
   clientCpu += r.cpu
   clientSys += r.sys
 }
@@ -85,4 +99,18 @@ const q = (p: number): string => times[Math.min(times.length - 1, Math.floor(p *
 console.log(`${from ?? 'here'}: ${apart ? 'apart' : 'one process'}, ${peers} fresh peers: median ${q(0.5)} ms, p99 ${q(0.99)} ms; ` +
   `CPU per peer: query ${(clientCpu / peers).toFixed(0)} µs (system ${(clientSys / peers).toFixed(0)}), this process in all ${(allCpu / peers).toFixed(0)} µs` +
   (apart ? `, server ${(sCpu / peers).toFixed(0)} µs (system ${(serverSys / peers).toFixed(0)})` : ''))
+if (clientGc !== undefined) {
+  const [mine, theirs] = [clientGc(), await serverGc()]
+  const overlap = (p: GcPause[], s: { start: number, ms: number }): number =>
+    p.filter(g => g.end > s.start && g.start < s.start + s.ms).reduce((a, g) => a + Math.min(g.end, s.start + s.ms) - Math.max(g.start, s.start), 0)
+  const slow = [...spans].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.ceil(spans.length / 50)))
+  // kind: 1 scavenge, 2 mark-compact, 4 incremental marking step, 8 weak callbacks (perf_hooks' NODE_PERFORMANCE_GC_*)
+  const byKind = (p: GcPause[]): string => [...new Set(p.map(g => g.kind))].sort().map(k => {
+    const of = p.filter(g => g.kind === k)
+    return `kind ${k}: ${of.length} (${of.reduce((a, g) => a + g.end - g.start, 0).toFixed(1)} ms)`
+  }).join(', ')
+  console.log(`GC pauses while timed: client ${byKind(mine)}; server ${byKind(theirs)}`)
+  console.log(`slowest ${slow.length} peers (ms, of which client GC, server GC): ` +
+    slow.map(s => `${s.ms.toFixed(2)} (${overlap(mine, s).toFixed(2)}, ${overlap(theirs, s).toFixed(2)})`).join(', '))
+}
 await stopServer()

@@ -78,7 +78,10 @@ export const MAX_PLAINTEXT_BYTES = 1024 * 1024 - 1024
  * disturbed by a replay).
  */
 export const DEFAULT_RECOVERY_QUIET_MS = 5_000
-/** Ed25519 → X25519/node-ID results remembered (each costs a point decompression and a hash). */
+/**
+ * Ed25519 → X25519/node-ID results remembered (each costs a point decompression and a hash), and as many
+ * handshake hashes our initiations to those peers start from (two hashes each).
+ */
 export const DEFAULT_PEER_KEY_CACHE_SIZE = 4_096
 /**
  * Recovery bound: once faults stop (no more loss, duplication, restarts or clock steps) on a pair that can exchange

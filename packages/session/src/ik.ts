@@ -2,7 +2,7 @@
 // side ends with. Pure functions over HandshakeState; the manager decides what to do with the results.
 import { createHash, createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { SESSION_PROLOGUE } from './constants.ts'
+import { DEFAULT_PEER_KEY_CACHE_SIZE, SESSION_PROLOGUE } from './constants.ts'
 import { HandshakeState, parseProtocolName } from './noise/handshake.ts'
 import type { NoiseProtocol } from './noise/handshake.ts'
 import { KEY_LEN, sodiumLoaded } from './noise/primitives.ts'
@@ -70,6 +70,13 @@ export interface IkContext {
   readonly keyCache: PublicKeyCache
   /** Test hook (set only through `@egtp/session/testing`): ephemeral keys to use instead of fresh ones. */
   ephemeral?: () => KeyPair | undefined
+  /** h after the prologue and our static key (the IK pre-message): every initiation we read starts from it. */
+  responderStart?: Uint8Array
+  /**
+   * h after the prologue and a responder's static key, by that key (latin1), for the initiations we write (at
+   * most DEFAULT_PEER_KEY_CACHE_SIZE, oldest out).
+   */
+  readonly initiatorStarts: Map<string, Uint8Array>
 }
 
 function ephemeralOf (ctx: IkContext): { e?: KeyPair } {
@@ -78,7 +85,13 @@ function ephemeralOf (ctx: IkContext): { e?: KeyPair } {
 }
 
 export function ikContext (protocolName: string, staticKey: KeyPair, keyCache: PublicKeyCache): IkContext {
-  return { protocol: parseProtocolName(protocolName), staticKey, keyCache }
+  return { protocol: parseProtocolName(protocolName), staticKey, keyCache, initiatorStarts: new Map() }
+}
+
+/** Keep the h an initiation to the responder `id` (its static key, latin1) starts from (bounded, oldest out). */
+function rememberInitiatorStart (ctx: IkContext, id: string, h: Uint8Array): void {
+  if (ctx.initiatorStarts.size >= DEFAULT_PEER_KEY_CACHE_SIZE) ctx.initiatorStarts.delete(ctx.initiatorStarts.keys().next().value!)
+  ctx.initiatorStarts.set(id, h)
 }
 
 export interface Initiation {
@@ -89,9 +102,13 @@ export interface Initiation {
 
 /** Initiator: write message 1 to a responder whose static key we know (from its node ID's public key). */
 export function writeInitiation (ctx: IkContext, responderStatic: Uint8Array, payload: InitiationPayload): Initiation {
+  const id = Buffer.from(responderStatic.buffer, responderStatic.byteOffset, responderStatic.byteLength).toString('latin1')
+  const start = ctx.initiatorStarts.get(id)
   const hs = new HandshakeState({
-    protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic, keyCache: ctx.keyCache, ...ephemeralOf(ctx)
+    protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic, keyCache: ctx.keyCache,
+    ...(start === undefined ? {} : { preMessageHash: start }), ...ephemeralOf(ctx)
   })
+  if (start === undefined) rememberInitiatorStart(ctx, id, hs.handshakeHash.slice())
   const message = hs.writeMessage(encodeInitiationPayload(payload))
   return { hs, message, early: earlyKey(hs) }
 }
@@ -109,7 +126,12 @@ export interface ReadInitiation {
  * @throws {EgtpError} ERR_AUTH (not for us, or tampered), ERR_HANDSHAKE (malformed)
  */
 export function readInitiation (ctx: IkContext, message: Uint8Array): ReadInitiation {
-  const hs = new HandshakeState({ protocol: ctx.protocol, initiator: false, prologue: PROLOGUE, s: ctx.staticKey, keyCache: ctx.keyCache, ...ephemeralOf(ctx) })
+  const start = ctx.responderStart
+  const hs = new HandshakeState({
+    protocol: ctx.protocol, initiator: false, prologue: PROLOGUE, s: ctx.staticKey, keyCache: ctx.keyCache,
+    ...(start === undefined ? {} : { preMessageHash: start }), ...ephemeralOf(ctx)
+  })
+  ctx.responderStart ??= hs.handshakeHash.slice()
   const payload = decodeInitiationPayload(hs.readMessage(message))
   return { hs, payload, remoteStatic: hs.remoteStatic!, early: earlyKey(hs) }
 }

@@ -319,6 +319,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#responder.clear()
     this.#cookies.clear()
     this.#ctx.keyCache.clear()
+    this.#ctx.initiatorStarts.clear()
     wipeSecret(this.#ctx.staticKey)
     this.#events.length = 0
   }

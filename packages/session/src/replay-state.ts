@@ -46,7 +46,8 @@ export class ReplayState {
   readonly #log: Logger
   /** Node ID (text form) → record, in least-recently-touched order. */
   readonly #records = new Map<string, ReplayRecord>()
-  readonly #shards = Array.from({ length: REPLAY_STORE_SHARDS }, () => new Set<ReplayRecord>())
+  /** The records of each persisted shard (with a store only: 64 empty sets are ~10 KB per manager). */
+  readonly #shards: Array<Set<ReplayRecord>>
   /** Every timestamp issued by an earlier run is below this. */
   #bootFloor = 0
   /** Persisted ceiling: timestamps issued in this run stay below it (extended ahead of use). */
@@ -59,6 +60,7 @@ export class ReplayState {
 
   constructor (init: { store: KeyValueStore | undefined, clock: Clock, maxRecords: number, logger: Logger }) {
     this.#store = init.store
+    this.#shards = init.store === undefined ? [] : Array.from({ length: REPLAY_STORE_SHARDS }, () => new Set<ReplayRecord>())
     this.#clock = init.clock
     this.#max = init.maxRecords
     this.#log = init.logger

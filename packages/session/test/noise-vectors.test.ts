@@ -31,29 +31,31 @@ describe('Noise test vectors (cacophony)', () => {
   })
 
   // X25519 through whichever library loaded (libsodium here) and through node:crypto: both give every byte.
-  const keyPaths = { default: keyPairFromSecret, 'node:crypto': keyPairFromSecretNode }
+  // A third way: each side starts from the pre-message hash an earlier construction with the same keys gave
+  // (HandshakeInit.preMessageHash, as a responder keeps its own), which must change no byte.
+  const keyPaths = { default: keyPairFromSecret, 'node:crypto': keyPairFromSecretNode, 'kept pre-message hash': keyPairFromSecret }
   for (const v of vectors) for (const [path, keyPairOf] of Object.entries(keyPaths)) {
     it(`${v.protocol_name} (${path} X25519): both sides produce every ciphertext and the handshake hash`, () => {
       const key = (s?: string): ReturnType<typeof keyPairFromSecret> | undefined => s === undefined ? undefined : keyPairOf(hex(s))
       const opt = <K extends string, T>(k: K, val: T | undefined): { [P in K]?: T } => (val === undefined ? {} : { [k]: val }) as { [P in K]?: T }
-      const init = new HandshakeState({
-        protocol: v.protocol_name,
-        initiator: true,
-        prologue: hex(v.init_prologue),
-        ...opt('s', key(v.init_static)),
-        ...opt('e', key(v.init_ephemeral)),
-        ...opt('rs', v.init_remote_static === undefined ? undefined : hex(v.init_remote_static)),
-        ...opt('psks', v.init_psks?.map(hex))
-      })
-      const resp = new HandshakeState({
-        protocol: v.protocol_name,
-        initiator: false,
-        prologue: hex(v.resp_prologue),
-        ...opt('s', key(v.resp_static)),
-        ...opt('e', key(v.resp_ephemeral)),
-        ...opt('rs', v.resp_remote_static === undefined ? undefined : hex(v.resp_remote_static)),
-        ...opt('psks', v.resp_psks?.map(hex))
-      })
+      const side = (initiator: boolean): HandshakeState => {
+        const [prologue, st, eph, remote, psks] = initiator
+          ? [v.init_prologue, v.init_static, v.init_ephemeral, v.init_remote_static, v.init_psks]
+          : [v.resp_prologue, v.resp_static, v.resp_ephemeral, v.resp_remote_static, v.resp_psks]
+        const init = {
+          protocol: v.protocol_name,
+          initiator,
+          prologue: hex(prologue),
+          ...opt('s', key(st)),
+          ...opt('e', key(eph)),
+          ...opt('rs', remote === undefined ? undefined : hex(remote)),
+          ...opt('psks', psks?.map(hex))
+        }
+        const kept = path === 'kept pre-message hash' ? new HandshakeState(init).handshakeHash.slice() : undefined
+        return new HandshakeState({ ...init, ...opt('preMessageHash', kept) })
+      }
+      const init = side(true)
+      const resp = side(false)
       let i = 0
       let transport: { i: [CipherState, CipherState], r: [CipherState, CipherState] } | undefined
       for (const m of v.messages) {
@@ -113,6 +115,9 @@ describe('Noise core behaviour', () => {
     expect(() => new HandshakeState({ protocol: 'Noise_KK_25519_ChaChaPoly_BLAKE2s', initiator: true })).toThrow(RangeError)
     expect(() => new HandshakeState({ protocol: 'Noise_IK_448_ChaChaPoly_BLAKE2s', initiator: true })).toThrow(RangeError)
     expect(() => new HandshakeState({ protocol: proto, initiator: true })).toThrow(TypeError)
+    // A kept pre-message hash replaces the hashing, not the keys, and must be HASHLEN bytes.
+    expect(() => new HandshakeState({ protocol: proto, initiator: true, s: isKey, preMessageHash: new Uint8Array(32) })).toThrow(TypeError)
+    expect(() => new HandshakeState({ protocol: proto, initiator: false, s: rsKey, preMessageHash: new Uint8Array(31) })).toThrow(RangeError)
   })
 
   it('rekeys both sides of a transport CipherState identically (§4.2 REKEY)', () => {

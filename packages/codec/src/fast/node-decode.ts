@@ -129,11 +129,36 @@ export function peekContactInfo (entry: ContactInfoEntry): { id: Uint8Array, seq
   return seq < 0 ? undefined : { id: v.subarray(CI_ID_AT, CI_ID_AT + 20), seq }
 }
 
+/** After `q`: `x`, then empty `e` and `s`, then `g: <bin 64>` ending the entry. */
+const CI_X_KEY = [0xa1, 0x78]
+const CI_BARE_TAIL = [0xa1, 0x65, 0x90, 0xa1, 0x73, 0x90, 0xa1, 0x67, 0xc4, 64]
+
+/**
+ * A canonical `ci` entry whose record has no endpoints and no services (a node without listeners: most of the
+ * records a server is sent), read without the schema decoder: the same fields it would give (views of `v`).
+ * `undefined` for anything else, which the schema decoder then reads or refuses.
+ */
+function readBareContactInfo (v: Uint8Array): ContactInfoMsg['r'] | undefined {
+  const end = v.byteLength
+  if (!isCanonicalContactInfo(v, 0, end)) return undefined
+  const q = uintAt(v, CI_Q_AT, end)
+  if (q < 0) return undefined
+  let pos = CI_Q_AT + uintBytes(q)
+  if (!matchesAt(v, pos, CI_X_KEY)) return undefined
+  const x = uintAt(v, pos + CI_X_KEY.length, end)
+  if (x < 0) return undefined
+  pos += CI_X_KEY.length + uintBytes(x)
+  if (!matchesAt(v, pos, CI_BARE_TAIL) || pos + CI_BARE_TAIL.length + 64 !== end) return undefined
+  return { id: v.subarray(CI_ID_AT, CI_ID_AT + 20), k: v.subarray(CI_K_AT, CI_K_AT + 32), q, x, e: [], s: [], g: v.subarray(end - 64, end) }
+}
+
 /**
  * Decode and validate a contact-info entry of a batch: its record's wire fields (views of `entry.bytes`).
  * @throws {CodecError} as decoding a `ci` message does, ERR_UNKNOWN_TYPE for another message
  */
 export function decodeContactInfo (entry: ContactInfoEntry): ContactInfoMsg['r'] {
+  const bare = readBareContactInfo(entry.bytes)
+  if (bare !== undefined) return bare
   const m = nodeCodec.decode(entry.bytes)
   if (m.t !== 'ci') throw new CodecError('ERR_UNKNOWN_TYPE', `expected contact info, got ${m.t}`)
   return m.r

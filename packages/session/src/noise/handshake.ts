@@ -69,6 +69,13 @@ export interface HandshakeInit {
   keyCache?: PublicKeyCache
   /** Injected ephemeral key pair: for test vectors only (see `@egtp/session/testing`). */
   e?: KeyPair
+  /**
+   * h after the prologue and the pre-messages, as {@link HandshakeState.handshakeHash} read it right after an
+   * earlier construction with the same protocol, role, prologue and pre-message keys (§5.3 Initialize is
+   * deterministic in them): those hashes are then not computed again. The caller keeps it per key, e.g. a
+   * responder's own (the same for every initiator). ck is the protocol's, as always.
+   */
+  preMessageHash?: Uint8Array
 }
 
 /** §5.3: runs one side of a handshake, message by message. */
@@ -100,15 +107,18 @@ export class HandshakeState {
     this.#psks = [...(init.psks ?? [])]
     this.#pskMode = this.protocol.pattern.messages.some(m => m.includes('psk'))
     for (const psk of this.#psks) if (psk.byteLength !== 32) throw new RangeError('a Noise PSK is 32 bytes')
-    this.ss.mixHash(init.prologue ?? new Uint8Array(0))
+    const known = init.preMessageHash
+    if (known !== undefined && known.byteLength !== this.protocol.hash.hashLen) throw new RangeError('HandshakeState: preMessageHash is not HASHLEN bytes')
+    if (known === undefined) this.ss.mixHash(init.prologue ?? new Uint8Array(0))
     // Pre-messages: the initiator's keys first, then the responder's (§7.1).
     for (const [tokens, ours] of [[this.protocol.pattern.initiatorPre, this.initiator], [this.protocol.pattern.responderPre, !this.initiator]] as const) {
       for (const t of tokens) {
         const key = t === 's' ? (ours ? this.#s?.publicKey : this.#rs) : (ours ? this.#e?.publicKey : this.#re)
         if (key === undefined) throw new TypeError(`HandshakeState: pattern ${this.protocol.pattern.name} needs the pre-message key ${t}`)
-        this.ss.mixHash(key)
+        if (known === undefined) this.ss.mixHash(key)
       }
     }
+    if (known !== undefined) this.ss.h = known.slice()
   }
 
   /** True once every handshake message has been written or read. */
