@@ -84,7 +84,7 @@ export interface Conn extends TypedEventSource<ConnEvents> {
   /** `host:port` of the other end, for logs and per-address limits. */
   readonly remoteAddress: string
   readonly closed: boolean
-  send: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
+  send: (frame: OutboundFrame, options?: FrameSendOptions) => Promise<void>
   close: () => Promise<void>
   abort: (err: Error) => void
   /**
@@ -112,6 +112,15 @@ export interface Listener extends TypedEventTarget<ListenerEvents> {
  */
 export const SENT: Promise<void> = Promise.resolve()
 
+/** Options of {@link ReturnPath.reply} and {@link Commstrat.send}. */
+export interface FrameSendOptions extends AbortOptions {
+  /**
+   * Nothing more follows for this connection in this tick: a transport that waits for the tick's end to write
+   * its frames together may write at once. Optional hint; ignoring it is correct.
+   */
+  flushNow?: boolean
+}
+
 /** Where an inbound frame came from, and how to answer on the same path. */
 export interface ReturnPath {
   /** The commstrat kind it arrived on (`tcp`, `relay`, …). */
@@ -133,7 +142,7 @@ export interface ReturnPath {
    * Returns {@link SENT} when the path took the frame at once (the caller may treat it as sent without a
    * microtask's wait), else a promise that settles when it did.
    */
-  reply: (frame: OutboundFrame, options?: AbortOptions) => Promise<void>
+  reply: (frame: OutboundFrame, options?: FrameSendOptions) => Promise<void>
   /** False once the path can no longer carry a reply (its connection closed). */
   usable: () => boolean
   /**
@@ -178,7 +187,7 @@ export interface CommstratEvents extends Record<string, unknown> {
 }
 
 /** Per-send options. `peerId` is the node the frame is for (relays route by it). */
-export interface CommstratSendOptions extends AbortOptions {
+export interface CommstratSendOptions extends FrameSendOptions {
   /** True when a reply is expected on this path: keep its connection open. */
   expectReply?: boolean
 }

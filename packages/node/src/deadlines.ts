@@ -53,7 +53,11 @@ export class Deadlines<T extends Due> {
 
   /** Nothing live waits any more: forget every entry and let the process exit (the timer stays, unrefed). */
   idle (): void {
-    this.#heap.length = 0
+    const heap = this.#heap
+    // A small heap is emptied in place (`length = 0` would drop its storage: one query at a time would then
+    // allocate a new one per round trip); a large one gives its storage back.
+    if (heap.length > 64) heap.length = 0
+    else while (heap.length > 0) heap.pop()
     this.#timer?.unref()
   }
 

@@ -5,9 +5,12 @@ import type { HandlerContext } from './types.ts'
 /** A reply body: a payload or an error. */
 export type ReplyBody = { p: unknown } | { e: { c: string, s: string } }
 
-/** Where a context's answer goes (the node sends it as a reliable reply to `query`). */
+/**
+ * Where a context's answer goes (the node sends it as a reliable reply to `query`, the query message `id` of
+ * type `type`, held for at most `remainingMs`).
+ */
 export interface Answerer {
-  answer: (query: unknown, body: ReplyBody) => void
+  answer: (query: unknown, body: ReplyBody, id: Uint8Array, type: string, remainingMs: number) => void
 }
 
 /** The `ctx` a handler receives. Its signal is created only when read. */
@@ -61,14 +64,14 @@ export class MessageContext implements HandlerContext {
     if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
     if (this.#answered) return
     this.#answered = true
-    this.#sink.answer(this.#query, { p: value === undefined ? null : value })
+    this.#sink.answer(this.#query, { p: value === undefined ? null : value }, this.#id, this.type, this.#remainingMs)
   }
 
   fail (error: unknown): void {
     if (this.#sink === undefined) throw new TypeError('a one-way message cannot be answered')
     if (this.#answered) return
     this.#answered = true
-    this.#sink.answer(this.#query, { e: replyBodyForError(error) })
+    this.#sink.answer(this.#query, { e: replyBodyForError(error) }, this.#id, this.type, this.#remainingMs)
   }
 
   defer (): void {

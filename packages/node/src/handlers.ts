@@ -93,7 +93,7 @@ export class Handlers implements MessageSink {
     // Only a query's context uses the time left (its signal): a one-way message skips the clock read.
     const horizonMs = isQuery ? (m.d ?? this.#limits.defaultTimeoutMs) - (this.#clock.monotonic() - receivedAt) : (m.d ?? this.#limits.defaultTimeoutMs)
     const ctx = isQuery
-      ? new MessageContext(peer.id, m.y, id, this.#answerer, new InvokedQuery(peer, id, m.y, horizonMs), this.#shutdown, horizonMs)
+      ? new MessageContext(peer.id, m.y, id, this.#answerer, peer, this.#shutdown, horizonMs)
       : new MessageContext(peer.id, m.y, id, undefined, undefined, this.#shutdown, horizonMs, idCounter)
     if (handler === undefined) { // unregistered after the message was accepted
       if (isQuery) ctx.fail(new EgtpError('ERR_NO_HANDLER', `no handler for ${m.y}`))
@@ -133,25 +133,10 @@ export class Handlers implements MessageSink {
   }
 
   readonly #answerer: Answerer = {
-    answer: (query, body) => {
-      const q = query as InvokedQuery
+    answer: (peer, body, id, type, remainingMs) => {
       // (A reply is encoded now, into bytes of its own: a borrowing handler may reply with its payload.)
-      this.#replies.reply(q.peer, q.id, q.type, body, Math.max(1, Math.min(q.horizonMs, this.#limits.dedupRetentionMs)))
+      this.#replies.reply(peer as Peer, id, type, body, Math.max(1, Math.min(remainingMs, this.#limits.dedupRetentionMs)))
     }
-  }
-}
-
-/** A query being handled: what its reply needs. */
-class InvokedQuery {
-  readonly peer: Peer
-  readonly id: Uint8Array
-  readonly type: string
-  readonly horizonMs: number
-  constructor (peer: Peer, id: Uint8Array, type: string, horizonMs: number) {
-    this.peer = peer
-    this.id = id
-    this.type = type
-    this.horizonMs = horizonMs
   }
 }
 

@@ -49,6 +49,14 @@ export async function createNode (init: NodeInit = {}): Promise<EgtpNode> {
   return new EgtpNode(init, identity)
 }
 
+/** The settle functions of the promise {@link captureSettlers} last saw (taken at once by its caller). */
+let capturedResolve: ((value: unknown) => void) | undefined
+let capturedReject: ((error: Error) => void) | undefined
+function captureSettlers (resolve: (value: never) => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve as (value: unknown) => void
+  capturedReject = reject
+}
+
 /** An EGTP node: handlers, queries and one-way messages to other nodes by node ID. Create with {@link createNode}. */
 export class EgtpNode extends TypedEventTarget<NodeEvents> {
   /** This node's ID (text form). */
@@ -250,14 +258,20 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
    *   ERR_DELIVERY_UNCERTAIN, ERR_CLOSED, ERR_NOT_STARTED, ERR_TOO_MANY_PENDING, ERR_SELF, ERR_BAD_NODE_ID;
    *   rethrows `signal.reason` on abort
    */
-  query<T = unknown> (peerId: string, type: string, payload?: unknown, options: QueryOptions = {}): Promise<T> {
+  query<T = unknown> (peerId: string, type: string, payload?: unknown, options?: QueryOptions): Promise<T> {
     try {
-      options.signal?.throwIfAborted()
+      const signal = options?.signal
+      signal?.throwIfAborted()
       const peer = this.#target(peerId, type)
-      const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#limits.defaultTimeoutMs)
-      const softMs = options.softTimeoutMs !== undefined ? checkTimeout('softTimeoutMs', options.softTimeoutMs) : undefined
+      const timeoutMs = checkTimeout('timeoutMs', options?.timeoutMs ?? this.#limits.defaultTimeoutMs)
+      const softMs = options?.softTimeoutMs !== undefined ? checkTimeout('softTimeoutMs', options.softTimeoutMs) : undefined
       this.#queries.checkRoom()
-      return new Promise<T>((resolve, reject) => { this.#queries.start(peer, type, payload, timeoutMs, softMs, options.signal, resolve as (v: unknown) => void, reject) })
+      const promise = new Promise<T>(captureSettlers) // (one shared executor: no closure per query)
+      const resolve = capturedResolve!
+      const reject = capturedReject!
+      capturedResolve = capturedReject = undefined // (not kept past this query)
+      this.#queries.start(peer, type, payload, timeoutMs, softMs, signal, resolve, reject)
+      return promise
     } catch (err) {
       return Promise.reject(err)
     }

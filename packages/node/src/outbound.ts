@@ -2,6 +2,7 @@ import type { EgtpError } from '@egtp/interface'
 import { bytesKey, counterOf, isEpoch, makeMessageId, writeMessageId } from './ids.ts'
 import type { StatsCollector } from './stats.ts'
 import type { NodeLimits } from './types.ts'
+import type { Peer } from './peers.ts'
 import { BYTES_MESSAGE_ID_OFFSET, encodeMessage, encodeOwnBytesMessage, encodePayloadMessage } from '@egtp/codec/node'
 import type { MessageBytes, NodeMessage } from '@egtp/codec/node'
 import { REFERENCED_PAYLOAD_BYTES } from './constants.ts'
@@ -15,6 +16,12 @@ export type OutKey = number | string
 
 /** How an outbound message ended. */
 export type Settlement = { ok: true } | { ok: false, error: EgtpError }
+
+/** How an entry's outcome is reported (a method of the entry: one function can serve every entry). */
+export type EntrySettle = (this: OutEntry, result: Settlement, peer: Peer) => void
+
+/** The settle of entries whose outcome nobody awaits (replies). */
+export const IGNORE_SETTLEMENT: EntrySettle = () => {}
 
 /** One unacknowledged message held for re-sending. */
 export interface OutEntry {
@@ -36,8 +43,8 @@ export interface OutEntry {
   nextRetryAt: number
   /** Waiting in the peer's send queue (not to be queued twice). */
   queued: boolean
-  /** Called once (as a method: `this` is the entry), when acknowledged or given up. */
-  settle: (this: OutEntry, result: Settlement) => void
+  /** Called once (as a method: `this` is the entry), when acknowledged or given up; `peer` is its peer's. */
+  settle: EntrySettle
   /** For a `settle` shared by many entries: the caller's promise to settle. */
   readonly resolve?: (() => void) | undefined
   readonly reject?: ((error: EgtpError) => void) | undefined
@@ -58,13 +65,13 @@ export class OwnEntry implements OutEntry {
   attempts = 0
   nextRetryAt: number
   queued = false
-  settle: (this: OutEntry, result: Settlement) => void
+  settle: EntrySettle
   readonly resolve: (() => void) | undefined
   readonly reject: ((error: EgtpError) => void) | undefined
   readonly #id: Uint8Array | undefined
 
   constructor (kind: 'q' | 'o', counter: number, id: Uint8Array | undefined, type: string, bytes: MessageBytes, now: number, timeoutMs: number,
-    retryAt: number, settle: (this: OutEntry, result: Settlement) => void, resolve?: () => void, reject?: (error: EgtpError) => void) {
+    retryAt: number, settle: EntrySettle, resolve?: () => void, reject?: (error: EgtpError) => void) {
     this.key = counter
     this.kind = kind
     this.counter = counter
@@ -116,7 +123,10 @@ export function encodeOwnPayload (kind: 'q' | 'o', id: Uint8Array, type: string,
 export function encodeReply (queryId: Uint8Array, body: { p: unknown } | { e: { c: string, s: string } }, maxBytes: number,
   failed: (err: unknown) => void): Uint8Array {
   try {
-    const bytes = encodePayloadMessage({ t: 'a', m: queryId, ...body } as NodeMessage, 'p' in body ? body.p : undefined)
+    // (Not a spread of `body`: one object literal of a fixed shape.)
+    const bytes = 'p' in body
+      ? encodePayloadMessage({ t: 'a', m: queryId, p: body.p } as NodeMessage, body.p)
+      : encodePayloadMessage({ t: 'a', m: queryId, e: body.e } as NodeMessage, undefined)
     if (bytes.byteLength > maxBytes) throw new RangeError('reply too large')
     return bytes
   } catch (err) {
@@ -169,19 +179,19 @@ export function retryDelay (attempts: number, initialMs: number, maxMs: number, 
 /** {@link PeerOutbound.floor}'s bytes. */
 const FLOOR = new Uint8Array(16)
 
-/** What an idle peer's reply map is: one shared empty map, never written (a Map costs ~230 bytes per peer). */
-const NO_REPLIES: ReadonlyMap<string, OutEntry> = new Map()
-
 /**
  * The sans-I/O bookkeeping of messages to one peer that are not acknowledged yet: counters, the floor
- * announced to the receiver, and which entries are due for a re-send or past their deadline. The reply map
- * exists only while it holds a reply (most peers are idle most of the time).
+ * announced to the receiver, and which entries are due for a re-send or past their deadline. Replies are held
+ * without a map while there is at most one (most peers are idle, and a peer asked one query at a time holds
+ * one reply per round trip: a map per round trip would be garbage, a kept one a table rebuilt as it shrinks).
  */
 export class PeerOutbound {
   readonly epoch: Uint8Array
   /** Queries and one-way messages by counter, in counter order. */
   readonly own = new CounterRing<OutEntry>()
-  #replies: Map<string, OutEntry> | undefined
+  /** Replies to the peer's queries, keyed by the query ID: none, the only one, or a map of two or more. */
+  #replies: Map<string, OutEntry> | OutEntry | undefined
+  #replyCount = 0
   #bytes = 0
   #nextCounter = 1
 
@@ -189,13 +199,15 @@ export class PeerOutbound {
     this.epoch = epoch
   }
 
-  /** Replies to the peer's queries, keyed by the query ID. */
-  get replies (): ReadonlyMap<string, OutEntry> {
-    return this.#replies ?? NO_REPLIES
+  /** Replies to the peer's queries. */
+  * #replyValues (): IterableIterator<OutEntry> {
+    const r = this.#replies
+    if (r instanceof Map) yield * r.values()
+    else if (r !== undefined) yield r
   }
 
   get size (): number {
-    return this.own.size + (this.#replies?.size ?? 0)
+    return this.own.size + this.#replyCount
   }
 
   /**
@@ -204,7 +216,6 @@ export class PeerOutbound {
    */
   compact (): boolean {
     if (this.size > 0) return false
-    this.#replies = undefined
     this.own.compact()
     return true
   }
@@ -230,15 +241,27 @@ export class PeerOutbound {
       if (this.own.has(entry.key)) throw new Error('duplicate outbound entry')
       this.own.set(entry.key, entry)
     } else {
-      const replies = this.#replies ??= new Map()
-      if (replies.has(entry.key)) throw new Error('duplicate outbound entry')
-      replies.set(entry.key, entry)
+      const r = this.#replies
+      if (r === undefined) {
+        this.#replies = entry
+      } else if (r instanceof Map) {
+        if (r.has(entry.key)) throw new Error('duplicate outbound entry')
+        r.set(entry.key, entry)
+      } else {
+        if (r.key === entry.key) throw new Error('duplicate outbound entry')
+        this.#replies = new Map([[r.key as string, r], [entry.key, entry]])
+      }
+      this.#replyCount++
     }
     this.#bytes += entry.bytes.byteLength
   }
 
   get (key: OutKey): OutEntry | undefined {
-    return typeof key === 'number' ? this.own.get(key) : this.#replies?.get(key)
+    if (typeof key === 'number') return this.own.get(key)
+    const r = this.#replies
+    if (r === undefined) return undefined
+    if (r instanceof Map) return r.get(key)
+    return r.key === key ? r : undefined
   }
 
   /** The key an acknowledged or answered message ID maps to: its counter when it is ours. */
@@ -250,9 +273,18 @@ export class PeerOutbound {
   remove (key: OutKey): OutEntry | undefined {
     const entry = this.get(key)
     if (entry === undefined) return undefined
-    if (typeof key === 'number') this.own.delete(key)
-    else if (this.#replies!.size === 1) this.#replies = undefined // dropped, not emptied: see takeIds in peer-tx.ts
-    else this.#replies!.delete(key)
+    if (typeof key === 'number') {
+      this.own.delete(key)
+    } else {
+      // A map is dropped once it holds one reply, not emptied: see takeIds in peer-tx.ts.
+      const r = this.#replies
+      if (--this.#replyCount === 0) {
+        this.#replies = undefined
+      } else if (r instanceof Map) {
+        r.delete(key)
+        if (this.#replyCount === 1) this.#replies = r.values().next().value
+      }
+    }
     this.#bytes -= entry.bytes.byteLength
     return entry
   }
@@ -274,8 +306,8 @@ export class PeerOutbound {
   due (now: number): { retry: OutEntry[], expired: OutEntry[] } {
     const retry: OutEntry[] = []
     const expired: OutEntry[] = []
-    for (const map of [this.own, this.replies] as const) {
-      for (const e of map.values()) {
+    for (const values of [this.own.values(), this.#replyValues()]) {
+      for (const e of values) {
         if (e.deadline <= now && e.kind !== 'q') expired.push(e)
         else if (!e.queued && e.nextRetryAt <= now) retry.push(e)
       }
@@ -286,6 +318,6 @@ export class PeerOutbound {
   /** Every entry, replies last (for a re-send after the session was replaced). */
   * entries (): IterableIterator<OutEntry> {
     yield * this.own.values()
-    yield * this.replies.values()
+    yield * this.#replyValues()
   }
 }

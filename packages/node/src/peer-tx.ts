@@ -19,6 +19,8 @@ export interface Batch {
   /** Our record, when the batch carries it. */
   ci: OwnContactMessage | undefined
   expectReply: boolean
+  /** A query or a reply is in it: someone waits for it (see `Flusher`'s transmit). */
+  awaited: boolean
 }
 
 const MAX_CONTROL_PER_BATCH = 256
@@ -48,9 +50,11 @@ export class PeerTx extends Fifo<OutEntry> {
   ackCounters: number[] = NO_COUNTERS
   /**
    * IDs to acknowledge in full, and IDs to report uncertain: maps only from their first use until
-   * {@link compact} (most peers never need one).
+   * {@link compact} (most peers never need one). A lone full acknowledgement (a reply's, one per round trip
+   * with one query in flight) is held without a map: the ID itself, its key in `#ackKey`.
    */
-  #acks: Map<string, Uint8Array> | undefined
+  #acks: Map<string, Uint8Array> | Uint8Array | undefined
+  #ackKey: string | undefined
   #uncertain: Map<string, Uint8Array> | undefined
   /** Unreliable messages (error replies): add with {@link addControl}. */
   control: readonly Uint8Array[] = NO_CONTROL
@@ -73,8 +77,8 @@ export class PeerTx extends Fifo<OutEntry> {
   /** A flush is scheduled. */
   get flushScheduled (): boolean { return (this.#flushState & FLUSH_SCHEDULED) !== 0 }
   set flushScheduled (v: boolean) { this.#flushState = v ? this.#flushState | FLUSH_SCHEDULED : this.#flushState & ~FLUSH_SCHEDULED }
-  /** The sender's turn in which a frame from the peer last arrived (`Sender.heard`). */
-  heardTurn = 0
+  /** When a frame from the peer last arrived (`Flusher.heard`, in its quarter milliseconds). */
+  heardAt = -1_000_000
   /** Batches handed to a commstrat whose outcome is not known yet (a relay answers once it has accepted them). */
   transmitting = 0
   /** Wakes a flush waiting for a transmit to settle. */
@@ -99,7 +103,8 @@ export class PeerTx extends Fifo<OutEntry> {
 
   /** How many IDs wait to be acknowledged in full. */
   get fullAcks (): number {
-    return this.#acks?.size ?? 0
+    const acks = this.#acks
+    return acks === undefined ? 0 : acks instanceof Map ? acks.size : 1
   }
 
   /** How many IDs wait to be reported uncertain. */
@@ -109,14 +114,35 @@ export class PeerTx extends Fifo<OutEntry> {
 
   /** Acknowledge `id` (its key `key`) in full. True when that made a new map (see {@link compact}). */
   addAck (key: string, id: Uint8Array): boolean {
-    const fresh = this.#acks === undefined
-    ;(this.#acks ??= new Map()).set(key, id)
-    return fresh
+    const acks = this.#acks
+    if (acks instanceof Map) {
+      acks.set(key, id)
+      return false
+    }
+    if (acks === undefined || this.#ackKey === key) {
+      this.#acks = id
+      this.#ackKey = key
+      return false
+    }
+    this.#acks = new Map([[this.#ackKey!, acks], [key, id]])
+    this.#ackKey = undefined
+    return true
   }
 
   /** No full acknowledgement of `key` after all (a reply acknowledges it). */
   deleteAck (key: string): void {
-    if (this.#acks?.delete(key) === true && this.#acks.size === 0) this.#acks = undefined
+    const acks = this.#acks
+    if (acks === undefined) return
+    if (!(acks instanceof Map)) {
+      if (this.#ackKey === key) this.#dropAcks()
+    } else if (acks.delete(key) && acks.size === 0) {
+      this.#acks = undefined
+    }
+  }
+
+  #dropAcks (): void {
+    this.#acks = undefined
+    this.#ackKey = undefined
   }
 
   /** Report `id` (its key `key`) uncertain. True when that made a new map (see {@link compact}). */
@@ -129,7 +155,7 @@ export class PeerTx extends Fifo<OutEntry> {
   /** Drop the emptied maps (and the send queue's kept array). True when no map is left. */
   compact (): boolean {
     this.queue.trim()
-    if (this.#acks?.size === 0) this.#acks = undefined
+    if (this.#acks instanceof Map && this.#acks.size === 0) this.#acks = undefined
     if (this.#uncertain?.size === 0) this.#uncertain = undefined
     return this.#acks === undefined && this.#uncertain === undefined
   }
@@ -178,7 +204,7 @@ export class PeerTx extends Fifo<OutEntry> {
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
   clearAcks (): void {
-    this.#acks = undefined
+    this.#dropAcks()
     this.ackEpoch = undefined
     this.ackCounters = NO_COUNTERS
     this.#uncertain = undefined
@@ -217,9 +243,10 @@ export class PeerTx extends Fifo<OutEntry> {
     }
     this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
     // An emptied map is dropped, not kept: see takeIds.
-    if (this.#acks !== undefined) {
-      size += takeIds(this.#acks, 'k', parts)
-      this.#acks = undefined
+    const acks = this.#acks
+    if (acks !== undefined) {
+      size += acks instanceof Map ? takeIds(acks, 'k', parts) : pushIds([acks], 'k', parts)
+      this.#dropAcks()
     }
     if (this.#uncertain !== undefined) {
       size += takeIds(this.#uncertain, 'u', parts)
@@ -235,6 +262,7 @@ export class PeerTx extends Fifo<OutEntry> {
       if (control.length === 0) this.control = NO_CONTROL
     }
     let expectReply = false
+    let awaited = false
     while (this.queue.length > 0 && parts.length < MAX_BATCH_MESSAGES) {
       const e = this.queue.peek()!
       if (out.get(e.key) !== e) { // settled while queued
@@ -248,10 +276,11 @@ export class PeerTx extends Fifo<OutEntry> {
       entries.push(e)
       size += e.bytes.byteLength
       if (e.kind === 'q') expectReply = true
+      else if (e.kind === 'a') awaited = true
     }
     if (parts.length === 0) return undefined
     if (this.hasWork()) this.flushAgain = true
-    return { parts: encodeBatchParts(out.floor(), parts), entries, ci: ciSent, expectReply }
+    return { parts: encodeBatchParts(out.floor(), parts), entries, ci: ciSent, expectReply, awaited: awaited || expectReply }
   }
 }
 

@@ -2,7 +2,7 @@ import { EgtpError } from '@egtp/interface'
 import type { Clock, TypedEventTarget } from '@egtp/interface'
 import { clockSkewError, errorFromReply } from './errors.ts'
 import { toHex } from './ids.ts'
-import type { OutEntry, OutKey, Settlement } from './outbound.ts'
+import type { EntrySettle, OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Peer } from './peers.ts'
 import { Deadlines } from './deadlines.ts'
 import { PendingQueries } from './queries.ts'
@@ -14,7 +14,7 @@ import type { ReplyMsg } from '@egtp/codec/node'
 
 /** The sender's side queries need. */
 export interface QuerySender {
-  submit: (peer: Peer, kind: 'q', type: string, payload: unknown, timeoutMs: number, settle: (this: OutEntry, r: Settlement) => void) => OutEntry
+  submit: (peer: Peer, kind: 'q', type: string, payload: unknown, timeoutMs: number, settle: EntrySettle) => OutEntry
   forget: (peer: Peer, key: OutKey) => OutEntry | undefined
   settle: (peer: Peer, key: OutKey, result: Settlement) => OutEntry | undefined
   ack: (peer: Peer, id: Uint8Array) => void
@@ -44,7 +44,20 @@ export class QueryBook implements ReplySink {
   /** One timer for every query's timeout. */
   readonly #deadlines = new Deadlines<TimedQuery>(q => { this.#timedOut(q) }, q => this.#pending.has(q), () => this.#pending.size)
 
+  /**
+   * The settle of every query message (one function, not a closure per query): when the message itself failed
+   * (unreachable, uncertain), its query fails with it.
+   */
+  readonly #messageSettled: EntrySettle
+
   constructor (sender: QuerySender, limits: NodeLimits, clock: Clock, stats: StatsCollector, events: TypedEventTarget<NodeEvents>, unknownReply: UnknownReply) {
+    const book = this // eslint-disable-line @typescript-eslint/no-this-alias -- the settle is the entry's method
+    this.#messageSettled = function (this: OutEntry, r: Settlement, peer: Peer) {
+      if (r.ok) return
+      // (Not yet pending when it fails during `submit`: then it times out, as before it was known.)
+      const q = book.#pending.take(peer.id, this.key as number)
+      if (q !== undefined) book.#fail(peer, q, r.error, false)
+    }
     this.#sender = sender
     this.#limits = limits
     this.#clock = clock
@@ -69,11 +82,7 @@ export class QueryBook implements ReplySink {
 
   start (peer: Peer, type: string, payload: unknown, timeoutMs: number, softMs: number | undefined, signal: AbortSignal | undefined,
     resolve: (v: unknown) => void, reject: (e: Error) => void): void {
-    let q: PendingQuery | undefined = undefined // set below; the failure callback may run before `pending` exists
-    const entry = this.#sender.submit(peer, 'q', type, payload, timeoutMs, r => {
-      // The query message itself failed (unreachable, uncertain): the query fails with it.
-      if (!r.ok && q !== undefined && this.#pending.take(peer.id, q.key) !== undefined) this.#fail(peer, q, r.error, false)
-    })
+    const entry = this.#sender.submit(peer, 'q', type, payload, timeoutMs, this.#messageSettled)
     const pending: TimedQuery = {
       peerId: peer.id,
       key: entry.counter,
@@ -88,7 +97,6 @@ export class QueryBook implements ReplySink {
       reject,
       cleanup: undefined
     }
-    q = pending
     this.#pending.add(pending)
     this.#deadlines.add(pending)
     if ((softMs !== undefined && softMs < timeoutMs) || signal !== undefined) this.#watch(pending, softMs, signal)

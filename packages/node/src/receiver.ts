@@ -243,16 +243,10 @@ export class Receiver {
       this.drop('decode', peer.id, undefined, err as Error)
       return
     }
-    const now = this.#ctx.clock.now()
-    let stream: DedupStream | undefined
-    const streamFor = (id: Uint8Array): DedupStream | undefined => {
-      if (stream !== undefined && isEpoch(id, stream.epoch)) return stream // most batches carry one stream
-      stream = this.#dedup.stream(peer.id, id, now) // (it reads the epoch, the ID's first bytes, and copies it)
-      return stream
-    }
+    let stream: DedupStream | undefined // the batch's stream (most batches carry one)
     if (batch.floor !== undefined) {
-      const s = streamFor(batch.floor)
-      if (s !== undefined) this.#dedup.applyFloor(s, counterOf(batch.floor))
+      stream = this.#streamFor(peer, batch.floor, stream)
+      if (stream !== undefined) this.#dedup.applyFloor(stream, counterOf(batch.floor))
     }
     for (const m of batch.messages) {
       if (m instanceof Error) {
@@ -270,17 +264,23 @@ export class Receiver {
           this.#offerRecordSoon(peer, m)
           break
         case 'q': case 'o': {
-          const s = streamFor(m.m)
-          if (s === undefined) {
+          stream = this.#streamFor(peer, m.m, stream)
+          if (stream === undefined) {
             this.drop('dedup-full', peer.id, m.y)
             break
           }
-          this.#onReliable(peer, s, m, receivedAt, lease)
+          this.#onReliable(peer, stream, m, receivedAt, lease)
           break
         }
       }
     }
     this.#sender.received(peer, plaintext.byteLength)
+  }
+
+  /** The de-duplication stream of message `id` from `peer`: `stream` when the ID is of it (no closure per batch). */
+  #streamFor (peer: Peer, id: Uint8Array, stream: DedupStream | undefined): DedupStream | undefined {
+    if (stream !== undefined && isEpoch(id, stream.epoch)) return stream
+    return this.#dedup.stream(peer.id, id, this.#ctx.clock.now()) // (it reads the epoch, the ID's first bytes, and copies it)
   }
 
   /**

@@ -11,13 +11,15 @@ import type { Peer, PeerTable } from './peers.ts'
 export class Router {
   readonly #ctx: NodeContext
   readonly #peers: PeerTable
-  /** The options of every send (one object, not one per frame). */
+  /** The options of every send (one object, not one per frame); the second for the last frame of a flush. */
   readonly #sendOptions: { signal: AbortSignal }
+  readonly #lastOptions: { signal: AbortSignal, flushNow: true }
 
   constructor (ctx: NodeContext, peers: PeerTable) {
     this.#ctx = ctx
     this.#peers = peers
     this.#sendOptions = { signal: ctx.shutdown }
+    this.#lastOptions = { signal: ctx.shutdown, flushNow: true }
   }
 
   /**
@@ -26,15 +28,16 @@ export class Router {
    * @throws {EgtpError} the last `retryable` failure of a route when there was one (the frame waits for its
    *   re-send), else ERR_UNREACHABLE; a failure that is not about the endpoint (ERR_BACKPRESSURE,
    *   ERR_FRAME_TOO_LARGE, a `scope: 'peer'` refusal, …) passes through at once
+   * `last`: no other frame to `peer` follows in this tick (the transport may write it at once).
    */
-  transmit (peer: Peer, frame: OutboundFrame, expectReply: boolean): Promise<void> {
+  transmit (peer: Peer, frame: OutboundFrame, expectReply: boolean, last = false): Promise<void> {
     // The common case, a usable return path, costs one promise (none when the path took the frame at once:
     // SENT passes through, for the caller to know it by identity): no async frame around it.
     const path = peer.contact.returnPath
     if (path !== undefined && path.usable()) {
       let sent: Promise<void>
       try {
-        sent = path.reply(frame, this.#sendOptions)
+        sent = path.reply(frame, last ? this.#lastOptions : this.#sendOptions)
       } catch (err) { // a path that throws instead of rejecting
         return this.#pathFailed(peer, path, frame, expectReply, err)
       }

@@ -1,31 +1,16 @@
-import { MAX_ACKS_PER_MESSAGE } from '@egtp/codec'
-import { EgtpError, SENT, isEgtpError, outboundFrameBytes } from '@egtp/interface'
-import type { OutboundFrame } from '@egtp/interface'
+import { EgtpError, isEgtpError } from '@egtp/interface'
 import type { NodeContext } from './context.ts'
 import { bytesKey, isEpoch, makeMessageId, toHex } from './ids.ts'
 import { expiryError, stopError } from './errors.ts'
-import { OwnEntry, encodeOwnBytes, encodeOwnPayload, encodeReply, markSent, retryDelay } from './outbound.ts'
-import type { OutEntry, OutKey, Settlement } from './outbound.ts'
-import type { Batch, OwnContactMessage } from './peer-tx.ts'
+import { Flusher } from './flush.ts'
+import type { OwnContactSource } from './flush.ts'
+import { IGNORE_SETTLEMENT, OwnEntry, encodeOwnBytes, encodeOwnPayload, encodeReply, retryDelay } from './outbound.ts'
+import type { EntrySettle, OutEntry, OutKey, Settlement } from './outbound.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Router } from './router.ts'
 import { DrainWaiters } from './drain.ts'
 
-/** Where the sender finds the node's own record to piggyback. */
-export interface OwnContactSource {
-  readonly message: OwnContactMessage | undefined
-}
-
-/**
- * Acknowledge at once (this turn) rather than after `ackDelayMs` once this much
- * plaintext arrived since the last acknowledgement: a bulk sender's window is then not held up by the timer.
- */
-const ACK_PROMPT_BYTES = 64 * 1024
-/**
- * Batches to one peer handed to commstrats and not yet settled before the next one waits. A relay settles a
- * send only once the relay has accepted it: waiting for each would allow one batch per round trip to the relay.
- */
-const MAX_TRANSMITS_IN_FLIGHT = 8
+export type { OwnContactSource } from './flush.ts'
 
 /**
  * The outbound half of a node: holds every reliable message until acknowledged (bounded per peer and in
@@ -37,26 +22,10 @@ export class Sender {
   readonly #ctx: NodeContext
   readonly #peers: PeerTable
   readonly #router: Router
-  readonly #contact: OwnContactSource
+  /** Schedules and runs the flushes (turns, acknowledgement timers, sealing and handing over batches). */
+  readonly #flusher: Flusher
   /** Peers holding unacknowledged entries (and, until the next tick, ones that just emptied). */
   readonly #active = new Set<Peer>()
-  /** The scheduled flush of a peer: one function for every peer, not a closure per peer or per schedule. */
-  readonly #flushScheduled = (peer: Peer): void => {
-    peer.tx.flushScheduled = false
-    this.flush(peer)
-  }
-
-  /** A flush whose peer's route was prepared a tick ago (see {@link flush}): one function for every peer. */
-  readonly #flushPrepared = (peer: Peer): void => { this.#flushOn(peer) }
-
-  /** The current turn's number (see {@link heard}); a turn with frames ends in the check phase. */
-  #turn = 1
-  #turnOpen = false
-  readonly #endTurn = (): void => {
-    this.#turn++
-    this.#turnOpen = false
-  }
-
   /** Peers whose maps may be emptied (see `tick`). */
   readonly #compactable = new Set<Peer>()
   #unackedBytes = 0
@@ -70,8 +39,11 @@ export class Sender {
     this.#ctx = ctx
     this.#peers = peers
     this.#router = router
-    this.#contact = contact
     this.#released = released
+    this.#flusher = new Flusher(ctx, peers, router, contact, this.#drain, {
+      failed: (peer, entries, err) => { this.#batchFailed(peer, entries, err) },
+      settle: (peer, key, result) => this.settle(peer, key, result)
+    })
   }
 
   get unackedBytes (): number {
@@ -87,7 +59,7 @@ export class Sender {
    * @throws {EgtpError} ERR_TOO_MANY_PENDING past the per-peer or total bounds
    * @throws {RangeError} when the encoded message is larger than `maxMessageBytes` or nested too deeply
    */
-  submit (peer: Peer, kind: 'q' | 'o', type: string, payload: unknown, timeoutMs: number, settle: (this: OutEntry, r: Settlement) => void,
+  submit (peer: Peer, kind: 'q' | 'o', type: string, payload: unknown, timeoutMs: number, settle: EntrySettle,
     resolve?: () => void, reject?: (error: EgtpError) => void): OutEntry {
     const limits = this.#ctx.limits
     if (peer.out.size >= limits.maxUnackedPerPeer) {
@@ -133,7 +105,7 @@ export class Sender {
     const now = this.#ctx.clock.monotonic()
     const entry: OutEntry = {
       key, id: queryId, kind: 'a', counter: 0, type, bytes, deadline: now + horizonMs, createdAt: now, attempts: 0,
-      nextRetryAt: now + limits.retryInitialMs, queued: false, settle: () => {}, resolve: undefined, reject: undefined
+      nextRetryAt: now + limits.retryInitialMs, queued: false, settle: IGNORE_SETTLEMENT, resolve: undefined, reject: undefined
     }
     this.#hold(peer, entry)
     this.#enqueue(peer, entry)
@@ -143,35 +115,44 @@ export class Sender {
   control (peer: Peer, bytes: Uint8Array): void {
     if (peer.tx.control.length >= this.#ctx.limits.maxUnackedPerPeer) return
     peer.tx.addControl(bytes)
-    this.schedule(peer)
+    this.#flusher.schedule(peer)
   }
 
   /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
     if (peer.tx.addAck(bytesKey(id), id)) this.#compactable.add(peer)
-    this.#armAck(peer, peer.tx.fullAcks)
+    this.#flusher.armAck(peer, peer.tx.fullAcks)
   }
 
   /** Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). */
   ackCounter (peer: Peer, epoch: Uint8Array, counter: number): void {
-    if (peer.tx.addAckCounter(epoch, counter)) this.#armAck(peer, peer.tx.ackCounters.length)
+    if (peer.tx.addAckCounter(epoch, counter)) this.#flusher.armAck(peer, peer.tx.ackCounters.length)
     else this.ack(peer, makeMessageId(epoch, counter))
-  }
-
-  /**
-   * `bytes` of plaintext arrived from `peer`. After a lot since our last acknowledgement, what is pending
-   * goes now (this turn) instead of after `ackDelayMs`, so a sender with a full window
-   * is not left waiting on the timer.
-   */
-  received (peer: Peer, bytes: number): void {
-    const tx = peer.tx
-    tx.rxBytesSinceAck += bytes
-    if (tx.rxBytesSinceAck >= ACK_PROMPT_BYTES && (tx.ackCounters.length > 0 || tx.fullAcks > 0)) this.schedule(peer)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {
     if (peer.tx.addUncertain(bytesKey(id), id)) this.#compactable.add(peer)
-    this.#armAck(peer, peer.tx.uncertainIds)
+    this.#flusher.armAck(peer, peer.tx.uncertainIds)
+  }
+
+  /** `bytes` of plaintext arrived from `peer` (see {@link Flusher.received}). */
+  received (peer: Peer, bytes: number): void {
+    this.#flusher.received(peer, bytes)
+  }
+
+  /** A frame from `peer` arrived (see {@link Flusher.heard}). */
+  heard (peer: Peer): void {
+    this.#flusher.heard(peer)
+  }
+
+  /** Send what waits for `peer` now (see {@link Flusher.flush}). */
+  flush (peer: Peer): void {
+    this.#flusher.flush(peer)
+  }
+
+  /** Stop: no acknowledgement timer may fire any more. */
+  clearTimers (): void {
+    this.#flusher.clearTimers()
   }
 
   /** The peer acknowledged these IDs (full, and/or `epoch ‖ counters`). */
@@ -194,7 +175,7 @@ export class Sender {
     const entry = this.forget(peer, key)
     if (entry === undefined) return undefined
     if (!result.ok) this.#reportFailure(peer, entry, result.error)
-    entry.settle(result)
+    entry.settle(result, peer)
     return entry
   }
 
@@ -217,7 +198,7 @@ export class Sender {
    * is flushed now). Unbounded: the caller races it against its own deadline.
    */
   drained (): Promise<void> {
-    for (const p of this.#peers.values()) if (p.tx.hasWork()) this.schedule(p)
+    for (const p of this.#peers.values()) if (p.tx.hasWork()) this.#flusher.schedule(p)
     return this.#drain.wait(undefined, undefined)
   }
 
@@ -226,7 +207,7 @@ export class Sender {
    * now), or when `bound` aborts.
    */
   flushed (peer: Peer, bound: AbortSignal): Promise<void> {
-    if (peer.tx.hasWork()) this.schedule(peer)
+    if (peer.tx.hasWork()) this.#flusher.schedule(peer)
     return this.#drain.wait(peer, bound)
   }
 
@@ -272,34 +253,6 @@ export class Sender {
     }
   }
 
-  /**
-   * A frame from `peer` arrived in this turn (this event-loop iteration): what goes to it before the turn ends
-   * is flushed at the end of the turn (see {@link schedule}).
-   */
-  heard (peer: Peer): void {
-    peer.tx.heardTurn = this.#turn
-    if (this.#turnOpen) return
-    this.#turnOpen = true
-    setImmediate(this.#endTurn) // one per turn with frames, shared by every peer
-  }
-
-  /**
-   * Flush `peer` soon. Messages to a peer heard from in this turn (a reply, a query made by a caller that
-   * awaited a reply) go at the end of the turn, after the current callback and the microtasks it queued (a
-   * read's frames, the replies of handlers that answered at once, a caller's loop of sends share one batch):
-   * a lone reply or query is sealed and written in the turn of the read, not a phase later. Otherwise, and for
-   * acknowledgements alone, after the current I/O callbacks (the check phase): the acknowledgements of every
-   * read of this loop iteration share a frame (a bulk receiver reads 64 KiB at a time, many times per
-   * iteration), and a path whose peer closed it is known closed before a frame is put on it.
-   */
-  schedule (peer: Peer): void {
-    const tx = peer.tx
-    if (tx.flushScheduled) return
-    tx.flushScheduled = true
-    if (tx.heardTurn === this.#turn && tx.queue.length > 0) process.nextTick(this.#flushScheduled, peer)
-    else setImmediate(this.#flushScheduled, peer)
-  }
-
   #hold (peer: Peer, entry: OutEntry): void {
     peer.out.add(entry)
     this.#unackedBytes += entry.bytes.byteLength
@@ -311,190 +264,13 @@ export class Sender {
     if (entry.queued) return
     entry.queued = true
     peer.tx.queue.push(entry)
-    this.schedule(peer)
-  }
-
-  /**
-   * An acknowledgement waits: it goes with the next batch, or alone `ackDelayMs` after the oldest waiting one.
-   * The per-peer timer is not cleared when a batch takes the acknowledgements (that would cost a timer per
-   * round trip): when it fires with nothing waiting it does nothing, and it waits again for a younger one.
-   */
-  #armAck (peer: Peer, size: number): void {
-    const tx = peer.tx
-    if (size >= MAX_ACKS_PER_MESSAGE) {
-      this.schedule(peer)
-      return
-    }
-    tx.ackDueAt ??= performance.now() + this.#ctx.limits.ackDelayMs
-    if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) this.#startAckTimer(peer, this.#ctx.limits.ackDelayMs)
-  }
-
-  #startAckTimer (peer: Peer, ms: number): void {
-    const tx = peer.tx
-    tx.ackTimer = setTimeout(() => {
-      tx.ackTimer = undefined
-      if (!tx.hasAcks()) return // a batch took them
-      const waitMs = (tx.ackDueAt ?? 0) - performance.now()
-      if (waitMs >= 1) this.#startAckTimer(peer, Math.ceil(waitMs))
-      else this.schedule(peer)
-    }, ms)
-    tx.ackTimer.unref?.()
-  }
-
-  /** Stop: no acknowledgement timer may fire any more. */
-  clearTimers (): void {
-    for (const p of this.#peers.values()) p.tx.clearAckTimer()
+    this.#flusher.schedule(peer)
   }
 
   #reportFailure (peer: Peer, entry: OutEntry, error: EgtpError): void {
     if (entry.kind === 'a') return
     this.#ctx.stats.failure(peer.id, entry.type, error.code)
     this.#ctx.events.safeDispatch('message:failed', { peerId: peer.id, type: entry.type, messageId: toHex(entry.id), error })
-  }
-
-  /**
-   * Seal and send batches until nothing is left for `peer`. One flush per peer runs at a time. Synchronous while
-   * nothing must be waited for (the peer's key is known, the transmit window has room): the common case costs
-   * no promise of its own; otherwise the flush goes on asynchronously ({@link #flushWaiting}).
-   */
-  flush (peer: Peer): void {
-    const tx = peer.tx
-    if (tx.flushing) {
-      tx.flushAgain = true
-      return
-    }
-    tx.flushing = true
-    // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while): the seal
-    // waits for the dial's next tick, in which Node opens the socket (the peer accepts meanwhile, not after).
-    if (peer.contact.publicKey !== undefined && this.#router.prepare(peer)) {
-      process.nextTick(this.#flushPrepared, peer)
-      return
-    }
-    this.#flushOn(peer)
-  }
-
-  /** The body of {@link flush} (its `flushing` flag set). */
-  #flushOn (peer: Peer): void {
-    const tx = peer.tx
-    let waiting = false
-    try {
-      do {
-        tx.flushAgain = false
-        while (tx.hasWork() && !this.#ctx.shutdown.aborted) {
-          const publicKey = peer.contact.publicKey
-          if (publicKey === undefined || tx.transmitting >= MAX_TRANSMITS_IN_FLIGHT) {
-            waiting = true
-            void this.#flushWaiting(peer)
-            return
-          }
-          if (!this.#sendBatch(peer, publicKey)) break
-        }
-      } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
-    } finally {
-      if (!waiting) this.#flushEnded(tx)
-    }
-  }
-
-  /** The rest of a flush that must wait: for the peer's key (a lookup) or for room in the transmit window. */
-  async #flushWaiting (peer: Peer): Promise<void> {
-    const tx = peer.tx
-    try {
-      do {
-        tx.flushAgain = false
-        while (tx.hasWork() && !this.#ctx.shutdown.aborted) {
-          const publicKey = peer.contact.publicKey ?? await this.#resolveKey(peer)
-          if (publicKey === undefined) break
-          if (tx.transmitting >= MAX_TRANSMITS_IN_FLIGHT) {
-            await new Promise<void>(resolve => { tx.transmitSettled = resolve })
-            continue
-          }
-          if (!this.#sendBatch(peer, publicKey)) break
-        }
-      } while (tx.flushAgain && !this.#ctx.shutdown.aborted)
-    } finally {
-      this.#flushEnded(tx)
-    }
-  }
-
-  #flushEnded (tx: Peer['tx']): void {
-    tx.flushing = false
-    if (this.#drain.waiting) this.#drain.check()
-  }
-
-  /** Take, seal and hand over one batch; false when there was nothing to take after all. */
-  #sendBatch (peer: Peer, publicKey: Uint8Array): boolean {
-    const tx = peer.tx
-    const batch = tx.takeBatch(peer.out, this.#contact.message)
-    if (batch === undefined) return false
-    let frame: OutboundFrame
-    try {
-      const { pieces } = this.#ctx.sessions.sealParts({ nodeId: peer.id, publicKey }, batch.parts)
-      frame = pieces.length === 1 ? pieces[0]! : pieces
-    } catch (err) {
-      this.#batchFailed(peer, batch.entries, err)
-      return true
-    }
-    tx.transmitting++
-    const sent = this.#router.transmit(peer, frame, batch.expectReply)
-    if (sent === SENT) {
-      // Taken at once (the common case): settled now, without a promise, closures and a microtask per batch
-      // (measured: ~3% less CPU per round trip with one query in flight).
-      try {
-        this.#batchSent(peer, batch, outboundFrameBytes(frame))
-      } finally {
-        this.#transmitted(tx)
-      }
-      return true
-    }
-    sent.then(
-      () => {
-        try {
-          this.#batchSent(peer, batch, outboundFrameBytes(frame))
-        } finally {
-          this.#transmitted(tx)
-        }
-      },
-      (err: unknown) => {
-        try {
-          this.#batchFailed(peer, batch.entries, err)
-        } finally {
-          this.#transmitted(tx)
-        }
-      }
-    )
-    return true
-  }
-
-  /** A batch's transmit settled: wake a flush waiting for room, and drain waiters. */
-  #transmitted (tx: Peer['tx']): void {
-    tx.transmitting--
-    const wake = tx.transmitSettled
-    tx.transmitSettled = undefined
-    wake?.()
-    if (this.#drain.waiting) this.#drain.check()
-  }
-
-  /** A first message to a peer never heard from: find its key. Fails the queued messages when impossible. */
-  async #resolveKey (peer: Peer): Promise<Uint8Array | undefined> {
-    if (peer.contact.record === undefined) await this.#peers.lookUp(peer)
-    const key = peer.contact.publicKey
-    if (key !== undefined) return key
-    const error = new EgtpError('ERR_UNREACHABLE', `no contact record for ${peer.id}`)
-    for (const e of peer.tx.queue.drain()) {
-      e.queued = false
-      if (e.attempts === 0) this.settle(peer, e.key, { ok: false, error })
-    }
-    peer.tx.clearAcks()
-    return undefined
-  }
-
-  #batchSent (peer: Peer, batch: Batch, frameBytes: number): void {
-    const now = this.#ctx.clock.monotonic()
-    const { limits, stats } = this.#ctx
-    stats.framesSent++
-    stats.bytesSent += frameBytes
-    if (batch.ci !== undefined && batch.ci.seq > peer.tx.ciSentSeq) peer.tx.ciSent = batch.ci
-    markSent(batch.entries, now, limits, stats, peer.id)
   }
 
   #batchFailed (peer: Peer, entries: OutEntry[], err: unknown): void {

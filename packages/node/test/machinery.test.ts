@@ -46,6 +46,40 @@ describe('PeerOutbound', () => {
     expect(out.due(100)).toEqual({ retry: [a], expired: [b] })
   })
 
+  test('replies: one held without a map, two or more in one, back to one and none; each found by its key', () => {
+    const out = new PeerOutbound(new Uint8Array(8))
+    const reply = (key: string): OutEntry => {
+      const e: OutEntry = {
+        key, id: new Uint8Array(16), kind: 'a', counter: 0, type: 't', bytes: new Uint8Array(10), deadline: 50, createdAt: 0,
+        attempts: 0, nextRetryAt: 100, queued: false, settle: () => {}
+      }
+      out.add(e)
+      return e
+    }
+    const own = entry(out, 'q', 0, 1000)
+    const r1 = reply('r1')
+    expect(() => reply('r1')).toThrow('duplicate')
+    expect([out.get('r1'), out.get('r2'), out.size]).toEqual([r1, undefined, 2])
+    const r2 = reply('r2')
+    const r3 = reply('r3')
+    expect(() => reply('r2')).toThrow('duplicate')
+    expect([out.get('r1'), out.get('r2'), out.get('r3'), out.size]).toEqual([r1, r2, r3, 4])
+    expect([...out.entries()]).toEqual([own, r1, r2, r3])
+    expect(out.due(60).expired).toEqual([r1, r2, r3])
+    expect(out.remove('r1')).toBe(r1)
+    expect(out.remove('r1')).toBeUndefined()
+    expect(out.remove('r3')).toBe(r3)
+    expect([out.get('r2'), out.get('r3'), out.size, out.bytes]).toEqual([r2, undefined, 2, 20])
+    expect([...out.entries()]).toEqual([own, r2])
+    const r4 = reply('r4')
+    expect([out.get('r2'), out.get('r4'), out.size]).toEqual([r2, r4, 3])
+    out.remove('r4')
+    out.remove('r2')
+    expect([out.get('r2'), out.size, out.compact()]).toEqual([undefined, 1, false])
+    out.remove(own.key)
+    expect([[...out.entries()], out.size, out.bytes, out.compact()]).toEqual([[], 0, 0, true])
+  })
+
   test('backoff doubles up to the max, with ±20% jitter', () => {
     expect(retryDelay(1, 1000, 4000, () => 0.5)).toBe(1000)
     expect(retryDelay(2, 1000, 4000, () => 0.5)).toBe(2000)

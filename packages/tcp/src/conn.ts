@@ -1,7 +1,7 @@
 import { FrameDecoder, FRAME_HEADER_BYTES } from '@egtp/codec'
 import { isDataFrame } from '@egtp/codec/session'
 import { EgtpError, outboundFrameBytes } from '@egtp/interface'
-import type { AbortOptions, Clock, CloseDetail, Conn, ConnEvents, Logger, OutboundFrame } from '@egtp/interface'
+import type { Clock, CloseDetail, Conn, ConnEvents, FrameSendOptions, Logger, OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
 import { READ_BUFFER_BYTES, RECYCLE_FRAME_BYTES, THROTTLED_READ_BYTES } from './constants.ts'
 import { LazyEventTarget } from './lazy-events.ts'
@@ -196,7 +196,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
    * the bound; do not modify the bytes afterwards.
    * @throws {EgtpError} ERR_CLOSED, ERR_FRAME_TOO_LARGE, ERR_BACKPRESSURE; rethrows `signal.reason` on abort
    */
-  send (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
+  send (frame: OutboundFrame, options?: FrameSendOptions): Promise<void> {
     const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
     if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
     if ((this.#state & CLOSED) !== 0) return Promise.reject(this.#closedError())
@@ -205,7 +205,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     }
     const signal = options?.signal
     if (signal?.aborted === true) return Promise.reject(signal.reason)
-    return this.#writer.send(frame, bytes, signal)
+    return this.#writer.send(frame, bytes, signal, options?.flushNow === true)
   }
 
   /** The consumer is done with a frame of this connection (see `ReturnPath.recycle`): its memory may serve again. */

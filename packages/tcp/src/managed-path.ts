@@ -1,4 +1,4 @@
-import type { AbortOptions, OutboundFrame, ReturnPath } from '@egtp/interface'
+import type { FrameSendOptions, OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { TcpConn } from './conn.ts'
 
 /** What every managed path of one pool calls back into (one object per pool, not closures per connection). */
@@ -34,7 +34,7 @@ export class ManagedPath implements ReturnPath {
   get description (): string { return `tcp ${this.conn.id} ${this.conn.remoteAddress}` }
   get source (): string { return this.conn.remoteHost }
 
-  reply (frame: OutboundFrame, options?: AbortOptions): Promise<void> {
+  reply (frame: OutboundFrame, options?: FrameSendOptions): Promise<void> {
     return this.conn.send(frame, options) // conn.send never throws: it rejects
   }
 

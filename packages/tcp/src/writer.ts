@@ -104,12 +104,13 @@ export class FrameWriter {
 
   /**
    * Queue a frame already checked for size (`bytes` long: one buffer, or pieces sent as one frame); resolves at
-   * once when it fits, else waits for room.
+   * once when it fits, else waits for room. `flushNow`: nothing more follows in this tick, write what is queued
+   * now rather than at the tick's end (a lone frame then costs no tick of its own).
    */
-  send (frame: OutboundFrame, bytes: number, signal: AbortSignal | undefined): Promise<void> {
+  send (frame: OutboundFrame, bytes: number, signal: AbortSignal | undefined, flushNow = false): Promise<void> {
     const size = bytes + FRAME_HEADER_BYTES
     if ((this.#waiters === undefined || this.#waiters.length === 0) && this.#hasRoom(size)) {
-      this.#enqueue(frame, size)
+      this.#enqueue(frame, size, flushNow)
       return SENT // taken at once: the caller may know it by identity
     }
     return this.#wait(frame, size, signal)
@@ -167,12 +168,12 @@ export class FrameWriter {
       if (!this.#hasRoom(next.size)) return
       waiters.shift()
       next.dispose()
-      this.#enqueue(next.frame, next.size)
+      this.#enqueue(next.frame, next.size, false)
       next.resolve()
     }
   }
 
-  #enqueue (frame: OutboundFrame, size: number): void {
+  #enqueue (frame: OutboundFrame, size: number, flushNow: boolean): void {
     this.#host.noteQueued()
     if (size - FRAME_HEADER_BYTES >= LARGE_FRAME_BYTES) {
       this.#pendingLarge++
@@ -184,7 +185,7 @@ export class FrameWriter {
     else this.#pending.push(frame)
     this.#pendingBytes += size
     this.#queuedBytes += size
-    if (this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
+    if (flushNow || this.#pendingBytes >= FLUSH_THRESHOLD_BYTES) {
       this.#flush()
     } else if ((this.#state & FLUSH_SCHEDULED) === 0) {
       this.#state |= FLUSH_SCHEDULED

@@ -58,6 +58,24 @@ describe('transport: dial and listen', () => {
     expect(got.every((f, i) => f[0] === (i & 0xff) && f[1] === i >> 8)).toBe(true)
   })
 
+  test('a frame sent with flushNow is written at once, with what was queued before it; without, at the tick\'s end', async () => {
+    const strat = make()
+    const listener = await strat.listen(LOOPBACK)
+    listener.addEventListener('connection', ({ detail }) => { echo(detail) })
+    const conn = await strat.dial(listener.address())
+    const got = collect(conn)
+    void conn.send(Uint8Array.of(1))
+    expect(conn.queuedBytes).toBeGreaterThan(0) // waits for the tick's end
+    void conn.send(Uint8Array.of(2), { flushNow: true })
+    expect(conn.queuedBytes).toBe(0) // both written (the socket took them: nothing left in its buffer either)
+    void conn.send(Uint8Array.of(3))
+    expect(conn.queuedBytes).toBeGreaterThan(0)
+    await expect.poll(() => got.length).toBe(3)
+    expect(got).toEqual([Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)])
+    await conn.close()
+    await listener.close()
+  })
+
   test('a second listener on a taken port fails with ERR_ADDRESS_IN_USE', async () => {
     const strat = make()
     const first = await strat.listen(LOOPBACK)
