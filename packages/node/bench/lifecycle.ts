@@ -12,12 +12,9 @@ import { Session } from 'node:inspector/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { loadEgtp } from './fixtures/load.ts'
+import { bytesBySite } from './fixtures/heap-sites.ts'
+import type { ProfileNode } from './fixtures/heap-sites.ts'
 
-interface ProfileNode {
-  callFrame: { functionName: string, url: string, lineNumber: number }
-  selfSize: number
-  children: ProfileNode[]
-}
 
 const count = Number(process.argv[2] ?? 300)
 const all = process.argv[3] === 'all'
@@ -56,18 +53,6 @@ if (profile === undefined) {
   process.exit(0)
 }
 
-const bySite = new Map<string, number>()
-let total = 0
-const walk = (node: ProfileNode, stack: string[]): void => {
-  const f = node.callFrame
-  const here = [...stack, `${f.functionName === '' ? '(anonymous)' : f.functionName} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`]
-  if (node.selfSize > 0) {
-    const site = here.slice(-3).reverse().join(' < ')
-    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
-    total += node.selfSize
-  }
-  for (const c of node.children) walk(c, here)
-}
-walk(profile.head, [])
+const { total, bySite } = bytesBySite(profile.head)
 console.log(`${from ?? 'this workspace'}: ${count} lifecycles; ${(total / count / 1024).toFixed(1)} KiB per lifecycle ${all ? 'allocated' : 'survived a scavenge'} (sampled); client CPU ${((cpu.user + cpu.system) / count).toFixed(0)} µs per lifecycle (sampling on)`)
 for (const [site, bytes] of [...bySite].sort((x, y) => y[1] - x[1]).slice(0, Number(process.env.LIFECYCLE_SITES ?? 25))) console.log(`${(bytes / count).toFixed(0).padStart(8)}  ${site}`)

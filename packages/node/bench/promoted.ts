@@ -9,12 +9,9 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { tcp } from '@egtp/tcp'
 import { createNode, memoryDirectory } from '../src/index.ts'
+import { bytesBySite } from './fixtures/heap-sites.ts'
+import type { ProfileNode } from './fixtures/heap-sites.ts'
 
-interface ProfileNode {
-  callFrame: { functionName: string, url: string, lineNumber: number }
-  selfSize: number
-  children: ProfileNode[]
-}
 
 const mode = process.argv[2] ?? 'echo64'
 const seconds = Number(process.argv[3] ?? 2)
@@ -49,19 +46,7 @@ const measured = ops - ops0
 running = false
 await Promise.all(loops)
 
-const bySite = new Map<string, number>()
-let total = 0
-const walk = (node: ProfileNode, stack: string[]): void => {
-  const f = node.callFrame
-  const here = [...stack, `${f.functionName === '' ? '(anonymous)' : f.functionName} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`]
-  if (node.selfSize > 0) {
-    const site = here.slice(-3).reverse().join(' < ')
-    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
-    total += node.selfSize
-  }
-  for (const child of node.children) walk(child, here)
-}
-walk(profile.head, [])
+const { total, bySite } = bytesBySite(profile.head)
 console.log(`${mode}: ${measured} operations in ${seconds} s; ${(total / measured).toFixed(1)} bytes per operation ${all ? 'allocated' : 'survived a scavenge'} (sampled), by site:`)
 for (const [site, bytes] of [...bySite].sort((x, y) => y[1] - x[1]).slice(0, all ? 30 : 15)) console.log(`${(bytes / measured).toFixed(1).padStart(9)}  ${site}`)
 await a.stop()
