@@ -41,14 +41,17 @@ export const DEFAULT_LIMITS: Readonly<NodeLimits> = Object.freeze({
  * timeouts within MAX_TIMEOUT_MS, and the dedup retention longer than the longest timeout.
  * @throws {RangeError}
  */
-export function resolveLimits (limits: Partial<NodeLimits> = {}): NodeLimits {
-  const out = { ...DEFAULT_LIMITS }
+export function resolveLimits (limits: Partial<NodeLimits> = {}): Readonly<NodeLimits> {
+  let given: NodeLimits | undefined
   for (const [k, v] of Object.entries(limits) as Array<[keyof NodeLimits, number | undefined]>) {
     if (v === undefined) continue
     if (!(k in DEFAULT_LIMITS)) throw new RangeError(`unknown limit ${k}`)
     if (!Number.isInteger(v) || v < 0 || (v === 0 && k !== 'ackDelayMs')) throw new RangeError(`limits.${k} must be a positive integer, got ${v}`)
-    out[k] = v
+    given ??= { ...DEFAULT_LIMITS }
+    given[k] = v
   }
+  // No limit given: the frozen defaults themselves, not a copy per node (~300 bytes that live as long as it).
+  const out = given ?? DEFAULT_LIMITS
   if (out.defaultTimeoutMs > C.MAX_TIMEOUT_MS) throw new RangeError(`limits.defaultTimeoutMs exceeds ${C.MAX_TIMEOUT_MS}`)
   if (out.connectTimeoutMs > C.MAX_TIMEOUT_MS) throw new RangeError(`limits.connectTimeoutMs exceeds ${C.MAX_TIMEOUT_MS}`)
   if (out.dedupRetentionMs <= C.MAX_TIMEOUT_MS) {
