@@ -69,7 +69,6 @@ export class Flusher {
   /** A flush whose peer's route was prepared a tick ago (see {@link flush}): one function for every peer. */
   readonly #flushPrepared = (peer: Peer): void => { this.#flushOn(peer) }
 
-
   constructor (ctx: NodeContext, peers: PeerTable, router: Router, contact: OwnContactSource, drain: DrainWaiters, hooks: FlushHooks) {
     this.#ctx = ctx
     this.#peers = peers
