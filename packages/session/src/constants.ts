@@ -84,6 +84,12 @@ export const DEFAULT_RECOVERY_QUIET_MS = 5_000
  */
 export const DEFAULT_PEER_KEY_CACHE_SIZE = 4_096
 /**
+ * The next handshake's ephemeral key pair is made ahead (one spare per manager, off the critical path); a spare
+ * older than this is zeroed and replaced instead of used, which bounds how long an ephemeral secret waits in
+ * memory before its handshake.
+ */
+export const DEFAULT_SPARE_EPHEMERAL_MAX_AGE_MS = 10_000
+/**
  * Recovery bound: once faults stop (no more loss, duplication, restarts or clock steps) on a pair that can exchange
  * frames both ways (directly or through a relay that carries replies), every message still owed is delivered, and
  * a new one goes through, within this long; the two nodes then hold one confirmed session. On a one-way relayed

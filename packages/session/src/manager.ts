@@ -7,6 +7,7 @@ import { randomBytesPooled } from '@egtp/identity'
 import { EgtpError, TypedEventTarget, disabledLogger, systemClock, wholeMsClock } from '@egtp/interface'
 import type { Clock, Logger } from '@egtp/interface'
 import { ClockRefusals } from './clock-refusal.ts'
+import { SpareEphemeral } from './ephemeral.ts'
 import * as C from './constants.ts'
 import { CookieJar, CookieResponder } from './cookie.ts'
 import { authFailed } from './errors.ts'
@@ -28,7 +29,7 @@ import type {
   FrameOrigin, OpenOptions, OpenResult, PeerKey, SealPartsResult, SealResult, SessionEventArgs, SessionEventObserver, SessionEvents, SessionManagerInit,
   SessionStats
 } from './types.ts'
-import { readDataFrame, sessionCodec } from '@egtp/codec/session'
+import { readDataFrame, readHandshakeFrame, sessionCodec } from '@egtp/codec/session'
 import type { SessionFrame } from '@egtp/codec/session'
 
 /**
@@ -64,6 +65,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   readonly #cookieJar: CookieJar
   readonly #stats: Counters = newCounters()
   readonly #events: SessionEventArgs[] = []
+  readonly #spare: SpareEphemeral
   #observer: SessionEventObserver | undefined
   #started = false
   #closed = false
@@ -86,6 +88,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       secret.fill(0)
     }
     const ctx = this.#ctx
+    this.#spare = new SpareEphemeral(clock, limits.spareEphemeralMaxAgeMs)
+    ctx.freshEphemeral = this.#spare.take
     const replay = this.#replay = new ReplayState({ store: init.store, clock, maxRecords: limits.maxReplayRecords, logger: log })
     const lifetime = this.#lifetime = new Lifetime(limits)
     const stats = this.#stats
@@ -122,6 +126,8 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     if (this.#started) return
     await this.#replay.load()
     this.#started = true
+    // The first handshake's ephemeral, made now rather than on the first send.
+    this.#spare.fill(this.#clock.monotonic())
   }
 
   /**
@@ -198,7 +204,9 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   open (frame: Uint8Array, from?: FrameOrigin, options?: OpenOptions): OpenResult {
     this.#checkUsable()
     try {
-      const msg = readDataFrame(frame) ?? sessionCodec.decode(frame)
+      // Transport frames, then handshake frames, read directly; anything else (or any non-canonical encoding)
+      // by the schema codec, which validates it and names the error.
+      const msg: SessionFrame = readDataFrame(frame) ?? readHandshakeFrame(frame) ?? sessionCodec.decode(frame)
       const now = this.#clock.monotonic()
       const res = this.#open(msg, now, from, options?.inPlace === true)
       this.#stats.framesOpened++
@@ -256,6 +264,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         for (const ps of slice) this.#tickPeer(ps, now, out, false)
       }
       out.push(...this.#responder.owedInitiations(now))
+      this.#spare.fill(now)
       this.#responder.expireVerdicts(now)
       // Pruned last: a peer owed an initiation keeps its state (with no session) until the line above.
       if (slice === undefined) {
@@ -321,6 +330,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#cookies.clear()
     this.#ctx.keyCache.clear()
     this.#ctx.initiatorStarts.clear()
+    this.#spare.close()
     wipeSecret(this.#ctx.staticKey)
     this.#events.length = 0
   }

@@ -37,7 +37,8 @@ export function resolveLimits (init: SessionManagerInit): { limits: Limits, cloc
     clockRefusalYieldMs: positive('clockRefusalYieldMs', init.clockRefusalYieldMs, C.DEFAULT_CLOCK_REFUSAL_YIELD_MS),
     handshakeLoadThresholdPerSecond: 0,
     maxHandshakesPerSourcePerSecond: positive('maxHandshakesPerSourcePerSecond', init.maxHandshakesPerSourcePerSecond, C.DEFAULT_MAX_HANDSHAKES_PER_SOURCE_PER_SECOND),
-    maxHandshakeSources: positive('maxHandshakeSources', init.maxHandshakeSources, C.DEFAULT_MAX_HANDSHAKE_SOURCES)
+    maxHandshakeSources: positive('maxHandshakeSources', init.maxHandshakeSources, C.DEFAULT_MAX_HANDSHAKE_SOURCES),
+    spareEphemeralMaxAgeMs: positive('spareEphemeralMaxAgeMs', init.spareEphemeralMaxAgeMs, C.DEFAULT_SPARE_EPHEMERAL_MAX_AGE_MS)
   }
   limits.handshakeLoadThresholdPerSecond = positive('handshakeLoadThresholdPerSecond', init.handshakeLoadThresholdPerSecond,
     limits.maxHandshakesPerSecond * C.DEFAULT_HANDSHAKE_LOAD_FRACTION)

@@ -17,8 +17,7 @@ const settled = (s: Session): boolean => s.role === 'initiator' ? s.established 
 import { Session, indexKey } from './session.ts'
 import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
-import { sessionCodec } from '@egtp/codec/session'
-import type { SessionFrame } from '@egtp/codec/session'
+import { initiationFrame, responseFrame } from '@egtp/codec/session'
 
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
@@ -392,17 +391,15 @@ export class SessionTable {
       // The hot path: a transport frame, encoded without the generic codec (same bytes).
       return s.sealDataFrame(plaintext ?? EMPTY)
     }
-    let msg: SessionFrame
+    // Written directly (the same bytes as the session codec's `hi` / `hr`).
     const data = plaintext === undefined ? undefined : s.seal(plaintext)
     if (s.role === 'initiator') {
-      msg = data === undefined ? { t: 'hi', h: s.msg1! } : { t: 'hi', h: s.msg1!, n: data.n, c: data.c }
       const extras = this.#i.initiationExtras(s, now)
-      if (extras !== undefined) msg.m = extras.m
-    } else {
-      msg = data === undefined ? { t: 'hr', r: s.remoteIndex!, h: s.msg2! } : { t: 'hr', r: s.remoteIndex!, h: s.msg2!, n: data.n, c: data.c }
+      s.lastHandshakeAt = now
+      return initiationFrame(s.msg1!, data?.n, data?.c, extras?.m)
     }
     s.lastHandshakeAt = now
-    return sessionCodec.encode(msg)
+    return responseFrame(s.remoteIndex!, s.msg2!, data?.n, data?.c)
   }
 
   /** What `open` returns for a frame that authenticated on `s`; a transport frame confirms a responder session. */

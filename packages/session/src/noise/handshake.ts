@@ -68,14 +68,20 @@ export interface HandshakeInit {
   /** Cache for imported static public keys. */
   keyCache?: PublicKeyCache
   /** Injected ephemeral key pair: for test vectors only (see `@egtp/session/testing`). */
-  e?: KeyPair
+  e?: KeyPair | undefined
+  /**
+   * Where this handshake's ephemeral key pair comes from when it writes one and none was injected (default: a
+   * new one, `generateKeyPair`); called at most once. The pair is the handshake's own: its secret is zeroed once
+   * the handshake no longer needs it, so the source must never give the same pair twice.
+   */
+  generateEphemeral?: (() => KeyPair) | undefined
   /**
    * h after the prologue and the pre-messages, as {@link HandshakeState.handshakeHash} read it right after an
    * earlier construction with the same protocol, role, prologue and pre-message keys (§5.3 Initialize is
    * deterministic in them): those hashes are then not computed again. The caller keeps it per key, e.g. a
    * responder's own (the same for every initiator). ck is the protocol's, as always.
    */
-  preMessageHash?: Uint8Array
+  preMessageHash?: Uint8Array | undefined
 }
 
 /** §5.3: runs one side of a handshake, message by message. */
@@ -92,6 +98,7 @@ export class HandshakeState {
   readonly #psks: Uint8Array[]
   readonly #pskMode: boolean
   readonly #keyCache: PublicKeyCache | undefined
+  readonly #generateEphemeral: () => KeyPair
   /** True when #e was generated here (not injected): its raw secret is ours to zero. */
   #ownE = false
   #index = 0
@@ -104,6 +111,7 @@ export class HandshakeState {
     this.#e = init.e
     this.#rs = init.rs
     this.#keyCache = init.keyCache
+    this.#generateEphemeral = init.generateEphemeral ?? generateKeyPair
     this.#psks = [...(init.psks ?? [])]
     this.#pskMode = this.protocol.pattern.messages.some(m => m.includes('psk'))
     for (const psk of this.#psks) if (psk.byteLength !== 32) throw new RangeError('a Noise PSK is 32 bytes')
@@ -192,7 +200,7 @@ export class HandshakeState {
       switch (token) {
         case 'e':
           if (this.#e === undefined) {
-            this.#e = generateKeyPair()
+            this.#e = this.#generateEphemeral()
             this.#ownE = true
           }
           parts.push(this.#e.publicKey)

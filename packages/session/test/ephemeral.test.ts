@@ -1,0 +1,84 @@
+// Ephemeral keys made ahead (one spare per manager): each handshake gets its own, never one used before; an old
+// spare is zeroed and replaced; closing zeroes it; the injected test ephemerals still win.
+import { setImmediate as turn } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import { readHandshakeFrame } from '@egtp/codec/session'
+import { SessionManager } from '../src/index.ts'
+import { SpareEphemeral } from '../src/ephemeral.ts'
+import { generateKeyPair, keyPairFromSecret } from '../src/noise/primitives.ts'
+import type { KeyPair } from '../src/noise/primitives.ts'
+import { injectEphemerals } from '../src/testing.ts'
+import { FakeClock, identity, peerOf, text } from './helpers/fixtures.ts'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+/** The ephemeral public key a handshake frame carries (the first 32 bytes of its Noise message). */
+const ephemeralOf = (frame: Uint8Array): string => hex(readHandshakeFrame(frame)!.h.subarray(0, 32))
+/** Whether a pair's secret is zeroed (a raw libsodium secret; a node:crypto KeyObject cannot be, and is dropped). */
+const zeroed = (p: KeyPair): boolean => !(p.secret instanceof Uint8Array) || p.secret.every(b => b === 0)
+
+describe('spare ephemeral keys', () => {
+  it('gives every handshake of a manager its own ephemeral, as initiator and as responder, across turns', async () => {
+    const clock = new FakeClock()
+    const server = new SessionManager({ identity: identity(1), clock })
+    await server.start()
+    const clients = Array.from({ length: 6 }, (_, i) => new SessionManager({ identity: identity(10 + i), clock }))
+    const hub = new SessionManager({ identity: identity(2), clock })
+    await hub.start()
+    const seen = new Set<string>()
+    for (let round = 0; round < 3; round++) {
+      // Two handshakes in one turn (the second finds no spare and makes its own), then the refill's turn.
+      for (const c of clients.slice(round * 2, round * 2 + 2)) {
+        const init = c.seal(peerOf(identity(1)), text('hi')).frame
+        const fromHub = hub.seal(peerOf(identity(10 + clients.indexOf(c))), text('hub')).frame
+        const res = server.open(init)
+        for (const frame of [init, fromHub, res.replies[0]!]) {
+          const e = ephemeralOf(frame)
+          expect(seen.has(e)).toBe(false)
+          seen.add(e)
+        }
+      }
+      await turn()
+    }
+    expect(seen.size).toBe(18)
+  })
+
+  it('hands out a spare once, replaces one past its age (zeroed), and zeroes it on close', async () => {
+    const clock = new FakeClock()
+    const made: KeyPair[] = []
+    const spare = new SpareEphemeral(clock, 1_000, () => { const p = generateKeyPair(); made.push(p); return p })
+    spare.fill(clock.monotonic())
+    expect(made).toHaveLength(1)
+    const first = spare.take()
+    expect(first).toBe(made[0])
+    expect(spare.held).toBe(false)
+    // No spare now: a new pair at once, and one spare made after this turn.
+    const second = spare.take()
+    expect(second).not.toBe(first)
+    await turn()
+    expect(spare.held).toBe(true)
+    const waiting = made[made.length - 1]!
+    clock.advance(1_000)
+    const third = spare.take()
+    expect(third).not.toBe(waiting)
+    expect(zeroed(waiting)).toBe(true)
+    await turn()
+    const last = made[made.length - 1]!
+    expect(spare.held).toBe(true)
+    spare.close()
+    expect(spare.held).toBe(false)
+    expect(zeroed(last)).toBe(true)
+    // Closed: no more spares (a take still gives a fresh pair).
+    spare.take()
+    await turn()
+    expect(spare.held).toBe(false)
+  })
+
+  it('uses injected test ephemerals before the spare', async () => {
+    const clock = new FakeClock()
+    const a = new SessionManager({ identity: identity(1), clock })
+    await a.start()
+    const injected = keyPairFromSecret(new Uint8Array(32).fill(5))
+    injectEphemerals(a, () => injected)
+    expect(ephemeralOf(a.seal(peerOf(identity(2)), text('x')).frame)).toBe(hex(injected.publicKey))
+  })
+})
