@@ -8,6 +8,7 @@ import type { CookieResponder } from './cookie.ts'
 import { authFailed, rateLimited, refusal } from './errors.ts'
 import { messageId, readInitiation, writeResponse } from './ik.ts'
 import type { IkContext } from './ik.ts'
+import type { HandshakeState } from './noise/handshake.ts'
 import type { Initiator } from './initiator.ts'
 import { mutations } from './internal.ts'
 import type { Lifetime } from './lifetime.ts'
@@ -106,19 +107,11 @@ export class Responder {
       throw err
     }
     const ps = table.peerState({ nodeId: peerId.nodeId, publicKey: payload.publicKey })
-    const refuse = (code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW', text: string, notice?: Uint8Array): never => {
-      read.hs.wipe()
-      stats.handshakesRejected++
-      const err = refusal(code, text, notice === undefined ? undefined : [notice])
-      this.#cache(id, { code, peerId: ps.key.nodeId, until: now + this.#o.rejectedInitiationCacheMs, first: err, ...(notice === undefined ? {} : { notice, noticeAt: now }) })
-      this.#maybeRecover(ps.key.nodeId, code, now)
-      throw err
-    }
     const wallClock = this.#i.clock.now()
     const offset = payload.timestamp - wallClock
     if (clockRefusals.outside(offset)) {
       clockRefusals.logRefusal(ps, offset)
-      refuse('ERR_CLOCK_WINDOW', `initiation from ${ps.key.nodeId} is ${Math.round(offset)} ms from our clock (window ${clockRefusals.windowMs} ms)`,
+      this.#refuse(read.hs, id, ps, now, 'ERR_CLOCK_WINDOW', `initiation from ${ps.key.nodeId} is ${Math.round(offset)} ms from our clock (window ${clockRefusals.windowMs} ms)`,
         clockRefusals.notice(msg.h, wallClock, now))
     }
     if (payload.timestamp <= replay.acceptedFloor(ps.key.nodeId)) {
@@ -130,7 +123,7 @@ export class Responder {
         this.#cache(id, known)
         return this.#repeated(known, msg, now)
       }
-      refuse('ERR_REPLAY', 'initiation is not newer than the last one accepted from this peer')
+      this.#refuse(read.hs, id, ps, now, 'ERR_REPLAY', 'initiation is not newer than the last one accepted from this peer')
     }
     if (!ps.tryTake(1, now)) {
       read.hs.wipe()
@@ -167,6 +160,19 @@ export class Responder {
     const res = table.deliver(s, this.#early(s, msg), now, replies, false, durable)
     if (ps.current === s && replies.length > 0) res.responseOnly = true
     return res
+  }
+
+  /**
+   * Refuse the initiation `id` from `ps` (its handshake wiped, the verdict cached). A method, not a closure made
+   * on every initiation (this path runs once per new peer, in the interpreter).
+   */
+  #refuse (hs: HandshakeState, id: string, ps: PeerState, now: number, code: 'ERR_REPLAY' | 'ERR_CLOCK_WINDOW', text: string, notice?: Uint8Array): never {
+    hs.wipe()
+    this.#i.stats.handshakesRejected++
+    const err = refusal(code, text, notice === undefined ? undefined : [notice])
+    this.#cache(id, { code, peerId: ps.key.nodeId, until: now + this.#o.rejectedInitiationCacheMs, first: err, ...(notice === undefined ? {} : { notice, noticeAt: now }) })
+    this.#maybeRecover(ps.key.nodeId, code, now)
+    throw err
   }
 
   /** A known initiation (repeated on every frame until confirmed): no DH, just the early data. */

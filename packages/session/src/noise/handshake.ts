@@ -54,6 +54,17 @@ export function parseProtocolName (name: string): NoiseProtocol {
   }
 }
 
+/** Whether a pattern has psk tokens (§9), by pattern (a few per process): not scanned per handshake. */
+const pskModes = new WeakMap<HandshakePattern, boolean>()
+function pskMode (pattern: HandshakePattern): boolean {
+  let mode = pskModes.get(pattern)
+  if (mode === undefined) {
+    mode = pattern.messages.some(m => m.includes('psk'))
+    pskModes.set(pattern, mode)
+  }
+  return mode
+}
+
 /** What a HandshakeState starts from (§5.3 Initialize). */
 export interface HandshakeInit {
   protocol: NoiseProtocol | string
@@ -112,21 +123,26 @@ export class HandshakeState {
     this.#rs = init.rs
     this.#keyCache = init.keyCache
     this.#generateEphemeral = init.generateEphemeral ?? generateKeyPair
-    this.#psks = [...(init.psks ?? [])]
-    this.#pskMode = this.protocol.pattern.messages.some(m => m.includes('psk'))
+    // Written for the interpreter (one construction per handshake, never optimised): no spread, no closure.
+    this.#psks = init.psks === undefined ? [] : init.psks.slice()
+    this.#pskMode = pskMode(this.protocol.pattern)
     for (const psk of this.#psks) if (psk.byteLength !== 32) throw new RangeError('a Noise PSK is 32 bytes')
     const known = init.preMessageHash
     if (known !== undefined && known.byteLength !== this.protocol.hash.hashLen) throw new RangeError('HandshakeState: preMessageHash is not HASHLEN bytes')
     if (known === undefined) this.ss.mixHash(init.prologue ?? new Uint8Array(0))
     // Pre-messages: the initiator's keys first, then the responder's (§7.1).
-    for (const [tokens, ours] of [[this.protocol.pattern.initiatorPre, this.initiator], [this.protocol.pattern.responderPre, !this.initiator]] as const) {
-      for (const t of tokens) {
-        const key = t === 's' ? (ours ? this.#s?.publicKey : this.#rs) : (ours ? this.#e?.publicKey : this.#re)
-        if (key === undefined) throw new TypeError(`HandshakeState: pattern ${this.protocol.pattern.name} needs the pre-message key ${t}`)
-        if (known === undefined) this.ss.mixHash(key)
-      }
-    }
+    this.#preMessage(this.protocol.pattern.initiatorPre, this.initiator, known === undefined)
+    this.#preMessage(this.protocol.pattern.responderPre, !this.initiator, known === undefined)
     if (known !== undefined) this.ss.h = known.slice()
+  }
+
+  /** One side's pre-message keys (`ours`: our own), mixed into h unless a known h after them is given. */
+  #preMessage (tokens: readonly Token[], ours: boolean, mix: boolean): void {
+    for (const t of tokens) {
+      const key = t === 's' ? (ours ? this.#s?.publicKey : this.#rs) : (ours ? this.#e?.publicKey : this.#re)
+      if (key === undefined) throw new TypeError(`HandshakeState: pattern ${this.protocol.pattern.name} needs the pre-message key ${t}`)
+      if (mix) this.ss.mixHash(key)
+    }
   }
 
   /** True once every handshake message has been written or read. */
@@ -232,7 +248,7 @@ export class HandshakeState {
   readMessage (message: Uint8Array): Uint8Array {
     if (this.complete || this.myTurn) throw new TypeError('HandshakeState: not our turn to read')
     // A forged or corrupted message must not spoil the state for the genuine one that may follow: roll back.
-    const snap = { ss: this.ss.snapshot(), re: this.#re, rs: this.#rs, reKey: this.#reKey, rsKey: this.#rsKey, psks: [...this.#psks] }
+    const snap = { ss: this.ss.snapshot(), re: this.#re, rs: this.#rs, reKey: this.#reKey, rsKey: this.#rsKey, psks: this.#psks.slice() }
     try {
       const payload = this.#read(message)
       // The rollback copies hold the chaining key and cipher key of before: wipe them like any key.

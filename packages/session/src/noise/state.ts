@@ -156,7 +156,17 @@ export class SymmetricState {
 const initialHashes = new Map<string, Uint8Array>()
 const MAX_INITIAL_HASHES = 16
 
+/** The last one asked for: one protocol per process in practice (no key string built per handshake). */
+let lastInitial: { name: string, hash: NoiseHash, h: Uint8Array } | undefined
+
 function initialHash (protocolName: string, hash: NoiseHash): Uint8Array {
+  if (lastInitial !== undefined && lastInitial.name === protocolName && lastInitial.hash === hash) return lastInitial.h
+  const h = initialHashOf(protocolName, hash)
+  lastInitial = { name: protocolName, hash, h }
+  return h
+}
+
+function initialHashOf (protocolName: string, hash: NoiseHash): Uint8Array {
   const key = `${hash.name} ${protocolName}`
   let h = initialHashes.get(key)
   if (h === undefined) {
