@@ -108,9 +108,22 @@ export interface Initiation {
   early: SessionKey
 }
 
+const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+
+/**
+ * Initiator, ahead of a first initiation to the responder whose static key is `responderStatic`: compute and keep
+ * the h it starts from (the prologue and that key mixed in), as the first {@link writeInitiation} would.
+ */
+export function prepareInitiation (ctx: IkContext, responderStatic: Uint8Array): void {
+  const id = latin1Of(responderStatic)
+  if (ctx.initiatorStarts.has(id)) return
+  const hs = new HandshakeState({ protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic })
+  rememberInitiatorStart(ctx, id, hs.handshakeHash.slice())
+}
+
 /** Initiator: write message 1 to a responder whose static key we know (from its node ID's public key). */
 export function writeInitiation (ctx: IkContext, responderStatic: Uint8Array, payload: InitiationPayload): Initiation {
-  const id = Buffer.from(responderStatic.buffer, responderStatic.byteOffset, responderStatic.byteLength).toString('latin1')
+  const id = latin1Of(responderStatic)
   const start = ctx.initiatorStarts.get(id)
   const hs = new HandshakeState({
     protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic, keyCache: ctx.keyCache,

@@ -12,7 +12,7 @@ import * as C from './constants.ts'
 import { CookieJar, CookieResponder } from './cookie.ts'
 import { authFailed } from './errors.ts'
 import { Hints } from './hints.ts'
-import { ikContext } from './ik.ts'
+import { ikContext, prepareInitiation } from './ik.ts'
 import type { IkContext } from './ik.ts'
 import { Initiator } from './initiator.ts'
 import { internals } from './internal.ts'
@@ -291,6 +291,19 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
       }
     }
     this.#table.expireArchived(ps, now, this.#archiveKeepMs)
+  }
+
+  /**
+   * Get ready for a first handshake with `peer`, so that the first {@link seal} to it does less: check its key
+   * against its node ID and compute what our first initiation needs (its X25519 key, ~50 µs; the handshake hash
+   * the initiation starts from). A node calls it when it learns a peer's contact record. Kept in the bounded
+   * caches a first send fills (DEFAULT_PEER_KEY_CACHE_SIZE peers); makes no session and no peer state; the
+   * handshake's bytes are the same either way. Idempotent.
+   * @throws {EgtpError} ERR_SELF, ERR_KEY_MISMATCH / ERR_BAD_NODE_ID (a key that does not hash to the ID), ERR_CLOSED
+   */
+  preparePeer (peer: PeerKey): void {
+    this.#checkOpen()
+    prepareInitiation(this.#ctx, this.#table.checkedIdentity(peer).x25519)
   }
 
   /** True when a usable current session with the peer exists (a seal would not start a handshake). */

@@ -19,6 +19,12 @@ import type { SessionRank } from './session.ts'
 import type { OpenResult, PeerKey, ReplaceReason, SessionEvents } from './types.ts'
 import { initiationFrame, responseFrame } from '@egtp/codec/session'
 
+function checkPeerShape (peer: PeerKey): void {
+  if (peer === null || typeof peer !== 'object' || typeof peer.nodeId !== 'string' || !(peer.publicKey instanceof Uint8Array)) {
+    throw new TypeError('peer must be { nodeId: string, publicKey: Uint8Array }')
+  }
+}
+
 /** No archived sessions: shared by every peer until its first session is archived (most never have one). */
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
 const EMPTY = new Uint8Array(0)
@@ -149,13 +155,26 @@ export class SessionTable {
 
   /** The peer state for a caller-supplied key, checked against its node ID on first use. */
   peerFor (peer: PeerKey): PeerState {
-    if (peer === null || typeof peer !== 'object' || typeof peer.nodeId !== 'string' || !(peer.publicKey instanceof Uint8Array)) {
-      throw new TypeError('peer must be { nodeId: string, publicKey: Uint8Array }')
-    }
+    checkPeerShape(peer)
     if (peer.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
     const ps = this.#peers.get(peer.nodeId)
     // The same key object (the node passes back the key this table gave it) needs no byte compare.
     if (ps !== undefined && (ps.key.publicKey === peer.publicKey || bytesEqual(ps.key.publicKey, peer.publicKey))) return ps
+    const id = this.#identityOf(peer)
+    return this.peerState({ nodeId: id.nodeId, publicKey: peer.publicKey })
+  }
+
+  /**
+   * The identity of a caller-supplied key, checked against its node ID (and remembered) on first use: what a
+   * first handshake with it needs, without a peer state.
+   * @throws {EgtpError} ERR_SELF, ERR_KEY_MISMATCH, ERR_BAD_NODE_ID
+   */
+  checkedIdentity (peer: PeerKey): PeerIdentity {
+    checkPeerShape(peer)
+    return this.#identityOf(peer)
+  }
+
+  #identityOf (peer: PeerKey): PeerIdentity {
     // From here on the peer is known by the canonical (lowercase) form of its node ID. A key seen before was
     // hashed to its ID then; a new one is hashed once, here (its identity takes the checked ID, no second hash).
     const k = latin1(peer.publicKey)
@@ -167,7 +186,7 @@ export class SessionTable {
       this.#remember(k, id)
     }
     if (id.nodeId === this.#i.selfId) throw new EgtpError('ERR_SELF', 'cannot open a session with our own node ID')
-    return this.peerState({ nodeId: id.nodeId, publicKey: peer.publicKey })
+    return id
   }
 
   identity (publicKey: Uint8Array): PeerIdentity {

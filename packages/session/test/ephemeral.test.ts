@@ -1,5 +1,6 @@
-// Ephemeral keys made ahead (one spare per manager): each handshake gets its own, never one used before; an old
-// spare is zeroed and replaced; closing zeroes it; the injected test ephemerals still win.
+// Work done ahead of a first handshake. Ephemeral keys (one spare per manager): each handshake gets its own, never
+// one used before; an old spare is zeroed and replaced; closing zeroes it; injected test ephemerals still win.
+// preparePeer: the same bytes on the wire, the same refusals as a first send.
 import { setImmediate as turn } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { readHandshakeFrame } from '@egtp/codec/session'
@@ -8,7 +9,7 @@ import { SpareEphemeral } from '../src/ephemeral.ts'
 import { generateKeyPair, keyPairFromSecret } from '../src/noise/primitives.ts'
 import type { KeyPair } from '../src/noise/primitives.ts'
 import { injectEphemerals } from '../src/testing.ts'
-import { FakeClock, identity, peerOf, text } from './helpers/fixtures.ts'
+import { FakeClock, identity, peerOf, seededRandom, text } from './helpers/fixtures.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 /** The ephemeral public key a handshake frame carries (the first 32 bytes of its Noise message). */
@@ -80,5 +81,34 @@ describe('spare ephemeral keys', () => {
     const injected = keyPairFromSecret(new Uint8Array(32).fill(5))
     injectEphemerals(a, () => injected)
     expect(ephemeralOf(a.seal(peerOf(identity(2)), text('x')).frame)).toBe(hex(injected.publicKey))
+  })
+})
+
+describe('preparePeer', () => {
+  it('changes no byte of the first initiation, and makes no peer state', async () => {
+    const frames: string[] = []
+    for (const prepare of [false, true]) {
+      const clock = new FakeClock()
+      const a = new SessionManager({ identity: identity(1), clock, random: seededRandom(3) })
+      await a.start()
+      injectEphemerals(a, () => keyPairFromSecret(new Uint8Array(32).fill(9)))
+      if (prepare) {
+        a.preparePeer(peerOf(identity(2)))
+        a.preparePeer(peerOf(identity(2))) // idempotent
+        expect(a.stats().peers).toBe(0)
+        expect(a.hasSession(identity(2).nodeId)).toBe(false)
+      }
+      frames.push(hex(a.seal(peerOf(identity(2)), text('first')).frame))
+    }
+    expect(frames[1]).toBe(frames[0])
+  })
+
+  it('refuses what a first send refuses: a key that is not the node ID\'s, our own ID, a closed manager', () => {
+    const a = new SessionManager({ identity: identity(1) })
+    expect(() => a.preparePeer({ nodeId: identity(2).nodeId, publicKey: identity(3).publicKey })).toThrow(expect.objectContaining({ code: 'ERR_KEY_MISMATCH' }))
+    expect(() => a.preparePeer({ nodeId: identity(1).nodeId.toUpperCase(), publicKey: identity(1).publicKey })).toThrow(expect.objectContaining({ code: 'ERR_SELF' }))
+    expect(() => a.preparePeer({ nodeId: 'x', publicKey: new Uint8Array(3) } as never)).toThrow()
+    a.close()
+    expect(() => a.preparePeer(peerOf(identity(2)))).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }))
   })
 })

@@ -65,7 +65,7 @@ function handshakeFrame (tag: Uint8Array, r: number, h: Uint8Array, n: number | 
   pos = putBin(out, pos, K_H, h)
   if (n !== undefined) pos = putUint(out, pos, K_N, n)
   if (c !== undefined) pos = putBin(out, pos, K_C, c)
-  if (m !== undefined) pos = putBin(out, pos, K_M, m)
+  if (m !== undefined) putBin(out, pos, K_M, m)
   return out
 }
 
