@@ -29,10 +29,12 @@ function checkPeerShape (peer: PeerKey): void {
 const NO_SESSIONS = Object.freeze([]) as unknown as Session[]
 const EMPTY = new Uint8Array(0)
 /**
- * Bytes as a latin1 string (one character per byte: a key of the peer-key cache, smaller than base64), read
- * from a copy (a view of `b.buffer` would give a small typed array a separate ArrayBuffer for good).
+ * Bytes as a latin1 string (one character per byte: a key of the peer-key cache, smaller than base64), made by
+ * one builtin call (no copy, no Buffer; a view of `b.buffer` would give a small typed array a separate
+ * ArrayBuffer for good). Keys are 32 bytes; anything longer (a caller's wrong key, refused later) is read
+ * from a copy, far from any argument-count limit.
  */
-const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
+const latin1 = (b: Uint8Array): string => b.byteLength <= 64 ? String.fromCharCode.apply(null, b as unknown as number[]) : Buffer.from(b).toString('latin1')
 /**
  * A flat copy of a string built piece by piece (a node ID's text is a tree of one-character pieces, ~1 KB, until
  * something reads it character by character): every peer state and replay record holds its node ID.
