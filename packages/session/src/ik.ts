@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import { DEFAULT_PEER_KEY_CACHE_SIZE, SESSION_PROLOGUE } from './constants.ts'
 import { HandshakeState, parseProtocolName } from './noise/handshake.ts'
 import type { NoiseProtocol } from './noise/handshake.ts'
-import { KEY_LEN, sodiumLoaded } from './noise/primitives.ts'
+import { KEY_LEN, dh, sodiumLoaded } from './noise/primitives.ts'
 import type { KeyPair, PublicKeyCache } from './noise/primitives.ts'
 import type { CipherState } from './noise/state.ts'
 import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from '@egtp/codec/session'
@@ -86,20 +86,47 @@ export interface IkContext {
   /** h after the prologue and our static key (the IK pre-message): every initiation we read starts from it. */
   responderStart?: Uint8Array
   /**
-   * h after the prologue and a responder's static key, by that key (latin1), for the initiations we write (at
-   * most DEFAULT_PEER_KEY_CACHE_SIZE, oldest out).
+   * What every initiation we write to a responder starts from, by its static key (latin1): at most
+   * DEFAULT_PEER_KEY_CACHE_SIZE, oldest out (zeroed), all zeroed by {@link forgetInitiatorStarts}.
    */
-  readonly initiatorStarts: Map<string, Uint8Array>
+  readonly initiatorStarts: Map<string, InitiatorStart>
+}
+
+/**
+ * What an initiation to one responder starts from, the same for every initiation to it: h after the prologue and
+ * its static key (the IK pre-message), and DH(our static, its static), the `ss` token's DH. WireGuard keeps the
+ * latter per peer too: it depends on the two static keys alone, so one DH of the four an initiator computes is
+ * done once per peer, not per handshake (a secret, as the static key it comes from: zeroed when forgotten).
+ */
+interface InitiatorStart {
+  readonly h: Uint8Array
+  readonly ss: Uint8Array
 }
 
 export function ikContext (protocolName: string, staticKey: KeyPair, keyCache: PublicKeyCache): IkContext {
   return { protocol: parseProtocolName(protocolName), staticKey, keyCache, initiatorStarts: new Map() }
 }
 
-/** Keep the h an initiation to the responder `id` (its static key, latin1) starts from (bounded, oldest out). */
-function rememberInitiatorStart (ctx: IkContext, id: string, h: Uint8Array): void {
-  if (ctx.initiatorStarts.size >= DEFAULT_PEER_KEY_CACHE_SIZE) ctx.initiatorStarts.delete(ctx.initiatorStarts.keys().next().value!)
-  ctx.initiatorStarts.set(id, h)
+/** Compute and keep (bounded, oldest out and zeroed) what an initiation to `responderStatic` (latin1 `id`) starts from. */
+function initiatorStart (ctx: IkContext, id: string, responderStatic: Uint8Array): InitiatorStart {
+  // Both as the handshake would compute them: h by a construction without a known h, ss by the same DH.
+  const h = new HandshakeState({ protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic }).handshakeHash.slice()
+  const ss = dh(ctx.staticKey.secret, responderStatic, () => ctx.keyCache.get(responderStatic))
+  const starts = ctx.initiatorStarts
+  if (starts.size >= DEFAULT_PEER_KEY_CACHE_SIZE) {
+    const oldest = starts.keys().next().value!
+    starts.get(oldest)!.ss.fill(0)
+    starts.delete(oldest)
+  }
+  const start = { h, ss }
+  starts.set(id, start)
+  return start
+}
+
+/** Zero and forget every {@link InitiatorStart} (the manager closes). */
+export function forgetInitiatorStarts (ctx: IkContext): void {
+  for (const start of ctx.initiatorStarts.values()) start.ss.fill(0)
+  ctx.initiatorStarts.clear()
 }
 
 export interface Initiation {
@@ -116,20 +143,17 @@ const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, 
  */
 export function prepareInitiation (ctx: IkContext, responderStatic: Uint8Array): void {
   const id = latin1Of(responderStatic)
-  if (ctx.initiatorStarts.has(id)) return
-  const hs = new HandshakeState({ protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic })
-  rememberInitiatorStart(ctx, id, hs.handshakeHash.slice())
+  if (!ctx.initiatorStarts.has(id)) initiatorStart(ctx, id, responderStatic)
 }
 
 /** Initiator: write message 1 to a responder whose static key we know (from its node ID's public key). */
 export function writeInitiation (ctx: IkContext, responderStatic: Uint8Array, payload: InitiationPayload): Initiation {
   const id = latin1Of(responderStatic)
-  const start = ctx.initiatorStarts.get(id)
+  const start = ctx.initiatorStarts.get(id) ?? initiatorStart(ctx, id, responderStatic)
   const hs = new HandshakeState({
     protocol: ctx.protocol, initiator: true, prologue: PROLOGUE, s: ctx.staticKey, rs: responderStatic, keyCache: ctx.keyCache,
-    preMessageHash: start, e: ctx.ephemeral?.(), generateEphemeral: ctx.freshEphemeral
+    preMessageHash: start.h, staticShared: start.ss, e: ctx.ephemeral?.(), generateEphemeral: ctx.freshEphemeral
   })
-  if (start === undefined) rememberInitiatorStart(ctx, id, hs.handshakeHash.slice())
   const message = hs.writeMessage(encodeInitiationPayload(payload))
   return { hs, message, early: earlyKey(hs) }
 }

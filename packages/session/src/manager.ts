@@ -12,7 +12,7 @@ import * as C from './constants.ts'
 import { CookieJar, CookieResponder } from './cookie.ts'
 import { authFailed } from './errors.ts'
 import { Hints } from './hints.ts'
-import { ikContext, prepareInitiation } from './ik.ts'
+import { forgetInitiatorStarts, ikContext, prepareInitiation } from './ik.ts'
 import type { IkContext } from './ik.ts'
 import { Initiator } from './initiator.ts'
 import { internals } from './internal.ts'
@@ -295,9 +295,10 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
 
   /**
    * Get ready for a first handshake with `peer`, so that the first {@link seal} to it does less: check its key
-   * against its node ID and compute what our first initiation needs (its X25519 key, ~50 µs; the handshake hash
-   * the initiation starts from). A node calls it when it learns a peer's contact record. Kept in the bounded
-   * caches a first send fills (DEFAULT_PEER_KEY_CACHE_SIZE peers); makes no session and no peer state; the
+   * against its node ID and compute what every initiation to it starts from (its X25519 key, ~50 µs; the
+   * handshake hash after its static key; the static-static DH, as WireGuard keeps per peer). A node calls it
+   * when it learns a peer's contact record. Kept in the bounded caches a first send fills
+   * (DEFAULT_PEER_KEY_CACHE_SIZE peers; zeroed by `close()`); makes no session and no peer state; the
    * handshake's bytes are the same either way. Idempotent.
    * @throws {EgtpError} ERR_SELF, ERR_KEY_MISMATCH / ERR_BAD_NODE_ID (a key that does not hash to the ID), ERR_CLOSED
    */
@@ -342,7 +343,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     this.#responder.clear()
     this.#cookies.clear()
     this.#ctx.keyCache.clear()
-    this.#ctx.initiatorStarts.clear()
+    forgetInitiatorStarts(this.#ctx)
     this.#spare.close()
     wipeSecret(this.#ctx.staticKey)
     this.#events.length = 0

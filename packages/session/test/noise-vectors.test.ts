@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { HandshakeState, keyPairFromSecret } from '../src/testing.ts'
-import { keyPairFromSecretNode } from '../src/noise/x25519.ts'
+import { dh, importPublicKey, keyPairFromSecretNode } from '../src/noise/x25519.ts'
 import type { CipherState } from '../src/testing.ts'
 
 interface Vector {
@@ -32,7 +32,9 @@ describe('Noise test vectors (cacophony)', () => {
 
   // X25519 through whichever library loaded (libsodium here) and through node:crypto: both give every byte.
   // A third way: each side starts from the pre-message hash an earlier construction with the same keys gave
-  // (HandshakeInit.preMessageHash, as a responder keeps its own), which must change no byte.
+  // (HandshakeInit.preMessageHash, as a responder keeps its own) and, knowing both static keys up front (an IK
+  // initiator), takes the ss DH computed ahead (HandshakeInit.staticShared, as an initiator keeps it per peer):
+  // neither must change a byte.
   const keyPaths = { default: keyPairFromSecret, 'node:crypto': keyPairFromSecretNode, 'kept pre-message hash': keyPairFromSecret }
   for (const v of vectors) for (const [path, keyPairOf] of Object.entries(keyPaths)) {
     it(`${v.protocol_name} (${path} X25519): both sides produce every ciphertext and the handshake hash`, () => {
@@ -52,7 +54,11 @@ describe('Noise test vectors (cacophony)', () => {
           ...opt('psks', psks?.map(hex))
         }
         const kept = path === 'kept pre-message hash' ? new HandshakeState(init).handshakeHash.slice() : undefined
-        return new HandshakeState({ ...init, ...opt('preMessageHash', kept) })
+        const s = key(st)
+        const ss = path === 'kept pre-message hash' && initiator && s !== undefined && remote !== undefined
+          ? dh(s.secret, hex(remote), () => importPublicKey(hex(remote)))
+          : undefined
+        return new HandshakeState({ ...init, ...opt('preMessageHash', kept), ...opt('staticShared', ss) })
       }
       const init = side(true)
       const resp = side(false)

@@ -93,6 +93,11 @@ export interface HandshakeInit {
    * responder's own (the same for every initiator). ck is the protocol's, as always.
    */
   preMessageHash?: Uint8Array | undefined
+  /**
+   * DH(s, rs) as computed earlier for the same two static keys (it depends on them alone): used for the `ss`
+   * token instead of a new DH, the same bytes. Read only (the caller keeps and zeroes it).
+   */
+  staticShared?: Uint8Array | undefined
 }
 
 /** §5.3: runs one side of a handshake, message by message. */
@@ -110,6 +115,7 @@ export class HandshakeState {
   readonly #pskMode: boolean
   readonly #keyCache: PublicKeyCache | undefined
   readonly #generateEphemeral: () => KeyPair
+  readonly #staticShared: Uint8Array | undefined
   /** True when #e was generated here (not injected): its raw secret is ours to zero. */
   #ownE = false
   #index = 0
@@ -123,6 +129,7 @@ export class HandshakeState {
     this.#rs = init.rs
     this.#keyCache = init.keyCache
     this.#generateEphemeral = init.generateEphemeral ?? generateKeyPair
+    this.#staticShared = init.staticShared
     // Written for the interpreter (one construction per handshake, never optimised): no spread, no closure.
     this.#psks = init.psks === undefined ? [] : init.psks.slice()
     this.#pskMode = pskMode(this.protocol.pattern)
@@ -194,6 +201,10 @@ export class HandshakeState {
   }
 
   #mixDh (token: 'ee' | 'es' | 'se' | 'ss'): void {
+    if (token === 'ss' && this.#staticShared !== undefined) {
+      this.ss.mixKey(this.#staticShared) // not zeroed here: its owner keeps it
+      return
+    }
     const shared = this.#dh(token)
     this.ss.mixKey(shared)
     shared.fill(0)
