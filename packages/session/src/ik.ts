@@ -139,7 +139,7 @@ const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, 
 
 /**
  * Initiator, ahead of a first initiation to the responder whose static key is `responderStatic`: compute and keep
- * the h it starts from (the prologue and that key mixed in), as the first {@link writeInitiation} would.
+ * what it starts from ({@link InitiatorStart}), as the first {@link writeInitiation} would.
  */
 export function prepareInitiation (ctx: IkContext, responderStatic: Uint8Array): void {
   const id = latin1Of(responderStatic)
