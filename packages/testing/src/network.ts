@@ -1,7 +1,8 @@
 import { EgtpError } from '@egtp/interface'
 import {
   DEFAULT_MEMORY_CLOSE_TIMEOUT_MS, DEFAULT_MEMORY_MAX_CONNECTIONS, DEFAULT_MEMORY_MAX_FRAME_BYTES,
-  DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_MEMORY_SEND_TIMEOUT_MS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX
+  DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_MEMORY_SEND_TIMEOUT_MS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX,
+  DEFAULT_MEMORY_CONNECT_TIMEOUT_MS
 } from './constants.ts'
 import { MemoryCommstrat } from './commstrat.ts'
 import type { MemoryCommstratInit } from './commstrat.ts'
@@ -9,6 +10,8 @@ import { MemoryConn } from './conn.ts'
 import type { Direction, MemoryConnLimits } from './conn.ts'
 import { deriveSeed, seededRandom } from './random.ts'
 import type { Random } from './random.ts'
+import { MemoryTransport } from './transport.ts'
+import type { MemoryTransportInit } from './transport.ts'
 
 /** How a link treats frames. Every field defaults to a perfect link (0 ms, no loss, in order). */
 export interface LinkConditions {
@@ -52,7 +55,35 @@ export interface MemoryNetworkStats {
 
 type Resolved = Required<LinkConditions>
 
+/**
+ * What links join and partitions cut: a commstrat, or a transport (one process that dials and listens).
+ * Conditions and cuts belong to participants, not to addresses: a transport's listeners and the connections it
+ * dials all pass its links.
+ */
+export type MemoryParticipant = MemoryCommstrat | MemoryTransport
+
+/** Who takes the connections of a bound port; links and partitions apply to `owner`. */
+interface Binding {
+  owner: MemoryParticipant
+  accept: (conn: MemoryConn) => void
+}
+
+/**
+ * Names a transport may use for the network's one simulated host besides `network.host`, so that a service
+ * configured for loopback (`127.0.0.1`, port 0) or every interface runs unchanged: they are names only, no real
+ * socket is ever opened. Listeners report `network.host` as their address, so an address that leaks to a real
+ * tcp transport fails fast (`.invalid`) instead of reaching a stranger on the real loopback.
+ */
+const HOST_ALIASES = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0', '::', '[::]'])
+
+/** Source ports of dialed connections are named from the IANA ephemeral range, as a kernel would pick them. */
+const EPHEMERAL_FIRST = 49_152
+const EPHEMERAL_COUNT = 65_536 - EPHEMERAL_FIRST
+
 let networks = 0
+
+/** The key of a participant in link conditions, seeds and cuts (a commstrat's is its port, as it always was). */
+const keyOf = (p: MemoryParticipant): string => p instanceof MemoryCommstrat ? String(p.port) : p.id
 
 function checkConditions (label: string, c: LinkConditions): void {
   const nonNegative = (name: string, v: number | undefined): void => {
@@ -74,9 +105,10 @@ function positiveInt (label: string, v: number | undefined, fallback: number): n
 }
 
 /**
- * An in-process network of {@link MemoryCommstrat}s: every commstrat gets a port on this network's own host,
- * and frames between them pass links whose latency, jitter, loss and order can be set globally or per pair,
- * and which partitions cut. Random draws are seeded per directed link, so a run is repeatable.
+ * An in-process network of {@link MemoryCommstrat}s and {@link MemoryTransport}s on one simulated host: every
+ * commstrat gets a port of this network's own host, transports bind theirs with `listen`, and frames between
+ * participants pass links whose latency, jitter, loss and order can be set globally or per pair, and which
+ * partitions cut. Random draws are seeded per directed link, so a run is repeatable.
  */
 export class MemoryNetwork {
   /** The host of every endpoint on this network (`<n>.memory.invalid`). */
@@ -87,10 +119,13 @@ export class MemoryNetwork {
   #global: Resolved
   readonly #links = new Map<string, Resolved>()
   readonly #randoms = new Map<string, Random>()
-  readonly #listening = new Map<number, MemoryCommstrat>()
-  #partitions: Array<{ a: Set<number>, b: Set<number> | undefined }> = []
+  readonly #listening = new Map<number, Binding>()
+  /** Ports given to commstrats: theirs for life, listening or not. */
+  readonly #commstratPorts = new Set<number>()
+  #partitions: Array<{ a: Set<string>, b: Set<string> | undefined }> = []
   #nextPort = 1
   #nextConn = 1
+  #transports = 0
   #idleWaiters = new Set<() => void>()
   readonly #stats: MemoryNetworkStats = { sent: 0, delivered: 0, lost: 0, cut: 0, discarded: 0, inFlight: 0, connections: 0 }
 
@@ -111,8 +146,19 @@ export class MemoryNetwork {
 
   /** A new commstrat on this network, with its own port (kept across stop/start). */
   commstrat (init: MemoryCommstratInit = {}): MemoryCommstrat {
-    if (this.#nextPort > 65_535) throw new EgtpError('ERR_LIMIT', `memory network ${this.host} has no port left`)
-    return new MemoryCommstrat(this, this.#nextPort++, { maxConnections: this.#maxConnections, ...init })
+    const port = this.#freePort()
+    this.#commstratPorts.add(port)
+    return new MemoryCommstrat(this, port, { maxConnections: this.#maxConnections, ...init })
+  }
+
+  /**
+   * A new `Transport` on this network (a process that dials and listens: give it to a relay server or client).
+   * Its connections are the network's: link conditions, partitions and limits apply to them.
+   */
+  transport (init: MemoryTransportInit = {}): MemoryTransport {
+    return new MemoryTransport(this, `t${++this.#transports}`, {
+      maxConnections: this.#maxConnections, connectTimeoutMs: DEFAULT_MEMORY_CONNECT_TIMEOUT_MS, ...init
+    })
   }
 
   /** Replace the conditions of every link that has none of its own. */
@@ -122,16 +168,18 @@ export class MemoryNetwork {
   }
 
   /** Conditions of the link between `a` and `b` (both ways, or only a → b with `oneWay`), over the global ones. */
-  setLink (a: MemoryCommstrat, b: MemoryCommstrat, conditions: LinkConditions, options: { oneWay?: boolean } = {}): void {
+  setLink (a: MemoryParticipant, b: MemoryParticipant, conditions: LinkConditions, options: { oneWay?: boolean } = {}): void {
     checkConditions('setLink', conditions)
-    this.#links.set(`${a.port}>${b.port}`, { ...this.#global, ...this.#links.get(`${a.port}>${b.port}`), ...conditions })
-    if (options.oneWay !== true) this.#links.set(`${b.port}>${a.port}`, { ...this.#global, ...this.#links.get(`${b.port}>${a.port}`), ...conditions })
+    const ab = `${keyOf(a)}>${keyOf(b)}`
+    const ba = `${keyOf(b)}>${keyOf(a)}`
+    this.#links.set(ab, { ...this.#global, ...this.#links.get(ab), ...conditions })
+    if (options.oneWay !== true) this.#links.set(ba, { ...this.#global, ...this.#links.get(ba), ...conditions })
   }
 
   /** Drop the per-link conditions of `a` ↔ `b` (the global ones apply again). */
-  clearLink (a: MemoryCommstrat, b: MemoryCommstrat): void {
-    this.#links.delete(`${a.port}>${b.port}`)
-    this.#links.delete(`${b.port}>${a.port}`)
+  clearLink (a: MemoryParticipant, b: MemoryParticipant): void {
+    this.#links.delete(`${keyOf(a)}>${keyOf(b)}`)
+    this.#links.delete(`${keyOf(b)}>${keyOf(a)}`)
   }
 
   /**
@@ -139,19 +187,29 @@ export class MemoryNetwork {
    * flight too; new connections across it fail with `ERR_UNREACHABLE`. Connections stay open, as a cable pulled
    * between two routers leaves sockets open. {@link heal} removes every cut.
    */
-  partition (side: readonly MemoryCommstrat[], other?: readonly MemoryCommstrat[]): void {
-    this.#partitions.push({ a: new Set(side.map(s => s.port)), b: other === undefined ? undefined : new Set(other.map(s => s.port)) })
+  partition (side: readonly MemoryParticipant[], other?: readonly MemoryParticipant[]): void {
+    this.#partitions.push({ a: new Set(side.map(keyOf)), b: other === undefined ? undefined : new Set(other.map(keyOf)) })
   }
 
   heal (): void {
     this.#partitions = []
   }
 
-  /** Whether frames from port `from` reach port `to` now. */
-  reachable (from: number, to: number): boolean {
+  /** Whether frames from `from` reach `to` now (a number is a port: the commstrat or listener bound there). */
+  reachable (from: MemoryParticipant | number, to: MemoryParticipant | number): boolean {
+    return this.#passes(this.#keyAt(from), this.#keyAt(to))
+  }
+
+  #keyAt (p: MemoryParticipant | number): string {
+    if (typeof p !== 'number') return keyOf(p)
+    const bound = this.#listening.get(p)
+    return bound === undefined ? String(p) : keyOf(bound.owner)
+  }
+
+  #passes (from: string, to: string): boolean {
     for (const { a, b } of this.#partitions) {
-      const inA = (p: number): boolean => a.has(p)
-      const inB = (p: number): boolean => b === undefined ? !a.has(p) : b.has(p)
+      const inA = (p: string): boolean => a.has(p)
+      const inB = (p: string): boolean => b === undefined ? !a.has(p) : b.has(p)
       if ((inA(from) && inB(to)) || (inB(from) && inA(to))) return false
     }
     return true
@@ -161,43 +219,91 @@ export class MemoryNetwork {
     return { ...this.#stats }
   }
 
-  // ---- used by MemoryCommstrat ----
+  #freePort (): number {
+    while (this.#listening.has(this.#nextPort) || this.#commstratPorts.has(this.#nextPort)) this.#nextPort++
+    if (this.#nextPort > 65_535) throw new EgtpError('ERR_LIMIT', `memory network ${this.host} has no port left`)
+    return this.#nextPort++
+  }
+
+  // ---- used by MemoryCommstrat and MemoryTransport ----
 
   /** @internal */
   bind (strat: MemoryCommstrat): void {
-    this.#listening.set(strat.port, strat)
+    this.#listening.set(strat.port, { owner: strat, accept: conn => { strat.accept(conn) } })
   }
 
   /** @internal */
-  unbind (strat: MemoryCommstrat): void {
-    if (this.#listening.get(strat.port) === strat) this.#listening.delete(strat.port)
+  unbind (strat: MemoryParticipant, port: number): void {
+    if (this.#listening.get(port)?.owner === strat) this.#listening.delete(port)
   }
 
   /**
-   * Open a connection from `from` to whoever listens on `port`; the listener gets the inbound end.
+   * Bind `port` (0: a free one) for a transport's listener; returns the port.
+   * @internal
+   * @throws {EgtpError} ERR_ADDRESS_IN_USE (bound, or a commstrat's), ERR_LIMIT (no free port)
+   */
+  bindPort (owner: MemoryTransport, port: number, accept: (conn: MemoryConn) => void): number {
+    if (port === 0) port = this.#freePort()
+    else if (this.#listening.has(port) || this.#commstratPorts.has(port)) throw new EgtpError('ERR_ADDRESS_IN_USE', `${this.host}:${port} is taken`)
+    this.#listening.set(port, { owner, accept })
+    return port
+  }
+
+  /** Whether `host` names this network's host (its own name, or a loopback or wildcard alias). @internal */
+  names (host: string): boolean {
+    return host === this.host || HOST_ALIASES.has(host)
+  }
+
+  /**
+   * The round trip a dial from `from` to `port` takes (the links' fixed latency both ways; jitter is not drawn,
+   * so a dial leaves every link's random stream as it was).
    * @internal
    * @throws {EgtpError} ERR_UNREACHABLE (nobody listens, or a partition is in the way)
    */
-  connect (from: MemoryCommstrat, port: number): MemoryConn {
+  dialDelayMs (from: MemoryParticipant, port: number): number {
+    const to = keyOf(this.#target(from, port).owner)
+    const key = keyOf(from)
+    return this.#conditions(`${key}>${to}`).latencyMs + this.#conditions(`${to}>${key}`).latencyMs
+  }
+
+  #target (from: MemoryParticipant, port: number): Binding {
     const target = this.#listening.get(port)
     if (target === undefined) throw new EgtpError('ERR_UNREACHABLE', `nothing listens on ${this.host}:${port}`)
-    if (!this.reachable(from.port, port)) throw new EgtpError('ERR_UNREACHABLE', `${this.host}:${port} is across a partition`)
+    if (!this.#passes(keyOf(from), keyOf(target.owner))) throw new EgtpError('ERR_UNREACHABLE', `${this.host}:${port} is across a partition`)
+    return target
+  }
+
+  /**
+   * Open a connection from `from` to whoever listens on `port`; the listener gets the inbound end. Its remote
+   * address names `from`'s port, or for a transport a fresh ephemeral port (a name only: nothing binds it).
+   * @internal
+   * @throws {EgtpError} ERR_UNREACHABLE (nobody listens, or a partition is in the way)
+   */
+  connect (from: MemoryParticipant, port: number): MemoryConn {
+    const target = this.#target(from, port)
     const n = this.#nextConn++
     this.#stats.connections++
-    const outbound = new MemoryConn(`m${n}o`, 'outbound', `${this.host}:${port}`, this.#direction(from.port, port), this.#limits)
-    const inbound = new MemoryConn(`m${n}i`, 'inbound', `${this.host}:${from.port}`, this.#direction(port, from.port), this.#limits)
+    const sourcePort = from instanceof MemoryCommstrat ? from.port : EPHEMERAL_FIRST + (n % EPHEMERAL_COUNT)
+    const fromKey = keyOf(from)
+    const toKey = keyOf(target.owner)
+    const outbound = new MemoryConn(`m${n}o`, 'outbound', `${this.host}:${port}`, this.#direction(fromKey, toKey), this.#limits)
+    const inbound = new MemoryConn(`m${n}i`, 'inbound', `${this.host}:${sourcePort}`, this.#direction(toKey, fromKey), this.#limits)
     MemoryConn.pair(outbound, inbound)
     target.accept(inbound)
     return outbound
   }
 
-  #direction (from: number, to: number): Direction {
+  #conditions (key: string): Resolved {
+    return this.#links.get(key) ?? this.#global
+  }
+
+  #direction (from: string, to: string): Direction {
     const key = `${from}>${to}`
-    const conditions = (): Resolved => this.#links.get(key) ?? this.#global
+    const conditions = (): Resolved => this.#conditions(key)
     return {
       fate: () => {
         this.#stats.sent++
-        if (!this.reachable(from, to)) {
+        if (!this.#passes(from, to)) {
           this.#stats.cut++
           return undefined
         }
@@ -212,7 +318,7 @@ export class MemoryNetwork {
       },
       reorder: () => conditions().reorder,
       arrive: () => {
-        const passes = this.reachable(from, to)
+        const passes = this.#passes(from, to)
         if (passes) this.#stats.delivered++
         else this.#stats.cut++
         this.#landed(1)

@@ -1,7 +1,14 @@
 import { isEgtpError } from '@egtp/interface'
 import type { CloseDetail, Conn } from '@egtp/interface'
+import { transportCompliance } from '@egtp/testing/compliance'
 import { describe, expect, test } from 'vitest'
+import { tcp } from '../../src/index.ts'
 import { LOOPBACK, bytes, collect, make, nextEvent, rawServer } from './helpers.ts'
+
+transportCompliance('tcp', async () => {
+  const transport = tcp({ maxFrameBytes: 200_000 })()
+  return { transport, listenAt: LOOPBACK, maxFrameBytes: 200_000, teardown: () => transport.stop() }
+})
 
 const echo = (conn: Conn): void => {
   conn.addEventListener('message', ({ detail }) => { void conn.send(detail).catch(() => {}) })
