@@ -7,8 +7,11 @@ export interface Direction {
   fate: (bytes: number) => number | undefined
   /** Whether frames may overtake each other (jitter without the in-order guarantee). */
   reorder: () => boolean
-  /** Checked when a frame is due: a partition that began while it was in flight drops it (false). */
-  arrive: () => boolean
+  /**
+   * Checked when a frame is due: deliver it, drop it (a partition began while it was in flight), or hold it (a
+   * stream across a partition: it is tried again `retransmitMs` later, and the frames behind it wait).
+   */
+  arrive: () => 'deliver' | 'drop' | 'hold'
   /** Frames that were in flight when their connection ended. */
   discard: (frames: number) => void
 }
@@ -19,6 +22,8 @@ export interface MemoryConnLimits {
   maxQueuedBytesPerConn: number
   sendTimeoutMs: number
   closeTimeoutMs: number
+  /** How long a held frame of a stream waits before it is tried again. */
+  retransmitMs: number
 }
 
 interface InFlight { frame: Uint8Array, dueAt: number }
@@ -149,11 +154,19 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
   #flush (): void {
     const now = performance.now()
     while (this.#queue.length > 0 && this.#queue[0]!.dueAt <= now) {
-      const { frame } = this.#queue.shift()!
-      this.#queuedBytes -= frame.byteLength
+      const head = this.#queue[0]!
       const peer = this.#peer
-      if (peer === undefined || peer.#finished) this.#out.discard(1)
-      else if (this.#out.arrive()) peer.safeDispatch('message', frame)
+      const fate = peer === undefined || peer.#finished ? 'gone' : this.#out.arrive()
+      if (fate === 'hold') {
+        // head-of-line blocking, as a stream retransmitting: whatever follows (now or later) waits behind it
+        head.dueAt = now + this.#limits.retransmitMs
+        this.#lastDueAt = Math.max(this.#lastDueAt, head.dueAt)
+        break
+      }
+      this.#queue.shift()
+      this.#queuedBytes -= head.frame.byteLength
+      if (fate === 'gone') this.#out.discard(1)
+      else if (fate === 'deliver') peer?.safeDispatch('message', head.frame)
       if (this.#finished) return // a listener aborted us
     }
     if (this.#waiters.size > 0 && this.#queuedBytes < this.#limits.maxQueuedBytesPerConn) {

@@ -2,7 +2,7 @@ import { EgtpError } from '@egtp/interface'
 import {
   DEFAULT_MEMORY_CLOSE_TIMEOUT_MS, DEFAULT_MEMORY_MAX_CONNECTIONS, DEFAULT_MEMORY_MAX_FRAME_BYTES,
   DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_MEMORY_SEND_TIMEOUT_MS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX,
-  DEFAULT_MEMORY_CONNECT_TIMEOUT_MS
+  DEFAULT_MEMORY_CONNECT_TIMEOUT_MS, DEFAULT_MEMORY_RETRANSMIT_MS, MAX_MEMORY_RETRANSMITS
 } from './constants.ts'
 import { MemoryCommstrat } from './commstrat.ts'
 import type { MemoryCommstratInit } from './commstrat.ts'
@@ -32,8 +32,13 @@ export interface MemoryNetworkInit extends LinkConditions {
   maxQueuedBytesPerConn?: number
   sendTimeoutMs?: number
   closeTimeoutMs?: number
-  /** Connections per commstrat. */
+  /** Connections per commstrat or transport. */
   maxConnections?: number
+  /**
+   * The retransmission delay of a transport's connections (streams): a loss draw delays a frame by it instead
+   * of dropping it, and a frame held by a partition is tried again this often.
+   */
+  retransmitMs?: number
 }
 
 /** Frame counters of the whole network. */
@@ -41,10 +46,14 @@ export interface MemoryNetworkStats {
   /** Frames handed to a connection (lost ones included). */
   sent: number
   delivered: number
-  /** Lost to `loss`. */
+  /** Lost to `loss` (frames of commstrat connections). */
   lost: number
-  /** Dropped by a partition (at send or while in flight). */
+  /** Loss draws that delayed a frame of a transport's connection (a stream) by a retransmission. */
+  retransmitted: number
+  /** Dropped by a partition (at send or while in flight; commstrat connections). */
   cut: number
+  /** Times a due frame of a transport's connection waited for a partition to heal. */
+  held: number
   /** In flight when their connection ended (abort, or the other end closed). */
   discarded: number
   /** Sent and not yet delivered, lost, cut or discarded. */
@@ -127,7 +136,7 @@ export class MemoryNetwork {
   #nextConn = 1
   #transports = 0
   #idleWaiters = new Set<() => void>()
-  readonly #stats: MemoryNetworkStats = { sent: 0, delivered: 0, lost: 0, cut: 0, discarded: 0, inFlight: 0, connections: 0 }
+  readonly #stats: MemoryNetworkStats = { sent: 0, delivered: 0, lost: 0, retransmitted: 0, cut: 0, held: 0, discarded: 0, inFlight: 0, connections: 0 }
 
   constructor (init: MemoryNetworkInit = {}) {
     checkConditions('memoryNetwork', init)
@@ -139,7 +148,8 @@ export class MemoryNetwork {
       maxFrameBytes: positiveInt('memoryNetwork: maxFrameBytes', init.maxFrameBytes, DEFAULT_MEMORY_MAX_FRAME_BYTES),
       maxQueuedBytesPerConn: positiveInt('memoryNetwork: maxQueuedBytesPerConn', init.maxQueuedBytesPerConn, DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN),
       sendTimeoutMs: positiveInt('memoryNetwork: sendTimeoutMs', init.sendTimeoutMs, DEFAULT_MEMORY_SEND_TIMEOUT_MS),
-      closeTimeoutMs: positiveInt('memoryNetwork: closeTimeoutMs', init.closeTimeoutMs, DEFAULT_MEMORY_CLOSE_TIMEOUT_MS)
+      closeTimeoutMs: positiveInt('memoryNetwork: closeTimeoutMs', init.closeTimeoutMs, DEFAULT_MEMORY_CLOSE_TIMEOUT_MS),
+      retransmitMs: positiveInt('memoryNetwork: retransmitMs', init.retransmitMs, DEFAULT_MEMORY_RETRANSMIT_MS)
     }
     this.#maxConnections = positiveInt('memoryNetwork: maxConnections', init.maxConnections, DEFAULT_MEMORY_MAX_CONNECTIONS)
   }
@@ -183,9 +193,11 @@ export class MemoryNetwork {
   }
 
   /**
-   * Cut every link between `side` and `other` (default: everyone else). Frames across the cut are dropped, in
-   * flight too; new connections across it fail with `ERR_UNREACHABLE`. Connections stay open, as a cable pulled
-   * between two routers leaves sockets open. {@link heal} removes every cut.
+   * Cut every link between `side` and `other` (default: everyone else). New connections across the cut fail
+   * with `ERR_UNREACHABLE`. Open connections stay open, as a cable pulled between two routers leaves sockets
+   * open: a commstrat's drop the frames across the cut (in flight too); a transport's, being streams, hold them
+   * and deliver them in order once healed (unless someone gives up on the connection first, as a keepalive
+   * does). {@link heal} removes every cut.
    */
   partition (side: readonly MemoryParticipant[], other?: readonly MemoryParticipant[]): void {
     this.#partitions.push({ a: new Set(side.map(keyOf)), b: other === undefined ? undefined : new Set(other.map(keyOf)) })
@@ -286,8 +298,11 @@ export class MemoryNetwork {
     const sourcePort = from instanceof MemoryCommstrat ? from.port : EPHEMERAL_FIRST + (n % EPHEMERAL_COUNT)
     const fromKey = keyOf(from)
     const toKey = keyOf(target.owner)
-    const outbound = new MemoryConn(`m${n}o`, 'outbound', `${this.host}:${port}`, this.#direction(fromKey, toKey), this.#limits)
-    const inbound = new MemoryConn(`m${n}i`, 'inbound', `${this.host}:${sourcePort}`, this.#direction(toKey, fromKey), this.#limits)
+    // Between two commstrats frames may vanish (what a node sees of a lossy path); a transport's connection is
+    // a socket's stream: it loses nothing, reorders nothing, and stalls instead.
+    const stream = !(from instanceof MemoryCommstrat && target.owner instanceof MemoryCommstrat)
+    const outbound = new MemoryConn(`m${n}o`, 'outbound', `${this.host}:${port}`, this.#direction(fromKey, toKey, stream), this.#limits)
+    const inbound = new MemoryConn(`m${n}i`, 'inbound', `${this.host}:${sourcePort}`, this.#direction(toKey, fromKey, stream), this.#limits)
     MemoryConn.pair(outbound, inbound)
     target.accept(inbound)
     return outbound
@@ -297,32 +312,43 @@ export class MemoryNetwork {
     return this.#links.get(key) ?? this.#global
   }
 
-  #direction (from: string, to: string): Direction {
+  #direction (from: string, to: string, stream: boolean): Direction {
     const key = `${from}>${to}`
     const conditions = (): Resolved => this.#conditions(key)
     return {
       fate: () => {
         this.#stats.sent++
-        if (!this.#passes(from, to)) {
+        if (!stream && !this.#passes(from, to)) {
           this.#stats.cut++
           return undefined
         }
         const c = conditions()
         const random = c.loss === 0 && c.jitterMs === 0 ? undefined : this.#random(key)
-        if (random !== undefined && c.loss > 0 && random() < c.loss) {
-          this.#stats.lost++
-          return undefined
+        let delay = c.latencyMs
+        if (random !== undefined && c.loss > 0) {
+          if (!stream && random() < c.loss) {
+            this.#stats.lost++
+            return undefined
+          }
+          for (let tries = 0; stream && tries < MAX_MEMORY_RETRANSMITS && random() < c.loss; tries++) {
+            this.#stats.retransmitted++
+            delay += this.#limits.retransmitMs
+          }
         }
         this.#stats.inFlight++
-        return c.latencyMs + (random !== undefined && c.jitterMs > 0 ? random() * c.jitterMs : 0)
+        return delay + (random !== undefined && c.jitterMs > 0 ? random() * c.jitterMs : 0)
       },
-      reorder: () => conditions().reorder,
+      reorder: () => !stream && conditions().reorder,
       arrive: () => {
         const passes = this.#passes(from, to)
+        if (!passes && stream) {
+          this.#stats.held++
+          return 'hold'
+        }
         if (passes) this.#stats.delivered++
         else this.#stats.cut++
         this.#landed(1)
-        return passes
+        return passes ? 'deliver' : 'drop'
       },
       discard: (frames) => {
         this.#stats.discarded += frames

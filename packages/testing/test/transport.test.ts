@@ -2,7 +2,7 @@ import { isEgtpError } from '@egtp/interface'
 import type { CloseDetail, Conn, TcpEndpoint } from '@egtp/interface'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import { memoryNetwork } from '../src/index.ts'
-import type { MemoryListener, MemoryNetwork, MemoryNetworkInit, MemoryTransport } from '../src/index.ts'
+import type { MemoryConn, MemoryListener, MemoryNetwork, MemoryNetworkInit, MemoryTransport } from '../src/index.ts'
 
 const LOOPBACK: TcpEndpoint = { kind: 'tcp', host: '127.0.0.1', port: 0 }
 
@@ -21,7 +21,7 @@ function transports (net: MemoryNetwork, n: number): MemoryTransport[] {
 }
 
 /** `server` listens and echoes; `client` dials it. */
-async function echoPair (init: MemoryNetworkInit = {}): Promise<{ net: MemoryNetwork, client: MemoryTransport, server: MemoryTransport, listener: MemoryListener, conn: Conn }> {
+async function echoPair (init: MemoryNetworkInit = {}): Promise<{ net: MemoryNetwork, client: MemoryTransport, server: MemoryTransport, listener: MemoryListener, conn: MemoryConn }> {
   const net = memoryNetwork(init)
   const [client, server] = transports(net, 2) as [MemoryTransport, MemoryTransport]
   const listener = await server.listen(LOOPBACK)
@@ -95,8 +95,8 @@ describe('memory transport: addresses', () => {
 })
 
 describe('memory transport: link conditions', () => {
-  test('a partition fails new dials at once and drops frames on open connections, which stay open; heal restores them', async () => {
-    const { net, client, server, listener, conn } = await echoPair()
+  test('a partition fails new dials at once; open connections stay open and hold their frames, in order, until it heals', async () => {
+    const { net, client, server, listener, conn } = await echoPair({ retransmitMs: 20 })
     const echoed = messagesOf(conn)
     await conn.send(Uint8Array.of(1))
     await expect.poll(() => echoed.length).toBe(1)
@@ -106,13 +106,15 @@ describe('memory transport: link conditions', () => {
     const err = await errorOf(client.dial(listener.address(), { connectTimeoutMs: 3_600_000 }))
     expect(isEgtpError(err, 'ERR_UNREACHABLE')).toBe(true)
     await conn.send(Uint8Array.of(2))
-    await net.settled()
-    expect(net.stats().cut).toBe(1)
+    await conn.send(Uint8Array.of(3))
+    await expect.poll(() => net.stats().held).toBeGreaterThanOrEqual(2) // tried, held, tried again
     expect(echoed).toHaveLength(1)
     expect(conn.closed).toBe(false)
+    expect(conn.queuedBytes).toBe(2)
     net.heal()
-    await conn.send(Uint8Array.of(3))
-    await expect.poll(() => echoed).toEqual([Uint8Array.of(1), Uint8Array.of(3)])
+    await net.settled()
+    expect(echoed).toEqual([Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)])
+    expect(net.stats()).toMatchObject({ cut: 0, lost: 0, inFlight: 0 })
     await client.dial(listener.address())
   })
 
@@ -147,17 +149,18 @@ describe('memory transport: link conditions', () => {
     await slowInit.dial(listener.address(), { connectTimeoutMs: 1_000 })
   })
 
-  test('seeded loss drops the same frames on every run', async () => {
-    const run = async (): Promise<number[]> => {
-      const { net, conn } = await echoPair({ loss: 0.3, seed: 11 })
+  test('loss on a stream costs retransmissions, never a frame or the order; the same seed gives the same delays', async () => {
+    const run = async (): Promise<{ echoed: number[], retransmitted: number }> => {
+      const { net, conn } = await echoPair({ loss: 0.3, seed: 11, retransmitMs: 5, jitterMs: 3 })
       const echoed = messagesOf(conn)
       for (let i = 0; i < 100; i++) await conn.send(Uint8Array.of(i))
       await net.settled()
-      return echoed.map(f => f[0]!)
+      return { echoed: echoed.map(f => f[0]!), retransmitted: net.stats().retransmitted }
     }
     const first = await run()
-    expect(first.length).toBeGreaterThan(20) // about half survive both ways
-    expect(first.length).toBeLessThan(80)
+    expect(first.echoed).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(first.retransmitted).toBeGreaterThan(20) // about 0.43 per frame (0.3 / 0.7), both ways
+    expect(first.retransmitted).toBeLessThan(150)
     expect(await run()).toEqual(first)
   })
 })
