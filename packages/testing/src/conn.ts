@@ -14,6 +14,8 @@ export interface Direction {
   arrive: () => 'deliver' | 'drop' | 'hold'
   /** Frames that were in flight when their connection ended. */
   discard: (frames: number) => void
+  /** Whether a close or a reset reaches the other end now (a stream's waits for a partition to heal). */
+  passes: () => boolean
 }
 
 /** The limits of one connection (resolved from the network's init). */
@@ -189,7 +191,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
         this.#rejectWaiters()
         const peer = this.#peer
         this.#finish(undefined, true)
-        if (peer !== undefined) setImmediate(() => { peer.#finish(undefined, false) })
+        if (peer !== undefined) this.#tellPeer(peer, () => { peer.#finish(undefined, false) })
         resolve()
       }
       this.#closingDone = finish
@@ -205,8 +207,21 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
     const peer = this.#peer
     this.#finish(err, true)
     if (peer !== undefined && !peer.#finished) {
-      setImmediate(() => { peer.#finish(new EgtpError('ERR_CLOSED', `connection ${peer.id} reset by ${peer.remoteAddress}`, { cause: err }), false) })
+      this.#tellPeer(peer, () => { peer.#finish(new EgtpError('ERR_CLOSED', `connection ${peer.id} reset by ${peer.remoteAddress}`, { cause: err }), false) })
     }
+  }
+
+  /**
+   * Tell the other end of a close or reset as a packet would: on the next turn of the event loop, or for a
+   * stream across a partition once it heals (tried every `retransmitMs`; nothing is told to an end that finished).
+   */
+  #tellPeer (peer: MemoryConn, tell: () => void): void {
+    const attempt = (): void => {
+      if (peer.#finished) return
+      if (this.#out.passes()) tell()
+      else setTimeout(attempt, this.#limits.retransmitMs).unref()
+    }
+    setImmediate(attempt)
   }
 
   #rejectWaiters (): void {

@@ -196,8 +196,8 @@ export class MemoryNetwork {
    * Cut every link between `side` and `other` (default: everyone else). New connections across the cut fail
    * with `ERR_UNREACHABLE`. Open connections stay open, as a cable pulled between two routers leaves sockets
    * open: a commstrat's drop the frames across the cut (in flight too); a transport's, being streams, hold them
-   * and deliver them in order once healed (unless someone gives up on the connection first, as a keepalive
-   * does). {@link heal} removes every cut.
+   * and deliver them in order once healed, and a close or reset of one end reaches the other only then (an end
+   * learns of the cut by its own keepalive, as over TCP). {@link heal} removes every cut.
    */
   partition (side: readonly MemoryParticipant[], other?: readonly MemoryParticipant[]): void {
     this.#partitions.push({ a: new Set(side.map(keyOf)), b: other === undefined ? undefined : new Set(other.map(keyOf)) })
@@ -353,7 +353,8 @@ export class MemoryNetwork {
       discard: (frames) => {
         this.#stats.discarded += frames
         this.#landed(frames)
-      }
+      },
+      passes: () => !stream || this.#passes(from, to)
     }
   }
 

@@ -118,6 +118,18 @@ describe('memory transport: link conditions', () => {
     await client.dial(listener.address())
   })
 
+  test('a reset across a partition reaches the other end only once it heals, as over TCP', async () => {
+    const { net, client, server, conn } = await echoPair({ retransmitMs: 10 })
+    expect(server.stats().inbound).toBe(1)
+    net.partition([client])
+    conn.abort(new Error('gave up'))
+    expect(conn.closed).toBe(true)
+    await new Promise(resolve => setTimeout(resolve, 50)) // several retransmissions
+    expect(server.stats().inbound).toBe(1) // half-open: nothing told it
+    net.heal()
+    await expect.poll(() => server.stats().inbound).toBe(0)
+  })
+
   test('a partition between two transports leaves a third one through', async () => {
     const net = memoryNetwork()
     const [a, b, c] = transports(net, 3) as [MemoryTransport, MemoryTransport, MemoryTransport]
