@@ -372,8 +372,16 @@ export class MemoryNetwork {
   async settled (options: { signal?: AbortSignal } = {}): Promise<void> {
     const { signal } = options
     signal?.throwIfAborted()
-    if (this.#stats.inFlight === 0) return
-    await new Promise<void>((resolve, reject) => {
+    // Checked again after each wake: the wake comes as a frame lands, before its listeners run, and this
+    // resumes only after them, so a frame they sent at once (an echo) is counted by then.
+    while (this.#stats.inFlight > 0) {
+      await this.#idle(signal)
+      signal?.throwIfAborted()
+    }
+  }
+
+  #idle (signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const done = (): void => {
         this.#idleWaiters.delete(wake)
         signal?.removeEventListener('abort', onAbort)
