@@ -23,7 +23,8 @@ export {
   DEFAULT_MEMORY_RETRANSMIT_MS, MAX_MEMORY_RETRANSMITS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX
 } from './constants.ts'
 export { memoryNetwork, MemoryNetwork } from './network.ts'
-export type { LinkConditions, MemoryNetworkInit, MemoryNetworkStats, MemoryParticipant } from './network.ts'
+export type { LinkConditions } from './links.ts'
+export type { MemoryNetworkInit, MemoryNetworkStats, MemoryParticipant } from './network.ts'
 export { MemoryTransport } from './transport.ts'
 export type { MemoryListener, MemoryTransportInit, MemoryTransportStats } from './transport.ts'
 export { MemoryCommstrat } from './commstrat.ts'

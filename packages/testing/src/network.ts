@@ -1,29 +1,17 @@
 import { EgtpError } from '@egtp/interface'
 import {
   DEFAULT_MEMORY_CLOSE_TIMEOUT_MS, DEFAULT_MEMORY_MAX_CONNECTIONS, DEFAULT_MEMORY_MAX_FRAME_BYTES,
-  DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_MEMORY_SEND_TIMEOUT_MS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX,
+  DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_MEMORY_SEND_TIMEOUT_MS, MEMORY_HOST_SUFFIX,
   DEFAULT_MEMORY_CONNECT_TIMEOUT_MS, DEFAULT_MEMORY_RETRANSMIT_MS, MAX_MEMORY_RETRANSMITS
 } from './constants.ts'
 import { MemoryCommstrat } from './commstrat.ts'
 import type { MemoryCommstratInit } from './commstrat.ts'
 import { MemoryConn } from './conn.ts'
 import type { Direction, MemoryConnLimits } from './conn.ts'
-import { deriveSeed, seededRandom } from './random.ts'
-import type { Random } from './random.ts'
+import { LinkTable, checkConditions } from './links.ts'
+import type { LinkConditions, ResolvedConditions } from './links.ts'
 import { MemoryTransport } from './transport.ts'
 import type { MemoryTransportInit } from './transport.ts'
-
-/** How a link treats frames. Every field defaults to a perfect link (0 ms, no loss, in order). */
-export interface LinkConditions {
-  /** Fixed one-way delay of every frame. */
-  latencyMs?: number
-  /** Extra delay drawn uniformly from [0, jitterMs) per frame (seeded). */
-  jitterMs?: number
-  /** Probability in [0, 1] that a frame is lost (seeded). */
-  loss?: number
-  /** Let jittered frames overtake each other; by default a link keeps order (like a TCP stream). */
-  reorder?: boolean
-}
 
 export interface MemoryNetworkInit extends LinkConditions {
   /** Seed of every random draw (loss, jitter): the same seed and the same sends give the same fates. Default 1. */
@@ -62,8 +50,6 @@ export interface MemoryNetworkStats {
   connections: number
 }
 
-type Resolved = Required<LinkConditions>
-
 /**
  * What links join and partitions cut: a commstrat, or a transport (one process that dials and listens).
  * Conditions and cuts belong to participants, not to addresses: a transport's listeners and the connections it
@@ -94,19 +80,6 @@ let networks = 0
 /** The key of a participant in link conditions, seeds and cuts (a commstrat's is its port, as it always was). */
 const keyOf = (p: MemoryParticipant): string => p instanceof MemoryCommstrat ? String(p.port) : p.id
 
-function checkConditions (label: string, c: LinkConditions): void {
-  const nonNegative = (name: string, v: number | undefined): void => {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= MAX_MEMORY_DELAY_MS)) {
-      throw new RangeError(`${label}: ${name} must be a number from 0 to ${MAX_MEMORY_DELAY_MS}`)
-    }
-  }
-  nonNegative('latencyMs', c.latencyMs)
-  nonNegative('jitterMs', c.jitterMs)
-  if ((c.latencyMs ?? 0) + (c.jitterMs ?? 0) > MAX_MEMORY_DELAY_MS) throw new RangeError(`${label}: latencyMs + jitterMs must not exceed ${MAX_MEMORY_DELAY_MS}`)
-  if (c.loss !== undefined && !(c.loss >= 0 && c.loss <= 1)) throw new RangeError(`${label}: loss must be a probability from 0 to 1`)
-  if (c.reorder !== undefined && typeof c.reorder !== 'boolean') throw new TypeError(`${label}: reorder must be a boolean`)
-}
-
 function positiveInt (label: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback
   if (!(Number.isSafeInteger(v) && v > 0)) throw new RangeError(`${label} must be a positive integer`)
@@ -122,16 +95,12 @@ function positiveInt (label: string, v: number | undefined, fallback: number): n
 export class MemoryNetwork {
   /** The host of every endpoint on this network (`<n>.memory.invalid`). */
   readonly host: string
-  readonly #seed: number
   readonly #limits: MemoryConnLimits
   readonly #maxConnections: number
-  #global: Resolved
-  readonly #links = new Map<string, Resolved>()
-  readonly #randoms = new Map<string, Random>()
+  readonly #links: LinkTable
   readonly #listening = new Map<number, Binding>()
   /** Ports given to commstrats: theirs for life, listening or not. */
   readonly #commstratPorts = new Set<number>()
-  #partitions: Array<{ a: Set<string>, b: Set<string> | undefined }> = []
   #nextPort = 1
   #nextConn = 1
   #transports = 0
@@ -142,8 +111,7 @@ export class MemoryNetwork {
     checkConditions('memoryNetwork', init)
     if (init.seed !== undefined && !Number.isSafeInteger(init.seed)) throw new RangeError('memoryNetwork: seed must be an integer')
     this.host = `n${++networks}${MEMORY_HOST_SUFFIX}`
-    this.#seed = init.seed ?? 1
-    this.#global = { latencyMs: init.latencyMs ?? 0, jitterMs: init.jitterMs ?? 0, loss: init.loss ?? 0, reorder: init.reorder ?? false }
+    this.#links = new LinkTable(init.seed ?? 1, init)
     this.#limits = {
       maxFrameBytes: positiveInt('memoryNetwork: maxFrameBytes', init.maxFrameBytes, DEFAULT_MEMORY_MAX_FRAME_BYTES),
       maxQueuedBytesPerConn: positiveInt('memoryNetwork: maxQueuedBytesPerConn', init.maxQueuedBytesPerConn, DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN),
@@ -174,22 +142,20 @@ export class MemoryNetwork {
   /** Replace the conditions of every link that has none of its own. */
   setConditions (conditions: LinkConditions): void {
     checkConditions('setConditions', conditions)
-    this.#global = { ...this.#global, ...conditions }
+    this.#links.setGlobal(conditions)
   }
 
   /** Conditions of the link between `a` and `b` (both ways, or only a → b with `oneWay`), over the global ones. */
   setLink (a: MemoryParticipant, b: MemoryParticipant, conditions: LinkConditions, options: { oneWay?: boolean } = {}): void {
     checkConditions('setLink', conditions)
-    const ab = `${keyOf(a)}>${keyOf(b)}`
-    const ba = `${keyOf(b)}>${keyOf(a)}`
-    this.#links.set(ab, { ...this.#global, ...this.#links.get(ab), ...conditions })
-    if (options.oneWay !== true) this.#links.set(ba, { ...this.#global, ...this.#links.get(ba), ...conditions })
+    this.#links.set(`${keyOf(a)}>${keyOf(b)}`, conditions)
+    if (options.oneWay !== true) this.#links.set(`${keyOf(b)}>${keyOf(a)}`, conditions)
   }
 
   /** Drop the per-link conditions of `a` ↔ `b` (the global ones apply again). */
   clearLink (a: MemoryParticipant, b: MemoryParticipant): void {
-    this.#links.delete(`${keyOf(a)}>${keyOf(b)}`)
-    this.#links.delete(`${keyOf(b)}>${keyOf(a)}`)
+    this.#links.clear(`${keyOf(a)}>${keyOf(b)}`)
+    this.#links.clear(`${keyOf(b)}>${keyOf(a)}`)
   }
 
   /**
@@ -200,31 +166,22 @@ export class MemoryNetwork {
    * learns of the cut by its own keepalive, as over TCP). {@link heal} removes every cut.
    */
   partition (side: readonly MemoryParticipant[], other?: readonly MemoryParticipant[]): void {
-    this.#partitions.push({ a: new Set(side.map(keyOf)), b: other === undefined ? undefined : new Set(other.map(keyOf)) })
+    this.#links.cut(new Set(side.map(keyOf)), other === undefined ? undefined : new Set(other.map(keyOf)))
   }
 
   heal (): void {
-    this.#partitions = []
+    this.#links.heal()
   }
 
   /** Whether frames from `from` reach `to` now (a number is a port: the commstrat or listener bound there). */
   reachable (from: MemoryParticipant | number, to: MemoryParticipant | number): boolean {
-    return this.#passes(this.#keyAt(from), this.#keyAt(to))
+    return this.#links.passes(this.#keyAt(from), this.#keyAt(to))
   }
 
   #keyAt (p: MemoryParticipant | number): string {
     if (typeof p !== 'number') return keyOf(p)
     const bound = this.#listening.get(p)
     return bound === undefined ? String(p) : keyOf(bound.owner)
-  }
-
-  #passes (from: string, to: string): boolean {
-    for (const { a, b } of this.#partitions) {
-      const inA = (p: string): boolean => a.has(p)
-      const inB = (p: string): boolean => b === undefined ? !a.has(p) : b.has(p)
-      if ((inA(from) && inB(to)) || (inB(from) && inA(to))) return false
-    }
-    return true
   }
 
   stats (): MemoryNetworkStats {
@@ -275,13 +232,13 @@ export class MemoryNetwork {
   dialDelayMs (from: MemoryParticipant, port: number): number {
     const to = keyOf(this.#target(from, port).owner)
     const key = keyOf(from)
-    return this.#conditions(`${key}>${to}`).latencyMs + this.#conditions(`${to}>${key}`).latencyMs
+    return this.#links.conditions(`${key}>${to}`).latencyMs + this.#links.conditions(`${to}>${key}`).latencyMs
   }
 
   #target (from: MemoryParticipant, port: number): Binding {
     const target = this.#listening.get(port)
     if (target === undefined) throw new EgtpError('ERR_UNREACHABLE', `nothing listens on ${this.host}:${port}`)
-    if (!this.#passes(keyOf(from), keyOf(target.owner))) throw new EgtpError('ERR_UNREACHABLE', `${this.host}:${port} is across a partition`)
+    if (!this.#links.passes(keyOf(from), keyOf(target.owner))) throw new EgtpError('ERR_UNREACHABLE', `${this.host}:${port} is across a partition`)
     return target
   }
 
@@ -308,22 +265,18 @@ export class MemoryNetwork {
     return outbound
   }
 
-  #conditions (key: string): Resolved {
-    return this.#links.get(key) ?? this.#global
-  }
-
   #direction (from: string, to: string, stream: boolean): Direction {
     const key = `${from}>${to}`
-    const conditions = (): Resolved => this.#conditions(key)
+    const conditions = (): ResolvedConditions => this.#links.conditions(key)
     return {
       fate: () => {
         this.#stats.sent++
-        if (!stream && !this.#passes(from, to)) {
+        if (!stream && !this.#links.passes(from, to)) {
           this.#stats.cut++
           return undefined
         }
         const c = conditions()
-        const random = c.loss === 0 && c.jitterMs === 0 ? undefined : this.#random(key)
+        const random = c.loss === 0 && c.jitterMs === 0 ? undefined : this.#links.random(key)
         let delay = c.latencyMs
         if (random !== undefined && c.loss > 0) {
           if (!stream && random() < c.loss) {
@@ -340,7 +293,7 @@ export class MemoryNetwork {
       },
       reorder: () => !stream && conditions().reorder,
       arrive: () => {
-        const passes = this.#passes(from, to)
+        const passes = this.#links.passes(from, to)
         if (!passes && stream) {
           this.#stats.held++
           return 'hold'
@@ -354,7 +307,7 @@ export class MemoryNetwork {
         this.#stats.discarded += frames
         this.#landed(frames)
       },
-      passes: () => !stream || this.#passes(from, to)
+      passes: () => !stream || this.#links.passes(from, to)
     }
   }
 
@@ -393,11 +346,6 @@ export class MemoryNetwork {
     })
   }
 
-  #random (key: string): Random {
-    let r = this.#randoms.get(key)
-    if (r === undefined) this.#randoms.set(key, r = seededRandom(deriveSeed(this.#seed, key)))
-    return r
-  }
 }
 
 /** A new in-memory network (see {@link MemoryNetwork}). */
