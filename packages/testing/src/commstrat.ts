@@ -64,7 +64,7 @@ export class MemoryCommstrat extends TypedEventTarget<CommstratEvents> implement
     this.#stopping = (async () => {
       const wasStarted = this.#started
       this.#started = false
-      this.network.unbind(this)
+      this.network.unbind(this, this.port)
       await Promise.all([...this.#conns].map(async c => { await c.close() }))
       if (wasStarted) this.safeDispatch('endpoints:change', [])
     })()

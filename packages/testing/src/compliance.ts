@@ -1,16 +1,21 @@
 /**
- * The commstrat compliance suite, for vitest: `commstratCompliance(name, setup)` declares a `describe` block of
- * tests that any `Commstrat` must pass, using only the `@egtp/interface` contract.
+ * The compliance suites, for vitest: `commstratCompliance(name, setup)` and `transportCompliance(name, setup)`
+ * each declare a `describe` block of tests that any `Commstrat` (or `Transport`) must pass, using only the
+ * `@egtp/interface` contract.
  * @example
  * ```ts
- * import { commstratCompliance } from '@egtp/testing/compliance'
- * commstratCompliance('my transport', async () => ({ a, b, endpointOfB, deadEndpoint, foreignEndpoint, teardown }))
+ * import { commstratCompliance, transportCompliance } from '@egtp/testing/compliance'
+ * commstratCompliance('my commstrat', async () => ({ a, b, endpointOfB, deadEndpoint, foreignEndpoint, teardown }))
+ * transportCompliance('my transport', async () => ({ transport, listenAt, maxFrameBytes, teardown }))
  * ```
  * @packageDocumentation
  */
 import { isEgtpError } from '@egtp/interface'
 import type { Commstrat, Endpoint, InboundFrame } from '@egtp/interface'
 import { describe, expect, test } from 'vitest'
+
+export { transportCompliance } from './transport-compliance.ts'
+export type { TransportComplianceOptions, TransportUnderTest } from './transport-compliance.ts'
 
 /** Two started commstrats that reach each other, and what the suite needs to know about them. */
 export interface CommstratPair {

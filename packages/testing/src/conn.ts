@@ -7,10 +7,15 @@ export interface Direction {
   fate: (bytes: number) => number | undefined
   /** Whether frames may overtake each other (jitter without the in-order guarantee). */
   reorder: () => boolean
-  /** Checked when a frame is due: a partition that began while it was in flight drops it (false). */
-  arrive: () => boolean
+  /**
+   * Checked when a frame is due: deliver it, drop it (a partition began while it was in flight), or hold it (a
+   * stream across a partition: it is tried again `retransmitMs` later, and the frames behind it wait).
+   */
+  arrive: () => 'deliver' | 'drop' | 'hold'
   /** Frames that were in flight when their connection ended. */
   discard: (frames: number) => void
+  /** Whether a close or a reset reaches the other end now (a stream's waits for a partition to heal). */
+  passes: () => boolean
 }
 
 /** The limits of one connection (resolved from the network's init). */
@@ -19,6 +24,8 @@ export interface MemoryConnLimits {
   maxQueuedBytesPerConn: number
   sendTimeoutMs: number
   closeTimeoutMs: number
+  /** How long a held frame of a stream waits before it is tried again. */
+  retransmitMs: number
 }
 
 interface InFlight { frame: Uint8Array, dueAt: number }
@@ -149,11 +156,19 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
   #flush (): void {
     const now = performance.now()
     while (this.#queue.length > 0 && this.#queue[0]!.dueAt <= now) {
-      const { frame } = this.#queue.shift()!
-      this.#queuedBytes -= frame.byteLength
+      const head = this.#queue[0]!
       const peer = this.#peer
-      if (peer === undefined || peer.#finished) this.#out.discard(1)
-      else if (this.#out.arrive()) peer.safeDispatch('message', frame)
+      const fate = peer === undefined || peer.#finished ? 'gone' : this.#out.arrive()
+      if (fate === 'hold') {
+        // head-of-line blocking, as a stream retransmitting: whatever follows (now or later) waits behind it
+        head.dueAt = now + this.#limits.retransmitMs
+        this.#lastDueAt = Math.max(this.#lastDueAt, head.dueAt)
+        break
+      }
+      this.#queue.shift()
+      this.#queuedBytes -= head.frame.byteLength
+      if (fate === 'gone') this.#out.discard(1)
+      else if (fate === 'deliver') peer?.safeDispatch('message', head.frame)
       if (this.#finished) return // a listener aborted us
     }
     if (this.#waiters.size > 0 && this.#queuedBytes < this.#limits.maxQueuedBytesPerConn) {
@@ -176,7 +191,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
         this.#rejectWaiters()
         const peer = this.#peer
         this.#finish(undefined, true)
-        if (peer !== undefined) setImmediate(() => { peer.#finish(undefined, false) })
+        if (peer !== undefined) this.#tellPeer(peer, () => { peer.#finish(undefined, false) })
         resolve()
       }
       this.#closingDone = finish
@@ -192,8 +207,21 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
     const peer = this.#peer
     this.#finish(err, true)
     if (peer !== undefined && !peer.#finished) {
-      setImmediate(() => { peer.#finish(new EgtpError('ERR_CLOSED', `connection ${peer.id} reset by ${peer.remoteAddress}`, { cause: err }), false) })
+      this.#tellPeer(peer, () => { peer.#finish(new EgtpError('ERR_CLOSED', `connection ${peer.id} reset by ${peer.remoteAddress}`, { cause: err }), false) })
     }
+  }
+
+  /**
+   * Tell the other end of a close or reset as a packet would: on the next turn of the event loop, or for a
+   * stream across a partition once it heals (tried every `retransmitMs`; nothing is told to an end that finished).
+   */
+  #tellPeer (peer: MemoryConn, tell: () => void): void {
+    const attempt = (): void => {
+      if (peer.#finished) return
+      if (this.#out.passes()) tell()
+      else setTimeout(attempt, this.#limits.retransmitMs).unref()
+    }
+    setImmediate(attempt)
   }
 
   #rejectWaiters (): void {

@@ -10,6 +10,18 @@ export const DEFAULT_MEMORY_SEND_TIMEOUT_MS = 10_000
 export const DEFAULT_MEMORY_CLOSE_TIMEOUT_MS = 2_000
 /** Connections one commstrat may hold (inbound + outbound); a dial past it fails with `ERR_LIMIT`. */
 export const DEFAULT_MEMORY_MAX_CONNECTIONS = 512
+/**
+ * How long a memory transport's dial waits for its round trip (twice the links' latency) before
+ * `ERR_UNREACHABLE` (as tcp's default: 5 s).
+ */
+export const DEFAULT_MEMORY_CONNECT_TIMEOUT_MS = 5_000
+/**
+ * How long a frame of a transport's connection (a stream) is delayed by each loss draw that hits it, and how
+ * often a frame held by a partition is tried again: Linux's minimum TCP retransmission timeout.
+ */
+export const DEFAULT_MEMORY_RETRANSMIT_MS = 200
+/** Loss draws one stream frame may take (each adding `retransmitMs`), so that `loss: 1` still ends. */
+export const MAX_MEMORY_RETRANSMITS = 6
 /** Upper bound of `latencyMs + jitterMs` (a typo such as 1e9 would otherwise hang a test silently). */
 export const MAX_MEMORY_DELAY_MS = 60_000
 /**

@@ -1,8 +1,9 @@
 /**
  * @packageDocumentation
- * The EGTP test kit. {@link memoryNetwork} gives in-memory commstrats whose links have latency, jitter, loss,
- * reordering and partitions, seeded so a run repeats; {@link startNetwork} starts a small network of nodes on
- * it (or on any commstrat). The commstrat compliance suite for vitest is the subpath `@egtp/testing/compliance`.
+ * The EGTP test kit. {@link memoryNetwork} gives in-memory commstrats and transports whose links have latency,
+ * jitter, loss, reordering and partitions, seeded so a run repeats; {@link startNetwork} starts a small network
+ * of nodes on it (or on any commstrat). The commstrat and transport compliance suites for vitest are the
+ * subpath `@egtp/testing/compliance`.
  *
  * @example
  * ```ts
@@ -18,10 +19,14 @@
  */
 export {
   DEFAULT_MEMORY_MAX_FRAME_BYTES, DEFAULT_MEMORY_MAX_QUEUED_BYTES_PER_CONN, DEFAULT_MEMORY_SEND_TIMEOUT_MS,
-  DEFAULT_MEMORY_CLOSE_TIMEOUT_MS, DEFAULT_MEMORY_MAX_CONNECTIONS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX
+  DEFAULT_MEMORY_CLOSE_TIMEOUT_MS, DEFAULT_MEMORY_MAX_CONNECTIONS, DEFAULT_MEMORY_CONNECT_TIMEOUT_MS,
+  DEFAULT_MEMORY_RETRANSMIT_MS, MAX_MEMORY_RETRANSMITS, MAX_MEMORY_DELAY_MS, MEMORY_HOST_SUFFIX
 } from './constants.ts'
 export { memoryNetwork, MemoryNetwork } from './network.ts'
-export type { LinkConditions, MemoryNetworkInit, MemoryNetworkStats } from './network.ts'
+export type { LinkConditions } from './links.ts'
+export type { MemoryNetworkInit, MemoryNetworkStats, MemoryParticipant } from './network.ts'
+export { MemoryTransport } from './transport.ts'
+export type { MemoryListener, MemoryTransportInit, MemoryTransportStats } from './transport.ts'
 export { MemoryCommstrat } from './commstrat.ts'
 export type { MemoryCommstratInit, MemoryCommstratStats } from './commstrat.ts'
 export type { MemoryConn } from './conn.ts'

@@ -220,6 +220,17 @@ describe('settled and startNetwork arguments', () => {
     expect(s.delivered + s.lost).toBe(20)
   })
 
+  test('settled waits for an echo sent from the event of the last frame to land', async () => {
+    const { net, a, b } = await pair({ latencyMs: 2 })
+    b.addEventListener('frame', ({ detail }) => { void detail.path.reply(detail.frame).catch(() => {}) })
+    const atA = framesOf(a)
+    await a.send('b', b.endpoint, Uint8Array.of(1))
+    await net.settled()
+    expect(atA).toHaveLength(1)
+    expect(net.stats()).toMatchObject({ sent: 2, delivered: 2, inFlight: 0 })
+    await Promise.all([a.stop(), b.stop()])
+  })
+
   test('startNetwork refuses a bad node count or node factory', async () => {
     const { startNetwork } = await import('../src/index.ts')
     const directory = { lookup: async () => undefined, announce: async () => {} }

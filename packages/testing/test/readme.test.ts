@@ -39,3 +39,34 @@ test('the README example runs, and the README shows exactly this code', async ()
   const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
   expect(readme).toContain(code)
 })
+
+test('the README transport example runs, and the README shows exactly this code', async () => {
+  const logged: unknown[] = []
+  const console = { log: (...args: unknown[]) => { logged.push(args) } }
+  // README-transport:start
+  const net = memoryNetwork({ latencyMs: 5, seed: 7 })
+  const server = net.transport()
+  const client = net.transport()
+  const listener = await server.listen({ kind: 'tcp', host: '127.0.0.1', port: 0 }) // a name only: no socket
+  listener.addEventListener('connection', ({ detail: conn }) => {
+    conn.addEventListener('message', ({ detail }) => { void conn.send(detail).catch(() => {}) }) // echo
+  })
+  const conn = await client.dial(listener.address()) // { kind: 'tcp', host: '<n>.memory.invalid', port }
+  conn.addEventListener('message', ({ detail }) => { console.log('echoed', detail) })
+
+  net.partition([client], [server]) // new dials fail with ERR_UNREACHABLE; open connections hold their frames
+  await conn.send(Uint8Array.of(1, 2, 3))
+  net.heal() // held frames go on, in order: a stream loses nothing
+  await net.settled()
+  await client.close()
+  await server.close()
+  // README-transport:end
+  expect(logged).toEqual([['echoed', Uint8Array.of(1, 2, 3)]])
+  expect(listener.address().host).toBe(net.host)
+
+  const self = await readFile(fileURLToPath(import.meta.url), 'utf8')
+  const block = self.slice(self.indexOf('// README-transport:start') + 26, self.indexOf('  // README-transport:end'))
+  const code = block.split('\n').map(l => l.slice(2)).join('\n').trim()
+  const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
+  expect(readme).toContain(code)
+})

@@ -1,7 +1,15 @@
 import { isEgtpError } from '@egtp/interface'
 import type { CloseDetail, Conn } from '@egtp/interface'
+import { transportCompliance } from '@egtp/testing/compliance'
 import { describe, expect, test } from 'vitest'
+import { tcp } from '../../src/index.ts'
 import { LOOPBACK, bytes, collect, make, nextEvent, rawServer } from './helpers.ts'
+
+// What every Transport must do (abort, reset, ...); the tests below add what is tcp's own.
+transportCompliance('tcp', async () => {
+  const transport = tcp({ maxFrameBytes: 200_000 })()
+  return { transport, listenAt: LOOPBACK, maxFrameBytes: 200_000, teardown: () => transport.stop() }
+})
 
 const echo = (conn: Conn): void => {
   conn.addEventListener('message', ({ detail }) => { void conn.send(detail).catch(() => {}) })
@@ -103,19 +111,6 @@ describe('transport: dial and listen', () => {
     expect(strat.stats().dialing).toBe(0)
   })
 
-  test('aborting a dial rethrows the signal reason untouched', async () => {
-    const strat = make()
-    const listener = await strat.listen(LOOPBACK)
-    const controller = new AbortController()
-    const reason = new DOMException('changed my mind', 'AbortError')
-    const pending = strat.dial(listener.address(), { signal: controller.signal })
-    controller.abort(reason)
-    await expect(pending).rejects.toBe(reason)
-    const already = AbortSignal.abort()
-    await expect(strat.dial(listener.address(), { signal: already })).rejects.toBe(already.reason)
-    await expect(strat.listen(LOOPBACK, { signal: already })).rejects.toBe(already.reason)
-  })
-
   test('a frame sent as pieces arrives as one frame, large or small, in order with whole frames', async () => {
     const strat = make()
     const listener = await strat.listen(LOOPBACK)
@@ -161,20 +156,6 @@ describe('transport: dial and listen', () => {
     await expect(server.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'ERR_CLOSED' })
     client.abort(new Error('late'))
     expect(strat.stats().connections).toBe(0)
-  })
-
-  test('abort closes at once with the given error', async () => {
-    const strat = make()
-    const listener = await strat.listen(LOOPBACK)
-    const accepted = nextEvent<Conn>(listener, 'connection')
-    const client = await strat.dial(listener.address())
-    const server = await accepted
-    const closed = nextEvent<CloseDetail>(client, 'close')
-    const serverClosed = nextEvent<CloseDetail>(server, 'close')
-    const err = new Error('enough')
-    client.abort(err)
-    expect(await closed).toEqual({ error: err, local: true })
-    expect((await serverClosed).local).toBe(false)
   })
 
   test('closing a listener closes the connections it accepted and frees the port', async () => {
