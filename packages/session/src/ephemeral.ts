@@ -4,8 +4,9 @@
 //
 // Why this is safe: a spare is handed to exactly one handshake — `take` clears it before returning it, and the
 // handshake owns it from then on (zeroes its secret once its last DH is done, or when it is wiped) — so no
-// ephemeral is ever used twice. The next spare is a new key pair from the OS CSPRNG, made after the turn that
-// took the last one (`setImmediate`), or by `fill` (start, tick). A spare waiting in memory lengthens the time an
+// ephemeral is ever used twice. The next spare is a new key pair from the OS CSPRNG, made by `fill` (start,
+// tick) or, from the second handshake on (a node that makes one handshake and stops needs no second key pair;
+// a busy one gets one per handshake), after the turn that took the last one (`setImmediate`). A spare waiting in memory lengthens the time an
 // ephemeral secret exists before its handshake: a memory snapshot taken then would reveal the next handshake's
 // ephemeral (otherwise only those of handshakes under way); `maxAgeMs` bounds that window (an older spare is
 // zeroed and replaced, not used). Closing the manager zeroes it.
@@ -21,6 +22,7 @@ export class SpareEphemeral {
   #madeAt = 0
   #scheduled = false
   #closed = false
+  #taken = 0
 
   /** @param generate a new key pair from the CSPRNG (a test may watch what is made) */
   constructor (clock: Clock, maxAgeMs: number, generate: () => KeyPair = generateKeyPair) {
@@ -30,13 +32,14 @@ export class SpareEphemeral {
   }
 
   /**
-   * The ephemeral key pair of a new handshake, used by it alone: the spare when it is young enough (another is
-   * made after this turn), else a new one. A stable function (no closure per handshake).
+   * The ephemeral key pair of a new handshake, used by it alone: the spare when it is young enough (from the
+   * second handshake on, another is made after this turn), else a new one. A stable function (no closure per
+   * handshake).
    */
   readonly take = (): KeyPair => {
     const pair = this.#pair
     this.#pair = undefined
-    this.#refillSoon()
+    if (++this.#taken > 1) this.#refillSoon()
     if (pair !== undefined) {
       if (this.#clock.monotonic() - this.#madeAt < this.#maxAgeMs) return pair
       wipeSecret(pair)

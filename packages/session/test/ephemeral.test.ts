@@ -43,7 +43,7 @@ describe('spare ephemeral keys', () => {
     expect(seen.size).toBe(18)
   })
 
-  it('hands out a spare once, replaces one past its age (zeroed), and zeroes it on close', async () => {
+  it('hands out a spare once, refills from the second handshake on, replaces one past its age (zeroed), zeroes it on close', async () => {
     const clock = new FakeClock()
     const made: KeyPair[] = []
     const spare = new SpareEphemeral(clock, 1_000, () => { const p = generateKeyPair(); made.push(p); return p })
@@ -51,6 +51,9 @@ describe('spare ephemeral keys', () => {
     expect(made).toHaveLength(1)
     const first = spare.take()
     expect(first).toBe(made[0])
+    expect(spare.held).toBe(false)
+    // After a first handshake, no new spare until a tick (a one-handshake node needs none).
+    await turn()
     expect(spare.held).toBe(false)
     // No spare now: a new pair at once, and one spare made after this turn.
     const second = spare.take()
