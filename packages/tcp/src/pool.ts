@@ -5,6 +5,7 @@ import type { TcpConfig } from './config.ts'
 import { TcpConn, formatAddress } from './conn.ts'
 import type { TcpConnInit, TrafficCounters } from './conn.ts'
 import { dialSocket } from './dial.ts'
+import type { DialRegistry } from './dial.ts'
 import type { TcpListener } from './listener.ts'
 import { ManagedPath } from './managed-path.ts'
 import type { PathHooks } from './managed-path.ts'
@@ -46,6 +47,8 @@ export class ConnectionPool {
   readonly #unauthenticated = new Set<TcpConn>()
   readonly #warnings: SourceWarnings
   #dialsInFlight = 0
+  /** Stopped or not, and the cancellation of each dial in flight (see {@link DialRegistry}). */
+  readonly #dials: { stopped: boolean, cancels: Set<() => void> } = { stopped: false, cancels: new Set() }
   #rejectedInbound = 0
   readonly #rejectedByReason: Record<TcpRejectReason, number> = { maxConnections: 0, maxInboundPerAddress: 0, stopped: 0 }
   #authTimeouts = 0
@@ -125,12 +128,12 @@ export class ConnectionPool {
   onInbound (socket: Socket, listener: TcpListener, stopped: boolean): void {
     const { config, log, events } = this.#init
     const host = socket.remoteAddress
-    const remote = formatAddress(host ?? 'unknown', socket.remotePort ?? 0)
     let reason: TcpRejectReason | undefined
     if (stopped || listener.closed || host === undefined) reason = 'stopped'
     else if ((this.#inboundPerHost.get(host) ?? 0) >= config.maxInboundPerAddress && !this.#evictUnauthenticated(host)) reason = 'maxInboundPerAddress'
     else if (this.conns.size + this.#dialsInFlight >= config.maxConnections && !this.#evictUnauthenticated(undefined)) reason = 'maxConnections'
     if (reason !== undefined || host === undefined) {
+      const remote = formatAddress(host ?? 'unknown', socket.remotePort ?? 0)
       socket.destroy()
       this.#rejectedInbound++
       this.#rejectedByReason[reason ?? 'stopped']++
@@ -145,13 +148,30 @@ export class ConnectionPool {
     listener.accept(conn)
   }
 
+  /** True between {@link stopDials} and {@link restartDials}: dials fail with `ERR_CLOSED`. */
+  get stopped (): boolean {
+    return this.#dials.stopped
+  }
+
+  /** The instance stops: dials in flight fail with `ERR_CLOSED`, and so do new ones until {@link restartDials}. */
+  stopDials (): void {
+    const dials = this.#dials
+    dials.stopped = true
+    for (const cancel of [...dials.cancels]) cancel()
+  }
+
+  /** The instance starts again. */
+  restartDials (): void {
+    this.#dials.stopped = false
+  }
+
   /** An unmanaged outbound connection (Transport.dial). */
-  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined, shutdown: AbortSignal): Promise<TcpConn> {
-    this.#reserveSlot(formatAddress(endpoint.host, endpoint.port))
+  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined): Promise<TcpConn> {
+    this.#reserveSlot(endpoint)
     this.#dialsInFlight++
     let socket: Socket
     try {
-      socket = await dialSocket(endpoint, timeoutMs, signal, shutdown)
+      socket = await dialSocket(endpoint, timeoutMs, signal, this.#dials)
     } finally {
       this.#dialsInFlight--
     }
@@ -159,10 +179,10 @@ export class ConnectionPool {
   }
 
   /** The managed connection to `key`, dialing it once however many sends wait; each may give up on its signal. */
-  async connect (key: string, endpoint: TcpEndpoint, signal: AbortSignal | undefined, shutdown: AbortSignal): Promise<TcpConn> {
+  async connect (key: string, endpoint: TcpEndpoint, signal: AbortSignal | undefined): Promise<TcpConn> {
     let dialing = this.#dialing.get(key)
     if (dialing === undefined) {
-      dialing = this.#dialManaged(key, endpoint, shutdown).finally(() => { this.#dialing.delete(key) })
+      dialing = this.#dialManaged(key, endpoint).finally(() => { this.#dialing.delete(key) })
       this.#dialing.set(key, dialing)
     }
     if (signal === undefined) return dialing
@@ -173,8 +193,8 @@ export class ConnectionPool {
     })
   }
 
-  async #dialManaged (key: string, endpoint: TcpEndpoint, shutdown: AbortSignal): Promise<TcpConn> {
-    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined, shutdown)
+  async #dialManaged (key: string, endpoint: TcpEndpoint): Promise<TcpConn> {
+    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined)
     this.#manage(conn)
     this.#outbound.set(key, conn)
     return conn
@@ -244,9 +264,10 @@ export class ConnectionPool {
   }
 
   /** Make room for one more connection: evict the least recently used idle managed one, or fail `ERR_LIMIT`. */
-  #reserveSlot (target: string): void {
+  #reserveSlot (endpoint: TcpEndpoint): void {
     const { config, clock, log } = this.#init
     if (this.conns.size + this.#dialsInFlight < config.maxConnections) return
+    const target = formatAddress(endpoint.host, endpoint.port)
     const now = clock.monotonic()
     let victim: TcpConn | undefined
     for (const conn of this.conns) {
