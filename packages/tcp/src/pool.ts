@@ -43,8 +43,12 @@ export class ConnectionPool {
   #managedCount = 0
   readonly #outbound = new Map<string, TcpConn>()
   readonly #dialing = new Map<string, Promise<TcpConn>>()
-  /** Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed). */
+  /**
+   * Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed, and
+   * the first whose `authTimeoutMs` runs out: one timer for all of them, not one per connection).
+   */
   readonly #unauthenticated = new Set<TcpConn>()
+  #authTimer: ReturnType<typeof setTimeout> | undefined
   readonly #warnings: SourceWarnings
   #dialsInFlight = 0
   /** Stopped or not, and the cancellation of each dial in flight (see {@link DialRegistry}). */
@@ -215,18 +219,37 @@ export class ConnectionPool {
     const guarded = conn.direction === 'inbound' && config.authTimeoutMs > 0
     const m = new ManagedPath(conn, this.#hooks, !guarded)
     this.#managedCount++
-    if (guarded) {
-      this.#unauthenticated.add(conn)
-      m.authTimer = setTimeout(() => {
-        m.authTimer = undefined
-        if (m.isAuthenticated || conn.closed) return
-        this.#authTimeouts++
-        this.#warnings.warn(conn.remoteHost, 'auth-timeout', 'closed %s from %s: not authenticated within %d ms', conn.id, conn.remoteAddress, config.authTimeoutMs)
-        conn.abort(new EgtpError('ERR_TIMEOUT', `${conn.remoteAddress} did not authenticate within ${config.authTimeoutMs} ms`))
-      }, config.authTimeoutMs)
-      m.authTimer.unref?.()
-    }
     conn.frameSink = m
+    if (guarded) {
+      m.authDeadline = performance.now() + config.authTimeoutMs
+      this.#unauthenticated.add(conn)
+      if (this.#authTimer === undefined) this.#armAuthTimer(config.authTimeoutMs)
+    }
+  }
+
+  #armAuthTimer (ms: number): void {
+    this.#authTimer = setTimeout(() => {
+      this.#authTimer = undefined
+      this.#closeUnauthenticated()
+    }, ms)
+    this.#authTimer.unref?.()
+  }
+
+  /** Close the connections whose `authTimeoutMs` ran out (the oldest first); wait again for the next one. */
+  #closeUnauthenticated (): void {
+    const { authTimeoutMs } = this.#init.config
+    const now = performance.now()
+    for (const conn of this.#unauthenticated) {
+      const waitMs = managedPath(conn)!.authDeadline - now
+      if (waitMs >= 1) {
+        this.#armAuthTimer(Math.ceil(waitMs))
+        return
+      }
+      this.#unauthenticated.delete(conn)
+      this.#authTimeouts++
+      this.#warnings.warn(conn.remoteHost, 'auth-timeout', 'closed %s from %s: not authenticated within %d ms', conn.id, conn.remoteAddress, authTimeoutMs)
+      conn.abort(new EgtpError('ERR_TIMEOUT', `${conn.remoteAddress} did not authenticate within ${authTimeoutMs} ms`))
+    }
   }
 
   /**
@@ -247,16 +270,13 @@ export class ConnectionPool {
   #forget (conn: TcpConn): void {
     if (!this.conns.delete(conn)) return
     this.#closing.add(conn)
-    const m = managedPath(conn)
-    if (m !== undefined) {
-      clearTimeout(m.authTimer)
-      this.#managedCount--
-    }
-    this.#unauthenticated.delete(conn)
+    if (conn.frameSink instanceof ManagedPath) this.#managedCount--
     if (conn.direction === 'inbound') {
+      this.#unauthenticated.delete(conn)
       const n = (this.#inboundPerHost.get(conn.remoteHost) ?? 1) - 1
       if (n > 0) this.#inboundPerHost.set(conn.remoteHost, n)
       else this.#inboundPerHost.delete(conn.remoteHost)
+      return // never in #outbound
     }
     for (const [key, c] of this.#outbound) {
       if (c === conn) { this.#outbound.delete(key); break }
