@@ -52,7 +52,7 @@ export class ConnectionPool {
   readonly #warnings: SourceWarnings
   #dialsInFlight = 0
   /** Stopped or not, and the cancellation of each dial in flight (see {@link DialRegistry}). */
-  readonly #dials: { stopped: boolean, cancels: Set<() => void> } = { stopped: false, cancels: new Set() }
+  readonly #dials: DialRegistry & { stopped: boolean } = { stopped: false, cancels: new Set() }
   #rejectedInbound = 0
   readonly #rejectedByReason: Record<TcpRejectReason, number> = { maxConnections: 0, maxInboundPerAddress: 0, stopped: 0 }
   #authTimeouts = 0
