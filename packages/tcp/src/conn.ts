@@ -141,12 +141,9 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
       const err = new EgtpError('ERR_MALFORMED', `${conn.remoteAddress} ended inside a frame`)
       conn.#init.onViolation?.(conn, err)
       conn.abort(err)
-    } else {
-      conn.#markClosed() // the peer is done; our side ends too (no half-open connections)
-      // Nothing left to write: closed at once, the FIN going with the close, rather than through the half-close
-      // Node would do first (an `end()`, a shutdown(2) and its completion, then the close) for every peer leaving.
-      if (conn.#writer.queuedBytes === 0) this.destroy()
-    }
+    } else conn.#markClosed() // the peer is done; our side ends too (no half-open connections)
+    // (Not destroyed here even with nothing left to write: a close(2) of a socket whose peer's FIN just came, in
+    // place of Node's shutdown(2) first, measured ~1 ms per connection on loopback, the shutdown ~5 µs.)
   }
 
   static readonly #socketError = function (this: ConnSocket, err: Error): void {
