@@ -295,7 +295,8 @@ export class Receiver {
     // The record we already hold, piggybacked again (every new session of a peer that does not know we have
     // it): the test offerRecord makes first, on the entry's first bytes (who, which seq), without decoding it.
     // Skipped, it is ignored, as offerRecord would ignore it: nothing of it is kept.
-    const head = peekContactInfo(entry)
+    // (No record known, as for every new peer: nothing to compare, and no node ID string made for it.)
+    const head = peer.contact.record !== undefined ? peekContactInfo(entry) : undefined
     if (head !== undefined && this.#peers.knowsNoOlder(peer, nodeIdFromBytes(head.id), head.seq)) return
     const record = entry.bytes.slice()
     if (this.#answeringInitiation) {
