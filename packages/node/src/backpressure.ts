@@ -96,6 +96,7 @@ export class SendWindow {
 
   /** The node stopped: every `ready()` waiting rejects with ERR_CLOSED. */
   close (): void {
+    if (this.#blocked.size === 0) return // no error made for nobody (each costs a stack trace)
     const error = new EgtpError('ERR_CLOSED', 'node stopped')
     for (const waiters of this.#blocked.values()) for (const w of waiters) w.reject(error)
     this.#blocked.clear()

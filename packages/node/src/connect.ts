@@ -204,6 +204,7 @@ export class Connector {
 
   /** The node stopped: attempts in flight fail with ERR_CLOSED. */
   close (): void {
+    if (this.#attempts.size === 0) return // no error made for nobody (each costs a stack trace)
     const error = new EgtpError('ERR_CLOSED', 'node stopped')
     for (const a of [...this.#attempts.values()]) a.fail(error)
   }

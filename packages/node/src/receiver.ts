@@ -22,7 +22,9 @@ export interface AckSink {
   onAck: (peer: Peer, ids: readonly Uint8Array[] | undefined, epoch?: Uint8Array, counters?: readonly number[]) => void
   onUncertain: (peer: Peer, ids: readonly Uint8Array[]) => void
   ack: (peer: Peer, id: Uint8Array) => void
-  ackCounter: (peer: Peer, epoch: Uint8Array, counter: number) => void
+  /** `arm` false: {@link armAcks} follows (after the handler ran). */
+  ackCounter: (peer: Peer, epoch: Uint8Array, counter: number, arm?: boolean) => void
+  armAcks: (peer: Peer) => void
   notifyUncertain: (peer: Peer, id: Uint8Array) => void
   control: (peer: Peer, bytes: Uint8Array) => void
   received: (peer: Peer, bytes: number) => void
@@ -293,7 +295,8 @@ export class Receiver {
     // The record we already hold, piggybacked again (every new session of a peer that does not know we have
     // it): the test offerRecord makes first, on the entry's first bytes (who, which seq), without decoding it.
     // Skipped, it is ignored, as offerRecord would ignore it: nothing of it is kept.
-    const head = peekContactInfo(entry)
+    // (No record known, as for every new peer: nothing to compare, and no node ID string made for it.)
+    const head = peer.contact.record !== undefined ? peekContactInfo(entry) : undefined
     if (head !== undefined && this.#peers.knowsNoOlder(peer, nodeIdFromBytes(head.id), head.seq)) return
     const record = entry.bytes.slice()
     if (this.#answeringInitiation) {
@@ -391,8 +394,16 @@ export class Receiver {
   #handOver (peer: Peer, stream: DedupStream, counter: number, message: QueryMsg | OnewayMsg, receivedAt: number, lease?: FrameLease): Promise<unknown> | undefined {
     this.#dedup.delivered(stream, counter)
     this.#ctx.stats.received(peer.id, message.y, 0)
-    this.#sender.ackCounter(peer, stream.epoch, counter)
-    return lease === undefined ? this.#handlers.invoke(peer, message, receivedAt) : this.#handlers.invoke(peer, message, receivedAt, lease, stream.epoch, counter)
+    // A query's acknowledgement is armed once its handler ran: answered at once, its reply acknowledges it
+    // (and a fresh peer's server starts no acknowledgement timer that would fire for nothing).
+    const query = message.t === 'q'
+    this.#sender.ackCounter(peer, stream.epoch, counter, !query)
+    if (!query) return lease === undefined ? this.#handlers.invoke(peer, message, receivedAt) : this.#handlers.invoke(peer, message, receivedAt, lease, stream.epoch, counter)
+    try {
+      return lease === undefined ? this.#handlers.invoke(peer, message, receivedAt) : this.#handlers.invoke(peer, message, receivedAt, lease, stream.epoch, counter)
+    } finally {
+      this.#sender.armAcks(peer)
+    }
   }
 
   /** @internal Called by a {@link Delivery} once it may hand the message over. */

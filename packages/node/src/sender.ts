@@ -124,10 +124,20 @@ export class Sender {
     this.#flusher.armAck(peer, peer.tx.fullAcks)
   }
 
-  /** Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). */
-  ackCounter (peer: Peer, epoch: Uint8Array, counter: number): void {
-    if (peer.tx.addAckCounter(epoch, counter)) this.#flusher.armAck(peer, peer.tx.ackCounters.length)
-    else this.ack(peer, makeMessageId(epoch, counter))
+  /**
+   * Acknowledge message `epoch ‖ counter` of the peer's stream (compact when it is the current one). `arm`
+   * false: the caller calls {@link armAcks} once the message's handler ran (a query answered at once needs no
+   * acknowledgement, and no timer for it: its reply acknowledges it).
+   */
+  ackCounter (peer: Peer, epoch: Uint8Array, counter: number, arm = true): void {
+    if (!peer.tx.addAckCounter(epoch, counter)) this.ack(peer, makeMessageId(epoch, counter))
+    else if (arm) this.#flusher.armAck(peer, peer.tx.ackCounters.length)
+  }
+
+  /** Acknowledgements added without arming ({@link ackCounter}) wait for the next batch or the timer. */
+  armAcks (peer: Peer): void {
+    const tx = peer.tx
+    if (tx.ackCounters.length > 0) this.#flusher.armAck(peer, tx.ackCounters.length)
   }
 
   notifyUncertain (peer: Peer, id: Uint8Array): void {

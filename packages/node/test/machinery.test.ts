@@ -8,7 +8,7 @@ import { PeerOutbound, retryDelay } from '../src/outbound.ts'
 import type { OutEntry, Settlement } from '../src/outbound.ts'
 import { Deadlines } from '../src/deadlines.ts'
 import { PendingQueries } from '../src/queries.ts'
-import { Histogram, StatsCollector, OTHER_KEY } from '../src/stats.ts'
+import { Histogram, RTT_BUCKETS_MS, StatsCollector, OTHER_KEY } from '../src/stats.ts'
 
 function entry (out: PeerOutbound, kind: 'q' | 'o' | 'a', now: number, deadline: number, settled: Settlement[] = []): OutEntry {
   const { id, counter } = kind === 'a' ? { id: new Uint8Array(16).fill(9), counter: 0 } : out.allocate()
@@ -170,6 +170,7 @@ describe('stats', () => {
     expect(s.p50Ms).toBe(1) // upper bound of the ≤1 ms bucket
     expect(s.p99Ms).toBe(1)
     expect(s.maxMs).toBe(700)
+    expect(s.buckets).toHaveLength(RTT_BUCKETS_MS.length + 1)
     const c = new StatsCollector(2, 2)
     for (const t of ['a', 'b', 'c', 'd']) c.sent('peer', t, 1)
     expect(Object.keys(c.types.snapshot())).toEqual(['a', 'b', OTHER_KEY])

@@ -142,6 +142,8 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
       conn.#init.onViolation?.(conn, err)
       conn.abort(err)
     } else conn.#markClosed() // the peer is done; our side ends too (no half-open connections)
+    // (Not destroyed here even with nothing left to write: a close(2) of a socket whose peer's FIN just came, in
+    // place of Node's shutdown(2) first, measured ~1 ms per connection on loopback, the shutdown ~5 µs.)
   }
 
   static readonly #socketError = function (this: ConnSocket, err: Error): void {

@@ -22,7 +22,8 @@ export class ManagedPath implements ReturnPath {
   expectUntil = 0
   /** Inbound connections start unauthenticated (until the consumer calls `authenticated()`). */
   isAuthenticated: boolean
-  authTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** `performance.now()` by which an unauthenticated inbound connection must authenticate (the pool's timer checks). */
+  authDeadline = 0
 
   constructor (conn: TcpConn, hooks: PathHooks, authenticated: boolean) {
     this.conn = conn
@@ -53,8 +54,6 @@ export class ManagedPath implements ReturnPath {
   authenticated (): void {
     if (this.isAuthenticated) return
     this.isAuthenticated = true
-    clearTimeout(this.authTimer)
-    this.authTimer = undefined
     this.#hooks.authenticated(this)
   }
 

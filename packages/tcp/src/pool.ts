@@ -5,6 +5,7 @@ import type { TcpConfig } from './config.ts'
 import { TcpConn, formatAddress } from './conn.ts'
 import type { TcpConnInit, TrafficCounters } from './conn.ts'
 import { dialSocket } from './dial.ts'
+import type { DialRegistry } from './dial.ts'
 import type { TcpListener } from './listener.ts'
 import { ManagedPath } from './managed-path.ts'
 import type { PathHooks } from './managed-path.ts'
@@ -42,10 +43,16 @@ export class ConnectionPool {
   #managedCount = 0
   readonly #outbound = new Map<string, TcpConn>()
   readonly #dialing = new Map<string, Promise<TcpConn>>()
-  /** Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed). */
+  /**
+   * Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed, and
+   * the first whose `authTimeoutMs` runs out: one timer for all of them, not one per connection).
+   */
   readonly #unauthenticated = new Set<TcpConn>()
+  #authTimer: ReturnType<typeof setTimeout> | undefined
   readonly #warnings: SourceWarnings
   #dialsInFlight = 0
+  /** Stopped or not, and the cancellation of each dial in flight (see {@link DialRegistry}). */
+  readonly #dials: DialRegistry & { stopped: boolean } = { stopped: false, cancels: new Set() }
   #rejectedInbound = 0
   readonly #rejectedByReason: Record<TcpRejectReason, number> = { maxConnections: 0, maxInboundPerAddress: 0, stopped: 0 }
   #authTimeouts = 0
@@ -125,12 +132,12 @@ export class ConnectionPool {
   onInbound (socket: Socket, listener: TcpListener, stopped: boolean): void {
     const { config, log, events } = this.#init
     const host = socket.remoteAddress
-    const remote = formatAddress(host ?? 'unknown', socket.remotePort ?? 0)
     let reason: TcpRejectReason | undefined
     if (stopped || listener.closed || host === undefined) reason = 'stopped'
     else if ((this.#inboundPerHost.get(host) ?? 0) >= config.maxInboundPerAddress && !this.#evictUnauthenticated(host)) reason = 'maxInboundPerAddress'
     else if (this.conns.size + this.#dialsInFlight >= config.maxConnections && !this.#evictUnauthenticated(undefined)) reason = 'maxConnections'
     if (reason !== undefined || host === undefined) {
+      const remote = formatAddress(host ?? 'unknown', socket.remotePort ?? 0)
       socket.destroy()
       this.#rejectedInbound++
       this.#rejectedByReason[reason ?? 'stopped']++
@@ -145,13 +152,30 @@ export class ConnectionPool {
     listener.accept(conn)
   }
 
+  /** True between {@link stopDials} and {@link restartDials}: dials fail with `ERR_CLOSED`. */
+  get stopped (): boolean {
+    return this.#dials.stopped
+  }
+
+  /** The instance stops: dials in flight fail with `ERR_CLOSED`, and so do new ones until {@link restartDials}. */
+  stopDials (): void {
+    const dials = this.#dials
+    dials.stopped = true
+    for (const cancel of [...dials.cancels]) cancel()
+  }
+
+  /** The instance starts again. */
+  restartDials (): void {
+    this.#dials.stopped = false
+  }
+
   /** An unmanaged outbound connection (Transport.dial). */
-  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined, shutdown: AbortSignal): Promise<TcpConn> {
-    this.#reserveSlot(formatAddress(endpoint.host, endpoint.port))
+  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined): Promise<TcpConn> {
+    this.#reserveSlot(endpoint)
     this.#dialsInFlight++
     let socket: Socket
     try {
-      socket = await dialSocket(endpoint, timeoutMs, signal, shutdown)
+      socket = await dialSocket(endpoint, timeoutMs, signal, this.#dials)
     } finally {
       this.#dialsInFlight--
     }
@@ -159,10 +183,10 @@ export class ConnectionPool {
   }
 
   /** The managed connection to `key`, dialing it once however many sends wait; each may give up on its signal. */
-  async connect (key: string, endpoint: TcpEndpoint, signal: AbortSignal | undefined, shutdown: AbortSignal): Promise<TcpConn> {
+  async connect (key: string, endpoint: TcpEndpoint, signal: AbortSignal | undefined): Promise<TcpConn> {
     let dialing = this.#dialing.get(key)
     if (dialing === undefined) {
-      dialing = this.#dialManaged(key, endpoint, shutdown).finally(() => { this.#dialing.delete(key) })
+      dialing = this.#dialManaged(key, endpoint).finally(() => { this.#dialing.delete(key) })
       this.#dialing.set(key, dialing)
     }
     if (signal === undefined) return dialing
@@ -173,8 +197,8 @@ export class ConnectionPool {
     })
   }
 
-  async #dialManaged (key: string, endpoint: TcpEndpoint, shutdown: AbortSignal): Promise<TcpConn> {
-    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined, shutdown)
+  async #dialManaged (key: string, endpoint: TcpEndpoint): Promise<TcpConn> {
+    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined)
     this.#manage(conn)
     this.#outbound.set(key, conn)
     return conn
@@ -195,18 +219,37 @@ export class ConnectionPool {
     const guarded = conn.direction === 'inbound' && config.authTimeoutMs > 0
     const m = new ManagedPath(conn, this.#hooks, !guarded)
     this.#managedCount++
-    if (guarded) {
-      this.#unauthenticated.add(conn)
-      m.authTimer = setTimeout(() => {
-        m.authTimer = undefined
-        if (m.isAuthenticated || conn.closed) return
-        this.#authTimeouts++
-        this.#warnings.warn(conn.remoteHost, 'auth-timeout', 'closed %s from %s: not authenticated within %d ms', conn.id, conn.remoteAddress, config.authTimeoutMs)
-        conn.abort(new EgtpError('ERR_TIMEOUT', `${conn.remoteAddress} did not authenticate within ${config.authTimeoutMs} ms`))
-      }, config.authTimeoutMs)
-      m.authTimer.unref?.()
-    }
     conn.frameSink = m
+    if (guarded) {
+      m.authDeadline = performance.now() + config.authTimeoutMs
+      this.#unauthenticated.add(conn)
+      if (this.#authTimer === undefined) this.#armAuthTimer(config.authTimeoutMs)
+    }
+  }
+
+  #armAuthTimer (ms: number): void {
+    this.#authTimer = setTimeout(() => {
+      this.#authTimer = undefined
+      this.#closeUnauthenticated()
+    }, ms)
+    this.#authTimer.unref?.()
+  }
+
+  /** Close the connections whose `authTimeoutMs` ran out (the oldest first); wait again for the next one. */
+  #closeUnauthenticated (): void {
+    const { authTimeoutMs } = this.#init.config
+    const now = performance.now()
+    for (const conn of this.#unauthenticated) {
+      const waitMs = managedPath(conn)!.authDeadline - now
+      if (waitMs >= 1) {
+        this.#armAuthTimer(Math.ceil(waitMs))
+        return
+      }
+      this.#unauthenticated.delete(conn)
+      this.#authTimeouts++
+      this.#warnings.warn(conn.remoteHost, 'auth-timeout', 'closed %s from %s: not authenticated within %d ms', conn.id, conn.remoteAddress, authTimeoutMs)
+      conn.abort(new EgtpError('ERR_TIMEOUT', `${conn.remoteAddress} did not authenticate within ${authTimeoutMs} ms`))
+    }
   }
 
   /**
@@ -227,16 +270,13 @@ export class ConnectionPool {
   #forget (conn: TcpConn): void {
     if (!this.conns.delete(conn)) return
     this.#closing.add(conn)
-    const m = managedPath(conn)
-    if (m !== undefined) {
-      clearTimeout(m.authTimer)
-      this.#managedCount--
-    }
-    this.#unauthenticated.delete(conn)
+    if (conn.frameSink instanceof ManagedPath) this.#managedCount--
     if (conn.direction === 'inbound') {
+      this.#unauthenticated.delete(conn)
       const n = (this.#inboundPerHost.get(conn.remoteHost) ?? 1) - 1
       if (n > 0) this.#inboundPerHost.set(conn.remoteHost, n)
       else this.#inboundPerHost.delete(conn.remoteHost)
+      return // never in #outbound
     }
     for (const [key, c] of this.#outbound) {
       if (c === conn) { this.#outbound.delete(key); break }
@@ -244,9 +284,10 @@ export class ConnectionPool {
   }
 
   /** Make room for one more connection: evict the least recently used idle managed one, or fail `ERR_LIMIT`. */
-  #reserveSlot (target: string): void {
+  #reserveSlot (endpoint: TcpEndpoint): void {
     const { config, clock, log } = this.#init
     if (this.conns.size + this.#dialsInFlight < config.maxConnections) return
+    const target = formatAddress(endpoint.host, endpoint.port)
     const now = clock.monotonic()
     let victim: TcpConn | undefined
     for (const conn of this.conns) {

@@ -2,7 +2,6 @@ import { EgtpError, TypedEventTarget, disabledComponentLogger, outboundFrameByte
 import type {
   Commstrat, CommstratSendOptions, DialOptions, Endpoint, FrameListener, ListenOptions, Logger, OutboundFrame, TcpEndpoint, Transport
 } from '@egtp/interface'
-import { setMaxListeners } from 'node:events'
 import { checkEndpoint, resolveConfig } from './config.ts'
 import type { TcpConfig, TcpInit } from './config.ts'
 import { formatAddress } from './conn.ts'
@@ -11,13 +10,6 @@ import { TcpListener, bindServer } from './listener.ts'
 import { ConnectionPool } from './pool.ts'
 import { TokenBucket } from './token-bucket.ts'
 import type { TcpCommstratEvents, TcpComponents, TcpStats } from './types.ts'
-
-/** A fresh shutdown controller; every dial in flight listens on it, so lift the listener warning limit. */
-function shutdownController (): AbortController {
-  const controller = new AbortController()
-  setMaxListeners(0, controller.signal)
-  return controller
-}
 
 const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]'
 
@@ -34,7 +26,6 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
   readonly #log: Logger
   readonly #pool: ConnectionPool
   readonly #listeners = new Set<TcpListener>()
-  #shutdown = shutdownController()
   #started = false
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -72,7 +63,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     this.#starting = (async () => {
       if (this.#stopping !== undefined) await this.#stopping
       this.#stopping = undefined
-      if (this.#shutdown.signal.aborted) this.#shutdown = shutdownController()
+      this.#pool.restartDials()
       try {
         for (const endpoint of this.#config.listen) await this.#listen(endpoint, true, undefined)
       } catch (err) {
@@ -105,7 +96,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
       this.#started = false
       clearInterval(this.#sweepTimer)
       this.#sweepTimer = undefined
-      this.#shutdown.abort(new EgtpError('ERR_CLOSED', 'tcp stopped'))
+      this.#pool.stopDials()
       await Promise.all([
         ...[...this.#listeners].map(async l => { await l.close() }),
         ...[...this.#pool.conns].map(async c => { await c.close() })
@@ -140,7 +131,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     const key = formatAddress(endpoint.host, endpoint.port)
     const open = this.#pool.outbound(key)
     if (open !== undefined) return this.#sendOn(open, frame, options) // the hot path: no extra promise
-    return this.#pool.connect(key, endpoint, signal, this.#shutdown.signal)
+    return this.#pool.connect(key, endpoint, signal)
       .then(conn => this.#sendOn(conn, frame, options))
   }
 
@@ -152,7 +143,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     if (!this.#started || !this.canSend(endpoint)) return
     const key = formatAddress(endpoint.host, endpoint.port)
     if (this.#pool.outbound(key) !== undefined) return
-    this.#pool.connect(key, endpoint, undefined, this.#shutdown.signal).catch(() => {})
+    this.#pool.connect(key, endpoint, undefined).catch(() => {})
   }
 
   #sendOn (conn: TcpConn, frame: OutboundFrame, options: CommstratSendOptions | undefined): Promise<void> {
@@ -183,7 +174,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     options?.signal?.throwIfAborted()
     const target = checkEndpoint('endpoint', endpoint, false)
     const timeoutMs = options?.connectTimeoutMs ?? this.#config.connectTimeoutMs
-    return this.#pool.dial(target, timeoutMs, options?.signal, this.#shutdown.signal)
+    return this.#pool.dial(target, timeoutMs, options?.signal)
   }
 
   /**
@@ -201,16 +192,16 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
 
   async #listen (endpoint: TcpEndpoint, managed: boolean, signal: AbortSignal | undefined): Promise<TcpListener> {
     signal?.throwIfAborted()
-    if (this.#shutdown.signal.aborted) throw new EgtpError('ERR_CLOSED', 'tcp stopped')
+    if (this.#pool.stopped) throw new EgtpError('ERR_CLOSED', 'tcp stopped')
     const bound: { listener?: TcpListener } = {} // set before any connection can be accepted
     const server = await bindServer(endpoint, signal, socket => {
       if (bound.listener === undefined) socket.destroy()
-      else this.#pool.onInbound(socket, bound.listener, this.#shutdown.signal.aborted)
+      else this.#pool.onInbound(socket, bound.listener, this.#pool.stopped)
     })
     const listener = new TcpListener(server, managed, l => { this.#listeners.delete(l) }, () => this.#pool.unfinished())
     bound.listener = listener
     this.#listeners.add(listener)
-    if (this.#shutdown.signal.aborted) {
+    if (this.#pool.stopped) {
       await listener.close()
       throw new EgtpError('ERR_CLOSED', 'tcp stopped')
     }

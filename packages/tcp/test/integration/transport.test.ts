@@ -184,4 +184,19 @@ describe('transport: dial and listen', () => {
     expect(strat.stats().connections).toBe(0)
     await expect(strat.dial(listener.address())).rejects.toMatchObject({ code: 'ERR_CLOSED' })
   })
+
+  test('stop() fails a dial in flight with ERR_CLOSED, and a later start() dials again', async () => {
+    const server = make()
+    const listener = await server.listen(LOOPBACK)
+    const strat = make()
+    const dialing = strat.dial(listener.address()) // the socket connects in a later tick: still in flight below
+    await strat.stop()
+    await expect(dialing).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+    expect(strat.stats()).toMatchObject({ dialing: 0, connections: 0 })
+    await strat.start()
+    const conn = await strat.dial(listener.address())
+    expect(conn.closed).toBe(false)
+    await strat.stop()
+    await server.stop()
+  })
 })

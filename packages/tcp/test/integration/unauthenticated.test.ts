@@ -57,6 +57,32 @@ describe('unauthenticated inbound connections', () => {
     expect(strat.stats()).toMatchObject({ authTimeouts: 4, connections: 0 })
   })
 
+  test('connections accepted at different times each get their whole authTimeoutMs (one timer serves them all)', async () => {
+    const T = 400
+    const { strat, endpoint } = await listening({ authTimeoutMs: T })
+    consumer(strat)
+    const closedAt = new Map<Socket, number>()
+    const open = async (): Promise<{ socket: Socket, at: number }> => {
+      const at = performance.now() // before the server accepts it: its deadline is later than at + T
+      const socket = await rawClient(endpoint)
+      void socketClosed(socket).then(() => { closedAt.set(socket, performance.now()) })
+      return { socket, at }
+    }
+    const first = await open()
+    await settle(T / 2)
+    const second = await open()
+    const authenticated = await open()
+    authenticated.socket.write(framed(bytes(8, 0xaa)))
+    await expect.poll(() => closedAt.has(first.socket), { timeout: 5000 }).toBe(true)
+    // The first one's deadline passed; the second one's had not: it is still open.
+    expect(closedAt.get(first.socket)! - first.at).toBeGreaterThanOrEqual(T - 2)
+    expect(closedAt.has(second.socket)).toBe(false)
+    await expect.poll(() => closedAt.has(second.socket), { timeout: 5000 }).toBe(true)
+    expect(closedAt.get(second.socket)! - second.at).toBeGreaterThanOrEqual(T - 2)
+    expect(closedAt.has(authenticated.socket)).toBe(false)
+    expect(strat.stats()).toMatchObject({ authTimeouts: 2, connections: 1 })
+  })
+
   test('a connection whose consumer marked it authenticated stays open past authTimeoutMs', async () => {
     // 500 ms: the honest connection's frame must arrive well within it even on a loaded machine.
     const { strat, endpoint } = await listening({ authTimeoutMs: 500 })
