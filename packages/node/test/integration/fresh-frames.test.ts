@@ -1,7 +1,8 @@
 import { randomBytesPooled } from '@egtp/identity'
 import type { Commstrat } from '@egtp/interface'
 import { tcp } from '@egtp/tcp'
-import { describe, expect, test } from 'vitest'
+import { SessionManager } from '@egtp/session'
+import { describe, expect, test, vi } from 'vitest'
 import { createNode } from '../../src/index.ts'
 import type { NodeEvents } from '../../src/index.ts'
 import { memoryDirectory, startNode } from './helpers.ts'
@@ -11,6 +12,26 @@ const until = async (ok: () => boolean): Promise<void> => {
 }
 
 describe('a fresh peer over TCP', () => {
+  test('addContact readies the first handshake with the peer (before start too); its own record and a stopped node are left alone', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
+    const b = await startNode(dir, cleanup)
+    b.handle('echo', p => p)
+    const prepare = vi.spyOn(SessionManager.prototype, 'preparePeer')
+    onTestFinished(() => { prepare.mockRestore() })
+    const a = await createNode({ commstrats: [tcp()()] })
+    cleanup(async () => { await a.stop() })
+    a.addContact(b.contactRecord()!) // not started yet
+    expect(prepare.mock.calls.map(([peer]) => peer.nodeId)).toEqual([b.nodeId])
+    await a.start()
+    a.addContact(a.contactRecord()!)
+    expect(prepare).toHaveBeenCalledTimes(1)
+    expect(await a.query(b.nodeId, 'echo', 'hi')).toBe('hi')
+    await a.stop()
+    a.addContact(b.contactRecord()!)
+    expect(prepare).toHaveBeenCalledTimes(1)
+  })
+
   test('the initiator acknowledges the first reply with the confirmation of the session, not ackDelayMs later', async ({ onTestFinished }) => {
     const dir = memoryDirectory()
     const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
