@@ -11,6 +11,8 @@
 // many overlapped a collection of the client, of the server, or none (the p99's cause, or not).
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { ContactRecord } from '@egtp/interface'
 import type { EgtpNode } from '../src/index.ts'
 import { logGcPauses } from './fixtures/gc-log.ts'
@@ -62,22 +64,25 @@ if (apart) {
   stopServer = () => server.stop()
 }
 
-const one = async (): Promise<{ ms: number, cpu: number, sys: number, start: number }> => {
+// hrtime in µs: the clock of V8's CPU profiles (CLOCK_MONOTONIC, shared by both processes), for bench/fresh-tail.mjs.
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n)
+const one = async (): Promise<{ ms: number, cpu: number, sys: number, start: number, us: number }> => {
   const node: EgtpNode = await createNode({ identity: generateIdentity(), commstrats: [tcp()()] })
   await node.start()
   node.addContact(record)
   const c0 = process.cpuUsage()
+  const us = nowUs()
   const t0 = performance.now()
   await node.query(record.nodeId, 'echo', PAYLOAD)
   const ms = performance.now() - t0
   const used = process.cpuUsage(c0)
   await node.stop()
-  return { ms, cpu: cpuUs(used), sys: used.system, start: performance.timeOrigin + t0 }
+  return { ms, cpu: cpuUs(used), sys: used.system, start: performance.timeOrigin + t0, us }
 }
 
 for (let i = 0; i < warmUp; i++) await one()
 const clientGc = gcLog ? logGcPauses() : undefined
-const spans: Array<{ start: number, ms: number }> = []
+const spans: Array<{ start: number, ms: number, us: number }> = []
 const times: number[] = []
 let clientCpu = 0
 let clientSys = 0
@@ -87,7 +92,7 @@ const all0 = cpuUs(process.cpuUsage())
 for (let i = 0; i < peers; i++) {
   const r = await one()
   times.push(r.ms)
-  spans.push({ start: r.start, ms: r.ms })
+  spans.push({ start: r.start, ms: r.ms, us: r.us })
   clientCpu += r.cpu
   clientSys += r.sys
 }
@@ -112,5 +117,12 @@ if (clientGc !== undefined) {
   console.log(`GC pauses while timed: client ${byKind(mine)}; server ${byKind(theirs)}`)
   console.log(`slowest ${slow.length} peers (ms, of which client GC, server GC): ` +
     slow.map(s => `${s.ms.toFixed(2)} (${overlap(mine, s).toFixed(2)}, ${overlap(theirs, s).toFixed(2)})`).join(', '))
+  // With profiles, the spans (slowest and a few around the median) for bench/fresh-tail.mjs's timelines.
+  const dir = process.env.FRESH_PROF_DIR
+  if (dir !== undefined && dir !== '') {
+    const bySpeed = [...spans].sort((a, b) => a.ms - b.ms)
+    const median = bySpeed.slice(bySpeed.length >> 1, (bySpeed.length >> 1) + 3)
+    await writeFile(join(dir, 'spans.json'), JSON.stringify({ slow: slow.map(s => ({ us: s.us, ms: s.ms })), median: median.map(s => ({ us: s.us, ms: s.ms })), all: spans.map(s => ({ us: s.us, ms: s.ms })) }))
+  }
 }
 await stopServer()

@@ -50,14 +50,22 @@ export class QueryBook implements ReplySink {
    */
   readonly #messageSettled: EntrySettle
 
-  constructor (sender: QuerySender, limits: NodeLimits, clock: Clock, stats: StatsCollector, events: TypedEventTarget<NodeEvents>, unknownReply: UnknownReply) {
-    const book = this // eslint-disable-line @typescript-eslint/no-this-alias -- the settle is the entry's method
-    this.#messageSettled = function (this: OutEntry, r: Settlement, peer: Peer) {
+  /**
+   * The settle of this book's entries (the entry is `this`). Made here, not by a function literal assigned in the
+   * constructor: V8 (Node 20) keeps a closure that the function which made it stores on an object alive through
+   * the next scavenge, and with it the whole node: each short-lived node would be promoted.
+   */
+  static #settleFor (book: QueryBook): EntrySettle {
+    return function (this: OutEntry, r: Settlement, peer: Peer) {
       if (r.ok) return
       // (Not yet pending when it fails during `submit`: then it times out, as before it was known.)
       const q = book.#pending.take(peer.id, this.key as number)
       if (q !== undefined) book.#fail(peer, q, r.error, false)
     }
+  }
+
+  constructor (sender: QuerySender, limits: NodeLimits, clock: Clock, stats: StatsCollector, events: TypedEventTarget<NodeEvents>, unknownReply: UnknownReply) {
+    this.#messageSettled = QueryBook.#settleFor(this)
     this.#sender = sender
     this.#limits = limits
     this.#clock = clock

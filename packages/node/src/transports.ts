@@ -7,13 +7,15 @@ import type { Commstrat, FrameListener, InboundFrame } from '@egtp/interface'
 export class Transports {
   readonly list: readonly Commstrat[]
   readonly #onFrame: FrameListener
-  readonly #onFrameEvent: (evt: CustomEvent<InboundFrame>) => void
+  // A field initializer, not `this.#onFrameEvent = evt => ...` in the constructor: V8 (Node 20) keeps a closure
+  // assigned by a store in the function that made it alive through the next scavenge, and with it all it
+  // reaches (here the whole node): each short-lived node would be promoted and wait for a full collection.
+  readonly #onFrameEvent = (evt: CustomEvent<InboundFrame>): void => { this.#onFrame(evt.detail.frame, evt.detail.path) }
   readonly #onEndpoints: () => void
 
   constructor (commstrats: readonly Commstrat[], onFrame: FrameListener, onEndpoints: () => void) {
     this.list = commstrats
     this.#onFrame = onFrame
-    this.#onFrameEvent = evt => { onFrame(evt.detail.frame, evt.detail.path) }
     this.#onEndpoints = onEndpoints
   }
 

@@ -20,7 +20,18 @@ export interface ManagerInternals {
   setEphemeralSource: (source: (() => KeyPair | undefined) | undefined) => void
 }
 
-export const internals = new WeakMap<object, ManagerInternals>()
+/**
+ * The hooks of a SessionManager, or `undefined` for anything else. Set once by SessionManager's static block
+ * (which alone can read its private fields): no per-manager entry in a long-lived WeakMap, whose value would
+ * hold its key alive through every scavenge (V8 treats an old table's values as strong in minor GCs), so each
+ * short-lived manager, and all it references, would be promoted and wait for a full collection.
+ */
+export let internalsOf: (manager: object) => ManagerInternals | undefined = () => undefined
+
+/** Called once, by SessionManager's static block. */
+export function setInternalsOf (accessor: (manager: object) => ManagerInternals | undefined): void {
+  internalsOf = accessor
+}
 
 /**
  * Test-only switches that put known defects back, so the explorer (test/explorer) can prove it finds them.

@@ -15,7 +15,7 @@ import { Hints } from './hints.ts'
 import { forgetInitiatorStarts, ikContext, prepareInitiation } from './ik.ts'
 import type { IkContext } from './ik.ts'
 import { Initiator } from './initiator.ts'
-import { internals } from './internal.ts'
+import { setInternalsOf } from './internal.ts'
 import { Lifetime } from './lifetime.ts'
 import { PublicKeyCache, concatBytes, keyPairFromSecret, wipeSecret } from './noise/primitives.ts'
 import { resolveLimits } from './options.ts'
@@ -107,13 +107,18 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     const admission = this.#cookies = new CookieResponder({ clock, limits, stats, log, random, staticKey: ctx.staticKey.publicKey, identityKey: identity.publicKey })
     this.#responder = new Responder({ clock, limits, table, stats, emit, selfId: identity.nodeId, ctx, replay, lifetime, initiator, clockRefusals, admission, log })
     this.#hints = new Hints({ clock, limits, table, stats, emit, identity, log, lifetime, initiator })
-    internals.set(this, {
-      sessions: (peerId) => this.#table.inspect(peerId),
-      setEphemeralSource: (source) => {
-        if (source === undefined) delete this.#ctx.ephemeral
-        else this.#ctx.ephemeral = source
-      }
-    })
+  }
+
+  static {
+    setInternalsOf(manager => #table in manager
+      ? {
+          sessions: (peerId) => manager.#table.inspect(peerId),
+          setEphemeralSource: (source) => {
+            if (source === undefined) delete manager.#ctx.ephemeral
+            else manager.#ctx.ephemeral = source
+          }
+        }
+      : undefined)
   }
 
   /**

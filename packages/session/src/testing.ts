@@ -17,14 +17,14 @@ export { keyPairFromSecret } from './noise/primitives.ts'
 export type { KeyPair } from './noise/primitives.ts'
 export { ReplayWindow } from './replay-window.ts'
 
-import { internals } from './internal.ts'
+import { internalsOf } from './internal.ts'
 import type { SessionInfo } from './internal.ts'
 import type { KeyPair as EphemeralKeyPair } from './noise/primitives.ts'
 export type { SessionInfo }
 
 /** The sessions a manager holds with a peer (current first, then archived), for tests and diagnostics. */
 export function inspectSessions (manager: object, peerId: string): SessionInfo[] {
-  const i = internals.get(manager)
+  const i = internalsOf(manager)
   if (i === undefined) throw new TypeError('not a SessionManager')
   return i.sessions(peerId)
 }
@@ -34,7 +34,7 @@ export function inspectSessions (manager: object, peerId: string): SessionInfo[]
  * pinned transcripts only: reusing an ephemeral key in production destroys the handshake's security.
  */
 export function injectEphemerals (manager: object, source: (() => EphemeralKeyPair | undefined) | undefined): void {
-  const i = internals.get(manager)
+  const i = internalsOf(manager)
   if (i === undefined) throw new TypeError('not a SessionManager')
   i.setEphemeralSource(source)
 }
