@@ -262,8 +262,19 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     }, throttleDelay(waitMs))
   }
 
+  /** The error a send on this closed connection fails with (ERR_CLOSED, caused by what closed it, if anything). */
   #closedError (): EgtpError {
-    return new EgtpError('ERR_CLOSED', `connection ${this.id} to ${this.remoteAddress} is closed`, { cause: this.#error })
+    return new EgtpError('ERR_CLOSED', this.closedMessage, { cause: this.#error })
+  }
+
+  /** The message of the ERR_CLOSED a send on this closed connection fails with. */
+  get closedMessage (): string {
+    return `connection ${this.id} to ${this.remoteAddress} is closed`
+  }
+
+  /** What closed the connection, when something did (an error of the socket, a violation, an abort). */
+  get closeCause (): Error | undefined {
+    return this.#error
   }
 
   /** Stop accepting sends; fail the waiting ones. */

@@ -1,3 +1,4 @@
+import { EgtpError } from '@egtp/interface'
 import type { FrameSendOptions, OutboundFrame, ReturnPath } from '@egtp/interface'
 import type { TcpConn } from './conn.ts'
 
@@ -16,8 +17,10 @@ export interface PathHooks {
  * prototype, so an idle connection costs one small object here instead of a path, a record and six closures.
  */
 export class ManagedPath implements ReturnPath {
-  readonly conn: TcpConn
+  #conn: TcpConn | undefined
   readonly #hooks: PathHooks
+  /** Set by {@link release}: what the path still answers once its connection is gone. */
+  #gone: { description: string, source: string, message: string, cause: Error | undefined } | undefined
   pendingReplies = 0
   expectUntil = 0
   /** Inbound connections start unauthenticated (until the consumer calls `authenticated()`). */
@@ -26,39 +29,67 @@ export class ManagedPath implements ReturnPath {
   authDeadline = 0
 
   constructor (conn: TcpConn, hooks: PathHooks, authenticated: boolean) {
-    this.conn = conn
+    this.#conn = conn
     this.#hooks = hooks
     this.isAuthenticated = authenticated
   }
 
+  /** The connection (the pool's hooks use it while it is open). Throws once released. */
+  get conn (): TcpConn {
+    if (this.#conn === undefined) throw new EgtpError('ERR_CLOSED', `${this.description} is closed`)
+    return this.#conn
+  }
+
+  /**
+   * The connection closed for good (the pool calls this): let go of it, its socket, decoder and writer. A peer
+   * the consumer still remembers holds its last path, and would otherwise keep all of that alive (and copied by
+   * every scavenge until promoted) for as long as it remembers the peer.
+   */
+  release (): void {
+    const conn = this.#conn
+    if (conn === undefined) return
+    // Strings and the cause only: an error made here would hold the connection through its stack's call sites.
+    this.#gone = { description: this.description, source: conn.remoteHost, message: conn.closedMessage, cause: conn.closeCause }
+    this.#conn = undefined
+  }
+
   get kind (): string { return 'tcp' }
-  get description (): string { return `tcp ${this.conn.id} ${this.conn.remoteAddress}` }
-  get source (): string { return this.conn.remoteHost }
+  get description (): string {
+    const conn = this.#conn
+    return conn === undefined ? this.#gone!.description : `tcp ${conn.id} ${conn.remoteAddress}`
+  }
+
+  get source (): string { return this.#conn?.remoteHost ?? this.#gone!.source }
 
   reply (frame: OutboundFrame, options?: FrameSendOptions): Promise<void> {
-    return this.conn.send(frame, options) // conn.send never throws: it rejects
+    const conn = this.#conn
+    if (conn === undefined) {
+      const { message, cause } = this.#gone!
+      return Promise.reject(new EgtpError('ERR_CLOSED', message, { cause }))
+    }
+    return conn.send(frame, options) // conn.send never throws: it rejects
   }
 
   recycle (frame: Uint8Array): void {
-    this.conn.recycle(frame)
+    this.#conn?.recycle(frame)
   }
 
   usable (): boolean {
-    return !this.conn.closed
+    return this.#conn !== undefined && !this.#conn.closed
   }
 
   async close (): Promise<void> {
-    await this.conn.close()
+    await this.#conn?.close()
   }
 
   authenticated (): void {
     if (this.isAuthenticated) return
     this.isAuthenticated = true
-    this.#hooks.authenticated(this)
+    if (this.#conn !== undefined) this.#hooks.authenticated(this)
   }
 
   reject (error: Error): void {
-    if (this.conn.closed) return
+    if (this.#conn === undefined || this.#conn.closed) return
     this.#hooks.reject(this, error)
   }
 

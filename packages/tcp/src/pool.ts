@@ -88,6 +88,7 @@ export class ConnectionPool {
       },
       onClose: (c, detail) => {
         this.#closing.delete(c)
+        managedPath(c)?.release()
         if (events.listenerCount('connection:close') === 0) return
         const info = connectionInfo(c)
         events.safeDispatch('connection:close', detail.error !== undefined ? { ...info, error: detail.error } : info)

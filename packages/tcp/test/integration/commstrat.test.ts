@@ -67,6 +67,28 @@ describe('tcp commstrat: connection manager', () => {
     await expect.poll(() => a.stats().connections + b.stats().connections).toBe(0)
   })
 
+  test('a path whose connection closed lets go of it and answers as closed: not usable, replies fail with ERR_CLOSED', async () => {
+    const { strat: b, endpoint } = await listening()
+    const atB = framesOf(b)
+    const a = await client()
+    await a.send('b', endpoint, Uint8Array.of(1))
+    await expect.poll(() => atB.length).toBe(1)
+    const path = atB[0]!.path
+    const description = path.description
+    const source = path.source
+    await a.disconnect('b', endpoint)
+    await expect.poll(() => b.stats().connections).toBe(0)
+    await settle(20) // the close event, after which the pool releases the connection
+    expect(path.usable()).toBe(false)
+    expect(path.description).toBe(description)
+    expect(path.source).toBe(source)
+    const err: unknown = await path.reply(Uint8Array.of(2)).catch((e: unknown) => e)
+    expect(isEgtpError(err) && err.code === 'ERR_CLOSED').toBe(true)
+    expect((err as Error).message).toContain('is closed')
+    path.recycle!(Uint8Array.of(3)) // nothing to give it back to: no throw
+    await path.close!() // already closed: resolves
+  })
+
   test('replies go back on the inbound connection: one connection carries both directions', async () => {
     const { strat: b, endpoint } = await listening()
     b.addEventListener('frame', ({ detail }) => { void detail.path.reply(detail.frame) })
