@@ -3,7 +3,7 @@
 // during that span: consecutive samples with the same task (outermost JS frame, e.g. processTimers) and innermost
 // EGTP function merged into segments, offsets in ms from the query's start. Profiles and spans share one clock
 // (CLOCK_MONOTONIC µs), so the server's segments line up with the client's.
-//   node bench/fresh-tail.mjs DIR [min segment ms = 0.1]
+//   pnpm --filter @egtp/node bench:tail DIR [min segment ms = 0.1]   (TAIL_QUIET=1: the summaries only)
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
