@@ -90,23 +90,33 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   /** The listener that accepted it (that closes it when it closes). @internal */
   acceptedBy: object | undefined
 
-  constructor (socket: Socket, serial: number, direction: 'inbound' | 'outbound', init: TcpConnInit) {
+  /**
+   * `dialed`: the address a dialed socket connected to, when it is the one Node would report (an IPv4 literal):
+   * no `getpeername` call then. Sockets are made with `noDelay` (the dial's and the server's option): no
+   * `setNoDelay` call here.
+   */
+  constructor (socket: Socket, serial: number, direction: 'inbound' | 'outbound', init: TcpConnInit,
+    dialed?: { readonly host: string, readonly port: number }) {
     super()
     this.#init = init
     this.#socket = socket
     this.#serial = serial
     if (direction === 'inbound') this.#state = INBOUND
-    this.remoteHost = socket.remoteAddress ?? 'unknown'
-    this.#remotePort = socket.remotePort ?? 0
-    // Reading the address made Node cache it on the socket in an object of its own (`_peername`, ~60 bytes
-    // per connection for as long as it is open); the connection keeps its own copy, so the cache goes (Node
-    // fetches it again should anything ask).
-    ;(socket as { _peername?: unknown })._peername = undefined
+    if (dialed !== undefined) {
+      this.remoteHost = dialed.host
+      this.#remotePort = dialed.port
+    } else {
+      this.remoteHost = socket.remoteAddress ?? 'unknown'
+      this.#remotePort = socket.remotePort ?? 0
+      // Reading the address made Node cache it on the socket in an object of its own (`_peername`, ~60 bytes
+      // per connection for as long as it is open); the connection keeps its own copy, so the cache goes (Node
+      // fetches it again should anything ask).
+      ;(socket as { _peername?: unknown })._peername = undefined
+    }
     this.lastActivity = wholeMs(init.clock)
     this.frameSink = undefined
     this.#writer = new FrameWriter(socket, init, this)
     this.acceptedBy = undefined
-    socket.setNoDelay(true)
     ;(socket as ConnSocket)[CONN] = this
     // Reads into the process's shared buffer when Node allows it: the decoder then copies every frame out.
     const reused = readIntoSharedBuffer(socket, TcpConn.#socketRead, init.inBucket === undefined ? READ_BUFFER_BYTES : THROTTLED_READ_BYTES)
@@ -157,6 +167,12 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   noteWrite (bytes: number): void {
     this.#init.counters.bytesOut += bytes
     this.lastActivity = wholeMs(this.#init.clock)
+  }
+
+  /** A frame of `bytes` (header included) went to the socket before this connection was made. @internal */
+  noteEarlyFrame (bytes: number): void {
+    this.#init.counters.framesOut++
+    this.noteWrite(bytes)
   }
 
   /** The writer queued a frame. @internal */

@@ -19,9 +19,11 @@ export interface DialRegistry {
 /**
  * Open a TCP socket. Fails fast: refused, unreachable or not connected within `timeoutMs` gives
  * `ERR_UNREACHABLE`; `signal` aborting rethrows its reason untouched; the instance stopping gives `ERR_CLOSED`.
+ * `opened` is told the socket as soon as it exists (before it connects: bytes written then go out on connect;
+ * a failed dial destroys it, and them).
  */
 export async function dialSocket (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined,
-  dials: DialRegistry): Promise<Socket> {
+  dials: DialRegistry, opened?: (socket: Socket) => void): Promise<Socket> {
   signal?.throwIfAborted()
   if (dials.stopped) throw new EgtpError('ERR_CLOSED', `cannot dial ${formatAddress(endpoint.host, endpoint.port)}: stopped`)
   return new Promise<Socket>((resolve, reject) => {
@@ -56,5 +58,6 @@ export async function dialSocket (endpoint: TcpEndpoint, timeoutMs: number, sign
     socket.on('error', onError)
     signal?.addEventListener('abort', onAbort, { once: true })
     dials.cancels.add(onStop)
+    opened?.(socket)
   })
 }

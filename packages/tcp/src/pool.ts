@@ -1,8 +1,11 @@
-import { EgtpError, SourceWarnings } from '@egtp/interface'
-import type { Clock, FrameListener, Logger, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
+import { encodeFrames } from '@egtp/codec'
+import { EgtpError, SourceWarnings, joinOutboundFrame } from '@egtp/interface'
+import type { Clock, FrameListener, Logger, OutboundFrame, TcpEndpoint, TypedEventTarget } from '@egtp/interface'
+import { isIPv4 } from 'node:net'
 import type { Socket } from 'node:net'
 import type { TcpConfig } from './config.ts'
 import { TcpConn, formatAddress } from './conn.ts'
+import { LARGE_FRAME_BYTES } from './constants.ts'
 import type { TcpConnInit, TrafficCounters } from './conn.ts'
 import { dialSocket } from './dial.ts'
 import type { DialRegistry } from './dial.ts'
@@ -14,6 +17,14 @@ import type { TcpCommstratEvents, TcpConnectionInfo, TcpRejectReason, TcpStats }
 
 /** The managed path of `conn`, if it is managed (its frames go to it). */
 const managedPath = (conn: TcpConn): ManagedPath | undefined => conn.frameSink instanceof ManagedPath ? conn.frameSink : undefined
+
+/** A managed dial in flight: its connection to come, its socket once made, the frame written to it early. */
+interface ManagedDial {
+  promise: Promise<TcpConn>
+  socket: Socket | undefined
+  /** Bytes (header included) of the frame written before the socket connected; 0 while none was. */
+  earlyBytes: number
+}
 
 const connectionInfo = (conn: TcpConn): TcpConnectionInfo => ({ id: conn.id, direction: conn.direction, remoteAddress: conn.remoteAddress })
 
@@ -42,7 +53,7 @@ export class ConnectionPool {
   /** How many of `conns` are managed (each finds its {@link ManagedPath} as its `frameSink`: no second table). */
   #managedCount = 0
   readonly #outbound = new Map<string, TcpConn>()
-  readonly #dialing = new Map<string, Promise<TcpConn>>()
+  readonly #dialing = new Map<string, ManagedDial>()
   /**
    * Managed inbound connections not yet authenticated, oldest first (the first to go when room is needed, and
    * the first whose `authTimeoutMs` runs out: one timer for all of them, not one per connection).
@@ -171,25 +182,31 @@ export class ConnectionPool {
   }
 
   /** An unmanaged outbound connection (Transport.dial). */
-  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined): Promise<TcpConn> {
+  async dial (endpoint: TcpEndpoint, timeoutMs: number, signal: AbortSignal | undefined,
+    opened?: (socket: Socket) => void): Promise<TcpConn> {
     this.#reserveSlot(endpoint)
     this.#dialsInFlight++
     let socket: Socket
     try {
-      socket = await dialSocket(endpoint, timeoutMs, signal, this.#dials)
+      socket = await dialSocket(endpoint, timeoutMs, signal, this.#dials, opened)
     } finally {
       this.#dialsInFlight--
     }
-    return this.#adopt(socket, 'outbound')
+    // An IPv4 literal is what the socket would report as its peer (a name or an IPv6 form might not be).
+    return this.#adopt(socket, 'outbound', isIPv4(endpoint.host) ? endpoint : undefined)
   }
 
   /** The managed connection to `key`, dialing it once however many sends wait; each may give up on its signal. */
   async connect (key: string, endpoint: TcpEndpoint, signal: AbortSignal | undefined): Promise<TcpConn> {
-    let dialing = this.#dialing.get(key)
-    if (dialing === undefined) {
-      dialing = this.#dialManaged(key, endpoint).finally(() => { this.#dialing.delete(key) })
-      this.#dialing.set(key, dialing)
+    let dial = this.#dialing.get(key)
+    if (dial === undefined) {
+      const d: ManagedDial = dial = { promise: undefined as unknown as Promise<TcpConn>, socket: undefined, earlyBytes: 0 }
+      this.#dialing.set(key, d) // before the dial starts: its socket is noted on it at once
+      d.promise = this.#dialManaged(key, endpoint, d).finally(() => {
+        if (this.#dialing.get(key) === d) this.#dialing.delete(key)
+      })
     }
+    const dialing = dial.promise
     if (signal === undefined) return dialing
     return new Promise<TcpConn>((resolve, reject) => {
       const onAbort = (): void => { reject(signal.reason) }
@@ -198,16 +215,38 @@ export class ConnectionPool {
     })
   }
 
-  async #dialManaged (key: string, endpoint: TcpEndpoint): Promise<TcpConn> {
-    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined)
+  /**
+   * Write `frame` (`bytes` long, checked against the frame limit) to the socket of the managed dial to `key`
+   * before it connects, when it is the dial's first frame: Node holds the bytes and writes them as the socket
+   * connects, so the peer has them before this side sets the connection up (the set-up leaves the critical
+   * path of a fresh peer's first message). False, writing nothing, when no such dial is in flight, a frame went
+   * early already, the frame is large, or an outbound throttle applies: the frame then waits for the connection.
+   * A dial that fails destroys the socket and the frame with it (the send fails as the dial does).
+   */
+  writeEarly (key: string, frame: OutboundFrame, bytes: number): boolean {
+    const dial = this.#dialing.get(key)
+    const socket = dial?.socket
+    if (dial === undefined || socket === undefined || dial.earlyBytes !== 0 || !socket.connecting || socket.destroyed ||
+      bytes >= LARGE_FRAME_BYTES || this.#init.outBucket !== undefined) return false
+    const body = frame instanceof Uint8Array ? frame : joinOutboundFrame(frame)
+    const buf = encodeFrames([body], this.#init.config.maxFrameBytes)
+    dial.earlyBytes = buf.byteLength
+    socket.write(buf)
+    return true
+  }
+
+  async #dialManaged (key: string, endpoint: TcpEndpoint, dial: ManagedDial): Promise<TcpConn> {
+    const conn = await this.dial(endpoint, this.#init.config.connectTimeoutMs, undefined, socket => { dial.socket = socket })
+    dial.socket = undefined
+    if (dial.earlyBytes > 0) conn.noteEarlyFrame(dial.earlyBytes)
     this.#manage(conn)
     this.#outbound.set(key, conn)
     return conn
   }
 
-  #adopt (socket: Socket, direction: 'inbound' | 'outbound'): TcpConn {
+  #adopt (socket: Socket, direction: 'inbound' | 'outbound', dialed?: TcpEndpoint): TcpConn {
     const { log, events } = this.#init
-    const conn = new TcpConn(socket, this.#nextId++, direction, this.#connInit)
+    const conn = new TcpConn(socket, this.#nextId++, direction, this.#connInit, dialed)
     this.conns.add(conn)
     log.trace('%s %s %s', conn.id, direction, conn.remoteAddress)
     if (events.listenerCount('connection:open') > 0) events.safeDispatch('connection:open', connectionInfo(conn))

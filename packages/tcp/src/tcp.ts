@@ -131,8 +131,12 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     const key = formatAddress(endpoint.host, endpoint.port)
     const open = this.#pool.outbound(key)
     if (open !== undefined) return this.#sendOn(open, frame, options) // the hot path: no extra promise
-    return this.#pool.connect(key, endpoint, signal)
-      .then(conn => this.#sendOn(conn, frame, options))
+    const connecting = this.#pool.connect(key, endpoint, signal)
+    // A fresh connection's first frame goes to the socket now, and out as it connects (see writeEarly).
+    if (this.#pool.writeEarly(key, frame, bytes)) {
+      return connecting.then(conn => { if (options?.expectReply === true) this.#pool.expectReply(conn) })
+    }
+    return connecting.then(conn => this.#sendOn(conn, frame, options))
   }
 
   /**
