@@ -1,5 +1,6 @@
 import { isEgtpError } from '@egtp/interface'
 import type { InboundFrame, TcpEndpoint } from '@egtp/interface'
+import type { TcpCommstrat } from '../../src/index.ts'
 import { Socket } from 'node:net'
 import { describe, expect, test, vi } from 'vitest'
 import { LARGE_FRAME_BYTES } from '../../src/constants.ts'
@@ -12,14 +13,19 @@ async function deadEndpoint (): Promise<TcpEndpoint> {
   return endpoint
 }
 
+/** A started sender `a`, and the frames a listening `b` receives (both stopped when the test finishes). */
+async function pair (): Promise<{ a: TcpCommstrat, endpoint: TcpEndpoint, atB: InboundFrame[] }> {
+  const { strat: b, endpoint } = await listening()
+  const a = make()
+  await a.start()
+  const atB: InboundFrame[] = []
+  b.addEventListener('frame', ({ detail }) => { atB.push(detail) })
+  return { a, endpoint, atB }
+}
+
 describe('tcp commstrat: a new connection\'s first frame is written before the connection is set up', () => {
   test('the early frame and the frames queued behind it arrive intact and in order; counters count it once connected', async ({ onTestFinished }) => {
-    const { strat: b, endpoint } = await listening()
-    const a = make()
-    await a.start()
-    onTestFinished(async () => { await Promise.all([a.stop(), b.stop()]) })
-    const atB: InboundFrame[] = []
-    b.addEventListener('frame', ({ detail }) => { atB.push(detail) })
+    const { a, endpoint, atB } = await pair()
     // Which writes happened while the socket was still connecting (a spy that calls through: nothing changes).
     const writes: boolean[] = []
     const write = Socket.prototype.write
@@ -43,35 +49,28 @@ describe('tcp commstrat: a new connection\'s first frame is written before the c
     expect(a.stats()).toMatchObject({ connections: 1, managed: 1, dialing: 0, framesOut: 3, bytesOut: 3 * 4 + 200 + 3 + 1 })
   })
 
-  test('the first frame in pieces goes early too, arriving as one frame; after prepare() as well', async ({ onTestFinished }) => {
+  test('the first frame in pieces goes early too, arriving as one frame; after prepare() as well', async () => {
     const raw = await rawServer()
     const a = make()
     await a.start()
-    onTestFinished(async () => { await a.stop() })
     a.prepare('r', raw.endpoint)
     await a.send('r', raw.endpoint, [Uint8Array.of(5, 6), Uint8Array.of(7)])
     await expect.poll(() => raw.received()).toBe(4 + 3)
     expect(a.stats()).toMatchObject({ framesOut: 1, bytesOut: 7 })
   })
 
-  test('a large first frame waits for the connection (not copied early) and arrives intact', async ({ onTestFinished }) => {
-    const { strat: b, endpoint } = await listening()
-    const a = make()
-    await a.start()
-    onTestFinished(async () => { await Promise.all([a.stop(), b.stop()]) })
-    const atB: InboundFrame[] = []
-    b.addEventListener('frame', ({ detail }) => { atB.push(detail) })
+  test('a large first frame waits for the connection (not copied early) and arrives intact', async () => {
+    const { a, endpoint, atB } = await pair()
     const big = new Uint8Array(LARGE_FRAME_BYTES + 5).fill(3)
     await a.send('b', endpoint, big)
     await expect.poll(() => atB.length).toBe(1)
     expect(atB[0]!.frame).toEqual(big)
   })
 
-  test('a refused connection fails the early send with ERR_UNREACHABLE; nothing is counted, nothing is left', async ({ onTestFinished }) => {
+  test('a refused connection fails the early send with ERR_UNREACHABLE; nothing is counted, nothing is left', async () => {
     const dead = await deadEndpoint()
     const a = make()
     await a.start()
-    onTestFinished(async () => { await a.stop() })
     const errors = await Promise.all([
       a.send('x', dead, Uint8Array.of(1, 2, 3)).catch((e: unknown) => e),
       a.send('x', dead, Uint8Array.of(4)).catch((e: unknown) => e)
@@ -94,13 +93,8 @@ describe('tcp commstrat: a new connection\'s first frame is written before the c
     expect(a.stats()).toMatchObject({ connections: 0, dialing: 0, framesOut: 0 })
   })
 
-  test('an aborted signal fails the send; the dial goes on for the others', async ({ onTestFinished }) => {
-    const { strat: b, endpoint } = await listening()
-    const a = make()
-    await a.start()
-    onTestFinished(async () => { await Promise.all([a.stop(), b.stop()]) })
-    const atB: InboundFrame[] = []
-    b.addEventListener('frame', ({ detail }) => { atB.push(detail) })
+  test('an aborted signal fails the send; the dial goes on for the others', async () => {
+    const { a, endpoint, atB } = await pair()
     const ac = new AbortController()
     const aborted = a.send('b', endpoint, Uint8Array.of(1), { signal: ac.signal }).catch((e: unknown) => e)
     const other = a.send('b', endpoint, Uint8Array.of(2))
