@@ -398,11 +398,10 @@ export class Receiver {
     // (and a fresh peer's server starts no acknowledgement timer that would fire for nothing).
     const query = message.t === 'q'
     this.#sender.ackCounter(peer, stream.epoch, counter, !query)
-    if (!query) return lease === undefined ? this.#handlers.invoke(peer, message, receivedAt) : this.#handlers.invoke(peer, message, receivedAt, lease, stream.epoch, counter)
     try {
       return lease === undefined ? this.#handlers.invoke(peer, message, receivedAt) : this.#handlers.invoke(peer, message, receivedAt, lease, stream.epoch, counter)
     } finally {
-      this.#sender.armAcks(peer)
+      if (query) this.#sender.armAcks(peer)
     }
   }
 
