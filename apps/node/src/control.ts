@@ -27,7 +27,7 @@ export const FORWARDED_RELAY_EVENTS = ['relay:ready', 'relay:down', 'relay:undel
 function plain (detail: unknown): unknown {
   return JSON.parse(JSON.stringify(detail, (_key, value: unknown) => {
     if (value instanceof Error) return { code: isEgtpError(value) ? value.code : value.name, message: value.message }
-    if (value instanceof Uint8Array) return value.byteLength
+    if (value instanceof Uint8Array) return value.length
     return value
   }))
 }

@@ -36,6 +36,6 @@ export async function readCache (store: KeyValueStore, maxPageBytes: number): Pr
     typeof d.savedAt !== 'number' || !Number.isSafeInteger(d.savedAt) || typeof d.url !== 'string' || typeof d.page !== 'string') {
     throw new EgtpError('ERR_BOOTPAGE_MALFORMED', 'the cached bootpage entry is damaged')
   }
-  if (encoder.encode(d.page).byteLength > maxPageBytes) throw new EgtpError('ERR_BOOTPAGE_TOO_LARGE', `the cached bootpage exceeds ${maxPageBytes} bytes`)
+  if (encoder.encode(d.page).length > maxPageBytes) throw new EgtpError('ERR_BOOTPAGE_TOO_LARGE', `the cached bootpage exceeds ${maxPageBytes} bytes`)
   return { savedAt: d.savedAt, url: d.url, page: d.page }
 }

@@ -98,7 +98,7 @@ async function readBounded (res: Response, url: URL, maxBytes: number, signal: A
       signal.throwIfAborted()
       const { done, value } = await reader.read()
       if (done) break
-      total += value.byteLength
+      total += value.length
       if (total > maxBytes) {
         await reader.cancel().catch(() => {})
         throw new EgtpError('ERR_BOOTPAGE_TOO_LARGE', `${url.href} sent more than ${maxBytes} bytes`)
@@ -111,6 +111,6 @@ async function readBounded (res: Response, url: URL, maxBytes: number, signal: A
   signal.throwIfAborted()
   const out = new Uint8Array(total)
   let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.byteLength }
+  for (const c of chunks) { out.set(c, at); at += c.length }
   return out
 }

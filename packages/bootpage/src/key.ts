@@ -17,7 +17,7 @@ const HEX_KEY = /^[0-9a-fA-F]{64}$/
  */
 export function parseBootpageKey (key: string | Uint8Array): BootpageSigner {
   if (key instanceof Uint8Array) {
-    if (key.byteLength !== PUBLIC_KEY_BYTES) throw new RangeError(`bootpage key: a public key is ${PUBLIC_KEY_BYTES} bytes, got ${key.byteLength}`)
+    if (key.length !== PUBLIC_KEY_BYTES) throw new RangeError(`bootpage key: a public key is ${PUBLIC_KEY_BYTES} bytes, got ${key.length}`)
     const publicKey = key.slice()
     return { kind: 'public-key', nodeId: nodeIdFromPublicKey(publicKey), publicKey }
   }

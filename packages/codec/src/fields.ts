@@ -12,8 +12,8 @@ export const f = {
     const min = opts.len ?? opts.min ?? 0
     const max = opts.len ?? opts.max ?? DEFAULT_MAX_FIELD_BYTES
     const sized = (v: Uint8Array, path: string): Uint8Array => {
-      if (v.byteLength < min || v.byteLength > max) {
-        throw fieldError(path, opts.len !== undefined ? `expected ${opts.len} bytes, got ${v.byteLength}` : `expected ${min}..${max} bytes, got ${v.byteLength}`)
+      if (v.length < min || v.length > max) {
+        throw fieldError(path, opts.len !== undefined ? `expected ${opts.len} bytes, got ${v.length}` : `expected ${min}..${max} bytes, got ${v.length}`)
       }
       return v
     }
@@ -21,7 +21,7 @@ export const f = {
       optional: false,
       check: (v, path) => {
         if (!(v instanceof Uint8Array)) throw fieldError(path, 'expected bytes')
-        return sized(v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength), path)
+        return sized(v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.length), path)
       },
       read: (r, path) => sized(expect(r.bin(), path, 'bytes'), path),
       write: (w, v) => { w.bin(v) }

@@ -16,9 +16,9 @@ export function checkMaxFrameBytes (maxFrameBytes: number): number {
  * @throws {CodecError} ERR_FRAME_TOO_LARGE when `body` exceeds `maxFrameBytes`
  */
 export function encodeFrame (body: Uint8Array, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
-  if (body.byteLength > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${body.byteLength} bytes exceeds ${maxFrameBytes}`)
-  const out = uninitializedBytes(FRAME_HEADER_BYTES + body.byteLength)
-  new DataView(out.buffer, out.byteOffset, FRAME_HEADER_BYTES).setUint32(0, body.byteLength)
+  if (body.length > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${body.length} bytes exceeds ${maxFrameBytes}`)
+  const out = uninitializedBytes(FRAME_HEADER_BYTES + body.length)
+  new DataView(out.buffer, out.byteOffset, FRAME_HEADER_BYTES).setUint32(0, body.length)
   out.set(body, FRAME_HEADER_BYTES)
   return out
 }
@@ -30,8 +30,8 @@ export function encodeFrame (body: Uint8Array, maxFrameBytes: number = DEFAULT_M
 export function encodeFrames (bodies: readonly Uint8Array[], maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
   let total = 0
   for (const b of bodies) {
-    if (b.byteLength > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${b.byteLength} bytes exceeds ${maxFrameBytes}`)
-    total += FRAME_HEADER_BYTES + b.byteLength
+    if (b.length > maxFrameBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${b.length} bytes exceeds ${maxFrameBytes}`)
+    total += FRAME_HEADER_BYTES + b.length
   }
   if (bodies.length === 1) {
     const framed = takePrefixed(bodies[0]!) // a data frame sealed with its prefix in front: no copy
@@ -40,9 +40,9 @@ export function encodeFrames (bodies: readonly Uint8Array[], maxFrameBytes: numb
   const out = total > MAX_POOLED_BYTES ? uninitializedBytes(total) : slabBytes(total) // small: a slab view
   let pos = 0
   for (const b of bodies) {
-    writeU32(out, pos, b.byteLength)
+    writeU32(out, pos, b.length)
     out.set(b, pos + FRAME_HEADER_BYTES)
-    pos += FRAME_HEADER_BYTES + b.byteLength
+    pos += FRAME_HEADER_BYTES + b.length
   }
   return out
 }
@@ -116,7 +116,7 @@ export class FrameDecoder {
 
   /** Bytes of memory held for reuse (handed back with {@link recycle} and not trimmed). */
   get spareBytes (): number {
-    return this.#recycling?.spare?.buffer.byteLength ?? 0
+    return this.#recycling?.spare?.buffer.byteLength ?? 0 // eslint-disable-line no-restricted-syntax -- an ArrayBuffer's
   }
 
   /**
@@ -128,7 +128,7 @@ export class FrameDecoder {
     const r = this.#recycling
     if (r?.lent === undefined || frame.buffer !== r.lent.buffer) return false
     r.lent = undefined
-    if (r.spare === undefined || frame.buffer.byteLength > r.spare.buffer.byteLength) {
+    if (r.spare === undefined || frame.buffer.byteLength > r.spare.buffer.byteLength) { // eslint-disable-line no-restricted-syntax -- ArrayBuffers'
       r.spare = new Uint8Array(frame.buffer)
     }
     return true
@@ -147,7 +147,7 @@ export class FrameDecoder {
       return 0
     }
     r!.spare = undefined
-    return spare.byteLength
+    return spare.length
   }
 
   /**
@@ -177,7 +177,7 @@ export class FrameDecoder {
    */
   decode<T = undefined> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg?: T): void {
     if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
-    const n = chunk.byteLength
+    const n = chunk.length
     let pos = 0
     if (this.#partBytes > 0) {
       pos = this.#continuePartial(chunk, onFrame, thisArg as T)
@@ -205,13 +205,13 @@ export class FrameDecoder {
 
   /** The bytes after the last whole frame of a chunk: the start of the next frame. */
   #startPartial (rest: Uint8Array): void {
-    this.#partBytes = rest.byteLength
+    this.#partBytes = rest.length
     if (!this.#reused) {
       this.#addPart(rest)
-      this.#need = rest.byteLength >= FRAME_HEADER_BYTES ? this.#lengthOfPartial() : -1
+      this.#need = rest.length >= FRAME_HEADER_BYTES ? this.#lengthOfPartial() : -1
       return
     }
-    if (rest.byteLength < FRAME_HEADER_BYTES) {
+    if (rest.length < FRAME_HEADER_BYTES) {
       this.#addPart(rest.slice())
       this.#need = -1
       return
@@ -219,7 +219,7 @@ export class FrameDecoder {
     const need = ((rest[0]! << 24) >>> 0) + (rest[1]! << 16) + (rest[2]! << 8) + rest[3]! // checked by decode
     this.#need = need
     const body = rest.subarray(FRAME_HEADER_BYTES)
-    if (this.#mayTarget(need, body.byteLength)) {
+    if (this.#mayTarget(need, body.length)) {
       this.#target = this.#frameMemory(need)
       this.#target.set(body)
     } else {
@@ -234,7 +234,7 @@ export class FrameDecoder {
    */
   #mayTarget (need: number, arrived: number): boolean {
     const spare = this.#recycling?.spare
-    if (need >= this.#recycleFrom && spare !== undefined && spare.byteLength >= need) return true
+    if (need >= this.#recycleFrom && spare !== undefined && spare.length >= need) return true
     return arrived * 4 >= need
   }
 
@@ -243,7 +243,7 @@ export class FrameDecoder {
     const reused = this.#reused
     let pos = 0
     if (this.#need < 0) {
-      const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.byteLength)
+      const take = Math.min(FRAME_HEADER_BYTES - this.#partBytes, chunk.length)
       const head = chunk.subarray(0, take)
       this.#addPart(reused ? head.slice() : head)
       this.#partBytes += take
@@ -253,7 +253,7 @@ export class FrameDecoder {
     }
     const need = this.#need
     const missing = FRAME_HEADER_BYTES + need - this.#partBytes
-    const take = Math.min(missing, chunk.byteLength - pos)
+    const take = Math.min(missing, chunk.length - pos)
     const piece = chunk.subarray(pos, pos + take)
     if (reused && this.#target === undefined && this.#mayTarget(need, this.#partBytes - FRAME_HEADER_BYTES + take)) {
       this.#target = this.#frameMemory(need)
@@ -290,8 +290,8 @@ export class FrameDecoder {
     let filled = -FRAME_HEADER_BYTES
     for (const part of this.#parts ?? NO_PARTS) {
       if (filled >= 0) frame.set(part, filled)
-      else if (filled + part.byteLength > 0) frame.set(part.subarray(-filled), 0)
-      filled += part.byteLength
+      else if (filled + part.length > 0) frame.set(part.subarray(-filled), 0)
+      filled += part.length
     }
     this.#parts = undefined
   }
@@ -301,10 +301,10 @@ export class FrameDecoder {
     if (n < this.#recycleFrom) return uninitializedBytes(n)
     const r = this.#recycling
     const spare = r?.spare
-    if (spare === undefined || spare.byteLength < n) return uninitializedBytes(n)
+    if (spare === undefined || spare.length < n) return uninitializedBytes(n)
     r!.spare = undefined
     r!.spareUsed = true
-    return spare.byteLength === n ? spare : spare.subarray(0, n)
+    return spare.length === n ? spare : spare.subarray(0, n)
   }
 
   /**
@@ -312,7 +312,7 @@ export class FrameDecoder {
    * enough (only once complete, so a late hand-back never frees memory still being filled).
    */
   #lend (frame: Uint8Array): Uint8Array {
-    if (frame.byteLength >= this.#recycleFrom) (this.#recycling ??= { lent: undefined, spare: undefined, spareUsed: false }).lent = frame
+    if (frame.length >= this.#recycleFrom) (this.#recycling ??= { lent: undefined, spare: undefined, spareUsed: false }).lent = frame
     return frame
   }
 
@@ -321,7 +321,7 @@ export class FrameDecoder {
     let length = 0
     let got = 0
     for (const part of this.#parts ?? NO_PARTS) {
-      for (let i = 0; i < part.byteLength && got < FRAME_HEADER_BYTES; i++, got++) length = length * 256 + part[i]!
+      for (let i = 0; i < part.length && got < FRAME_HEADER_BYTES; i++, got++) length = length * 256 + part[i]!
       if (got === FRAME_HEADER_BYTES) break
     }
     this.#check(length)

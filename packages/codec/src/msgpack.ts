@@ -46,7 +46,7 @@ export function malformed (message: string): CodecError {
 export function scanValue (bytes: Uint8Array, limits: DecodeLimits = {}): void {
   const state = { items: 0 }
   const end = skipValue(bytes, 0, limits.maxDepth ?? DEFAULT_MAX_DEPTH, limits.maxItems ?? DEFAULT_MAX_ITEMS, state)
-  if (end !== bytes.byteLength) throw malformed(`${bytes.byteLength - end} trailing bytes`)
+  if (end !== bytes.length) throw malformed(`${bytes.length - end} trailing bytes`)
 }
 
 /** Reads a map key (a msgpack string) at `pos`; returns the key and the position after it. */
@@ -76,7 +76,7 @@ function readKeyAt (bytes: Uint8Array, pos: number, end: number): [string, numbe
  * @throws {CodecError} ERR_MALFORMED
  */
 export function skipValue (bytes: Uint8Array, start: number, depthLeft: number, maxItems: number, state: { items: number }): number {
-  const end = bytes.byteLength
+  const end = bytes.length
   let pos = start
   // Open containers: values still to read (map entries count twice), and for maps the keys seen so far.
   const remaining: number[] = []
@@ -184,14 +184,14 @@ export function decodeUtf8 (bytes: Uint8Array): string {
  */
 export function encodeValue (value: unknown): Uint8Array {
   const out = packr.pack(value)
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+  return new Uint8Array(out.buffer, out.byteOffset, out.length)
 }
 
 /** Decode bytes that {@link skipValue} already checked. */
 export function unpackTrusted (bytes: Uint8Array): unknown {
   try {
     // A fresh view: msgpackr caches a DataView on the object it reads, which must not leak onto the caller's.
-    return unpackr.unpack(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer)
+    return unpackr.unpack(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) as Buffer)
   } catch (err) {
     throw new CodecError('ERR_MALFORMED', 'msgpack decoding failed', { cause: err })
   }
@@ -209,7 +209,7 @@ export function packValue (value: unknown): Uint8Array {
  */
 export function decodeValue (bytes: Uint8Array, limits?: DecodeLimits): unknown {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeValue: bytes must be a Uint8Array')
-  if (bytes.byteLength === 0) throw malformed('empty input')
+  if (bytes.length === 0) throw malformed('empty input')
   scanValue(bytes, limits)
   return unpackTrusted(bytes)
 }

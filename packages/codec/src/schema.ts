@@ -110,7 +110,7 @@ export function createMessageCodec<const L extends readonly AnySchema[]> (schema
       r.enter()
       const out: Record<string, unknown> = { t }
       readEntries(schema.c, r, n - 2, t, out)
-      if (r.pos !== bytes.byteLength) throw malformed(`${bytes.byteLength - r.pos} trailing bytes`)
+      if (r.pos !== bytes.length) throw malformed(`${bytes.length - r.pos} trailing bytes`)
       return out as U
     },
     encode: (message) => {

@@ -91,8 +91,8 @@ export function matchKeyBytes (c: CompiledShape, r: Reader, from: number): numbe
   const pos = r.pos
   for (let j = from; j < c.keyBytes.length; j++) {
     const key = c.keyBytes[j]!
-    const n = key.byteLength
-    if (pos + n > bytes.byteLength) continue
+    const n = key.length
+    if (pos + n > bytes.length) continue
     let k = 0
     while (k < n && bytes[pos + k] === key[k]) k++
     if (k === n) {

@@ -15,8 +15,8 @@ export class Writer {
   }
 
   ensure (n: number): void {
-    if (this.pos + n <= this.buf.byteLength) return
-    let size = this.buf.byteLength * 2
+    if (this.pos + n <= this.buf.length) return
+    let size = this.buf.length * 2
     while (size < this.pos + n) size *= 2
     const next = new Uint8Array(size)
     next.set(this.buf.subarray(0, this.pos))
@@ -36,7 +36,7 @@ export class Writer {
   }
 
   raw (bytes: Uint8Array): void {
-    const n = bytes.byteLength
+    const n = bytes.length
     this.ensure(n)
     copyBytes(bytes, 0, this.buf, this.pos, n)
     this.pos += n
@@ -77,7 +77,7 @@ export class Writer {
   }
 
   bin (v: Uint8Array): void {
-    const n = v.byteLength
+    const n = v.length
     this.ensure(5 + n)
     this.pos = writeBinHeader(this.buf, this.pos, n)
     copyBytes(v, 0, this.buf, this.pos, n)
@@ -102,7 +102,7 @@ export class Writer {
       this.pos = start
     }
     const bytes = encoder.encode(s)
-    this.#header(bytes.byteLength, 0xa0, 31, 0xd9, 0xda, 0xdb)
+    this.#header(bytes.length, 0xa0, 31, 0xd9, 0xda, 0xdb)
     this.raw(bytes)
   }
 }
@@ -124,11 +124,11 @@ export class Reader {
   }
 
   get end (): number {
-    return this.bytes.byteLength
+    return this.bytes.length
   }
 
   need (n: number): void {
-    if (this.pos + n > this.bytes.byteLength) throw malformed('truncated value')
+    if (this.pos + n > this.bytes.length) throw malformed('truncated value')
   }
 
   peek (): number {
@@ -178,7 +178,7 @@ export class Reader {
 
   /** True (and consumed) when the next value is the one-character string `char` (a fixstr key). */
   fixKey (char: number): boolean {
-    if (this.pos + 2 > this.bytes.byteLength || this.bytes[this.pos] !== 0xa1 || this.bytes[this.pos + 1] !== char) return false
+    if (this.pos + 2 > this.bytes.length || this.bytes[this.pos] !== 0xa1 || this.bytes[this.pos + 1] !== char) return false
     this.pos += 2
     return true
   }
@@ -284,7 +284,7 @@ export class Reader {
 
 /** msgpackr returns Buffers for bin; the public API promises plain Uint8Array. */
 export function normaliseBytes (v: unknown, depth: number): unknown {
-  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.length)
   if (depth > 64 || v === null || typeof v !== 'object') return v
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normaliseBytes(v[i], depth + 1)

@@ -16,7 +16,7 @@ const PREFIX = encoder.encode(SIGNED_MESSAGE_PREFIX)
 export function canonicalSigningBytes (context: string, value: unknown): Uint8Array {
   checkContext(context)
   const body = encodeCanonical(value)
-  const out = new Uint8Array(PREFIX.length + 1 + context.length + body.byteLength)
+  const out = new Uint8Array(PREFIX.length + 1 + context.length + body.length)
   out.set(PREFIX)
   out[PREFIX.length] = context.length
   out.set(encoder.encode(context), PREFIX.length + 1)

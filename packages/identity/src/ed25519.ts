@@ -13,7 +13,7 @@ import { checkBytes, toU8 } from './util.ts'
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const PLACEHOLDER_X = Buffer.alloc(PUBLIC_KEY_BYTES).toString('base64url')
-const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url')
+const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url')
 
 export function importSeedDer (seed: Uint8Array): KeyObject {
   const der = Buffer.alloc(PKCS8_PREFIX.length + SEED_BYTES)
@@ -54,7 +54,7 @@ export function publicKeyOf (privateKey: KeyObject): Uint8Array {
   const x = privateKey.export({ format: 'jwk' }).x
   if (typeof x !== 'string') throw new Error('node:crypto exported an Ed25519 JWK without x')
   const publicKey = new Uint8Array(Buffer.from(x, 'base64url'))
-  if (publicKey.byteLength !== PUBLIC_KEY_BYTES || bytesEqual(publicKey, new Uint8Array(PUBLIC_KEY_BYTES))) {
+  if (publicKey.length !== PUBLIC_KEY_BYTES || bytesEqual(publicKey, new Uint8Array(PUBLIC_KEY_BYTES))) {
     throw new Error('node:crypto returned an invalid Ed25519 public key')
   }
   return publicKey
@@ -92,7 +92,7 @@ export function publicKeyCacheEntries (): number {
 }
 
 function cachedPublicKey (publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1')
   let key = cache.get(id)
   if (key !== undefined) {
     cache.delete(id)
@@ -136,7 +136,7 @@ export function verifySignature (publicKey: Uint8Array, message: Uint8Array, sig
   checkBytes('verifySignature: publicKey', publicKey)
   checkBytes('verifySignature: message', message)
   checkBytes('verifySignature: signature', signature)
-  if (publicKey.byteLength !== PUBLIC_KEY_BYTES || signature.byteLength !== SIGNATURE_BYTES) return false
+  if (publicKey.length !== PUBLIC_KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false
   if (sodiumVerify !== undefined) {
     try {
       if (sodiumVerify(signature, message, publicKey)) return true

@@ -21,7 +21,7 @@ const VALUE_SUFFIX = '.v'
 export function fileStoreFileName (key: string): string {
   if (typeof key !== 'string' || key.length === 0) throw new TypeError('FileStore: key must be a non-empty string')
   const bytes = encoder.encode(key)
-  if (bytes.byteLength > MAX_FILE_STORE_KEY_BYTES) throw new RangeError(`FileStore: key must be at most ${MAX_FILE_STORE_KEY_BYTES} UTF-8 bytes`)
+  if (bytes.length > MAX_FILE_STORE_KEY_BYTES) throw new RangeError(`FileStore: key must be at most ${MAX_FILE_STORE_KEY_BYTES} UTF-8 bytes`)
   let out = ''
   for (const b of bytes) {
     const safe = (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2d
@@ -116,7 +116,7 @@ export class FileStore implements KeyValueStore {
   async put (key: string, value: Uint8Array, options: AbortOptions = {}): Promise<void> {
     const name = fileStoreFileName(key)
     checkBytes('FileStore.put: value', value)
-    if (value.byteLength > this.maxValueBytes) throw new RangeError(`FileStore.put: value of ${value.byteLength} bytes exceeds maxValueBytes ${this.maxValueBytes}`)
+    if (value.length > this.maxValueBytes) throw new RangeError(`FileStore.put: value of ${value.length} bytes exceeds maxValueBytes ${this.maxValueBytes}`)
     const data = copyBytes(value) // the caller may reuse its buffer while we write
     options.signal?.throwIfAborted()
     await this.#prepare()

@@ -115,8 +115,8 @@ export function generateIdentity (): NodeIdentity {
  */
 export function x25519PublicKeyFromEd25519 (publicKey: Uint8Array): Uint8Array {
   checkBytes('x25519PublicKeyFromEd25519: publicKey', publicKey)
-  if (publicKey.byteLength !== PUBLIC_KEY_BYTES) {
-    throw new EgtpError('ERR_KEY_MISMATCH', `an Ed25519 public key is ${PUBLIC_KEY_BYTES} bytes, got ${publicKey.byteLength}`)
+  if (publicKey.length !== PUBLIC_KEY_BYTES) {
+    throw new EgtpError('ERR_KEY_MISMATCH', `an Ed25519 public key is ${PUBLIC_KEY_BYTES} bytes, got ${publicKey.length}`)
   }
   let point
   try {
@@ -154,7 +154,7 @@ export function le256 (b: Uint8Array, topMask: number): bigint {
 export function ed25519MapsToX25519 (ed25519PublicKey: Uint8Array, x25519PublicKey: Uint8Array): boolean {
   checkBytes('ed25519MapsToX25519: ed25519PublicKey', ed25519PublicKey)
   checkBytes('ed25519MapsToX25519: x25519PublicKey', x25519PublicKey)
-  if (ed25519PublicKey.byteLength !== PUBLIC_KEY_BYTES || x25519PublicKey.byteLength !== PUBLIC_KEY_BYTES) return false
+  if (ed25519PublicKey.length !== PUBLIC_KEY_BYTES || x25519PublicKey.length !== PUBLIC_KEY_BYTES) return false
   // y is the key without its top bit (the sign of x); it must be canonical (below p), as strict decoding requires,
   // and so must u (the bytes x25519PublicKeyFromEd25519 would give). Then u = (1 + y) / (1 - y) is checked as
   // u (1 - y) = 1 + y: a multiplication instead of an inversion.

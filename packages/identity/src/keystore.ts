@@ -133,7 +133,7 @@ export class FileKeystore implements Keystore {
       }
       if (st.size > MAX_KEYSTORE_FILE_BYTES) throw new EgtpError('ERR_KEYSTORE_CORRUPT', `keystore ${this.path} is corrupt (${st.size} bytes; at most ${MAX_KEYSTORE_FILE_BYTES}); it was not replaced`)
       const buf = new Uint8Array(MAX_KEYSTORE_FILE_BYTES + 1)
-      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, 0)
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0)
       try {
         return decodeKeystoreFile(this.path, buf.subarray(0, bytesRead))
       } finally {

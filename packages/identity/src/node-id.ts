@@ -38,7 +38,7 @@ export function nodeIdFromPublicKey (publicKey: Uint8Array): string {
  */
 export function nodeIdFromBytes (bytes: Uint8Array): string {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('nodeIdFromBytes: bytes must be a Uint8Array')
-  if (bytes.byteLength !== NODE_ID_BYTES) throw bad(`a raw node ID is ${NODE_ID_BYTES} bytes, got ${bytes.byteLength}`)
+  if (bytes.length !== NODE_ID_BYTES) throw bad(`a raw node ID is ${NODE_ID_BYTES} bytes, got ${bytes.length}`)
   return base32Encode(bytes)
 }
 
@@ -80,8 +80,8 @@ export function parseNodeId (text: string): string {
 export function checkPeerKey (nodeId: string, publicKey: Uint8Array): void {
   const expected = nodeIdToBytes(nodeId)
   if (!(publicKey instanceof Uint8Array)) throw new TypeError('checkPeerKey: publicKey must be a Uint8Array')
-  if (publicKey.byteLength !== PUBLIC_KEY_BYTES) {
-    throw new EgtpError('ERR_KEY_MISMATCH', `public key for ${nodeId} has ${publicKey.byteLength} bytes, not ${PUBLIC_KEY_BYTES}`)
+  if (publicKey.length !== PUBLIC_KEY_BYTES) {
+    throw new EgtpError('ERR_KEY_MISMATCH', `public key for ${nodeId} has ${publicKey.length} bytes, not ${PUBLIC_KEY_BYTES}`)
   }
   if (!bytesEqual(nodeIdBytesFromPublicKey(publicKey), expected)) {
     throw new EgtpError('ERR_KEY_MISMATCH', `the public key does not belong to node ${nodeId}`)

@@ -19,16 +19,16 @@ export function uninitializedBytes (n: number): Uint8Array {
  * differ): safe for secrets, keys and MACs.
  */
 export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
+  if (a.length !== b.length) return false
   let diff = 0
-  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
   return diff === 0
 }
 
 /** Whether `bytes` begins with `prefix` (not constant-time: for public framing bytes only). */
 export function bytesStartWith (bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.byteLength < prefix.byteLength) return false
-  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false
+  if (bytes.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false
   return true
 }
 
@@ -37,7 +37,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 /** Lowercase hex of `bytes`, for IDs shown to applications and logs. */
 export function toHex (bytes: Uint8Array): string {
   let s = ''
-  for (let i = 0; i < bytes.byteLength; i++) s += HEX[bytes[i]!]!
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!]!
   return s
 }
 
@@ -56,9 +56,9 @@ let slabUsed = 0
  * nor for a short-lived copy; above {@link COMPACT_COPY_MAX_BYTES} a plain copy.
  */
 export function compactCopy (bytes: Uint8Array): Uint8Array {
-  const n = bytes.byteLength
+  const n = bytes.length
   if (n > COMPACT_COPY_MAX_BYTES) return new Uint8Array(bytes)
-  if (slabUsed + n > slab.byteLength) {
+  if (slabUsed + n > slab.length) {
     slab = new Uint8Array(COMPACT_SLAB_BYTES)
     slabUsed = 0
   }

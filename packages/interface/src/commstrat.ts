@@ -37,12 +37,12 @@ export type OutboundFrame = Uint8Array | readonly Uint8Array[]
 
 /** The byte length of an {@link OutboundFrame}; -1 when it is neither a Uint8Array nor an array of them. */
 export function outboundFrameBytes (frame: OutboundFrame): number {
-  if (frame instanceof Uint8Array) return frame.byteLength
+  if (frame instanceof Uint8Array) return frame.length
   if (!Array.isArray(frame)) return -1
   let n = 0
   for (const piece of frame) {
     if (!(piece instanceof Uint8Array)) return -1
-    n += piece.byteLength
+    n += piece.length
   }
   return n
 }
@@ -55,7 +55,7 @@ export function joinOutboundFrame (frame: OutboundFrame): Uint8Array {
   let pos = 0
   for (const piece of frame) {
     out.set(piece, pos)
-    pos += piece.byteLength
+    pos += piece.length
   }
   return out
 }

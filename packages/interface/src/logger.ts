@@ -86,7 +86,7 @@ function fingerprintOf (a: unknown): string {
 function safeJson (a: unknown): string {
   try {
     return JSON.stringify(a, (_k, v: unknown) =>
-      v instanceof Uint8Array ? `<${v.byteLength} bytes>` : typeof v === 'bigint' ? v.toString() : v) ?? String(a)
+      v instanceof Uint8Array ? `<${v.length} bytes>` : typeof v === 'bigint' ? v.toString() : v) ?? String(a)
   } catch {
     return String(a)
   }

@@ -127,7 +127,7 @@ export function encodeReply (queryId: Uint8Array, body: { p: unknown } | { e: { 
     const bytes = 'p' in body
       ? encodePayloadMessage({ t: 'a', m: queryId, p: body.p } as NodeMessage, body.p)
       : encodePayloadMessage({ t: 'a', m: queryId, e: body.e } as NodeMessage, undefined)
-    if (bytes.byteLength > maxBytes) throw new RangeError('reply too large')
+    if (bytes.length > maxBytes) throw new RangeError('reply too large')
     return bytes
   } catch (err) {
     failed(err)
@@ -162,7 +162,7 @@ export function markSent (entries: readonly OutEntry[], now: number, limits: Nod
         runBytes = 0
       }
       runCount++
-      runBytes += e.bytes.byteLength
+      runBytes += e.bytes.length
     } else {
       stats.retransmissions++
     }
@@ -253,7 +253,7 @@ export class PeerOutbound {
       }
       this.#replyCount++
     }
-    this.#bytes += entry.bytes.byteLength
+    this.#bytes += entry.bytes.length
   }
 
   get (key: OutKey): OutEntry | undefined {
@@ -285,7 +285,7 @@ export class PeerOutbound {
         if (this.#replyCount === 1) this.#replies = r.values().next().value
       }
     }
-    this.#bytes -= entry.bytes.byteLength
+    this.#bytes -= entry.bytes.length
     return entry
   }
 

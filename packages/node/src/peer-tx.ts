@@ -228,7 +228,7 @@ export class PeerTx extends Fifo<OutEntry> {
     let ciSent: OwnContactMessage | undefined
     if (ci !== undefined && this.ciSentSeq < ci.seq) {
       parts.push(ci.bytes)
-      size += ci.bytes.byteLength
+      size += ci.bytes.length
       ciSent = ci
     }
     if (this.ackCounters.length > 0 || this.fullAcks > 0) this.rxBytesSinceAck = 0
@@ -239,7 +239,7 @@ export class PeerTx extends Fifo<OutEntry> {
       this.ackCounters = all ? NO_COUNTERS : this.ackCounters.slice(MAX_ACK_COUNTERS)
       const bytes = encodeMessage({ t: 'k', e: this.ackEpoch!, c })
       parts.push(bytes)
-      size += bytes.byteLength
+      size += bytes.length
     }
     this.ackEpoch = undefined // a view of a received batch: not kept while nothing is owed
     // An emptied map is dropped, not kept: see takeIds.
@@ -257,7 +257,7 @@ export class PeerTx extends Fifo<OutEntry> {
       while (control.length > 0 && parts.length < MAX_CONTROL_PER_BATCH) {
         const bytes = control.shift()!
         parts.push(bytes)
-        size += bytes.byteLength
+        size += bytes.length
       }
       if (control.length === 0) this.control = NO_CONTROL
     }
@@ -270,11 +270,11 @@ export class PeerTx extends Fifo<OutEntry> {
         e.queued = false
         continue
       }
-      if (size > 0 && size + e.bytes.byteLength > this.batchBytes) break
+      if (size > 0 && size + e.bytes.length > this.batchBytes) break
       this.queue.shift()
       parts.push(e.bytes)
       entries.push(e)
-      size += e.bytes.byteLength
+      size += e.bytes.length
       if (e.kind === 'q') expectReply = true
       else if (e.kind === 'a') awaited = true
     }
@@ -306,5 +306,5 @@ function takeIds (map: ReadonlyMap<string, Uint8Array>, t: 'k' | 'u', parts: Mes
 function pushIds (ids: Uint8Array[], t: 'k' | 'u', parts: MessageBytes[]): number {
   const bytes = encodeMessage({ t, m: ids })
   parts.push(bytes)
-  return bytes.byteLength
+  return bytes.length
 }

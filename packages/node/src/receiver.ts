@@ -122,7 +122,7 @@ export class Receiver {
   onFrame (frame: Uint8Array, path: InboundFrame['path']): void {
     const { stats, sessions } = this.#ctx
     stats.framesReceived++
-    stats.bytesReceived += frame.byteLength
+    stats.bytesReceived += frame.length
     let res
     let lease: FrameLease | undefined
     try {
@@ -276,7 +276,7 @@ export class Receiver {
         }
       }
     }
-    this.#sender.received(peer, plaintext.byteLength)
+    this.#sender.received(peer, plaintext.length)
   }
 
   /** The de-duplication stream of message `id` from `peer`: `stream` when the ID is of it (no closure per batch). */

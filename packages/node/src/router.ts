@@ -109,7 +109,7 @@ export class Router {
   #sendRaw (peer: Peer, frame: Uint8Array): void {
     this.transmit(peer, frame, false).then(() => {
       this.#ctx.stats.framesSent++
-      this.#ctx.stats.bytesSent += frame.byteLength
+      this.#ctx.stats.bytesSent += frame.length
     }, (err: unknown) => { this.#ctx.log.trace('session frame to %s failed: %e', peer.id, err) })
   }
 

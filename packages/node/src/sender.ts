@@ -73,10 +73,10 @@ export class Sender {
       id = makeMessageId(peer.out.epoch, counter)
       bytes = encodeOwnPayload(kind, id, type, payload, timeoutMs)
     }
-    if (bytes.byteLength > limits.maxMessageBytes) {
-      throw new RangeError(`message of ${bytes.byteLength} bytes exceeds maxMessageBytes ${limits.maxMessageBytes}`)
+    if (bytes.length > limits.maxMessageBytes) {
+      throw new RangeError(`message of ${bytes.length} bytes exceeds maxMessageBytes ${limits.maxMessageBytes}`)
     }
-    if (peer.out.bytes + bytes.byteLength > limits.maxUnackedBytesPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
+    if (peer.out.bytes + bytes.length > limits.maxUnackedBytesPerPeer || this.#unackedBytes + bytes.length > limits.maxUnackedBytes) {
       throw new EgtpError('ERR_TOO_MANY_PENDING', 'too many unacknowledged bytes')
     }
     const now = this.#ctx.clock.monotonic()
@@ -97,7 +97,7 @@ export class Sender {
     peer.tx.dropAckCounter(queryId)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
-    if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.byteLength > limits.maxUnackedBytes) {
+    if (peer.out.size >= limits.maxUnackedPerPeer || this.#unackedBytes + bytes.length > limits.maxUnackedBytes) {
       // No room to hold it for re-sending: send it once; the caller re-sends its query if it is lost.
       this.control(peer, bytes)
       return
@@ -193,7 +193,7 @@ export class Sender {
   forget (peer: Peer, key: OutKey): OutEntry | undefined {
     const entry = peer.out.remove(key)
     if (entry === undefined) return undefined
-    this.#unackedBytes -= entry.bytes.byteLength
+    this.#unackedBytes -= entry.bytes.length
     this.#unackedMessages--
     // An emptied peer stays in #active until the next tick (a peer asked one query at a time would leave and
     // rejoin the set every round trip, each time reshaping its table).
@@ -265,7 +265,7 @@ export class Sender {
 
   #hold (peer: Peer, entry: OutEntry): void {
     peer.out.add(entry)
-    this.#unackedBytes += entry.bytes.byteLength
+    this.#unackedBytes += entry.bytes.length
     this.#unackedMessages++
     if (peer.out.size === 1) this.#active.add(peer) // (a no-op when it is still there: see forget)
   }
@@ -294,7 +294,7 @@ export class Sender {
     if (isEgtpError(err, 'ERR_FRAME_TOO_LARGE') && entries.length > 1) {
       // Half of what was refused (batches sealed before the first refusal fail alike: they halve no further).
       let size = 0
-      for (const e of entries) size += e.bytes.byteLength
+      for (const e of entries) size += e.bytes.length
       peer.tx.batchBytes = Math.max(1024, Math.min(peer.tx.batchBytes, Math.floor(size / 2)))
       for (const e of entries) this.#enqueue(peer, e)
       return

@@ -42,9 +42,9 @@ function takeKey (cs: CipherState): SessionKey {
  * of the transport keys; it carries the initiator's counters before message 2, never reused afterwards.
  */
 function earlyKey (hs: HandshakeState): SessionKey {
-  const ikm = new Uint8Array(EARLY_LABEL.byteLength + hs.ss.h.byteLength)
+  const ikm = new Uint8Array(EARLY_LABEL.length + hs.ss.h.length)
   ikm.set(EARLY_LABEL)
-  ikm.set(hs.ss.h, EARLY_LABEL.byteLength)
+  ikm.set(hs.ss.h, EARLY_LABEL.length)
   const [k] = hs.ss.hash.hkdf(hs.ss.ck, ikm, 1) as [Uint8Array]
   const raw = k.slice(0, KEY_LEN)
   k.fill(0)
@@ -135,7 +135,7 @@ export interface Initiation {
   early: SessionKey
 }
 
-const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
 /**
  * Initiator, ahead of a first initiation to the responder whose static key is `responderStatic`: compute and keep

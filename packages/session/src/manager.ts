@@ -145,7 +145,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
   seal (peer: PeerKey, plaintext: Uint8Array): SealResult {
     this.#checkUsable()
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('seal: plaintext must be a Uint8Array')
-    if (plaintext.byteLength === 0 || plaintext.byteLength > C.MAX_PLAINTEXT_BYTES) {
+    if (plaintext.length === 0 || plaintext.length > C.MAX_PLAINTEXT_BYTES) {
       throw new RangeError(`seal: plaintext must be 1..${C.MAX_PLAINTEXT_BYTES} bytes`)
     }
     try {
@@ -171,7 +171,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     let total = 0
     for (const p of parts) {
       if (!(p instanceof Uint8Array)) throw new TypeError('seal: plaintext must be a Uint8Array')
-      total += p.byteLength
+      total += p.length
     }
     if (total === 0 || total > C.MAX_PLAINTEXT_BYTES) {
       throw new RangeError(`seal: plaintext must be 1..${C.MAX_PLAINTEXT_BYTES} bytes`)

@@ -34,7 +34,7 @@ const EMPTY = new Uint8Array(0)
  * ArrayBuffer for good). Keys are 32 bytes; anything longer (a caller's wrong key, refused later) is read
  * from a copy, far from any argument-count limit.
  */
-const latin1 = (b: Uint8Array): string => b.byteLength <= 64 ? String.fromCharCode.apply(null, b as unknown as number[]) : Buffer.from(b).toString('latin1')
+const latin1 = (b: Uint8Array): string => b.length <= 64 ? String.fromCharCode.apply(null, b as unknown as number[]) : Buffer.from(b).toString('latin1')
 /**
  * A flat copy of a string built piece by piece (a node ID's text is a tree of one-character pieces, ~1 KB, until
  * something reads it character by character): every peer state and replay record holds its node ID.
@@ -94,7 +94,7 @@ export class PeerIdentity {
   /** Whether `x25519` is this peer's X25519 public key. */
   hasX25519 (x25519: Uint8Array): boolean {
     const k = this.#x25519
-    if (x25519.byteLength !== k.length) return false
+    if (x25519.length !== k.length) return false
     for (let i = 0; i < k.length; i++) if (x25519[i] !== k.charCodeAt(i)) return false
     return true
   }
@@ -434,7 +434,7 @@ export class SessionTable {
     }
     if (ps.current === s) this.touch(s)
     const res: OpenResult = { peer: ps.key, sessionId: s.id, replies }
-    if (plaintext !== undefined && plaintext.byteLength > 0) res.plaintext = plaintext
+    if (plaintext !== undefined && plaintext.length > 0) res.plaintext = plaintext
     if (durable !== undefined) res.durable = durable
     return res
   }

@@ -89,8 +89,8 @@ export class ReplayState {
     if (store === undefined) return
     const boot = await store.get(BOOT_KEY)
     if (boot !== undefined) {
-      if (boot.byteLength !== 17 || boot[0] !== FORMAT) throw new EgtpError('ERR_KEYSTORE_CORRUPT', 'corrupt session replay state (boot record)')
-      const view = new DataView(boot.buffer, boot.byteOffset, boot.byteLength)
+      if (boot.length !== 17 || boot[0] !== FORMAT) throw new EgtpError('ERR_KEYSTORE_CORRUPT', 'corrupt session replay state (boot record)')
+      const view = new DataView(boot.buffer, boot.byteOffset, boot.length)
       this.#ceiling = readU64(view, 1)
       this.#evictedFloor = readU64(view, 9)
       this.#bootFloor = this.#ceiling + 1
@@ -98,9 +98,9 @@ export class ReplayState {
     const shards = await Promise.all(Array.from({ length: REPLAY_STORE_SHARDS }, async (_, i) => await store.get(SHARD_KEY(i))))
     for (const bytes of shards) {
       if (bytes === undefined) continue
-      if ((bytes.byteLength - 1) % RECORD_BYTES !== 0 || bytes[0] !== FORMAT) throw new EgtpError('ERR_KEYSTORE_CORRUPT', 'corrupt session replay state (shard)')
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      for (let off = 1; off < bytes.byteLength; off += RECORD_BYTES) {
+      if ((bytes.length - 1) % RECORD_BYTES !== 0 || bytes[0] !== FORMAT) throw new EgtpError('ERR_KEYSTORE_CORRUPT', 'corrupt session replay state (shard)')
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
+      for (let off = 1; off < bytes.length; off += RECORD_BYTES) {
         const id = bytes.slice(off, off + 20)
         const r = { nodeId: nodeIdFromBytes(id), accepted: readU64(view, off + 20), issued: readU64(view, off + 28) }
         this.#records.set(r.nodeId, r)

@@ -175,11 +175,11 @@ export class Session extends ReplayWindow {
       zero(early)
       early = undefined
     }
-    if (send instanceof Uint8Array && recv instanceof Uint8Array && recv.byteLength === send.byteLength &&
-      (early === undefined || (early instanceof Uint8Array && early.byteLength === send.byteLength))) {
+    if (send instanceof Uint8Array && recv instanceof Uint8Array && recv.length === send.length &&
+      (early === undefined || (early instanceof Uint8Array && early.length === send.length))) {
       // Raw keys share one buffer: a small typed array of its own costs an ArrayBuffer and a native store
       // each, ~250 bytes per key for as long as the session lives.
-      const n = send.byteLength
+      const n = send.length
       const packed = new Uint8Array(n * (early === undefined ? 2 : 3))
       packed.set(send)
       packed.set(recv, n)
@@ -202,7 +202,7 @@ export class Session extends ReplayWindow {
   /** The `i`th key of the packed buffer that starts with the send key. */
   #packed (i: number): Uint8Array {
     const send = this.#send as Uint8Array
-    return new Uint8Array(send.buffer, send.byteOffset + i * send.byteLength, send.byteLength)
+    return new Uint8Array(send.buffer, send.byteOffset + i * send.length, send.length)
   }
 
   #recvKey (): SessionKey | undefined {
@@ -217,7 +217,7 @@ export class Session extends ReplayWindow {
   #wipeKeys (): void {
     if ((this.#flags & RECV_PACKED) !== 0) {
       const send = this.#send as Uint8Array
-      new Uint8Array(send.buffer, send.byteOffset, send.byteLength * ((this.#flags & EARLY_PACKED) !== 0 ? 3 : 2)).fill(0)
+      new Uint8Array(send.buffer, send.byteOffset, send.length * ((this.#flags & EARLY_PACKED) !== 0 ? 3 : 2)).fill(0)
     }
     zero(this.#early)
     zero(this.#send)
@@ -243,7 +243,7 @@ export class Session extends ReplayWindow {
     const r = this.#remoteIndex
     if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
-    const { frame, cOffset } = dataFrame(fromIndexKey(r), n, plaintext.byteLength + TAG_LEN)
+    const { frame, cOffset } = dataFrame(fromIndexKey(r), n, plaintext.length + TAG_LEN)
     cipher.encryptInto(key, nonce(n), plaintext, frame, cOffset)
     return frame
   }
@@ -332,7 +332,7 @@ export class Session extends ReplayWindow {
 /** Total order of sessions for the one-winner rule: higher timestamp wins, then higher initiator node ID. */
 export function compareRank (a: SessionRank, b: SessionRank): number {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1
-  for (let i = 0; i < a.initiator.byteLength; i++) {
+  for (let i = 0; i < a.initiator.length; i++) {
     if (a.initiator[i] !== b.initiator[i]) return a.initiator[i]! < b.initiator[i]! ? -1 : 1
   }
   return 0

@@ -132,7 +132,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   // The socket's listeners: shared by every connection (`this` is the socket), not five closures per connection.
   static readonly #socketData = function (this: ConnSocket, chunk: Buffer): void {
-    this[CONN]!.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    this[CONN]!.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))
   }
 
   static readonly #socketRead = function (this: ConnSocket, nread: number, buffer: Uint8Array): void {
@@ -215,7 +215,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
    * @throws {EgtpError} ERR_CLOSED, ERR_FRAME_TOO_LARGE, ERR_BACKPRESSURE; rethrows `signal.reason` on abort
    */
   send (frame: OutboundFrame, options?: FrameSendOptions): Promise<void> {
-    const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
+    const bytes = frame instanceof Uint8Array ? frame.length : outboundFrameBytes(frame)
     if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
     if ((this.#state & CLOSED) !== 0) return Promise.reject(this.#closedError())
     if (bytes > this.#init.maxFrameBytes) {
@@ -239,14 +239,14 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
   #onData (chunk: Uint8Array): void {
     this.lastActivity = wholeMs(this.#init.clock)
     const counters = this.#init.counters
-    counters.bytesIn += chunk.byteLength
+    counters.bytesIn += chunk.length
     const bucket = this.#init.inBucket
     if (bucket !== undefined) {
-      bucket.consume(chunk.byteLength)
+      bucket.consume(chunk.length)
       const wait = bucket.waitMs(0)
       if (wait > 0 && this.#resumeTimer === undefined) this.#pauseFor(bucket, wait)
     }
-    this.#undecodedBytes += chunk.byteLength
+    this.#undecodedBytes += chunk.length
     try {
       this.#decoder.decode(chunk, TcpConn.#onFrame, this)
     } catch (err) {
@@ -258,7 +258,7 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   /** The decoder's callback, with the connection as `this`: one function for every connection, not a closure each. */
   static readonly #onFrame = function (this: TcpConn, frame: Uint8Array): void {
-    this.#undecodedBytes -= frame.byteLength + FRAME_HEADER_BYTES
+    this.#undecodedBytes -= frame.length + FRAME_HEADER_BYTES
     if ((this.#state & CLOSED) !== 0) return
     this.#init.counters.framesIn++
     const sink = this.frameSink

@@ -230,7 +230,7 @@ export class ConnectionPool {
       bytes >= LARGE_FRAME_BYTES || this.#init.outBucket !== undefined) return false
     const body = frame instanceof Uint8Array ? frame : joinOutboundFrame(frame)
     const buf = encodeFrames([body], this.#init.config.maxFrameBytes)
-    dial.earlyBytes = buf.byteLength
+    dial.earlyBytes = buf.length
     socket.write(buf)
     return true
   }

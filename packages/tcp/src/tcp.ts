@@ -123,7 +123,7 @@ export class TcpCommstrat extends TypedEventTarget<TcpCommstratEvents> implement
     if (signal?.aborted === true) return Promise.reject(signal.reason)
     if (!this.canSend(endpoint)) return Promise.reject(new TypeError('endpoint must be a tcp endpoint with a host and a port from 1 to 65535'))
     if (!this.#started) return Promise.reject(new EgtpError(this.#stopping !== undefined ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', 'tcp is not started'))
-    const bytes = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
+    const bytes = frame instanceof Uint8Array ? frame.length : outboundFrameBytes(frame)
     if (bytes < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
     if (bytes > this.#config.maxFrameBytes) {
       return Promise.reject(new EgtpError('ERR_FRAME_TOO_LARGE', `frame of ${bytes} bytes exceeds ${this.#config.maxFrameBytes}`))

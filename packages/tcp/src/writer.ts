@@ -252,10 +252,10 @@ export class FrameWriter {
     let budget = bucket.take(this.#queuedBytes)
     while (budget > 0 && carry.length > 0) {
       const head = carry[0]!
-      if (head.byteLength <= budget) {
+      if (head.length <= budget) {
         carry.shift()
         this.#write(head)
-        budget -= head.byteLength
+        budget -= head.length
       } else {
         this.#write(head.subarray(0, budget))
         carry[0] = head.subarray(budget)
@@ -277,7 +277,7 @@ export class FrameWriter {
   #encodeMixed (pending: readonly OutboundFrame[], carry: Uint8Array[]): void {
     let run: Uint8Array[] = []
     for (const frame of pending) {
-      if (frame instanceof Uint8Array && frame.byteLength < LARGE_FRAME_BYTES) {
+      if (frame instanceof Uint8Array && frame.length < LARGE_FRAME_BYTES) {
         run.push(frame)
         continue
       }
@@ -285,7 +285,7 @@ export class FrameWriter {
       run = []
       const pieces = frame instanceof Uint8Array ? [frame] : frame
       let bytes = 0
-      for (const piece of pieces) bytes += piece.byteLength
+      for (const piece of pieces) bytes += piece.length
       const header = new Uint8Array(FRAME_HEADER_BYTES)
       new DataView(header.buffer).setUint32(0, bytes)
       this.#pushPieces(header, pieces, carry)
@@ -299,7 +299,7 @@ export class FrameWriter {
    */
   #pushPieces (header: Uint8Array, pieces: readonly Uint8Array[], carry: Uint8Array[]): void {
     let run: Uint8Array[] = [header]
-    let runBytes = header.byteLength
+    let runBytes = header.length
     const endRun = (): void => {
       if (run.length === 1) {
         carry.push(run[0]!)
@@ -308,7 +308,7 @@ export class FrameWriter {
         let pos = 0
         for (const r of run) {
           joined.set(r, pos)
-          pos += r.byteLength
+          pos += r.length
         }
         carry.push(joined)
       }
@@ -316,10 +316,10 @@ export class FrameWriter {
       runBytes = 0
     }
     for (const piece of pieces) {
-      if (piece.byteLength === 0) continue
-      if (piece.byteLength < SMALL_PIECE_BYTES) {
+      if (piece.length === 0) continue
+      if (piece.length < SMALL_PIECE_BYTES) {
         run.push(piece)
-        runBytes += piece.byteLength
+        runBytes += piece.length
         continue
       }
       endRun()
@@ -329,8 +329,8 @@ export class FrameWriter {
   }
 
   #write (buf: Uint8Array): void {
-    this.#queuedBytes -= buf.byteLength
-    this.#host.noteWrite(buf.byteLength)
+    this.#queuedBytes -= buf.length
+    this.#host.noteWrite(buf.length)
     this.#socket.write(buf, this.#onWritten)
   }
 

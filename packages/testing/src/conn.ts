@@ -119,7 +119,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
   }
 
   #enqueue (frame: Uint8Array): void {
-    const delay = this.#out.fate(frame.byteLength)
+    const delay = this.#out.fate(frame.length)
     if (delay === undefined) return
     let dueAt = performance.now() + delay
     if (!this.#out.reorder()) dueAt = Math.max(dueAt, this.#lastDueAt)
@@ -127,7 +127,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
     let i = this.#queue.length
     while (i > 0 && this.#queue[i - 1]!.dueAt > dueAt) i--
     this.#queue.splice(i, 0, { frame, dueAt })
-    this.#queuedBytes += frame.byteLength
+    this.#queuedBytes += frame.length
     this.#schedule()
   }
 
@@ -166,7 +166,7 @@ export class MemoryConn extends TypedEventTarget<ConnEvents> implements Conn {
         break
       }
       this.#queue.shift()
-      this.#queuedBytes -= head.frame.byteLength
+      this.#queuedBytes -= head.frame.length
       if (fate === 'gone') this.#out.discard(1)
       else if (fate === 'deliver') peer?.safeDispatch('message', head.frame)
       if (this.#finished) return // a listener aborted us

@@ -117,7 +117,7 @@ async function oneWayFor (conn: ClientConn, server: Child, payload: Uint8Array, 
     await conn.sendMany(payload, n)
     sent += n
     msgs += n
-    await server.ask('expect', { bytes: sent * payload.byteLength })
+    await server.ask('expect', { bytes: sent * payload.length })
   } while (performance.now() - start < ms)
   return { rate: msgs / ((performance.now() - start) / 1000), sent }
 }
@@ -136,10 +136,10 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
       const { user, system } = process.cpuUsage(clientCpu)
       const serverCpuMs = (await server.ask<number>('cpu')) - serverCpuBefore
       sent = r.sent
-      figures[key] = payload.byteLength > 1024 ? r.rate * payload.byteLength / 1e6 : r.rate
-      if (payload.byteLength > 1024 && !relayed) {
+      figures[key] = payload.length > 1024 ? r.rate * payload.length / 1e6 : r.rate
+      if (payload.length > 1024 && !relayed) {
         // CPU per MB of each process (the client is this bench process): far steadier under load than MB/s.
-        const mb = (sent - sentBefore) * payload.byteLength / 1e6
+        const mb = (sent - sentBefore) * payload.length / 1e6
         figures.bulk_sender_cpu_ms_per_mb = (user + system) / 1000 / mb
         figures.bulk_receiver_cpu_ms_per_mb = serverCpuMs / mb
       } else if (!relayed) {
@@ -147,11 +147,11 @@ async function oneWay (impl: string, ctx: Context, payload: Uint8Array, n: numbe
         figures.oneway_sender_cpu_us_per_msg = (user + system) / msgs
         figures.oneway_receiver_cpu_us_per_msg = serverCpuMs * 1000 / msgs
       }
-      ctx.note(impl, `${relayed ? 'relayed ' : ''}one-way ${payload.byteLength === 64 ? '64 B' : '64 KiB'}: ${conn.sendNote}`)
+      ctx.note(impl, `${relayed ? 'relayed ' : ''}one-way ${payload.length === 64 ? '64 B' : '64 KiB'}: ${conn.sendNote}`)
     } finally {
       await conn.close()
     }
-    if ((impl === 'raw' || impl.startsWith('egtp')) && payload.byteLength === 64 && !relayed) {
+    if ((impl === 'raw' || impl.startsWith('egtp')) && payload.length === 64 && !relayed) {
       // Batched, on the same kind of server: raw joins 256 frames into one write, EGTP 256 payloads into one send.
       const batched = await (await client(`${impl}-batched`, ctx.sources)).connect(server.ready)
       try {

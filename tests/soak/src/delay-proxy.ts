@@ -23,7 +23,7 @@ function delayed (from: Socket, to: Socket): void {
     timer = undefined
     while (queue.length > 0 && queue[0]!.at <= Date.now()) {
       const { chunk } = queue.shift()!
-      held -= chunk.byteLength
+      held -= chunk.length
       if (!to.destroyed) to.write(chunk)
     }
     if (held <= MAX_HELD_BYTES && from.isPaused()) from.resume()
@@ -33,7 +33,7 @@ function delayed (from: Socket, to: Socket): void {
   from.on('data', (chunk: Buffer) => {
     const last = queue.at(-1)?.at ?? 0
     queue.push({ chunk, at: Math.max(Date.now() + minMs + Math.random() * (maxMs - minMs), last) })
-    held += chunk.byteLength
+    held += chunk.length
     if (held > MAX_HELD_BYTES) from.pause()
     timer ??= setTimeout(flush, queue[0]!.at - Date.now())
   })

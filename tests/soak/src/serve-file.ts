@@ -10,7 +10,7 @@ if (file === undefined || host === undefined || port === undefined) {
 }
 const server = createServer((req, res) => {
   const body = readFileSync(file)
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.byteLength })
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length })
   res.end(body)
 })
 server.listen(Number(port), host, () => { process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid })}\n`) })

@@ -33,14 +33,14 @@ export interface InitiationFrame { t: 'hi', h: Uint8Array, n?: number, c?: Uint8
 /** A response frame (`hr`), as {@link readHandshakeFrame} gives it. */
 export interface ResponseFrame { t: 'hr', r: number, h: Uint8Array, n?: number, c?: Uint8Array }
 
-const binBytes = (b: Uint8Array | undefined): number => b === undefined ? 0 : 2 + binHeaderBytes(b.byteLength) + b.byteLength
+const binBytes = (b: Uint8Array | undefined): number => b === undefined ? 0 : 2 + binHeaderBytes(b.length) + b.length
 
 function putBin (out: Uint8Array, pos: number, key: number, b: Uint8Array): number {
   out[pos] = KEY
   out[pos + 1] = key
-  pos = writeBinHeader(out, pos + 2, b.byteLength)
+  pos = writeBinHeader(out, pos + 2, b.length)
   out.set(b, pos)
-  return pos + b.byteLength
+  return pos + b.length
 }
 
 function putUint (out: Uint8Array, pos: number, key: number, v: number): number {
@@ -55,12 +55,12 @@ function putUint (out: Uint8Array, pos: number, key: number, v: number): number 
  */
 function handshakeFrame (tag: Uint8Array, r: number, h: Uint8Array, n: number | undefined, c: Uint8Array | undefined, m: Uint8Array | undefined): Uint8Array {
   const entries = 3 + (r >= 0 ? 1 : 0) + (n === undefined ? 0 : 1) + (c === undefined ? 0 : 1) + (m === undefined ? 0 : 1)
-  const size = 1 + tag.byteLength + (r >= 0 ? 2 + uintBytes(r) : 0) + binBytes(h) + (n === undefined ? 0 : 2 + uintBytes(n)) + binBytes(c) + binBytes(m)
+  const size = 1 + tag.length + (r >= 0 ? 2 + uintBytes(r) : 0) + binBytes(h) + (n === undefined ? 0 : 2 + uintBytes(n)) + binBytes(c) + binBytes(m)
   // A slab view with its length prefix in front, as a data frame (a stream transport frames it without a copy).
   const out = prefixedBytes(size)
   out[0] = 0x80 | entries
   out.set(tag, 1)
-  let pos = 1 + tag.byteLength
+  let pos = 1 + tag.length
   if (r >= 0) pos = putUint(out, pos, K_R, r)
   pos = putBin(out, pos, K_H, h)
   if (n !== undefined) pos = putUint(out, pos, K_N, n)
@@ -91,15 +91,15 @@ const view = (b: Uint8Array, pos: number, len: number): Uint8Array => new Uint8A
  * arrays are views into `bytes`.
  */
 export function readHandshakeFrame (bytes: Uint8Array): InitiationFrame | ResponseFrame | undefined {
-  const end = bytes.byteLength
-  if (end < 1 + HI_TAG.byteLength + 2 + 2 + MIN_HR_H) return undefined
+  const end = bytes.length
+  if (end < 1 + HI_TAG.length + 2 + 2 + MIN_HR_H) return undefined
   const head = bytes[0]!
   const entries = head & 0x0f
   if ((head & 0xf0) !== 0x80 || entries < 3) return undefined
-  for (let i = 0; i < HI_TAG.byteLength; i++) if (i !== 4 && bytes[1 + i] !== HI_TAG[i]) return undefined
+  for (let i = 0; i < HI_TAG.length; i++) if (i !== 4 && bytes[1 + i] !== HI_TAG[i]) return undefined
   const initiation = bytes[5] === 0x69
   if (!initiation && bytes[5] !== 0x72) return undefined
-  let pos = 1 + HI_TAG.byteLength
+  let pos = 1 + HI_TAG.length
   let seen = 2
   let r = -1
   if (!initiation) {

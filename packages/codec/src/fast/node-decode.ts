@@ -33,7 +33,7 @@ export function decodeBatch (plaintext: Uint8Array): DecodedBatch {
 
 /** One entry of a batch: validated message, or the error that rejected it. */
 function decodeEntry (bytes: Uint8Array): BatchEntry | CodecError {
-  const fast = decodeCanonicalMessage(bytes, 0, bytes.byteLength)
+  const fast = decodeCanonicalMessage(bytes, 0, bytes.length)
   if (fast !== undefined) return fast
   try {
     const m = nodeCodec.decode(bytes)
@@ -51,7 +51,7 @@ function decodeEntry (bytes: Uint8Array): BatchEntry | CodecError {
  */
 function decodeCanonicalBatch (plaintext: Uint8Array): DecodedBatch | undefined {
   const b = plainBytes(plaintext)
-  const end = b.byteLength
+  const end = b.length
   const h = b[0]
   if ((h !== 0x83 && h !== 0x84) || end < 11) return undefined
   if (b[1] !== BATCH_KEY_T[0] || b[2] !== BATCH_KEY_T[1] || b[3] !== BATCH_KEY_T[2] || b[4] !== BATCH_KEY_T[3]) return undefined
@@ -124,8 +124,8 @@ function isCanonicalContactInfo (v: Uint8Array, start: number, end: number): boo
  */
 export function peekContactInfo (entry: ContactInfoEntry): { id: Uint8Array, seq: number } | undefined {
   const v = entry.bytes
-  if (!isCanonicalContactInfo(v, 0, v.byteLength)) return undefined
-  const seq = uintAt(v, CI_Q_AT, v.byteLength)
+  if (!isCanonicalContactInfo(v, 0, v.length)) return undefined
+  const seq = uintAt(v, CI_Q_AT, v.length)
   return seq < 0 ? undefined : { id: v.subarray(CI_ID_AT, CI_ID_AT + 20), seq }
 }
 
@@ -139,7 +139,7 @@ const CI_BARE_TAIL = [0xa1, 0x65, 0x90, 0xa1, 0x73, 0x90, 0xa1, 0x67, 0xc4, 64]
  * `undefined` for anything else, which the schema decoder then reads or refuses.
  */
 function readBareContactInfo (v: Uint8Array): ContactInfoMsg['r'] | undefined {
-  const end = v.byteLength
+  const end = v.length
   if (!isCanonicalContactInfo(v, 0, end)) return undefined
   const q = uintAt(v, CI_Q_AT, end)
   if (q < 0) return undefined

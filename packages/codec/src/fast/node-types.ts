@@ -38,7 +38,7 @@ export interface SplitMessage {
   readonly head: Uint8Array
   readonly payload: Uint8Array
   readonly tail: Uint8Array
-  readonly byteLength: number
+  readonly length: number
 }
 
 /** One encoded message: its bytes, or a {@link SplitMessage}. */

@@ -39,7 +39,7 @@ const TYPE_CHAR_OFFSET = 4
 function encodeIdAck (ids: readonly Uint8Array[]): Uint8Array | undefined {
   const n = ids.length
   if (n < 1 || n > MAX_ACKS_PER_MESSAGE) return undefined
-  for (const id of ids) if (id.byteLength !== 16) return undefined
+  for (const id of ids) if (id.length !== 16) return undefined
   const out = allocMessage(10 + arrayHeaderBytes(n) + 18 * n)
   out[0] = 0x83
   out[1] = 0xa1; out[2] = 0x74; out[3] = 0xa1; out[TYPE_CHAR_OFFSET] = 0x6b
@@ -50,7 +50,7 @@ function encodeIdAck (ids: readonly Uint8Array[]): Uint8Array | undefined {
     out[pos++] = 0xc4; out[pos++] = 16
     for (let i = 0; i < 16; i++) out[pos++] = id[i]!
   }
-  if (pos !== out.byteLength) throw new Error('encodeIdAck: size mismatch')
+  if (pos !== out.length) throw new Error('encodeIdAck: size mismatch')
   return out
 }
 
@@ -59,8 +59,8 @@ function encodeIdAck (ids: readonly Uint8Array[]): Uint8Array | undefined {
  * (byte-identical to the codec's encoding); `undefined` when the ID is not 16 bytes.
  */
 function encodeBytesReply (m: Uint8Array, p: Uint8Array): Uint8Array | undefined {
-  if (m.byteLength !== 16) return undefined
-  const plen = p.byteLength
+  if (m.length !== 16) return undefined
+  const plen = p.length
   const out = allocMessage(28 + 2 + binHeaderBytes(plen) + plen)
   out[0] = 0x84
   out[1] = 0xa1; out[2] = 0x74; out[3] = 0xa1; out[TYPE_CHAR_OFFSET] = 0x61
@@ -75,7 +75,7 @@ function encodeBytesReply (m: Uint8Array, p: Uint8Array): Uint8Array | undefined
     out.set(p, pos)
   }
   pos += plen
-  if (pos !== out.byteLength) throw new Error('encodeBytesReply: size mismatch')
+  if (pos !== out.length) throw new Error('encodeBytesReply: size mismatch')
   return out
 }
 
@@ -87,7 +87,7 @@ export function encodePayloadMessage (message: NodeMessage, payload: unknown): U
   if ((message.t === 'o' || message.t === 'q') && payload instanceof Uint8Array && message.p === payload) {
     const fast = encodeBytesMessage(message.t, message.m, message.y, payload, message.d)
     if (fast !== undefined) return fast
-  } else if ((message.t === 'o' || message.t === 'q') && Array.isArray(payload) && message.p === payload && message.m.byteLength === 16 && isByteList(payload)) {
+  } else if ((message.t === 'o' || message.t === 'q') && Array.isArray(payload) && message.p === payload && message.m.length === 16 && isByteList(payload)) {
     // Many small payloads batched into one message by the application: an array of byte strings.
     const fast = writeBytesMessage(message.t, message.m, message.m, 0, message.y, payload, message.d)
     if (fast !== undefined) return fast
@@ -113,7 +113,7 @@ function allocMessage (n: number): Uint8Array {
  * the codec's intermediate buffer and copy. `undefined` for what it does not cover (the codec does it).
  */
 export function encodeBytesMessage (t: 'o' | 'q', m: Uint8Array, y: string, p: Uint8Array, d: number | undefined): Uint8Array | undefined {
-  if (m.byteLength !== 16) return undefined
+  if (m.length !== 16) return undefined
   return writeBytesMessage(t, m, m, 0, y, p, d)
 }
 
@@ -126,8 +126,8 @@ export const BYTES_MESSAGE_ID_OFFSET = 12
  * payload of `referenceFromBytes` or more is referenced, not copied: the result is then a {@link SplitMessage}.
  */
 export function encodeOwnBytesMessage (t: 'o' | 'q', epoch: Uint8Array, counter: number, y: string, p: Uint8Array, d: number | undefined, referenceFromBytes = Infinity): MessageBytes | undefined {
-  if (epoch.byteLength !== 8) return undefined
-  return writeBytesMessage(t, undefined, epoch, counter, y, p, d, p.byteLength >= referenceFromBytes)
+  if (epoch.length !== 8) return undefined
+  return writeBytesMessage(t, undefined, epoch, counter, y, p, d, p.length >= referenceFromBytes)
 }
 
 /** An array of byte strings only, within the payload limits (the receiver's item count). */
@@ -139,14 +139,14 @@ function isByteList (payload: readonly unknown[]): payload is readonly Uint8Arra
 
 /** The bytes of a payload `p` as the codec writes it: a byte string, or an array of them. */
 function payloadBytes (p: Uint8Array | readonly Uint8Array[]): number {
-  if (p instanceof Uint8Array) return binHeaderBytes(p.byteLength) + p.byteLength
+  if (p instanceof Uint8Array) return binHeaderBytes(p.length) + p.length
   let n = arrayHeaderBytes(p.length)
-  for (let i = 0; i < p.length; i++) n += binHeaderBytes(p[i]!.byteLength) + p[i]!.byteLength
+  for (let i = 0; i < p.length; i++) n += binHeaderBytes(p[i]!.length) + p[i]!.length
   return n
 }
 
 function writeBytes (out: Uint8Array, pos: number, p: Uint8Array): number {
-  const plen = p.byteLength
+  const plen = p.length
   if (plen < 64) {
     for (let i = 0; i < plen; i++) out[pos + i] = p[i]!
   } else {
@@ -162,7 +162,7 @@ function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint
   if (ylen === 0 || ylen > 31) return undefined
   if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) return undefined
   for (let i = 0; i < ylen; i++) if (y.charCodeAt(i) >= 0x80) return undefined
-  const plen = reference ? (p as Uint8Array).byteLength : 0
+  const plen = reference ? (p as Uint8Array).length : 0
   const size = 1 + 4 + 3 + 4 + 16 + 3 + ylen + 2 + payloadBytes(p) + (d !== undefined ? 2 + uintBytes(d) : 0)
   // A referenced payload leaves out of `out` a hole of its size: head and tail share one small buffer.
   const out = allocMessage(reference ? size - plen : size)
@@ -183,20 +183,20 @@ function writeBytesMessage (t: 'o' | 'q', m: Uint8Array | undefined, epoch: Uint
   out[pos++] = 0xa1; out[pos++] = 0x70
   let headEnd = pos
   if (p instanceof Uint8Array) {
-    pos = writeBinHeader(out, pos, p.byteLength)
+    pos = writeBinHeader(out, pos, p.length)
     headEnd = pos
     if (!reference) pos = writeBytes(out, pos, p) // else the payload is not copied
   } else {
     pos = writeArrayHeader(out, pos, p.length)
-    for (let i = 0; i < p.length; i++) pos = writeBytes(out, writeBinHeader(out, pos, p[i]!.byteLength), p[i]!)
+    for (let i = 0; i < p.length; i++) pos = writeBytes(out, writeBinHeader(out, pos, p[i]!.length), p[i]!)
   }
   if (d !== undefined) {
     out[pos++] = 0xa1; out[pos++] = 0x64
     pos = writeUint(out, pos, d)
   }
-  if (pos !== out.byteLength) throw new Error('encodeBytesMessage: size mismatch')
+  if (pos !== out.length) throw new Error('encodeBytesMessage: size mismatch')
   if (!reference) return out
-  return { head: out.subarray(0, headEnd), payload: p as Uint8Array, tail: out.subarray(headEnd), byteLength: size }
+  return { head: out.subarray(0, headEnd), payload: p as Uint8Array, tail: out.subarray(headEnd), length: size }
 }
 
 export const BATCH_KEY_T = [0xa1, 0x74, 0xa1, 0x62] // "t": "b"
@@ -212,13 +212,13 @@ export function encodeBatch (floor: Uint8Array | undefined, parts: readonly Uint
   if (parts.length > MAX_BATCH_MESSAGES) throw new RangeError(`a batch holds at most ${MAX_BATCH_MESSAGES} messages`)
   if (PROTOCOL_VERSION > 127) throw new RangeError('PROTOCOL_VERSION no longer fits a fixint')
   let size = batchHeadBytes(floor, parts.length)
-  for (const p of parts) size += binHeaderBytes(p.byteLength) + p.byteLength
+  for (const p of parts) size += binHeaderBytes(p.length) + p.length
   const out = allocMessage(size) // every byte is written below (a small batch, sealed at once, shares a slab)
   let pos = writeBatchHead(out, floor, parts.length)
   for (const p of parts) {
-    pos = writeBinHeader(out, pos, p.byteLength)
+    pos = writeBinHeader(out, pos, p.length)
     out.set(p, pos)
-    pos += p.byteLength
+    pos += p.length
   }
   if (pos !== size) throw new Error('encodeBatch: size mismatch') // never send bytes that were not written
   return out
@@ -253,34 +253,34 @@ export const SPLICE_BYTES = 4096
  */
 export function encodeBatchParts (floor: Uint8Array | undefined, parts: readonly MessageBytes[]): Uint8Array[] {
   let large = 0
-  for (const p of parts) if (p.byteLength >= SPLICE_BYTES) large++
+  for (const p of parts) if (p.length >= SPLICE_BYTES) large++
   if (large === 0) return [encodeBatch(floor, parts as readonly Uint8Array[])]
   if (parts.length > MAX_BATCH_MESSAGES) throw new RangeError(`a batch holds at most ${MAX_BATCH_MESSAGES} messages`)
   let size = batchHeadBytes(floor, parts.length)
   for (const p of parts) {
-    size += binHeaderBytes(p.byteLength)
-    if (!(p instanceof Uint8Array)) size += p.head.byteLength + p.tail.byteLength
-    else if (p.byteLength < SPLICE_BYTES) size += p.byteLength
+    size += binHeaderBytes(p.length)
+    if (!(p instanceof Uint8Array)) size += p.head.length + p.tail.length
+    else if (p.length < SPLICE_BYTES) size += p.length
   }
   const out = uninitializedBytes(size) // every byte is written below
   const pieces: Uint8Array[] = []
   let pos = writeBatchHead(out, floor, parts.length)
   let runStart = 0
   for (const p of parts) {
-    pos = writeBinHeader(out, pos, p.byteLength)
+    pos = writeBinHeader(out, pos, p.length)
     if (!(p instanceof Uint8Array)) {
       out.set(p.head, pos)
-      pos += p.head.byteLength
+      pos += p.head.length
       pieces.push(out.subarray(runStart, pos), p.payload)
       runStart = pos
       out.set(p.tail, pos)
-      pos += p.tail.byteLength
-    } else if (p.byteLength >= SPLICE_BYTES) {
+      pos += p.tail.length
+    } else if (p.length >= SPLICE_BYTES) {
       pieces.push(out.subarray(runStart, pos), p)
       runStart = pos
     } else {
       out.set(p, pos)
-      pos += p.byteLength
+      pos += p.length
     }
   }
   if (pos !== size) throw new Error('encodeBatchParts: size mismatch') // never send bytes that were not written

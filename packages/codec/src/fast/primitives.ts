@@ -91,14 +91,14 @@ export function copyBytes (from: Uint8Array, fromPos: number, to: Uint8Array, to
   if (n < 64) {
     for (let i = 0; i < n; i++) to[toPos + i] = from[fromPos + i]!
   } else {
-    to.set(fromPos === 0 && n === from.byteLength ? from : from.subarray(fromPos, fromPos + n), toPos)
+    to.set(fromPos === 0 && n === from.length ? from : from.subarray(fromPos, fromPos + n), toPos)
   }
 }
 
 /** All of `from` into `to` at `pos`; returns the position after it. */
 export function putBytes (from: Uint8Array, to: Uint8Array, pos: number): number {
-  copyBytes(from, 0, to, pos, from.byteLength)
-  return pos + from.byteLength
+  copyBytes(from, 0, to, pos, from.length)
+  return pos + from.length
 }
 
 /**
@@ -161,7 +161,7 @@ export function arrayLengthAt (b: Uint8Array, pos: number, end: number): number 
 
 /** Whether `b` holds `expected` at `pos` (whole before `end`). */
 export function bytesAt (b: Uint8Array, pos: number, end: number, expected: Uint8Array): boolean {
-  const n = expected.byteLength
+  const n = expected.length
   if (pos + n > end) return false
   for (let i = 0; i < n; i++) if (b[pos + i] !== expected[i]) return false
   return true
@@ -169,7 +169,7 @@ export function bytesAt (b: Uint8Array, pos: number, end: number, expected: Uint
 
 /** A plain Uint8Array over the same bytes (views handed out are never Buffers, as the schema decoder's are not). */
 export const plainBytes = (b: Uint8Array): Uint8Array =>
-  b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+  b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length)
 
 /**
  * Output slabs for small encodings, as Node's `Buffer` pool does: one ArrayBuffer allocation per slab instead of
@@ -218,5 +218,5 @@ export function prefixedBytes (n: number): Uint8Array {
 export function takePrefixed (body: Uint8Array): Uint8Array | undefined {
   if (body !== prefixedBody) return undefined
   prefixedBody = undefined
-  return new Uint8Array(body.buffer, body.byteOffset - 4, body.byteLength + 4)
+  return new Uint8Array(body.buffer, body.byteOffset - 4, body.length + 4)
 }

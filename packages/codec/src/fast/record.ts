@@ -55,9 +55,9 @@ function writeStr (out: Uint8Array, pos: number, s: string): number {
 }
 
 function writeBin (out: Uint8Array, pos: number, b: Uint8Array): number {
-  pos = writeBinHeader(out, pos, b.byteLength)
+  pos = writeBinHeader(out, pos, b.length)
   out.set(b, pos)
-  return pos + b.byteLength
+  return pos + b.length
 }
 
 // Keys as fixstr, in sorted order: the record's e, id, k, q, s, x; an endpoint's host, kind, port (, relay).
@@ -73,8 +73,8 @@ const K_PORT = Uint8Array.of(0xa4, 0x70, 0x6f, 0x72, 0x74)
 const K_RELAY = Uint8Array.of(0xa5, 0x72, 0x65, 0x6c, 0x61, 0x79)
 
 function put (out: Uint8Array, pos: number, key: Uint8Array): number {
-  for (let i = 0; i < key.byteLength; i++) out[pos + i] = key[i]!
-  return pos + key.byteLength
+  for (let i = 0; i < key.length; i++) out[pos + i] = key[i]!
+  return pos + key.length
 }
 
 /** Bytes of one endpoint's sorted map, or -1 when it is not exactly a tcp or relay endpoint of ASCII strings. */
@@ -86,8 +86,8 @@ function endpointBytes (ep: RecordSignedFields['e'][number]): number {
   const port = numberBytes(ep.port)
   const relayName = relay ? strBytes(ep.relay) : 0
   if (host < 0 || port < 0 || relayName < 0) return -1
-  return 1 + K_HOST.byteLength + host + K_KIND.byteLength + strBytes(ep.kind) + K_PORT.byteLength + port +
-    (relay ? K_RELAY.byteLength + relayName : 0)
+  return 1 + K_HOST.length + host + K_KIND.length + strBytes(ep.kind) + K_PORT.length + port +
+    (relay ? K_RELAY.length + relayName : 0)
 }
 
 /**
@@ -101,8 +101,8 @@ export function canonicalRecordFields (head: Uint8Array, fields: RecordSignedFie
   const qBytes = numberBytes(q)
   const xBytes = numberBytes(x)
   if (qBytes < 0 || xBytes < 0) return undefined
-  let size = head.byteLength + 1 + K_E.byteLength + 1 + K_ID.byteLength + binHeaderBytes(id.byteLength) + id.byteLength +
-    K_K.byteLength + binHeaderBytes(k.byteLength) + k.byteLength + K_Q.byteLength + qBytes + K_S.byteLength + 1 + K_X.byteLength + xBytes
+  let size = head.length + 1 + K_E.length + 1 + K_ID.length + binHeaderBytes(id.length) + id.length +
+    K_K.length + binHeaderBytes(k.length) + k.length + K_Q.length + qBytes + K_S.length + 1 + K_X.length + xBytes
   for (const ep of e) {
     const n = endpointBytes(ep)
     if (n < 0) return undefined
@@ -116,7 +116,7 @@ export function canonicalRecordFields (head: Uint8Array, fields: RecordSignedFie
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
   out.set(head)
-  let pos = head.byteLength
+  let pos = head.length
   out[pos++] = 0x86
   pos = put(out, pos, K_E)
   out[pos++] = 0x90 | e.length

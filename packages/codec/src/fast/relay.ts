@@ -34,7 +34,7 @@ const RS_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x73, 0xa1, 0x76, 0x
 const RD_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x64, 0xa1, 0x76, 0x01, 0xa1, 0x65)
 // {"t": "rv", "v": 1, "m": [...]}: delivered notices, one per message when the sender tracks deliveries.
 const RV_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa2, 0x72, 0x76, 0xa1, 0x76, 0x01, 0xa1, 0x6d)
-const HEAD_BYTES = RS_HEAD.byteLength
+const HEAD_BYTES = RS_HEAD.length
 const F_KEY = Uint8Array.of(0xa1, 0x66) // "f"
 
 /**
@@ -47,7 +47,7 @@ function encodeBatch (send: boolean, entries: ReadonlyArray<Sendable | Deliverab
   // Entry: map header, key 1, number (≤ 9), key 2 (≤ 3), bin8 header + ID, key p, bin header (≤ 5), payload.
   const most = 1 + 2 + 9 + 3 + 2 + ID_BYTES + 2 + 5
   let size = HEAD_BYTES + arrayHeaderBytes(n)
-  for (let k = start; k < end; k++) size += most + entries[k]!.payload.byteLength
+  for (let k = start; k < end; k++) size += most + entries[k]!.payload.length
   // Not zero-filled: only the written prefix is returned. A plain Uint8Array (not a Buffer) like other frames.
   const buf = Buffer.allocUnsafe(size)
   const b = new Uint8Array(buf.buffer, buf.byteOffset, size)
@@ -58,8 +58,8 @@ function encodeBatch (send: boolean, entries: ReadonlyArray<Sendable | Deliverab
     const e = entries[k]!
     if (send) { num = (e as Sendable).m; id = (e as Sendable).to } else { num = (e as Deliverable).id; id = (e as Deliverable).from }
     const p = e.payload
-    const len = p.byteLength
-    if (id.byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
+    const len = p.length
+    if (id.length !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
     if (len < 1 || len > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
     b[pos] = 0x83; b[pos + 1] = 0xa1
     if (send) {
@@ -97,7 +97,7 @@ export function encodeSend (msgs: readonly Sendable[], start = 0, end = msgs.len
  * pieces (not copied), for a large message that travels alone. `size` is the payload's length.
  */
 export function encodeSendOne (m: number, to: Uint8Array, payload: OutboundFrame, size: number): Uint8Array[] {
-  if (to.byteLength !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
+  if (to.length !== ID_BYTES) throw new TypeError('encode: node ID must be 20 bytes')
   if (size < 1 || size > MAX_FRAME_BYTES_LIMIT) throw new TypeError('encode: payload of 1..16 MiB expected')
   const head = new Uint8Array(HEAD_BYTES + 1 + 3 + uintBytes(m) + 3 + 2 + ID_BYTES + 2 + binHeaderBytes(size))
   head.set(RS_HEAD, 0)
@@ -110,7 +110,7 @@ export function encodeSendOne (m: number, to: Uint8Array, payload: OutboundFrame
   pos = putBytes(to, head, pos + 5)
   head[pos] = 0xa1; head[pos + 1] = 0x70
   pos = writeBinHeader(head, pos + 2, size)
-  if (pos !== head.byteLength) throw new Error('encodeSendOne: size mismatch')
+  if (pos !== head.length) throw new Error('encodeSendOne: size mismatch')
   return payload instanceof Uint8Array ? [head, payload] : [head, ...payload]
 }
 
@@ -125,7 +125,7 @@ export function encodeDeliver (items: readonly Deliverable[], start = 0, end = i
 /** `encodeDeliver([{ id, from, payload }])`, and the payload's place in it (a view of the frame). */
 export function encodeDeliverOne (id: number, from: Uint8Array, payload: Uint8Array): { frame: Uint8Array, payload: Uint8Array } {
   const frame = encodeBatch(false, [{ id, from, payload }], 0, 1)
-  return { frame, payload: frame.subarray(frame.byteLength - payload.byteLength) }
+  return { frame, payload: frame.subarray(frame.length - payload.length) }
 }
 
 /**
@@ -136,10 +136,10 @@ export function encodeDeliverOne (id: number, from: Uint8Array, payload: Uint8Ar
  * head (the caller copies). The `rs` frame's other fields are overwritten: read them first.
  */
 export function deliverInPlace (rs: Uint8Array, payload: Uint8Array, id: number, from: Uint8Array): Uint8Array | undefined {
-  const n = payload.byteLength
-  if (payload.buffer !== rs.buffer || payload.byteOffset + n !== rs.byteOffset + rs.byteLength) return undefined
-  if (n < payload.buffer.byteLength * 0.875) return undefined
-  const head = HEAD_BYTES + 1 + 3 + uintBytes(id) + F_KEY.byteLength + 2 + ID_BYTES + 2 + binHeaderBytes(n)
+  const n = payload.length
+  if (payload.buffer !== rs.buffer || payload.byteOffset + n !== rs.byteOffset + rs.length) return undefined
+  if (n < payload.buffer.byteLength * 0.875) return undefined // eslint-disable-line no-restricted-syntax -- an ArrayBuffer's
+  const head = HEAD_BYTES + 1 + 3 + uintBytes(id) + F_KEY.length + 2 + ID_BYTES + 2 + binHeaderBytes(n)
   const start = payload.byteOffset - head
   if (start < rs.byteOffset) return undefined
   const b = new Uint8Array(rs.buffer, start, head + n)
@@ -167,7 +167,7 @@ function batchLengthAt (b: Uint8Array, pos: number, end: number): number {
  * anything else. One pass with the position in a local; IDs repeated from the previous entry share its view.
  */
 function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] | undefined {
-  const end = b.byteLength
+  const end = b.length
   let pos = HEAD_BYTES
   const n = batchLengthAt(b, pos, end)
   if (n < 0) return undefined
@@ -215,7 +215,7 @@ function readBatch (b: Uint8Array, send: boolean): SendEntry[] | DeliverEntry[] 
 
 /** The numbers of a canonical `rv` frame, or `undefined`. */
 function readNumbers (b: Uint8Array): number[] | undefined {
-  const end = b.byteLength
+  const end = b.length
   if (!bytesAt(b, 0, end, RV_HEAD)) return undefined
   let pos = HEAD_BYTES
   const n = batchLengthAt(b, pos, end)
@@ -236,7 +236,7 @@ function readNumbers (b: Uint8Array): number[] | undefined {
  * of `bytes`). @throws {CodecError} as `relayCodec.decode`
  */
 export function decodeRelay (bytes: Uint8Array): RelayMessage {
-  const end = bytes.byteLength
+  const end = bytes.length
   if (end > HEAD_BYTES && bytes[0] === 0x83 && bytes[3] === 0xa2 && bytes[4] === 0x72) {
     if (bytes[5] === 0x73) {
       const e = bytesAt(bytes, 0, end, RS_HEAD) ? readBatch(bytes, true) as SendEntry[] | undefined : undefined

@@ -43,8 +43,8 @@ export function encodeInitiationPayload (p: InitiationPayload): Uint8Array {
 
 /** @throws {EgtpError} ERR_HANDSHAKE for a payload of the wrong shape (it authenticated: a buggy or newer peer) */
 export function decodeInitiationPayload (bytes: Uint8Array): InitiationPayload {
-  if (bytes.byteLength !== INITIATION_PAYLOAD_BYTES) throw new EgtpError('ERR_HANDSHAKE', `initiation payload must be ${INITIATION_PAYLOAD_BYTES} bytes`)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.length !== INITIATION_PAYLOAD_BYTES) throw new EgtpError('ERR_HANDSHAKE', `initiation payload must be ${INITIATION_PAYLOAD_BYTES} bytes`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
   const hi = view.getUint32(36)
   if (hi > 0x1f_ffff) throw new EgtpError('ERR_HANDSHAKE', 'initiation timestamp out of range')
   return { publicKey: bytes.slice(0, 32), index: view.getUint32(32), timestamp: hi * 0x1_0000_0000 + view.getUint32(40) }
@@ -58,8 +58,8 @@ export function encodeResponsePayload (index: number): Uint8Array {
 
 /** @throws {EgtpError} ERR_HANDSHAKE */
 export function decodeResponsePayload (bytes: Uint8Array): number {
-  if (bytes.byteLength !== RESPONSE_PAYLOAD_BYTES) throw new EgtpError('ERR_HANDSHAKE', `response payload must be ${RESPONSE_PAYLOAD_BYTES} bytes`)
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
+  if (bytes.length !== RESPONSE_PAYLOAD_BYTES) throw new EgtpError('ERR_HANDSHAKE', `response payload must be ${RESPONSE_PAYLOAD_BYTES} bytes`)
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(0)
 }
 
 /** The value a hint signs (canonical msgpack, context HINT_CONTEXT). */
@@ -81,13 +81,13 @@ const TAG_BYTES = 16
 
 /** Bytes before the ciphertext in an `hd` frame for receiver index `r`, counter `n`, `cLength` bytes of ciphertext. */
 function dataHeadBytes (r: number, n: number, cLength: number): number {
-  return HD_HEAD.byteLength + uintBytes(r) + 2 + uintBytes(n) + 2 + binHeaderBytes(cLength)
+  return HD_HEAD.length + uintBytes(r) + 2 + uintBytes(n) + 2 + binHeaderBytes(cLength)
 }
 
 /** Write an `hd` frame's bytes up to its ciphertext into `frame`; returns where the ciphertext starts. */
 function writeDataHead (frame: Uint8Array, r: number, n: number, cLength: number): number {
   frame.set(HD_HEAD)
-  let off = writeUint(frame, HD_HEAD.byteLength, r)
+  let off = writeUint(frame, HD_HEAD.length, r)
   frame[off++] = KEY_N0
   frame[off++] = KEY_N1
   off = writeUint(frame, off, n)
@@ -120,8 +120,8 @@ export function dataFrameHead (r: number, n: number, cLength: number): Uint8Arra
  * still be malformed).
  */
 export function isDataFrame (bytes: Uint8Array): boolean {
-  if (bytes.byteLength < HD_HEAD.byteLength) return false
-  for (let i = 0; i < HD_HEAD.byteLength; i++) if (bytes[i] !== HD_HEAD[i]) return false
+  if (bytes.length < HD_HEAD.length) return false
+  for (let i = 0; i < HD_HEAD.length; i++) if (bytes[i] !== HD_HEAD[i]) return false
   return true
 }
 
@@ -130,10 +130,10 @@ export function isDataFrame (bytes: Uint8Array): boolean {
  * non-canonical encodings), so the caller falls back to `sessionCodec.decode`; `c` is a view into `bytes`.
  */
 export function readDataFrame (bytes: Uint8Array): { t: 'hd', r: number, n: number, c: Uint8Array } | undefined {
-  const len = bytes.byteLength
-  if (len < HD_HEAD.byteLength + 1 + 2 + 1 + 2 + 2 + TAG_BYTES) return undefined
-  for (let i = 0; i < HD_HEAD.byteLength; i++) if (bytes[i] !== HD_HEAD[i]) return undefined
-  let pos = HD_HEAD.byteLength
+  const len = bytes.length
+  if (len < HD_HEAD.length + 1 + 2 + 1 + 2 + 2 + TAG_BYTES) return undefined
+  for (let i = 0; i < HD_HEAD.length; i++) if (bytes[i] !== HD_HEAD[i]) return undefined
+  let pos = HD_HEAD.length
   const r = uintAt(bytes, pos, len)
   if (r < 0 || r > 0xffff_ffff) return undefined
   pos += uintBytes(r)

@@ -65,14 +65,14 @@ export class RedisRecordStore implements RecordStore {
 
   async put (r: HeldRecord, now: number): Promise<PutOutcome> {
     const out = await this.#script(PUT_SCRIPT, [this.#key('r', r.nodeId), this.#key('m', r.nodeId), `${this.#prefix}all`],
-      [String(r.seq), Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength), String(r.expiresAt), String(now), String(this.#max), r.services.join(','), r.nodeId, this.#prefix])
+      [String(r.seq), Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length), String(r.expiresAt), String(now), String(this.#max), r.services.join(','), r.nodeId, this.#prefix])
     return String(out) as PutOutcome
   }
 
   async get (nodeIds: readonly string[], _now: number): Promise<Uint8Array[]> {
     if (nodeIds.length === 0) return []
     const found = await this.#send(['MGET', ...nodeIds.map(id => this.#key('r', id))]) as Array<Buffer | null>
-    return found.filter((b): b is Buffer => b !== null).map(b => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))
+    return found.filter((b): b is Buffer => b !== null).map(b => new Uint8Array(b.buffer, b.byteOffset, b.length))
   }
 
   async withdraw (nodeId: string, seq: number, _now: number): Promise<boolean> {
@@ -83,7 +83,7 @@ export class RedisRecordStore implements RecordStore {
   async sample (service: string, n: number, now: number): Promise<Uint8Array[]> {
     if (n <= 0) return []
     const out = await this.#script(SAMPLE_SCRIPT, [this.#key('s', service)], [String(n), String(now), this.#prefix]) as Buffer[]
-    return out.map(b => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))
+    return out.map(b => new Uint8Array(b.buffer, b.byteOffset, b.length))
   }
 
   async size (now: number): Promise<number> {

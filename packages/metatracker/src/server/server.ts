@@ -181,7 +181,7 @@ export class MetatrackerServer extends TypedEventTarget<MetatrackerServerEvents>
 
   /** Size, structure, expiry (cheap checks first), then key and signature. */
   #verify (bytes: Uint8Array, now: number): HeldRecord {
-    if (bytes.byteLength > this.config.maxRecordBytes) throw new Refusal('ERR_RECORD_TOO_LARGE')
+    if (bytes.length > this.config.maxRecordBytes) throw new Refusal('ERR_RECORD_TOO_LARGE')
     const { t: _t, ...wire } = recordCodec.decode(bytes)
     const record = contactRecordFromWire(wire)
     if (record.expiresAt <= now) throw new Refusal('ERR_RECORD_EXPIRED')

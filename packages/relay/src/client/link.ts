@@ -107,7 +107,7 @@ export class RelayLink {
    * the `rs` head); a small one is joined, as it is batched with others.
    */
   send (to: Uint8Array, frame: OutboundFrame, signal: AbortSignal | undefined): Promise<void> {
-    const size = frame instanceof Uint8Array ? frame.byteLength : outboundFrameBytes(frame)
+    const size = frame instanceof Uint8Array ? frame.length : outboundFrameBytes(frame)
     if (size < 0) return Promise.reject(new TypeError('frame must be a Uint8Array or an array of them'))
     if (size === 0) return Promise.reject(new TypeError('frame must not be empty'))
     const payload = frame instanceof Uint8Array || size >= OWN_FRAME_BYTES ? frame : joinOutboundFrame(frame)

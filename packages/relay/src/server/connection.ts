@@ -166,7 +166,7 @@ export class ServerConnection {
       const item = items[end]!
       // A message stored as its own frame travels alone, as it is.
       if (item.frame !== undefined && end > start) break
-      const size = item.payload.byteLength
+      const size = item.payload.length
       if (end > start && (bytes + size > limits.maxBatchBytes || this.inflightBytes + size > limits.maxInflightBytes)) break
       if (end === start && this.inflightBytes > 0 && this.inflightBytes + size > limits.maxInflightBytes) break
       bytes += size

@@ -20,9 +20,9 @@ export function storeError (message: string, cause?: unknown): EgtpError {
 
 export function encodeRecord (body: unknown[]): Uint8Array {
   const bytes = encodeValue(body)
-  const out = new Uint8Array(HEADER_BYTES + bytes.byteLength)
+  const out = new Uint8Array(HEADER_BYTES + bytes.length)
   const view = new DataView(out.buffer)
-  view.setUint32(0, bytes.byteLength)
+  view.setUint32(0, bytes.length)
   view.setUint32(4, crc32(out.subarray(0, 4)))
   view.setUint32(8, crc32(bytes))
   out.set(bytes, HEADER_BYTES)
@@ -46,7 +46,7 @@ class RecordReader {
   }
 
   async bytes (at: number, n: number): Promise<Uint8Array> {
-    if (at < this.#bufStart || at + n > this.#bufStart + this.#buf.byteLength) {
+    if (at < this.#bufStart || at + n > this.#bufStart + this.#buf.length) {
       const len = Math.min(Math.max(n, READ_CHUNK_BYTES), this.size - at)
       const buf = new Uint8Array(len)
       const { bytesRead } = await this.#fh.read(buf, 0, len, at)
@@ -73,7 +73,7 @@ class RecordReader {
     for (;;) {
       const r = await this.#at(this.offset)
       if (typeof r !== 'string' || r === 'torn') {
-        if (r instanceof Uint8Array) this.offset += HEADER_BYTES + r.byteLength
+        if (r instanceof Uint8Array) this.offset += HEADER_BYTES + r.length
         return r
       }
       if (!recover) throw storeError(`${r} at byte ${this.offset}`)
@@ -116,7 +116,7 @@ class RecordReader {
   }
 }
 
-const isBytes = (v: unknown, len?: number): v is Uint8Array => v instanceof Uint8Array && (len === undefined || v.byteLength === len)
+const isBytes = (v: unknown, len?: number): v is Uint8Array => v instanceof Uint8Array && (len === undefined || v.length === len)
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 
 export interface Replayed {
@@ -131,8 +131,8 @@ export interface Replayed {
 
 export async function replay (fh: FileHandle, mailbox: Mailbox, toText: (id: Uint8Array) => string, recover: boolean): Promise<Replayed> {
   const size = (await fh.stat()).size
-  const reader = new RecordReader(fh, size, MAGIC.byteLength)
-  if (size < MAGIC.byteLength || !(await reader.bytes(0, MAGIC.byteLength)).every((b, i) => b === MAGIC[i])) {
+  const reader = new RecordReader(fh, size, MAGIC.length)
+  if (size < MAGIC.length || !(await reader.bytes(0, MAGIC.length)).every((b, i) => b === MAGIC[i])) {
     throw storeError('not a relay log (bad magic)')
   }
   let epoch: Uint8Array | undefined

@@ -79,7 +79,7 @@ export class ClientQueue {
     const n = Math.min(upTo - first.id + 1, this.length)
     const removed = this.items.slice(this.head, this.head + n)
     this.head += n
-    for (const item of removed) this.bytes -= item.payload.byteLength
+    for (const item of removed) this.bytes -= item.payload.length
     // Compact the backing array once the dead prefix dominates.
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head)
@@ -190,8 +190,8 @@ export class Mailbox {
     const item: QueuedMessage = { id, from: message.from, payload: message.payload, at: message.at, conn: message.conn, m: message.m, frame: undefined }
     queue.items.push(item)
     queue.nextId = id + 1
-    queue.bytes += item.payload.byteLength
-    this.totalBytes += item.payload.byteLength
+    queue.bytes += item.payload.length
+    this.totalBytes += item.payload.length
     this.totalMessages++
     return item
   }
@@ -202,8 +202,8 @@ export class Mailbox {
     const item: QueuedMessage = { id, from, payload, at, conn, m, frame }
     queue.items.push(item)
     queue.nextId = item.id + 1
-    queue.bytes += payload.byteLength
-    this.totalBytes += payload.byteLength
+    queue.bytes += payload.length
+    this.totalBytes += payload.length
     this.totalMessages++
     return item
   }
@@ -211,7 +211,7 @@ export class Mailbox {
   /** Remove the messages of `queue` up to `upTo` (acknowledged or expired). */
   remove (queue: ClientQueue, upTo: number): QueuedMessage[] {
     const removed = queue.shiftUpTo(upTo)
-    for (const item of removed) this.totalBytes -= item.payload.byteLength
+    for (const item of removed) this.totalBytes -= item.payload.length
     this.totalMessages -= removed.length
     return removed
   }

@@ -86,7 +86,7 @@ export class Router {
     for (const e of entries) {
       if (e.m <= sc.lastM) { this.#d.violation(sc, 'message numbers must increase'); return }
       sc.lastM = e.m
-      const size = e.p.byteLength
+      const size = e.p.length
       let code: EgtpErrorCode | undefined
       if (size > this.#d.config.maxMessageBytes) code = 'ERR_FRAME_TOO_LARGE'
       else if (bucket !== undefined && !bucket.take(size, mono)) code = 'ERR_RATE_LIMITED'
@@ -152,7 +152,7 @@ export class Router {
     this.#d.counters.delivered += removed.length
     let senders: Set<ServerConnection> | undefined
     for (const item of removed) {
-      sc.inflightBytes -= item.payload.byteLength
+      sc.inflightBytes -= item.payload.length
       if (item.conn === 0) continue
       const sender = this.#d.conns.get(item.conn)
       if (sender === undefined || !sender.notices) continue

@@ -253,7 +253,7 @@ export class LogStore {
           const bytes = concat(records)
           await this.#fh.write(bytes)
           if (this.#init.fsync !== false) await this.#fh.datasync()
-          this.#fileBytes += bytes.byteLength
+          this.#fileBytes += bytes.length
         }
         batch?.resolve()
         batch = undefined
@@ -293,10 +293,10 @@ function snapshotRecords (epoch: Uint8Array, now: number, snapshot: Snapshot): U
 function concat (parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!
   let n = 0
-  for (const p of parts) n += p.byteLength
+  for (const p of parts) n += p.length
   const out = new Uint8Array(n)
   let pos = 0
-  for (const p of parts) { out.set(p, pos); pos += p.byteLength }
+  for (const p of parts) { out.set(p, pos); pos += p.length }
   return out
 }
 
@@ -309,7 +309,7 @@ async function writeFileAtomically (dir: string, path: string, parts: Uint8Array
     let batchBytes = 0
     for (const part of parts) {
       batch.push(part)
-      batchBytes += part.byteLength
+      batchBytes += part.length
       if (batchBytes >= 4 * 1024 * 1024) { await fh.write(concat(batch)); batch = []; batchBytes = 0 }
     }
     if (batch.length > 0) await fh.write(concat(batch))

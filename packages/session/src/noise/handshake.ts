@@ -133,9 +133,9 @@ export class HandshakeState {
     // Written for the interpreter (one construction per handshake, never optimised): no spread, no closure.
     this.#psks = init.psks === undefined ? [] : init.psks.slice()
     this.#pskMode = pskMode(this.protocol.pattern)
-    for (const psk of this.#psks) if (psk.byteLength !== 32) throw new RangeError('a Noise PSK is 32 bytes')
+    for (const psk of this.#psks) if (psk.length !== 32) throw new RangeError('a Noise PSK is 32 bytes')
     const known = init.preMessageHash
-    if (known !== undefined && known.byteLength !== this.protocol.hash.hashLen) throw new RangeError('HandshakeState: preMessageHash is not HASHLEN bytes')
+    if (known !== undefined && known.length !== this.protocol.hash.hashLen) throw new RangeError('HandshakeState: preMessageHash is not HASHLEN bytes')
     if (known === undefined) this.ss.mixHash(init.prologue ?? new Uint8Array(0))
     // Pre-messages: the initiator's keys first, then the responder's (§7.1).
     this.#preMessage(this.protocol.pattern.initiatorPre, this.initiator, known === undefined)
@@ -280,7 +280,7 @@ export class HandshakeState {
   #read (message: Uint8Array): Uint8Array {
     let off = 0
     const take = (n: number): Uint8Array => {
-      if (off + n > message.byteLength) throw new EgtpError('ERR_HANDSHAKE', 'handshake message too short')
+      if (off + n > message.length) throw new EgtpError('ERR_HANDSHAKE', 'handshake message too short')
       const out = message.subarray(off, off + n)
       off += n
       return out

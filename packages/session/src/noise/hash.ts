@@ -52,9 +52,9 @@ export function makeHash (name: NoiseHash['name'], fn: NobleHash, hashLen: 32 | 
   /** HMAC(key, a ‖ b) (RFC 2104). */
   const mac = (key: Uint8Array, a: Uint8Array, b: Uint8Array | undefined): Uint8Array => {
     // RFC 2104: a key longer than a block is hashed first (never in Noise: its keys are HASHLEN bytes).
-    const k = key.byteLength > blockLen ? digest([key]) : key
+    const k = key.length > blockLen ? digest([key]) : key
     pad.fill(0x36)
-    for (let i = 0; i < k.byteLength; i++) pad[i] = k[i]! ^ 0x36
+    for (let i = 0; i < k.length; i++) pad[i] = k[i]! ^ 0x36
     if (k !== key) k.fill(0)
     blank._cloneInto(work as never)
     work.update(pad)

@@ -36,7 +36,7 @@ export interface NoiseCipher {
   decryptInPlace: (key: Uint8Array | KeyObject, nonce: Uint8Array, ciphertext: Uint8Array) => Uint8Array | undefined
 }
 
-const toU8 = (b: Uint8Array): Uint8Array => b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+const toU8 = (b: Uint8Array): Uint8Array => b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length)
 const EMPTY = new Uint8Array(0)
 
 /**
@@ -80,7 +80,7 @@ function plaintextMemory (n: number): Uint8Array {
 }
 
 function plaintextTaken (out: Uint8Array): void {
-  if (out.buffer === openSlab && out.byteOffset === openSlabPos) openSlabPos = (openSlabPos + out.byteLength + 7) & ~7
+  if (out.buffer === openSlab && out.byteOffset === openSlabPos) openSlabPos = (openSlabPos + out.length + 7) & ~7
 }
 
 /** Whether ChaChaPoly uses libsodium for small inputs (raw keys only: a KeyObject always goes to node:crypto). */
@@ -97,14 +97,14 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
     name,
     nonce: cipher.nonce,
     encrypt: (key, nonce, ad, plaintext) => {
-      if (!small(key, plaintext.byteLength)) return cipher.encrypt(key, nonce, ad, plaintext)
-      const n = plaintext.byteLength
+      if (!small(key, plaintext.length)) return cipher.encrypt(key, nonce, ad, plaintext)
+      const n = plaintext.length
       const out = new Uint8Array(n + TAG_LEN)
-      na.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad.byteLength > 0 ? ad : null, null, nonce, key)
+      na.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad.length > 0 ? ad : null, null, nonce, key)
       return out
     },
     encryptInto: (key, nonce, plaintext, out, offset) => {
-      const n = plaintext.byteLength
+      const n = plaintext.length
       if (!small(key, n)) {
         cipher.encryptInto(key, nonce, plaintext, out, offset)
         return
@@ -113,7 +113,7 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
     },
     encryptParts: (key, nonce, parts) => {
       let n = 0
-      for (const p of parts) n += p.byteLength
+      for (const p of parts) n += p.length
       if (!small(key, n)) return cipher.encryptParts(key, nonce, parts)
       // Small: the parts are copied together and sealed in place (one piece, the tag at its end).
       const out = concatBytes(parts, n + TAG_LEN)
@@ -121,12 +121,12 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       return [out]
     },
     decrypt: (key, nonce, ad, ciphertext) => {
-      const n = ciphertext.byteLength - TAG_LEN
+      const n = ciphertext.length - TAG_LEN
       if (n < 0) throw new EgtpError('ERR_AUTH', 'message authentication failed')
       if (!small(key, n)) return cipher.decrypt(key, nonce, ad, ciphertext)
       const out = plaintextMemory(n)
       try {
-        na.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, ciphertext, ad.byteLength > 0 ? ad : null, nonce, key)
+        na.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, ciphertext, ad.length > 0 ? ad : null, nonce, key)
       } catch (err) {
         throw new EgtpError('ERR_AUTH', 'message authentication failed', { cause: err })
       }
@@ -134,7 +134,7 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       return out
     },
     decryptInPlace: (key, nonce, ciphertext) => {
-      const n = ciphertext.byteLength - TAG_LEN
+      const n = ciphertext.length - TAG_LEN
       if (n < 0) throw new EgtpError('ERR_AUTH', 'message authentication failed')
       if (!(key instanceof Uint8Array)) return undefined
       const out = ciphertext.subarray(0, n) // libsodium verifies the tag first, then decrypts over the same bytes
@@ -172,35 +172,35 @@ function makeNodeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly130
     },
     encrypt: (key, nonce, ad, plaintext) => {
       const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
-      if (ad.byteLength > 0) c.setAAD(ad, { plaintextLength: plaintext.byteLength })
-      const out = new Uint8Array(plaintext.byteLength + TAG_LEN)
-      if (plaintext.byteLength > 0) out.set(c.update(plaintext))
+      if (ad.length > 0) c.setAAD(ad, { plaintextLength: plaintext.length })
+      const out = new Uint8Array(plaintext.length + TAG_LEN)
+      if (plaintext.length > 0) out.set(c.update(plaintext))
       c.final()
-      out.set(c.getAuthTag(), plaintext.byteLength)
+      out.set(c.getAuthTag(), plaintext.length)
       return out
     },
     encryptInto: (key, nonce, plaintext, out, offset) => {
       const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
-      if (plaintext.byteLength > 0) out.set(c.update(plaintext), offset)
+      if (plaintext.length > 0) out.set(c.update(plaintext), offset)
       c.final()
-      out.set(c.getAuthTag(), offset + plaintext.byteLength)
+      out.set(c.getAuthTag(), offset + plaintext.length)
     },
     encryptParts: (key, nonce, parts) => {
       const c = createCipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
       const out: Uint8Array[] = []
-      for (const p of parts) if (p.byteLength > 0) out.push(c.update(p))
+      for (const p of parts) if (p.length > 0) out.push(c.update(p))
       const rest = c.final() // empty for a stream cipher, kept for correctness
-      if (rest.byteLength > 0) out.push(rest)
+      if (rest.length > 0) out.push(rest)
       out.push(c.getAuthTag())
       return out
     },
     decrypt: (key, nonce, ad, ciphertext) => {
-      if (ciphertext.byteLength < TAG_LEN) throw new EgtpError('ERR_AUTH', 'message authentication failed')
-      const body = ciphertext.subarray(0, ciphertext.byteLength - TAG_LEN)
+      if (ciphertext.length < TAG_LEN) throw new EgtpError('ERR_AUTH', 'message authentication failed')
+      const body = ciphertext.subarray(0, ciphertext.length - TAG_LEN)
       const d = createDecipheriv(algorithm as 'chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN })
-      d.setAuthTag(ciphertext.subarray(ciphertext.byteLength - TAG_LEN))
-      if (ad.byteLength > 0) d.setAAD(ad, { plaintextLength: body.byteLength })
-      const out = body.byteLength > 0 ? toU8(d.update(body)) : EMPTY
+      d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LEN))
+      if (ad.length > 0) d.setAAD(ad, { plaintextLength: body.length })
+      const out = body.length > 0 ? toU8(d.update(body)) : EMPTY
       try {
         d.final()
       } catch (err) {
@@ -229,12 +229,12 @@ export type { KeyPair } from './x25519.ts'
  */
 export function concatBytes (parts: readonly Uint8Array[], total?: number): Uint8Array {
   let length = total ?? 0
-  if (total === undefined) for (const p of parts) length += p.byteLength
+  if (total === undefined) for (const p of parts) length += p.length
   const out = new Uint8Array(length)
   let pos = 0
   for (const p of parts) {
     out.set(p, pos)
-    pos += p.byteLength
+    pos += p.length
   }
   return out
 }

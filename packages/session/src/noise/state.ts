@@ -171,7 +171,7 @@ function initialHashOf (protocolName: string, hash: NoiseHash): Uint8Array {
   let h = initialHashes.get(key)
   if (h === undefined) {
     const name = new TextEncoder().encode(protocolName)
-    if (name.byteLength <= hash.hashLen) {
+    if (name.length <= hash.hashLen) {
       h = new Uint8Array(hash.hashLen)
       h.set(name)
     } else {
@@ -185,7 +185,7 @@ function initialHashOf (protocolName: string, hash: NoiseHash): Uint8Array {
 
 /** If HASHLEN is 64, cipher keys are the first 32 bytes (§5.2). */
 function truncate (k: Uint8Array): Uint8Array {
-  if (k.byteLength === KEY_LEN) return k
+  if (k.length === KEY_LEN) return k
   const out = k.slice(0, KEY_LEN)
   k.fill(0)
   return out

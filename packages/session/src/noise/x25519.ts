@@ -36,11 +36,11 @@ export interface KeyPair {
   readonly secret: KeyObject | Uint8Array
 }
 
-const b64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
-const toU8 = (b: Uint8Array): Uint8Array => b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+const b64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url')
+const toU8 = (b: Uint8Array): Uint8Array => b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length)
 
 function checkSecret (secret: Uint8Array): void {
-  if (!(secret instanceof Uint8Array) || secret.byteLength !== DH_LEN) throw new TypeError(`an X25519 secret key is ${DH_LEN} bytes`)
+  if (!(secret instanceof Uint8Array) || secret.length !== DH_LEN) throw new TypeError(`an X25519 secret key is ${DH_LEN} bytes`)
 }
 
 /** A fresh X25519 key pair from the OS CSPRNG (drawn ahead in a pool: one call per handshake costs ~10 µs). */
@@ -107,7 +107,7 @@ export function dh (secret: KeyObject | Uint8Array, remote: Uint8Array, remoteOb
  * @throws {EgtpError} ERR_KEY_MISMATCH
  */
 export function x25519OfPeer (publicKey: Uint8Array): Uint8Array {
-  if (sodium === undefined || !(publicKey instanceof Uint8Array) || publicKey.byteLength !== DH_LEN) return x25519PublicKeyFromEd25519(publicKey)
+  if (sodium === undefined || !(publicKey instanceof Uint8Array) || publicKey.length !== DH_LEN) return x25519PublicKeyFromEd25519(publicKey)
   const out = new Uint8Array(DH_LEN)
   try {
     sodium.crypto_sign_ed25519_pk_to_curve25519(out, publicKey)

@@ -88,8 +88,8 @@ export function egtpImpl (api: EgtpApi, name = 'egtp', payloadsPerSend = 1): Imp
       // The counting handler keeps nothing of its payload, as the raw and Hyperswarm receivers keep nothing of
       // their reads: it says so (`borrowPayload`), and the node then allocates nothing per message. A base build
       // without the option ignores the extra argument.
-      node.handle('m', payload => { received += (payload as Uint8Array).byteLength }, { borrowPayload: true })
-      node.handle('mb', payloads => { for (const p of payloads as Uint8Array[]) received += p.byteLength }, { borrowPayload: true })
+      node.handle('m', payload => { received += (payload as Uint8Array).length }, { borrowPayload: true })
+      node.handle('mb', payloads => { for (const p of payloads as Uint8Array[]) received += p.length }, { borrowPayload: true })
       await node.start()
       const kind = relays === undefined ? 'tcp' : 'relay'
       await until(() => node.contactRecord()?.endpoints.some(e => e.kind === kind) === true, `a ${kind} endpoint in the contact record`)
@@ -111,12 +111,12 @@ export function egtpImpl (api: EgtpApi, name = 'egtp', payloadsPerSend = 1): Imp
         request: async (payload) => { await node.query(peer, 'echo', payload) },
         sendMany: async (payload, n) => {
           if (payloadsPerSend === 1) {
-            window = sendWindow(api, payload.byteLength)
+            window = sendWindow(api, payload.length)
             await pump(n, window, () => node.send(peer, 'm', payload))
             return
           }
           const batch = Array.from({ length: payloadsPerSend }, () => payload)
-          window = sendWindow(api, payloadsPerSend * payload.byteLength)
+          window = sendWindow(api, payloadsPerSend * payload.length)
           const sends = Math.floor(n / payloadsPerSend)
           await pump(sends, window, () => node.send(peer, 'mb', batch))
           if (n % payloadsPerSend > 0) await node.send(peer, 'mb', batch.slice(0, n % payloadsPerSend))

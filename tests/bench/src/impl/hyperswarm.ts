@@ -48,7 +48,7 @@ export function hyperswarmImpl (): Impl {
         stream.on('error', () => {})
         stream.on('close', () => streams.delete(stream))
         if (opts.mode === 'echo') stream.on('data', (msg: Buffer) => { stream.write(msg) })
-        else stream.on('data', (msg: Buffer) => { received += msg.byteLength })
+        else stream.on('data', (msg: Buffer) => { received += msg.length })
       })
       return await listenLoopback(server, opts.maxPeers, streams, () => received)
     },

@@ -43,7 +43,7 @@ function streamConn (stream: Stream): ClientConn {
   let head = 0
   let bytes = 0
   stream.addEventListener('message', (evt) => {
-    bytes += evt.data.byteLength
+    bytes += evt.data.length
     let n = 0
     while (head < sizes.length && bytes >= sizes[head]!) {
       bytes -= sizes[head++]!
@@ -58,7 +58,7 @@ function streamConn (stream: Stream): ClientConn {
   return {
     request: (payload) => new Promise<void>(resolve => {
       replies.push(resolve)
-      sizes.push(payload.byteLength)
+      sizes.push(payload.length)
       stream.send(payload)
     }),
     sendMany: async (payload, n) => {
@@ -80,7 +80,7 @@ export function libp2pImpl (): Impl {
       let received = 0
       await server.handle(PROTOCOL, (stream) => {
         if (opts.mode === 'echo') stream.addEventListener('message', (evt) => { stream.send(evt.data) })
-        else stream.addEventListener('message', (evt) => { received += evt.data.byteLength })
+        else stream.addEventListener('message', (evt) => { received += evt.data.length })
       }, { maxInboundStreams: 1024 })
       return {
         address: server.getMultiaddrs()[0]!.toString(),

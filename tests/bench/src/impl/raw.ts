@@ -25,8 +25,8 @@ export class FrameSplitter {
 }
 
 export function frame (payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(4 + payload.byteLength)
-  out.writeUInt32BE(payload.byteLength, 0)
+  const out = Buffer.allocUnsafe(4 + payload.length)
+  out.writeUInt32BE(payload.length, 0)
   out.set(payload, 4)
   return out
 }
@@ -87,7 +87,7 @@ export function rawImpl (perWrite = 1): Impl {
         if (opts.mode === 'echo') {
           socket.on('data', (chunk: Buffer) => { splitter.push(chunk, f => { socket.write(frame(f)) }) })
         } else {
-          socket.on('data', (chunk: Buffer) => { splitter.push(chunk, f => { received += f.byteLength }) })
+          socket.on('data', (chunk: Buffer) => { splitter.push(chunk, f => { received += f.length }) })
         }
       })
       return await listenLoopback(server, opts.maxPeers, sockets, () => received)
