@@ -6,10 +6,13 @@ export interface Clock {
   monotonic: () => number
 }
 
+// Read once: on Node 20 `performance` is an accessor of globalThis (each read a getter call).
+const perf = performance
+
 /** The system clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  monotonic: () => performance.now()
+  monotonic: () => perf.now()
 }
 
 /**
@@ -23,5 +26,5 @@ export function wholeMsClock (clock: Clock): Clock {
   return clock === systemClock ? systemWholeMsClock : { now: () => clock.now(), monotonic: () => Math.ceil(clock.monotonic()) }
 }
 
-const wholeMs = (): number => Math.ceil(performance.now())
+const wholeMs = (): number => Math.ceil(perf.now())
 const systemWholeMsClock: Clock = { now: () => Date.now(), monotonic: wholeMs }

@@ -9,6 +9,10 @@ import type { Batch, OwnContactMessage } from './peer-tx.ts'
 import type { Peer, PeerTable } from './peers.ts'
 import type { Router } from './router.ts'
 
+// Read once: on Node 20 `performance` and `process` are accessors of globalThis, each read a getter call.
+const perf = performance
+const { nextTick } = process
+
 /** Where the sender finds the node's own record to piggyback. */
 export interface OwnContactSource {
   readonly message: OwnContactMessage | undefined
@@ -45,7 +49,7 @@ const NOT_HEARD = -1_000_000
  * for the first 74 hours of the process.
  */
 function turnTime (): number {
-  return Math.floor(performance.now() * 4)
+  return Math.floor(perf.now() * 4)
 }
 
 /**
@@ -112,7 +116,7 @@ export class Flusher {
     const tx = peer.tx
     if (tx.flushScheduled) return
     tx.flushScheduled = true
-    if (tx.queue.length > 0 && turnTime() - tx.heardAt < TURN_QUARTER_MS) process.nextTick(this.#flushScheduled, peer)
+    if (tx.queue.length > 0 && turnTime() - tx.heardAt < TURN_QUARTER_MS) nextTick(this.#flushScheduled, peer)
     else setImmediate(this.#flushScheduled, peer)
   }
 
@@ -129,7 +133,7 @@ export class Flusher {
     }
     // Due `ackDelayMs` after the frame that carried it arrived (acknowledgements are owed while a frame is
     // handled: its arrival time saves a clock read per round trip), or from now once the peer's turn ended.
-    tx.ackDueAt ??= (tx.heardAt !== NOT_HEARD ? tx.heardAt / 4 : performance.now()) + this.#ctx.limits.ackDelayMs
+    tx.ackDueAt ??= (tx.heardAt !== NOT_HEARD ? tx.heardAt / 4 : perf.now()) + this.#ctx.limits.ackDelayMs
     if (tx.ackTimer === undefined && !tx.flushScheduled && !tx.flushing) this.#startAckTimer(peer, this.#ctx.limits.ackDelayMs)
   }
 
@@ -138,7 +142,7 @@ export class Flusher {
     tx.ackTimer = setTimeout(() => {
       tx.ackTimer = undefined
       if (!tx.hasAcks()) return // a batch took them
-      const waitMs = (tx.ackDueAt ?? 0) - performance.now()
+      const waitMs = (tx.ackDueAt ?? 0) - perf.now()
       if (waitMs >= 1) this.#startAckTimer(peer, Math.ceil(waitMs))
       else this.schedule(peer)
     }, ms)
@@ -166,7 +170,7 @@ export class Flusher {
     // A first frame to a peer with no open path dials while it is sealed (a handshake takes a while): the seal
     // waits for the dial's next tick, in which Node opens the socket (the peer accepts meanwhile, not after).
     if (peer.contact.publicKey !== undefined && this.#router.prepare(peer)) {
-      process.nextTick(this.#flushPrepared, peer)
+      nextTick(this.#flushPrepared, peer)
       return
     }
     this.#flushOn(peer)

@@ -12,6 +12,9 @@ import type { StatsCollector } from './stats.ts'
 import type { NodeEvents, NodeLimits } from './types.ts'
 import type { ReplyMsg } from '@egtp/codec/node'
 
+// Read once: on Node 20 `performance` is an accessor of globalThis (each read a getter call).
+const perf = performance
+
 /** The sender's side queries need. */
 export interface QuerySender {
   submit: (peer: Peer, kind: 'q', type: string, payload: unknown, timeoutMs: number, settle: EntrySettle) => OutEntry
@@ -98,7 +101,7 @@ export class QueryBook implements ReplySink {
       type,
       startedAt: entry.createdAt,
       deadline: entry.deadline,
-      dueAt: performance.now() + timeoutMs,
+      dueAt: perf.now() + timeoutMs,
       timeoutMs,
       peer,
       resolve,

@@ -31,6 +31,15 @@ export class Histogram {
     this.buckets[i]!++
   }
 
+  /** Add `other`'s samples to this one. */
+  add (other: Histogram): void {
+    this.count += other.count
+    this.sumMs += other.sumMs
+    if (other.minMs < this.minMs) this.minMs = other.minMs
+    if (other.maxMs > this.maxMs) this.maxMs = other.maxMs
+    for (let i = 0; i < this.buckets.length; i++) this.buckets[i]! += other.buckets[i]!
+  }
+
   #quantile (q: number): number {
     if (this.count === 0) return 0
     const target = Math.ceil(q * this.count)
@@ -82,6 +91,11 @@ class Traffic {
     (this.#rtt ??= new Histogram()).record(ms)
   }
 
+  /** Add this one's round trips to `total`. */
+  addRttTo (total: Histogram): void {
+    if (this.#rtt !== undefined) total.add(this.#rtt)
+  }
+
   snapshot (): TrafficStats {
     return {
       messagesSent: this.messagesSent,
@@ -127,6 +141,13 @@ class TrafficTable {
       this.#map.set(key, t)
     }
     return t
+  }
+
+  /** Every entry's round trips in one histogram. */
+  rtt (): Histogram {
+    const total = new Histogram()
+    for (const t of this.#map.values()) t.addRttTo(total)
+    return total
   }
 
   snapshot (): Record<string, TrafficStats> {
@@ -188,7 +209,6 @@ export class StatsCollector {
   readonly resets: Record<string, number> = {}
   readonly dropped: Record<string, number> = {}
   readonly failed: Record<string, number> = {}
-  readonly rtt = new Histogram()
   readonly peers: TrafficTable
   readonly types: TrafficTable
 
@@ -214,7 +234,9 @@ export class StatsCollector {
       protocolViolations: this.protocolViolations,
       failed: { ...this.failed },
       ...live,
-      rtt: this.rtt.snapshot(),
+      // Every round trip is counted under exactly one type (an unknown one under OTHER_KEY): their sum is the
+      // node's, and a round trip updates two histograms, not three.
+      rtt: this.types.rtt().snapshot(),
       perPeer: this.peers.snapshot(),
       perType: this.types.snapshot()
     }
@@ -252,7 +274,6 @@ export class StatsCollector {
   }
 
   roundTrip (peerId: string, type: string, ms: number): void {
-    this.rtt.record(ms)
     this.peers.get(peerId).recordRtt(ms)
     this.types.get(type).recordRtt(ms)
   }

@@ -2,6 +2,7 @@ import { encodeFrames, FRAME_HEADER_BYTES } from '@egtp/codec'
 import { EgtpError, SENT, joinOutboundFrame } from '@egtp/interface'
 import type { OutboundFrame } from '@egtp/interface'
 import type { Socket } from 'node:net'
+import { nextTick } from 'node:process'
 import { FLUSH_THRESHOLD_BYTES, LARGE_FRAME_BYTES } from './constants.ts'
 import { throttleDelay } from './token-bucket.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -189,7 +190,7 @@ export class FrameWriter {
       this.#flush()
     } else if ((this.#state & FLUSH_SCHEDULED) === 0) {
       this.#state |= FLUSH_SCHEDULED
-      process.nextTick(flushLater, this)
+      nextTick(flushLater, this)
     }
   }
 

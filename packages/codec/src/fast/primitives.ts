@@ -178,18 +178,28 @@ export const plainBytes = (b: Uint8Array): Uint8Array =>
 export const SLAB_BYTES = 8 * 1024
 /** Largest encoding that shares a slab; larger ones get their own buffer. */
 export const MAX_POOLED_BYTES = 1024
-let slab = new Uint8Array(SLAB_BYTES)
+// The slab's ArrayBuffer and bytes are kept apart: Node 20 does not inline the TypedArray getters (`buffer`,
+// `byteOffset`), each read a call.
+let slabBuffer = new ArrayBuffer(SLAB_BYTES)
+let slab = new Uint8Array(slabBuffer)
 let slabPos = 0
+
+/** Where `n` (≤ {@link MAX_POOLED_BYTES}) bytes of the current slab start ({@link slabBuffer} may change). */
+function slabTake (n: number): number {
+  if (slabPos + n > SLAB_BYTES) {
+    slabBuffer = new ArrayBuffer(SLAB_BYTES)
+    slab = new Uint8Array(slabBuffer)
+    slabPos = 0
+  }
+  const at = slabPos
+  slabPos = (slabPos + n + 7) & ~7
+  return at
+}
 
 /** `n` (≤ {@link MAX_POOLED_BYTES}) bytes of the current slab, for the caller to fill. */
 export function slabBytes (n: number): Uint8Array {
-  if (slabPos + n > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES)
-    slabPos = 0
-  }
-  const out = new Uint8Array(slab.buffer, slabPos, n) // cheaper than subarray (no species lookup)
-  slabPos = (slabPos + n + 7) & ~7
-  return out
+  const at = slabTake(n)
+  return new Uint8Array(slabBuffer, at, n) // cheaper than subarray (no species lookup)
 }
 
 /**
@@ -199,6 +209,8 @@ export function slabBytes (n: number): Uint8Array {
  * flight, which is the case this serves (otherwise the frame is copied, as before).
  */
 let prefixedBody: Uint8Array | undefined
+let prefixedBuffer: ArrayBuffer = slabBuffer
+let prefixedAt = 0
 
 /**
  * `n` bytes for the caller to fill. A small one (a slab view) is preceded by 4 bytes of the same allocation
@@ -207,10 +219,12 @@ let prefixedBody: Uint8Array | undefined
  */
 export function prefixedBytes (n: number): Uint8Array {
   if (n + 4 > MAX_POOLED_BYTES) return uninitializedBytes(n)
-  const whole = slabBytes(n + 4)
-  writeU32(whole, 0, n)
-  const body = new Uint8Array(whole.buffer, whole.byteOffset + 4, n)
+  const at = slabTake(n + 4)
+  writeU32(slab, at, n)
+  const body = new Uint8Array(slabBuffer, at + 4, n)
   prefixedBody = body
+  prefixedBuffer = slabBuffer
+  prefixedAt = at
   return body
 }
 
@@ -218,5 +232,5 @@ export function prefixedBytes (n: number): Uint8Array {
 export function takePrefixed (body: Uint8Array): Uint8Array | undefined {
   if (body !== prefixedBody) return undefined
   prefixedBody = undefined
-  return new Uint8Array(body.buffer, body.byteOffset - 4, body.length + 4)
+  return new Uint8Array(prefixedBuffer, prefixedAt, body.length + 4)
 }

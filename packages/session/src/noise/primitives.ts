@@ -68,6 +68,8 @@ export const OPEN_SLAB_BYTES = 8 * 1024
 export const MAX_SLAB_PLAINTEXT_BYTES = 1024
 let openSlab = new ArrayBuffer(OPEN_SLAB_BYTES)
 let openSlabPos = 0
+/** The slab view {@link plaintextMemory} handed out last (compared by identity: Node 20 does not inline `buffer`). */
+let lastSlabPlaintext: Uint8Array | undefined
 
 /** Memory for `n` bytes of plaintext (the slab's part is taken only once the tag verified: {@link plaintextTaken}). */
 function plaintextMemory (n: number): Uint8Array {
@@ -76,11 +78,14 @@ function plaintextMemory (n: number): Uint8Array {
     openSlab = new ArrayBuffer(OPEN_SLAB_BYTES)
     openSlabPos = 0
   }
-  return new Uint8Array(openSlab, openSlabPos, n)
+  lastSlabPlaintext = new Uint8Array(openSlab, openSlabPos, n)
+  return lastSlabPlaintext
 }
 
 function plaintextTaken (out: Uint8Array): void {
-  if (out.buffer === openSlab && out.byteOffset === openSlabPos) openSlabPos = (openSlabPos + out.length + 7) & ~7
+  if (out !== lastSlabPlaintext) return
+  lastSlabPlaintext = undefined
+  openSlabPos = (openSlabPos + out.length + 7) & ~7
 }
 
 /** Whether ChaChaPoly uses libsodium for small inputs (raw keys only: a KeyObject always goes to node:crypto). */
@@ -109,7 +114,7 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
         cipher.encryptInto(key, nonce, plaintext, out, offset)
         return
       }
-      na.crypto_aead_chacha20poly1305_ietf_encrypt(new Uint8Array(out.buffer, out.byteOffset + offset, n + TAG_LEN), plaintext, null, null, nonce, key)
+      na.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(offset, offset + n + TAG_LEN), plaintext, null, null, nonce, key)
     },
     encryptParts: (key, nonce, parts) => {
       let n = 0
