@@ -131,9 +131,11 @@ export class Receiver {
       // The transport hands us the frame's memory (it may be recycled): with borrowing handlers, a data frame is
       // decrypted in place and its memory goes back once they are done (FrameLease); else opened into new memory.
       const recyclable = path.recycle !== undefined && isDataFrame(frame)
-      res = sessions.open(frame, from, recyclable && this.#handlers.borrowing ? IN_PLACE : undefined)
+      const inPlace = recyclable && this.#handlers.borrowing
+      res = sessions.open(frame, from, inPlace ? IN_PLACE : undefined)
       if (recyclable) {
-        if (res.plaintext !== undefined && res.plaintext.buffer === frame.buffer) lease = new FrameLease(frame, path)
+        // (Only an in-place open can leave the plaintext in the frame's memory; `buffer` is a getter call.)
+        if (inPlace && res.plaintext !== undefined && res.plaintext.buffer === frame.buffer) lease = new FrameLease(frame, path)
         else path.recycle!(frame) // nothing keeps its bytes: the transport may reuse them
       }
     } catch (err) {
