@@ -173,13 +173,18 @@ export class FrameDecoder {
   /**
    * Feed a chunk, calling `onFrame` (with `thisArg` as `this`: one shared function can serve many decoders) for
    * each frame as soon as it is complete; throws only after every frame before the bad length was delivered.
+   * `end`: where the chunk's bytes end, when they do before its length (a socket's read buffer holds `nread`
+   * bytes: no view of them needed).
    * @throws {CodecError} ERR_FRAME_TOO_LARGE
    */
-  decode<T = undefined> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg?: T): void {
+  decode<T = undefined> (chunk: Uint8Array, onFrame: ((this: T, frame: Uint8Array) => void) | Uint8Array[], thisArg?: T,
+    end = chunk.length): void {
     if (this.#failed) throw new CodecError('ERR_MALFORMED', 'frame decoder used after a failure')
-    const n = chunk.length
+    if (!(end >= 0 && end <= chunk.length)) throw new RangeError(`end ${end} outside a chunk of ${chunk.length} bytes`)
+    const n = end
     let pos = 0
     if (this.#partBytes > 0) {
+      if (n < chunk.length) chunk = chunk.subarray(0, n) // (what follows a partial frame reads the chunk whole)
       pos = this.#continuePartial(chunk, onFrame, thisArg as T)
       if (pos < 0) return
     }
@@ -200,7 +205,7 @@ export class FrameDecoder {
       else onFrame.call(thisArg as T, frame)
       pos += FRAME_HEADER_BYTES + length
     }
-    if (pos < n) this.#startPartial(chunk.subarray(pos))
+    if (pos < n) this.#startPartial(chunk.subarray(pos, n))
   }
 
   /** The bytes after the last whole frame of a chunk: the start of the next frame. */

@@ -101,6 +101,20 @@ describe('framing', () => {
 })
 
 describe('decode with a callback', () => {
+  test('`end` bounds the chunk: bytes past it are never read, and an end outside the chunk is refused', () => {
+    const dec = new FrameDecoder()
+    const wire = encodeFrames([new Uint8Array([1, 2]), new Uint8Array([3])])
+    const chunk = new Uint8Array(wire.length + 8).fill(0xff) // a length prefix of 4 GiB past the end
+    chunk.set(wire)
+    const frames: Uint8Array[] = []
+    dec.decode(chunk, frames, undefined, wire.length - 1) // the second frame is cut: a partial frame
+    expect(frames.map(f => Array.from(f))).toEqual([[1, 2]])
+    dec.decode(wire.subarray(wire.length - 1), frames)
+    expect(frames.map(f => Array.from(f))).toEqual([[1, 2], [3]])
+    expect(() => { dec.decode(chunk, frames, undefined, chunk.length + 1) }).toThrow(RangeError)
+    expect(() => { dec.decode(chunk, frames, undefined, -1) }).toThrow(RangeError)
+  })
+
   test('delivers the frames before a bad length, then throws', () => {
     const dec = new FrameDecoder({ maxFrameBytes: 8 })
     const wire = new Uint8Array([...encodeFrame(Uint8Array.of(1)), ...encodeFrame(Uint8Array.of(2, 2)), 0, 0, 0, 9])
@@ -202,13 +216,17 @@ describe('recycling reassembled frames', () => {
 
 describe('reused chunks', () => {
   const body = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
-  /** Feeds `wire` through one scratch buffer of `step` bytes, overwritten (with 0xee) after every decode. */
-  const feedReused = (dec: FrameDecoder, wire: Uint8Array, step: number, onFrame: (f: Uint8Array) => void): void => {
-    const scratch = new Uint8Array(step)
+  /**
+   * Feeds `wire` through one scratch buffer of `step` bytes, overwritten (with 0xee) after every decode. `viaEnd`:
+   * the whole scratch buffer and where its bytes end (as a socket's read buffer and `nread`), not a view of them.
+   */
+  const feedReused = (dec: FrameDecoder, wire: Uint8Array, step: number, onFrame: (f: Uint8Array) => void, viaEnd = false): void => {
+    const scratch = new Uint8Array(step).fill(0xee)
     for (let i = 0; i < wire.byteLength; i += step) {
       const n = Math.min(step, wire.byteLength - i)
       scratch.set(wire.subarray(i, i + n))
-      dec.decode(scratch.subarray(0, n), onFrame)
+      if (viaEnd) dec.decode(scratch, onFrame, undefined, n)
+      else dec.decode(scratch.subarray(0, n), onFrame)
       scratch.fill(0xee)
     }
   }
@@ -218,11 +236,12 @@ describe('reused chunks', () => {
       fc.array(fc.integer({ min: 0, max: 4000 }), { minLength: 1, maxLength: 12 }),
       fc.integer({ min: 1, max: 9000 }),
       fc.boolean(),
-      (sizes, step, recycle) => {
+      fc.boolean(),
+      (sizes, step, recycle, viaEnd) => {
         const dec = new FrameDecoder({ recycleFromBytes: 1000, reusedChunks: true })
         const bodies = sizes.map((n, i) => body(n, i + 1))
         const kept: Uint8Array[] = []
-        feedReused(dec, encodeFrames(bodies), step, f => {
+        feedReused(dec, encodeFrames(bodies), step + (viaEnd ? 7 : 0), f => {
           if (recycle) {
             expect(f.every(x => x === f[0])).toBe(true) // checked before its memory serves again
             kept.push(f.slice())
@@ -230,7 +249,7 @@ describe('reused chunks', () => {
           } else {
             kept.push(f)
           }
-        })
+        }, viaEnd)
         expect(kept.map(f => Array.from(f))).toEqual(bodies.map(b => Array.from(b)))
       }
     ), { numRuns: 300 })

@@ -46,6 +46,13 @@ export function bytesKey (b: Uint8Array): string {
 /** Lowercase hex, for message IDs shown to applications and logs (the one shared helper). */
 export { toHex } from '@egtp/interface'
 
+/** Whether two message IDs are the same bytes (IDs are public: not constant-time). */
+export function sameId (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** Whether the first 8 bytes of `id` equal `epoch`. */
 export function isEpoch (id: Uint8Array, epoch: Uint8Array): boolean {
   for (let i = 0; i < EPOCH_BYTES; i++) if (id[i] !== epoch[i]) return false

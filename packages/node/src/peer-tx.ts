@@ -2,7 +2,7 @@ import { MAX_ACK_COUNTERS, MAX_ACKS_PER_MESSAGE, MAX_BATCH_MESSAGES } from '@egt
 import { encodeBatchParts, encodeMessage } from '@egtp/codec/node'
 import type { MessageBytes } from '@egtp/codec/node'
 import { Fifo } from '@egtp/interface'
-import { counterOf, isEpoch } from './ids.ts'
+import { bytesKey, counterOf, isEpoch, sameId } from './ids.ts'
 import type { OutEntry, PeerOutbound } from './outbound.ts'
 
 /** The node's own contact record as a ready `ci` message. */
@@ -51,10 +51,10 @@ export class PeerTx extends Fifo<OutEntry> {
   /**
    * IDs to acknowledge in full, and IDs to report uncertain: maps only from their first use until
    * {@link compact} (most peers never need one). A lone full acknowledgement (a reply's, one per round trip
-   * with one query in flight) is held without a map: the ID itself, its key in `#ackKey`.
+   * with one query in flight) is held without a map and without a key: the ID itself (its string key is made
+   * only when a second one joins it: a 16-character string per round trip saved).
    */
   #acks: Map<string, Uint8Array> | Uint8Array | undefined
-  #ackKey: string | undefined
   #uncertain: Map<string, Uint8Array> | undefined
   /** Unreliable messages (error replies): add with {@link addControl}. */
   control: readonly Uint8Array[] = NO_CONTROL
@@ -112,37 +112,30 @@ export class PeerTx extends Fifo<OutEntry> {
     return this.#uncertain?.size ?? 0
   }
 
-  /** Acknowledge `id` (its key `key`) in full. True when that made a new map (see {@link compact}). */
-  addAck (key: string, id: Uint8Array): boolean {
+  /** Acknowledge `id` in full. True when that made a new map (see {@link compact}). */
+  addAck (id: Uint8Array): boolean {
     const acks = this.#acks
     if (acks instanceof Map) {
-      acks.set(key, id)
+      acks.set(bytesKey(id), id)
       return false
     }
-    if (acks === undefined || this.#ackKey === key) {
+    if (acks === undefined || sameId(acks, id)) {
       this.#acks = id
-      this.#ackKey = key
       return false
     }
-    this.#acks = new Map([[this.#ackKey!, acks], [key, id]])
-    this.#ackKey = undefined
+    this.#acks = new Map([[bytesKey(acks), acks], [bytesKey(id), id]])
     return true
   }
 
-  /** No full acknowledgement of `key` after all (a reply acknowledges it). */
-  deleteAck (key: string): void {
+  /** No full acknowledgement of `id` (its key `key`) after all (a reply acknowledges it). */
+  deleteAck (id: Uint8Array, key: string): void {
     const acks = this.#acks
     if (acks === undefined) return
     if (!(acks instanceof Map)) {
-      if (this.#ackKey === key) this.#dropAcks()
+      if (sameId(acks, id)) this.#acks = undefined
     } else if (acks.delete(key) && acks.size === 0) {
       this.#acks = undefined
     }
-  }
-
-  #dropAcks (): void {
-    this.#acks = undefined
-    this.#ackKey = undefined
   }
 
   /** Report `id` (its key `key`) uncertain. True when that made a new map (see {@link compact}). */
@@ -204,7 +197,7 @@ export class PeerTx extends Fifo<OutEntry> {
 
   /** Forget every acknowledgement and control message (the peer cannot be reached at all). */
   clearAcks (): void {
-    this.#dropAcks()
+    this.#acks = undefined
     this.ackEpoch = undefined
     this.ackCounters = NO_COUNTERS
     this.#uncertain = undefined
@@ -246,7 +239,7 @@ export class PeerTx extends Fifo<OutEntry> {
     const acks = this.#acks
     if (acks !== undefined) {
       size += acks instanceof Map ? takeIds(acks, 'k', parts) : pushIds([acks], 'k', parts)
-      this.#dropAcks()
+      this.#acks = undefined
     }
     if (this.#uncertain !== undefined) {
       size += takeIds(this.#uncertain, 'u', parts)

@@ -5,7 +5,11 @@ export interface PendingQuery {
   readonly peerId: string
   /** The query's counter in our stream to the peer. */
   readonly key: number
-  readonly id: Uint8Array
+  /**
+   * The sender's entry: the query's ID is read from it only when reported (a timeout, a late reply), not
+   * made for every query.
+   */
+  readonly message: { readonly id: Uint8Array }
   readonly type: string
   /** Monotonic ms. */
   readonly startedAt: number
@@ -89,7 +93,7 @@ export class PendingQueries {
       const oldest = this.#late.keys().next()
       if (oldest.done !== true) this.#late.delete(oldest.value)
     }
-    this.#late.set(k, { peerId: q.peerId, type: q.type, id: q.id, timedOutAt: now })
+    this.#late.set(k, { peerId: q.peerId, type: q.type, id: q.message.id, timedOutAt: now })
   }
 
   /** The timed-out query a late reply answers, if still remembered (forgotten after this call). */

@@ -97,7 +97,7 @@ export class QueryBook implements ReplySink {
     const pending: TimedQuery = {
       peerId: peer.id,
       key: entry.counter,
-      id: entry.id,
+      message: entry,
       type,
       startedAt: entry.createdAt,
       deadline: entry.deadline,
@@ -120,7 +120,7 @@ export class QueryBook implements ReplySink {
     let onAbort: (() => void) | undefined
     if (softMs !== undefined && softMs < pending.timeoutMs) {
       soft = setTimeout(() => {
-        this.#events.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
+        this.#events.safeDispatch('query:impatient', { peerId: peer.id, type, messageId: toHex(pending.message.id), elapsedMs: this.#clock.monotonic() - pending.startedAt })
       }, softMs)
     }
     if (signal !== undefined) {
@@ -181,7 +181,7 @@ export class QueryBook implements ReplySink {
     if (peer !== undefined && (timedOut || error.code === 'ERR_CLOSED')) this.#sender.forget(peer, q.key)
     this.#stats.queriesFailed++
     this.#stats.failure(q.peerId, q.type, error.code)
-    if (timedOut || error.code === 'ERR_CLOSED') this.#events.safeDispatch('message:failed', { peerId: q.peerId, type: q.type, messageId: toHex(q.id), error })
+    if (timedOut || error.code === 'ERR_CLOSED') this.#events.safeDispatch('message:failed', { peerId: q.peerId, type: q.type, messageId: toHex(q.message.id), error })
     q.reject(error)
   }
 

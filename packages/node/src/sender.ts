@@ -93,7 +93,7 @@ export class Sender {
     })
     const key = bytesKey(queryId)
     // The reply acknowledges the query (PROTOCOL §3.3.1): no acknowledgement of it goes beside the reply.
-    peer.tx.deleteAck(key)
+    peer.tx.deleteAck(queryId, key)
     peer.tx.dropAckCounter(queryId)
     if (peer.out.get(key) !== undefined) return // answered already
     const limits = this.#ctx.limits
@@ -120,7 +120,7 @@ export class Sender {
 
   /** Acknowledge a message ID in full (replies; IDs of other streams). */
   ack (peer: Peer, id: Uint8Array): void {
-    if (peer.tx.addAck(bytesKey(id), id)) this.#compactable.add(peer)
+    if (peer.tx.addAck(id)) this.#compactable.add(peer)
     this.#flusher.armAck(peer, peer.tx.fullAcks)
   }
 

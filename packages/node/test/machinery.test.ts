@@ -122,7 +122,7 @@ describe('Dispatcher', () => {
 
 describe('PendingQueries', () => {
   const q = (peerId: string, key: number) => ({
-    peerId, key, id: new Uint8Array(16), type: 't', startedAt: 0, deadline: 10, dueAt: 10, resolve: () => {}, reject: () => {}, cleanup: () => {}
+    peerId, key, message: { id: new Uint8Array(16) }, type: 't', startedAt: 0, deadline: 10, dueAt: 10, resolve: () => {}, reject: () => {}, cleanup: () => {}
   })
 
   test('a reply only matches its own peer and ID', () => {

@@ -60,6 +60,26 @@ describe('SessionManager basics', () => {
     expect(Buffer.from(next).equals(Buffer.from(copy))).toBe(true)
   })
 
+  it('frames of several sessions opened in turn each open under their own session\'s keys', () => {
+    const clock = new FakeClock()
+    const { a, b } = pair(clock)
+    const carol = identity(3)
+    const c = new SessionManager({ identity: carol, clock, random: seededRandom(3) })
+    for (const x of [a, c]) b.open(x.seal(peerOf(bob), text('hello')).frame).replies.forEach(r => { x.open(r).replies.forEach(k => b.open(k)) })
+    for (let i = 0; i < 4; i++) {
+      expect(str(b.open(a.seal(peerOf(bob), text(`a${i}`)).frame).plaintext)).toBe(`a${i}`)
+      expect(str(b.open(c.seal(peerOf(bob), text(`c${i}`)).frame).plaintext)).toBe(`c${i}`)
+      expect(str(a.open(b.seal(peerOf(alice), text(`b>a${i}`)).frame).plaintext)).toBe(`b>a${i}`)
+      expect(str(c.open(b.seal(peerOf(carol), text(`b>c${i}`)).frame).plaintext)).toBe(`b>c${i}`)
+      expect(str(a.open(b.seal(peerOf(alice), text('again')).frame).plaintext)).toBe('again') // the same session twice in a row
+    }
+    // A frame of one session is not opened by another's keys, whichever session opened last.
+    const toCarol = b.seal(peerOf(carol), text('for carol')).frame
+    expect(str(b.open(a.seal(peerOf(bob), text('x')).frame).plaintext)).toBe('x')
+    expect(a.open(toCarol).plaintext).toBeUndefined() // (an unknown session to Alice: at most a hint back)
+    expect(str(c.open(toCarol).plaintext)).toBe('for carol')
+  })
+
   it('the event observer sees each event before the listeners, by a direct call; one that throws breaks nothing', () => {
     const { a, b } = pair()
     const seen: string[] = []

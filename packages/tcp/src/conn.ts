@@ -132,11 +132,11 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
 
   // The socket's listeners: shared by every connection (`this` is the socket), not five closures per connection.
   static readonly #socketData = function (this: ConnSocket, chunk: Buffer): void {
-    this[CONN]!.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))
+    this[CONN]!.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), chunk.length)
   }
 
   static readonly #socketRead = function (this: ConnSocket, nread: number, buffer: Uint8Array): void {
-    this[CONN]!.#onData(buffer.subarray(0, nread))
+    this[CONN]!.#onData(buffer, nread)
   }
 
   static readonly #socketDrain = function (this: ConnSocket): void {
@@ -236,19 +236,20 @@ export class TcpConn extends LazyEventTarget<ConnEvents> implements Conn {
     this.#decoder.trimSpare()
   }
 
-  #onData (chunk: Uint8Array): void {
+  /** `bytes` bytes arrived at the start of `chunk`. */
+  #onData (chunk: Uint8Array, bytes: number): void {
     this.lastActivity = wholeMs(this.#init.clock)
     const counters = this.#init.counters
-    counters.bytesIn += chunk.length
+    counters.bytesIn += bytes
     const bucket = this.#init.inBucket
     if (bucket !== undefined) {
-      bucket.consume(chunk.length)
+      bucket.consume(bytes)
       const wait = bucket.waitMs(0)
       if (wait > 0 && this.#resumeTimer === undefined) this.#pauseFor(bucket, wait)
     }
-    this.#undecodedBytes += chunk.length
+    this.#undecodedBytes += bytes
     try {
-      this.#decoder.decode(chunk, TcpConn.#onFrame, this)
+      this.#decoder.decode(chunk, TcpConn.#onFrame, this, bytes)
     } catch (err) {
       this.#init.log.trace('closing %s: %s', this.id, (err as Error).message)
       this.#init.onViolation?.(this, err as Error)
