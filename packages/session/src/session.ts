@@ -63,13 +63,13 @@ export function fromIndexKey (key: number): number {
 }
 const EARLY_PACKED = 32
 
-
 /**
  * The last view made of a packed key ({@link Session}'s receive and early keys are read through its send key):
  * the frames of a peer in a row reuse it, with no view per frame and no field per session. It may outlive its
  * session until the next view replaces it; a wiped session's keys are zeroed in place, the view with them.
  */
 const lastPacked: { send: Uint8Array | undefined, index: number, view: Uint8Array | undefined } = { send: undefined, index: 0, view: undefined }
+
 /**
  * A session is its own replay window (a subclass rather than a field: one object per session instead of two;
  * `check`/`update` are the window's, used only by {@link Session.open}).
