@@ -9,6 +9,13 @@ import { ReplayWindow } from './replay-window.ts'
 import { dataFrame, dataFrameHead } from '@egtp/codec/session'
 
 const cipher = CIPHERS.ChaChaPoly
+/**
+ * A frame of up to this many plaintext bytes given in parts is sealed as one buffer
+ * ({@link Session.sealDataFramePieces}): copying small parts together costs less than a piece each (libsodium
+ * seals them together, and a stream transport copies small pieces together anyway); larger ones are sealed part
+ * by part, uncopied (`SODIUM_AEAD_MAX_BYTES`: above it node:crypto seals, a buffer per part).
+ */
+export const JOINED_SEAL_MAX_BYTES = 8 * 1024
 const EMPTY = new Uint8Array(0)
 /**
  * Scratch nonce for the transport hot path (node:crypto copies the IV, so one buffer serves every call):
@@ -263,13 +270,25 @@ export class Session extends ReplayWindow {
 
   /**
    * {@link sealDataFrame} of the concatenation of `parts` (`total` bytes) as pieces whose concatenation is the
-   * same frame: the parts are encrypted one by one and neither they nor the ciphertext are copied together.
+   * same frame. Up to {@link JOINED_SEAL_MAX_BYTES} one piece: the parts are copied into the frame and encrypted
+   * there (one allocation, and a stream transport frames it without a copy: see `dataFrame`). Larger, the parts
+   * are encrypted one by one and neither they nor the ciphertext are copied together.
    */
   sealDataFramePieces (parts: readonly Uint8Array[], total: number): Uint8Array[] {
     const key = this.#send
     const r = this.#remoteIndex
     if (key === undefined || r === undefined) throw new EgtpError('ERR_SESSION_EXPIRED', 'the session has no send key')
     const n = this.sendCounter++
+    if (total <= JOINED_SEAL_MAX_BYTES) {
+      const { frame, cOffset } = dataFrame(fromIndexKey(r), n, total + TAG_LEN)
+      let at = cOffset
+      for (const p of parts) {
+        frame.set(p, at)
+        at += p.length
+      }
+      cipher.encryptInto(key, nonce(n), frame.subarray(cOffset, at), frame, cOffset) // in place
+      return [frame]
+    }
     const pieces = cipher.encryptParts(key, nonce(n), parts)
     pieces.unshift(dataFrameHead(fromIndexKey(r), n, total + TAG_LEN))
     return pieces

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryStore, isEgtpError } from '@egtp/interface'
 import { SessionManager } from '../src/index.ts'
 import { inspectSessions } from '../src/testing.ts'
+import { JOINED_SEAL_MAX_BYTES } from '../src/session.ts'
 import { FakeClock, connect, identity, peerOf, seededRandom, str, text } from './helpers/fixtures.ts'
 
 const alice = identity(1)
@@ -127,6 +128,25 @@ describe('SessionManager basics', () => {
       expect(() => b.open(tampered)).toThrow()
     }
     expect(() => a.sealParts(peerOf(bob), [new Uint8Array(0)])).toThrow(RangeError)
+  })
+
+  it('sealParts seals small parts as one piece, in place, leaving the parts untouched', () => {
+    const { a, b } = pair()
+    b.open(a.open(b.open(a.seal(peerOf(bob), text('hi')).frame).replies[0]!).replies[0]!)
+    for (const total of [3, 200, JOINED_SEAL_MAX_BYTES, JOINED_SEAL_MAX_BYTES + 1]) {
+      const whole = new Uint8Array(total).map((_, i) => i * 13)
+      const parts = [whole.subarray(0, 1), whole.subarray(1, 2), whole.subarray(2)]
+      const copies = parts.map(p => p.slice())
+      const { pieces } = a.sealParts(peerOf(bob), parts)
+      expect(pieces.length === 1).toBe(total <= JOINED_SEAL_MAX_BYTES)
+      expect(parts).toEqual(copies) // encrypted in the frame's memory, not in the parts'
+      const frame = new Uint8Array(Buffer.concat(pieces))
+      expect(frame.byteLength).toBe(a.seal(peerOf(bob), whole).frame.byteLength)
+      const tampered = frame.slice()
+      tampered[tampered.byteLength - 1]! ^= 1
+      expect(() => b.open(tampered)).toThrow(expect.objectContaining({ code: 'ERR_AUTH' }))
+      expect(Buffer.from(b.open(frame).plaintext!).equals(whole)).toBe(true)
+    }
   })
 
   it('refuses to talk to itself with ERR_SELF', () => {

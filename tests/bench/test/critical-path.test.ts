@@ -32,7 +32,7 @@ describe('critical-path.js (a diagnostic preload)', () => {
     const lines = stderr.split('\n').filter(l => l.startsWith('critical path ['))
     expect(lines).toHaveLength(2) // the server's socket answers 1 500 reads; the client's writes follow 1 499 reads
     for (const line of lines) {
-      expect(line).toMatch(/pid \d+: 1[45]\d\d read→write pairs, read→write median [\d.]+ µs \(mean [\d.]+\), write call median [\d.]+ µs/)
+      expect(line).toMatch(/pid \d+: 1[45]\d\d read→write pairs, the later half: read→write median [\d.]+ µs \(mean [\d.]+, p90 [\d.]+, p99 [\d.]+\), write call median [\d.]+ µs \(mean [\d.]+, p90 [\d.]+, p99 [\d.]+\)/)
     }
   })
 })

@@ -18,7 +18,10 @@ export interface NoiseCipher {
   /** 96-bit nonce for counter `n` (0 ≤ n < 2^53), or the all-ones counter 2^64-1 used by REKEY. */
   nonce: (n: number | 'max') => Uint8Array
   encrypt: (key: Uint8Array | KeyObject, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) => Uint8Array
-  /** Encrypt with empty associated data straight into `out` at `offset` (ciphertext ‖ tag: plaintext + 16 bytes). */
+  /**
+   * Encrypt with empty associated data straight into `out` at `offset` (ciphertext ‖ tag: plaintext + 16 bytes).
+   * `plaintext` may be `out`'s own bytes at `offset` (encrypted in place).
+   */
   encryptInto: (key: Uint8Array | KeyObject, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number) => void
   /**
    * Encrypt the concatenation of `parts` with empty associated data, without copying them together: returns

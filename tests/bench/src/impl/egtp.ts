@@ -108,7 +108,7 @@ export function egtpImpl (api: EgtpApi, name = 'egtp', payloadsPerSend = 1): Imp
       await node.query(peer, 'echo', new Uint8Array(1)) // the session is up before anything is timed
       let window = 0
       return {
-        request: async (payload) => { await node.query(peer, 'echo', payload) },
+        request: (payload) => node.query(peer, 'echo', payload),
         sendMany: async (payload, n) => {
           if (payloadsPerSend === 1) {
             window = sendWindow(api, payload.length)

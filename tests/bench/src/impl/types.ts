@@ -22,8 +22,11 @@ export interface ServerHandle {
 
 /** One established client connection (or EGTP node with a session to the server). */
 export interface ClientConn {
-  /** Send `payload`, resolve when its echo came back. Several may be in flight. */
-  request: (payload: Uint8Array) => Promise<void>
+  /**
+   * Send `payload`, resolve (with anything) when its echo came back: the implementation's own promise where it
+   * has one, no wrapper of ours. Several may be in flight.
+   */
+  request: (payload: Uint8Array) => Promise<unknown>
   /** Hand `n` one-way messages to the transport, the fastest way the implementation documents. */
   sendMany: (payload: Uint8Array, n: number) => Promise<void>
   /** How `sendMany` sends (printed beside the figures). */
