@@ -38,6 +38,13 @@ describe('ChaChaPoly through libsodium and node:crypto', () => {
     const frame = new Uint8Array(size + TAG_LEN + 5)
     cipher.encryptInto(key, nonce, plaintext, frame, 5)
     expect(Buffer.from(frame.subarray(5)).equals(expected)).toBe(true)
+    // In place: the plaintext is the frame's own bytes (how a session seals a small batch).
+    for (const k of [key, object]) {
+      const inPlace = new Uint8Array(size + TAG_LEN + 5)
+      inPlace.set(plaintext, 5)
+      cipher.encryptInto(k, nonce, inPlace.subarray(5, 5 + size), inPlace, 5)
+      expect(Buffer.from(inPlace.subarray(5)).equals(expected)).toBe(true)
+    }
   })
 
   it('plaintexts opened into the shared slab stay intact through later opens and refused forgeries', () => {
