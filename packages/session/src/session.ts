@@ -4,7 +4,7 @@ import { EgtpError } from '@egtp/interface'
 import type { PeerKey } from './types.ts'
 import type { SessionKey } from './ik.ts'
 import type { HandshakeState } from './noise/handshake.ts'
-import { CIPHERS, TAG_LEN } from './noise/primitives.ts'
+import { CIPHERS, SODIUM_AEAD_MAX_BYTES, TAG_LEN } from './noise/primitives.ts'
 import { ReplayWindow } from './replay-window.ts'
 import { dataFrame, dataFrameHead } from '@egtp/codec/session'
 
@@ -12,10 +12,10 @@ const cipher = CIPHERS.ChaChaPoly
 /**
  * A frame of up to this many plaintext bytes given in parts is sealed as one buffer
  * ({@link Session.sealDataFramePieces}): copying small parts together costs less than a piece each (libsodium
- * seals them together, and a stream transport copies small pieces together anyway); larger ones are sealed part
- * by part, uncopied (`SODIUM_AEAD_MAX_BYTES`: above it node:crypto seals, a buffer per part).
+ * seals one buffer, and a stream transport copies small pieces together anyway); larger ones go to node:crypto
+ * part by part, uncopied.
  */
-export const JOINED_SEAL_MAX_BYTES = 8 * 1024
+export const JOINED_SEAL_MAX_BYTES = SODIUM_AEAD_MAX_BYTES
 const EMPTY = new Uint8Array(0)
 /**
  * Scratch nonce for the transport hot path (node:crypto copies the IV, so one buffer serves every call):

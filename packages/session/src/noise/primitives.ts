@@ -119,15 +119,9 @@ function makeCipher (name: NoiseCipher['name'], algorithm: 'chacha20-poly1305' |
       }
       na.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(offset, offset + n + TAG_LEN), plaintext, null, null, nonce, key)
     },
-    encryptParts: (key, nonce, parts) => {
-      let n = 0
-      for (const p of parts) n += p.length
-      if (!small(key, n)) return cipher.encryptParts(key, nonce, parts)
-      // Small: the parts are copied together and sealed in place (one piece, the tag at its end).
-      const out = concatBytes(parts, n + TAG_LEN)
-      na.crypto_aead_chacha20poly1305_ietf_encrypt(out, new Uint8Array(out.buffer, out.byteOffset, n), null, null, nonce, key) // in place
-      return [out]
-    },
+    // Parts are sealed one by one only when large (a session joins small ones into its frame and seals them
+    // with encryptInto), where node:crypto is the faster of the two.
+    encryptParts: cipher.encryptParts,
     decrypt: (key, nonce, ad, ciphertext) => {
       const n = ciphertext.length - TAG_LEN
       if (n < 0) throw new EgtpError('ERR_AUTH', 'message authentication failed')
