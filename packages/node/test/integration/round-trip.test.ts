@@ -33,6 +33,10 @@ describe('round trip', () => {
   test('a reply made at once goes out in the turn of the read, and the next query in the turn of the reply: no later phase', async ({ onTestFinished }) => {
     const { client, server } = await echoPair(onTestFinished)
     expect(await client.query(server.nodeId, 'echo', payload)).toEqual(payload) // the session is up
+    // "In the turn" is a window of wall-clock time (`TURN_QUARTER_MS` in flush.ts): a process preempted past it (a
+    // loaded CI machine) sends in the check phase instead, as designed. So each side gets up to TRIES tries, and
+    // one must go in the turn: an implementation that never does fails them all.
+    const TRIES = 5
     // An immediate queued by the handler runs in the check phase of the turn that read the query: the reply
     // has been handed to the transport by then (framesSent counts it once its transmit settled).
     let sentByCheckPhase = -1
@@ -41,16 +45,22 @@ describe('round trip', () => {
       setImmediate(() => { sentByCheckPhase = server.stats().framesSent - before })
       return p
     })
-    expect(await client.query(server.nodeId, 'probe', payload)).toEqual(payload)
-    await expect.poll(() => sentByCheckPhase).toBeGreaterThanOrEqual(0)
+    for (let i = 0; i < TRIES && sentByCheckPhase !== 1; i++) {
+      sentByCheckPhase = -1
+      expect(await client.query(server.nodeId, 'probe', payload)).toEqual(payload)
+      await expect.poll(() => sentByCheckPhase).toBeGreaterThanOrEqual(0)
+    }
     expect(sentByCheckPhase).toBe(1)
     // The client side: a query made by a caller that awaited a reply leaves before the check phase too.
     let clientSentByCheckPhase = -1
-    await client.query(server.nodeId, 'echo', payload) // resumes in the turn that read the reply
-    const before = client.stats().framesSent
-    setImmediate(() => { clientSentByCheckPhase = client.stats().framesSent - before })
-    void client.query(server.nodeId, 'echo', payload)
-    await expect.poll(() => clientSentByCheckPhase).toBeGreaterThanOrEqual(0)
+    for (let i = 0; i < TRIES && clientSentByCheckPhase !== 1; i++) {
+      clientSentByCheckPhase = -1
+      await client.query(server.nodeId, 'echo', payload) // resumes in the turn that read the reply
+      const before = client.stats().framesSent
+      setImmediate(() => { clientSentByCheckPhase = client.stats().framesSent - before })
+      void client.query(server.nodeId, 'echo', payload)
+      await expect.poll(() => clientSentByCheckPhase).toBeGreaterThanOrEqual(0)
+    }
     expect(clientSentByCheckPhase).toBe(1)
   })
 
