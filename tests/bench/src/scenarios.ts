@@ -192,9 +192,11 @@ async function idle (impl: string, ctx: Context): Promise<Figures> {
   const n = ctx.settings.idlePeers
   return await withServer(impl, 'echo', n, ctx, async server => {
     const before = await server.ask<Mem>('mem')
+    const serverCpuBefore = await server.ask<number>('cpu')
     const peers = await Child.start('peers-main.js', [impl, JSON.stringify(server.ready), String(n), ...sourceArgs(ctx.sources)], ['--max-old-space-size=16384'])
     try {
-      const { ms } = peers.ready as { count: number, ms: number }
+      const { ms, cpuMs } = peers.ready as { count: number, ms: number, cpuMs: number }
+      const serverCpuMs = (await server.ask<number>('cpu')) - serverCpuBefore
       const after = await server.ask<Mem>('mem')
       const conn = await (await client(impl, ctx.sources)).connect(server.ready)
       try {
@@ -207,6 +209,8 @@ async function idle (impl: string, ctx: Context): Promise<Figures> {
           idle_rss_kib: (after.rss - before.rss) / n / 1024,
           idle_external_kib: (after.external - before.external) / n / 1024,
           idle_setup_per_s: n / (ms / 1000),
+          idle_setup_client_cpu_ms: cpuMs / n,
+          idle_setup_server_cpu_ms: serverCpuMs / n,
           idle_eld_p99_ms: eld.p99Ms,
           idle_echo1_rtps: rtps
         }

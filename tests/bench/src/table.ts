@@ -36,7 +36,9 @@ export const ROWS: readonly Row[] = [
   { metric: 'idle_rss_kib', label: 'idle peers: server RSS per peer', unit: 'KiB', lowerIsBetter: true },
   { metric: 'idle_eld_p99_ms', label: 'idle peers: server event-loop delay p99 while echo flows', unit: 'ms', lowerIsBetter: true },
   { metric: 'idle_echo1_rtps', label: 'idle peers: echo 64 B, 1 in flight, meanwhile', unit: 'rt/s' },
-  { metric: 'idle_setup_per_s', label: 'idle peers: connected per second (16 at a time)', unit: 'peers/s' }
+  { metric: 'idle_setup_per_s', label: 'idle peers: connected per second (16 at a time)', unit: 'peers/s' },
+  { metric: 'idle_setup_client_cpu_ms', label: 'idle peers: connecting side CPU per peer set up', unit: 'ms', lowerIsBetter: true },
+  { metric: 'idle_setup_server_cpu_ms', label: 'idle peers: server CPU per peer set up', unit: 'ms', lowerIsBetter: true }
 ]
 
 type Values = Results['values']

@@ -43,4 +43,18 @@ describe('pnpm bench (the suite)', () => {
     expect(stdout).toContain('EGTP/EGTP@base')
     expect(stdout).toContain('sodium-native/node:crypto')
   }, 60_000)
+
+  test('--only idle reports, beside the peers set up per second, the CPU each side spent per peer', async () => {
+    const json = join(dir, 'idle.json')
+    const { stdout } = await run(process.execPath, [cli, '--quick', '--only', 'idle', '--only', 'raw,egtp', '--idle-peers', '40', '--json', json], { timeout: 60_000 })
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report
+    expect(report.errors).toEqual([])
+    for (const impl of ['raw', 'egtp']) {
+      expect(report.values[impl]?.idle_setup_per_s?.[0], impl).toBeGreaterThan(0)
+      expect(report.values[impl]?.idle_setup_client_cpu_ms?.[0], impl).toBeGreaterThan(0)
+      expect(report.values[impl]?.idle_setup_server_cpu_ms?.[0], impl).toBeGreaterThan(0)
+    }
+    expect(stdout).toMatch(/\| idle peers: connecting side CPU per peer set up \| ms ↓ \|/)
+    expect(stdout).toMatch(/\| idle peers: server CPU per peer set up \| ms ↓ \|/)
+  }, 60_000)
 })
