@@ -91,6 +91,14 @@ function quantiles (values: number[]): [number, number, number] {
   return [at(0.5), at(0.9), at(0.99)]
 }
 
+/**
+ * The later half of `values`: the suite warms a connection up for as long as it times it, and a cold process's
+ * first thousands of round trips (V8 compiling) would make most of the tail.
+ */
+function later (values: number[]): number[] {
+  return values.slice(values.length >> 1)
+}
+
 function mean (values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length
 }
@@ -104,9 +112,6 @@ function report (): void {
   }
   for (const t of sockets) {
     if (t.readToWrite.length < MIN_REPORTED_PAIRS) continue
-    // The later half: the suite warms a connection up for as long as it times it, and a cold process's first
-    // thousands of round trips (V8 compiling) would make most of the tail.
-    const later = (values: number[]): number[] => values.slice(values.length >> 1)
     process.stderr.write(`critical path [${who}] pid ${process.pid}: ${t.readToWrite.length} read→write pairs, the later half: ` +
       `read→write ${figures(later(t.readToWrite))}, write call ${figures(later(t.writeCall))}\n`)
   }

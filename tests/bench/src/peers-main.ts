@@ -43,7 +43,6 @@ try {
   }))
   const ms = performance.now() - start
   const cpu = process.cpuUsage(cpuBefore)
-  // The CPU of this process while setting the peers up: each peer is a fresh identity (for EGTP a whole node)
   serveParent({ count: peers.length, ms, cpuMs: (cpu.user + cpu.system) / 1000 }, {}, async () => {})
 } catch (err) {
   failStartup(err)
