@@ -9,7 +9,8 @@
 // teardown) and prints, per side, the mean µs per socket write between consecutive system calls: from a read's
 // return to the next write's start (the work the peer waits for on this side, all user space), the write call
 // (send(2) on loopback also delivers the bytes and wakes the peer), from the write's return to the next poll, the
-// time asleep in epoll_pwait, and from its return (with events) to the next read's start. Needs `perf` and the right to trace (root, or perf_event_paranoid ≤ -1).
+// time asleep in epoll_pwait, and from its return (with events) to the next read's start. Needs `perf` and the
+// right to trace (root, or perf_event_paranoid ≤ -1).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -143,11 +144,15 @@ async function trace (implementation: string, egtpFrom: string | undefined, dir:
   const recorded = spawnSync('perf', args, { stdio: ['ignore', 'ignore', 'inherit'] })
   if (recorded.status !== 0) throw new Error(`perf record exited with ${recorded.status ?? recorded.signal}`)
   const script = spawn('perf', ['script', '-i', data, '-F', 'pid,tid,time,event,trace'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const exited = new Promise<number | null>(resolve => { script.once('close', resolve) })
   const events: SyscallEvent[] = []
   for await (const line of createInterface({ input: script.stdout })) {
     const e = parseTraceLine(line)
     if (e !== undefined) events.push(e)
   }
+  const code = await exited
+  if (code !== 0) throw new Error(`perf script exited with ${code}`)
+  if (events.length === 0) throw new Error(`no system-call events traced for ${implementation} (tracepoints not readable?)`)
   return events
 }
 
