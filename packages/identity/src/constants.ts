@@ -27,6 +27,15 @@ export const CONTACT_RECORD_CONTEXT = 'egtp/contact-record/v1'
 export const DEFAULT_PUBLIC_KEY_CACHE_SIZE = 1024
 /** Hard upper bound for the public key cache size. */
 export const MAX_PUBLIC_KEY_CACHE_SIZE = 1_000_000
+/**
+ * How many signatures `verifySignature` remembers as valid, each with the key and message it was checked over
+ * (a repeat costs a lookup and a comparison, ~1 µs, instead of a ~40–80 µs verification).
+ */
+export const DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE = 256
+/** Hard upper bound for the verified-signature cache size. */
+export const MAX_VERIFIED_SIGNATURE_CACHE_SIZE = 100_000
+/** Longest message whose valid signature is remembered (a contact record's signed bytes are a few hundred). */
+export const MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES = 4096
 /** Keystore file format version (see docs/protocol/identity.md). */
 export const KEYSTORE_FORMAT_VERSION = 1
 /** A keystore file larger than this is corrupt (a valid one is ~150 bytes). */

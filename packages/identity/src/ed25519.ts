@@ -3,17 +3,22 @@
 // DER (SPKI / PKCS#8 prefix) route, which remains the fallback.
 // Verification asks libsodium (the optional `sodium-native`) first when it loads: no key import, ~80 µs against
 // ~145 µs for a key not seen before (every new peer's contact record). OpenSSL's verdict is the rule (see
-// verifySignature): libsodium only ever says "valid" where OpenSSL does too.
+// verifySignature): libsodium only ever says "valid" where OpenSSL does too. A signature found valid is
+// remembered with its key and message (a bounded LRU), so the same record verified again costs ~1 µs.
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type { KeyObject } from 'node:crypto'
-import { DEFAULT_PUBLIC_KEY_CACHE_SIZE, MAX_PUBLIC_KEY_CACHE_SIZE, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from './constants.ts'
+import {
+  DEFAULT_PUBLIC_KEY_CACHE_SIZE, DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE, MAX_PUBLIC_KEY_CACHE_SIZE, MAX_VERIFIED_SIGNATURE_CACHE_SIZE,
+  MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES
+} from './constants.ts'
 import { bytesEqual } from '@egtp/interface'
 import { checkBytes, toU8 } from './util.ts'
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const PLACEHOLDER_X = Buffer.alloc(PUBLIC_KEY_BYTES).toString('base64url')
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url')
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
 export function importSeedDer (seed: Uint8Array): KeyObject {
   const der = Buffer.alloc(PKCS8_PREFIX.length + SEED_BYTES)
@@ -68,10 +73,49 @@ export function signWith (privateKey: KeyObject, message: Uint8Array): Uint8Arra
   return toU8(cryptoSign(null, message, privateKey))
 }
 
-// A bounded LRU of imported public keys: a Map keeps insertion order, so re-inserting on a hit moves the entry
-// to the back and the first entry is the least recently used.
-const cache = new Map<string, KeyObject>()
-let cacheSize = DEFAULT_PUBLIC_KEY_CACHE_SIZE
+/**
+ * A bounded LRU keyed by strings: a Map keeps insertion order, so re-inserting on a hit moves the entry to the
+ * back and the first entry is the least recently used.
+ */
+class LruCache<V> {
+  readonly #entries = new Map<string, V>()
+  #capacity: number
+
+  constructor (capacity: number) {
+    this.#capacity = capacity
+  }
+
+  get capacity (): number { return this.#capacity }
+  get size (): number { return this.#entries.size }
+
+  /** `setter`, `max`: what a refusal names. @throws {RangeError} outside 0..max */
+  resize (entries: number, setter: string, max: number): void {
+    if (!Number.isInteger(entries) || entries < 0 || entries > max) {
+      throw new RangeError(`${setter}: entries must be an integer 0..${max}`)
+    }
+    this.#capacity = entries
+    while (this.#entries.size > entries) this.#entries.delete(this.#entries.keys().next().value!)
+  }
+
+  get (key: string): V | undefined {
+    const value = this.#entries.get(key)
+    if (value !== undefined) {
+      this.#entries.delete(key)
+      this.#entries.set(key, value)
+    }
+    return value
+  }
+
+  set (key: string, value: V): void {
+    if (this.#capacity === 0) return
+    this.#entries.delete(key)
+    if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!)
+    this.#entries.set(key, value)
+  }
+}
+
+/** Imported public keys, by their bytes. */
+const importedKeys = new LruCache<KeyObject>(DEFAULT_PUBLIC_KEY_CACHE_SIZE)
 
 /**
  * Set how many imported public keys {@link verifySignature} caches (default
@@ -79,30 +123,20 @@ let cacheSize = DEFAULT_PUBLIC_KEY_CACHE_SIZE
  * @throws {RangeError} outside 0..{@link MAX_PUBLIC_KEY_CACHE_SIZE}
  */
 export function setPublicKeyCacheSize (entries: number): void {
-  if (!Number.isInteger(entries) || entries < 0 || entries > MAX_PUBLIC_KEY_CACHE_SIZE) {
-    throw new RangeError(`setPublicKeyCacheSize: entries must be an integer 0..${MAX_PUBLIC_KEY_CACHE_SIZE}`)
-  }
-  cacheSize = entries
-  while (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
+  importedKeys.resize(entries, 'setPublicKeyCacheSize', MAX_PUBLIC_KEY_CACHE_SIZE)
 }
 
 /** Entries currently in the public key cache (for tests and stats). */
 export function publicKeyCacheEntries (): number {
-  return cache.size
+  return importedKeys.size
 }
 
 function cachedPublicKey (publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1')
-  let key = cache.get(id)
-  if (key !== undefined) {
-    cache.delete(id)
-    cache.set(id, key)
-    return key
-  }
-  key = importPublicKey(publicKey)
-  if (cacheSize > 0) {
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
-    cache.set(id, key)
+  const id = latin1(publicKey)
+  let key = importedKeys.get(id)
+  if (key === undefined) {
+    key = importPublicKey(publicKey)
+    importedKeys.set(id, key)
   }
   return key
 }
@@ -137,14 +171,57 @@ export function verifySignature (publicKey: Uint8Array, message: Uint8Array, sig
   checkBytes('verifySignature: message', message)
   checkBytes('verifySignature: signature', signature)
   if (publicKey.length !== PUBLIC_KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false
+  const remembered = verified.capacity > 0 && message.length <= MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES
+  const id = remembered ? latin1(signature) : ''
+  if (remembered) {
+    const signed = verified.get(id)
+    if (signed !== undefined && signedBytesAre(signed, publicKey, message)) return true
+  }
+  let valid = false
   if (sodiumVerify !== undefined) {
     try {
-      if (sodiumVerify(signature, message, publicKey)) return true
+      valid = sodiumVerify(signature, message, publicKey)
     } catch {
       // Not a verdict: OpenSSL decides below.
     }
   }
-  return verifySignatureOpenSsl(publicKey, message, signature)
+  valid ||= verifySignatureOpenSsl(publicKey, message, signature)
+  if (valid && remembered) {
+    const signed = new Uint8Array(PUBLIC_KEY_BYTES + message.length)
+    signed.set(publicKey)
+    signed.set(message, PUBLIC_KEY_BYTES)
+    verified.set(id, signed)
+  }
+  return valid
+}
+
+// Verdicts already reached, as a bounded LRU: each signature found valid, with a copy of the key ‖ message it was
+// found valid over. A record is verified more than once on its way in (decoded, then kept by a node; a lookup's
+// result, then offered to the peer table), and the same record comes back (lookups, bootpages, reconnections).
+// Only "valid" is kept, and a hit needs the very bytes the verification ran over, so it is the verdict a
+// verification would give again. (All public data: nothing here needs constant time.)
+const verified = new LruCache<Uint8Array>(DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE)
+
+function signedBytesAre (signed: Uint8Array, publicKey: Uint8Array, message: Uint8Array): boolean {
+  if (signed.length !== PUBLIC_KEY_BYTES + message.length) return false
+  for (let i = 0; i < PUBLIC_KEY_BYTES; i++) if (signed[i] !== publicKey[i]) return false
+  for (let i = 0; i < message.length; i++) if (signed[PUBLIC_KEY_BYTES + i] !== message[i]) return false
+  return true
+}
+
+/**
+ * Set how many valid signatures {@link verifySignature} remembers (default
+ * {@link DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE}; 0 disables it). Messages over
+ * {@link MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES} are verified every time.
+ * @throws {RangeError} outside 0..{@link MAX_VERIFIED_SIGNATURE_CACHE_SIZE}
+ */
+export function setVerifiedSignatureCacheSize (entries: number): void {
+  verified.resize(entries, 'setVerifiedSignatureCacheSize', MAX_VERIFIED_SIGNATURE_CACHE_SIZE)
+}
+
+/** Signatures currently remembered as valid (for tests and stats). */
+export function verifiedSignatureCacheEntries (): number {
+  return verified.size
 }
 
 /** @internal OpenSSL's verdict alone, whatever loaded (lengths already checked): the rule {@link verifySignature} follows. */

@@ -17,7 +17,8 @@
 export {
   NODE_ID_BYTES, NODE_ID_TEXT_LENGTH, NODE_ID_DOMAIN, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES,
   SIGNED_MESSAGE_PREFIX, MAX_CONTEXT_BYTES, CONTACT_RECORD_CONTEXT, RECORD_EXPIRY_GRACE_MS, DEFAULT_PUBLIC_KEY_CACHE_SIZE,
-  MAX_PUBLIC_KEY_CACHE_SIZE, KEYSTORE_FORMAT_VERSION, MAX_KEYSTORE_FILE_BYTES, MAX_FILE_STORE_KEY_BYTES,
+  MAX_PUBLIC_KEY_CACHE_SIZE, DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE, MAX_VERIFIED_SIGNATURE_CACHE_SIZE,
+  MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES, KEYSTORE_FORMAT_VERSION, MAX_KEYSTORE_FILE_BYTES, MAX_FILE_STORE_KEY_BYTES,
   DEFAULT_FILE_STORE_MAX_VALUE_BYTES, MAX_FILE_STORE_VALUE_BYTES, RANDOM_POOL_BYTES
 } from './constants.ts'
 export { randomBytesPooled } from './random.ts'
@@ -26,7 +27,9 @@ export type { NodeIdentity } from './identity.ts'
 export {
   nodeIdFromPublicKey, nodeIdBytesFromPublicKey, nodeIdToBytes, nodeIdFromBytes, parseNodeId, checkPeerKey
 } from './node-id.ts'
-export { verifySignature, setPublicKeyCacheSize, publicKeyCacheEntries } from './ed25519.ts'
+export {
+  verifySignature, setPublicKeyCacheSize, publicKeyCacheEntries, setVerifiedSignatureCacheSize, verifiedSignatureCacheEntries
+} from './ed25519.ts'
 export { signCanonical, verifyCanonical, canonicalSigningBytes } from './canonical.ts'
 export {
   createContactRecord, verifyContactRecord, contactRecordToWire, contactRecordFromWire, encodeContactRecord,

@@ -3,7 +3,8 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, test } from 'vitest'
 import {
   ed25519MapsToX25519, generateIdentity, identityFromSeed, nodeIdFromPublicKey, verifySignature, x25519PublicKeyFromEd25519,
-  setPublicKeyCacheSize, publicKeyCacheEntries, DEFAULT_PUBLIC_KEY_CACHE_SIZE
+  setPublicKeyCacheSize, publicKeyCacheEntries, DEFAULT_PUBLIC_KEY_CACHE_SIZE, setVerifiedSignatureCacheSize,
+  verifiedSignatureCacheEntries, DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE, MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES
 } from '../src/index.ts'
 import { importSeedDer, sodiumVerifyLoaded, verifySignatureOpenSsl } from '../src/ed25519.ts'
 
@@ -232,6 +233,61 @@ describe('verifySignature', () => {
       expect(() => { setPublicKeyCacheSize(-1) }).toThrow(RangeError)
     } finally {
       setPublicKeyCacheSize(DEFAULT_PUBLIC_KEY_CACHE_SIZE)
+    }
+  })
+})
+
+describe('the verified-signature cache', () => {
+  const fresh = (): void => { setVerifiedSignatureCacheSize(0); setVerifiedSignatureCacheSize(DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE) }
+
+  test('remembers a valid signature with a copy of what it was verified over, and nothing else', () => {
+    fresh()
+    const who = generateIdentity()
+    const other = generateIdentity()
+    const message = new TextEncoder().encode('a contact record, say')
+    const sig = who.sign(message)
+    expect(verifySignature(who.publicKey, message, sig)).toBe(true)
+    expect(verifiedSignatureCacheEntries()).toBe(1)
+    expect(verifySignature(who.publicKey, message, sig)).toBe(true)
+    expect(verifiedSignatureCacheEntries()).toBe(1)
+    // The same signature over other bytes or under another key is verified, not looked up.
+    const altered = message.slice()
+    altered[0]! ^= 1
+    expect(verifySignature(who.publicKey, altered, sig)).toBe(false)
+    expect(verifySignature(who.publicKey, message.subarray(1), sig)).toBe(false)
+    expect(verifySignature(other.publicKey, message, sig)).toBe(false)
+    // The caller's bytes changed after the verification: the cache kept its own copy.
+    message[3]! ^= 0x40
+    expect(verifySignature(who.publicKey, message, sig)).toBe(false)
+    message[3]! ^= 0x40
+    expect(verifySignature(who.publicKey, message, sig)).toBe(true)
+    // Invalid verdicts are never remembered.
+    const bad = sig.slice()
+    bad[10]! ^= 1
+    expect(verifySignature(who.publicKey, message, bad)).toBe(false)
+    expect(verifySignature(who.publicKey, message, bad)).toBe(false)
+    expect(verifiedSignatureCacheEntries()).toBe(1)
+  })
+
+  test('is bounded, can be turned off, and skips long messages', () => {
+    try {
+      fresh()
+      setVerifiedSignatureCacheSize(2)
+      const who = generateIdentity()
+      const messages = ['one', 'two', 'three'].map(m => new TextEncoder().encode(m))
+      for (const m of messages) expect(verifySignature(who.publicKey, m, who.sign(m))).toBe(true)
+      expect(verifiedSignatureCacheEntries()).toBe(2)
+      const long = new Uint8Array(MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES + 1)
+      expect(verifySignature(who.publicKey, long, who.sign(long))).toBe(true)
+      expect(verifiedSignatureCacheEntries()).toBe(2)
+      setVerifiedSignatureCacheSize(0)
+      expect(verifiedSignatureCacheEntries()).toBe(0)
+      expect(verifySignature(who.publicKey, messages[0]!, who.sign(messages[0]!))).toBe(true)
+      expect(verifiedSignatureCacheEntries()).toBe(0)
+      expect(() => { setVerifiedSignatureCacheSize(-1) }).toThrow(RangeError)
+      expect(() => { setVerifiedSignatureCacheSize(1.5) }).toThrow(RangeError)
+    } finally {
+      setVerifiedSignatureCacheSize(DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE)
     }
   })
 })
