@@ -9,6 +9,7 @@ import {
   setVerifiedSignatureCacheSize, verifyContactRecord, verifySignature, x25519PublicKeyFromEd25519, DEFAULT_PUBLIC_KEY_CACHE_SIZE,
   DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE
 } from '../src/index.ts'
+import { openSslSigningKey } from '../src/ed25519.ts'
 
 const id = generateIdentity()
 const seed = id.exportSeed()
@@ -19,7 +20,10 @@ const slow = { minMs: 200, rounds: 3 }
 heading('Ed25519 sign (64 B message)')
 const nobleSign = measure('@noble/curves ed25519.sign', () => ed25519.sign(msg, seed), slow)
 report(nobleSign)
-report(measure('identity.sign (node:crypto)', () => id.sign(msg)), nobleSign)
+const openSslKey = openSslSigningKey(seed)
+const openSslSign = measure('node:crypto sign (OpenSSL, key imported once)', () => openSslKey.sign(msg))
+report(openSslSign, nobleSign)
+report(measure('identity.sign (libsodium when it loads)', () => id.sign(msg)), openSslSign)
 
 heading('Ed25519 verify (64 B message)')
 const nobleVerify = measure('@noble/curves ed25519.verify', () => ed25519.verify(sig, msg, id.publicKey), slow)
@@ -45,7 +49,8 @@ heading('key setup')
 const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed])
 const viaDer = measure('baseline: node:crypto createPrivateKey from PKCS#8 DER', () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), slow)
 report(viaDer)
-const imported = measure('identityFromSeed (JWK import, public key, node ID)', () => identityFromSeed(seed))
+report(measure('node:crypto signing key (JWK import, public key exported)', () => openSslSigningKey(seed)), viaDer)
+const imported = measure('identityFromSeed (libsodium key pair when it loads, node ID)', () => identityFromSeed(seed))
 report(imported, viaDer)
 report(measure('x25519PublicKeyFromEd25519 (point decode + map, @noble)', () => x25519PublicKeyFromEd25519(id.publicKey), slow), imported)
 

@@ -1,4 +1,7 @@
-// Ed25519 through node:crypto (OpenSSL: ~40 µs sign, ~100 µs verify, 20x faster than pure JS). Raw keys are
+// Ed25519 through libsodium (the optional `sodium-native`) when it loads, else node:crypto (OpenSSL: ~40 µs sign,
+// ~100 µs verify, 20x faster than pure JS). Signing keys: libsodium expands a seed in ~12 µs and signs in ~13,
+// OpenSSL imports it as a JWK in ~25–60 µs and signs in ~22–40 (Ed25519 signatures are deterministic: both give
+// the same bytes, and libsodium is used only after it signs RFC 8032 test 1 correctly). Raw keys for OpenSSL are
 // imported as JWK: ~10 µs for a public key and ~60 µs for a private one, against ~140 µs and ~700 µs for the
 // DER (SPKI / PKCS#8 prefix) route, which remains the fallback.
 // Verification asks libsodium (the optional `sodium-native`) first when it loads: no key import, ~80 µs against
@@ -20,6 +23,26 @@ const PLACEHOLDER_X = Buffer.alloc(PUBLIC_KEY_BYTES).toString('base64url')
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url')
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
+/** What is used of libsodium (`sodium-native`, an optional dependency): Ed25519 signing and verification. */
+interface SodiumSign {
+  crypto_sign_verify_detached?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+  crypto_sign_seed_keypair?: (publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array) => void
+  crypto_sign_detached?: (signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array) => void
+}
+
+/** libsodium, when `sodium-native` loads (EGTP_NO_SODIUM=1: never). */
+function loadSodium (): SodiumSign | undefined {
+  if (process.env.EGTP_NO_SODIUM === '1') return undefined
+  try {
+    return createRequire(import.meta.url)('sodium-native') as SodiumSign
+  } catch {
+    return undefined
+  }
+}
+
+const sodium = loadSodium()
+const sodiumVerify = typeof sodium?.crypto_sign_verify_detached === 'function' ? sodium.crypto_sign_verify_detached : undefined
+
 export function importSeedDer (seed: Uint8Array): KeyObject {
   const der = Buffer.alloc(PKCS8_PREFIX.length + SEED_BYTES)
   PKCS8_PREFIX.copy(der)
@@ -40,11 +63,17 @@ function importSeedJwk (seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: PLACEHOLDER_X }, format: 'jwk' })
 }
 
+/** RFC 8032 §7.1 TEST 1 (an empty message): what a signing route must reproduce before it is used. */
+const RFC8032_TEST1 = {
+  seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+  publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+  signature: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
+}
+
 function checkJwkImport (): boolean {
   try {
-    const key = importSeedJwk(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'))
-    const sig = cryptoSign(null, new Uint8Array(0), key).toString('hex')
-    return sig === 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
+    const key = importSeedJwk(Buffer.from(RFC8032_TEST1.seed, 'hex'))
+    return cryptoSign(null, new Uint8Array(0), key).toString('hex') === RFC8032_TEST1.signature
   } catch {
     return false
   }
@@ -58,19 +87,67 @@ export function importSeed (seed: Uint8Array): KeyObject {
 export function publicKeyOf (privateKey: KeyObject): Uint8Array {
   const x = privateKey.export({ format: 'jwk' }).x
   if (typeof x !== 'string') throw new Error('node:crypto exported an Ed25519 JWK without x')
-  const publicKey = new Uint8Array(Buffer.from(x, 'base64url'))
+  return checkedPublicKey(new Uint8Array(Buffer.from(x, 'base64url')), 'node:crypto')
+}
+
+function checkedPublicKey (publicKey: Uint8Array, by: string): Uint8Array {
   if (publicKey.length !== PUBLIC_KEY_BYTES || bytesEqual(publicKey, new Uint8Array(PUBLIC_KEY_BYTES))) {
-    throw new Error('node:crypto returned an invalid Ed25519 public key')
+    throw new Error(`${by} returned an invalid Ed25519 public key`)
   }
   return publicKey
 }
 
-function importPublicKey (publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' })
+/** An Ed25519 key pair able to sign (the secret stays inside). */
+export interface SigningKey {
+  readonly publicKey: Uint8Array
+  sign: (message: Uint8Array) => Uint8Array
 }
 
-export function signWith (privateKey: KeyObject, message: Uint8Array): Uint8Array {
-  return toU8(cryptoSign(null, message, privateKey))
+/** The signing key of an RFC 8032 seed: libsodium's when it loads and signs correctly, else OpenSSL's. */
+export function signingKeyFromSeed (seed: Uint8Array): SigningKey {
+  sodiumSignWorks ??= checkSodiumSign()
+  return sodiumSignWorks ? sodiumSigningKey(seed) : openSslSigningKey(seed)
+}
+
+/** @internal The OpenSSL route, whatever loaded (tests compare the two). */
+export function openSslSigningKey (seed: Uint8Array): SigningKey {
+  const privateKey = importSeed(seed)
+  const publicKey = publicKeyOf(privateKey)
+  return { publicKey, sign: message => toU8(cryptoSign(null, message, privateKey)) }
+}
+
+/** (Only once {@link checkSodiumSign} found both functions.) */
+function sodiumSigningKey (seed: Uint8Array): SigningKey {
+  const detached = sodium!.crypto_sign_detached!
+  const publicKey = new Uint8Array(PUBLIC_KEY_BYTES)
+  const secretKey = new Uint8Array(SEED_BYTES + PUBLIC_KEY_BYTES) // seed ‖ public key, libsodium's layout
+  sodium!.crypto_sign_seed_keypair!(publicKey, secretKey, seed)
+  checkedPublicKey(publicKey, 'libsodium')
+  return {
+    publicKey,
+    sign: message => {
+      const signature = new Uint8Array(SIGNATURE_BYTES)
+      detached(signature, message, secretKey)
+      return signature
+    }
+  }
+}
+
+let sodiumSignWorks: boolean | undefined
+
+function checkSodiumSign (): boolean {
+  if (sodium?.crypto_sign_seed_keypair === undefined || sodium.crypto_sign_detached === undefined) return false
+  try {
+    const key = sodiumSigningKey(Buffer.from(RFC8032_TEST1.seed, 'hex'))
+    return Buffer.from(key.publicKey).toString('hex') === RFC8032_TEST1.publicKey &&
+      Buffer.from(key.sign(new Uint8Array(0))).toString('hex') === RFC8032_TEST1.signature
+  } catch {
+    return false
+  }
+}
+
+function importPublicKey (publicKey: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' })
 }
 
 /**
@@ -140,21 +217,6 @@ function cachedPublicKey (publicKey: Uint8Array): KeyObject {
   }
   return key
 }
-
-/** libsodium's detached Ed25519 verification, when `sodium-native` loads (EGTP_NO_SODIUM=1: never). */
-type SodiumVerify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
-
-function loadSodiumVerify (): SodiumVerify | undefined {
-  if (process.env.EGTP_NO_SODIUM === '1') return undefined
-  try {
-    const fn = (createRequire(import.meta.url)('sodium-native') as Record<string, unknown>).crypto_sign_verify_detached
-    return typeof fn === 'function' ? fn as SodiumVerify : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const sodiumVerify = loadSodiumVerify()
 
 /**
  * Verify an Ed25519 signature (RFC 8032, as strict as OpenSSL: S must be below the group order). Wrong lengths
@@ -231,6 +293,12 @@ export function verifySignatureOpenSsl (publicKey: Uint8Array, message: Uint8Arr
   } catch {
     return false
   }
+}
+
+/** @internal Whether identities sign through libsodium (tests). */
+export function sodiumSigns (): boolean {
+  sodiumSignWorks ??= checkSodiumSign()
+  return sodiumSignWorks
 }
 
 /** @internal Whether libsodium verifies first (tests). */

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { KeyObject } from 'node:crypto'
 import { EgtpError, toHex } from '@egtp/interface'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { base32Encode } from './base32.ts'
 import { PUBLIC_KEY_BYTES, SEED_BYTES } from './constants.ts'
-import { importSeed, publicKeyOf, signWith } from './ed25519.ts'
+import { signingKeyFromSeed } from './ed25519.ts'
+import type { SigningKey } from './ed25519.ts'
 import { nodeIdBytesFromPublicKey } from './node-id.ts'
 import { checkBytes, copyBytes } from './util.ts'
 
@@ -21,7 +21,7 @@ export interface NodeIdentity {
   readonly publicKey: Uint8Array
   /** First 8 hex characters of the node ID bytes (a hash of the public key): what `%k` prints in logs. */
   readonly fingerprint: string
-  /** Ed25519 signature (64 bytes) of `message`, through node:crypto. */
+  /** Ed25519 signature (64 bytes) of `message`, through libsodium when it loads, else node:crypto (the same bytes). */
   sign: (message: Uint8Array) => Uint8Array
   /** The X25519 public key of the birationally mapped Ed25519 key (RFC 7748 u-coordinate). */
   readonly x25519PublicKey: Uint8Array
@@ -35,7 +35,7 @@ class Ed25519Identity implements NodeIdentity {
   readonly nodeId: string
   readonly fingerprint: string
   readonly #seed: Uint8Array
-  readonly #privateKey: KeyObject
+  readonly #signingKey: SigningKey
   readonly #publicKey: Uint8Array
   readonly #nodeIdBytes: Uint8Array
   #x25519PublicKey: Uint8Array | undefined
@@ -43,8 +43,8 @@ class Ed25519Identity implements NodeIdentity {
 
   constructor (seed: Uint8Array) {
     this.#seed = copyBytes(seed)
-    this.#privateKey = importSeed(this.#seed)
-    this.#publicKey = publicKeyOf(this.#privateKey)
+    this.#signingKey = signingKeyFromSeed(this.#seed)
+    this.#publicKey = this.#signingKey.publicKey
     this.#nodeIdBytes = nodeIdBytesFromPublicKey(this.#publicKey)
     this.nodeId = base32Encode(this.#nodeIdBytes)
     this.fingerprint = toHex(this.#nodeIdBytes.subarray(0, 4))
@@ -60,7 +60,7 @@ class Ed25519Identity implements NodeIdentity {
 
   sign (message: Uint8Array): Uint8Array {
     checkBytes('sign: message', message)
-    return signWith(this.#privateKey, message)
+    return this.#signingKey.sign(message)
   }
 
   x25519SecretKey (): Uint8Array {

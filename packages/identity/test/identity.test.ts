@@ -6,7 +6,7 @@ import {
   setPublicKeyCacheSize, publicKeyCacheEntries, DEFAULT_PUBLIC_KEY_CACHE_SIZE, setVerifiedSignatureCacheSize,
   verifiedSignatureCacheEntries, DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE, MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES
 } from '../src/index.ts'
-import { importSeedDer, sodiumVerifyLoaded, verifySignatureOpenSsl } from '../src/ed25519.ts'
+import { importSeedDer, openSslSigningKey, sodiumSigns, sodiumVerifyLoaded, verifySignatureOpenSsl } from '../src/ed25519.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -193,6 +193,22 @@ describe('verifySignature', () => {
 
   test('libsodium verifies first here (the optional dependency is installed in this workspace)', () => {
     expect(process.env.EGTP_NO_SODIUM === '1' || sodiumVerifyLoaded).toBe(true)
+  })
+
+  test('identities sign through libsodium here, with the same keys and signatures as OpenSSL', () => {
+    expect(sodiumSigns()).toBe(process.env.EGTP_NO_SODIUM !== '1')
+    for (let i = 0; i < 16; i++) {
+      const seed = new Uint8Array(32).map((_, j) => (i * 37 + j * 11) & 0xff)
+      const who = identityFromSeed(seed)
+      const openSsl = openSslSigningKey(seed)
+      expect(toHex(who.publicKey)).toBe(toHex(openSsl.publicKey))
+      const message = new Uint8Array(i * 13).fill(i)
+      expect(toHex(who.sign(message))).toBe(toHex(openSsl.sign(message)))
+      // A view into a larger buffer signs its own bytes only.
+      const framed = new Uint8Array(message.length + 8).fill(0xee)
+      framed.set(message, 4)
+      expect(toHex(who.sign(framed.subarray(4, 4 + message.length)))).toBe(toHex(openSsl.sign(message)))
+    }
   })
 
   test('the verdict is always OpenSSL\'s, on valid, tampered and degenerate inputs', () => {
