@@ -1,7 +1,7 @@
 /**
  * @packageDocumentation
  * EGTP sessions: a sans-I/O state machine that turns plaintext for a peer into wire frames and back. Noise
- * `IK_25519_ChaChaPoly_BLAKE2s` handshakes bound to the node identity, early data so the first message costs
+ * `IK_25519_ChaChaPoly_SHA256` handshakes bound to the node identity, early data so the first message costs
  * no round trip, the initiation repeated on every frame until confirmed (so a restarted peer heals even over a
  * one-way relay path), one deterministic winner per peer pair (higher initiation timestamp, then higher node
  * ID), signed unknown-session hints, archived receive keys for late messages, replay state that survives
