@@ -89,8 +89,8 @@ export const DEFAULT_RECOVERY_QUIET_MS = 5_000
 export const DEFAULT_PEER_KEY_CACHE_SIZE = 4_096
 /**
  * The next handshake's ephemeral key pair is made ahead (one spare per manager, off the critical path); a spare
- * older than this is zeroed and replaced instead of used, which bounds how long an ephemeral secret waits in
- * memory before its handshake.
+ * older than this is zeroed instead of used (and not replaced until a handshake needs one), which bounds how
+ * long an ephemeral secret waits in memory before its handshake.
  */
 export const DEFAULT_SPARE_EPHEMERAL_MAX_AGE_MS = 10_000
 /**

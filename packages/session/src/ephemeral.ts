@@ -4,12 +4,16 @@
 //
 // Why this is safe: a spare is handed to exactly one handshake — `take` clears it before returning it, and the
 // handshake owns it from then on (zeroes its secret once its last DH is done, or when it is wiped) — so no
-// ephemeral is ever used twice. The next spare is a new key pair from the OS CSPRNG, made by `fill` (start,
-// tick) or, from the second handshake on (a node that makes one handshake and stops needs no second key pair;
-// a busy one gets one per handshake), after the turn that took the last one (`setImmediate`). A spare waiting in memory lengthens the time an
-// ephemeral secret exists before its handshake: a memory snapshot taken then would reveal the next handshake's
-// ephemeral (otherwise only those of handshakes under way); `maxAgeMs` bounds that window (an older spare is
-// zeroed and replaced, not used). Closing the manager zeroes it.
+// ephemeral is ever used twice. The next spare is a new key pair from the OS CSPRNG, made by `fill` (start) or,
+// from the second handshake on, after the turn that took the last one (`setImmediate`). A spare waiting in memory
+// lengthens the time an ephemeral secret exists before its handshake: a memory snapshot taken then would reveal
+// the next handshake's ephemeral (otherwise only those of handshakes under way); `maxAgeMs` bounds that window
+// (an older spare is zeroed, not used). Closing the manager zeroes it.
+//
+// Who gets a spare: a node that makes one handshake (a client with one server) needs no second key pair, and an
+// idle one needs none made for it every `maxAgeMs`; so the tick (`age`) only zeroes a spare past its age. It used
+// to make one whenever none was held: ~0.9 key pairs per short-lived node (one on the tick after its first
+// handshake), and one per idle node every `maxAgeMs`.
 import type { Clock } from '@egtp/interface'
 import { generateKeyPair, wipeSecret } from './noise/primitives.ts'
 import type { KeyPair } from './noise/primitives.ts'
@@ -45,6 +49,18 @@ export class SpareEphemeral {
       wipeSecret(pair)
     }
     return this.#generate()
+  }
+
+  /**
+   * The tick's part: zero a spare past its age and make none in its place. A spare is made at start and after
+   * the turn of each handshake from the second on, so one that reaches its age belongs to a manager that made no
+   * handshake for as long: its next handshake makes its own pair, then a spare after that turn.
+   */
+  age (now: number): void {
+    const pair = this.#pair
+    if (pair === undefined || now - this.#madeAt < this.#maxAgeMs) return
+    wipeSecret(pair)
+    this.#pair = undefined
   }
 
   /** Make the spare now if there is none (or replace one past its age): off every handshake's path. */

@@ -269,7 +269,7 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
         for (const ps of slice) this.#tickPeer(ps, now, out, false)
       }
       out.push(...this.#responder.owedInitiations(now))
-      this.#spare.fill(now)
+      this.#spare.age(now)
       this.#responder.expireVerdicts(now)
       // Pruned last: a peer owed an initiation keeps its state (with no session) until the line above.
       if (slice === undefined) {

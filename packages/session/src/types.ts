@@ -49,7 +49,7 @@ export interface SessionManagerInit {
   maxHandshakesPerSourcePerSecond?: number
   /** Under load: per-source budgets remembered (the oldest is forgotten first). */
   maxHandshakeSources?: number
-  /** A spare ephemeral key pair (made ahead of the next handshake) older than this is replaced, not used (ms). */
+  /** A spare ephemeral key pair (made ahead of the next handshake) older than this is zeroed, not used (ms). */
   spareEphemeralMaxAgeMs?: number
   logger?: Logger
 }

@@ -1,5 +1,5 @@
 // Work done ahead of a first handshake. Ephemeral keys (one spare per manager): each handshake gets its own, never
-// one used before; an old spare is zeroed and replaced; closing zeroes it; injected test ephemerals still win.
+// one used before; an old spare is zeroed (and not replaced); closing zeroes it; injected test ephemerals still win.
 // preparePeer: the same bytes on the wire, the same refusals as a first send.
 import { setImmediate as turn } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
@@ -43,7 +43,7 @@ describe('spare ephemeral keys', () => {
     expect(seen.size).toBe(18)
   })
 
-  it('hands out a spare once, refills from the second handshake on, replaces one past its age (zeroed), zeroes it on close', async () => {
+  it('hands out a spare once, refills from the second handshake on, zeroes one past its age without a new one, zeroes it on close', async () => {
     const clock = new FakeClock()
     const made: KeyPair[] = []
     const spare = new SpareEphemeral(clock, 1_000, () => { const p = generateKeyPair(); made.push(p); return p })
@@ -52,9 +52,11 @@ describe('spare ephemeral keys', () => {
     const first = spare.take()
     expect(first).toBe(made[0])
     expect(spare.held).toBe(false)
-    // After a first handshake, no new spare until a tick (a one-handshake node needs none).
+    // After a first handshake, no new spare, not even at a tick (a one-handshake node needs none).
     await turn()
+    spare.age(clock.monotonic())
     expect(spare.held).toBe(false)
+    expect(made).toHaveLength(1)
     // No spare now: a new pair at once, and one spare made after this turn.
     const second = spare.take()
     expect(second).not.toBe(first)
@@ -68,9 +70,26 @@ describe('spare ephemeral keys', () => {
     await turn()
     const last = made[made.length - 1]!
     expect(spare.held).toBe(true)
+    // A spare reaching its age (no handshake took it for as long) is zeroed at a tick, and none made instead.
+    clock.advance(999)
+    spare.age(clock.monotonic())
+    expect(spare.held).toBe(true)
+    clock.advance(1)
+    spare.age(clock.monotonic())
+    expect(zeroed(last)).toBe(true)
+    expect(spare.held).toBe(false)
+    const count = made.length
+    for (let i = 0; i < 5; i++) { clock.advance(1_000); spare.age(clock.monotonic()) }
+    expect(made).toHaveLength(count)
+    // The next handshake makes its own pair at once, then a spare after its turn.
+    const next = spare.take()
+    expect(next).toBe(made[count])
+    await turn()
+    expect(spare.held).toBe(true)
+    const replaced = made[made.length - 1]!
     spare.close()
     expect(spare.held).toBe(false)
-    expect(zeroed(last)).toBe(true)
+    expect(zeroed(replaced)).toBe(true)
     // Closed: no more spares (a take still gives a fresh pair).
     spare.take()
     await turn()
