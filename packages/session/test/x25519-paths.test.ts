@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { isEgtpError } from '@egtp/interface'
 import { generateIdentity, x25519PublicKeyFromEd25519 } from '@egtp/identity'
 import {
-  dh, generateKeyPair, importPublicKey, keyPairFromSecret, keyPairFromSecretNode, sodiumX25519Loaded, wipeSecret, x25519OfPeer
+  dh, generateKeyPair, importPublicKey, keyPairFromSecret, keyPairFromSecretNode, sodiumX25519Loaded, wipeSecret, x25519OfPeer, PEER_X25519_MEMO_SIZE
 } from '../src/noise/x25519.ts'
 import type { KeyPair } from '../src/noise/x25519.ts'
 
@@ -75,6 +75,19 @@ describe("a peer's X25519 key from its Ed25519 key", () => {
     }
   })
 
+  it('remembers results process-wide: a key seen again gives the same bytes, each caller its own copy', () => {
+    const { publicKey } = generateIdentity()
+    const first = x25519OfPeer(publicKey)
+    const again = x25519OfPeer(publicKey.slice()) // equal bytes in another array
+    expect(again).toEqual(first)
+    expect(again).not.toBe(first)
+    again.fill(0) // a caller spoiling its copy spoils nobody else's
+    expect(x25519OfPeer(publicKey)).toEqual(x25519PublicKeyFromEd25519(publicKey))
+    // Bounded: more keys than the memo holds, then the first again, still right.
+    for (let i = 0; i < PEER_X25519_MEMO_SIZE + 8; i++) x25519OfPeer(generateIdentity().publicKey)
+    expect(x25519OfPeer(publicKey)).toEqual(first)
+  })
+
   it.each([
     ['the identity point (small order)', '01' + '00'.repeat(31)],
     ['a point of order 2 (small order)', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'],
@@ -83,7 +96,7 @@ describe("a peer's X25519 key from its Ed25519 key", () => {
     ['31 bytes', '02' + '00'.repeat(30)]
   ])('refuses %s with ERR_KEY_MISMATCH, as @egtp/identity does', (_name, hex) => {
     const key = Uint8Array.from(Buffer.from(hex, 'hex'))
-    for (const convert of [x25519OfPeer, x25519PublicKeyFromEd25519]) {
+    for (const convert of [x25519OfPeer, x25519OfPeer, x25519PublicKeyFromEd25519]) { // twice: a refusal is not remembered
       let err: unknown
       try {
         convert(key)

@@ -108,14 +108,29 @@ export function dh (secret: KeyObject | Uint8Array, remote: Uint8Array, remoteOb
  */
 export function x25519OfPeer (publicKey: Uint8Array): Uint8Array {
   if (sodium === undefined || !(publicKey instanceof Uint8Array) || publicKey.length !== DH_LEN) return x25519PublicKeyFromEd25519(publicKey)
+  const k = latin1Of(publicKey)
+  const known = peerX25519Memo.get(k)
+  if (known !== undefined) return known.slice()
   const out = new Uint8Array(DH_LEN)
   try {
     sodium.crypto_sign_ed25519_pk_to_curve25519(out, publicKey)
   } catch (err) {
     throw new EgtpError('ERR_KEY_MISMATCH', 'the public key is not a valid Ed25519 point of the prime-order subgroup', { cause: err })
   }
+  if (peerX25519Memo.size >= PEER_X25519_MEMO_SIZE) peerX25519Memo.delete(peerX25519Memo.keys().next().value!)
+  peerX25519Memo.set(k, out.slice())
   return out
 }
+
+/**
+ * Ed25519 → X25519 results remembered process-wide (public data only; only keys libsodium accepted): a manager
+ * keeps its own peers' for as long as it knows them, this saves the ~30 µs point decompression when many
+ * managers of one process meet the same key (a test network, a process running many nodes against one server).
+ * Oldest out first. Each hit hands out a copy.
+ */
+export const PEER_X25519_MEMO_SIZE = 256
+const peerX25519Memo = new Map<string, Uint8Array>()
+const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
 /** Zero a raw secret (a KeyObject cannot be: it is dropped for GC). */
 export function wipeSecret (pair: KeyPair | undefined): void {
