@@ -128,7 +128,8 @@ describe('replays and forgeries over TCP', () => {
     let handled = 0
     a.node.handle('count', () => ++handled)
     const ci = (seq: number, damage?: (bytes: Uint8Array) => void): Uint8Array => {
-      const wire = contactRecordToWire(createContactRecord(a.handId, { seq, expiresAt: Date.now() + 3_600_000, endpoints: [] }))
+      // With an endpoint: a record that names none, from a peer never heard of, is ignored unverified.
+      const wire = contactRecordToWire(createContactRecord(a.handId, { seq, expiresAt: Date.now() + 3_600_000, endpoints: [{ kind: 'tcp', host: '127.0.0.1', port: 9 }] }))
       const bytes = encodeMessage({ t: 'ci', r: wire })
       damage?.(bytes)
       return bytes

@@ -1,10 +1,10 @@
-import { randomBytesPooled } from '@egtp/identity'
+import { generateIdentity, randomBytesPooled } from '@egtp/identity'
 import type { Commstrat } from '@egtp/interface'
 import { tcp } from '@egtp/tcp'
 import { SessionManager } from '@egtp/session'
 import { describe, expect, test, vi } from 'vitest'
 import { createNode } from '../../src/index.ts'
-import type { NodeEvents } from '../../src/index.ts'
+import type { EgtpNode, NodeEvents } from '../../src/index.ts'
 import { memoryDirectory, startNode } from './helpers.ts'
 
 const until = async (ok: () => boolean): Promise<void> => {
@@ -59,6 +59,52 @@ describe('a fresh peer over TCP', () => {
     // Verified after the confirmation (the initiator's next frame), not while the response is written.
     await until(() => records.length > 0)
     expect(records.map(r => [r.peerId, r.record.seq])).toEqual([[a.nodeId, a.contactRecord()!.seq]])
+  })
+
+  test('a record naming no endpoint and no service (a client without listeners) is neither verified nor kept, unless it replaces one held', async ({ onTestFinished }) => {
+    const dir = memoryDirectory()
+    const cleanup = (fn: () => Promise<void>): void => { onTestFinished(fn) }
+    const b = await startNode(dir, cleanup)
+    b.handle('echo', p => p)
+    const records: Array<NodeEvents['peer:record']> = []
+    b.addEventListener('peer:record', ({ detail }) => { records.push(detail) })
+    const answered = async (a: EgtpNode): Promise<void> => {
+      a.addContact(b.contactRecord()!)
+      expect(await a.query(b.nodeId, 'echo', 'hi')).toBe('hi')
+      // The confirmation came (b's reply was acknowledged with it), then the turn that would verify a record.
+      await until(() => b.stats().unacked.messages === 0)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    // A client: its record names no endpoint and no service; b learns nothing from it and checks nothing.
+    const bare = await createNode({ commstrats: [tcp()()] })
+    cleanup(async () => { await bare.stop() })
+    await bare.start()
+    expect(bare.contactRecord()!.endpoints).toEqual([])
+    await answered(bare)
+    expect(records).toEqual([])
+    // A client that offers a service: its record is verified and kept.
+    const offering = await createNode({ commstrats: [tcp()()], services: ['echo'] })
+    cleanup(async () => { await offering.stop() })
+    await offering.start()
+    await answered(offering)
+    await until(() => records.length > 0)
+    expect(records.map(r => [r.peerId, r.record.services])).toEqual([[offering.nodeId, ['echo']]])
+    // A node whose record b holds (with an endpoint) comes back without listeners: its new, bare record replaces
+    // the old one, verified, so that b stops dialling the endpoint that is gone.
+    const identity = generateIdentity()
+    const listening = await startNode(dir, cleanup, { identity })
+    const held = listening.contactRecord()!
+    await listening.stop()
+    b.addContact(held)
+    records.length = 0
+    const back = await createNode({ commstrats: [tcp()()], identity })
+    cleanup(async () => { await back.stop() })
+    await back.start()
+    expect(back.nodeId).toBe(held.nodeId)
+    await answered(back)
+    await until(() => records.length > 0)
+    expect(records.map(r => [r.peerId, r.record.endpoints])).toEqual([[back.nodeId, []]])
+    expect(records[0]!.record.seq).toBeGreaterThan(held.seq)
   })
 
   test('a first query dials, then seals: the handshake is sealed a tick after the route was prepared (Node opens the socket in that tick)', async ({ onTestFinished }) => {
