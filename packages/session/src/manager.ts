@@ -284,6 +284,16 @@ export class SessionManager extends TypedEventTarget<SessionEvents> {
     return out
   }
 
+  /**
+   * Whether {@link tick} has handshake work to do: a handshake of ours (or a response awaiting its confirmation)
+   * may need retransmitting, or a fresh initiation is owed to a peer whose initiation we refused. When false,
+   * what `tick` does is expiry and housekeeping, which needs no finer grain than about a second: a caller that
+   * ticks more often may skip ticks meanwhile.
+   */
+  get handshakesPending (): boolean {
+    return this.#table.unsettledCount > 0 || this.#responder.owesInitiations
+  }
+
   /** One peer's part of {@link tick}: expire its current session or retransmit its handshake, expire archived keys. */
   #tickPeer (ps: PeerState, now: number, out: Array<{ peer: PeerKey, frame: Uint8Array }>, retransmit: boolean): void {
     const cur = ps.current

@@ -149,6 +149,8 @@ export class SessionTable {
 
   get sessionCount (): number { return this.#sessionCount }
   get peerCount (): number { return this.#peers.size }
+  /** Peers whose current handshake may be unfinished (those found finished leave at {@link unsettledPeers}). */
+  get unsettledCount (): number { return this.#unsettled.size }
   peer (peerId: string): PeerState | undefined { return this.#peers.get(peerId) }
   peers (): IterableIterator<PeerState> { return this.#peers.values() }
   byIndex (index: number): Session | undefined { return this.#byIndex.get(indexKey(index)) }

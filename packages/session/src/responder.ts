@@ -64,6 +64,11 @@ export class Responder {
     return this.#initiations.size
   }
 
+  /** Whether fresh initiations are owed to peers whose initiation we refused ({@link owedInitiations}). */
+  get owesInitiations (): boolean {
+    return this.#recover.size > 0
+  }
+
   /**
    * An initiation frame from transport `source`. A known one (cached by hash) costs no DH and needs no
    * admission; a new one is admitted (cookie.ts) before any DH work.

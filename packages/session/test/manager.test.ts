@@ -149,6 +149,20 @@ describe('SessionManager basics', () => {
     }
   })
 
+  it('handshakesPending: true from a first seal until the handshake is confirmed, on each side; false when idle', () => {
+    const { a, b } = pair()
+    expect([a.handshakesPending, b.handshakesPending]).toEqual([false, false])
+    const first = a.seal(peerOf(bob), text('hello'))
+    expect(a.handshakesPending).toBe(true)
+    const opened = b.open(first.frame)
+    expect(b.handshakesPending).toBe(true) // its response waits for the confirmation
+    const back = a.open(opened.replies[0]!)
+    b.open(back.replies[0]!)
+    a.tick() // the settled leave the set of handshakes to watch at a tick
+    b.tick()
+    expect([a.handshakesPending, b.handshakesPending]).toEqual([false, false])
+  })
+
   it('refuses to talk to itself with ERR_SELF', () => {
     const { a } = pair()
     expect(() => a.seal(peerOf(alice), text('x'))).toThrow(expect.objectContaining({ code: 'ERR_SELF' }))
