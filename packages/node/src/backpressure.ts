@@ -32,6 +32,11 @@ export class SendWindow {
     this.#hooks = hooks
   }
 
+  /** Whether a peer is watched for room (a `ready()`, a stream, a `writable` that found it full). */
+  get waiting (): boolean {
+    return this.#blocked.size > 0
+  }
+
   /** The effective high-water mark in messages (never above `maxUnackedPerPeer`). */
   get highWaterMessages (): number {
     const l = this.#ctx.limits

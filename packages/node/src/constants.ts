@@ -42,6 +42,14 @@ export const DEFAULT_MAX_STREAMS_PER_PEER = 8
 export const DEFAULT_MAX_REORDER = 65_536
 /** Default interval of the node's housekeeping timer (session tick, retries, expiry), ms. */
 export const DEFAULT_TICK_INTERVAL_MS = 250
+/**
+ * Default interval of a quiet node's housekeeping (ms): with no handshake waiting for an answer, nothing
+ * unacknowledged and nobody waiting for the send window, session expiry, sweeps and the record's renewal run
+ * this often instead of every tick (they need no finer grain; an idle node's tick then costs a few checks).
+ */
+export const DEFAULT_QUIET_TICK_INTERVAL_MS = 1000
+/** The dedup sweep runs every this many tick intervals. */
+export const DEDUP_SWEEP_TICKS = 40
 /** Default bound on a graceful stop (ms). */
 export const DEFAULT_STOP_TIMEOUT_MS = 2000
 /** Default time a timed-out query is remembered so a late reply is reported (ms). */

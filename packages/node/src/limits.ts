@@ -20,6 +20,7 @@ export const DEFAULT_LIMITS: Readonly<NodeLimits> = Object.freeze({
   maxStreamsPerPeer: C.DEFAULT_MAX_STREAMS_PER_PEER,
   maxReorder: C.DEFAULT_MAX_REORDER,
   tickIntervalMs: C.DEFAULT_TICK_INTERVAL_MS,
+  quietTickIntervalMs: C.DEFAULT_QUIET_TICK_INTERVAL_MS,
   stopTimeoutMs: C.DEFAULT_STOP_TIMEOUT_MS,
   lateReplyWindowMs: C.DEFAULT_LATE_REPLY_WINDOW_MS,
   maxLateQueries: C.DEFAULT_MAX_LATE_QUERIES,

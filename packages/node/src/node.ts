@@ -15,10 +15,12 @@ import { reportDrop } from './drops.ts'
 import { Handlers, checkType } from './handlers.ts'
 import { newEpoch } from './ids.ts'
 import { DedupJournal } from './journal.ts'
+import { DEDUP_SWEEP_TICKS } from './constants.ts'
 import { checkTimeout, resolveLimits } from './limits.ts'
 import { PeerTable } from './peers.ts'
 import type { Peer } from './peers.ts'
 import { QueryBook } from './query-book.ts'
+import { joinTicks } from './ticker.ts'
 import { Receiver } from './receiver.ts'
 import { Router } from './router.ts'
 import { Transports } from './transports.ts'
@@ -85,8 +87,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   #state: State = 'new'
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
-  #tickTimer: ReturnType<typeof setInterval> | undefined
-  #ticks = 0
+  /** Leaves the process's tick group (see ticker.ts). */
+  #leaveTicks: (() => void) | undefined
+  /** When the last full tick ran, and the dedup sweep (monotonic ms). */
+  #fullTickAt = -Infinity
+  #dedupSweptAt = 0
 
   /** @internal Use {@link createNode}. */
   constructor (init: NodeInit, identity: NodeIdentity) {
@@ -169,8 +174,14 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
       }
       this.#state = 'running'
       this.#handlers.open()
-      this.#tickTimer = setInterval(() => { this.#tick() }, this.#limits.tickIntervalMs)
-      this.#tickTimer.unref?.()
+      this.#dedupSweptAt = this.#clock.monotonic()
+      this.#leaveTicks = joinTicks(this.#limits.tickIntervalMs, () => {
+        try {
+          this.#tick()
+        } catch (err) {
+          this.#log.error('tick failed: %e', err)
+        }
+      })
       await this.#refreshRecord()
       this.#log('started %s', this.nodeId)
     })()
@@ -207,7 +218,8 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     // Let running handlers answer and acknowledgements leave; own messages get their acknowledgements.
     if (wasRunning) await this.#settleInFlight()
     this.#sender.failAll()
-    clearInterval(this.#tickTimer)
+    this.#leaveTicks?.()
+    this.#leaveTicks = undefined
     this.#shutdown.abort(stopped)
     this.#connector.close()
     this.#sender.clearTimers()
@@ -397,6 +409,11 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
   #tick (): void {
     if (this.#state !== 'running') return
     const now = this.#clock.monotonic()
+    // A quiet node (no handshake waiting for an answer, nothing unacknowledged, nobody waiting for the send
+    // window) has only expiry and housekeeping to do, which needs no finer grain than `quietTickIntervalMs`: its
+    // other ticks end here (~5 µs each otherwise, four times a second, for every idle node of the process).
+    if (now - this.#fullTickAt < this.#limits.quietTickIntervalMs && this.#quiet()) return
+    this.#fullTickAt = now
     let frames: Array<{ peer: { nodeId: string, publicKey: Uint8Array }, frame: Uint8Array }> = []
     try {
       frames = this.#sessions.tick()
@@ -407,8 +424,16 @@ export class EgtpNode extends TypedEventTarget<NodeEvents> {
     this.#sender.tick(now)
     this.#window.tick()
     this.#queries.sweep(now)
-    if (++this.#ticks % 40 === 0) this.#dedup.sweep(this.#clock.now())
+    if (now - this.#dedupSweptAt >= DEDUP_SWEEP_TICKS * this.#limits.tickIntervalMs) {
+      this.#dedupSweptAt = now
+      this.#dedup.sweep(this.#clock.now())
+    }
     if (this.#contact.stale()) void this.#refreshRecord()
+  }
+
+  /** Nothing that a tick must attend to promptly: handshakes, unacknowledged messages, writers waiting for room. */
+  #quiet (): boolean {
+    return !this.#sessions.handshakesPending && this.#sender.quiet && !this.#window.waiting
   }
 
   async #refreshRecord (): Promise<void> {

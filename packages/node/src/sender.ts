@@ -46,6 +46,11 @@ export class Sender {
     })
   }
 
+  /** No peer holds unacknowledged entries (nor emptied since the last tick): a tick has no retransmission to make. */
+  get quiet (): boolean {
+    return this.#active.size === 0
+  }
+
   get unackedBytes (): number {
     return this.#unackedBytes
   }

@@ -25,6 +25,8 @@ export interface NodeLimits {
   maxStreamsPerPeer: number
   maxReorder: number
   tickIntervalMs: number
+  /** A quiet node's housekeeping interval (ms): see `DEFAULT_QUIET_TICK_INTERVAL_MS`. */
+  quietTickIntervalMs: number
   stopTimeoutMs: number
   lateReplyWindowMs: number
   maxLateQueries: number
