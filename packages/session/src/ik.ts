@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import { DEFAULT_PEER_KEY_CACHE_SIZE, SESSION_PROLOGUE } from './constants.ts'
 import { HandshakeState, parseProtocolName } from './noise/handshake.ts'
 import type { NoiseProtocol } from './noise/handshake.ts'
-import { KEY_LEN, dh, sodiumLoaded } from './noise/primitives.ts'
+import { KEY_LEN, dh, latin1Of, sodiumLoaded } from './noise/primitives.ts'
 import type { KeyPair, PublicKeyCache } from './noise/primitives.ts'
 import type { CipherState } from './noise/state.ts'
 import { decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload } from '@egtp/codec/session'
@@ -134,8 +134,6 @@ export interface Initiation {
   message: Uint8Array
   early: SessionKey
 }
-
-const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
 /**
  * Initiator, ahead of a first initiation to the responder whose static key is `responderStatic`: compute and keep

@@ -222,7 +222,7 @@ export const CIPHERS: Readonly<Record<NoiseCipher['name'], NoiseCipher>> = {
 
 export { HASHES, makeHash } from './hash.ts'
 export type { NoiseHash } from './hash.ts'
-export { DH_LEN, PublicKeyCache, dh, generateKeyPair, importPublicKey, keyPairFromSecret, wipeSecret } from './x25519.ts'
+export { DH_LEN, PublicKeyCache, dh, generateKeyPair, importPublicKey, keyPairFromSecret, latin1Of, wipeSecret } from './x25519.ts'
 export type { KeyPair } from './x25519.ts'
 
 /**

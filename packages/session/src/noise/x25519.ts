@@ -130,7 +130,8 @@ export function x25519OfPeer (publicKey: Uint8Array): Uint8Array {
  */
 export const PEER_X25519_MEMO_SIZE = 256
 const peerX25519Memo = new Map<string, Uint8Array>()
-const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
+/** A key's bytes as a string, to key a Map by them (one char per byte, no copy of the bytes). */
+export const latin1Of = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
 /** Zero a raw secret (a KeyObject cannot be: it is dropped for GC). */
 export function wipeSecret (pair: KeyPair | undefined): void {
