@@ -28,6 +28,7 @@ interface SodiumSign {
   crypto_sign_verify_detached?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
   crypto_sign_seed_keypair?: (publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array) => void
   crypto_sign_detached?: (signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array) => void
+  crypto_sign_ed25519_sk_to_curve25519?: (x25519SecretKey: Uint8Array, ed25519SecretKey: Uint8Array) => void
 }
 
 /** libsodium, when `sodium-native` loads (EGTP_NO_SODIUM=1: never). */
@@ -101,6 +102,11 @@ function checkedPublicKey (publicKey: Uint8Array, by: string): Uint8Array {
 export interface SigningKey {
   readonly publicKey: Uint8Array
   sign: (message: Uint8Array) => Uint8Array
+  /**
+   * The X25519 secret key of the same seed (RFC 8032 §5.1.5: the clamped first half of SHA-512(seed)), when this
+   * route can derive it natively (libsodium: ~1 µs against ~4–25 µs for a SHA-512 in JavaScript); else undefined.
+   */
+  x25519SecretKey?: (() => Uint8Array) | undefined
 }
 
 /** The signing key of an RFC 8032 seed: libsodium's when it loads and signs correctly, else OpenSSL's. */
@@ -123,13 +129,21 @@ function sodiumSigningKey (seed: Uint8Array): SigningKey {
   const secretKey = new Uint8Array(SEED_BYTES + PUBLIC_KEY_BYTES) // seed ‖ public key, libsodium's layout
   sodium!.crypto_sign_seed_keypair!(publicKey, secretKey, seed)
   checkedPublicKey(publicKey, 'libsodium')
+  const toCurve = sodium!.crypto_sign_ed25519_sk_to_curve25519
   return {
     publicKey,
     sign: message => {
       const signature = new Uint8Array(SIGNATURE_BYTES)
       detached(signature, message, secretKey)
       return signature
-    }
+    },
+    x25519SecretKey: toCurve === undefined
+      ? undefined
+      : () => {
+          const x25519 = new Uint8Array(SEED_BYTES)
+          toCurve(x25519, secretKey)
+          return x25519
+        }
   }
 }
 

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto'
 import { EgtpError, toHex } from '@egtp/interface'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { base32Encode } from './base32.ts'
 import { PUBLIC_KEY_BYTES, SEED_BYTES } from './constants.ts'
 import { signingKeyFromSeed } from './ed25519.ts'
 import type { SigningKey } from './ed25519.ts'
-import { nodeIdBytesFromPublicKey } from './node-id.ts'
+import { hashNodeId } from './node-id.ts'
+import { randomBytesPooled } from './random.ts'
 import { checkBytes, copyBytes } from './util.ts'
 
 /**
@@ -45,7 +45,7 @@ class Ed25519Identity implements NodeIdentity {
     this.#seed = copyBytes(seed)
     this.#signingKey = signingKeyFromSeed(this.#seed)
     this.#publicKey = this.#signingKey.publicKey
-    this.#nodeIdBytes = nodeIdBytesFromPublicKey(this.#publicKey)
+    this.#nodeIdBytes = hashNodeId(this.#publicKey)
     this.nodeId = base32Encode(this.#nodeIdBytes)
     this.fingerprint = toHex(this.#nodeIdBytes.subarray(0, 4))
   }
@@ -65,7 +65,7 @@ class Ed25519Identity implements NodeIdentity {
 
   x25519SecretKey (): Uint8Array {
     // RFC 8032 §5.1.5: the clamped first half of SHA-512(seed) is the scalar both curves use.
-    this.#x25519SecretKey ??= ed25519.utils.toMontgomerySecret(this.#seed)
+    this.#x25519SecretKey ??= this.#signingKey.x25519SecretKey?.() ?? ed25519.utils.toMontgomerySecret(this.#seed)
     return this.#x25519SecretKey.slice()
   }
 
@@ -97,9 +97,9 @@ export function identityFromSeed (seed: Uint8Array): NodeIdentity {
   return new Ed25519Identity(seed)
 }
 
-/** A fresh identity from the operating system's CSPRNG. */
+/** A fresh identity from the operating system's CSPRNG (drawn ahead in a small pool, see {@link randomBytesPooled}). */
 export function generateIdentity (): NodeIdentity {
-  const seed = randomBytes(SEED_BYTES)
+  const seed = randomBytesPooled(SEED_BYTES)
   try {
     return new Ed25519Identity(seed)
   } finally {

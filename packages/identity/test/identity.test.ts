@@ -93,6 +93,18 @@ describe('X25519 keys derived from the Ed25519 identity', () => {
     expect(nodeDh(a.x25519SecretKey(), b.x25519PublicKey)).toEqual(nodeDh(b.x25519SecretKey(), x25519PublicKeyFromEd25519(a.publicKey)))
   })
 
+  test('the X25519 secret key is the clamped first half of SHA-512(seed) (RFC 8032 §5.1.5), whichever route derived it', () => {
+    for (let i = 0; i < 32; i++) {
+      const seed = Uint8Array.from(createHash('sha256').update(`seed ${i}`).digest())
+      const h = createHash('sha512').update(seed).digest()
+      h[0]! &= 248
+      h[31]! &= 127
+      h[31]! |= 64
+      expect(toHex(identityFromSeed(seed).x25519SecretKey())).toBe(toHex(h.subarray(0, 32)))
+      expect(identityFromSeed(seed).x25519SecretKey()).toEqual(ed25519.utils.toMontgomerySecret(seed))
+    }
+  })
+
   test('the conversion equals @noble/curves ed25519.utils.toMontgomery', () => {
     for (let i = 0; i < 32; i++) {
       const { publicKey } = generateIdentity()

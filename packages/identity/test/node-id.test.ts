@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { base32Decode, base32Encode } from '../src/base32.ts'
 import {
   checkPeerKey, generateIdentity, nodeIdFromBytes, nodeIdToBytes, parseNodeId, nodeIdFromPublicKey,
-  nodeIdBytesFromPublicKey
+  nodeIdBytesFromPublicKey, NODE_ID_MEMO_SIZE
 } from '../src/index.ts'
 
 const enc = new TextEncoder()
@@ -111,5 +112,33 @@ describe('checkPeerKey: a public key is accepted only for the node ID it hashes 
 
   test('refuses a malformed node ID with ERR_BAD_NODE_ID', () => {
     expect(() => { checkPeerKey('not-a-node-id', a.publicKey) }).toThrow(/^ERR_BAD_NODE_ID/)
+  })
+})
+
+describe('the node ID memo (NODE_ID_MEMO_SIZE keys per process)', () => {
+  // What the memo must never change: the SHA-256 of the domain and the key, whatever was asked before.
+  const sha256NodeId = (publicKey: Uint8Array): Uint8Array =>
+    Uint8Array.from(createHash('sha256').update('egtp/node-id/v1').update(publicKey).digest().subarray(0, 20))
+
+  test('a returned node ID is a copy: altering it alters no later answer', () => {
+    const { publicKey } = generateIdentity()
+    const first = nodeIdBytesFromPublicKey(publicKey)
+    first.fill(0)
+    expect(nodeIdBytesFromPublicKey(publicKey)).toEqual(sha256NodeId(publicKey))
+    expect(() => { checkPeerKey(nodeIdFromBytes(sha256NodeId(publicKey)), publicKey) }).not.toThrow()
+  })
+
+  test('a key altered after it was hashed is hashed anew (the memo is keyed by the bytes, not the array)', () => {
+    const { publicKey, nodeId } = generateIdentity()
+    checkPeerKey(nodeId, publicKey)
+    publicKey[0]! ^= 1
+    expect(() => { checkPeerKey(nodeId, publicKey) }).toThrow(/^ERR_KEY_MISMATCH/)
+    expect(nodeIdBytesFromPublicKey(publicKey)).toEqual(sha256NodeId(publicKey))
+  })
+
+  test('more keys than the memo holds, each asked twice and out of order, all hash right', () => {
+    const keys = Array.from({ length: NODE_ID_MEMO_SIZE * 2 + 3 }, () => generateIdentity().publicKey)
+    for (const k of keys) expect(nodeIdBytesFromPublicKey(k)).toEqual(sha256NodeId(k))
+    for (const k of keys.reverse()) expect(nodeIdFromPublicKey(k)).toBe(nodeIdFromBytes(sha256NodeId(k)))
   })
 })
