@@ -37,7 +37,7 @@ export const MAX_VERIFIED_SIGNATURE_CACHE_SIZE = 100_000
 /** Longest message whose valid signature is remembered (a contact record's signed bytes are a few hundred). */
 export const MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES = 4096
 /**
- * How many public keys' node IDs are remembered per process (a hit costs a lookup, ~0.3 µs, instead of a SHA-256,
+ * How many public keys' node IDs are remembered per process, the least recently used forgotten first (a hit costs a lookup, ~0.3 µs, instead of a SHA-256,
  * ~2–7 µs): a peer's key is hashed when its handshake is checked and again when its record is.
  */
 export const NODE_ID_MEMO_SIZE = 256

@@ -16,12 +16,12 @@ import {
   MAX_VERIFIED_SIGNATURE_MESSAGE_BYTES, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES
 } from './constants.ts'
 import { bytesEqual } from '@egtp/interface'
-import { checkBytes, toU8 } from './util.ts'
+import { LruCache } from './lru.ts'
+import { checkBytes, latin1, toU8 } from './util.ts'
 
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const PLACEHOLDER_X = Buffer.alloc(PUBLIC_KEY_BYTES).toString('base64url')
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url')
-const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
 
 /** What is used of libsodium (`sodium-native`, an optional dependency): Ed25519 signing and verification. */
 interface SodiumSign {
@@ -162,47 +162,6 @@ function checkSodiumSign (): boolean {
 
 function importPublicKey (publicKey: Uint8Array): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(publicKey) }, format: 'jwk' })
-}
-
-/**
- * A bounded LRU keyed by strings: a Map keeps insertion order, so re-inserting on a hit moves the entry to the
- * back and the first entry is the least recently used.
- */
-class LruCache<V> {
-  readonly #entries = new Map<string, V>()
-  #capacity: number
-
-  constructor (capacity: number) {
-    this.#capacity = capacity
-  }
-
-  get capacity (): number { return this.#capacity }
-  get size (): number { return this.#entries.size }
-
-  /** `setter`, `max`: what a refusal names. @throws {RangeError} outside 0..max */
-  resize (entries: number, setter: string, max: number): void {
-    if (!Number.isInteger(entries) || entries < 0 || entries > max) {
-      throw new RangeError(`${setter}: entries must be an integer 0..${max}`)
-    }
-    this.#capacity = entries
-    while (this.#entries.size > entries) this.#entries.delete(this.#entries.keys().next().value!)
-  }
-
-  get (key: string): V | undefined {
-    const value = this.#entries.get(key)
-    if (value !== undefined) {
-      this.#entries.delete(key)
-      this.#entries.set(key, value)
-    }
-    return value
-  }
-
-  set (key: string, value: V): void {
-    if (this.#capacity === 0) return
-    this.#entries.delete(key)
-    if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!)
-    this.#entries.set(key, value)
-  }
 }
 
 /** Imported public keys, by their bytes. */

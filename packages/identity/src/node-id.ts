@@ -2,7 +2,8 @@ import { EgtpError, bytesEqual } from '@egtp/interface'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { base32Decode, base32Encode } from './base32.ts'
 import { NODE_ID_BYTES, NODE_ID_DOMAIN, NODE_ID_MEMO_SIZE, NODE_ID_TEXT_LENGTH, PUBLIC_KEY_BYTES } from './constants.ts'
-import { checkBytes } from './util.ts'
+import { LruCache } from './lru.ts'
+import { checkBytes, latin1 } from './util.ts'
 
 const DOMAIN = new TextEncoder().encode(NODE_ID_DOMAIN)
 
@@ -20,7 +21,7 @@ function excerpt (text: string): string {
  * @throws {TypeError | RangeError} unless `publicKey` is 32 bytes
  */
 export function nodeIdBytesFromPublicKey (publicKey: Uint8Array): Uint8Array {
-  return hashedNodeId(publicKey).slice()
+  return rememberedNodeId(publicKey).slice()
 }
 
 /** @internal {@link nodeIdBytesFromPublicKey} without the memo: a new identity's own key (never a peer's). */
@@ -32,17 +33,16 @@ export function hashNodeId (publicKey: Uint8Array): Uint8Array {
   return sha256(input).slice(0, NODE_ID_BYTES)
 }
 
-/** Node IDs of recently hashed public keys, by the key's bytes (oldest first; at most {@link NODE_ID_MEMO_SIZE}). */
-const nodeIdMemo = new Map<string, Uint8Array>()
+/** Node IDs of recently used public keys, by the key's bytes. */
+const nodeIdMemo = new LruCache<Uint8Array>(NODE_ID_MEMO_SIZE)
 
 /** The raw node ID of `publicKey`, remembered per process: the caller must not alter it. */
-function hashedNodeId (publicKey: Uint8Array): Uint8Array {
+function rememberedNodeId (publicKey: Uint8Array): Uint8Array {
   checkBytes('publicKey', publicKey, PUBLIC_KEY_BYTES)
-  const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, PUBLIC_KEY_BYTES).toString('latin1')
+  const key = latin1(publicKey)
   let id = nodeIdMemo.get(key)
   if (id === undefined) {
     id = hashNodeId(publicKey)
-    if (nodeIdMemo.size >= NODE_ID_MEMO_SIZE) nodeIdMemo.delete(nodeIdMemo.keys().next().value!)
     nodeIdMemo.set(key, id)
   }
   return id
@@ -50,7 +50,7 @@ function hashedNodeId (publicKey: Uint8Array): Uint8Array {
 
 /** The node ID (text form) of an Ed25519 public key. */
 export function nodeIdFromPublicKey (publicKey: Uint8Array): string {
-  return base32Encode(hashedNodeId(publicKey))
+  return base32Encode(rememberedNodeId(publicKey))
 }
 
 /**
@@ -104,7 +104,7 @@ export function checkPeerKey (nodeId: string, publicKey: Uint8Array): void {
   if (publicKey.length !== PUBLIC_KEY_BYTES) {
     throw new EgtpError('ERR_KEY_MISMATCH', `public key for ${nodeId} has ${publicKey.length} bytes, not ${PUBLIC_KEY_BYTES}`)
   }
-  if (!bytesEqual(hashedNodeId(publicKey), expected)) {
+  if (!bytesEqual(rememberedNodeId(publicKey), expected)) {
     throw new EgtpError('ERR_KEY_MISMATCH', `the public key does not belong to node ${nodeId}`)
   }
 }

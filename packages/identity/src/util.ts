@@ -11,3 +11,6 @@ export function toU8 (buf: Uint8Array): Uint8Array {
 
 /** A plain Uint8Array copy. (`Buffer#slice` is a view, not a copy: never use `.slice()` on caller input.) */
 export const copyBytes = (b: Uint8Array): Uint8Array => new Uint8Array(b)
+
+/** A byte string as a string of one char per byte (no copy of the bytes): to key a Map by bytes. */
+export const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1')
