@@ -7,7 +7,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import {
   createContactRecord, generateIdentity, identityFromSeed, nodeIdFromPublicKey, setPublicKeyCacheSize,
   setVerifiedSignatureCacheSize, verifyContactRecord, verifySignature, x25519PublicKeyFromEd25519, DEFAULT_PUBLIC_KEY_CACHE_SIZE,
-  DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE
+  DEFAULT_VERIFIED_SIGNATURE_CACHE_SIZE, NODE_ID_MEMO_SIZE
 } from '../src/index.ts'
 import { openSslSigningKey } from '../src/ed25519.ts'
 
@@ -43,7 +43,11 @@ const prefix = new TextEncoder().encode('egtp/node-id/v1')
 const nodeHash = measure('node:crypto SHA-256 of the same 47 bytes', () => createHash('sha256').update(prefix).update(id.publicKey).digest())
 report(nodeHash)
 report(measure('@noble/hashes sha256 of the same 47 bytes', () => sha256(new Uint8Array([...prefix, ...id.publicKey]))), nodeHash)
-report(measure('nodeIdFromPublicKey (hash + base32)', () => nodeIdFromPublicKey(id.publicKey)), nodeHash)
+// More distinct keys than the memo holds, in turn: every call hashes (a new peer's key).
+const manyKeys = Array.from({ length: 4 * NODE_ID_MEMO_SIZE }, () => generateIdentity().publicKey)
+let nextKey = 0
+report(measure('nodeIdFromPublicKey, a key not seen before (hash + base32)', () => nodeIdFromPublicKey(manyKeys[nextKey++ % manyKeys.length]!)), nodeHash)
+report(measure('nodeIdFromPublicKey, a key seen before (memo hit + base32)', () => nodeIdFromPublicKey(id.publicKey)), nodeHash)
 
 heading('key setup')
 const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed])
