@@ -182,13 +182,7 @@ export function publicKeyCacheEntries (): number {
 }
 
 function cachedPublicKey (publicKey: Uint8Array): KeyObject {
-  const id = latin1(publicKey)
-  let key = importedKeys.get(id)
-  if (key === undefined) {
-    key = importPublicKey(publicKey)
-    importedKeys.set(id, key)
-  }
-  return key
+  return importedKeys.derived(publicKey, importPublicKey)
 }
 
 /**

@@ -1,3 +1,5 @@
+import { latin1 } from './util.ts'
+
 /**
  * A bounded LRU keyed by strings: a Map keeps insertion order, so re-inserting on a hit moves the entry to the
  * back and the first entry is the least recently used.
@@ -27,6 +29,20 @@ export class LruCache<V> {
     if (value !== undefined) {
       this.#entries.delete(key)
       this.#entries.set(key, value)
+    }
+    return value
+  }
+
+  /**
+   * The value remembered for `bytes` (keyed by their latin1 spelling), else `derive(bytes)`, remembered. `derive`
+   * takes the bytes so that a caller passes a stable function, not a closure per call.
+   */
+  derived (bytes: Uint8Array, derive: (bytes: Uint8Array) => V): V {
+    const key = latin1(bytes)
+    let value = this.get(key)
+    if (value === undefined) {
+      value = derive(bytes)
+      this.set(key, value)
     }
     return value
   }

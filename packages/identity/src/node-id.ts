@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { base32Decode, base32Encode } from './base32.ts'
 import { NODE_ID_BYTES, NODE_ID_DOMAIN, NODE_ID_MEMO_SIZE, NODE_ID_TEXT_LENGTH, PUBLIC_KEY_BYTES } from './constants.ts'
 import { LruCache } from './lru.ts'
-import { checkBytes, latin1 } from './util.ts'
+import { checkBytes } from './util.ts'
 
 const DOMAIN = new TextEncoder().encode(NODE_ID_DOMAIN)
 
@@ -39,13 +39,7 @@ const nodeIdMemo = new LruCache<Uint8Array>(NODE_ID_MEMO_SIZE)
 /** The raw node ID of `publicKey`, remembered per process: the caller must not alter it. */
 function rememberedNodeId (publicKey: Uint8Array): Uint8Array {
   checkBytes('publicKey', publicKey, PUBLIC_KEY_BYTES)
-  const key = latin1(publicKey)
-  let id = nodeIdMemo.get(key)
-  if (id === undefined) {
-    id = hashNodeId(publicKey)
-    nodeIdMemo.set(key, id)
-  }
-  return id
+  return nodeIdMemo.derived(publicKey, hashNodeId)
 }
 
 /** The node ID (text form) of an Ed25519 public key. */
